@@ -1,0 +1,1 @@
+//! pgtls-core: PKI for PostgreSQL (in construction).

@@ -1,0 +1,1 @@
+//! pgtls-verify: libpq sslmode semantics (in construction).

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks for pgtls's tests: the PostgreSQL 15
+# server and client, its server headers (PGXS extension), openssl, valgrind and Go.
+# Idempotent: does nothing when everything is present.
+set -euo pipefail
+need=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+command -v openssl >/dev/null || need+=(openssl)
+if [ "${#need[@]}" -eq 0 ]; then
+  echo "install-deps: nothing to install"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing ${need[*]}; run as root or install them: apt-get install ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${need[@]}"
