@@ -1,1 +1,5 @@
-//! pgtls-hba: pg_hba.conf and pg_ident.conf as PostgreSQL reads them (in construction).
+//! pgtls-hba: pg_hba.conf and pg_ident.conf as PostgreSQL reads them.
+
+mod version;
+
+pub use version::{PgVersion, UnsupportedVersion};
