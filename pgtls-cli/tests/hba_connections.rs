@@ -1,0 +1,944 @@
+//! Differential test: `pgtls hba check` against real connections to a
+//! PostgreSQL 15 server.
+//!
+//! One cluster (TCP on 127.0.0.1 and ::1, a Unix socket, `ssl = on` with a CA
+//! for client certificates, roles in nested groups) runs a handful of
+//! pg_hba.conf files. For every connection attempt the test learns from the
+//! server:
+//!
+//! * which line matched. The server names the line only when a method fails
+//!   (`Connection matched pg_hba.conf line N`) or authenticates an identity
+//!   (`connection authenticated: ... (file:N)`), never for `trust` or `reject`.
+//!   So each file is first loaded in an *instrumented* form, the same lines
+//!   with every method replaced by `password`, and the attempt is made with a
+//!   wrong password: the log then names the matched line, or says that no line
+//!   matched. Matching does not depend on the method, so this is the line the
+//!   real file matches too.
+//! * what the real file does: the same attempt with the right password gives
+//!   `pg_hba.conf rejects connection ...`, `no pg_hba.conf entry ...`, or gets
+//!   past the pg_hba stage (it logs in, or a later step fails).
+//!
+//! Then `pgtls hba check` must give the same verdict, the same line and the
+//! same message, with exit codes per the contract in ARCHITECTURE.md. All
+//! differences are reported together.
+
+// Tests may unwrap (the project's rule); helpers here are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pgtls_testkit::{Cluster, openssl, require_openssl};
+use serde_json::Value;
+
+/// The method every line gets in the instrumented file.
+const PROBE_METHOD: &str = "password";
+const WRONG_PASSWORD: &str = "certainly-not-the-password";
+
+/// Roles: (name, LOGIN?, member of, extra attributes).
+const ROLES: &[(&str, bool, &[&str], &str)] = &[
+    ("staff", true, &[], ""),
+    ("ops", false, &["staff"], ""),
+    ("alice", true, &["staff"], ""),
+    ("bob", true, &["ops"], ""),
+    ("carol", true, &[], ""),
+    ("dave", true, &[], "REPLICATION"),
+];
+/// Databases that exist (others are used as names only: pg_hba is checked
+/// before the server looks the database up).
+const DATABASES: &[&str] = &["app", "carol", "staff"];
+
+fn password(user: &str) -> String {
+    format!("pw-{user}")
+}
+
+/// How the client reaches the server.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    /// The Unix socket.
+    Local,
+    /// TCP to 127.0.0.1; `true`: sslmode=require, `false`: sslmode=disable.
+    V4(bool),
+    /// TCP to ::1.
+    V6(bool),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Repl {
+    No,
+    Physical,
+    Logical,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    via: Via,
+    user: &'static str,
+    db: &'static str,
+    repl: Repl,
+    /// Client certificate to present (a name from `CLIENT_CERTS`).
+    cert: Option<&'static str>,
+}
+
+const fn at(via: Via, user: &'static str, db: &'static str) -> Attempt {
+    Attempt {
+        via,
+        user,
+        db,
+        repl: Repl::No,
+        cert: None,
+    }
+}
+
+const fn repl(via: Via, user: &'static str, db: &'static str, repl: Repl) -> Attempt {
+    Attempt {
+        via,
+        user,
+        db,
+        repl,
+        cert: None,
+    }
+}
+
+const fn cert(via: Via, user: &'static str, db: &'static str, cert: &'static str) -> Attempt {
+    Attempt {
+        via,
+        user,
+        db,
+        repl: Repl::No,
+        cert: Some(cert),
+    }
+}
+
+/// Client certificates: (file stem, subject).
+const CLIENT_CERTS: &[(&str, &str)] = &[
+    ("alice", "/CN=alice"),
+    ("carol-mail", "/CN=carol@example.com"),
+    ("bob", "/CN=bob"),
+];
+
+const IDENT: &str = "\
+# MAPNAME  SYSTEM-USERNAME          PG-USERNAME
+emails     /^(.*)@example\\.com$    \\1
+dns        \"CN=bob\"                 bob
+";
+
+/// One pg_hba.conf under test. In each line, `|` separates what decides the
+/// match from the method and options; comment lines have no `|`.
+struct HbaSet {
+    name: &'static str,
+    lines: &'static [&'static str],
+    attempts: &'static [Attempt],
+}
+
+use Repl::{Logical, Physical};
+use Via::{Local, V4, V6};
+
+const SETS: &[HbaSet] = &[
+    HbaSet {
+        name: "types-and-groups",
+        lines: &[
+            "# connection types, ssl, groups, sameuser/samerole",
+            "local      app       alice                     | scram-sha-256",
+            "local      all       +staff                    | reject",
+            "local      sameuser  all                       | scram-sha-256",
+            "hostnossl  app       alice   127.0.0.1/32      | scram-sha-256",
+            "hostssl    app       alice   127.0.0.1/32      | password",
+            "host       app       bob     127.0.0.0/8       | reject",
+            "host       \"app\"     carol   127.0.0.1 255.255.255.255 | scram-sha-256",
+            "hostssl    all       +ops    127.0.0.1/32      | scram-sha-256",
+            "host       samerole  all     127.0.0.1/32      | scram-sha-256",
+            "host       all       staff   10.0.0.0/8        | trust",
+        ],
+        attempts: &[
+            at(Local, "alice", "app"),
+            at(Local, "alice", "alice"),
+            at(Local, "carol", "carol"),
+            at(Local, "carol", "app"),
+            at(Local, "staff", "postgres"),
+            at(Local, "ghost", "ghost"),
+            at(V4(false), "alice", "app"),
+            at(V4(true), "alice", "app"),
+            at(V4(false), "bob", "app"),
+            at(V4(true), "carol", "app"),
+            at(V4(true), "bob", "postgres"),
+            at(V4(false), "bob", "postgres"),
+            at(V4(false), "alice", "staff"),
+            at(V4(false), "staff", "staff"),
+            at(V4(true), "ghost", "app"),
+            at(V4(false), "ghost", "staff"),
+        ],
+    },
+    HbaSet {
+        name: "keywords-and-replication",
+        lines: &[
+            "host   replication   dave         127.0.0.1/32  | scram-sha-256",
+            "host   all           dave         127.0.0.1/32  | reject",
+            "host   \"all\"         carol        127.0.0.1/32  | scram-sha-256",
+            "host   all           \"+staff\"     127.0.0.1/32  | scram-sha-256",
+            "host   al\"l\"         +\"staff\"     127.0.0.1/32  | scram-sha-256",
+            "host   app,postgres  carol,ghost  127.0.0.1/32  | scram-sha-256",
+            "host   \"replication\" all          127.0.0.1/32  | scram-sha-256",
+            "host   all           all          127.0.0.1/32  | reject",
+        ],
+        attempts: &[
+            repl(V4(false), "dave", "postgres", Physical),
+            repl(V4(true), "dave", "postgres", Physical),
+            repl(V4(false), "dave", "app", Logical),
+            at(V4(false), "dave", "app"),
+            at(V4(false), "carol", "app"),
+            at(V4(false), "carol", "all"),
+            at(V4(false), "alice", "app"),
+            at(V4(false), "bob", "app"),
+            at(V4(false), "staff", "app"),
+            at(V4(false), "ghost", "postgres"),
+            at(V4(false), "ghost", "app"),
+            at(V4(false), "carol", "replication"),
+            repl(V4(false), "carol", "postgres", Physical),
+            repl(V4(false), "alice", "postgres", Physical),
+            repl(V4(false), "carol", "app", Logical),
+        ],
+    },
+    HbaSet {
+        name: "addresses",
+        lines: &[
+            "# first match wins; each database name selects a group of lines",
+            "host  d1   all  ::ffff:127.0.0.1/128     | scram-sha-256",
+            "host  d1   all  127.0.0.2/32             | reject",
+            "host  d1   all  127.1.2.3/8              | scram-sha-256",
+            "host  d2   all  127.0.0.1 255.0.255.255  | scram-sha-256",
+            "host  d3   all  samehost                 | scram-sha-256",
+            "host  d4   all  samenet                  | scram-sha-256",
+            "host  d5   all  localhost                | scram-sha-256",
+            "host  d6   all  .localhost               | scram-sha-256",
+            "host  d6   all  vm                       | scram-sha-256",
+            "host  d6   all  LOCALHOST                | reject",
+            "host  d7   all  ::1/128                  | scram-sha-256",
+            "host  d7   all  0.0.0.0/0                | reject",
+            "host  d8   all  ::/0                     | scram-sha-256",
+            "host  d9   all  \"samehost\"               | scram-sha-256",
+            "host  d9   all  all                      | reject",
+            "host  all  all  192.0.2.0/24             | scram-sha-256",
+        ],
+        attempts: &[
+            at(V4(false), "carol", "d1"),
+            at(V4(false), "carol", "d2"),
+            at(V4(false), "carol", "d3"),
+            at(V6(false), "carol", "d3"),
+            at(V4(false), "carol", "d4"),
+            at(V6(true), "carol", "d4"),
+            at(V4(false), "carol", "d5"),
+            at(V4(false), "carol", "d6"),
+            at(V4(false), "carol", "d7"),
+            at(V6(false), "carol", "d7"),
+            at(V4(false), "carol", "d8"),
+            at(V6(false), "carol", "d8"),
+            at(V4(false), "carol", "d9"),
+            at(V6(false), "carol", "d1"),
+            at(Local, "carol", "d3"),
+        ],
+    },
+    HbaSet {
+        name: "certificates",
+        lines: &[
+            "hostssl    app       alice  127.0.0.1/32  | cert",
+            "hostssl    app       carol  127.0.0.1/32  | cert map=emails",
+            "hostssl    app       bob    127.0.0.1/32  | scram-sha-256 clientcert=verify-full",
+            "hostssl    app       staff  127.0.0.1/32  | trust clientcert=verify-ca",
+            "hostssl    postgres  all    127.0.0.1/32  | cert clientname=DN map=dns",
+            "hostnossl  all       all    127.0.0.1/32  | reject",
+            "local      all       all                  | peer",
+        ],
+        attempts: &[
+            cert(V4(true), "alice", "app", "alice"),
+            at(V4(true), "alice", "app"),
+            cert(V4(true), "carol", "app", "carol-mail"),
+            cert(V4(true), "carol", "app", "alice"),
+            cert(V4(true), "bob", "app", "bob"),
+            at(V4(true), "bob", "app"),
+            cert(V4(true), "staff", "app", "alice"),
+            cert(V4(true), "bob", "postgres", "bob"),
+            cert(V4(true), "ghost", "postgres", "alice"),
+            cert(V4(false), "alice", "app", "alice"),
+            at(V4(true), "dave", "app"),
+            at(Local, "carol", "app"),
+        ],
+    },
+];
+
+/// Files the server refuses to load, by name.
+const BROKEN: &[(&str, &str)] = &[
+    (
+        "bad-lines",
+        "local all all trust\nhost all all 127.0.0.1/32 bogus\nhost all all 10.0.0.0/33 trust\n",
+    ),
+    ("empty", "# nothing but a comment\n"),
+];
+
+/// A stable name for an attempt, used in reports and known-divergences.json.
+fn case_id(set: &HbaSet, a: &Attempt) -> String {
+    let via = match a.via {
+        Local => "local".to_string(),
+        V4(ssl) => format!("127.0.0.1{}", if ssl { "+tls" } else { "" }),
+        V6(ssl) => format!("::1{}", if ssl { "+tls" } else { "" }),
+    };
+    let repl = match a.repl {
+        Repl::No => "",
+        Physical => " replication=physical",
+        Logical => " replication=logical",
+    };
+    let cert = a.cert.map_or_else(String::new, |c| format!(" cert={c}"));
+    format!("{}/{via} {}@{}{repl}{cert}", set.name, a.user, a.db)
+}
+
+/// Waits (bounded) until the log written since `from` contains `what`.
+fn wait_for_log(cluster: &Cluster, from: usize, what: &str) -> String {
+    for _ in 0..200 {
+        let log = cluster.log_since(from);
+        if log.contains(what) {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "the server did not log {what:?}:\n{}",
+        cluster.log_since(from)
+    );
+}
+
+/// What the server did with an attempt.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// Got past the pg_hba stage (logged in, or a later step failed).
+    Matched,
+    /// `pg_hba.conf rejects ...`, with the message.
+    Reject(String),
+    /// `no pg_hba.conf entry ...`, with the message.
+    NoMatch(String),
+}
+
+struct Oracle {
+    cluster: Cluster,
+    certs: PathBuf,
+}
+
+impl Oracle {
+    fn conninfo(&self, a: &Attempt) -> String {
+        let (host, sslmode) = match a.via {
+            Local => (self.cluster.socket_dir().display().to_string(), "disable"),
+            V4(ssl) => (
+                "127.0.0.1".to_string(),
+                if ssl { "require" } else { "disable" },
+            ),
+            V6(ssl) => ("::1".to_string(), if ssl { "require" } else { "disable" }),
+        };
+        let mut c = format!(
+            "host={host} port={} user={} dbname={} sslmode={sslmode} gssencmode=disable",
+            self.cluster.port(),
+            a.user,
+            a.db
+        );
+        match a.repl {
+            Repl::No => {}
+            Physical => c.push_str(" replication=true"),
+            Logical => c.push_str(" replication=database"),
+        }
+        let (crt, key) = match a.cert {
+            Some(name) => (
+                self.certs.join(format!("{name}.crt")),
+                self.certs.join(format!("{name}.key")),
+            ),
+            // libpq would otherwise look in ~/.postgresql.
+            None => (self.certs.join("none.crt"), self.certs.join("none.key")),
+        };
+        c.push_str(&format!(
+            " sslcert={} sslkey={}",
+            crt.display(),
+            key.display()
+        ));
+        c
+    }
+
+    /// Connects and returns the server log written meanwhile.
+    fn connect(&self, a: &Attempt, password: &str) -> String {
+        let from = self.cluster.log_len();
+        let sql = match a.repl {
+            Physical => "IDENTIFY_SYSTEM",
+            _ => "select 1",
+        };
+        let out = self
+            .cluster
+            .psql(
+                &["-X", "-At", "-w", "-c", sql],
+                &self.conninfo(a),
+                &[("PGPASSWORD", password)],
+            )
+            .unwrap();
+        let log = self.cluster.log_since(from);
+        format!(
+            "{log}\n[psql exit {:?}] {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    }
+
+    fn load(&self, text: &str) {
+        self.cluster.write_hba(text).unwrap();
+        let from = self.cluster.log_len();
+        self.cluster.reload().unwrap();
+        let log = self.cluster.log_since(from);
+        assert!(
+            !log.contains("was not reloaded"),
+            "the server refused a test file:\n{text}\nlog:\n{log}"
+        );
+    }
+}
+
+/// The line named by `Connection matched pg_hba.conf line N` or by
+/// `connection authenticated: ... (FILE:N)`.
+fn logged_line(log: &str) -> Option<u32> {
+    if let Some(i) = log.find("Connection matched pg_hba.conf line ") {
+        let rest = &log[i + "Connection matched pg_hba.conf line ".len()..];
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return n.parse().ok();
+    }
+    let line = log
+        .lines()
+        .find(|l| l.contains("connection authenticated: "))?;
+    let inner = line.rsplit_once(':')?.1;
+    inner.trim_end_matches(')').trim().parse().ok()
+}
+
+/// The text after `FATAL:  ` on the first FATAL line of the server log.
+fn fatal(log: &str) -> Option<&str> {
+    log.lines()
+        .filter(|l| !l.starts_with("[psql"))
+        .find_map(|l| l.split_once(" FATAL:  ").map(|(_, m)| m))
+}
+
+fn classify(log: &str) -> Option<Outcome> {
+    match fatal(log) {
+        Some(m) if m.starts_with("pg_hba.conf rejects ") => Some(Outcome::Reject(m.to_string())),
+        Some(m) if m.starts_with("no pg_hba.conf entry ") => Some(Outcome::NoMatch(m.to_string())),
+        Some(_) => Some(Outcome::Matched),
+        None if log.contains("connection authorized: ")
+            || log.contains("replication connection authorized: ") =>
+        {
+            Some(Outcome::Matched)
+        }
+        None => None,
+    }
+}
+
+/// `(line, real line)` pairs of an `HbaSet`: the file and its instrumented twin.
+fn render(set: &HbaSet) -> (String, String) {
+    let mut real = String::new();
+    let mut probe = String::new();
+    for l in set.lines {
+        match l.split_once('|') {
+            Some((head, method)) => {
+                real.push_str(&format!("{head} {}\n", method.trim()));
+                probe.push_str(&format!("{head} {PROBE_METHOD}\n"));
+            }
+            None => {
+                real.push_str(l);
+                real.push('\n');
+                probe.push_str(l);
+                probe.push('\n');
+            }
+        }
+    }
+    (real, probe)
+}
+
+fn make_certs(dir: &Path) {
+    require_openssl().unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut args = vec!["req", "-x509"];
+    args.extend(ec);
+    args.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=pgtls hbadiff test CA",
+    ]);
+    openssl(dir, &args).unwrap();
+    let mut leaves = vec![("server", "/CN=localhost")];
+    leaves.extend(CLIENT_CERTS.iter().copied());
+    for (name, subject) in leaves {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        let mut args = vec!["req", "-new"];
+        args.extend(ec);
+        args.extend(["-keyout", &key, "-out", &csr, "-subj", subject]);
+        openssl(dir, &args).unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "3650",
+                "-out",
+                &crt,
+            ],
+        )
+        .unwrap();
+        fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// The server's interface addresses as CIDRs, for `samehost`/`samenet`.
+fn interface_cidrs() -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["-o", "addr", "show"])
+        .output()
+        .expect("the `ip` command is needed to list interfaces: apt-get install iproute2");
+    assert!(out.status.success(), "ip -o addr show failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|t| *t == "inet" || *t == "inet6")?;
+            w.next().map(str::to_string)
+        })
+        .collect()
+}
+
+/// What reverse-then-forward resolution gives for 127.0.0.1, as the server
+/// does it for host-name lines (through the same resolver, getent).
+fn client_hostname() -> Option<String> {
+    let getent = |args: &[&str]| {
+        let out = Command::new("getent")
+            .args(args)
+            .output()
+            .expect("getent (libc-bin) is needed to resolve host names as the server does");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let reverse = getent(&["hosts", "127.0.0.1"]);
+    let name = reverse.split_whitespace().nth(1)?.to_string();
+    let forward = getent(&["ahostsv4", &name]);
+    forward
+        .split_whitespace()
+        .any(|t| t == "127.0.0.1")
+        .then_some(name)
+}
+
+/// Roles each role belongs to, directly or not (itself excluded), from the server.
+fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
+    let rows = cluster
+        .sql(
+            "with recursive m(member, roleid) as ( \
+               select member, roleid from pg_auth_members \
+               union select m.member, a.roleid from m join pg_auth_members a on a.member = m.roleid) \
+             select r.rolname || ' ' || g.rolname from m \
+               join pg_roles r on r.oid = m.member join pg_roles g on g.oid = m.roleid \
+             order by 1",
+        )
+        .unwrap();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for l in rows.lines() {
+        if let Some((r, g)) = l.split_once(' ') {
+            out.entry(r.to_string()).or_default().push(g.to_string());
+        }
+    }
+    out
+}
+
+struct Pgtls {
+    file: PathBuf,
+    groups: BTreeMap<String, Vec<String>>,
+    hostname: Option<String>,
+    server_addresses: String,
+}
+
+/// What `pgtls hba check` said, with and without `--json`.
+struct Answer {
+    code: Option<i32>,
+    stderr_first: String,
+    json: Result<Value, String>,
+    json_code: Option<i32>,
+    command: String,
+}
+
+impl Pgtls {
+    fn check(&self, a: &Attempt) -> Answer {
+        let mut args: Vec<String> = vec![
+            "hba".into(),
+            "check".into(),
+            self.file.display().to_string(),
+            "--pg-version".into(),
+            "15".into(),
+            "--ssl".into(),
+            "on".into(),
+        ];
+        match a.via {
+            Local => args.push("--local".into()),
+            V4(ssl) | V6(ssl) => {
+                args.push("--address".into());
+                args.push(
+                    if matches!(a.via, V4(_)) {
+                        "127.0.0.1"
+                    } else {
+                        "::1"
+                    }
+                    .into(),
+                );
+                if ssl {
+                    args.push("--tls".into());
+                }
+            }
+        }
+        args.extend([
+            "--database".into(),
+            a.db.into(),
+            "--user".into(),
+            a.user.into(),
+        ]);
+        if let Some(g) = self.groups.get(a.user) {
+            args.push("--member-of".into());
+            args.push(g.join(","));
+        }
+        match a.repl {
+            Repl::No => {}
+            Physical => args.extend(["--replication".into(), "physical".into()]),
+            Logical => args.extend(["--replication".into(), "logical".into()]),
+        }
+        // The name is what 127.0.0.1 resolves to; no ::1 attempt reaches a
+        // host-name line.
+        if let (Some(h), V4(_)) = (&self.hostname, a.via) {
+            args.extend(["--client-hostname".into(), h.clone()]);
+        }
+        args.extend(["--server-address".into(), self.server_addresses.clone()]);
+        let run = |extra: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_pgtls"))
+                .args(&args)
+                .args(extra)
+                .output()
+                .unwrap()
+        };
+        let plain = run(&[]);
+        let json = run(&["--json"]);
+        let json_out = String::from_utf8_lossy(&json.stdout);
+        Answer {
+            code: plain.status.code(),
+            stderr_first: String::from_utf8_lossy(&plain.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            json: serde_json::from_str(json_out.trim()).map_err(|e| {
+                format!(
+                    "--json printed no JSON ({e}): {:?}; stderr: {:?}",
+                    json_out.trim(),
+                    String::from_utf8_lossy(&json.stderr).trim()
+                )
+            }),
+            json_code: json.status.code(),
+            command: format!("pgtls {}", args.join(" ")),
+        }
+    }
+}
+
+/// Compares pgtls's answer with the server; returns what differs.
+fn judge(outcome: &Outcome, line: Option<u32>, got: &Answer) -> Vec<String> {
+    let mut d = Vec::new();
+    let (verdict, code, message) = match outcome {
+        Outcome::Matched => ("match", 0, None),
+        Outcome::Reject(m) => ("reject", 1, Some(m.as_str())),
+        Outcome::NoMatch(m) => ("no-match", 1, Some(m.as_str())),
+    };
+    if got.code != Some(code) {
+        d.push(format!("exit status {:?}, expected {code}", got.code));
+    }
+    if let Some(m) = message
+        && got.stderr_first != m
+    {
+        d.push(format!(
+            "first stderr line {:?}, expected {m:?}",
+            got.stderr_first
+        ));
+    }
+    if got.json_code != Some(code) {
+        d.push(format!(
+            "--json exit status {:?}, expected {code}",
+            got.json_code
+        ));
+    }
+    match &got.json {
+        Err(e) => d.push(e.clone()),
+        Ok(j) => {
+            if j["verdict"] != verdict {
+                d.push(format!(
+                    "--json verdict {}, expected {verdict:?}",
+                    j["verdict"]
+                ));
+            }
+            let want_line = line.map_or(Value::Null, Value::from);
+            if j["line"] != want_line {
+                d.push(format!("--json line {}, expected {want_line}", j["line"]));
+            }
+            if let Some(m) = message
+                && j["message"] != m
+            {
+                d.push(format!("--json message {}, expected {m:?}", j["message"]));
+            }
+        }
+    }
+    d
+}
+
+fn known_divergences() -> BTreeMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/hba/known-divergences.json");
+    let all: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    all["divergences"]
+        .as_array()
+        .expect("a \"divergences\" array")
+        .iter()
+        .filter(|d| d["test"] == "hba_connections")
+        .map(|d| {
+            (
+                d["file"].as_str().expect("file").to_string(),
+                d["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_matches_real_connections() {
+    let scratch = tempfile::Builder::new()
+        .prefix("pgtls-hbaconn-")
+        .tempdir()
+        .unwrap();
+    make_certs(scratch.path());
+    let certs = scratch.path().to_path_buf();
+
+    let cluster = Cluster::init().unwrap();
+    for f in ["server.crt", "server.key", "ca.crt"] {
+        cluster
+            .write_file(f, &fs::read(certs.join(f)).unwrap(), 0o600)
+            .unwrap();
+    }
+    cluster.write_ident(IDENT).unwrap();
+    cluster
+        .append_conf(
+            "listen_addresses = '127.0.0.1,::1'\nssl = on\nssl_cert_file = 'server.crt'\n\
+             ssl_key_file = 'server.key'\nssl_ca_file = 'ca.crt'\npassword_encryption = 'scram-sha-256'\n",
+        )
+        .unwrap();
+    let cluster = cluster.start_initialized().unwrap();
+    for (name, login, member_of, attrs) in ROLES {
+        let mut sql = format!(
+            "create role {name} {} {attrs} password '{}'",
+            if *login { "login" } else { "nologin" },
+            password(name)
+        );
+        if !member_of.is_empty() {
+            sql.push_str(&format!(" in role {}", member_of.join(", ")));
+        }
+        cluster.sql(&sql).unwrap();
+    }
+    for db in DATABASES {
+        cluster.sql(&format!("create database {db}")).unwrap();
+    }
+    let pgtls = Pgtls {
+        file: cluster.data_dir().join("pg_hba.conf"),
+        groups: memberships(&cluster),
+        hostname: client_hostname(),
+        server_addresses: interface_cidrs().join(","),
+    };
+    let oracle = Oracle { cluster, certs };
+
+    let known = known_divergences();
+    let mut report = String::new();
+    let mut diverged: Vec<String> = Vec::new();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut attempts = 0;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut last_outcome = None;
+    for set in SETS {
+        let (real, probe) = render(set);
+        // 1. Which line matches: the instrumented file, wrong password.
+        oracle.load(&probe);
+        let lines: Vec<Option<u32>> = set
+            .attempts
+            .iter()
+            .map(|a| {
+                let log = oracle.connect(a, WRONG_PASSWORD);
+                match classify(&log) {
+                    Some(Outcome::NoMatch(_)) => None,
+                    Some(Outcome::Matched) => Some(logged_line(&log).unwrap_or_else(|| {
+                        panic!("{}: {a:?}: the probe run did not name a line:\n{log}", set.name)
+                    })),
+                    other => panic!(
+                        "{}: {a:?}: unexpected probe result {other:?} (file has no reject lines):\n{log}",
+                        set.name
+                    ),
+                }
+            })
+            .collect();
+        // 2. What the real file does.
+        oracle.load(&real);
+        for (a, line) in set.attempts.iter().zip(lines) {
+            attempts += 1;
+            let pw = password(a.user);
+            let log = oracle.connect(a, &pw);
+            let outcome = classify(&log).unwrap_or_else(|| {
+                panic!("{}: {a:?}: cannot tell what happened:\n{log}", set.name)
+            });
+            // The oracle's two runs must agree with each other.
+            match (&outcome, line) {
+                (Outcome::NoMatch(_), None) | (Outcome::Matched | Outcome::Reject(_), Some(_)) => {}
+                _ => panic!(
+                    "{}: {a:?}: probe said line {line:?} but the real file gave {outcome:?}:\n{log}",
+                    set.name
+                ),
+            }
+            last_outcome = Some(outcome.clone());
+            if let (Outcome::Matched, Some(l)) = (&outcome, logged_line(&log)) {
+                assert_eq!(
+                    Some(l),
+                    line,
+                    "{}: {a:?}: probe and real run name different lines:\n{log}",
+                    set.name
+                );
+            }
+            *seen
+                .entry(match &outcome {
+                    Outcome::Matched if log.contains("connection authorized: ") => "login",
+                    Outcome::Matched => "matched-then-failed",
+                    Outcome::Reject(_) => "reject",
+                    Outcome::NoMatch(_) => "no-match",
+                })
+                .or_default() += 1;
+
+            if std::env::var_os("PGTLS_HBADIFF_DUMP").is_some() {
+                eprintln!("{}: {a:?} -> line {line:?} {outcome:?}", set.name);
+            }
+            // 3. pgtls.
+            let got = pgtls.check(a);
+            let diffs = judge(&outcome, line, &got);
+            let case = case_id(set, a);
+            assert!(ids.insert(case.clone()), "two attempts are named {case}");
+            if !diffs.is_empty() {
+                diverged.push(case.clone());
+                if known.contains_key(&case) {
+                    continue;
+                }
+                report.push_str(&format!(
+                    "{case}\n  server: {outcome:?}, line {line:?}\n  {}\n  - {}\n",
+                    got.command,
+                    diffs.join("\n  - ")
+                ));
+            }
+        }
+    }
+
+    // A file the server refuses to load: the old rules stay, pgtls exits 3.
+    for (name, text) in BROKEN {
+        let from = oracle.cluster.log_len();
+        oracle.cluster.write_hba(text).unwrap();
+        oracle.cluster.reload().unwrap();
+        let log = wait_for_log(&oracle.cluster, from, "pg_hba.conf was not reloaded");
+        let first_error = log
+            .lines()
+            .skip_while(|l| !l.contains("received SIGHUP"))
+            .skip(1)
+            .find_map(|l| l.split_once(" LOG:  ").map(|(_, m)| m.to_string()))
+            .unwrap();
+        // The rules in force are still the last set's: its last attempt
+        // gives the same outcome as before.
+        let (last_set, a) = (
+            SETS.last().unwrap(),
+            SETS.last().unwrap().attempts.last().unwrap(),
+        );
+        let again = classify(&oracle.connect(a, &password(a.user)));
+        assert_eq!(
+            again,
+            Some(last_outcome.clone().unwrap()),
+            "{name}: the old rules of {} are not in force",
+            last_set.name
+        );
+        attempts += 1;
+        let got = pgtls.check(a);
+        let case = format!("not-loaded/{name}");
+        let mut d = Vec::new();
+        if got.code != Some(3) {
+            d.push(format!("exit status {:?}, expected 3", got.code));
+        }
+        if !got.stderr_first.contains(&first_error) {
+            d.push(format!(
+                "first stderr line {:?} does not contain the server's first error {first_error:?}",
+                got.stderr_first
+            ));
+        }
+        if got.json_code != Some(3) {
+            d.push(format!(
+                "--json exit status {:?}, expected 3",
+                got.json_code
+            ));
+        }
+        match &got.json {
+            Err(e) => d.push(e.clone()),
+            Ok(j) if j["verdict"] != "not-loaded" => d.push(format!(
+                "--json verdict {}, expected \"not-loaded\"",
+                j["verdict"]
+            )),
+            Ok(_) => {}
+        }
+        if !d.is_empty() {
+            diverged.push(case.clone());
+            if !known.contains_key(&case) {
+                report.push_str(&format!(
+                    "{case}\n  server: not reloaded, first error {first_error:?}\n  {}\n  - {}\n",
+                    got.command,
+                    d.join("\n  - ")
+                ));
+            }
+        }
+    }
+
+    // The cases must exercise every kind of outcome, or the test proves little.
+    for kind in ["login", "matched-then-failed", "reject", "no-match"] {
+        assert!(
+            seen.get(kind).is_some_and(|n| *n > 0),
+            "no attempt ended in {kind}: {seen:?}"
+        );
+    }
+    for (case, reason) in &known {
+        if !diverged.contains(case) {
+            report.push_str(&format!(
+                "{case}: listed in known-divergences.json ({reason}) but pgtls now agrees; remove the entry\n"
+            ));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "`pgtls hba check` differs from PostgreSQL 15 in {} of {attempts} connection attempts ({seen:?}):\n{report}",
+        diverged.len()
+    );
+}
