@@ -153,7 +153,7 @@ fn pgtls_rows(what: &str, file: &Path, ssl: Option<&str>) -> Result<Vec<Value>, 
         other => {
             return Err(format!(
                 "`pgtls hba {what}` exited with {other:?}; stderr: {}",
-                clip(stderr.trim())
+                clip(stderr.lines().next().unwrap_or(""))
             ));
         }
     }
@@ -215,12 +215,12 @@ fn known_divergences(test: &str) -> BTreeMap<String, String> {
             "{}: empty reason for {f}",
             path.display()
         );
-        assert!(
-            testdata().join(f).exists(),
-            "{}: {f} does not exist",
-            path.display()
-        );
         if t == test {
+            assert!(
+                testdata().join(f).is_file(),
+                "{}: {f} does not exist",
+                path.display()
+            );
             out.insert(f.to_string(), r.to_string());
         }
     }
