@@ -1,0 +1,299 @@
+//! Addresses as pg_hba.conf writes them: glibc's numeric `getaddrinfo`
+//! (`inet_aton` forms included), CIDR suffixes as `pg_sockaddr_cidr_mask`
+//! reads them, and `inet_ntop`'s text for the view.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// glibc `getaddrinfo(AI_NUMERICHOST)`: `None` means `EAI_NONAME` (a host name).
+pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = inet_aton_exact(s) {
+        return Some(IpAddr::V4(v4));
+    }
+    let (addr, scope) = match s.split_once('%') {
+        Some((a, sc)) => (a, Some(sc)),
+        None => (s, None),
+    };
+    if let Some(sc) = scope {
+        // Interface names depend on the machine; numeric scope ids always work.
+        if sc.is_empty() || !sc.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    if !addr.contains(':') {
+        return None;
+    }
+    addr.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
+/// One `strtoul(.., 0)` number: decimal, 0-octal or 0x-hex. Returns value and rest.
+fn strtoul0(s: &[u8]) -> Option<(u64, &[u8])> {
+    let first = *s.first()?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let (base, mut i) = if first == b'0' {
+        if matches!(s.get(1), Some(b'x' | b'X')) && s.get(2).is_some_and(u8::is_ascii_hexdigit) {
+            (16u64, 2usize)
+        } else {
+            (8, 1)
+        }
+    } else {
+        (10, 0)
+    };
+    let mut val: u64 = 0;
+    while let Some(&c) = s.get(i) {
+        let d = match c {
+            b'0'..=b'9' => u64::from(c - b'0'),
+            b'a'..=b'f' => u64::from(c - b'a') + 10,
+            b'A'..=b'F' => u64::from(c - b'A') + 10,
+            _ => break,
+        };
+        if d >= base {
+            break;
+        }
+        val = val.checked_mul(base)?.checked_add(d)?;
+        i += 1;
+    }
+    Some((val, &s[i..]))
+}
+
+/// glibc `__inet_aton_exact`.
+fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
+    let mut rest = s.as_bytes();
+    let mut parts: Vec<u64> = Vec::new();
+    let last;
+    loop {
+        let (val, r) = strtoul0(rest)?;
+        if val > 0xffff_ffff {
+            return None;
+        }
+        if let Some(r2) = r.strip_prefix(b".") {
+            if parts.len() >= 3 || val > 0xff {
+                return None;
+            }
+            parts.push(val);
+            rest = r2;
+        } else {
+            if !r.is_empty() {
+                return None;
+            }
+            last = val;
+            break;
+        }
+    }
+    let limit: u64 = match parts.len() {
+        0 => 0xffff_ffff,
+        1 => 0x00ff_ffff,
+        2 => 0xffff,
+        _ => 0xff,
+    };
+    if last > limit {
+        return None;
+    }
+    let mut v = last;
+    for (i, p) in parts.iter().enumerate() {
+        v |= p << (24 - 8 * i);
+    }
+    u32::try_from(v).ok().map(Ipv4Addr::from)
+}
+
+/// `pg_sockaddr_cidr_mask`: the mask for a `/bits` suffix (`strtol`, base 10).
+pub(crate) fn cidr_mask(bits: &str, v6: bool) -> Option<(IpAddr, u8)> {
+    let b = bits.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    let mut i = 0;
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        neg = b[i] == b'-';
+        i += 1;
+    }
+    let start = i;
+    let mut val: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        val = val
+            .saturating_mul(10)
+            .saturating_add(u64::from(b[i] - b'0'));
+        i += 1;
+    }
+    if i == start || i != b.len() {
+        return None;
+    }
+    if neg && val != 0 {
+        return None;
+    }
+    let max = if v6 { 128 } else { 32 };
+    if val > max {
+        return None;
+    }
+    let n = u8::try_from(val).ok()?;
+    Some((mask_from_prefix(n, v6), n))
+}
+
+/// A netmask of `n` leading ones.
+pub(crate) fn mask_from_prefix(n: u8, v6: bool) -> IpAddr {
+    if v6 {
+        let m = if n == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(n))
+        };
+        IpAddr::V6(Ipv6Addr::from(m))
+    } else {
+        let m = if n == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(n))
+        };
+        IpAddr::V4(Ipv4Addr::from(m))
+    }
+}
+
+/// `inet_ntop` as glibc prints it (IPv4-compatible and -mapped IPv6 in dotted form).
+pub(crate) fn ntop(a: &IpAddr) -> String {
+    match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => ntop6(v6),
+    }
+}
+
+fn ntop6(a: &Ipv6Addr) -> String {
+    let w = a.segments();
+    // Longest run of zero words (length >= 2), first one on ties.
+    let (mut best_base, mut best_len) = (None::<usize>, 0usize);
+    let mut i = 0;
+    while i < 8 {
+        if w[i] == 0 {
+            let start = i;
+            while i < 8 && w[i] == 0 {
+                i += 1;
+            }
+            let len = i - start;
+            if len > best_len {
+                best_base = Some(start);
+                best_len = len;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best_base = None;
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if let Some(b) = best_base
+            && i >= b
+            && i < b + best_len
+        {
+            if i == b {
+                out.push(':');
+            }
+            i += 1;
+            continue;
+        }
+        if i != 0 {
+            out.push(':');
+        }
+        if i == 6 && best_base == Some(0) && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
+            let o = a.octets();
+            out.push_str(&format!("{}.{}.{}.{}", o[12], o[13], o[14], o[15]));
+            break;
+        }
+        out.push_str(&format!("{:x}", w[i]));
+        i += 1;
+    }
+    if best_base.is_some_and(|b| b + best_len == 8) {
+        out.push(':');
+    }
+    out
+}
+
+/// `(client XOR addr) AND mask == 0`, same family only.
+pub(crate) fn in_range(client: &IpAddr, addr: &IpAddr, mask: &IpAddr) -> bool {
+    match (client, addr, mask) {
+        (IpAddr::V4(c), IpAddr::V4(a), IpAddr::V4(m)) => {
+            (u32::from(*c) ^ u32::from(*a)) & u32::from(*m) == 0
+        }
+        (IpAddr::V6(c), IpAddr::V6(a), IpAddr::V6(m)) => {
+            (u128::from(*c) ^ u128::from(*a)) & u128::from(*m) == 0
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glibc_numeric_forms() {
+        let ok = [
+            ("127.1", "127.0.0.1"),
+            ("0x7f.0.0.1", "127.0.0.1"),
+            ("2130706433", "127.0.0.1"),
+            ("017.0.0.1", "15.0.0.1"),
+            ("10.0.0.01", "10.0.0.1"),
+            ("0", "0.0.0.0"),
+            ("0X1f.1", "31.0.0.1"),
+            ("fe80::1%1", "fe80::1"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("::1", "::1"),
+            ("::", "::"),
+            ("1:0:0:2::", "1:0:0:2::"),
+            ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+            ("1:0:0:2:0:0:3:4", "1::2:0:0:3:4"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+        ];
+        for (i, o) in ok {
+            assert_eq!(
+                parse_numeric_host(i).map(|a| ntop(&a)).as_deref(),
+                Some(o),
+                "{i}"
+            );
+        }
+        for bad in [
+            "4294967296",
+            "10.0.0.08",
+            "1.2.3.4 ",
+            "0x",
+            "1.2.3.256",
+            "1.2.65536",
+            "fe80::1%zz",
+            "",
+            " 1.2.3.4",
+            "1.2.3.4.",
+            "00x1",
+            "[::1]",
+            "localhost",
+            "1.2.3.4.5",
+        ] {
+            assert_eq!(parse_numeric_host(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidr_suffixes() {
+        assert!(cidr_mask("8", false).is_some());
+        assert!(cidr_mask("+8", false).is_some());
+        assert!(cidr_mask("08", false).is_some());
+        assert!(cidr_mask(" 8", false).is_some());
+        assert!(cidr_mask("-0", false).is_some());
+        for bad in ["", "8/8", "abc", "33", "-1", "8 "] {
+            assert!(cidr_mask(bad, false).is_none(), "{bad}");
+        }
+        assert!(cidr_mask("128", true).is_some());
+        assert!(cidr_mask("129", true).is_none());
+        assert_eq!(
+            ntop(&cidr_mask("64", true).unwrap().0),
+            "ffff:ffff:ffff:ffff::"
+        );
+        assert_eq!(ntop(&cidr_mask("12", false).unwrap().0), "255.240.0.0");
+    }
+}

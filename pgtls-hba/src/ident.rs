@@ -1,0 +1,528 @@
+//! pg_ident.conf: `parse_ident_line`, `check_ident_usermap` and
+//! `check_usermap` of PostgreSQL's src/backend/libpq/hba.c.
+
+use std::fmt;
+
+use crate::hba::LineError;
+use crate::pgregex::{PgRegex, RegexMatch};
+use crate::source::Source;
+use crate::token::{Record, Token, Tokenizer};
+use crate::version::PgVersion;
+
+/// A valid pg_ident.conf line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdentRule {
+    /// The map name (compared exactly).
+    pub map: String,
+    /// The system user token (`/...` is a regex).
+    pub system_user: Token,
+    /// The compiled system-user regex.
+    pub system_regex: Option<PgRegex>,
+    /// The PostgreSQL user token.
+    pub pg_user: Token,
+    /// The compiled PostgreSQL-user regex (16+).
+    pub pg_regex: Option<PgRegex>,
+}
+
+/// One record of pg_ident.conf with its own result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdentLine {
+    /// The file the record is in.
+    pub file: String,
+    /// Line number of the record's first physical line.
+    pub line_number: u32,
+    /// The record text after continuation splicing.
+    pub raw: String,
+    /// The parsed mapping, or why the line is invalid.
+    pub result: Result<IdentRule, LineError>,
+}
+
+/// What [`IdentFile::check_usermap`] decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsermapOutcome {
+    /// The system user may log in as the PostgreSQL user.
+    Allowed,
+    /// No line allows it.
+    Denied,
+    /// A line hit a regex runtime error or a `\1` without group 1: the
+    /// server stops there and refuses.
+    Error,
+    /// pgtls cannot decide the way PostgreSQL would (an unsupported regex).
+    Unsupported(String),
+}
+
+/// The decision, the deciding line, and the server's log message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UsermapDecision {
+    /// Allowed or not.
+    pub outcome: UsermapOutcome,
+    /// The file and line that decided (None without a map or when nothing matched).
+    pub line: Option<(String, u32)>,
+    /// What the server logs when it refuses.
+    pub log: Option<String>,
+}
+
+impl UsermapDecision {
+    /// Whether the login is allowed.
+    pub fn allowed(&self) -> bool {
+        self.outcome == UsermapOutcome::Allowed
+    }
+}
+
+/// A whole pg_ident.conf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentFile {
+    name: String,
+    text: Vec<u8>,
+    version: PgVersion,
+    lines: Vec<IdentLine>,
+}
+
+impl IdentFile {
+    /// Parses `text`, the content of the file `name`, resolving `@file` and
+    /// (16+) includes through `source`.
+    pub fn parse(name: &str, text: &[u8], version: PgVersion, source: &dyn Source) -> Self {
+        let tokenizer = Tokenizer { version, source };
+        let mut records = Vec::new();
+        tokenizer.tokenize_file(name, text, 0, &mut records);
+        let lines = records
+            .into_iter()
+            .map(|r| parse_record(r, version))
+            .collect();
+        Self {
+            name: name.to_owned(),
+            text: text.to_vec(),
+            version,
+            lines,
+        }
+    }
+
+    /// Parses text with no file access.
+    pub fn parse_str(text: &str, version: PgVersion) -> Self {
+        Self::parse(
+            "pg_ident.conf",
+            text.as_bytes(),
+            version,
+            &crate::source::NoSource,
+        )
+    }
+
+    /// The file name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version used to parse.
+    pub fn version(&self) -> PgVersion {
+        self.version
+    }
+
+    /// Every record in order.
+    pub fn lines(&self) -> &[IdentLine] {
+        &self.lines
+    }
+
+    /// Whether a valid line defines `map`.
+    pub fn has_map(&self, map: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|l| l.result.as_ref().is_ok_and(|r| r.map == map))
+    }
+
+    /// `load_ident`: all or nothing.
+    ///
+    /// # Errors
+    /// The first invalid line; the server then keeps its old maps (or, at
+    /// startup, runs with none).
+    pub fn load(&self) -> Result<(), &IdentLine> {
+        match self.lines.iter().find(|l| l.result.is_err()) {
+            Some(l) => Err(l),
+            None => Ok(()),
+        }
+    }
+
+    /// `check_usermap`: may `system_user` log in as `pg_user` through `map`?
+    ///
+    /// `map` `None` or empty means "no map": the names must be equal.
+    /// `member_of` lists the roles `pg_user` belongs to (directly or not),
+    /// for `+group` entries (16+). `case_insensitive` is the SSPI /
+    /// `krb_caseins_users` mode. If the file does not load, no map matches,
+    /// as on a server that started with a broken pg_ident.conf.
+    pub fn check_usermap(
+        &self,
+        map: Option<&str>,
+        system_user: &str,
+        pg_user: &str,
+        member_of: &[String],
+        case_insensitive: bool,
+    ) -> UsermapDecision {
+        let eq = |a: &str, b: &str| {
+            if case_insensitive {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
+        let map = match map {
+            None | Some("") => {
+                return if eq(pg_user, system_user) {
+                    UsermapDecision {
+                        outcome: UsermapOutcome::Allowed,
+                        line: None,
+                        log: None,
+                    }
+                } else {
+                    UsermapDecision {
+                        outcome: UsermapOutcome::Denied,
+                        line: None,
+                        log: Some(format!(
+                            "provided user name ({pg_user}) and authenticated user name ({system_user}) do not match"
+                        )),
+                    }
+                };
+            }
+            Some(m) => m,
+        };
+        let usable = self.load().is_ok();
+        if usable {
+            for line in &self.lines {
+                let Ok(rule) = &line.result else { continue };
+                let at = Some((line.file.clone(), line.line_number));
+                match check_line(
+                    rule,
+                    map,
+                    pg_user,
+                    system_user,
+                    member_of,
+                    case_insensitive,
+                    self.version,
+                ) {
+                    LineCheck::NoMatch => {}
+                    LineCheck::Match => {
+                        return UsermapDecision {
+                            outcome: UsermapOutcome::Allowed,
+                            line: at,
+                            log: None,
+                        };
+                    }
+                    LineCheck::Error(log) => {
+                        return UsermapDecision {
+                            outcome: UsermapOutcome::Error,
+                            line: at,
+                            log: Some(log),
+                        };
+                    }
+                    LineCheck::Unsupported(why) => {
+                        return UsermapDecision {
+                            outcome: UsermapOutcome::Unsupported(why),
+                            line: at,
+                            log: None,
+                        };
+                    }
+                }
+            }
+        }
+        UsermapDecision {
+            outcome: UsermapOutcome::Denied,
+            line: None,
+            log: Some(format!(
+                "no match in usermap \"{map}\" for user \"{pg_user}\" authenticated as \"{system_user}\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for IdentFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.text))
+    }
+}
+
+enum LineCheck {
+    NoMatch,
+    Match,
+    Error(String),
+    Unsupported(String),
+}
+
+/// `check_role` on a single token, 16+ semantics.
+fn check_role_token(
+    tok: &Token,
+    regex: Option<&PgRegex>,
+    pg_user: &str,
+    member_of: &[String],
+    ci: bool,
+) -> Result<bool, String> {
+    if tok.is_member_check() {
+        let group = &tok.text[1..];
+        return Ok(group == pg_user || member_of.iter().any(|m| m == group));
+    }
+    if tok.is_keyword("all") {
+        return Ok(true);
+    }
+    if let Some(re) = regex {
+        return match re.find(pg_user, false) {
+            RegexMatch::NoMatch => Ok(false),
+            RegexMatch::Match { .. } => Ok(true),
+            RegexMatch::Unsupported(w) => Err(w),
+        };
+    }
+    Ok(if ci {
+        tok.text.eq_ignore_ascii_case(pg_user)
+    } else {
+        tok.text == pg_user
+    })
+}
+
+fn check_line(
+    rule: &IdentRule,
+    map: &str,
+    pg_user: &str,
+    system_user: &str,
+    member_of: &[String],
+    ci: bool,
+    version: PgVersion,
+) -> LineCheck {
+    if rule.map != map {
+        return LineCheck::NoMatch;
+    }
+    let new = version >= PgVersion::V16;
+    if let Some(re) = &rule.system_regex {
+        let wants_subst = rule.pg_user.text.contains("\\1")
+            && !(new && (rule.pg_user.is_member_check() || rule.pg_regex.is_some()));
+        let group1 = match re.find(system_user, wants_subst) {
+            RegexMatch::NoMatch => return LineCheck::NoMatch,
+            RegexMatch::Unsupported(w) => return LineCheck::Unsupported(w),
+            RegexMatch::Match { group1 } => group1,
+        };
+        let (expanded, substituted) = if wants_subst {
+            let Some(g) = group1 else {
+                return LineCheck::Error(format!(
+                    "regular expression \"{}\" has no subexpressions as requested by backreference in \"{}\"",
+                    re.pattern(),
+                    rule.pg_user.text
+                ));
+            };
+            (rule.pg_user.text.replacen("\\1", &g, 1), true)
+        } else {
+            (rule.pg_user.text.clone(), false)
+        };
+        if !new || substituted {
+            let ok = if ci {
+                expanded.eq_ignore_ascii_case(pg_user)
+            } else {
+                expanded == pg_user
+            };
+            return if ok {
+                LineCheck::Match
+            } else {
+                LineCheck::NoMatch
+            };
+        }
+        return match check_role_token(
+            &rule.pg_user,
+            rule.pg_regex.as_ref(),
+            pg_user,
+            member_of,
+            ci,
+        ) {
+            Ok(true) => LineCheck::Match,
+            Ok(false) => LineCheck::NoMatch,
+            Err(w) => LineCheck::Unsupported(w),
+        };
+    }
+    let sys_ok = if ci {
+        rule.system_user.text.eq_ignore_ascii_case(system_user)
+    } else {
+        rule.system_user.text == system_user
+    };
+    if !sys_ok {
+        return LineCheck::NoMatch;
+    }
+    if !new {
+        let ok = if ci {
+            rule.pg_user.text.eq_ignore_ascii_case(pg_user)
+        } else {
+            rule.pg_user.text == pg_user
+        };
+        return if ok {
+            LineCheck::Match
+        } else {
+            LineCheck::NoMatch
+        };
+    }
+    match check_role_token(
+        &rule.pg_user,
+        rule.pg_regex.as_ref(),
+        pg_user,
+        member_of,
+        ci,
+    ) {
+        Ok(true) => LineCheck::Match,
+        Ok(false) => LineCheck::NoMatch,
+        Err(w) => LineCheck::Unsupported(w),
+    }
+}
+
+fn parse_record(rec: Record, version: PgVersion) -> IdentLine {
+    let result = match rec.error {
+        Some(e) => Err(LineError::new_pub(e)),
+        None => parse_fields(&rec.fields, version),
+    };
+    IdentLine {
+        file: rec.file,
+        line_number: rec.line_number,
+        raw: rec.raw,
+        result,
+    }
+}
+
+fn compile(tok: &Token) -> Result<Option<PgRegex>, LineError> {
+    let Some(pat) = tok.text.strip_prefix('/') else {
+        return Ok(None);
+    };
+    PgRegex::new(pat)
+        .map(Some)
+        .map_err(|e| LineError::new_pub(format!("invalid regular expression \"{pat}\": {e}")))
+}
+
+fn parse_fields(fields: &[Vec<Token>], version: PgVersion) -> Result<IdentRule, LineError> {
+    let one = |i: usize| -> Result<Token, LineError> {
+        let Some(f) = fields.get(i) else {
+            return Err(LineError::new_pub("missing entry at end of line"));
+        };
+        if f.len() > 1 {
+            return Err(LineError::new_pub("multiple values in ident field"));
+        }
+        Ok(f[0].clone())
+    };
+    let map = one(0)?;
+    let system_user = one(1)?;
+    let pg_user = one(2)?;
+    let system_regex = compile(&system_user)?;
+    let pg_regex = if version >= PgVersion::V16 {
+        compile(&pg_user)?
+    } else {
+        None
+    };
+    Ok(IdentRule {
+        map: map.text,
+        system_user,
+        system_regex,
+        pg_user,
+        pg_regex,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_backreference_substitution() {
+        let f = IdentFile::parse_str(
+            "certmap /^(.*)@example\\.com$ \\1\ncertmap \"/^admin-(.*)$\" \\1_adm\nm2 /^x$ \\1\n",
+            PgVersion::V15,
+        );
+        assert!(f.load().is_ok());
+        let d = f.check_usermap(Some("certmap"), "alice@example.com", "alice", &[], false);
+        assert!(d.allowed());
+        assert_eq!(d.line, Some(("pg_ident.conf".to_owned(), 1)));
+        let d = f.check_usermap(Some("certmap"), "admin-bob", "bob_adm", &[], false);
+        assert_eq!(d.line.map(|l| l.1), Some(2));
+        assert!(
+            !f.check_usermap(Some("certmap"), "alice@example.com", "bob", &[], false)
+                .allowed()
+        );
+        let d = f.check_usermap(Some("m2"), "x", "x", &[], false);
+        assert_eq!(d.outcome, UsermapOutcome::Error);
+        assert!(d.log.unwrap().contains("has no subexpressions"));
+    }
+
+    #[test]
+    fn literal_and_keywords_by_version() {
+        let text = "m root all\nm root +admins\nm bob bob\n";
+        let f15 = IdentFile::parse_str(text, PgVersion::V15);
+        let f16 = IdentFile::parse_str(text, PgVersion::V16);
+        assert!(
+            !f15.check_usermap(Some("m"), "root", "alice", &[], false)
+                .allowed()
+        );
+        assert!(
+            f15.check_usermap(Some("m"), "root", "all", &[], false)
+                .allowed()
+        );
+        let d = f16.check_usermap(Some("m"), "root", "alice", &[], false);
+        assert_eq!(d.line.map(|l| l.1), Some(1));
+        assert!(
+            f16.check_usermap(Some("M"), "root", "alice", &[], false)
+                .outcome
+                == UsermapOutcome::Denied
+        );
+        // case-insensitive mode applies to literal comparisons
+        assert!(
+            f15.check_usermap(Some("m"), "BOB", "Bob", &[], true)
+                .allowed()
+        );
+        assert!(
+            !f15.check_usermap(Some("m"), "BOB", "Bob", &[], false)
+                .allowed()
+        );
+    }
+
+    #[test]
+    fn group_membership_16() {
+        let f = IdentFile::parse_str("m root +admins\n", PgVersion::V16);
+        assert!(
+            f.check_usermap(Some("m"), "root", "alice", &["admins".into()], false)
+                .allowed()
+        );
+        assert!(
+            !f.check_usermap(Some("m"), "root", "alice", &[], false)
+                .allowed()
+        );
+        let f = IdentFile::parse_str("m root \"+admins\"\n", PgVersion::V16);
+        assert!(
+            f.check_usermap(Some("m"), "root", "+admins", &[], false)
+                .allowed()
+        );
+    }
+
+    #[test]
+    fn no_map_means_equal_names() {
+        let f = IdentFile::parse_str("", PgVersion::V15);
+        assert!(f.check_usermap(None, "a", "a", &[], false).allowed());
+        assert!(f.check_usermap(Some(""), "a", "a", &[], false).allowed());
+        let d = f.check_usermap(None, "a", "b", &[], false);
+        assert_eq!(
+            d.log.as_deref(),
+            Some("provided user name (b) and authenticated user name (a) do not match")
+        );
+    }
+
+    #[test]
+    fn parse_errors() {
+        let f = IdentFile::parse_str(
+            "m a\nm a,b c\nm /^( c\nm a b extra ignored\n",
+            PgVersion::V15,
+        );
+        let e: Vec<Option<String>> = f
+            .lines()
+            .iter()
+            .map(|l| l.result.as_ref().err().map(|e| e.message.clone()))
+            .collect();
+        assert_eq!(e[0].as_deref(), Some("missing entry at end of line"));
+        assert_eq!(e[1].as_deref(), Some("multiple values in ident field"));
+        assert_eq!(
+            e[2].as_deref(),
+            Some("invalid regular expression \"^(\": parentheses () not balanced")
+        );
+        assert_eq!(e[3], None);
+        // An unloadable file matches nothing.
+        assert!(!f.check_usermap(Some("m"), "a", "b", &[], false).allowed());
+    }
+}
