@@ -1,0 +1,326 @@
+//! Shared parts of the differential suites `verify_server.rs` and `verify_client.rs`:
+//! the openssl-made certificate cases (testdata/verify/gen.sh), the `pgtls` runner,
+//! libpq error-text parsing and the known-divergences bookkeeping.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Where the suite's inputs live (testdata/verify at the workspace root).
+pub(crate) fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/verify")
+}
+
+/// Runs testdata/verify/gen.sh into a fresh directory; fails with its output.
+pub(crate) fn generate(dir: &Path) -> Result<(), String> {
+    pgtls_testkit::require_openssl()?;
+    let out = Command::new("bash")
+        .arg(testdata().join("gen.sh"))
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("bash gen.sh: {e} (install bash)"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "testdata/verify/gen.sh failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Reads a tab-separated manifest written by gen.sh.
+pub(crate) fn read_tsv(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Quotes a conninfo value the way libpq's parser expects.
+pub(crate) fn q(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// What one side (libpq/server or pgtls) decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The TLS session completed (server side: the client was authenticated).
+    Accept,
+    /// Refused, with the message the client sees (first line), when there is one.
+    Reject(Option<String>),
+    /// The probe itself did not work (usage error, crash, unparseable output).
+    Broken(String),
+}
+
+impl Outcome {
+    pub(crate) fn show(&self) -> String {
+        match self {
+            Self::Accept => "accept".into(),
+            Self::Reject(Some(m)) => format!("reject: {m}"),
+            Self::Reject(None) => "reject (no message)".into(),
+            Self::Broken(e) => format!("BROKEN: {e}"),
+        }
+    }
+}
+
+/// Do the oracle and pgtls agree? Messages are compared only when the oracle has one.
+pub(crate) fn agree(oracle: &Outcome, pgtls: &Outcome) -> bool {
+    match (oracle, pgtls) {
+        (Outcome::Accept, Outcome::Accept) => true,
+        (Outcome::Reject(None), Outcome::Reject(_)) => true,
+        (Outcome::Reject(Some(a)), Outcome::Reject(Some(b))) => a == b,
+        _ => false,
+    }
+}
+
+/// The environment variables libpq (and pgtls, which follows libpq) reads.
+pub(crate) const LIBPQ_ENV: &[&str] = &[
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+    "PGSERVICE",
+    "PGSSLCERTMODE",
+    "PGSSLSNI",
+    "PGREQUIRESSL",
+];
+
+/// Runs the `pgtls` binary with `args` and HOME = `home`; exit 0 = accept, 1 = reject with
+/// the first stderr line, anything else is a broken probe.
+pub(crate) fn run_pgtls(args: &[String], home: &Path) -> (Outcome, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+    c.args(args);
+    for v in LIBPQ_ENV {
+        c.env_remove(v);
+    }
+    c.env("HOME", home);
+    let out = match c.output() {
+        Ok(o) => o,
+        Err(e) => {
+            return (
+                Outcome::Broken(format!("cannot run pgtls: {e}")),
+                String::new(),
+            );
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let first = stderr.lines().next().map(str::to_string);
+    let outcome = match out.status.code() {
+        Some(0) => Outcome::Accept,
+        Some(1) => Outcome::Reject(first),
+        other => Outcome::Broken(format!(
+            "exit {other:?}: {}",
+            stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
+        )),
+    };
+    (outcome, stderr)
+}
+
+/// libpq's error text split into attempts: for each `connection to server at ... failed: MSG`
+/// line, MSG (continuation lines such as hints are dropped). Text without that prefix (errors
+/// raised before any connection attempt) counts as one attempt.
+pub(crate) fn libpq_attempts(stderr: &str) -> Vec<String> {
+    let mut attempts = Vec::new();
+    for line in stderr.lines() {
+        let line = line.strip_prefix("psql: error: ").unwrap_or(line);
+        if line.starts_with("connection to server at ")
+            && let Some(i) = line.find(" failed: ")
+        {
+            attempts.push(line[i + " failed: ".len()..].to_string());
+            continue;
+        }
+        if attempts.is_empty() && !line.trim().is_empty() {
+            attempts.push(line.to_string());
+        }
+    }
+    attempts
+}
+
+/// Runs PostgreSQL 15's own psql binary (not the perl pg_wrapper: four times faster) with a
+/// conninfo, the libpq environment cleared, `env` added and a 10 s connect timeout.
+pub(crate) fn psql(conninfo: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let bin = pgtls_testkit::pg_bindir().join("psql");
+    let mut c = Command::new(if bin.exists() {
+        bin
+    } else {
+        PathBuf::from("psql")
+    });
+    c.arg("-d").arg(conninfo).args(args);
+    for v in LIBPQ_ENV {
+        c.env_remove(v);
+    }
+    c.env("PGCONNECT_TIMEOUT", "10");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+        .unwrap_or_else(|e| panic!("psql: {e} (install postgresql-client-15)"))
+}
+
+/// A psql run's stdout/stderr, for the results file.
+pub(crate) fn brief(out: &Output) -> String {
+    format!(
+        "exit={:?} out={:?} err={:?}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+/// One entry of a known-divergences file.
+#[derive(Debug)]
+pub(crate) struct Divergence {
+    pub(crate) case: String,
+    pub(crate) sslmode: String,
+    pub(crate) reason: String,
+}
+
+/// Reads `testdata/verify/<file>`: a JSON array of `{case, sslmode, reason}`. `case` is a probe
+/// id (`name/variant/...`) or a prefix of one ending in `/` or a bare case name; `sslmode` may be
+/// `*`.
+pub(crate) fn known_divergences(file: &str) -> Vec<Divergence> {
+    let path = testdata().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let arr = v
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: expected a JSON array", path.display()));
+    arr.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let field = |k: &str| {
+                e.get(k)
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_else(|| {
+                        panic!("{} entry {i}: missing string field {k:?}", path.display())
+                    })
+                    .to_string()
+            };
+            let d = Divergence {
+                case: field("case"),
+                sslmode: field("sslmode"),
+                reason: field("reason"),
+            };
+            assert!(
+                !d.reason.trim().is_empty(),
+                "{} entry {i}: empty reason",
+                path.display()
+            );
+            d
+        })
+        .collect()
+}
+
+impl Divergence {
+    pub(crate) fn covers(&self, id: &str, mode: &str) -> bool {
+        let case_ok = id == self.case
+            || (self.case.ends_with('/') && id.starts_with(&self.case))
+            || id.split('/').next() == Some(self.case.as_str());
+        case_ok && (self.sslmode == "*" || self.sslmode == mode)
+    }
+}
+
+/// One compared probe.
+#[derive(Debug)]
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) mode: String,
+    pub(crate) oracle: Outcome,
+    pub(crate) pgtls: Outcome,
+    pub(crate) detail: String,
+}
+
+/// Compares all rows against the known divergences; returns the failure report (empty = pass)
+/// and the text of the results file.
+pub(crate) fn reconcile(rows: &[Row], divergences: &[Divergence], what: &str) -> (String, String) {
+    let mut report = String::new();
+    let mut unexpected = Vec::new();
+    let mut used: BTreeMap<usize, (usize, usize)> = BTreeMap::new(); // entry -> (matched, diverging)
+    let mut table = String::from("id\tsslmode\toracle\tpgtls\tagree\tdetail\n");
+    for r in rows {
+        let ok = agree(&r.oracle, &r.pgtls);
+        let _ = writeln!(
+            table,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.id,
+            r.mode,
+            r.oracle.show(),
+            r.pgtls.show(),
+            if ok { "yes" } else { "NO" },
+            r.detail
+        );
+        let listed = divergences.iter().position(|d| d.covers(&r.id, &r.mode));
+        if let Some(i) = listed {
+            let e = used.entry(i).or_default();
+            e.0 += 1;
+            if !ok {
+                e.1 += 1;
+            }
+        } else if !ok {
+            unexpected.push(r);
+        }
+    }
+    if !unexpected.is_empty() {
+        let _ = writeln!(
+            report,
+            "{} of {} {what} probes differ between the oracle and pgtls:",
+            unexpected.len(),
+            rows.len()
+        );
+        for r in &unexpected {
+            let _ = writeln!(
+                report,
+                "  {} sslmode={}\n      oracle: {}\n      pgtls:  {}",
+                r.id,
+                r.mode,
+                r.oracle.show(),
+                r.pgtls.show()
+            );
+        }
+    }
+    for (i, d) in divergences.iter().enumerate() {
+        match used.get(&i) {
+            None => {
+                let _ = writeln!(
+                    report,
+                    "known divergence {{case: {:?}, sslmode: {:?}}} matches no probe: remove or fix it",
+                    d.case, d.sslmode
+                );
+            }
+            Some((n, 0)) => {
+                let _ = writeln!(
+                    report,
+                    "known divergence {{case: {:?}, sslmode: {:?}}} no longer diverges ({n} probes agree): \
+                     remove it (reason was: {})",
+                    d.case, d.sslmode, d.reason
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    (report, table)
+}
+
+/// Writes the results table next to the test binary's temporary files and returns its path.
+pub(crate) fn write_results(name: &str, table: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if let Err(e) = std::fs::write(&path, table) {
+        eprintln!("could not write {}: {e}", path.display());
+    }
+    path
+}
