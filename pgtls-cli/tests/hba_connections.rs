@@ -126,6 +126,9 @@ emails     /^(.*)@example\\.com$    \\1
 dns        \"CN=bob\"                 bob
 ";
 
+/// Included with `@conn-users.list` (next to pg_hba.conf).
+const CONN_USERS: &str = "# users for the syntax set\nbob, +ops\ndave\n";
+
 /// One pg_hba.conf under test. In each line, `|` separates what decides the
 /// match from the method and options; comment lines have no `|`.
 struct HbaSet {
@@ -242,6 +245,30 @@ const SETS: &[HbaSet] = &[
         ],
     },
     HbaSet {
+        name: "syntax",
+        lines: &[
+            "# continuation, quoting, lists, @file, comments",
+            "host  app,\\\n      \"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
+            "host  \"Mixed Case\"  all   127.0.0.1/32  | reject",
+            "host  all  @conn-users.list  127.0.0.1/32  | scram-sha-256",
+            "host  app  ALICE   127.0.0.1/32  | reject  # case matters",
+            "host  sameuser  \"all\"  127.0.0.1/32  | scram-sha-256",
+            "host\tapp\t+staff\t127.0.0.1/32\t| reject",
+        ],
+        attempts: &[
+            at(V4(false), "alice", "app"),
+            at(V4(false), "carol", "quoted db"),
+            at(V4(false), "alice", "Mixed Case"),
+            at(V4(false), "bob", "app"),
+            at(V4(false), "staff", "d1"),
+            at(V4(false), "ALICE", "app"),
+            at(V4(false), "all", "all"),
+            at(V4(false), "alice", "alice"),
+            at(V4(false), "dave", "app"),
+            at(V4(false), "dave", "postgres"),
+        ],
+    },
+    HbaSet {
         name: "certificates",
         lines: &[
             "hostssl    app       alice  127.0.0.1/32  | cert",
@@ -336,10 +363,11 @@ impl Oracle {
             V6(ssl) => ("::1".to_string(), if ssl { "require" } else { "disable" }),
         };
         let mut c = format!(
-            "host={host} port={} user={} dbname={} sslmode={sslmode} gssencmode=disable",
+            "host={} port={} user={} dbname={} sslmode={sslmode} gssencmode=disable",
+            quote(&host),
             self.cluster.port(),
-            a.user,
-            a.db
+            quote(a.user),
+            quote(a.db)
         );
         match a.repl {
             Repl::No => {}
@@ -356,8 +384,8 @@ impl Oracle {
         };
         c.push_str(&format!(
             " sslcert={} sslkey={}",
-            crt.display(),
-            key.display()
+            quote(&crt.display().to_string()),
+            quote(&key.display().to_string())
         ));
         c
     }
@@ -395,6 +423,11 @@ impl Oracle {
             "the server refused a test file:\n{text}\nlog:\n{log}"
         );
     }
+}
+
+/// A conninfo value in single quotes.
+fn quote(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// The line named by `Connection matched pg_hba.conf line N` or by
@@ -744,6 +777,9 @@ fn check_matches_real_connections() {
             .unwrap();
     }
     cluster.write_ident(IDENT).unwrap();
+    cluster
+        .write_file("conn-users.list", CONN_USERS.as_bytes(), 0o600)
+        .unwrap();
     cluster
         .append_conf(
             "listen_addresses = '127.0.0.1,::1'\nssl = on\nssl_cert_file = 'server.crt'\n\
