@@ -417,6 +417,10 @@ impl Oracle {
         self.cluster.write_hba(text).unwrap();
         let from = self.cluster.log_len();
         self.cluster.reload().unwrap();
+        // The postmaster reloads inside its SIGHUP handler and forks new
+        // backends only afterwards: once one connection attempt has been
+        // served, the new rules (or the refusal) are in place and logged.
+        self.connect(&at(Local, "postgres", "postgres"), WRONG_PASSWORD);
         let log = self.cluster.log_since(from);
         assert!(
             !log.contains("was not reloaded"),
