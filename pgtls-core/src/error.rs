@@ -1,0 +1,227 @@
+//! The one error type of pgtls-core.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in pgtls-core.
+///
+/// Each variant names the input it is about: a file path, or for in-memory input the
+/// `source` label the caller passed (for example a file name it read the bytes from).
+/// `Display` never repeats the text of [`std::error::Error::source`]; print the chain to
+/// see the cause.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read, written, created or synced.
+    #[error("{action} {path}")]
+    Io {
+        /// What was being done ("cannot read", "cannot write", ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The input is not what it should be (bad PEM, bad DER, wrong structure).
+    #[error("{input}: not a valid {expected}: {reason}")]
+    Malformed {
+        /// The file or label of the input.
+        input: String,
+        /// What it should have been ("certificate", "private key", ...).
+        expected: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A private key in the traditional OpenSSL `Proc-Type: 4,ENCRYPTED` PEM format.
+    #[error(
+        "{input}: legacy encrypted PEM key (Proc-Type: 4,ENCRYPTED) is not supported; convert it \
+         with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in {input} -out key.pk8.pem` (encrypted \
+         PKCS#8) or `openssl pkey -in {input} -out key.pem` (plaintext)"
+    )]
+    LegacyEncryptedKey {
+        /// The file or label of the key.
+        input: String,
+    },
+
+    /// The key is encrypted and no passphrase was given.
+    #[error("{input}: the private key is encrypted; a passphrase is required")]
+    PassphraseRequired {
+        /// The file or label of the key.
+        input: String,
+    },
+
+    /// The passphrase does not decrypt the key.
+    #[error("{input}: wrong passphrase (or corrupt encrypted key)")]
+    WrongPassphrase {
+        /// The file or label of the key.
+        input: String,
+    },
+
+    /// The key algorithm or parameters are not supported.
+    #[error("{input}: unsupported key: {reason}")]
+    UnsupportedKey {
+        /// The file or label of the key.
+        input: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// A private key does not belong to a certificate.
+    #[error("private key {key} does not match the public key of certificate {certificate}")]
+    KeyMismatch {
+        /// The file or label of the key.
+        key: String,
+        /// The file or label of the certificate.
+        certificate: String,
+    },
+
+    /// A signature (of a CSR, CRL or certificate) does not verify.
+    #[error("{input}: the {what} signature does not verify")]
+    BadSignature {
+        /// The file or label of the signed object.
+        input: String,
+        /// Which object ("certificate request", "CRL", ...).
+        what: &'static str,
+    },
+
+    /// A certificate meant to act as a CA is not one.
+    #[error("{input}: not a CA certificate: {reason}")]
+    NotCa {
+        /// The file or label of the certificate.
+        input: String,
+        /// Why it cannot act as a CA.
+        reason: &'static str,
+    },
+
+    /// A parameter is not acceptable.
+    #[error("invalid {field}: {reason}")]
+    InvalidParameter {
+        /// The parameter (for example `validity`, `serial`, `subject`).
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// A certificate would outlive the CA certificate that issues it.
+    #[error(
+        "the certificate would expire at {not_after}, after its issuer ({issuer_not_after}); \
+         shorten the validity or renew the CA"
+    )]
+    OutlivesIssuer {
+        /// The requested end of validity.
+        not_after: String,
+        /// The issuer's end of validity.
+        issuer_not_after: String,
+    },
+
+    /// The CA certificate is not valid at `now`.
+    #[error("the CA certificate {input} is not valid now ({reason})")]
+    CaNotValid {
+        /// The file or label of the CA certificate.
+        input: String,
+        /// "expired at ..." or "not valid before ...".
+        reason: String,
+    },
+
+    /// A signing or key-generation operation failed inside the crypto library.
+    #[error("cryptographic operation failed: {operation}")]
+    Crypto {
+        /// Which operation.
+        operation: &'static str,
+    },
+
+    /// Another process holds the store's lock.
+    #[error("the CA store {path} is locked by another process (lock file {lock})")]
+    StoreLocked {
+        /// The store directory.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+
+    /// A store file has content that cannot be accepted.
+    #[error("{path}:{line}: {reason}")]
+    StoreCorrupt {
+        /// The file (`index.txt`, `serial`, `crlnumber`, ...).
+        path: PathBuf,
+        /// The 1-based line number (0 when the whole file is concerned).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A directory is not a CA store.
+    #[error("{path} is not a CA store: {reason}")]
+    NotAStore {
+        /// The directory.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+
+    /// A file exists and overwriting it was not allowed.
+    #[error("{path} already exists; refusing to overwrite it (use --force to replace it)")]
+    FileExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+
+    /// No certificate with that serial number is in the store.
+    #[error("no certificate with serial {serial} in {path}")]
+    UnknownSerial {
+        /// The serial number (upper-case hex).
+        serial: String,
+        /// The index file.
+        path: PathBuf,
+    },
+
+    /// The certificate is already revoked.
+    #[error("certificate {serial} is already revoked (see {path})")]
+    AlreadyRevoked {
+        /// The serial number (upper-case hex).
+        serial: String,
+        /// The index file.
+        path: PathBuf,
+    },
+
+    /// The serial number is already used in the store.
+    #[error("serial {serial} is already used in {path}")]
+    DuplicateSerial {
+        /// The serial number (upper-case hex).
+        serial: String,
+        /// The index file.
+        path: PathBuf,
+    },
+}
+
+impl Error {
+    pub(crate) fn malformed(
+        input: &str,
+        expected: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::Malformed {
+            input: input.to_owned(),
+            expected,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,832 @@
+//! The CA store: a directory in the layout `openssl ca` uses.
+//!
+//! ```text
+//! cacert.pem           the CA certificate           (openssl: certificate)
+//! chain.pem            CA certificate + the ones above it (intermediate CAs only)
+//! private/cakey.pem    the CA key, 0600             (openssl: private_key)
+//! index.txt            the database                 (openssl: database)
+//! index.txt.attr       unique_subject = no
+//! serial               next serial for openssl ca   (pgtls draws random serials)
+//! crlnumber            next CRL number, hex         (shared by both tools)
+//! newcerts/<SERIAL>.pem every issued certificate    (openssl: new_certs_dir)
+//! crl.pem              the last CRL                 (openssl: crl)
+//! openssl.cnf          makes `openssl ca -config openssl.cnf -revoke/-gencrl` work here
+//! ```
+//!
+//! Every mutation holds an exclusive `flock` on the store directory itself (so no lock
+//! file appears and a failed operation leaves the directory unchanged); every write goes
+//! to a temporary file in the same directory, is fsynced, renamed into place, and the
+//! directory is fsynced; keys are created with mode 0600 before their first byte.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::ca::Ca;
+use crate::cert::Certificate;
+use crate::crl::{Crl, CrlParams, RevocationReason, RevokedEntry};
+use crate::error::Error;
+use crate::key::{KeyPair, PublicKey};
+use crate::params::CertificateParams;
+use crate::serial::SerialNumber;
+
+/// The file names of a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreFiles {
+    /// The store directory.
+    pub dir: PathBuf,
+    /// `cacert.pem`.
+    pub cert: PathBuf,
+    /// `chain.pem`.
+    pub chain: PathBuf,
+    /// `private/cakey.pem`.
+    pub key: PathBuf,
+    /// `index.txt`.
+    pub index: PathBuf,
+    /// `serial`.
+    pub serial: PathBuf,
+    /// `crlnumber`.
+    pub crlnumber: PathBuf,
+    /// `newcerts/`.
+    pub newcerts: PathBuf,
+    /// `crl.pem`.
+    pub crl: PathBuf,
+    /// `openssl.cnf`.
+    pub openssl_cnf: PathBuf,
+}
+
+impl StoreFiles {
+    /// The file names of a store in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            cert: dir.join("cacert.pem"),
+            chain: dir.join("chain.pem"),
+            key: dir.join("private").join("cakey.pem"),
+            index: dir.join("index.txt"),
+            serial: dir.join("serial"),
+            crlnumber: dir.join("crlnumber"),
+            newcerts: dir.join("newcerts"),
+            crl: dir.join("crl.pem"),
+            openssl_cnf: dir.join("openssl.cnf"),
+        }
+    }
+
+    /// `newcerts/<SERIAL>.pem`.
+    pub fn newcert(&self, serial: &SerialNumber) -> PathBuf {
+        self.newcerts.join(format!("{}.pem", serial.to_hex()))
+    }
+}
+
+/// The status column of `index.txt`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexStatus {
+    /// `V`: valid.
+    Valid,
+    /// `R`: revoked.
+    Revoked {
+        /// Revocation time.
+        at: OffsetDateTime,
+        /// Reason, if recorded.
+        reason: Option<RevocationReason>,
+    },
+    /// `E`: expired (written by `openssl ca -updatedb`).
+    Expired,
+}
+
+/// One line of `index.txt`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Status.
+    pub status: IndexStatus,
+    /// The certificate's notAfter.
+    pub expires: OffsetDateTime,
+    /// Serial number.
+    pub serial: SerialNumber,
+    /// The file name column (OpenSSL writes `unknown`).
+    pub file: String,
+    /// The subject in OpenSSL's one-line form (`/DC=org/CN=x`).
+    pub subject: String,
+    /// Extra revocation detail after the reason (hold instruction or compromise time),
+    /// kept verbatim.
+    extra: Option<String>,
+}
+
+impl IndexEntry {
+    fn to_line(&self) -> String {
+        let (flag, rev) = match self.status {
+            IndexStatus::Valid => ("V", String::new()),
+            IndexStatus::Expired => ("E", String::new()),
+            IndexStatus::Revoked { at, reason } => {
+                let mut r = format_index_time(at);
+                if let Some(reason) = reason {
+                    r.push(',');
+                    r.push_str(reason.openssl_name());
+                    if let Some(extra) = &self.extra {
+                        r.push(',');
+                        r.push_str(extra);
+                    }
+                }
+                ("R", r)
+            }
+        };
+        format!(
+            "{flag}\t{}\t{rev}\t{}\t{}\t{}\n",
+            format_index_time(self.expires),
+            self.serial.to_hex(),
+            self.file,
+            self.subject
+        )
+    }
+}
+
+/// A CA store. The directory implementation is [`DirStore`]; a transactional
+/// implementation on PostgreSQL can follow the same contract.
+pub trait Store {
+    /// The CA.
+    fn ca(&self) -> &Ca;
+
+    /// Every issued certificate's record.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`] for an unreadable index, [`Error::Io`].
+    fn entries(&self) -> Result<Vec<IndexEntry>, Error>;
+
+    /// Issues and records a certificate (a random serial unique in the store unless
+    /// `params.serial` is set, in which case it must be unused).
+    ///
+    /// # Errors
+    /// As [`Ca::issue`], plus [`Error::DuplicateSerial`], [`Error::StoreLocked`],
+    /// [`Error::StoreCorrupt`], [`Error::Io`].
+    fn issue(
+        &self,
+        params: &CertificateParams,
+        subject_key: &PublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Certificate, Error>;
+
+    /// Marks a certificate revoked at `now`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSerial`], [`Error::AlreadyRevoked`], [`Error::StoreLocked`],
+    /// [`Error::StoreCorrupt`], [`Error::Io`].
+    fn revoke(
+        &self,
+        serial: &SerialNumber,
+        reason: Option<RevocationReason>,
+        now: OffsetDateTime,
+    ) -> Result<IndexEntry, Error>;
+
+    /// Generates, records and returns a CRL of every revoked certificate, with the next
+    /// CRL number, `thisUpdate = now` and `next_update`.
+    ///
+    /// # Errors
+    /// As [`Ca::sign_crl`], plus the store errors.
+    fn generate_crl(&self, next_update: OffsetDateTime, now: OffsetDateTime) -> Result<Crl, Error>;
+
+    /// A certificate issued by this store.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSerial`], [`Error::Malformed`], [`Error::Io`].
+    fn certificate(&self, serial: &SerialNumber) -> Result<Certificate, Error>;
+}
+
+/// A CA store in a directory, in `openssl ca`'s layout.
+#[derive(Debug)]
+pub struct DirStore {
+    files: StoreFiles,
+    ca: Ca,
+}
+
+/// An exclusive lock on the store directory, released on drop.
+struct StoreLock {
+    _dir: File,
+}
+
+impl DirStore {
+    /// Creates a store in `dir` (created if missing) for `ca`. The CA key is written
+    /// encrypted when `passphrase` is given. Refuses when the directory already holds a
+    /// CA key or an index.
+    ///
+    /// # Errors
+    /// [`Error::FileExists`], [`Error::Io`].
+    pub fn create(dir: &Path, ca: Ca, passphrase: Option<&[u8]>) -> Result<Self, Error> {
+        let files = StoreFiles::in_dir(dir);
+        for existing in [&files.key, &files.index, &files.cert] {
+            if existing.exists() {
+                return Err(Error::FileExists {
+                    path: existing.clone(),
+                });
+            }
+        }
+        mkdir(dir, 0o755)?;
+        let _lock = lock(&files)?;
+        mkdir(&dir.join("private"), 0o700)?;
+        mkdir(&files.newcerts, 0o755)?;
+        let key_pem = match passphrase {
+            Some(p) => ca.key().to_encrypted_pem(p)?,
+            None => ca.key().to_pem(),
+        };
+        write_new_secret(&files.key, key_pem.as_bytes())?;
+        write_atomic(
+            &files.cert,
+            ca.certificate().to_pem().as_bytes(),
+            0o644,
+            false,
+        )?;
+        if !ca.chain().is_empty() {
+            let mut chain = ca.certificate().to_pem();
+            for c in ca.chain() {
+                chain.push_str(&c.to_pem());
+            }
+            write_atomic(&files.chain, chain.as_bytes(), 0o644, false)?;
+        }
+        write_atomic(&files.index, b"", 0o644, false)?;
+        write_atomic(
+            &dir.join("index.txt.attr"),
+            b"unique_subject = no\n",
+            0o644,
+            false,
+        )?;
+        let serial = SerialNumber::random()?;
+        write_atomic(
+            &files.serial,
+            format!("{}\n", serial.to_hex()).as_bytes(),
+            0o644,
+            false,
+        )?;
+        write_atomic(&files.crlnumber, b"01\n", 0o644, false)?;
+        write_atomic(
+            &files.openssl_cnf,
+            openssl_cnf(&files).as_bytes(),
+            0o644,
+            false,
+        )?;
+        Ok(Self { files, ca })
+    }
+
+    /// Opens an existing store (made by pgtls or by `openssl ca`), loading the CA key with
+    /// `passphrase` if it is encrypted, and checking that `index.txt` parses.
+    ///
+    /// # Errors
+    /// [`Error::NotAStore`], [`Error::StoreCorrupt`], the key errors of
+    /// [`KeyPair::from_pem_or_der`], [`Error::KeyMismatch`], [`Error::NotCa`].
+    pub fn open(dir: &Path, passphrase: Option<&[u8]>) -> Result<Self, Error> {
+        let files = StoreFiles::in_dir(dir);
+        for (path, what) in [
+            (&files.cert, "no CA certificate cacert.pem"),
+            (&files.key, "no CA key private/cakey.pem"),
+            (&files.index, "no index.txt"),
+        ] {
+            if !path.is_file() {
+                return Err(Error::NotAStore {
+                    path: dir.to_path_buf(),
+                    reason: what.to_owned(),
+                });
+            }
+        }
+        let cert_label = files.cert.display().to_string();
+        let cert = Certificate::from_pem_or_der(&read(&files.cert)?, &cert_label)?;
+        let key_label = files.key.display().to_string();
+        let key = KeyPair::from_pem_or_der(&read(&files.key)?, passphrase, &key_label)?;
+        if !key.matches(cert.public_key()) {
+            return Err(Error::KeyMismatch {
+                key: key_label,
+                certificate: cert_label,
+            });
+        }
+        let chain = if files.chain.is_file() {
+            let label = files.chain.display().to_string();
+            let mut all = Certificate::chain_from_pem_or_der(&read(&files.chain)?, &label)?;
+            if all.first() == Some(&cert) {
+                all.remove(0);
+            }
+            all
+        } else {
+            Vec::new()
+        };
+        let ca = Ca::from_parts(cert, key, chain, &cert_label)?;
+        let store = Self { files, ca };
+        store.read_index()?;
+        Ok(store)
+    }
+
+    /// The file names.
+    pub fn files(&self) -> &StoreFiles {
+        &self.files
+    }
+
+    /// The last CRL written to `crl.pem`, if any.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::Io`].
+    pub fn current_crl(&self) -> Result<Option<Crl>, Error> {
+        if !self.files.crl.is_file() {
+            return Ok(None);
+        }
+        let label = self.files.crl.display().to_string();
+        Crl::from_pem_or_der(&read(&self.files.crl)?, &label).map(Some)
+    }
+
+    fn read_index(&self) -> Result<Vec<IndexEntry>, Error> {
+        let text = read(&self.files.index)?;
+        parse_index(&text, &self.files.index)
+    }
+
+    fn write_index(&self, entries: &[IndexEntry]) -> Result<(), Error> {
+        let mut text = String::with_capacity(entries.len() * 120);
+        for e in entries {
+            text.push_str(&e.to_line());
+        }
+        write_atomic(&self.files.index, text.as_bytes(), 0o644, true)
+    }
+}
+
+impl Store for DirStore {
+    fn ca(&self) -> &Ca {
+        &self.ca
+    }
+
+    fn entries(&self) -> Result<Vec<IndexEntry>, Error> {
+        self.read_index()
+    }
+
+    fn issue(
+        &self,
+        params: &CertificateParams,
+        subject_key: &PublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Certificate, Error> {
+        let _lock = lock(&self.files)?;
+        let mut entries = self.read_index()?;
+        let used = |s: &SerialNumber| {
+            entries.iter().any(|e| &e.serial == s) || self.files.newcert(s).exists()
+        };
+        let serial = match &params.serial {
+            Some(s) if used(s) => {
+                return Err(Error::DuplicateSerial {
+                    serial: s.to_hex(),
+                    path: self.files.index.clone(),
+                });
+            }
+            Some(s) => s.clone(),
+            None => {
+                let mut s = SerialNumber::random()?;
+                while used(&s) {
+                    s = SerialNumber::random()?;
+                }
+                s
+            }
+        };
+        let mut p = params.clone();
+        p.serial = Some(serial.clone());
+        let cert = self.ca.issue(&p, subject_key, now)?;
+        write_atomic(
+            &self.files.newcert(&serial),
+            cert.to_pem().as_bytes(),
+            0o644,
+            false,
+        )?;
+        entries.push(IndexEntry {
+            status: IndexStatus::Valid,
+            expires: cert.not_after(),
+            serial,
+            file: "unknown".to_owned(),
+            subject: cert.subject().to_openssl_oneline(),
+            extra: None,
+        });
+        self.write_index(&entries)?;
+        Ok(cert)
+    }
+
+    fn revoke(
+        &self,
+        serial: &SerialNumber,
+        reason: Option<RevocationReason>,
+        now: OffsetDateTime,
+    ) -> Result<IndexEntry, Error> {
+        let _lock = lock(&self.files)?;
+        let mut entries = self.read_index()?;
+        let entry = entries
+            .iter_mut()
+            .find(|e| &e.serial == serial)
+            .ok_or_else(|| Error::UnknownSerial {
+                serial: serial.to_hex(),
+                path: self.files.index.clone(),
+            })?;
+        if matches!(entry.status, IndexStatus::Revoked { .. }) {
+            return Err(Error::AlreadyRevoked {
+                serial: serial.to_hex(),
+                path: self.files.index.clone(),
+            });
+        }
+        entry.status = IndexStatus::Revoked {
+            at: now.replace_nanosecond(0).unwrap_or(now),
+            reason,
+        };
+        let updated = entry.clone();
+        self.write_index(&entries)?;
+        Ok(updated)
+    }
+
+    fn generate_crl(&self, next_update: OffsetDateTime, now: OffsetDateTime) -> Result<Crl, Error> {
+        let _lock = lock(&self.files)?;
+        let entries = self.read_index()?;
+        let number = if self.files.crlnumber.is_file() {
+            let text = read(&self.files.crlnumber)?;
+            let text = String::from_utf8_lossy(&text);
+            SerialNumber::from_hex(text.trim()).map_err(|_| Error::StoreCorrupt {
+                path: self.files.crlnumber.clone(),
+                line: 1,
+                reason: format!("{:?} is not a positive hexadecimal number", text.trim()),
+            })?
+        } else {
+            SerialNumber::from_bytes(&[1])?
+        };
+        let revoked = entries
+            .iter()
+            .filter_map(|e| match e.status {
+                IndexStatus::Revoked { at, reason } => Some(RevokedEntry {
+                    serial: e.serial.clone(),
+                    revoked_at: at,
+                    reason: reason.filter(|r| *r != RevocationReason::Unspecified),
+                }),
+                _ => None,
+            })
+            .collect();
+        let params = CrlParams {
+            this_update: now.replace_nanosecond(0).unwrap_or(now),
+            next_update,
+            crl_number: number.clone(),
+            revoked,
+        };
+        let crl = self.ca.sign_crl(&params)?;
+        write_atomic(&self.files.crl, crl.to_pem().as_bytes(), 0o644, true)?;
+        write_atomic(
+            &self.files.crlnumber,
+            format!("{}\n", number.next()?.to_hex()).as_bytes(),
+            0o644,
+            true,
+        )?;
+        Ok(crl)
+    }
+
+    fn certificate(&self, serial: &SerialNumber) -> Result<Certificate, Error> {
+        let path = self.files.newcert(serial);
+        if !path.is_file() {
+            return Err(Error::UnknownSerial {
+                serial: serial.to_hex(),
+                path: self.files.newcerts.clone(),
+            });
+        }
+        Certificate::from_pem_or_der(&read(&path)?, &path.display().to_string())
+    }
+}
+
+fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
+    let dir = File::open(&files.dir).map_err(|e| Error::io("cannot open", &files.dir, e))?;
+    match dir.try_lock() {
+        Ok(()) => Ok(StoreLock { _dir: dir }),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
+            path: files.dir.clone(),
+            lock: files.dir.clone(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &files.dir, e)),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    fs::read(path).map_err(|e| Error::io("cannot read", path, e))
+}
+
+fn mkdir(dir: &Path, mode: u32) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("cannot set permissions on", dir, e))?;
+    sync_parent(dir)
+}
+
+fn sync_parent(path: &Path) -> Result<(), Error> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("cannot sync directory", parent, e))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory (mode
+/// 0600 from its creation), fsync, chmod to `mode`, rename (or link without clobbering
+/// when `overwrite` is false), fsync the directory.
+///
+/// # Errors
+/// [`Error::FileExists`] when `overwrite` is false and `path` exists, [`Error::Io`].
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !overwrite && path.exists() {
+        return Err(Error::FileExists {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pgtls-tmp-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
+    if mode != 0o600 {
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("cannot set permissions on", tmp.path().to_path_buf(), e))?;
+    }
+    if overwrite {
+        tmp.persist(path)
+            .map_err(|e| Error::io("cannot replace", path, e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::FileExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                Error::io("cannot create", path, e.error)
+            }
+        })?;
+    }
+    sync_parent(path)
+}
+
+/// Writes a secret (a private key) to a new file created with mode 0600 before the first
+/// byte; never overwrites.
+///
+/// # Errors
+/// [`Error::FileExists`], [`Error::Io`].
+pub(crate) fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::FileExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                Error::io("cannot create", path, e)
+            }
+        })?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))?;
+    sync_parent(path)
+}
+
+/// Writes a private key file: 0600, atomically; replaces an existing file only when
+/// `overwrite` is set.
+///
+/// # Errors
+/// [`Error::FileExists`], [`Error::Io`].
+pub fn write_key_file(path: &Path, pem: &[u8], overwrite: bool) -> Result<(), Error> {
+    if overwrite {
+        write_atomic(path, pem, 0o600, true)
+    } else {
+        write_new_secret(path, pem)
+    }
+}
+
+/// Writes a public file (certificate, CRL, CSR) atomically with mode 0644.
+///
+/// # Errors
+/// [`Error::FileExists`] when `overwrite` is false and the file exists, [`Error::Io`].
+pub fn write_public_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Error> {
+    write_atomic(path, bytes, 0o644, overwrite)
+}
+
+fn parse_index(text: &[u8], path: &Path) -> Result<Vec<IndexEntry>, Error> {
+    let corrupt = |line: usize, reason: String| Error::StoreCorrupt {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let text = std::str::from_utf8(text).map_err(|_| corrupt(0, "not UTF-8 text".to_owned()))?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(corrupt(
+            text.lines().count(),
+            "the last line is not terminated (truncated file?)".to_owned(),
+        ));
+    }
+    let mut out: Vec<IndexEntry> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let no = i + 1;
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [flag, exp, rev, serial, file, subject] = fields.as_slice() else {
+            return Err(corrupt(
+                no,
+                format!("expected 6 tab-separated fields, found {}", fields.len()),
+            ));
+        };
+        let expires =
+            parse_index_time(exp).ok_or_else(|| corrupt(no, format!("bad expiry time {exp:?}")))?;
+        let serial = SerialNumber::from_hex(serial)
+            .ok()
+            .filter(|_| serial.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| corrupt(no, format!("bad serial {serial:?}")))?;
+        let mut extra = None;
+        let status = match *flag {
+            "V" | "E" if !rev.is_empty() => {
+                return Err(corrupt(
+                    no,
+                    "revocation field set on a non-revoked entry".to_owned(),
+                ));
+            }
+            "V" => IndexStatus::Valid,
+            "E" => IndexStatus::Expired,
+            "R" => {
+                let mut parts = rev.splitn(3, ',');
+                let at = parts
+                    .next()
+                    .and_then(parse_index_time)
+                    .ok_or_else(|| corrupt(no, format!("bad revocation time {rev:?}")))?;
+                let reason = match parts.next() {
+                    None => None,
+                    Some(r) => Some(
+                        r.parse::<RevocationReason>()
+                            .map_err(|_| corrupt(no, format!("unknown revocation reason {r:?}")))?,
+                    ),
+                };
+                extra = parts.next().map(str::to_owned);
+                IndexStatus::Revoked { at, reason }
+            }
+            other => {
+                return Err(corrupt(
+                    no,
+                    format!("unknown status {other:?} (expected V, R or E)"),
+                ));
+            }
+        };
+        if out.iter().any(|e| e.serial == serial) {
+            return Err(corrupt(
+                no,
+                format!("serial {} appears twice", serial.to_hex()),
+            ));
+        }
+        out.push(IndexEntry {
+            status,
+            expires,
+            serial,
+            file: (*file).to_owned(),
+            subject: (*subject).to_owned(),
+            extra,
+        });
+    }
+    Ok(out)
+}
+
+/// `YYMMDDHHMMSSZ` (UTCTime, years 1950-2049) or `YYYYMMDDHHMMSSZ`.
+fn parse_index_time(s: &str) -> Option<OffsetDateTime> {
+    let digits = s.strip_suffix('Z')?;
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<u32>().ok());
+    let (year, rest) = match digits.len() {
+        12 => {
+            let yy = num(0..2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        14 => (num(0..4)?, 4),
+        _ => return None,
+    };
+    let month = Month::try_from(u8::try_from(num(rest..rest + 2)?).ok()?).ok()?;
+    let date = Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        month,
+        u8::try_from(num(rest + 2..rest + 4)?).ok()?,
+    )
+    .ok()?;
+    let time = Time::from_hms(
+        u8::try_from(num(rest + 4..rest + 6)?).ok()?,
+        u8::try_from(num(rest + 6..rest + 8)?).ok()?,
+        u8::try_from(num(rest + 8..rest + 10)?).ok()?,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
+}
+
+fn format_index_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
+    let (hh, mm, ss) = (t.hour(), t.minute(), t.second());
+    if (1950..2050).contains(&y) {
+        format!("{:02}{m:02}{d:02}{hh:02}{mm:02}{ss:02}Z", y % 100)
+    } else {
+        format!("{y:04}{m:02}{d:02}{hh:02}{mm:02}{ss:02}Z")
+    }
+}
+
+fn openssl_cnf(files: &StoreFiles) -> String {
+    let dir = files
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| files.dir.clone());
+    format!(
+        "# Generated by pgtls: lets `openssl ca -config {cnf}` work on this store\n\
+         # (for example `-revoke newcerts/SERIAL.pem -crl_reason keyCompromise` or `-gencrl`).\n\
+         # The directory below is absolute; regenerate this file if you move the store.\n\
+         [ ca ]\n\
+         default_ca = pgtls_ca\n\
+         \n\
+         [ pgtls_ca ]\n\
+         dir = {dir}\n\
+         certs = $dir\n\
+         new_certs_dir = $dir/newcerts\n\
+         database = $dir/index.txt\n\
+         serial = $dir/serial\n\
+         crlnumber = $dir/crlnumber\n\
+         certificate = $dir/cacert.pem\n\
+         private_key = $dir/private/cakey.pem\n\
+         crl = $dir/crl.pem\n\
+         default_md = default\n\
+         default_days = 365\n\
+         default_crl_days = 30\n\
+         unique_subject = no\n\
+         preserve = yes\n\
+         copy_extensions = none\n\
+         policy = pgtls_policy\n\
+         x509_extensions = pgtls_leaf\n\
+         crl_extensions = pgtls_crl\n\
+         \n\
+         [ pgtls_policy ]\n\
+         commonName = supplied\n\
+         \n\
+         [ pgtls_leaf ]\n\
+         basicConstraints = critical, CA:FALSE\n\
+         subjectKeyIdentifier = hash\n\
+         authorityKeyIdentifier = keyid\n\
+         \n\
+         [ pgtls_crl ]\n\
+         authorityKeyIdentifier = keyid:always\n",
+        cnf = files.openssl_cnf.display(),
+        dir = dir.display(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_lines_round_trip() {
+        let text = "V\t361231235959Z\t\t0A1B\tunknown\t/DC=org/DC=example/CN=a\n\
+                    R\t20510101000000Z\t240102030405Z,keyCompromise\t0C\tunknown\t/CN=b\n\
+                    R\t361231235959Z\t240102030405Z\t0D\tunknown\t/CN=c\n";
+        let entries = parse_index(text.as_bytes(), Path::new("index.txt")).unwrap();
+        let back: String = entries.iter().map(IndexEntry::to_line).collect();
+        assert_eq!(back, text);
+    }
+
+    #[test]
+    fn index_errors_name_the_line() {
+        for (bad, line) in [
+            ("V\t361231235959Z\t\t0A\tunknown\n", 1),
+            (
+                "V\t361231235959Z\t\t0A\tunknown\t/CN=a\nX\t361231235959Z\t\t0B\tunknown\t/CN=b\n",
+                2,
+            ),
+            ("V\t3612312359Z\t\t0A\tunknown\t/CN=a\n", 1),
+            ("V\t361231235959Z\t\tZZ\tunknown\t/CN=a\n", 1),
+            (
+                "R\t361231235959Z\t240102030405Z,nonsense\t0A\tunknown\t/CN=a\n",
+                1,
+            ),
+            (
+                "V\t361231235959Z\t\t0A\tunknown\t/CN=a\nV\t361231235959Z\t\t0A\tunknown\t/CN=a\n",
+                2,
+            ),
+            ("V\t361231235959Z\t\t0A\tunknown\t/CN=a", 1),
+        ] {
+            match parse_index(bad.as_bytes(), Path::new("index.txt")) {
+                Err(Error::StoreCorrupt { line: l, .. }) => assert_eq!(l, line, "{bad:?}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+}
