@@ -1,5 +1,7 @@
 //! Every artefact pgtls-core makes, read back and checked by the openssl CLI.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
 use std::fs;
 use std::path::Path;
 
