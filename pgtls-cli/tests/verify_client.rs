@@ -1,0 +1,367 @@
+//! Differential suite for `pgtls verify client` against a real PostgreSQL 15 server.
+//!
+//! The client certificates of `testdata/verify/gen.sh` (openssl-made) log in with psql
+//! (sslmode=require) under pg_hba.conf lines with `cert`, `clientname=DN`, `map=` (pg_ident.conf
+//! with literal, quoted-DN and regex entries), `clientcert=verify-ca|verify-full` on trust and
+//! scram-sha-256, and plain `trust`, as several users, with the server's CRL given as a file,
+//! as a hashed directory, or not at all. The server's outcome (connected, or the message the
+//! client printed after `failed: `) is compared with `pgtls verify client` given the same
+//! line, ident file, CA, CRL, user and certificate chain. Listed divergences
+//! (testdata/verify/known-divergences-client.json) must still diverge.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod verify_common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pgtls_testkit::Cluster;
+use verify_common::{Outcome, Row, brief, libpq_attempts, q, run_pgtls};
+
+/// (label, database, the rest of the hostssl line after the address).
+const LINES: &[(&str, &str, &str)] = &[
+    ("cert", "db_cert", "cert"),
+    ("cert-map", "db_cert_map", "cert map=cnmap"),
+    ("cert-regex-map", "db_cert_rx", "cert map=rxmap"),
+    ("cert-dn-map", "db_cert_dn", "cert clientname=DN map=dnmap"),
+    ("cert-dn", "db_cert_dn_nomap", "cert clientname=DN"),
+    ("cert-cn-explicit", "db_cert_cn", "cert clientname=CN"),
+    (
+        "scram-verify-full",
+        "db_scram_full",
+        "scram-sha-256 clientcert=verify-full",
+    ),
+    (
+        "scram-verify-ca",
+        "db_scram_ca",
+        "scram-sha-256 clientcert=verify-ca",
+    ),
+    (
+        "trust-verify-full",
+        "db_trust_full",
+        "trust clientcert=verify-full",
+    ),
+    (
+        "trust-verify-full-dn",
+        "db_trust_full_dn",
+        "trust clientcert=verify-full clientname=DN",
+    ),
+    (
+        "trust-verify-ca",
+        "db_trust_ca",
+        "trust clientcert=verify-ca",
+    ),
+    ("trust", "db_trust", "trust"),
+];
+
+/// Lines tried again with the CRL as a directory and without a CRL (the CRL only matters in the
+/// handshake, which does not depend on the line).
+const CRL_PHASE_LINES: &[&str] = &["cert", "trust"];
+
+const IDENT: &str = "# MAPNAME SYSTEM-USERNAME PG-USERNAME\n\
+                     cnmap alice alice\n\
+                     cnmap alice bob\n\
+                     cnmap Alice alice\n\
+                     cnmap erin erin\n\
+                     cnmap \"dave, jr\" carol\n\
+                     rxmap /^(alice|carol)$ \\1\n\
+                     rxmap \"/^dave, (.*)$\" bob\n\
+                     dnmap \"CN=carol,OU=db,O=pgtls-verifydiff,C=DE\" carol\n\
+                     dnmap \"CN=alice,O=pgtls-verifydiff\" alice\n\
+                     dnmap \"/^CN=dave\\\\, jr,O=pgtls-verifydiff$\" bob\n\
+                     dnmap \"/^UID=e1\\\\+CN=erin,\" erin\n";
+
+/// Roles (all with password "pw" for the scram lines).
+const USERS: &[&str] = &[
+    "alice",
+    "bob",
+    "carol",
+    "erin",
+    "CN=alice,O=pgtls-verifydiff",
+];
+
+/// (phase, server ssl_crl_file, server ssl_crl_dir, pgtls --ssl-crl-file, --ssl-crl-dir)
+type Phase<'a> = (&'a str, &'a str, &'a str, Option<PathBuf>, Option<PathBuf>);
+
+struct Client {
+    name: String,
+    /// PEM chain as the client sends it (leaf first); None: no certificate.
+    chain: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+struct Probe<'a> {
+    id: String,
+    client: &'a Client,
+    db: &'static str,
+    line: String,
+    user: &'static str,
+    crl_file: Option<PathBuf>,
+    crl_dir: Option<PathBuf>,
+}
+
+fn oracle(c: &Cluster, p: &Probe<'_>, home: &Path) -> (Outcome, String) {
+    let mut ci = format!(
+        "host=127.0.0.1 port={} dbname={} user={} sslmode=require",
+        c.port(),
+        p.db,
+        q(p.user)
+    );
+    if let (Some(crt), Some(key)) = (&p.client.chain, &p.client.key) {
+        ci.push_str(&format!(
+            " sslcert={} sslkey={}",
+            q(&crt.display().to_string()),
+            q(&key.display().to_string())
+        ));
+    }
+    let home = home.display().to_string();
+    let out = verify_common::psql(
+        &ci,
+        &["-X", "-At", "-c", "select 1"],
+        &[("HOME", home.as_str()), ("PGPASSWORD", "pw")],
+    );
+    if out.status.success() {
+        if String::from_utf8_lossy(&out.stdout).trim() == "1" {
+            (Outcome::Accept, "connected".into())
+        } else {
+            (Outcome::Broken(brief(&out)), String::new())
+        }
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let msg = libpq_attempts(&stderr).into_iter().next();
+        (Outcome::Reject(msg), brief(&out))
+    }
+}
+
+fn pgtls(p: &Probe<'_>, ident: &Path, ca: &Path, home: &Path) -> (Outcome, String) {
+    let mut args: Vec<String> = vec![
+        "verify".into(),
+        "client".into(),
+        "--hba-line".into(),
+        p.line.clone(),
+        "--ident".into(),
+        ident.display().to_string(),
+        "--ssl-ca-file".into(),
+        ca.display().to_string(),
+    ];
+    if let Some(f) = &p.crl_file {
+        args.extend(["--ssl-crl-file".into(), f.display().to_string()]);
+    }
+    if let Some(d) = &p.crl_dir {
+        args.extend(["--ssl-crl-dir".into(), d.display().to_string()]);
+    }
+    args.extend(["--user".into(), p.user.to_string()]);
+    if let Some(chain) = &p.client.chain {
+        args.extend(["--cert".into(), chain.display().to_string()]);
+    }
+    args.extend(["--pg-version".into(), "15".into()]);
+    run_pgtls(&args, home)
+}
+
+/// Points the server at the phase's CRL settings (`ssl_crl_file`, `ssl_crl_dir`; empty = unset)
+/// and reloads; checks the server took them.
+fn set_crl(c: &Cluster, file: &str, dir: &str) -> Result<(), String> {
+    let before = c.log_len();
+    c.write_file(
+        "postgresql.auto.conf",
+        format!("ssl_crl_file = '{file}'\nssl_crl_dir = '{dir}'\n").as_bytes(),
+        0o600,
+    )?;
+    c.reload()?;
+    let log = c.log_since(before);
+    if log.contains("SSL configuration was not reloaded") || log.contains("could not load") {
+        return Err(format!(
+            "server did not take ssl_crl_file={file:?} ssl_crl_dir={dir:?}:\n{log}"
+        ));
+    }
+    let shown = (c.sql("show ssl_crl_file")?, c.sql("show ssl_crl_dir")?);
+    if shown.0.trim() != file || shown.1.trim() != dir {
+        return Err(format!(
+            "server shows {shown:?} after setting ssl_crl_file={file:?} ssl_crl_dir={dir:?}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn pgtls_verify_client_agrees_with_postgres() {
+    let tmp = tempfile::Builder::new()
+        .prefix("pgtls-verifydiff-client-")
+        .tempdir()
+        .unwrap();
+    let out = tmp.path().join("cases");
+    verify_common::generate(&out).unwrap();
+    let mut clients: Vec<Client> = verify_common::read_tsv(&out.join("clients.tsv"))
+        .into_iter()
+        .map(|f| {
+            assert_eq!(f.len(), 3, "clients.tsv line: {f:?}");
+            Client {
+                name: f[0].clone(),
+                chain: Some(out.join(&f[1])),
+                key: Some(out.join(&f[2])),
+            }
+        })
+        .collect();
+    clients.push(Client {
+        name: "no-cert".into(),
+        chain: None,
+        key: None,
+    });
+    let home = out.join("homes/empty");
+    fs::create_dir_all(&home).unwrap();
+    let ident = out.join("pg_ident.conf");
+    fs::write(&ident, IDENT).unwrap();
+    let ca = out.join("client/ca.pem");
+    let crl_file = out.join("client/crl.pem");
+    let crl_dir = out.join("client/crldir");
+
+    let c = Cluster::init().unwrap();
+    let read = |p: &Path| fs::read(p).unwrap();
+    c.write_file(
+        "server.crt",
+        &read(&out.join("cases/chain-direct/chain.pem")),
+        0o600,
+    )
+    .unwrap();
+    c.write_file(
+        "server.key",
+        &read(&out.join("cases/chain-direct/key.pem")),
+        0o600,
+    )
+    .unwrap();
+    c.write_file("client-ca.pem", &read(&ca), 0o600).unwrap();
+    c.write_file("client-crl.pem", &read(&crl_file), 0o600)
+        .unwrap();
+    c.write_file(
+        "client-root.crl",
+        &read(&out.join("client/root.crl")),
+        0o600,
+    )
+    .unwrap();
+    let dd = c.data_dir().join("client-crldir");
+    fs::create_dir_all(&dd).unwrap();
+    for e in fs::read_dir(&crl_dir).unwrap() {
+        let e = e.unwrap();
+        // Hash links are symlinks to files in the same directory: copy their contents.
+        fs::write(dd.join(e.file_name()), read(&e.path())).unwrap();
+    }
+    pgtls_testkit::give_to_postgres(&dd).unwrap();
+    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'client-ca.pem'\n")
+        .unwrap();
+    let mut hba = String::from("local all all trust\n");
+    for (_, db, rest) in LINES {
+        hba.push_str(&format!("hostssl {db} all 127.0.0.1/32 {rest}\n"));
+    }
+    c.write_hba(&hba).unwrap();
+    c.write_ident(IDENT).unwrap();
+    let c = c.start_initialized().unwrap();
+    for (_, db, _) in LINES {
+        c.sql(&format!("create database {db}")).unwrap();
+    }
+    for u in USERS {
+        c.sql(&format!(
+            "create role \"{}\" login password 'pw'",
+            u.replace('"', "\"\"")
+        ))
+        .unwrap();
+    }
+
+    let phases: [Phase<'_>; 4] = [
+        ("crl-file", "client-crl.pem", "", Some(crl_file), None),
+        // Only the root's CRL: CRL_CHECK_ALL wants one for the intermediate too.
+        (
+            "crl-root-only",
+            "client-root.crl",
+            "",
+            Some(out.join("client/root.crl")),
+            None,
+        ),
+        ("crl-dir", "", "client-crldir", None, Some(crl_dir)),
+        ("no-crl", "", "", None, None),
+    ];
+    let mut rows = Vec::new();
+    for (phase, sfile, sdir, pf, pd) in &phases {
+        if let Err(e) = set_crl(&c, sfile, sdir) {
+            rows.push(Row {
+                id: format!("{phase}/server"),
+                mode: "require".into(),
+                oracle: Outcome::Broken(e),
+                pgtls: Outcome::Broken("not run".into()),
+                detail: String::new(),
+            });
+            continue;
+        }
+        let mut probes = Vec::new();
+        for cl in &clients {
+            for (label, db, rest) in LINES {
+                if *phase != "crl-file" && !CRL_PHASE_LINES.contains(label) {
+                    continue;
+                }
+                for user in USERS {
+                    probes.push(Probe {
+                        id: format!("{}/{phase}/{label}/user={user}", cl.name),
+                        client: cl,
+                        db,
+                        line: format!("hostssl {db} all 127.0.0.1/32 {rest}"),
+                        user,
+                        crl_file: pf.clone(),
+                        crl_dir: pd.clone(),
+                    });
+                }
+            }
+        }
+        let chunk = probes.len().div_ceil(3).max(1);
+        let results: Vec<Row> = std::thread::scope(|s| {
+            let handles: Vec<_> = probes
+                .chunks(chunk)
+                .map(|part| {
+                    let (c, ident, ca, home) = (&c, &ident, &ca, &home);
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|p| {
+                                let (o, od) = oracle(c, p, home);
+                                let (g, gd) = pgtls(p, ident, ca, home);
+                                Row {
+                                    id: p.id.clone(),
+                                    mode: "require".into(),
+                                    oracle: o,
+                                    pgtls: g,
+                                    detail: format!(
+                                        "line={:?} {od} | pgtls stderr: {:?}",
+                                        p.line,
+                                        gd.lines().next().unwrap_or("")
+                                    ),
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        rows.extend(results);
+    }
+
+    let divergences = verify_common::known_divergences("known-divergences-client.json");
+    let (report, table) = verify_common::reconcile(&rows, &divergences, "client");
+    let path = verify_common::write_results("verify_client-results.tsv", &table);
+    let agreeing = rows
+        .iter()
+        .filter(|r| verify_common::agree(&r.oracle, &r.pgtls))
+        .count();
+    println!(
+        "{} client certificates, {} probes, {agreeing} agree; results in {}",
+        clients.len(),
+        rows.len(),
+        path.display()
+    );
+    assert!(
+        report.is_empty(),
+        "{report}\n(all {} probes with the server's and pgtls's results: {})",
+        rows.len(),
+        path.display()
+    );
+}
