@@ -412,8 +412,11 @@ chaincase crl-dir-not-revoked rootA leaf "" ca/rootA/crt.pem
 chaincase crl-home-revoked rootA leaf "" ca/rootA/crt.pem
 chaincase home-root rootA leaf "" ca/rootA/crt.pem
 chaincase home-root-wrong-ca rootB leaf "" ca/rootA/crt.pem
-# Root A's CRL (revokes crl-revoked-leaf and crl-home-revoked), current.
+# Root A's CRL (revokes crl-revoked-leaf, crl-home-revoked and crl-dir-revoked), current.
 revoke rootA cases/crl-home-revoked/leaf.pem
+revoke rootA cases/crl-dir-revoked/leaf.pem
+chaincase root-file-with-crl rootA leaf "" ca/rootA/crt.pem
+revoke rootA cases/root-file-with-crl/leaf.pem
 mkdir -p crl
 gencrl rootA crl/rootA.pem
 gencrl rootB crl/rootB.pem
@@ -429,6 +432,9 @@ cat crl/rootA-int-revoked.pem crl/intA.pem >crl/rootA-int-revoked+intA.pem
 echo "garbage" >crl/garbage.pem
 
 chain_case_line crl-revoked-leaf crl/rootA.pem
+# A CRL inside the root file is loaded with it, but CRL checking is only switched on by sslcrl.
+cat crl/rootA.pem >>cases/root-file-with-crl/root.pem
+chain_case_line root-file-with-crl
 chain_case_line crl-not-revoked crl/rootA.pem
 chain_case_line crl-expired crl/rootA-expired.pem
 chain_case_line crl-not-yet-valid crl/rootA-future.pem
