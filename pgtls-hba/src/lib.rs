@@ -21,24 +21,32 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod edit;
 mod eval;
 mod hba;
 mod ident;
 mod ldapurl;
+mod lint;
 mod method;
 mod pgregex;
 mod source;
 mod token;
 mod version;
+mod view;
 
+pub use edit::{
+    CertPolicy, Change, EnforceResult, REJECT_NON_TLS, enforce_tls, policy_lines, quote_token,
+};
 pub use eval::{Decision, Outcome, Replication, Request, evaluate};
 pub use hba::{
     Address, HbaFile, HbaLine, HbaOptions, HbaRule, LineError, NameToken, ServerSettings,
     parse_hba_line,
 };
 pub use ident::{IdentFile, IdentLine, IdentRule, UsermapDecision, UsermapOutcome};
+pub use lint::{Finding, Severity, lint};
 pub use method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 pub use pgregex::{PgRegex, RegexMatch};
 pub use source::{DirEntry, FsSource, MemorySource, NoSource, Source, SourceError};
 pub use token::Token;
 pub use version::{PgVersion, UnsupportedVersion};
+pub use view::{ViewRow, ViewValue};

@@ -1,0 +1,299 @@
+//! Edits that keep the rest of the file byte for byte: inserting lines,
+//! "enforce TLS", and the lines for the three client-certificate policies.
+
+use crate::hba::HbaFile;
+use crate::method::{AuthMethod, ConnType};
+use crate::token::physical_lines;
+
+/// One change made by [`enforce_tls`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Change {
+    /// 1-based physical line number in the original file (the line the change is at).
+    pub line: u32,
+    /// `insert`, `retype` or `comment-out`.
+    pub action: &'static str,
+    /// The new text of the line (inserted or rewritten).
+    pub text: String,
+}
+
+/// The result of [`enforce_tls`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnforceResult {
+    /// The new file.
+    pub text: String,
+    /// What changed.
+    pub changes: Vec<Change>,
+}
+
+/// The line [`enforce_tls`] puts before every other rule.
+pub const REJECT_NON_TLS: &str = "hostnossl all,replication all all reject";
+
+/// Quotes a token for pg_hba.conf if it needs it (blanks, commas, `#`, `"`,
+/// keywords, or a leading `@`/`+` that should stay literal).
+pub fn quote_token(s: &str) -> String {
+    let special = s.is_empty()
+        || s.chars()
+            .any(|c| matches!(c, ' ' | '\t' | '\r' | ',' | '#' | '"'))
+        || s.starts_with('@');
+    if !special {
+        return s.to_owned();
+    }
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn line_ending(text: &[u8]) -> &'static str {
+    if text.windows(2).any(|w| w == b"\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+impl HbaFile {
+    /// The file with `line` inserted before physical line `before` (1-based;
+    /// past the end appends). Everything else is kept byte for byte.
+    pub fn with_line_inserted(&self, before: u32, line: &str) -> Vec<u8> {
+        let text = self.text();
+        let eol = line_ending(text);
+        let phys = physical_lines(text);
+        let idx = usize::try_from(before.saturating_sub(1))
+            .unwrap_or(usize::MAX)
+            .min(phys.len());
+        let mut out = Vec::with_capacity(text.len() + line.len() + 2);
+        for p in &phys[..idx] {
+            out.extend_from_slice(p);
+        }
+        if idx == phys.len() && !out.is_empty() && out.last() != Some(&b'\n') {
+            out.extend_from_slice(eol.as_bytes());
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(eol.as_bytes());
+        for p in &phys[idx..] {
+            out.extend_from_slice(p);
+        }
+        out
+    }
+}
+
+/// Rewrites the file so that every TCP connection without TLS is refused:
+///
+/// * `hostnossl all,replication all all reject` goes before the first record
+///   (so it also precedes anything an `include` brings in);
+/// * `host` and `hostnogssenc` lines of the main file become `hostssl`;
+/// * `hostnossl` and `hostgssenc` lines that do not reject are commented out
+///   (they could no longer match anyway).
+///
+/// Comments, spacing and all other lines stay as they were.
+pub fn enforce_tls(hba: &HbaFile) -> EnforceResult {
+    let text = hba.text();
+    let eol = line_ending(text);
+    let phys = physical_lines(text);
+    let mut changes = Vec::new();
+    // physical index -> replacement bytes for the whole logical record
+    let mut replace: Vec<Option<Vec<u8>>> = vec![None; phys.len()];
+    let mut skip: Vec<bool> = vec![false; phys.len()];
+    let mut first_record: Option<usize> = None;
+    for line in hba.lines() {
+        if line.file != hba.name() {
+            continue;
+        }
+        let (start, end) = line.phys;
+        if first_record.is_none() {
+            first_record = Some(start);
+        }
+        let Some(rule) = line.rule() else { continue };
+        let original: Vec<u8> = phys[start..end].concat();
+        match rule.conn_type {
+            ConnType::Host | ConnType::HostNoGssEnc => {
+                let kw = rule.conn_type.as_str().as_bytes();
+                // Replace the first occurrence of the keyword (the first token).
+                if let Some(pos) = original.windows(kw.len()).position(|w| w == kw) {
+                    let mut new = original[..pos].to_vec();
+                    new.extend_from_slice(b"hostssl");
+                    new.extend_from_slice(&original[pos + kw.len()..]);
+                    changes.push(Change {
+                        line: line.line_number,
+                        action: "retype",
+                        text: String::from_utf8_lossy(&new).trim_end().to_owned(),
+                    });
+                    replace[start] = Some(new);
+                    for s in &mut skip[start + 1..end] {
+                        *s = true;
+                    }
+                }
+            }
+            ConnType::HostNoSsl | ConnType::HostGssEnc if rule.method != AuthMethod::Reject => {
+                let mut new = Vec::new();
+                for p in &phys[start..end] {
+                    new.extend_from_slice(b"# pgtls enforce-tls: ");
+                    new.extend_from_slice(p);
+                }
+                changes.push(Change {
+                    line: line.line_number,
+                    action: "comment-out",
+                    text: String::from_utf8_lossy(&new).trim_end().to_owned(),
+                });
+                replace[start] = Some(new);
+                for s in &mut skip[start + 1..end] {
+                    *s = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    let insert_at = first_record.unwrap_or(phys.len());
+    let mut out: Vec<u8> = Vec::with_capacity(text.len() + 128);
+    for (i, p) in phys.iter().enumerate() {
+        if i == insert_at {
+            out.extend_from_slice(b"# pgtls enforce-tls: refuse every TCP connection without TLS");
+            out.extend_from_slice(eol.as_bytes());
+            out.extend_from_slice(REJECT_NON_TLS.as_bytes());
+            out.extend_from_slice(eol.as_bytes());
+        }
+        if skip[i] {
+            continue;
+        }
+        match &replace[i] {
+            Some(r) => out.extend_from_slice(r),
+            None => out.extend_from_slice(p),
+        }
+    }
+    if insert_at == phys.len() {
+        if !out.is_empty() && out.last() != Some(&b'\n') {
+            out.extend_from_slice(eol.as_bytes());
+        }
+        out.extend_from_slice(b"# pgtls enforce-tls: refuse every TCP connection without TLS");
+        out.extend_from_slice(eol.as_bytes());
+        out.extend_from_slice(REJECT_NON_TLS.as_bytes());
+        out.extend_from_slice(eol.as_bytes());
+    }
+    let at = u32::try_from(insert_at + 1).unwrap_or(u32::MAX);
+    changes.insert(
+        0,
+        Change {
+            line: at,
+            action: "insert",
+            text: REJECT_NON_TLS.to_owned(),
+        },
+    );
+    EnforceResult {
+        text: String::from_utf8_lossy(&out).into_owned(),
+        changes,
+    }
+}
+
+/// The client-certificate policies operators ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertPolicy {
+    /// `cert`: the certificate alone authenticates; its CN (or DN with a map)
+    /// must be the user.
+    Cert,
+    /// A password (scram-sha-256) plus a certificate that chains to the CA.
+    PasswordVerifyCa,
+    /// A password (scram-sha-256) plus a certificate whose CN is the user.
+    PasswordVerifyFull,
+}
+
+/// pg_hba.conf lines for `policy`: a `hostssl` line for the given database,
+/// user and address fields, preceded by a `hostnossl ... reject` line so the
+/// same clients cannot fall through to a later non-TLS rule. `map` applies to
+/// [`CertPolicy::Cert`] only (the server rejects `map` on password methods).
+pub fn policy_lines(
+    policy: CertPolicy,
+    database: &str,
+    user: &str,
+    address: &str,
+    map: Option<&str>,
+) -> Vec<String> {
+    let (db, us, addr) = (
+        quote_token(database),
+        quote_token(user),
+        quote_token(address),
+    );
+    let rule = match policy {
+        CertPolicy::Cert => match map {
+            Some(m) => format!(
+                "hostssl {db} {us} {addr} cert {}",
+                quote_token(&format!("map={m}"))
+            ),
+            None => format!("hostssl {db} {us} {addr} cert"),
+        },
+        CertPolicy::PasswordVerifyCa => {
+            format!("hostssl {db} {us} {addr} scram-sha-256 clientcert=verify-ca")
+        }
+        CertPolicy::PasswordVerifyFull => {
+            format!("hostssl {db} {us} {addr} scram-sha-256 clientcert=verify-full")
+        }
+    };
+    vec![format!("hostnossl {db} {us} {addr} reject"), rule]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{Request, evaluate};
+    use crate::hba::ServerSettings;
+    use crate::version::PgVersion;
+
+    fn settings() -> ServerSettings {
+        ServerSettings::new(PgVersion::V15, true)
+    }
+
+    #[test]
+    fn insert_keeps_bytes() {
+        let text = "# head\r\nlocal all all peer\r\nhost all all all md5";
+        let f = HbaFile::parse_str(text, settings());
+        let out = String::from_utf8(f.with_line_inserted(2, "local db u trust")).unwrap();
+        assert_eq!(
+            out,
+            "# head\r\nlocal db u trust\r\nlocal all all peer\r\nhost all all all md5"
+        );
+        let out = String::from_utf8(f.with_line_inserted(99, "x")).unwrap();
+        assert_eq!(out, format!("{text}\r\nx\r\n"));
+    }
+
+    #[test]
+    fn enforce_tls_closes_every_plain_path() {
+        let text = "# comment\n\nlocal all all peer\nhost  all all 10.0.0.0/8 md5  # keep\nhostnossl all all all trust\nhostgssenc all all all trust\nhost replication all all trust\n";
+        let f = HbaFile::parse_str(text, settings());
+        let r = enforce_tls(&f);
+        let g = HbaFile::parse_str(&r.text, settings());
+        assert!(g.load().is_ok(), "{}", r.text);
+        assert!(r.text.contains("hostssl  all all 10.0.0.0/8 md5  # keep\n"));
+        assert!(r.text.starts_with("# comment\n\n# pgtls enforce-tls"));
+        for db in ["app", "x"] {
+            for repl in [
+                crate::eval::Replication::None,
+                crate::eval::Replication::Physical,
+            ] {
+                for gss in [false, true] {
+                    let req = Request::tcp("10.1.1.1".parse().unwrap(), db, "u")
+                        .with_replication(repl)
+                        .with_gss(gss);
+                    assert!(!evaluate(&g, &req).proceeds(), "{db} {repl:?}");
+                }
+            }
+        }
+        let tls = Request::tcp("10.1.1.1".parse().unwrap(), "app", "u").with_tls(true);
+        assert_eq!(evaluate(&g, &tls).method(), Some(AuthMethod::Md5));
+        assert!(evaluate(&g, &Request::local("app", "u")).proceeds());
+    }
+
+    #[test]
+    fn policies_parse() {
+        for p in [
+            CertPolicy::Cert,
+            CertPolicy::PasswordVerifyCa,
+            CertPolicy::PasswordVerifyFull,
+        ] {
+            let lines = policy_lines(p, "app", "all", "10.0.0.0/8", Some("certmap"));
+            let f = HbaFile::parse_str(&lines.join("\n"), settings());
+            assert!(f.load().is_ok(), "{lines:?}");
+        }
+        assert_eq!(quote_token("a b"), "\"a b\"");
+        assert_eq!(quote_token("say\"x"), "\"say\"\"x\"");
+    }
+}

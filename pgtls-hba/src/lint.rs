@@ -1,0 +1,583 @@
+//! Findings about a pg_hba.conf: invalid lines, paths without TLS (with a
+//! witness connection), trust over TCP, weak password methods, shadowed
+//! lines, certificate options that cannot work, missing ident maps.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::eval::{Outcome, Replication, Request, evaluate};
+use crate::hba::{Address, HbaFile, HbaRule};
+use crate::ident::IdentFile;
+use crate::method::{AuthMethod, ClientCert, ConnType};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Legal but risky or probably a mistake.
+    Warning,
+    /// The server refuses the file, or a login can never work, or a path is open without TLS.
+    Error,
+}
+
+impl Severity {
+    /// `info`, `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// File of the line.
+    pub file: String,
+    /// Line number (0 for whole-file findings).
+    pub line: u32,
+    /// Severity.
+    pub severity: Severity,
+    /// A stable code (`invalid-line`, `no-tls`, `trust-tcp`, ...).
+    pub code: &'static str,
+    /// Explanation.
+    pub message: String,
+    /// A connection that proves the finding, when there is one.
+    pub witness: Option<String>,
+}
+
+/// Lints `hba` (and `map=` names against `ident` when given).
+pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<Finding>,
+                file: &str,
+                line: u32,
+                sev,
+                code,
+                msg: String,
+                w: Option<String>| {
+        out.push(Finding {
+            file: file.to_owned(),
+            line,
+            severity: sev,
+            code,
+            message: msg,
+            witness: w,
+        });
+    };
+    for l in hba.lines() {
+        match &l.result {
+            Err(e) => push(
+                &mut out,
+                &l.file,
+                l.line_number,
+                Severity::Error,
+                "invalid-line",
+                format!(
+                    "the server rejects this line, so it will not load the file: {}",
+                    e.message
+                ),
+                None,
+            ),
+            Ok(r) => {
+                if let Some(w) = &r.warning {
+                    push(
+                        &mut out,
+                        &l.file,
+                        l.line_number,
+                        Severity::Warning,
+                        "hostssl-ssl-off",
+                        w.clone(),
+                        None,
+                    );
+                }
+                rule_checks(&mut out, &l.file, l.line_number, r, ident);
+            }
+        }
+    }
+    if hba.load().is_err() {
+        return out;
+    }
+    if hba.lines().is_empty() {
+        push(
+            &mut out,
+            hba.name(),
+            0,
+            Severity::Error,
+            "empty",
+            "the file contains no entries; the server refuses to start with it".to_owned(),
+            None,
+        );
+        return out;
+    }
+    let cands = Candidates::new(hba);
+    let limit = 400;
+    if hba.lines().len() > limit {
+        push(
+            &mut out,
+            hba.name(),
+            0,
+            Severity::Info,
+            "not-analysed",
+            format!("more than {limit} lines: reachability (TLS, shadowing) was not analysed"),
+            None,
+        );
+        return out;
+    }
+    let mut open_without_tls = false;
+    for (index, l) in hba.lines().iter().enumerate() {
+        let Some(r) = l.rule() else { continue };
+        let any = cands.witness(hba, index, r, None);
+        if any.is_none() {
+            push(
+                &mut out,
+                &l.file,
+                l.line_number,
+                Severity::Warning,
+                "shadowed",
+                "no connection reaches this line: earlier lines match everything it would"
+                    .to_owned(),
+                None,
+            );
+            continue;
+        }
+        if r.method == AuthMethod::Reject {
+            continue;
+        }
+        if r.conn_type.is_tcp() {
+            if let Some(w) = cands.witness(hba, index, r, Some(false)) {
+                open_without_tls = true;
+                let sev = if matches!(r.method, AuthMethod::Trust | AuthMethod::Password) {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                let why = match r.conn_type {
+                    ConnType::HostGssEnc => "GSSAPI-encrypted but not TLS",
+                    _ => "unencrypted",
+                };
+                push(
+                    &mut out,
+                    &l.file,
+                    l.line_number,
+                    sev,
+                    "no-tls",
+                    format!(
+                        "a TCP connection without TLS ({why}) reaches this line and authenticates with {}",
+                        r.method
+                    ),
+                    Some(w),
+                );
+            }
+            if r.method == AuthMethod::Trust {
+                push(
+                    &mut out,
+                    &l.file,
+                    l.line_number,
+                    Severity::Error,
+                    "trust-tcp",
+                    "trust over TCP: anyone who can reach the port logs in as any matching user"
+                        .to_owned(),
+                    any,
+                );
+            }
+        }
+    }
+    if !open_without_tls {
+        push(
+            &mut out,
+            hba.name(),
+            0,
+            Severity::Info,
+            "tls-required",
+            "every TCP connection without TLS is refused (checked over every class of database, user, group, address and host name the file distinguishes)".to_owned(),
+            None,
+        );
+    }
+    out
+}
+
+fn rule_checks(
+    out: &mut Vec<Finding>,
+    file: &str,
+    line: u32,
+    r: &HbaRule,
+    ident: Option<&IdentFile>,
+) {
+    let mut push = |sev, code, msg: String| {
+        out.push(Finding {
+            file: file.to_owned(),
+            line,
+            severity: sev,
+            code,
+            message: msg,
+            witness: None,
+        });
+    };
+    match r.method {
+        AuthMethod::Password => push(
+            Severity::Warning,
+            "weak-password",
+            "password sends the password in clear text; use scram-sha-256".to_owned(),
+        ),
+        AuthMethod::Md5 => push(
+            Severity::Warning,
+            "weak-password",
+            "md5 is weaker than scram-sha-256 (and deprecated from PostgreSQL 18); use scram-sha-256".to_owned(),
+        ),
+        _ => {}
+    }
+    if let Some(map) = &r.options.map {
+        if map.is_empty() {
+            push(
+                Severity::Warning,
+                "empty-map",
+                "map= is empty, which means no map at all".to_owned(),
+            );
+        } else if let Some(id) = ident
+            && !id.has_map(map)
+        {
+            push(
+                Severity::Error,
+                "missing-map",
+                format!(
+                    "map \"{map}\" is not defined in pg_ident.conf: every login through this line fails"
+                ),
+            );
+        }
+    }
+    if r.options.clientcert == ClientCert::VerifyCa && r.method == AuthMethod::Trust {
+        push(
+            Severity::Warning,
+            "verify-ca-trust",
+            "clientcert=verify-ca with trust accepts any user name from anyone holding a certificate of the CA".to_owned(),
+        );
+    }
+    if r.raw_options.iter().any(|(k, _)| k == "clientname")
+        && r.options.clientcert == ClientCert::Off
+        && r.method != AuthMethod::Cert
+    {
+        push(
+            Severity::Warning,
+            "clientname-unused",
+            "clientname has no effect without cert or clientcert=verify-full".to_owned(),
+        );
+    }
+    let weak = matches!(
+        r.method,
+        AuthMethod::Trust | AuthMethod::Password | AuthMethod::Md5
+    );
+    let wide = match &r.address {
+        Some(Address::All) => true,
+        Some(Address::Ip {
+            prefix: Some(p),
+            addr,
+            ..
+        }) => {
+            if addr.is_ipv4() {
+                *p <= 8
+            } else {
+                *p <= 32
+            }
+        }
+        _ => false,
+    };
+    if weak && wide {
+        push(
+            Severity::Warning,
+            "wide-weak",
+            format!("a wide address range with the weak method {}", r.method),
+        );
+    }
+    for t in r.databases.iter().chain(&r.users) {
+        if t.token.quoted
+            && matches!(
+                t.text(),
+                "all" | "sameuser" | "samerole" | "samegroup" | "replication"
+            )
+        {
+            push(
+                Severity::Info,
+                "quoted-keyword",
+                format!(
+                    "\"{}\" is quoted, so it is a name, not the keyword",
+                    t.text()
+                ),
+            );
+        }
+    }
+}
+
+/// The finite set of connection classes the file distinguishes.
+struct Candidates {
+    addrs: Vec<IpAddr>,
+    dbs: Vec<String>,
+    users: Vec<String>,
+    groups: Vec<String>,
+    hostnames: Vec<Option<String>>,
+}
+
+const FRESH_DB: &str = "pgtls_witness_db";
+const FRESH_USER: &str = "pgtls_witness_user";
+
+fn neighbours(a: IpAddr, mask: IpAddr) -> [IpAddr; 2] {
+    match (a, mask) {
+        (IpAddr::V4(a), IpAddr::V4(m)) => {
+            let lo = u32::from(a) & u32::from(m);
+            let hi = lo | !u32::from(m);
+            [
+                IpAddr::V4(Ipv4Addr::from(lo)),
+                IpAddr::V4(Ipv4Addr::from(hi.wrapping_add(1))),
+            ]
+        }
+        (IpAddr::V6(a), IpAddr::V6(m)) => {
+            let lo = u128::from(a) & u128::from(m);
+            let hi = lo | !u128::from(m);
+            [
+                IpAddr::V6(Ipv6Addr::from(lo)),
+                IpAddr::V6(Ipv6Addr::from(hi.wrapping_add(1))),
+            ]
+        }
+        _ => [a, a],
+    }
+}
+
+impl Candidates {
+    fn new(hba: &HbaFile) -> Self {
+        let mut addrs: BTreeSet<IpAddr> = BTreeSet::new();
+        addrs.insert(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)));
+        addrs.insert(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        addrs.insert(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)));
+        addrs.insert(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7)));
+        let mut dbs: BTreeSet<String> = BTreeSet::new();
+        let mut users: BTreeSet<String> = BTreeSet::new();
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        let mut hostnames: BTreeSet<String> = BTreeSet::new();
+        for (_, r) in hba.rules() {
+            match &r.address {
+                Some(Address::Ip { addr, mask, .. }) => {
+                    addrs.extend(neighbours(*addr, *mask));
+                }
+                Some(Address::Hostname(h)) => {
+                    hostnames.insert(if h.starts_with('.') {
+                        format!("w{h}")
+                    } else {
+                        h.clone()
+                    });
+                }
+                _ => {}
+            }
+            for t in &r.databases {
+                if t.token.is_keyword("samerole") || t.token.is_keyword("samegroup") {
+                    continue;
+                }
+                if t.regex.is_none()
+                    && !t.token.is_keyword("all")
+                    && !t.token.is_keyword("sameuser")
+                {
+                    dbs.insert(t.text().to_owned());
+                    groups.insert(t.text().to_owned());
+                }
+            }
+            for t in &r.users {
+                if t.token.is_member_check() {
+                    groups.insert(t.text()[1..].to_owned());
+                } else if t.regex.is_none() && !t.token.is_keyword("all") {
+                    users.insert(t.text().to_owned());
+                }
+            }
+        }
+        dbs.insert(FRESH_DB.to_owned());
+        users.insert(FRESH_USER.to_owned());
+        let mut hn: Vec<Option<String>> = vec![None];
+        hn.extend(hostnames.into_iter().map(Some));
+        Self {
+            addrs: addrs.into_iter().collect(),
+            dbs: dbs.into_iter().collect(),
+            users: users.into_iter().collect(),
+            groups: groups.into_iter().collect(),
+            hostnames: hn,
+        }
+    }
+
+    /// A connection whose first match is line `index`; `tls` fixes the TLS state.
+    fn witness(
+        &self,
+        hba: &HbaFile,
+        index: usize,
+        r: &HbaRule,
+        tls: Option<bool>,
+    ) -> Option<String> {
+        let tls_states: Vec<bool> = match (tls, r.conn_type) {
+            (Some(t), _) => vec![t],
+            (None, ConnType::HostSsl) => vec![true],
+            (None, ConnType::HostNoSsl | ConnType::HostGssEnc) => vec![false],
+            (None, _) => vec![false, true],
+        };
+        let addrs: Vec<Option<IpAddr>> = if r.conn_type.is_tcp() {
+            self.addrs.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let repls = [Replication::None, Replication::Physical];
+        let mut memberships: Vec<Vec<String>> = vec![Vec::new()];
+        for g in &self.groups {
+            memberships.push(vec![g.clone()]);
+        }
+        // Databases/users named after each other for sameuser/samerole.
+        let mut dbs = self.dbs.clone();
+        dbs.extend(self.users.iter().cloned());
+        for t in tls_states {
+            for gss in [false, true] {
+                if t && gss {
+                    continue;
+                }
+                for addr in &addrs {
+                    for hn in &self.hostnames {
+                        if addr.is_none() && hn.is_some() {
+                            continue;
+                        }
+                        for servers in
+                            [Vec::new(), addr.map(|a| vec![(a, 0u8)]).unwrap_or_default()]
+                        {
+                            for repl in repls {
+                                for db in &dbs {
+                                    for user in &self.users {
+                                        for m in &memberships {
+                                            let mut req = match addr {
+                                                Some(a) => Request::tcp(*a, db, user),
+                                                None => Request::local(db, user),
+                                            };
+                                            req = req
+                                                .with_tls(t)
+                                                .with_gss(gss)
+                                                .with_replication(repl)
+                                                .with_member_of(m.clone())
+                                                .with_client_hostname(hn.clone())
+                                                .with_server_addresses(servers.clone());
+                                            if !crate::eval::rule_matches(
+                                                r,
+                                                &req,
+                                                hba.settings().build.gss,
+                                            )
+                                            .unwrap_or(false)
+                                            {
+                                                continue;
+                                            }
+                                            let d = evaluate(hba, &req);
+                                            if d.outcome == (Outcome::Matched { index }) {
+                                                return Some(describe(&req));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+fn describe(r: &Request) -> String {
+    let mut s = match &r.address {
+        None => "local".to_owned(),
+        Some(a) => format!("host {a}"),
+    };
+    s.push_str(if r.gss {
+        " gss-encrypted"
+    } else if r.tls {
+        " tls"
+    } else if r.address.is_some() {
+        " no-tls"
+    } else {
+        ""
+    });
+    s.push_str(&format!(" database={} user={}", r.database, r.user));
+    if !r.member_of.is_empty() {
+        s.push_str(&format!(" member-of={}", r.member_of.join(",")));
+    }
+    if r.replication == Replication::Physical {
+        s.push_str(" replication=physical");
+    }
+    if let Some(h) = &r.client_hostname {
+        s.push_str(&format!(" client-hostname={h}"));
+    }
+    if !r.server_addresses.is_empty() {
+        s.push_str(" (client on the server's own network)");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hba::ServerSettings;
+    use crate::version::PgVersion;
+
+    fn codes(text: &str) -> Vec<(u32, &'static str)> {
+        let f = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V15, true));
+        lint(&f, None)
+            .into_iter()
+            .map(|f| (f.line, f.code))
+            .collect()
+    }
+
+    #[test]
+    fn finds_plain_paths_with_witness() {
+        let f = HbaFile::parse_str(
+            "hostssl all all all scram-sha-256\nhost all all 10.0.0.0/8 md5\n",
+            ServerSettings::new(PgVersion::V15, true),
+        );
+        let l = lint(&f, None);
+        let nt = l.iter().find(|x| x.code == "no-tls").unwrap();
+        assert_eq!(nt.line, 2);
+        assert!(
+            nt.witness
+                .as_deref()
+                .unwrap()
+                .contains("host 10.0.0.0 no-tls")
+        );
+    }
+
+    #[test]
+    fn proves_tls_required() {
+        let c = codes(
+            "local all all peer\nhostnossl all,replication all all reject\nhost all all all scram-sha-256\n",
+        );
+        assert!(c.contains(&(0, "tls-required")), "{c:?}");
+        assert!(!c.iter().any(|x| x.1 == "no-tls"));
+        // replication is not covered by "all": the plain path stays open.
+        let c = codes("hostnossl all all all reject\nhost all,replication all all scram-sha-256\n");
+        assert!(c.contains(&(2, "no-tls")), "{c:?}");
+    }
+
+    #[test]
+    fn shadowing_trust_weak_and_maps() {
+        let c = codes("host all all 0.0.0.0/0 trust\nhost all all 10.0.0.0/8 md5\n");
+        assert!(c.contains(&(1, "trust-tcp")));
+        assert!(c.contains(&(1, "wide-weak")));
+        assert!(c.contains(&(2, "shadowed")));
+        assert!(c.contains(&(2, "weak-password")));
+        let f = HbaFile::parse_str(
+            "hostssl all all all cert map=nomap\n",
+            ServerSettings::new(PgVersion::V15, true),
+        );
+        let id = IdentFile::parse_str("other a b\n", PgVersion::V15);
+        assert!(lint(&f, Some(&id)).iter().any(|x| x.code == "missing-map"));
+        let c = codes("host all all all cert\n");
+        assert!(c.contains(&(1, "invalid-line")));
+        let f = HbaFile::parse_str(
+            "hostssl all all all md5\n",
+            ServerSettings::new(PgVersion::V15, false),
+        );
+        assert!(lint(&f, None).iter().any(|x| x.code == "hostssl-ssl-off"));
+    }
+}
