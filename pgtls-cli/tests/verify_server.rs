@@ -292,13 +292,36 @@ fn install(c: &Cluster, case: &Case, i: usize) -> Result<(), String> {
         format!("ssl_cert_file = '{crt}'\nssl_key_file = '{key}'\n").as_bytes(),
         0o600,
     )?;
-    c.reload()?;
-    let shown = c.sql("show ssl_cert_file")?;
+    // The postmaster re-reads the configuration and its SSL context in one SIGHUP handler,
+    // before it forks the next backend: once a new session shows the new file, the SSL
+    // context is the new one (or its failure is in the log).
+    let superuser = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let show = || {
+        let out = verify_common::psql(&superuser, &["-X", "-At", "-c", "show ssl_cert_file"], &[]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let reload = verify_common::psql(
+        &superuser,
+        &["-X", "-At", "-c", "select pg_reload_conf()"],
+        &[],
+    );
+    if !reload.status.success() {
+        return Err(format!("pg_reload_conf failed: {}", brief(&reload)));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut shown = show();
+    while shown != crt && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        shown = show();
+    }
     let log = c.log_since(before);
-    if shown.trim() != crt {
+    if shown != crt {
         return Err(format!(
-            "server still uses ssl_cert_file {:?} after reload; log:\n{log}",
-            shown.trim()
+            "server still uses ssl_cert_file {shown:?} after reload; log:\n{log}"
         ));
     }
     if log.contains("SSL configuration was not reloaded") || log.contains("could not load") {
