@@ -179,6 +179,22 @@ typedef uint32_t pgtls_status;
 typedef struct pgtls_buf pgtls_buf;
 
 /**
+ * A certificate authority in memory (certificate and key). Functions:
+ * `pgtls_ca_create_root`, `pgtls_ca_certificate`, `pgtls_ca_free`; put it
+ * in a directory store with `pgtls_store_create`.
+ */
+typedef struct pgtls_ca pgtls_ca;
+
+/**
+ * A parsed X.509 certificate with its fields ready for the getters.
+ * Functions: `pgtls_cert_parse`, `pgtls_cert_subject`, `pgtls_cert_issuer`,
+ * `pgtls_cert_serial`, `pgtls_cert_not_before`, `pgtls_cert_not_after`,
+ * `pgtls_cert_is_ca`, `pgtls_cert_san_count`, `pgtls_cert_san`,
+ * `pgtls_cert_to_pem`, `pgtls_cert_to_json`, `pgtls_cert_free`.
+ */
+typedef struct pgtls_cert pgtls_cert;
+
+/**
  * What went wrong in one call: a status code and a message with context
  * (file, line, field). Created by pgtls and handed to the caller through the
  * optional last parameter `pgtls_error **err_out` of a failing call; the
@@ -190,6 +206,23 @@ typedef struct pgtls_buf pgtls_buf;
  * Functions: `pgtls_error_status`, `pgtls_error_message`, `pgtls_error_free`.
  */
 typedef struct pgtls_error pgtls_error;
+
+/**
+ * A private key (with its public key). Functions: `pgtls_key_generate`,
+ * `pgtls_key_parse`, `pgtls_key_to_pem`, `pgtls_key_public_to_pem`,
+ * `pgtls_key_free`.
+ */
+typedef struct pgtls_key pgtls_key;
+
+/**
+ * A CA store in a directory, in the layout `openssl ca` uses (`index.txt`,
+ * `serial`, `crlnumber`, `newcerts/`, `private/`). Every change is locked
+ * and written atomically. Functions: `pgtls_store_create`,
+ * `pgtls_store_open`, `pgtls_store_ca_certificate`, `pgtls_store_issue_server`,
+ * `pgtls_store_issue_client`, `pgtls_store_sign_csr`, `pgtls_store_revoke`,
+ * `pgtls_store_generate_crl`, `pgtls_store_entries_json`, `pgtls_store_free`.
+ */
+typedef struct pgtls_store pgtls_store;
 
 #ifdef __cplusplus
 extern "C" {
@@ -258,6 +291,375 @@ void pgtls_error_free(pgtls_error *err);
  */
 pgtls_status pgtls_testing_panic(pgtls_error **err_out);
 #endif
+
+/**
+ * Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
+ * default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
+ * The caller owns `*key_out` and frees it with `pgtls_key_free`.
+ *
+ * # Safety
+ * Inputs are `(ptr, len)` pairs as described in the header; pointers to
+ * outputs are NULL or valid for writing.
+ */
+pgtls_status pgtls_key_generate(const uint8_t *algorithm,
+                                size_t algorithm_len,
+                                pgtls_key **key_out,
+                                pgtls_error **err_out);
+
+/**
+ * Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
+ * with `passphrase`, `(NULL, 0)` for none).
+ *
+ * # Safety
+ * As for `pgtls_key_generate`.
+ */
+pgtls_status pgtls_key_parse(const uint8_t *input,
+                             size_t input_len,
+                             const uint8_t *passphrase,
+                             size_t passphrase_len,
+                             pgtls_key **key_out,
+                             pgtls_error **err_out);
+
+/**
+ * Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
+ * it is `(NULL, 0)`. The buffer is zeroed when freed.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `key` is a live key.
+ */
+pgtls_status pgtls_key_to_pem(const pgtls_key *key,
+                              const uint8_t *passphrase,
+                              size_t passphrase_len,
+                              pgtls_buf **pem_out,
+                              pgtls_error **err_out);
+
+/**
+ * Frees a key; NULL is a no-op.
+ *
+ * # Safety
+ * `key` is NULL or a key from pgtls not freed before.
+ */
+void pgtls_key_free(pgtls_key *key);
+
+/**
+ * Parses the first certificate of PEM or DER `input`.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`.
+ */
+pgtls_status pgtls_cert_parse(const uint8_t *input,
+                              size_t input_len,
+                              pgtls_cert **cert_out,
+                              pgtls_error **err_out);
+
+/**
+ * The subject in RFC 4514 form (`CN=db.example.com,O=Example`).
+ * NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+ * `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+const char *pgtls_cert_subject(const pgtls_cert *cert);
+
+/**
+ * The issuer in RFC 4514 form.
+ * NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+ * `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+const char *pgtls_cert_issuer(const pgtls_cert *cert);
+
+/**
+ * The serial number in upper-case hexadecimal.
+ * NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+ * `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+const char *pgtls_cert_serial(const pgtls_cert *cert);
+
+/**
+ * Start of validity, seconds since the Unix epoch; 0 when `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+int64_t pgtls_cert_not_before(const pgtls_cert *cert);
+
+/**
+ * End of validity, seconds since the Unix epoch; 0 when `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+int64_t pgtls_cert_not_after(const pgtls_cert *cert);
+
+/**
+ * Whether basic constraints say `CA:TRUE`; false when `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+bool pgtls_cert_is_ca(const pgtls_cert *cert);
+
+/**
+ * The number of subject alternative names; 0 when `cert` is NULL.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+size_t pgtls_cert_san_count(const pgtls_cert *cert);
+
+/**
+ * Subject alternative name number `index` as `DNS:name`, `IP:address`,
+ * `email:...` or `URI:...`; NULL when `cert` is NULL or `index` is out of
+ * range. Borrowed from `cert`.
+ *
+ * # Safety
+ * `cert` is NULL or a live certificate from pgtls.
+ */
+const char *pgtls_cert_san(const pgtls_cert *cert, size_t index);
+
+/**
+ * The certificate as PEM.
+ *
+ * # Safety
+ * `cert` is NULL or live; `pem_out` and `err_out` are NULL or writable.
+ */
+pgtls_status pgtls_cert_to_pem(const pgtls_cert *cert, pgtls_buf **pem_out, pgtls_error **err_out);
+
+/**
+ * The certificate's fields as a JSON object: `subject`, `issuer`, `serial`,
+ * `not_before`, `not_after` (Unix seconds), `subject_alt_names`, `is_ca`,
+ * `path_len`, `key_usage`, `extended_key_usage`, `key_type`, `self_issued`,
+ * `sha256_fingerprint`.
+ *
+ * # Safety
+ * As for `pgtls_cert_to_pem`.
+ */
+pgtls_status pgtls_cert_to_json(const pgtls_cert *cert,
+                                pgtls_buf **json_out,
+                                pgtls_error **err_out);
+
+/**
+ * Frees a certificate; NULL is a no-op.
+ *
+ * # Safety
+ * `cert` is NULL or a certificate from pgtls not freed before.
+ */
+void pgtls_cert_free(pgtls_cert *cert);
+
+/**
+ * Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
+ * describes them as a JSON array of objects with a `type` member
+ * (`certificate`, `csr`, `crl`, `private_key`, `encrypted_private_key`,
+ * `public_key`). Private keys are described, never printed. `passphrase`
+ * decrypts encrypted keys; `(NULL, 0)` for none.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`.
+ */
+pgtls_status pgtls_inspect_json(const uint8_t *input,
+                                size_t input_len,
+                                const uint8_t *passphrase,
+                                size_t passphrase_len,
+                                pgtls_buf **json_out,
+                                pgtls_error **err_out);
+
+/**
+ * Creates a self-signed root CA with `subject` in OpenSSL's slash form
+ * (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
+ * `now` (Unix seconds) and a path length (`path_len < 0`: none).
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `key` is a live key.
+ */
+pgtls_status pgtls_ca_create_root(const uint8_t *subject,
+                                  size_t subject_len,
+                                  const pgtls_key *key,
+                                  uint32_t days,
+                                  int32_t path_len,
+                                  int64_t now,
+                                  pgtls_ca **ca_out,
+                                  pgtls_error **err_out);
+
+/**
+ * The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
+ *
+ * # Safety
+ * `ca` is NULL or a live CA from pgtls.
+ */
+const pgtls_cert *pgtls_ca_certificate(const pgtls_ca *ca);
+
+/**
+ * Frees a CA; NULL is a no-op.
+ *
+ * # Safety
+ * `ca` is NULL or a CA from pgtls not freed before.
+ */
+void pgtls_ca_free(pgtls_ca *ca);
+
+/**
+ * Creates a store in directory `dir` (created if missing) for a copy of
+ * `ca`; the CA key is written encrypted with `passphrase` unless it is
+ * `(NULL, 0)`.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `ca` is a live CA.
+ */
+pgtls_status pgtls_store_create(const uint8_t *dir,
+                                size_t dir_len,
+                                const pgtls_ca *ca,
+                                const uint8_t *passphrase,
+                                size_t passphrase_len,
+                                pgtls_store **store_out,
+                                pgtls_error **err_out);
+
+/**
+ * Opens an existing store (made by pgtls or by `openssl ca`), decrypting
+ * the CA key with `passphrase` unless it is `(NULL, 0)`.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`.
+ */
+pgtls_status pgtls_store_open(const uint8_t *dir,
+                              size_t dir_len,
+                              const uint8_t *passphrase,
+                              size_t passphrase_len,
+                              pgtls_store **store_out,
+                              pgtls_error **err_out);
+
+/**
+ * The store's CA certificate, borrowed from `store`; NULL for NULL.
+ *
+ * # Safety
+ * `store` is NULL or a live store from pgtls.
+ */
+const pgtls_cert *pgtls_store_ca_certificate(const pgtls_store *store);
+
+/**
+ * Issues and records a PostgreSQL server certificate for the public half
+ * of `key`: `names` is a comma-separated list of DNS names and IP
+ * addresses (the first also becomes the CN), valid `days` from `now`.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `store` and `key` are live.
+ */
+pgtls_status pgtls_store_issue_server(const pgtls_store *store,
+                                      const uint8_t *names,
+                                      size_t names_len,
+                                      const pgtls_key *key,
+                                      uint32_t days,
+                                      int64_t now,
+                                      pgtls_cert **cert_out,
+                                      pgtls_error **err_out);
+
+/**
+ * Issues and records a PostgreSQL client certificate whose CN is the
+ * database role `role`, for the public half of `key`.
+ *
+ * # Safety
+ * As for `pgtls_store_issue_server`.
+ */
+pgtls_status pgtls_store_issue_client(const pgtls_store *store,
+                                      const uint8_t *role,
+                                      size_t role_len,
+                                      const pgtls_key *key,
+                                      uint32_t days,
+                                      int64_t now,
+                                      pgtls_cert **cert_out,
+                                      pgtls_error **err_out);
+
+/**
+ * Signs a certificate signing request (PEM or DER; its signature is checked)
+ * and records the certificate. The subject is kept byte for byte. `usage` is
+ * `"server"` or `"client"`. For a server, `names` (comma-separated) gives
+ * the subject alternative names; `(NULL, 0)` takes those the CSR requests.
+ * For a client, `names` must be empty.
+ *
+ * # Safety
+ * As for `pgtls_store_issue_server`.
+ */
+pgtls_status pgtls_store_sign_csr(const pgtls_store *store,
+                                  const uint8_t *csr,
+                                  size_t csr_len,
+                                  const uint8_t *usage,
+                                  size_t usage_len,
+                                  const uint8_t *names,
+                                  size_t names_len,
+                                  uint32_t days,
+                                  int64_t now,
+                                  pgtls_cert **cert_out,
+                                  pgtls_error **err_out);
+
+/**
+ * Marks the certificate with serial `serial` (hexadecimal) revoked at
+ * `now`, with `reason` in OpenSSL's spelling (`keyCompromise`,
+ * `superseded`, ...; `(NULL, 0)` for none).
+ *
+ * # Safety
+ * As for `pgtls_store_issue_server`.
+ */
+pgtls_status pgtls_store_revoke(const pgtls_store *store,
+                                const uint8_t *serial,
+                                size_t serial_len,
+                                const uint8_t *reason,
+                                size_t reason_len,
+                                int64_t now,
+                                pgtls_error **err_out);
+
+/**
+ * Generates, records and returns (PEM) a CRL of every revoked certificate,
+ * with the next CRL number, thisUpdate `now` and nextUpdate `next_update`
+ * (both Unix seconds).
+ *
+ * # Safety
+ * As for `pgtls_store_issue_server`.
+ */
+pgtls_status pgtls_store_generate_crl(const pgtls_store *store,
+                                      int64_t next_update,
+                                      int64_t now,
+                                      pgtls_buf **crl_pem_out,
+                                      pgtls_error **err_out);
+
+/**
+ * The store's index as a JSON array of `{"serial", "status" ("valid",
+ * "revoked", "expired"), "expires", "revoked_at", "reason", "subject"}`.
+ *
+ * # Safety
+ * As for `pgtls_store_issue_server`.
+ */
+pgtls_status pgtls_store_entries_json(const pgtls_store *store,
+                                      pgtls_buf **json_out,
+                                      pgtls_error **err_out);
+
+/**
+ * Frees a store handle (the directory stays); NULL is a no-op.
+ *
+ * # Safety
+ * `store` is NULL or a store from pgtls not freed before.
+ */
+void pgtls_store_free(pgtls_store *store);
+
+/**
+ * Creates a certificate signing request for `key` with `subject` (OpenSSL
+ * slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
+ * as PEM.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `key` is live.
+ */
+pgtls_status pgtls_csr_create(const uint8_t *subject,
+                              size_t subject_len,
+                              const uint8_t *names,
+                              size_t names_len,
+                              const pgtls_key *key,
+                              pgtls_buf **csr_pem_out,
+                              pgtls_error **err_out);
 
 /**
  * The fixed text of a status code: never NULL, NUL-terminated, static

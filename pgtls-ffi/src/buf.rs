@@ -15,7 +15,6 @@ pub struct pgtls_buf {
 }
 
 impl pgtls_buf {
-    #[allow(dead_code)] // Until the library crates are wrapped.
     pub(crate) fn new(mut bytes: Vec<u8>) -> Box<Self> {
         bytes.push(0);
         Box::new(Self { bytes })

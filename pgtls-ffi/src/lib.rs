@@ -34,12 +34,10 @@
 #![allow(non_camel_case_types)] // C names: pgtls_error, pgtls_status, ...
 
 mod buf;
-#[allow(dead_code)]
 mod error;
-#[allow(dead_code)] // Until the library crates' APIs are wrapped.
 mod input;
-#[allow(dead_code)]
 mod panic;
+mod pki;
 mod status;
 mod version;
 
@@ -47,6 +45,7 @@ pub use buf::{pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len};
 pub use error::{pgtls_error, pgtls_error_free, pgtls_error_message, pgtls_error_status};
 #[cfg(feature = "test-hooks")]
 pub use panic::pgtls_testing_panic;
+pub use pki::*;
 pub use status::{pgtls_status, pgtls_status_str};
 pub use version::{
     PGTLS_ABI_VERSION, PGTLS_VERSION_MAJOR, PGTLS_VERSION_MINOR, PGTLS_VERSION_NUMBER,

@@ -1,0 +1,985 @@
+//! pgtls-core through the C ABI: keys, a CA, the directory CA store (issue,
+//! sign a CSR, revoke, CRL), certificates and inspection.
+
+use std::ffi::{CString, c_char};
+use std::path::Path;
+
+use pgtls_core::{
+    Ca, Certificate, CertificateParams, Csr, DirStore, DistinguishedName, Inspection, KeyAlgorithm,
+    KeyPair, RevocationReason, SerialNumber, Store, SubjectAltName, Validity,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::buf::pgtls_buf;
+use crate::error::{Error, pgtls_error};
+use crate::input::{Out, bytes, object, opt_text, text};
+use crate::panic::{boundary, status};
+use crate::status::pgtls_status;
+
+/// Maps a pgtls-core error to a status and its full message.
+pub(crate) fn core_error(e: &pgtls_core::Error) -> Error {
+    use pgtls_core::Error as E;
+    let status = match e {
+        E::Io { .. } => pgtls_status::Io,
+        E::Malformed { expected, .. } => match *expected {
+            "certificate" => pgtls_status::ParseCertificate,
+            "private key" => pgtls_status::ParseKey,
+            "certificate request" | "certificate signing request" => pgtls_status::ParseCsr,
+            "CRL" => pgtls_status::ParseCrl,
+            _ => pgtls_status::ParsePem,
+        },
+        E::LegacyEncryptedKey { .. }
+        | E::PassphraseRequired { .. }
+        | E::WrongPassphrase { .. }
+        | E::UnsupportedKey { .. } => pgtls_status::ParseKey,
+        E::BadSignature { .. } => pgtls_status::ParseCsr,
+        E::KeyMismatch { .. } | E::NotCa { .. } => pgtls_status::WrongObject,
+        E::InvalidParameter { .. } => pgtls_status::InvalidArgument,
+        E::OutlivesIssuer { .. } | E::CaNotValid { .. } | E::Crypto { .. } => pgtls_status::Issue,
+        E::StoreLocked { .. } | E::StoreCorrupt { .. } | E::NotAStore { .. } => pgtls_status::Store,
+        E::UnknownSerial { .. } => pgtls_status::NotFound,
+        E::FileExists { .. } | E::AlreadyRevoked { .. } | E::DuplicateSerial { .. } => {
+            pgtls_status::AlreadyExists
+        }
+        _ => pgtls_status::Internal,
+    };
+    Error::from_std(status, e)
+}
+
+/// Seconds since the Unix epoch, as every `now` argument is given.
+pub(crate) fn unix_time(secs: i64, what: &str) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|_| {
+        Error::new(
+            pgtls_status::InvalidArgument,
+            format!("{what}: {secs} is not a representable time"),
+        )
+    })
+}
+
+fn cstring(s: impl Into<Vec<u8>>) -> CString {
+    let mut v: Vec<u8> = s.into();
+    v.retain(|b| *b != 0);
+    CString::new(v).unwrap_or_default()
+}
+
+/// A comma-separated list of host names / IP addresses.
+fn names_list(list: &str) -> Result<Vec<SubjectAltName>, Error> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<SubjectAltName>().map_err(|e| core_error(&e)))
+        .collect()
+}
+
+fn copy_key(key: &KeyPair) -> Result<KeyPair, Error> {
+    KeyPair::from_pem_or_der(key.to_pkcs8_der(), None, "key").map_err(|e| core_error(&e))
+}
+
+// ---------------------------------------------------------------- keys
+
+/// A private key (with its public key). Functions: `pgtls_key_generate`,
+/// `pgtls_key_parse`, `pgtls_key_to_pem`, `pgtls_key_public_to_pem`,
+/// `pgtls_key_free`.
+pub struct pgtls_key {
+    key: KeyPair,
+}
+
+/// Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
+/// default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
+/// The caller owns `*key_out` and frees it with `pgtls_key_free`.
+///
+/// # Safety
+/// Inputs are `(ptr, len)` pairs as described in the header; pointers to
+/// outputs are NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_key_generate(
+    algorithm: *const u8,
+    algorithm_len: usize,
+    key_out: *mut *mut pgtls_key,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(key_out, "key_out")?;
+        // SAFETY: per the function's contract.
+        let alg = unsafe { opt_text(algorithm, algorithm_len, "algorithm") }?;
+        let alg = match alg {
+            Some(a) => a.parse::<KeyAlgorithm>().map_err(|e| core_error(&e))?,
+            None => KeyAlgorithm::EcdsaP256,
+        };
+        let key = KeyPair::generate(alg).map_err(|e| core_error(&e))?;
+        out.set(Box::new(pgtls_key { key }));
+        Ok(())
+    })
+}
+
+/// Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
+/// with `passphrase`, `(NULL, 0)` for none).
+///
+/// # Safety
+/// As for `pgtls_key_generate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_key_parse(
+    input: *const u8,
+    input_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    key_out: *mut *mut pgtls_key,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(key_out, "key_out")?;
+        // SAFETY: per the function's contract.
+        let input = unsafe { bytes(input, input_len, "input") }?;
+        // SAFETY: per the function's contract.
+        let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
+        let pass = (!passphrase.is_null()).then_some(pass);
+        let key = KeyPair::from_pem_or_der(input, pass, "key").map_err(|e| core_error(&e))?;
+        out.set(Box::new(pgtls_key { key }));
+        Ok(())
+    })
+}
+
+/// Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
+/// it is `(NULL, 0)`. The buffer is zeroed when freed.
+///
+/// # Safety
+/// As for `pgtls_key_generate`; `key` is a live key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_key_to_pem(
+    key: *const pgtls_key,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    pem_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let key = unsafe { object(key, "key") }?;
+        let out = Out::new(pem_out, "pem_out")?;
+        // SAFETY: per the function's contract.
+        let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
+        let pem = if passphrase.is_null() {
+            key.key.to_pem()
+        } else {
+            key.key.to_encrypted_pem(pass).map_err(|e| core_error(&e))?
+        };
+        out.set(pgtls_buf::new(pem.into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees a key; NULL is a no-op.
+///
+/// # Safety
+/// `key` is NULL or a key from pgtls not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_key_free(key: *mut pgtls_key) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(key) });
+}
+
+// ---------------------------------------------------------- certificates
+
+/// A parsed X.509 certificate with its fields ready for the getters.
+/// Functions: `pgtls_cert_parse`, `pgtls_cert_subject`, `pgtls_cert_issuer`,
+/// `pgtls_cert_serial`, `pgtls_cert_not_before`, `pgtls_cert_not_after`,
+/// `pgtls_cert_is_ca`, `pgtls_cert_san_count`, `pgtls_cert_san`,
+/// `pgtls_cert_to_pem`, `pgtls_cert_to_json`, `pgtls_cert_free`.
+pub struct pgtls_cert {
+    cert: Certificate,
+    subject: CString,
+    issuer: CString,
+    serial: CString,
+    sans: Vec<CString>,
+}
+
+impl pgtls_cert {
+    pub(crate) fn new(cert: Certificate) -> Box<Self> {
+        Box::new(Self {
+            subject: cstring(cert.subject().to_string()),
+            issuer: cstring(cert.issuer().to_string()),
+            serial: cstring(cert.serial_hex()),
+            sans: cert
+                .subject_alt_names()
+                .iter()
+                .map(|s| cstring(s.to_string()))
+                .collect(),
+            cert,
+        })
+    }
+
+    #[allow(dead_code)] // Used once pgtls-verify is wrapped.
+    pub(crate) fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+}
+
+pub(crate) fn cert_json(c: &Certificate) -> Value {
+    let k = c.constraints();
+    json!({
+        "subject": c.subject().to_string(),
+        "issuer": c.issuer().to_string(),
+        "serial": c.serial_hex(),
+        "not_before": c.not_before().unix_timestamp(),
+        "not_after": c.not_after().unix_timestamp(),
+        "subject_alt_names": c.subject_alt_names().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "is_ca": k.is_ca,
+        "path_len": k.path_len,
+        "key_usage": k.key_usage,
+        "extended_key_usage": k.extended_key_usage,
+        "key_type": c.public_key().key_type().to_string(),
+        "self_issued": c.is_self_issued(),
+        "sha256_fingerprint": c.sha256_fingerprint().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"),
+    })
+}
+
+/// Parses the first certificate of PEM or DER `input`.
+///
+/// # Safety
+/// As for `pgtls_key_generate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_parse(
+    input: *const u8,
+    input_len: usize,
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(cert_out, "cert_out")?;
+        // SAFETY: per the function's contract.
+        let input = unsafe { bytes(input, input_len, "input") }?;
+        let cert =
+            Certificate::from_pem_or_der(input, "certificate").map_err(|e| core_error(&e))?;
+        out.set(pgtls_cert::new(cert));
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `cert` is NULL or live.
+unsafe fn cert_str(
+    cert: *const pgtls_cert,
+    field: impl Fn(&pgtls_cert) -> &CString,
+) -> *const c_char {
+    // SAFETY: NULL or live, per the caller.
+    unsafe { cert.as_ref() }.map_or(std::ptr::null(), |c| field(c).as_ptr())
+}
+
+/// The subject in RFC 4514 form (`CN=db.example.com,O=Example`).
+/// NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+/// `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_subject(cert: *const pgtls_cert) -> *const c_char {
+    // SAFETY: NULL or live, per the contract.
+    boundary(std::ptr::null(), || unsafe {
+        cert_str(cert, |c| &c.subject)
+    })
+}
+
+/// The issuer in RFC 4514 form.
+/// NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+/// `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_issuer(cert: *const pgtls_cert) -> *const c_char {
+    // SAFETY: NULL or live, per the contract.
+    boundary(std::ptr::null(), || unsafe {
+        cert_str(cert, |c| &c.issuer)
+    })
+}
+
+/// The serial number in upper-case hexadecimal.
+/// NUL-terminated, borrowed from `cert` (valid until it is freed); NULL when
+/// `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_serial(cert: *const pgtls_cert) -> *const c_char {
+    // SAFETY: NULL or live, per the contract.
+    boundary(std::ptr::null(), || unsafe {
+        cert_str(cert, |c| &c.serial)
+    })
+}
+
+/// Start of validity, seconds since the Unix epoch; 0 when `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_not_before(cert: *const pgtls_cert) -> i64 {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { cert.as_ref() }.map_or(0, |c| c.cert.not_before().unix_timestamp())
+    })
+}
+
+/// End of validity, seconds since the Unix epoch; 0 when `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_not_after(cert: *const pgtls_cert) -> i64 {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { cert.as_ref() }.map_or(0, |c| c.cert.not_after().unix_timestamp())
+    })
+}
+
+/// Whether basic constraints say `CA:TRUE`; false when `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_is_ca(cert: *const pgtls_cert) -> bool {
+    boundary(false, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { cert.as_ref() }.is_some_and(|c| c.cert.constraints().is_ca)
+    })
+}
+
+/// The number of subject alternative names; 0 when `cert` is NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_san_count(cert: *const pgtls_cert) -> usize {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { cert.as_ref() }.map_or(0, |c| c.sans.len())
+    })
+}
+
+/// Subject alternative name number `index` as `DNS:name`, `IP:address`,
+/// `email:...` or `URI:...`; NULL when `cert` is NULL or `index` is out of
+/// range. Borrowed from `cert`.
+///
+/// # Safety
+/// `cert` is NULL or a live certificate from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_san(cert: *const pgtls_cert, index: usize) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { cert.as_ref() }
+            .and_then(|c| c.sans.get(index))
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// The certificate as PEM.
+///
+/// # Safety
+/// `cert` is NULL or live; `pem_out` and `err_out` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_to_pem(
+    cert: *const pgtls_cert,
+    pem_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let cert = unsafe { object(cert, "cert") }?;
+        let out = Out::new(pem_out, "pem_out")?;
+        out.set(pgtls_buf::new(cert.cert.to_pem().into_bytes()));
+        Ok(())
+    })
+}
+
+/// The certificate's fields as a JSON object: `subject`, `issuer`, `serial`,
+/// `not_before`, `not_after` (Unix seconds), `subject_alt_names`, `is_ca`,
+/// `path_len`, `key_usage`, `extended_key_usage`, `key_type`, `self_issued`,
+/// `sha256_fingerprint`.
+///
+/// # Safety
+/// As for `pgtls_cert_to_pem`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_to_json(
+    cert: *const pgtls_cert,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let cert = unsafe { object(cert, "cert") }?;
+        let out = Out::new(json_out, "json_out")?;
+        out.set(pgtls_buf::new(
+            cert_json(&cert.cert).to_string().into_bytes(),
+        ));
+        Ok(())
+    })
+}
+
+/// Frees a certificate; NULL is a no-op.
+///
+/// # Safety
+/// `cert` is NULL or a certificate from pgtls not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_cert_free(cert: *mut pgtls_cert) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(cert) });
+}
+
+/// Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
+/// describes them as a JSON array of objects with a `type` member
+/// (`certificate`, `csr`, `crl`, `private_key`, `encrypted_private_key`,
+/// `public_key`). Private keys are described, never printed. `passphrase`
+/// decrypts encrypted keys; `(NULL, 0)` for none.
+///
+/// # Safety
+/// As for `pgtls_key_generate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_inspect_json(
+    input: *const u8,
+    input_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(json_out, "json_out")?;
+        // SAFETY: per the function's contract.
+        let input = unsafe { bytes(input, input_len, "input") }?;
+        // SAFETY: per the function's contract.
+        let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
+        let pass = (!passphrase.is_null()).then_some(pass);
+        let found = pgtls_core::inspect(input, pass, "input").map_err(|e| core_error(&e))?;
+        let items: Vec<Value> = found.iter().map(inspection_json).collect();
+        out.set(pgtls_buf::new(Value::Array(items).to_string().into_bytes()));
+        Ok(())
+    })
+}
+
+fn inspection_json(i: &Inspection) -> Value {
+    match i {
+        Inspection::Certificate(c) => {
+            let mut v = cert_json(c);
+            v["type"] = json!("certificate");
+            v
+        }
+        Inspection::Csr(c) => json!({
+            "type": "csr",
+            "subject": c.subject().to_string(),
+            "requested_sans": c.requested_sans().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "key_type": c.public_key().key_type().to_string(),
+        }),
+        Inspection::Crl(c) => json!({
+            "type": "crl",
+            "issuer": c.issuer().to_string(),
+            "this_update": c.this_update().unix_timestamp(),
+            "next_update": c.next_update().map(OffsetDateTime::unix_timestamp),
+            "crl_number": c.crl_number().map(SerialNumber::to_hex),
+            "revoked": c.entries().iter().map(|e| json!({
+                "serial": e.serial.to_hex(),
+                "revoked_at": e.revoked_at.unix_timestamp(),
+                "reason": e.reason.map(|r| r.to_string()),
+            })).collect::<Vec<_>>(),
+        }),
+        Inspection::PrivateKey { key, encrypted } => json!({
+            "type": "private_key",
+            "key_type": key.key_type().to_string(),
+            "encrypted": encrypted,
+        }),
+        Inspection::EncryptedPrivateKey => json!({ "type": "encrypted_private_key" }),
+        Inspection::PublicKey(k) => json!({
+            "type": "public_key",
+            "key_type": k.key_type().to_string(),
+        }),
+        _ => json!({ "type": "unknown" }),
+    }
+}
+
+// ------------------------------------------------------------------ CA
+
+/// A certificate authority in memory (certificate and key). Functions:
+/// `pgtls_ca_create_root`, `pgtls_ca_certificate`, `pgtls_ca_free`; put it
+/// in a directory store with `pgtls_store_create`.
+pub struct pgtls_ca {
+    ca: Ca,
+    cert: Box<pgtls_cert>,
+}
+
+fn validity(days: u32, now: OffsetDateTime) -> Validity {
+    Validity::days_from(now, days)
+}
+
+/// Creates a self-signed root CA with `subject` in OpenSSL's slash form
+/// (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
+/// `now` (Unix seconds) and a path length (`path_len < 0`: none).
+///
+/// # Safety
+/// As for `pgtls_key_generate`; `key` is a live key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ca_create_root(
+    subject: *const u8,
+    subject_len: usize,
+    key: *const pgtls_key,
+    days: u32,
+    path_len: i32,
+    now: i64,
+    ca_out: *mut *mut pgtls_ca,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(ca_out, "ca_out")?;
+        // SAFETY: per the function's contract.
+        let subject = unsafe { text(subject, subject_len, "subject") }?;
+        // SAFETY: per the function's contract.
+        let key = unsafe { object(key, "key") }?;
+        let now = unix_time(now, "now")?;
+        let path_len = match path_len {
+            n if n < 0 => None,
+            n => Some(u8::try_from(n).map_err(|_| {
+                Error::new(
+                    pgtls_status::InvalidArgument,
+                    format!("path_len {n} is above 255"),
+                )
+            })?),
+        };
+        let dn = DistinguishedName::parse_openssl(subject).map_err(|e| core_error(&e))?;
+        let params = CertificateParams::ca(dn, validity(days, now), path_len);
+        let ca = Ca::create_root(&params, copy_key(&key.key)?).map_err(|e| core_error(&e))?;
+        let cert = pgtls_cert::new(ca.certificate().clone());
+        out.set(Box::new(pgtls_ca { ca, cert }));
+        Ok(())
+    })
+}
+
+/// The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
+///
+/// # Safety
+/// `ca` is NULL or a live CA from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ca_certificate(ca: *const pgtls_ca) -> *const pgtls_cert {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { ca.as_ref() }.map_or(std::ptr::null(), |c| &*c.cert as *const pgtls_cert)
+    })
+}
+
+/// Frees a CA; NULL is a no-op.
+///
+/// # Safety
+/// `ca` is NULL or a CA from pgtls not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ca_free(ca: *mut pgtls_ca) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(ca) });
+}
+
+// --------------------------------------------------------------- store
+
+/// A CA store in a directory, in the layout `openssl ca` uses (`index.txt`,
+/// `serial`, `crlnumber`, `newcerts/`, `private/`). Every change is locked
+/// and written atomically. Functions: `pgtls_store_create`,
+/// `pgtls_store_open`, `pgtls_store_ca_certificate`, `pgtls_store_issue_server`,
+/// `pgtls_store_issue_client`, `pgtls_store_sign_csr`, `pgtls_store_revoke`,
+/// `pgtls_store_generate_crl`, `pgtls_store_entries_json`, `pgtls_store_free`.
+pub struct pgtls_store {
+    store: DirStore,
+    cert: Box<pgtls_cert>,
+}
+
+impl pgtls_store {
+    fn new(store: DirStore) -> Box<Self> {
+        let cert = pgtls_cert::new(store.ca().certificate().clone());
+        Box::new(Self { store, cert })
+    }
+}
+
+unsafe fn path_arg<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a Path, Error> {
+    // SAFETY: forwarded from the caller.
+    let p = unsafe { text(ptr, len, what) }?;
+    if p.is_empty() {
+        return Err(Error::new(
+            pgtls_status::InvalidArgument,
+            format!("{what} is empty"),
+        ));
+    }
+    Ok(Path::new(p))
+}
+
+/// Creates a store in directory `dir` (created if missing) for a copy of
+/// `ca`; the CA key is written encrypted with `passphrase` unless it is
+/// `(NULL, 0)`.
+///
+/// # Safety
+/// As for `pgtls_key_generate`; `ca` is a live CA.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_create(
+    dir: *const u8,
+    dir_len: usize,
+    ca: *const pgtls_ca,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    store_out: *mut *mut pgtls_store,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(store_out, "store_out")?;
+        // SAFETY: per the function's contract.
+        let dir = unsafe { path_arg(dir, dir_len, "dir") }?;
+        // SAFETY: per the function's contract.
+        let ca = unsafe { object(ca, "ca") }?;
+        // SAFETY: per the function's contract.
+        let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
+        let pass = (!passphrase.is_null()).then_some(pass);
+        let copy = Ca::from_parts(
+            ca.ca.certificate().clone(),
+            copy_key(ca.ca.key())?,
+            ca.ca.chain().to_vec(),
+            "CA certificate",
+        )
+        .map_err(|e| core_error(&e))?;
+        let store = DirStore::create(dir, copy, pass).map_err(|e| core_error(&e))?;
+        out.set(pgtls_store::new(store));
+        Ok(())
+    })
+}
+
+/// Opens an existing store (made by pgtls or by `openssl ca`), decrypting
+/// the CA key with `passphrase` unless it is `(NULL, 0)`.
+///
+/// # Safety
+/// As for `pgtls_key_generate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_open(
+    dir: *const u8,
+    dir_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    store_out: *mut *mut pgtls_store,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(store_out, "store_out")?;
+        // SAFETY: per the function's contract.
+        let dir = unsafe { path_arg(dir, dir_len, "dir") }?;
+        // SAFETY: per the function's contract.
+        let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
+        let pass = (!passphrase.is_null()).then_some(pass);
+        let store = DirStore::open(dir, pass).map_err(|e| core_error(&e))?;
+        out.set(pgtls_store::new(store));
+        Ok(())
+    })
+}
+
+/// The store's CA certificate, borrowed from `store`; NULL for NULL.
+///
+/// # Safety
+/// `store` is NULL or a live store from pgtls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_ca_certificate(
+    store: *const pgtls_store,
+) -> *const pgtls_cert {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { store.as_ref() }.map_or(std::ptr::null(), |s| &*s.cert as *const pgtls_cert)
+    })
+}
+
+fn issue(
+    store: &pgtls_store,
+    params: &CertificateParams,
+    key: &pgtls_key,
+    now: OffsetDateTime,
+) -> Result<Box<pgtls_cert>, Error> {
+    let cert = store
+        .store
+        .issue(params, &key.key.public_key(), now)
+        .map_err(|e| core_error(&e))?;
+    Ok(pgtls_cert::new(cert))
+}
+
+/// Issues and records a PostgreSQL server certificate for the public half
+/// of `key`: `names` is a comma-separated list of DNS names and IP
+/// addresses (the first also becomes the CN), valid `days` from `now`.
+///
+/// # Safety
+/// As for `pgtls_key_generate`; `store` and `key` are live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_issue_server(
+    store: *const pgtls_store,
+    names: *const u8,
+    names_len: usize,
+    key: *const pgtls_key,
+    days: u32,
+    now: i64,
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        // SAFETY: per the function's contract.
+        let key = unsafe { object(key, "key") }?;
+        let out = Out::new(cert_out, "cert_out")?;
+        // SAFETY: per the function's contract.
+        let names = names_list(unsafe { text(names, names_len, "names") }?)?;
+        let now = unix_time(now, "now")?;
+        let params = CertificateParams::server(&names, None, validity(days, now))
+            .map_err(|e| core_error(&e))?;
+        out.set(issue(store, &params, key, now)?);
+        Ok(())
+    })
+}
+
+/// Issues and records a PostgreSQL client certificate whose CN is the
+/// database role `role`, for the public half of `key`.
+///
+/// # Safety
+/// As for `pgtls_store_issue_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_issue_client(
+    store: *const pgtls_store,
+    role: *const u8,
+    role_len: usize,
+    key: *const pgtls_key,
+    days: u32,
+    now: i64,
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        // SAFETY: per the function's contract.
+        let key = unsafe { object(key, "key") }?;
+        let out = Out::new(cert_out, "cert_out")?;
+        // SAFETY: per the function's contract.
+        let role = unsafe { text(role, role_len, "role") }?;
+        let now = unix_time(now, "now")?;
+        let params =
+            CertificateParams::client(role, validity(days, now)).map_err(|e| core_error(&e))?;
+        out.set(issue(store, &params, key, now)?);
+        Ok(())
+    })
+}
+
+/// Signs a certificate signing request (PEM or DER; its signature is checked)
+/// and records the certificate. The subject is kept byte for byte. `usage` is
+/// `"server"` or `"client"`. For a server, `names` (comma-separated) gives
+/// the subject alternative names; `(NULL, 0)` takes those the CSR requests.
+/// For a client, `names` must be empty.
+///
+/// # Safety
+/// As for `pgtls_store_issue_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_sign_csr(
+    store: *const pgtls_store,
+    csr: *const u8,
+    csr_len: usize,
+    usage: *const u8,
+    usage_len: usize,
+    names: *const u8,
+    names_len: usize,
+    days: u32,
+    now: i64,
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        let out = Out::new(cert_out, "cert_out")?;
+        // SAFETY: per the function's contract.
+        let csr = unsafe { bytes(csr, csr_len, "csr") }?;
+        // SAFETY: per the function's contract.
+        let usage = unsafe { text(usage, usage_len, "usage") }?;
+        // SAFETY: per the function's contract.
+        let names = unsafe { text(names, names_len, "names") }?;
+        let now = unix_time(now, "now")?;
+        let csr = Csr::from_pem_or_der(csr, "csr").map_err(|e| core_error(&e))?;
+        let validity = validity(days, now);
+        let mut params = match usage {
+            "server" => {
+                let mut sans = names_list(names)?;
+                if sans.is_empty() {
+                    sans = csr.requested_sans().to_vec();
+                }
+                CertificateParams::server(&sans, None, validity)
+            }
+            "client" if names.is_empty() => {
+                let role = csr.subject().common_name_value().unwrap_or_default();
+                CertificateParams::client(&role, validity)
+            }
+            "client" => {
+                return Err(Error::new(
+                    pgtls_status::InvalidArgument,
+                    "names: a client certificate takes no names",
+                ));
+            }
+            other => {
+                return Err(Error::new(
+                    pgtls_status::InvalidArgument,
+                    format!("usage {other:?}: expected \"server\" or \"client\""),
+                ));
+            }
+        }
+        .map_err(|e| core_error(&e))?;
+        params.subject = csr.subject().clone();
+        let cert = store
+            .store
+            .issue(&params, csr.public_key(), now)
+            .map_err(|e| core_error(&e))?;
+        out.set(pgtls_cert::new(cert));
+        Ok(())
+    })
+}
+
+/// Marks the certificate with serial `serial` (hexadecimal) revoked at
+/// `now`, with `reason` in OpenSSL's spelling (`keyCompromise`,
+/// `superseded`, ...; `(NULL, 0)` for none).
+///
+/// # Safety
+/// As for `pgtls_store_issue_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_revoke(
+    store: *const pgtls_store,
+    serial: *const u8,
+    serial_len: usize,
+    reason: *const u8,
+    reason_len: usize,
+    now: i64,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        // SAFETY: per the function's contract.
+        let serial = unsafe { text(serial, serial_len, "serial") }?;
+        // SAFETY: per the function's contract.
+        let reason = unsafe { opt_text(reason, reason_len, "reason") }?;
+        let now = unix_time(now, "now")?;
+        let serial = SerialNumber::from_hex(serial).map_err(|e| core_error(&e))?;
+        let reason = reason
+            .map(str::parse::<RevocationReason>)
+            .transpose()
+            .map_err(|e| core_error(&e))?;
+        store
+            .store
+            .revoke(&serial, reason, now)
+            .map_err(|e| core_error(&e))?;
+        Ok(())
+    })
+}
+
+/// Generates, records and returns (PEM) a CRL of every revoked certificate,
+/// with the next CRL number, thisUpdate `now` and nextUpdate `next_update`
+/// (both Unix seconds).
+///
+/// # Safety
+/// As for `pgtls_store_issue_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_generate_crl(
+    store: *const pgtls_store,
+    next_update: i64,
+    now: i64,
+    crl_pem_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        let out = Out::new(crl_pem_out, "crl_pem_out")?;
+        let next = unix_time(next_update, "next_update")?;
+        let now = unix_time(now, "now")?;
+        let crl = store
+            .store
+            .generate_crl(next, now)
+            .map_err(|e| core_error(&e))?;
+        out.set(pgtls_buf::new(crl.to_pem().into_bytes()));
+        Ok(())
+    })
+}
+
+/// The store's index as a JSON array of `{"serial", "status" ("valid",
+/// "revoked", "expired"), "expires", "revoked_at", "reason", "subject"}`.
+///
+/// # Safety
+/// As for `pgtls_store_issue_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_entries_json(
+    store: *const pgtls_store,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        let out = Out::new(json_out, "json_out")?;
+        let entries = store.store.entries().map_err(|e| core_error(&e))?;
+        let items: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                let (status, revoked_at, reason) = match &e.status {
+                    pgtls_core::IndexStatus::Valid => ("valid", None, None),
+                    pgtls_core::IndexStatus::Revoked { at, reason } => (
+                        "revoked",
+                        Some(at.unix_timestamp()),
+                        reason.map(|r| r.to_string()),
+                    ),
+                    pgtls_core::IndexStatus::Expired => ("expired", None, None),
+                    _ => ("unknown", None, None),
+                };
+                json!({
+                    "serial": e.serial.to_hex(),
+                    "status": status,
+                    "expires": e.expires.unix_timestamp(),
+                    "revoked_at": revoked_at,
+                    "reason": reason,
+                    "subject": e.subject,
+                })
+            })
+            .collect();
+        out.set(pgtls_buf::new(Value::Array(items).to_string().into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees a store handle (the directory stays); NULL is a no-op.
+///
+/// # Safety
+/// `store` is NULL or a store from pgtls not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_store_free(store: *mut pgtls_store) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(store) });
+}
+
+/// Creates a certificate signing request for `key` with `subject` (OpenSSL
+/// slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
+/// as PEM.
+///
+/// # Safety
+/// As for `pgtls_key_generate`; `key` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_csr_create(
+    subject: *const u8,
+    subject_len: usize,
+    names: *const u8,
+    names_len: usize,
+    key: *const pgtls_key,
+    csr_pem_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(csr_pem_out, "csr_pem_out")?;
+        // SAFETY: per the function's contract.
+        let subject = unsafe { text(subject, subject_len, "subject") }?;
+        // SAFETY: per the function's contract.
+        let names = names_list(unsafe { text(names, names_len, "names") }?)?;
+        // SAFETY: per the function's contract.
+        let key = unsafe { object(key, "key") }?;
+        let dn = DistinguishedName::parse_openssl(subject).map_err(|e| core_error(&e))?;
+        let csr = Csr::create(&dn, &names, &key.key).map_err(|e| core_error(&e))?;
+        out.set(pgtls_buf::new(csr.to_pem().into_bytes()));
+        Ok(())
+    })
+}
