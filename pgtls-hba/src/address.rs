@@ -13,16 +13,28 @@ pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
         Some((a, sc)) => (a, Some(sc)),
         None => (s, None),
     };
-    if let Some(sc) = scope {
-        // Interface names depend on the machine; numeric scope ids always work.
-        if sc.is_empty() || !sc.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-    }
     if !addr.contains(':') {
         return None;
     }
-    addr.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    let a = addr.parse::<Ipv6Addr>().ok()?;
+    if let Some(sc) = scope {
+        // glibc: numeric scope ids always work; interface names only for
+        // link-local addresses (and only if the interface exists there, which
+        // pgtls cannot know: any plausible name is accepted).
+        let numeric = !sc.is_empty() && sc.bytes().all(|b| b.is_ascii_digit());
+        let seg = a.segments();
+        let link_local = (seg[0] & 0xffc0) == 0xfe80 || (seg[0] & 0xff0f) == 0xff02;
+        let name_ok = link_local
+            && !sc.is_empty()
+            && sc.len() < 16
+            && sc
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'@'));
+        if !numeric && !name_ok {
+            return None;
+        }
+    }
+    Some(IpAddr::V6(a))
 }
 
 /// One `strtoul(.., 0)` number: decimal, 0-octal or 0x-hex. Returns value and rest.
@@ -242,6 +254,8 @@ mod tests {
             ("0", "0.0.0.0"),
             ("0X1f.1", "31.0.0.1"),
             ("fe80::1%1", "fe80::1"),
+            ("fe80::1%lo", "fe80::1"),
+            ("::1%1", "::1"),
             ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
             ("::1.2.3.4", "::1.2.3.4"),
             ("::1", "::1"),

@@ -354,7 +354,14 @@ pub fn parse_hba_line(line: &str, settings: ServerSettings) -> Result<HbaRule, L
 fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
     let result = match rec.error {
         Some(e) => Err(LineError::new(e)),
-        None => parse_fields(&rec.fields, settings),
+        None => parse_fields(&rec.fields, settings).map_err(|mut e| {
+            // A "silent" error leaves whatever error text was set before:
+            // the hostssl warning, if there was one.
+            if e.view_message.is_none() {
+                e.view_message = hostssl_warning(&rec.fields, settings);
+            }
+            e
+        }),
     };
     HbaLine {
         file: rec.file,
@@ -362,6 +369,23 @@ fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
         raw: rec.raw,
         result,
         phys: rec.phys,
+    }
+}
+
+fn hostssl_warning(fields: &[Vec<Token>], s: &ServerSettings) -> Option<String> {
+    let first = fields.first()?.first()?;
+    match first.text.as_str() {
+        "hostssl" if !s.build.ssl => Some(
+            "hostssl record cannot match because SSL is not supported by this build".to_owned(),
+        ),
+        "hostssl" if !s.ssl => {
+            Some("hostssl record cannot match because SSL is disabled".to_owned())
+        }
+        "hostgssenc" if !s.build.gss => Some(
+            "hostgssenc record cannot match because GSSAPI is not supported by this build"
+                .to_owned(),
+        ),
+        _ => None,
     }
 }
 

@@ -120,7 +120,8 @@ impl Source for MemorySource {
             None => {
                 let prefix = format!("{}/", path.trim_end_matches('/'));
                 if self.files.keys().any(|k| k.starts_with(&prefix)) {
-                    Err(SourceError::other("Is a directory"))
+                    // A directory opens and reads as nothing (see FsSource).
+                    Ok(Vec::new())
                 } else {
                     Err(SourceError::not_found())
                 }
@@ -167,6 +168,11 @@ fn io_error(e: &std::io::Error) -> SourceError {
 
 impl Source for FsSource {
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        // fopen() of a directory succeeds and reading it fails, which the
+        // server's tokenizer treats as an empty file.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Ok(Vec::new());
+        }
         std::fs::read(path).map_err(|e| io_error(&e))
     }
 

@@ -150,6 +150,16 @@ pub(crate) fn logical_lines(text: &[u8], version: PgVersion) -> Vec<LogicalLine>
     out
 }
 
+/// Token bytes as text. Invalid UTF-8 cannot reach the views intact (the
+/// server's output drops it), so invalid sequences are dropped here too.
+pub(crate) fn utf8_dropping_invalid(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+    }
+    out
+}
+
 /// `pg_isblank`: space, tab and carriage return.
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t' || c == b'\r'
@@ -409,7 +419,7 @@ impl Tokenizer<'_> {
                         self.expand_file(file, &name, depth + 1, &mut tokens, error);
                     } else {
                         tokens.push(Token {
-                            text: String::from_utf8_lossy(&text).into_owned(),
+                            text: utf8_dropping_invalid(&text),
                             quoted: initial_quote,
                         });
                     }
