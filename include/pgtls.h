@@ -25,6 +25,26 @@
   (PGTLS_VERSION_NUMBER >= (((major) << 16) | ((minor) << 8) | (patch)))
 
 /**
+ * The connection uses TLS (`hostssl` lines match).
+ */
+#define PGTLS_HBA_REQUEST_TLS 1
+
+/**
+ * The connection uses GSSAPI encryption (`hostgssenc` lines match).
+ */
+#define PGTLS_HBA_REQUEST_GSS 2
+
+/**
+ * A physical replication connection (`replication=true`).
+ */
+#define PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL 4
+
+/**
+ * A logical replication connection (`replication=database`).
+ */
+#define PGTLS_HBA_REQUEST_REPLICATION_LOGICAL 8
+
+/**
  * Major version of the pgtls header (a test ties it to Cargo.toml).
  */
 #define PGTLS_VERSION_MAJOR 0
@@ -208,11 +228,44 @@ typedef struct pgtls_cert pgtls_cert;
 typedef struct pgtls_error pgtls_error;
 
 /**
+ * A parsed pg_hba.conf: every record with its own result, like the
+ * `pg_hba_file_rules` view. Functions: `pgtls_hba_parse`, `pgtls_hba_read_file`,
+ * `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
+ * `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
+ * `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
+ * `pgtls_hba_lint`, `pgtls_hba_free`.
+ */
+typedef struct pgtls_hba pgtls_hba;
+
+/**
+ * What the server decides for one connection at the pg_hba stage.
+ * Functions: `pgtls_hba_decision_verdict`, `pgtls_hba_decision_line`,
+ * `pgtls_hba_decision_method`, `pgtls_hba_decision_message`,
+ * `pgtls_hba_decision_to_json`, `pgtls_hba_decision_free`.
+ */
+typedef struct pgtls_hba_decision pgtls_hba_decision;
+
+/**
+ * A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
+ * `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
+ * `pgtls_ident_check_usermap`, `pgtls_ident_free`.
+ */
+typedef struct pgtls_ident pgtls_ident;
+
+/**
  * A private key (with its public key). Functions: `pgtls_key_generate`,
  * `pgtls_key_parse`, `pgtls_key_to_pem`, `pgtls_key_public_to_pem`,
  * `pgtls_key_free`.
  */
 typedef struct pgtls_key pgtls_key;
+
+/**
+ * The linter's findings on a pg_hba.conf. Functions: `pgtls_hba_lint`,
+ * `pgtls_lint_count`, `pgtls_lint_line`, `pgtls_lint_severity`,
+ * `pgtls_lint_code`, `pgtls_lint_message`, `pgtls_lint_to_json`,
+ * `pgtls_lint_free`.
+ */
+typedef struct pgtls_lint pgtls_lint;
 
 /**
  * A CA store in a directory, in the layout `openssl ca` uses (`index.txt`,
@@ -277,6 +330,325 @@ const char *pgtls_error_message(const pgtls_error *err);
  * `err` is NULL or an object from pgtls not freed before.
  */
 void pgtls_error_free(pgtls_error *err);
+
+/**
+ * Parses pg_hba.conf text as PostgreSQL `pg_version` (12 to 18) would with
+ * `ssl` on or off. `@file` and `include` directives do not resolve (there
+ * is no file system); use `pgtls_hba_read_file` for that. Lines with errors
+ * do not make the call fail: see `pgtls_hba_load_error` and
+ * `pgtls_hba_line_error`.
+ *
+ * # Safety
+ * Inputs are `(ptr, len)` pairs as described in the header; pointers to
+ * outputs are NULL or valid for writing.
+ */
+pgtls_status pgtls_hba_parse(const uint8_t *text,
+                             size_t text_len,
+                             uint32_t pg_version,
+                             bool ssl,
+                             pgtls_hba **hba_out,
+                             pgtls_error **err_out);
+
+/**
+ * Reads and parses the pg_hba.conf at `path`, resolving `@file` and
+ * `include*` directives against the file system as the server would.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`.
+ */
+pgtls_status pgtls_hba_read_file(const uint8_t *path,
+                                 size_t path_len,
+                                 uint32_t pg_version,
+                                 bool ssl,
+                                 pgtls_hba **hba_out,
+                                 pgtls_error **err_out);
+
+/**
+ * Why the server would refuse to load this file (it keeps its previous
+ * rules), with the line and file; NULL when it loads. Borrowed from `hba`.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+const char *pgtls_hba_load_error(const pgtls_hba *hba);
+
+/**
+ * The number of records (after continuation lines are joined, including
+ * included files); 0 for NULL.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+size_t pgtls_hba_line_count(const pgtls_hba *hba);
+
+/**
+ * The line number of record `index` in its file; 0 for NULL or an index
+ * out of range.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+uint32_t pgtls_hba_line_number(const pgtls_hba *hba, size_t index);
+
+/**
+ * The text of record `index`; NULL for NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+const char *pgtls_hba_line_text(const pgtls_hba *hba, size_t index);
+
+/**
+ * The error of record `index` as the server logs it; NULL when the record is
+ * valid (or for NULL / out of range). Borrowed.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+const char *pgtls_hba_line_error(const pgtls_hba *hba, size_t index);
+
+/**
+ * The connection type (`local`, `host`, `hostssl`, ...) of valid record
+ * `index`; NULL for an invalid record, NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+const char *pgtls_hba_line_type(const pgtls_hba *hba, size_t index);
+
+/**
+ * The authentication method (`scram-sha-256`, `cert`, ...) of valid record
+ * `index`; NULL for an invalid record, NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `hba` is NULL or live.
+ */
+const char *pgtls_hba_line_method(const pgtls_hba *hba, size_t index);
+
+/**
+ * The rows the server's `pg_hba_file_rules` view would show, as a JSON
+ * array of objects (one per record, columns as `row_to_json` prints them).
+ *
+ * # Safety
+ * `hba` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_rules_json(const pgtls_hba *hba,
+                                  pgtls_buf **json_out,
+                                  pgtls_error **err_out);
+
+/**
+ * Frees a parsed pg_hba.conf; NULL is a no-op.
+ *
+ * # Safety
+ * `hba` is NULL or from pgtls and not freed before.
+ */
+void pgtls_hba_free(pgtls_hba *hba);
+
+/**
+ * Evaluates a connection against `hba` as the server would: first match
+ * wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
+ * socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
+ * a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `hba` is live.
+ */
+pgtls_status pgtls_hba_evaluate(const pgtls_hba *hba,
+                                const uint8_t *address,
+                                size_t address_len,
+                                const uint8_t *database,
+                                size_t database_len,
+                                const uint8_t *user,
+                                size_t user_len,
+                                const uint8_t *member_of,
+                                size_t member_of_len,
+                                uint32_t flags,
+                                pgtls_hba_decision **decision_out,
+                                pgtls_error **err_out);
+
+/**
+ * `"match"` (a record matched with a method other than `reject`),
+ * `"reject"` (a `reject` record), `"no-match"`, `"not-loaded"` (the file
+ * would not load) or `"undecided"` (pgtls cannot evaluate a record's regular
+ * expression the way PostgreSQL would). Static; NULL for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_verdict(const pgtls_hba_decision *decision);
+
+/**
+ * The line number of the matched record; 0 when none matched or for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+uint32_t pgtls_hba_decision_line(const pgtls_hba_decision *decision);
+
+/**
+ * The method of the matched record; NULL when none matched. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
+
+/**
+ * The server's message when it refuses here (`pg_hba.conf rejects
+ * connection ...`, `no pg_hba.conf entry for ...`, or the load error);
+ * NULL when the connection proceeds. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
+
+/**
+ * The decision as JSON: `{"verdict", "line", "method", "message"}`, as
+ * `pgtls hba check --json` prints it.
+ *
+ * # Safety
+ * `decision` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_decision_to_json(const pgtls_hba_decision *decision,
+                                        pgtls_buf **json_out,
+                                        pgtls_error **err_out);
+
+/**
+ * Frees a decision; NULL is a no-op.
+ *
+ * # Safety
+ * `decision` is NULL or from pgtls and not freed before.
+ */
+void pgtls_hba_decision_free(pgtls_hba_decision *decision);
+
+/**
+ * Lints `hba`, checking `map=` names against `ident` when it is not NULL.
+ *
+ * # Safety
+ * `hba` is live, `ident` NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_lint(const pgtls_hba *hba,
+                            const pgtls_ident *ident,
+                            pgtls_lint **lint_out,
+                            pgtls_error **err_out);
+
+/**
+ * The number of findings; 0 for NULL.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+size_t pgtls_lint_count(const pgtls_lint *lint);
+
+/**
+ * The line of finding `index` (0: the whole file, NULL or out of range).
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+uint32_t pgtls_lint_line(const pgtls_lint *lint, size_t index);
+
+/**
+ * `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_severity(const pgtls_lint *lint, size_t index);
+
+/**
+ * The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
+ * NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
+
+/**
+ * The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
+
+/**
+ * The findings as a JSON array of `{"file", "line", "severity", "code",
+ * "message", "witness"}`.
+ *
+ * # Safety
+ * `lint` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_lint_to_json(const pgtls_lint *lint,
+                                pgtls_buf **json_out,
+                                pgtls_error **err_out);
+
+/**
+ * Frees lint findings; NULL is a no-op.
+ *
+ * # Safety
+ * `lint` is NULL or from pgtls and not freed before.
+ */
+void pgtls_lint_free(pgtls_lint *lint);
+
+/**
+ * Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
+ * system: `@file` and `include` do not resolve).
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`.
+ */
+pgtls_status pgtls_ident_parse(const uint8_t *text,
+                               size_t text_len,
+                               uint32_t pg_version,
+                               pgtls_ident **ident_out,
+                               pgtls_error **err_out);
+
+/**
+ * Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
+ *
+ * # Safety
+ * `ident` is NULL or live.
+ */
+const char *pgtls_ident_load_error(const pgtls_ident *ident);
+
+/**
+ * The rows of the `pg_ident_file_mappings` view, as a JSON array.
+ *
+ * # Safety
+ * `ident` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
+                                       pgtls_buf **json_out,
+                                       pgtls_error **err_out);
+
+/**
+ * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
+ * or empty: no map, the names must be equal). Writes the answer to
+ * `*allowed_out`.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `ident` is live.
+ */
+pgtls_status pgtls_ident_check_usermap(const pgtls_ident *ident,
+                                       const uint8_t *map,
+                                       size_t map_len,
+                                       const uint8_t *system_user,
+                                       size_t system_user_len,
+                                       const uint8_t *pg_user,
+                                       size_t pg_user_len,
+                                       bool *allowed_out,
+                                       pgtls_error **err_out);
+
+/**
+ * Frees a parsed pg_ident.conf; NULL is a no-op.
+ *
+ * # Safety
+ * `ident` is NULL or from pgtls and not freed before.
+ */
+void pgtls_ident_free(pgtls_ident *ident);
 
 #if defined(PGTLS_TEST_HOOKS)
 /**

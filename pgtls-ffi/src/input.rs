@@ -93,10 +93,8 @@ impl<T> Out<T> {
 }
 
 /// A plain output (integer, flag), checked like [`Out`].
-#[allow(dead_code)] // Used once pgtls-verify is wrapped.
 pub(crate) struct OutValue<T>(*mut T);
 
-#[allow(dead_code)]
 impl<T> OutValue<T> {
     /// Fails when `ptr` is NULL.
     pub(crate) fn new(ptr: *mut T, what: &str) -> Result<Self, Error> {

@@ -35,6 +35,7 @@
 
 mod buf;
 mod error;
+mod hba;
 mod input;
 mod panic;
 mod pki;
@@ -43,6 +44,7 @@ mod version;
 
 pub use buf::{pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len};
 pub use error::{pgtls_error, pgtls_error_free, pgtls_error_message, pgtls_error_status};
+pub use hba::*;
 #[cfg(feature = "test-hooks")]
 pub use panic::pgtls_testing_panic;
 pub use pki::*;

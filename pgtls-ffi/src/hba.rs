@@ -1,0 +1,802 @@
+//! pgtls-hba through the C ABI: pg_hba.conf and pg_ident.conf as the server
+//! reads them, their rows as the `pg_hba_file_rules` / `pg_ident_file_mappings`
+//! views show them, evaluation of a connection, and the linter.
+
+use std::ffi::{CString, c_char};
+
+use ::pgtls_hba::{
+    Decision, FsSource, HbaFile, IdentFile, NoSource, Outcome, PgVersion, Replication, Request,
+    ServerSettings, Source, evaluate, lint,
+};
+use serde_json::{Value, json};
+
+use crate::buf::pgtls_buf;
+use crate::error::{Error, pgtls_error};
+use crate::input::{Out, OutValue, bytes, object, opt_text, text};
+use crate::panic::{boundary, status};
+use crate::status::pgtls_status;
+
+/// The connection uses TLS (`hostssl` lines match).
+pub const PGTLS_HBA_REQUEST_TLS: u32 = 1;
+/// The connection uses GSSAPI encryption (`hostgssenc` lines match).
+pub const PGTLS_HBA_REQUEST_GSS: u32 = 2;
+/// A physical replication connection (`replication=true`).
+pub const PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL: u32 = 4;
+/// A logical replication connection (`replication=database`).
+pub const PGTLS_HBA_REQUEST_REPLICATION_LOGICAL: u32 = 8;
+const REQUEST_FLAGS: u32 = PGTLS_HBA_REQUEST_TLS
+    | PGTLS_HBA_REQUEST_GSS
+    | PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL
+    | PGTLS_HBA_REQUEST_REPLICATION_LOGICAL;
+
+pub(crate) fn version(major: u32) -> Result<PgVersion, Error> {
+    PgVersion::new(major).map_err(|e| Error::from_std(pgtls_status::InvalidArgument, &e))
+}
+
+pub(crate) fn cstring(s: impl Into<Vec<u8>>) -> CString {
+    let mut v: Vec<u8> = s.into();
+    v.retain(|b| *b != 0);
+    CString::new(v).unwrap_or_default()
+}
+
+fn opt_cstring(s: Option<impl Into<Vec<u8>>>) -> Option<CString> {
+    s.map(cstring)
+}
+
+fn opt_ptr(s: Option<&CString>) -> *const c_char {
+    s.map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+struct LineStrings {
+    number: u32,
+    raw: CString,
+    error: Option<CString>,
+    conn_type: Option<CString>,
+    method: Option<CString>,
+}
+
+/// A parsed pg_hba.conf: every record with its own result, like the
+/// `pg_hba_file_rules` view. Functions: `pgtls_hba_parse`, `pgtls_hba_read_file`,
+/// `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
+/// `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
+/// `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
+/// `pgtls_hba_lint`, `pgtls_hba_free`.
+pub struct pgtls_hba {
+    file: HbaFile,
+    load_error: Option<CString>,
+    lines: Vec<LineStrings>,
+}
+
+impl pgtls_hba {
+    fn new(file: HbaFile) -> Box<Self> {
+        let lines = file
+            .lines()
+            .iter()
+            .map(|l| LineStrings {
+                number: l.line_number,
+                raw: cstring(l.raw.clone()),
+                error: opt_cstring(l.result.as_ref().err().map(|e| e.message.clone())),
+                conn_type: opt_cstring(l.rule().map(|r| r.conn_type.as_str())),
+                method: opt_cstring(l.rule().map(|r| r.method.as_str())),
+            })
+            .collect();
+        Box::new(Self {
+            load_error: opt_cstring(file.load_error()),
+            lines,
+            file,
+        })
+    }
+}
+
+fn parse_hba(
+    name: &str,
+    content: &[u8],
+    pg_version: u32,
+    ssl: bool,
+    source: &dyn Source,
+) -> Result<Box<pgtls_hba>, Error> {
+    let settings = ServerSettings::new(version(pg_version)?, ssl);
+    Ok(pgtls_hba::new(HbaFile::parse(
+        name, content, settings, source,
+    )))
+}
+
+/// Parses pg_hba.conf text as PostgreSQL `pg_version` (12 to 18) would with
+/// `ssl` on or off. `@file` and `include` directives do not resolve (there
+/// is no file system); use `pgtls_hba_read_file` for that. Lines with errors
+/// do not make the call fail: see `pgtls_hba_load_error` and
+/// `pgtls_hba_line_error`.
+///
+/// # Safety
+/// Inputs are `(ptr, len)` pairs as described in the header; pointers to
+/// outputs are NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_parse(
+    text: *const u8,
+    text_len: usize,
+    pg_version: u32,
+    ssl: bool,
+    hba_out: *mut *mut pgtls_hba,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(hba_out, "hba_out")?;
+        // SAFETY: per the function's contract.
+        let content = unsafe { bytes(text, text_len, "text") }?;
+        out.set(parse_hba(
+            "pg_hba.conf",
+            content,
+            pg_version,
+            ssl,
+            &NoSource,
+        )?);
+        Ok(())
+    })
+}
+
+/// Reads and parses the pg_hba.conf at `path`, resolving `@file` and
+/// `include*` directives against the file system as the server would.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_read_file(
+    path: *const u8,
+    path_len: usize,
+    pg_version: u32,
+    ssl: bool,
+    hba_out: *mut *mut pgtls_hba,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(hba_out, "hba_out")?;
+        // SAFETY: per the function's contract.
+        let path = unsafe { text(path, path_len, "path") }?;
+        let content = std::fs::read(path).map_err(|e| {
+            Error::new(
+                pgtls_status::Io,
+                format!("could not open file \"{path}\": {e}"),
+            )
+        })?;
+        out.set(parse_hba(path, &content, pg_version, ssl, &FsSource)?);
+        Ok(())
+    })
+}
+
+/// Why the server would refuse to load this file (it keeps its previous
+/// rules), with the line and file; NULL when it loads. Borrowed from `hba`.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_load_error(hba: *const pgtls_hba) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { hba.as_ref() }.map_or(std::ptr::null(), |h| opt_ptr(h.load_error.as_ref()))
+    })
+}
+
+/// The number of records (after continuation lines are joined, including
+/// included files); 0 for NULL.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_count(hba: *const pgtls_hba) -> usize {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { hba.as_ref() }.map_or(0, |h| h.lines.len())
+    })
+}
+
+/// # Safety
+/// `hba` is NULL or live.
+unsafe fn line<'a>(hba: *const pgtls_hba, index: usize) -> Option<&'a LineStrings> {
+    // SAFETY: NULL or live, per the caller.
+    unsafe { hba.as_ref() }.and_then(|h| h.lines.get(index))
+}
+
+/// The line number of record `index` in its file; 0 for NULL or an index
+/// out of range.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_number(hba: *const pgtls_hba, index: usize) -> u32 {
+    // SAFETY: NULL or live, per the contract.
+    boundary(0, || unsafe { line(hba, index) }.map_or(0, |l| l.number))
+}
+
+/// The text of record `index`; NULL for NULL or out of range. Borrowed.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_text(hba: *const pgtls_hba, index: usize) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { line(hba, index) }.map_or(std::ptr::null(), |l| l.raw.as_ptr())
+    })
+}
+
+/// The error of record `index` as the server logs it; NULL when the record is
+/// valid (or for NULL / out of range). Borrowed.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_error(
+    hba: *const pgtls_hba,
+    index: usize,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { line(hba, index) }.map_or(std::ptr::null(), |l| opt_ptr(l.error.as_ref()))
+    })
+}
+
+/// The connection type (`local`, `host`, `hostssl`, ...) of valid record
+/// `index`; NULL for an invalid record, NULL or out of range. Borrowed.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_type(hba: *const pgtls_hba, index: usize) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { line(hba, index) }.map_or(std::ptr::null(), |l| opt_ptr(l.conn_type.as_ref()))
+    })
+}
+
+/// The authentication method (`scram-sha-256`, `cert`, ...) of valid record
+/// `index`; NULL for an invalid record, NULL or out of range. Borrowed.
+///
+/// # Safety
+/// `hba` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_line_method(
+    hba: *const pgtls_hba,
+    index: usize,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { line(hba, index) }.map_or(std::ptr::null(), |l| opt_ptr(l.method.as_ref()))
+    })
+}
+
+/// The rows the server's `pg_hba_file_rules` view would show, as a JSON
+/// array of objects (one per record, columns as `row_to_json` prints them).
+///
+/// # Safety
+/// `hba` is NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_rules_json(
+    hba: *const pgtls_hba,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let hba = unsafe { object(hba, "hba") }?;
+        let out = Out::new(json_out, "json_out")?;
+        let rows: Vec<String> = hba.file.view_rows().iter().map(|r| r.to_json()).collect();
+        out.set(pgtls_buf::new(format!("[{}]", rows.join(",")).into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees a parsed pg_hba.conf; NULL is a no-op.
+///
+/// # Safety
+/// `hba` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_free(hba: *mut pgtls_hba) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(hba) });
+}
+
+// ----------------------------------------------------------- evaluation
+
+/// What the server decides for one connection at the pg_hba stage.
+/// Functions: `pgtls_hba_decision_verdict`, `pgtls_hba_decision_line`,
+/// `pgtls_hba_decision_method`, `pgtls_hba_decision_message`,
+/// `pgtls_hba_decision_to_json`, `pgtls_hba_decision_free`.
+pub struct pgtls_hba_decision {
+    verdict: &'static std::ffi::CStr,
+    line: u32,
+    method: Option<CString>,
+    message: Option<CString>,
+    json: String,
+}
+
+fn decision(d: &Decision) -> Box<pgtls_hba_decision> {
+    let (verdict, message) = match &d.outcome {
+        Outcome::Matched { .. } if d.proceeds() => (c"match", d.message.clone()),
+        Outcome::Matched { .. } => (c"reject", d.message.clone()),
+        Outcome::NoMatch => (c"no-match", d.message.clone()),
+        Outcome::NotLoaded { message } => (c"not-loaded", Some(message.clone())),
+        Outcome::Undecided { reason, .. } => (c"undecided", Some(reason.clone())),
+        _ => (c"undecided", d.message.clone()),
+    };
+    let method = d.method().map(|m| m.as_str().to_owned());
+    let json = json!({
+        "verdict": verdict.to_str().unwrap_or_default(),
+        "line": d.line_number(),
+        "method": method,
+        "message": message,
+    })
+    .to_string();
+    Box::new(pgtls_hba_decision {
+        verdict,
+        line: d.line_number().unwrap_or(0),
+        method: opt_cstring(method),
+        message: opt_cstring(message),
+        json,
+    })
+}
+
+/// Evaluates a connection against `hba` as the server would: first match
+/// wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
+/// socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
+/// a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
+///
+/// # Safety
+/// As for `pgtls_hba_parse`; `hba` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_evaluate(
+    hba: *const pgtls_hba,
+    address: *const u8,
+    address_len: usize,
+    database: *const u8,
+    database_len: usize,
+    user: *const u8,
+    user_len: usize,
+    member_of: *const u8,
+    member_of_len: usize,
+    flags: u32,
+    decision_out: *mut *mut pgtls_hba_decision,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let hba = unsafe { object(hba, "hba") }?;
+        let out = Out::new(decision_out, "decision_out")?;
+        // SAFETY: per the function's contract.
+        let address = unsafe { opt_text(address, address_len, "address") }?;
+        // SAFETY: per the function's contract.
+        let database = unsafe { text(database, database_len, "database") }?;
+        // SAFETY: per the function's contract.
+        let user = unsafe { text(user, user_len, "user") }?;
+        // SAFETY: per the function's contract.
+        let member_of = unsafe { text(member_of, member_of_len, "member_of") }?;
+        if flags & !REQUEST_FLAGS != 0 {
+            return Err(Error::new(
+                pgtls_status::InvalidArgument,
+                format!("flags: unknown bits {:#x}", flags & !REQUEST_FLAGS),
+            ));
+        }
+        let replication = match (
+            flags & PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL != 0,
+            flags & PGTLS_HBA_REQUEST_REPLICATION_LOGICAL != 0,
+        ) {
+            (false, false) => Replication::None,
+            (true, false) => Replication::Physical,
+            (false, true) => Replication::Logical,
+            (true, true) => {
+                return Err(Error::new(
+                    pgtls_status::InvalidArgument,
+                    "flags: physical and logical replication together",
+                ));
+            }
+        };
+        let req = match address {
+            None => Request::local(database, user),
+            Some(a) => {
+                let ip = a.parse().map_err(|_| {
+                    Error::new(
+                        pgtls_status::ParseValue,
+                        format!("address {a:?} is not an IP address"),
+                    )
+                })?;
+                Request::tcp(ip, database, user)
+            }
+        };
+        let roles = member_of
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let req = req
+            .with_tls(flags & PGTLS_HBA_REQUEST_TLS != 0)
+            .with_gss(flags & PGTLS_HBA_REQUEST_GSS != 0)
+            .with_replication(replication)
+            .with_member_of(roles);
+        out.set(decision(&evaluate(&hba.file, &req)));
+        Ok(())
+    })
+}
+
+/// `"match"` (a record matched with a method other than `reject`),
+/// `"reject"` (a `reject` record), `"no-match"`, `"not-loaded"` (the file
+/// would not load) or `"undecided"` (pgtls cannot evaluate a record's regular
+/// expression the way PostgreSQL would). Static; NULL for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_verdict(
+    decision: *const pgtls_hba_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| d.verdict.as_ptr())
+    })
+}
+
+/// The line number of the matched record; 0 when none matched or for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_line(decision: *const pgtls_hba_decision) -> u32 {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(0, |d| d.line)
+    })
+}
+
+/// The method of the matched record; NULL when none matched. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_method(
+    decision: *const pgtls_hba_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.method.as_ref()))
+    })
+}
+
+/// The server's message when it refuses here (`pg_hba.conf rejects
+/// connection ...`, `no pg_hba.conf entry for ...`, or the load error);
+/// NULL when the connection proceeds. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_message(
+    decision: *const pgtls_hba_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.message.as_ref()))
+    })
+}
+
+/// The decision as JSON: `{"verdict", "line", "method", "message"}`, as
+/// `pgtls hba check --json` prints it.
+///
+/// # Safety
+/// `decision` is NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_to_json(
+    decision: *const pgtls_hba_decision,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let d = unsafe { object(decision, "decision") }?;
+        let out = Out::new(json_out, "json_out")?;
+        out.set(pgtls_buf::new(d.json.clone().into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees a decision; NULL is a no-op.
+///
+/// # Safety
+/// `decision` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_decision_free(decision: *mut pgtls_hba_decision) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(decision) });
+}
+
+// ------------------------------------------------------------------ lint
+
+struct FindingStrings {
+    line: u32,
+    severity: &'static std::ffi::CStr,
+    code: CString,
+    message: CString,
+}
+
+/// The linter's findings on a pg_hba.conf. Functions: `pgtls_hba_lint`,
+/// `pgtls_lint_count`, `pgtls_lint_line`, `pgtls_lint_severity`,
+/// `pgtls_lint_code`, `pgtls_lint_message`, `pgtls_lint_to_json`,
+/// `pgtls_lint_free`.
+pub struct pgtls_lint {
+    findings: Vec<FindingStrings>,
+    json: String,
+}
+
+/// Lints `hba`, checking `map=` names against `ident` when it is not NULL.
+///
+/// # Safety
+/// `hba` is live, `ident` NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_lint(
+    hba: *const pgtls_hba,
+    ident: *const pgtls_ident,
+    lint_out: *mut *mut pgtls_lint,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let hba = unsafe { object(hba, "hba") }?;
+        // SAFETY: NULL or live, per the contract.
+        let ident = unsafe { ident.as_ref() }.map(|i| &i.file);
+        let out = Out::new(lint_out, "lint_out")?;
+        let found = lint(&hba.file, ident);
+        let json = Value::Array(
+            found
+                .iter()
+                .map(|f| {
+                    json!({
+                        "file": f.file,
+                        "line": f.line,
+                        "severity": f.severity.as_str(),
+                        "code": f.code,
+                        "message": f.message,
+                        "witness": f.witness,
+                    })
+                })
+                .collect(),
+        )
+        .to_string();
+        let findings = found
+            .iter()
+            .map(|f| FindingStrings {
+                line: f.line,
+                severity: match f.severity.as_str() {
+                    "error" => c"error",
+                    "warning" => c"warning",
+                    _ => c"info",
+                },
+                code: cstring(f.code),
+                message: cstring(f.message.clone()),
+            })
+            .collect();
+        out.set(Box::new(pgtls_lint { findings, json }));
+        Ok(())
+    })
+}
+
+/// The number of findings; 0 for NULL.
+///
+/// # Safety
+/// `lint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_count(lint: *const pgtls_lint) -> usize {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { lint.as_ref() }.map_or(0, |l| l.findings.len())
+    })
+}
+
+/// # Safety
+/// `lint` is NULL or live.
+unsafe fn finding<'a>(lint: *const pgtls_lint, index: usize) -> Option<&'a FindingStrings> {
+    // SAFETY: NULL or live, per the caller.
+    unsafe { lint.as_ref() }.and_then(|l| l.findings.get(index))
+}
+
+/// The line of finding `index` (0: the whole file, NULL or out of range).
+///
+/// # Safety
+/// `lint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_line(lint: *const pgtls_lint, index: usize) -> u32 {
+    // SAFETY: NULL or live, per the contract.
+    boundary(0, || unsafe { finding(lint, index) }.map_or(0, |f| f.line))
+}
+
+/// `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
+///
+/// # Safety
+/// `lint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_severity(
+    lint: *const pgtls_lint,
+    index: usize,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { finding(lint, index) }.map_or(std::ptr::null(), |f| f.severity.as_ptr())
+    })
+}
+
+/// The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
+/// NULL or out of range. Borrowed.
+///
+/// # Safety
+/// `lint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_code(lint: *const pgtls_lint, index: usize) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { finding(lint, index) }.map_or(std::ptr::null(), |f| f.code.as_ptr())
+    })
+}
+
+/// The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
+///
+/// # Safety
+/// `lint` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_message(
+    lint: *const pgtls_lint,
+    index: usize,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { finding(lint, index) }.map_or(std::ptr::null(), |f| f.message.as_ptr())
+    })
+}
+
+/// The findings as a JSON array of `{"file", "line", "severity", "code",
+/// "message", "witness"}`.
+///
+/// # Safety
+/// `lint` is NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_to_json(
+    lint: *const pgtls_lint,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let l = unsafe { object(lint, "lint") }?;
+        let out = Out::new(json_out, "json_out")?;
+        out.set(pgtls_buf::new(l.json.clone().into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees lint findings; NULL is a no-op.
+///
+/// # Safety
+/// `lint` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_lint_free(lint: *mut pgtls_lint) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(lint) });
+}
+
+// ----------------------------------------------------------------- ident
+
+/// A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
+/// `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
+/// `pgtls_ident_check_usermap`, `pgtls_ident_free`.
+pub struct pgtls_ident {
+    pub(crate) file: IdentFile,
+    load_error: Option<CString>,
+}
+
+/// Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
+/// system: `@file` and `include` do not resolve).
+///
+/// # Safety
+/// As for `pgtls_hba_parse`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_parse(
+    text: *const u8,
+    text_len: usize,
+    pg_version: u32,
+    ident_out: *mut *mut pgtls_ident,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(ident_out, "ident_out")?;
+        // SAFETY: per the function's contract.
+        let content = unsafe { bytes(text, text_len, "text") }?;
+        let file = IdentFile::parse("pg_ident.conf", content, version(pg_version)?, &NoSource);
+        let load_error = opt_cstring(file.load().err().map(|l| {
+            format!(
+                "{} (line {} of configuration file \"{}\")",
+                l.result
+                    .as_ref()
+                    .err()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or(""),
+                l.line_number,
+                l.file
+            )
+        }));
+        out.set(Box::new(pgtls_ident { file, load_error }));
+        Ok(())
+    })
+}
+
+/// Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
+///
+/// # Safety
+/// `ident` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_load_error(ident: *const pgtls_ident) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { ident.as_ref() }.map_or(std::ptr::null(), |i| opt_ptr(i.load_error.as_ref()))
+    })
+}
+
+/// The rows of the `pg_ident_file_mappings` view, as a JSON array.
+///
+/// # Safety
+/// `ident` is NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_mappings_json(
+    ident: *const pgtls_ident,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let ident = unsafe { object(ident, "ident") }?;
+        let out = Out::new(json_out, "json_out")?;
+        let rows: Vec<String> = ident.file.view_rows().iter().map(|r| r.to_json()).collect();
+        out.set(pgtls_buf::new(format!("[{}]", rows.join(",")).into_bytes()));
+        Ok(())
+    })
+}
+
+/// Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
+/// or empty: no map, the names must be equal). Writes the answer to
+/// `*allowed_out`.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`; `ident` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_check_usermap(
+    ident: *const pgtls_ident,
+    map: *const u8,
+    map_len: usize,
+    system_user: *const u8,
+    system_user_len: usize,
+    pg_user: *const u8,
+    pg_user_len: usize,
+    allowed_out: *mut bool,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let ident = unsafe { object(ident, "ident") }?;
+        let out = OutValue::new(allowed_out, "allowed_out")?;
+        // SAFETY: per the function's contract.
+        let map = unsafe { opt_text(map, map_len, "map") }?;
+        // SAFETY: per the function's contract.
+        let system_user = unsafe { text(system_user, system_user_len, "system_user") }?;
+        // SAFETY: per the function's contract.
+        let pg_user = unsafe { text(pg_user, pg_user_len, "pg_user") }?;
+        let d = ident
+            .file
+            .check_usermap(map, system_user, pg_user, &[], false);
+        out.set(d.allowed());
+        Ok(())
+    })
+}
+
+/// Frees a parsed pg_ident.conf; NULL is a no-op.
+///
+/// # Safety
+/// `ident` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_free(ident: *mut pgtls_ident) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(ident) });
+}
