@@ -1,25 +1,309 @@
-//! `pgtls verify ...` and `pgtls probe` (owned by pgtls-verify's work).
+//! `pgtls verify server`, `pgtls verify client` and `pgtls probe`.
+//!
+//! No logic here: arguments, files, output, exit codes. The decisions are
+//! pgtls-verify's.
+//!
+//! # `pgtls verify server` exit status
+//! - 0: libpq would complete a TLS session with a server presenting the chain;
+//! - 1: it would not; the first line on stderr is libpq's own message for the
+//!   refusal (the text after `connection to server at "H" (A), port P failed: `).
+//!   For `sslmode=disable` (libpq never uses TLS) the message is
+//!   `sslmode=disable: libpq does not use TLS`; for a Unix-socket `--host`,
+//!   `libpq does not use TLS over a Unix-domain socket`. For `allow`/`prefer`
+//!   the verdict is that of the TLS attempt (libpq would then fall back to
+//!   plaintext: the JSON says so in `plaintext_fallback`);
+//! - 2: bad usage, or input pgtls cannot evaluate (unreadable chain file,
+//!   malformed PEM, a certificate that does not parse).
+//!
+//! `--json` prints `{"verdict":"accept"|"reject","message":...,"checks":[...]}`
+//! on stdout; a chain failure's check carries the reason libpq hides
+//! (`reason`, `code`), the `depth` and `subject` of the certificate concerned.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use pgtls_verify::{Check, Env, Params, PgVersion, Verdict};
+use serde_json::{Value, json};
 
 /// `pgtls verify` subcommands.
 #[derive(Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// What libpq would decide about a server presenting a chain.
+    Server(ServerArgs),
+    /// What the server would decide about a client certificate.
+    Client(ClientArgs),
+}
+
+/// `pgtls verify server`.
+#[derive(Args)]
+pub(crate) struct ServerArgs {
+    /// sslmode (default: $PGSSLMODE, else prefer; verify-full with sslrootcert=system on 16+).
+    #[arg(long)]
+    sslmode: Option<String>,
+    /// The host parameter (the name verify-full checks).
+    #[arg(long)]
+    host: Option<String>,
+    /// The hostaddr parameter.
+    #[arg(long)]
+    hostaddr: Option<String>,
+    /// Root certificate file, or `system` (PG16+). Default: $PGSSLROOTCERT, else ~/.postgresql/root.crt.
+    #[arg(long)]
+    sslrootcert: Option<PathBuf>,
+    /// CRL file. Default: $PGSSLCRL, else ~/.postgresql/root.crl (when no --sslcrldir).
+    #[arg(long)]
+    sslcrl: Option<PathBuf>,
+    /// CRL directory (OpenSSL hashed layout, PG14+). Default: $PGSSLCRLDIR.
+    #[arg(long)]
+    sslcrldir: Option<PathBuf>,
+    /// sslnegotiation (PG17+).
+    #[arg(long)]
+    sslnegotiation: Option<String>,
+    /// sslcertmode (PG16+).
+    #[arg(long)]
+    sslcertmode: Option<String>,
+    /// A conninfo string or postgresql:// URI; explicit flags override it.
+    #[arg(long)]
+    conninfo: Option<String>,
+    /// PostgreSQL major version whose libpq rules apply (12 to 18).
+    #[arg(long, default_value = "15")]
+    pg_version: PgVersion,
+    /// PEM chain as the server sends it, leaf first.
+    #[arg(long)]
+    chain: PathBuf,
+    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print the verdict as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls verify client`.
+#[derive(Args)]
+pub(crate) struct ClientArgs {
+    /// The pg_hba.conf line the connection matches.
+    #[arg(long)]
+    hba_line: String,
+    /// pg_ident.conf file (for map=).
+    #[arg(long)]
+    ident: Option<PathBuf>,
+    /// The server's ssl_ca_file.
+    #[arg(long)]
+    ssl_ca_file: PathBuf,
+    /// The server's ssl_crl_file.
+    #[arg(long)]
+    ssl_crl_file: Option<PathBuf>,
+    /// The server's ssl_crl_dir (PG14+).
+    #[arg(long)]
+    ssl_crl_dir: Option<PathBuf>,
+    /// The role the client asks to log in as.
+    #[arg(long)]
+    user: String,
+    /// The client's certificate chain (PEM, leaf first); none: no certificate.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pg_version: PgVersion,
+    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Print the decision as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
 
 /// `pgtls probe HOST[:PORT]`.
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
-    /// HOST[:PORT] of the server to probe.
+    /// HOST[:PORT] of the server to probe (port default 5432).
     target: String,
+    /// Root certificate file to evaluate the chain against.
+    #[arg(long)]
+    sslrootcert: Option<PathBuf>,
+    /// CRL file.
+    #[arg(long)]
+    sslcrl: Option<PathBuf>,
+    /// CRL directory.
+    #[arg(long)]
+    sslcrldir: Option<PathBuf>,
+    /// The host name verify-full checks (default: HOST).
+    #[arg(long)]
+    host: Option<String>,
+    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest.
+    #[arg(long)]
+    direct: bool,
+    /// PostgreSQL major version whose libpq rules apply (12 to 18).
+    #[arg(long, default_value = "15")]
+    pg_version: PgVersion,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn run(cmd: Command) -> ExitCode {
-    match cmd {}
+    match cmd {
+        Command::Server(a) => server(a),
+        Command::Client(a) => client(a),
+    }
+}
+
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pgtls: error: {msg}");
+    ExitCode::from(crate::EXIT_USAGE)
+}
+
+/// Seconds since the epoch for `--at`, or the current time.
+fn now(at: Option<&str>) -> Result<i64, String> {
+    match at {
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+        Some(s) => {
+            if let Ok(n) = s.parse::<i64>() {
+                return Ok(n);
+            }
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)"))
+        }
+    }
+}
+
+fn check_json(c: &Check) -> Value {
+    json!({
+        "name": c.name,
+        "passed": c.passed,
+        "detail": c.detail,
+        "reason": c.reason.map(|r| r.text()),
+        "code": c.reason.map(|r| r.code()),
+        "depth": c.depth,
+        "subject": c.subject,
+    })
+}
+
+pub(crate) fn verdict_json(v: &Verdict) -> Value {
+    json!({
+        "verdict": if v.accept { "accept" } else { "reject" },
+        "message": v.message,
+        "tls": v.tls,
+        "plaintext_fallback": v.plaintext_fallback,
+        "checks": v.checks.iter().map(check_json).collect::<Vec<_>>(),
+    })
+}
+
+fn server(a: ServerArgs) -> ExitCode {
+    let mut params = match &a.conninfo {
+        Some(c) => match Params::parse_conninfo(c) {
+            Ok(p) => p,
+            Err(e) => return usage_error(format!("--conninfo: {e}")),
+        },
+        None => Params::default(),
+    };
+    let s = |v: &Option<String>| v.clone();
+    if a.sslmode.is_some() {
+        params.sslmode = s(&a.sslmode);
+    }
+    if a.host.is_some() {
+        params.host = s(&a.host);
+    }
+    if a.hostaddr.is_some() {
+        params.hostaddr = s(&a.hostaddr);
+    }
+    if a.sslrootcert.is_some() {
+        params.sslrootcert = a.sslrootcert.clone();
+    }
+    if a.sslcrl.is_some() {
+        params.sslcrl = a.sslcrl.clone();
+    }
+    if a.sslcrldir.is_some() {
+        params.sslcrldir = a.sslcrldir.clone();
+    }
+    if a.sslnegotiation.is_some() {
+        params.sslnegotiation = s(&a.sslnegotiation);
+    }
+    if a.sslcertmode.is_some() {
+        params.sslcertmode = s(&a.sslcertmode);
+    }
+    let now = match now(a.at.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(e),
+    };
+    let chain = match pgtls_verify::read_chain_file(&a.chain) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let env = Env::from_process();
+    let v = match pgtls_verify::verify_server(&params, &env, a.pg_version, &chain, now) {
+        Ok(v) => v,
+        Err(e) => return usage_error(e),
+    };
+    report(&v, a.json)
+}
+
+fn report(v: &Verdict, json: bool) -> ExitCode {
+    if json {
+        println!("{}", verdict_json(v));
+    } else if v.accept {
+        println!("accept");
+        for c in &v.checks {
+            let mark = match c.passed {
+                Some(true) => "ok  ",
+                Some(false) => "FAIL",
+                None => "-   ",
+            };
+            println!("  {mark} {:<9} {}", c.name, c.detail);
+        }
+    }
+    if v.accept {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{}", v.message.as_deref().unwrap_or("rejected"));
+        if !json {
+            for c in &v.checks {
+                if let Some(r) = c.reason {
+                    eprintln!(
+                        "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                        r.text(),
+                        r.code(),
+                        c.depth.unwrap_or(0),
+                        c.subject.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            if v.plaintext_fallback {
+                eprintln!("pgtls: under this sslmode libpq would then connect without TLS");
+            }
+        }
+        ExitCode::from(1)
+    }
+}
+
+fn client(a: ClientArgs) -> ExitCode {
+    let _ = (
+        &a.hba_line,
+        &a.ident,
+        &a.ssl_ca_file,
+        &a.ssl_crl_file,
+        &a.ssl_crl_dir,
+        &a.user,
+        &a.cert,
+        a.pg_version,
+        &a.at,
+        a.json,
+    );
+    usage_error("pgtls verify client: not built yet")
 }
 
 pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
+    let _ = (
+        &args.sslrootcert,
+        &args.sslcrl,
+        &args.sslcrldir,
+        &args.host,
+        args.direct,
+        args.pg_version,
+        args.json,
+    );
     eprintln!("pgtls probe {}: not built yet", args.target);
     ExitCode::from(crate::EXIT_USAGE)
 }

@@ -1,1 +1,166 @@
-//! pgtls-verify: libpq sslmode semantics (in construction).
+//! pgtls-verify: what libpq (and the PostgreSQL server) decide about TLS
+//! certificates, rule by rule.
+//!
+//! - [`policy`]: sslmode × parameters × environment × version → [`Plan`]
+//!   (the one home of libpq's quirks: `require` with a root file verifies
+//!   like `verify-ca`, a missing root file is an error only for verify-*,
+//!   `sslrootcert=system` forces verify-full from PG16, ...);
+//! - [`TrustConfig`]: loads the root file and CRLs as `initialize_SSL` does;
+//! - chain verification as OpenSSL 3.0's `X509_verify_cert` does it for libpq
+//!   (own path builder: libpq accepts v1 certificates, CN-only leaves and
+//!   self-signed server certificates that rustls-webpki rejects);
+//! - [`hostname`]: libpq's verify-full name rules to the letter;
+//! - [`Verdict`]: accept or reject with libpq's exact message and the reason
+//!   libpq hides behind `certificate verify failed`;
+//! - [`server`]: what the server decides about a client certificate;
+//! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
+//!   a real handshake;
+//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode.
+//!
+//! # Quick start
+//! ```no_run
+//! use pgtls_verify::{Env, Params, verify_server};
+//! use pgtls_hba::PgVersion;
+//! let params = Params::parse_conninfo(
+//!     "host=db.example.test sslmode=verify-full sslrootcert=/etc/pg/root.crt").unwrap();
+//! let chain: Vec<Vec<u8>> = vec![/* DER, leaf first */];
+//! let now = 1_800_000_000;
+//! let v = verify_server(&params, &Env::from_process(), PgVersion::V15, &chain, now).unwrap();
+//! if !v.accept { eprintln!("{}", v.message.unwrap_or_default()); }
+//! ```
+//!
+//! # `sslmode=disable`
+//! libpq never does TLS then, so it would not complete a TLS session: the
+//! verdict is a reject with the message `sslmode=disable: libpq does not use
+//! TLS` (not a libpq text). The same holds for a `host` that names a
+//! Unix-domain socket directory (`libpq does not use TLS over a Unix-domain
+//! socket`). For `allow` and `prefer` the verdict is the TLS attempt's own;
+//! [`Verdict::plaintext_fallback`] says libpq would then use plaintext.
+#![forbid(unsafe_code)]
+
+mod cert;
+mod chain;
+mod error;
+pub mod hostname;
+mod outcome;
+mod params;
+mod pem;
+pub mod policy;
+pub mod probe;
+mod rustls_verifier;
+pub mod server;
+mod sslmode;
+mod trust;
+
+pub use chain::{ChainFailure, ChainLink, X509Reason};
+pub use error::Error;
+pub use outcome::{Check, Verdict};
+pub use params::{ConninfoError, Env, Params};
+pub use pgtls_hba::PgVersion;
+pub use policy::{Attempt, Plan, Refusal, RootPlan};
+pub use rustls_verifier::LibpqVerifier;
+pub use sslmode::{InvalidSslMode, SslMode};
+pub use trust::{MAX_CERT_LIST, RootState, TrustConfig};
+
+/// The message for `sslmode=disable` (pgtls's, libpq has none: it never tries TLS).
+pub const DISABLE_MESSAGE: &str = "sslmode=disable: libpq does not use TLS";
+/// The message for a Unix-domain socket host (pgtls's).
+pub const UNIX_SOCKET_MESSAGE: &str = "libpq does not use TLS over a Unix-domain socket";
+
+/// Reads PEM certificates (leaf first), as a server would send them.
+///
+/// # Errors
+/// Unreadable file, malformed PEM, or no certificate in it.
+pub fn read_chain_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Error> {
+    let data = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_chain_pem(&data).map_err(|e| match e {
+        Error::NoCertificate { .. } => Error::NoCertificate {
+            path: path.to_path_buf(),
+        },
+        Error::Pem { reason, .. } => Error::Pem {
+            path: path.to_path_buf(),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// Splits PEM text into DER certificates (leaf first).
+///
+/// # Errors
+/// Malformed PEM or no certificate.
+pub fn read_chain_pem(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let blocks = pem::blocks(data).map_err(|e| Error::Pem {
+        path: "<input>".into(),
+        reason: e.0,
+    })?;
+    let certs: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter_map(|b| match b {
+            pem::Block::Cert { der, .. } => Some(der),
+            pem::Block::Crl(_) => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::NoCertificate {
+            path: "<input>".into(),
+        });
+    }
+    Ok(certs)
+}
+
+/// What libpq would decide for a server presenting `chain` (DER, leaf first)
+/// with these parameters, at `now` (seconds since the Unix epoch).
+///
+/// # Errors
+/// Only for input pgtls cannot evaluate (an unparsable certificate); libpq's
+/// refusals are `Ok` verdicts with `accept == false`.
+pub fn verify_server(
+    params: &Params,
+    env: &Env,
+    version: PgVersion,
+    chain: &[Vec<u8>],
+    now: i64,
+) -> Result<Verdict, Error> {
+    let mut checks = Vec::new();
+    let plan = match policy::plan(params, env, version) {
+        Ok(p) => p,
+        Err(r) => {
+            checks.push(Check::fail("sslmode", r.message.clone()));
+            return Ok(Verdict::reject(r.message, false, checks));
+        }
+    };
+    checks.push(Check::pass(
+        "sslmode",
+        format!(
+            "sslmode={} ({:?}), PostgreSQL {}",
+            plan.mode, plan.mode_source, plan.version
+        ),
+    ));
+    if plan.unix_socket {
+        checks.push(Check::fail("transport", UNIX_SOCKET_MESSAGE));
+        return Ok(Verdict::reject(UNIX_SOCKET_MESSAGE, false, checks));
+    }
+    if !plan.attempts.contains(&Attempt::Tls) {
+        checks.push(Check::fail("transport", DISABLE_MESSAGE));
+        return Ok(Verdict::reject(DISABLE_MESSAGE, false, checks));
+    }
+    let trust = match TrustConfig::load(&plan, env) {
+        Ok(t) => t,
+        Err(r) => {
+            checks.push(Check::fail("root", r.message.clone()));
+            let mut v = Verdict::reject(r.message, true, checks);
+            v.plaintext_fallback = plan.mode.allows_plaintext();
+            return Ok(v);
+        }
+    };
+    let mut v = trust.evaluate(chain, now)?;
+    let mut all = checks;
+    all.append(&mut v.checks);
+    v.checks = all;
+    v.plaintext_fallback = !v.accept && plan.mode.allows_plaintext();
+    Ok(v)
+}

@@ -1,0 +1,49 @@
+//! pgtls-verify's own errors (input it cannot evaluate). libpq's refusals are
+//! not errors: they are [`crate::Verdict`]s.
+
+use std::path::PathBuf;
+
+/// Input pgtls cannot evaluate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("{}: cannot read", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A PEM file is malformed.
+    #[error("{}: malformed PEM ({reason})", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A chain file holds no certificate.
+    #[error("{}: no certificate found (expected PEM CERTIFICATE blocks, leaf first)", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A certificate could not be parsed.
+    #[error("certificate {index} (0 = leaf) could not be parsed: {reason}")]
+    BadCertificate {
+        /// Position in the chain.
+        index: usize,
+        /// Parser message.
+        reason: String,
+    },
+    /// A certificate the server side could not parse.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// What was being read.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+}

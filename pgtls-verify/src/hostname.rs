@@ -1,0 +1,434 @@
+//! libpq's host-name check for `sslmode=verify-full`, to the letter.
+//!
+//! Sources (PostgreSQL, our reading, not copied code):
+//! - `src/interfaces/libpq/fe-secure-openssl.c`
+//!   `pgtls_verify_peer_name_matches_certificate_guts` (PG15+ form with
+//!   iPAddress SANs and the host-type-dependent CN fallback, commit c1932e542;
+//!   the PG12–14 form that looks at dNSName SANs only) and `is_ip_address`;
+//! - `src/interfaces/libpq/fe-secure-common.c`
+//!   `pq_verify_peer_name_matches_certificate{,_name,_ip}` and
+//!   `wildcard_certificate_match`;
+//! - `src/port/inet_net_ntop.c` for how a SAN's IP address is printed.
+//!
+//! Names are bytes: libpq copies the ASN.1 string and compares it with
+//! `pg_strcasecmp` (ASCII case folding), so no UTF-8 or IDNA processing
+//! happens, and a trailing dot is significant.
+
+use std::net::Ipv6Addr;
+
+use pgtls_hba::PgVersion;
+
+use crate::cert::{Cert, San};
+
+/// What the host-name check decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCheck {
+    /// A name matched; carries the name (SAN entry or CN) that matched.
+    Match(String),
+    /// No name matched, or a name could not be examined; carries libpq's message.
+    Reject(String),
+}
+
+/// How libpq classifies the `host` parameter (PG15+ `is_ip_address`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    /// A DNS name (anything else).
+    Dns,
+    /// An IPv4 address as `inet_aton` reads it, or an IPv6 address.
+    Ip,
+}
+
+/// `is_ip_address`: `inet_aton(host) || inet_pton(AF_INET6, host)`.
+pub fn host_kind(host: &[u8]) -> HostKind {
+    if inet_aton(host).is_some() || inet_pton6(host).is_some() {
+        HostKind::Ip
+    } else {
+        HostKind::Dns
+    }
+}
+
+/// glibc's `inet_aton`: one to four parts separated by `.`, each decimal,
+/// octal (leading `0`) or hex (`0x`), the last part filling the remaining
+/// bytes; anything after a white-space character is ignored.
+pub fn inet_aton(s: &[u8]) -> Option<[u8; 4]> {
+    const MAX: [u64; 4] = [0xffff_ffff, 0x00ff_ffff, 0xffff, 0xff];
+    let mut parts: Vec<u8> = Vec::new();
+    let mut i = 0usize;
+    let val;
+    loop {
+        let c = s.get(i).copied().unwrap_or(0);
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        // strtoul(cp, &end, 0)
+        let (v, used) = strtoul0(s.get(i..).unwrap_or_default())?;
+        i += used;
+        match s.get(i).copied().unwrap_or(0) {
+            b'.' => {
+                if parts.len() > 2 || v > 0xff {
+                    return None;
+                }
+                parts.push(u8::try_from(v).ok()?);
+                i += 1;
+            }
+            _ => {
+                val = v;
+                break;
+            }
+        }
+    }
+    let c = s.get(i).copied().unwrap_or(0);
+    if c != 0 && !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        return None;
+    }
+    if val > *MAX.get(parts.len())? {
+        return None;
+    }
+    let mut word = u32::try_from(val).ok()?;
+    for (k, p) in parts.iter().enumerate() {
+        word |= u32::from(*p) << (24 - 8 * k);
+    }
+    Some(word.to_be_bytes())
+}
+
+/// `strtoul(s, &end, 0)` on input starting with a digit: (value, bytes used);
+/// None on overflow past `unsigned long` (64-bit).
+fn strtoul0(s: &[u8]) -> Option<(u64, usize)> {
+    let (base, start) = match (s.first(), s.get(1), s.get(2)) {
+        (Some(b'0'), Some(b'x' | b'X'), Some(d)) if d.is_ascii_hexdigit() => (16u64, 2usize),
+        (Some(b'0'), _, _) => (8, 0),
+        _ => (10, 0),
+    };
+    let mut v: u64 = 0;
+    let mut i = start;
+    let mut overflow = false;
+    while let Some(&c) = s.get(i) {
+        let d = match c {
+            b'0'..=b'9' => u64::from(c - b'0'),
+            b'a'..=b'f' => u64::from(c - b'a' + 10),
+            b'A'..=b'F' => u64::from(c - b'A' + 10),
+            _ => break,
+        };
+        if d >= base {
+            break;
+        }
+        match v.checked_mul(base).and_then(|x| x.checked_add(d)) {
+            Some(n) => v = n,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if overflow || v > 0xffff_ffff {
+        return None;
+    }
+    Some((v, i))
+}
+
+/// `inet_pton(AF_INET6, host)`.
+pub fn inet_pton6(s: &[u8]) -> Option<[u8; 16]> {
+    let text = std::str::from_utf8(s).ok()?;
+    text.parse::<Ipv6Addr>().ok().map(|a| a.octets())
+}
+
+/// The outcome of one name comparison (`pq_verify_peer_name_matches_certificate_name`).
+enum NameResult {
+    Match(Vec<u8>),
+    NoMatch(Vec<u8>),
+    Error(String),
+}
+
+/// `wildcard_certificate_match`, byte for byte.
+fn wildcard_match(pattern: &[u8], string: &[u8]) -> bool {
+    let lenpat = pattern.len();
+    let lenstr = string.len();
+    if lenpat < 3 || pattern.first() != Some(&b'*') || pattern.get(1) != Some(&b'.') {
+        return false;
+    }
+    if lenpat > lenstr {
+        return false;
+    }
+    let (Some(pat_tail), Some(str_tail)) = (pattern.get(1..), string.get(lenstr - lenpat + 1..))
+    else {
+        return false;
+    };
+    if !pat_tail.eq_ignore_ascii_case(str_tail) {
+        return false;
+    }
+    // No dot left of where the pattern started to match.
+    !matches!(string.iter().position(|&b| b == b'.'), Some(p) if p < lenstr - lenpat)
+}
+
+fn match_name(name: &[u8], host: &[u8]) -> NameResult {
+    if name.contains(&0) {
+        return NameResult::Error("SSL certificate's name contains embedded null".into());
+    }
+    if name.eq_ignore_ascii_case(host) || wildcard_match(name, host) {
+        NameResult::Match(name.to_vec())
+    } else {
+        NameResult::NoMatch(name.to_vec())
+    }
+}
+
+fn match_ip(ip: &[u8], host: &[u8]) -> NameResult {
+    let matched = match ip.len() {
+        4 => inet_aton(host).is_some_and(|a| a == ip),
+        16 => inet_pton6(host).is_some_and(|a| a == ip),
+        n => {
+            return NameResult::Error(format!(
+                "certificate contains IP address with invalid length {n}"
+            ));
+        }
+    };
+    let text = inet_net_ntop(ip).into_bytes();
+    if matched {
+        NameResult::Match(text)
+    } else {
+        NameResult::NoMatch(text)
+    }
+}
+
+/// `pg_inet_net_ntop` for a full-length address (no `/bits` suffix).
+pub fn inet_net_ntop(ip: &[u8]) -> String {
+    if let Ok(v4) = <[u8; 4]>::try_from(ip) {
+        return format!("{}.{}.{}.{}", v4[0], v4[1], v4[2], v4[3]);
+    }
+    let Ok(b) = <[u8; 16]>::try_from(ip) else {
+        return String::new();
+    };
+    let words: Vec<u16> = b
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    // Longest run of zero words (first one wins ties), length >= 2.
+    let (mut best_base, mut best_len) = (None::<usize>, 0usize);
+    let (mut cur_base, mut cur_len) = (None::<usize>, 0usize);
+    for (i, w) in words.iter().enumerate() {
+        if *w == 0 {
+            if cur_base.is_none() {
+                cur_base = Some(i);
+                cur_len = 1;
+            } else {
+                cur_len += 1;
+            }
+        } else if let Some(cb) = cur_base {
+            if best_base.is_none() || cur_len > best_len {
+                best_base = Some(cb);
+                best_len = cur_len;
+            }
+            cur_base = None;
+        }
+    }
+    if let Some(cb) = cur_base
+        && (best_base.is_none() || cur_len > best_len)
+    {
+        best_base = Some(cb);
+        best_len = cur_len;
+    }
+    if best_len < 2 {
+        best_base = None;
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if let Some(bb) = best_base
+            && i >= bb
+            && i < bb + best_len
+        {
+            if i == bb {
+                out.push(':');
+            }
+            i += 1;
+            continue;
+        }
+        if i != 0 {
+            out.push(':');
+        }
+        let w7 = words.get(7).copied().unwrap_or(0);
+        let w5 = words.get(5).copied().unwrap_or(0);
+        if i == 6
+            && best_base == Some(0)
+            && (best_len == 6 || (best_len == 7 && w7 != 0x0001) || (best_len == 5 && w5 == 0xffff))
+        {
+            out.push_str(&format!("{}.{}.{}.{}", b[12], b[13], b[14], b[15]));
+            return out;
+        }
+        out.push_str(&format!("{:x}", words.get(i).copied().unwrap_or(0)));
+        i += 1;
+    }
+    if let Some(bb) = best_base
+        && bb + best_len == 8
+    {
+        out.push(':');
+    }
+    out
+}
+
+/// libpq's verify-full name check of `leaf` against `host` (the `host`
+/// connection parameter, never hostaddr), for PostgreSQL `version`.
+pub(crate) fn check(leaf: &Cert, host: &[u8], version: PgVersion) -> HostCheck {
+    let host_text = String::from_utf8_lossy(host).into_owned();
+    if host.is_empty() {
+        return HostCheck::Reject(
+            "host name must be specified for a verified SSL connection".into(),
+        );
+    }
+    let mut names_examined = 0usize;
+    let mut first_name: Option<Vec<u8>> = None;
+    let mut result: Option<Result<Vec<u8>, String>> = None; // Some(Ok) = match, Some(Err) = error
+    let modern = version >= PgVersion::V15;
+    let kind = if modern {
+        host_kind(host)
+    } else {
+        HostKind::Dns
+    };
+    let mut check_cn = true;
+    if let Some(sans) = &leaf.ext.san {
+        for san in sans {
+            let r = match san {
+                San::Dns(name) => {
+                    if kind == HostKind::Dns {
+                        check_cn = false;
+                    }
+                    names_examined += 1;
+                    match_name(name, host)
+                }
+                San::Ip(ip) if modern => {
+                    if kind == HostKind::Ip {
+                        check_cn = false;
+                    }
+                    names_examined += 1;
+                    match_ip(ip, host)
+                }
+                _ => continue,
+            };
+            match r {
+                NameResult::Match(n) => {
+                    first_name.get_or_insert_with(|| n.clone());
+                    result = Some(Ok(n));
+                }
+                NameResult::NoMatch(n) => {
+                    first_name.get_or_insert(n);
+                }
+                NameResult::Error(e) => result = Some(Err(e)),
+            }
+            if result.is_some() {
+                check_cn = false;
+                break;
+            }
+        }
+    }
+    if !modern {
+        check_cn = names_examined == 0;
+    }
+    if check_cn && let Some((_, cn)) = &leaf.first_cn {
+        names_examined += 1;
+        match match_name(cn, host) {
+            NameResult::Match(n) => {
+                first_name.get_or_insert_with(|| n.clone());
+                result = Some(Ok(n));
+            }
+            NameResult::NoMatch(n) => {
+                first_name.get_or_insert(n);
+            }
+            NameResult::Error(e) => result = Some(Err(e)),
+        }
+    }
+    match result {
+        Some(Ok(n)) => HostCheck::Match(String::from_utf8_lossy(&n).into_owned()),
+        Some(Err(e)) => HostCheck::Reject(e),
+        None => {
+            let first =
+                String::from_utf8_lossy(first_name.as_deref().unwrap_or_default()).into_owned();
+            let msg = match names_examined {
+                0 => "could not get server's host name from server certificate".to_string(),
+                1 => format!(
+                    "server certificate for \"{first}\" does not match host name \"{host_text}\""
+                ),
+                n => {
+                    let others = n - 1;
+                    let noun = if others == 1 { "name" } else { "names" };
+                    format!(
+                        "server certificate for \"{first}\" (and {others} other {noun}) does not match host name \"{host_text}\""
+                    )
+                }
+            };
+            HostCheck::Reject(msg)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Table from glibc inet_aton semantics (libpq is_ip_address uses it, fe-secure-openssl.c).
+    #[test]
+    fn inet_aton_forms() {
+        let cases: &[(&str, Option<[u8; 4]>)] = &[
+            ("127.0.0.1", Some([127, 0, 0, 1])),
+            ("127.1", Some([127, 0, 0, 1])),
+            ("0x7f.1", Some([127, 0, 0, 1])),
+            ("0x7f.0.0.1", Some([127, 0, 0, 1])),
+            ("017.0.0.1", Some([15, 0, 0, 1])),
+            ("2130706433", Some([127, 0, 0, 1])),
+            ("127.0.0.1 trailing", Some([127, 0, 0, 1])),
+            ("127.0.0.1x", None),
+            ("08.0.0.1", None),
+            ("1.2.3.4.5", None),
+            ("256.0.0.1", None),
+            ("1.2.65536", None),
+            ("1.2.65535", Some([1, 2, 255, 255])),
+            ("0x", None),
+            ("", None),
+            ("db.example.test", None),
+            ("4294967296", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(inet_aton(s.as_bytes()), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn host_kinds() {
+        assert_eq!(host_kind(b"::1"), HostKind::Ip);
+        assert_eq!(host_kind(b"0x7f.1"), HostKind::Ip);
+        assert_eq!(host_kind(b"localhost"), HostKind::Dns);
+        assert_eq!(host_kind(b"fe80::1%lo"), HostKind::Dns);
+    }
+
+    // fe-secure-common.c wildcard_certificate_match.
+    #[test]
+    fn wildcard_rules() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("*.example.test", "a.example.test", true),
+            ("*.example.test", "A.EXAMPLE.TEST", true),
+            ("*.example.test", "example.test", false),
+            ("*.example.test", "a.b.example.test", false),
+            ("*.test", "example.test", true),
+            ("*", "a", false),
+            ("a*.example.test", "ab.example.test", false),
+            ("*.b", "a..b", true),
+            ("*.example.test", ".example.test", false),
+        ];
+        for (p, h, want) in cases {
+            assert_eq!(
+                wildcard_match(p.as_bytes(), h.as_bytes()),
+                *want,
+                "{p} vs {h}"
+            );
+        }
+    }
+
+    #[test]
+    fn ntop_matches_pg_inet_net_ntop() {
+        assert_eq!(inet_net_ntop(&[127, 0, 0, 1]), "127.0.0.1");
+        let v6 = |s: &str| s.parse::<Ipv6Addr>().unwrap().octets();
+        assert_eq!(inet_net_ntop(&v6("::1")), "::1");
+        assert_eq!(inet_net_ntop(&v6("::")), "::");
+        assert_eq!(inet_net_ntop(&v6("2001:db8::1")), "2001:db8::1");
+        assert_eq!(inet_net_ntop(&v6("::ffff:1.2.3.4")), "::ffff:1.2.3.4");
+        assert_eq!(inet_net_ntop(&v6("::1.2.3.4")), "::1.2.3.4");
+        assert_eq!(inet_net_ntop(&v6("1:0:0:1:0:0:0:1")), "1:0:0:1::1");
+        assert_eq!(inet_net_ntop(&v6("1:0:1:1:1:1:1:1")), "1:0:1:1:1:1:1:1");
+    }
+}

@@ -1,0 +1,93 @@
+//! The verdict: accept or reject, libpq's message, and the checks behind it.
+
+use crate::chain::X509Reason;
+
+/// One step of the decision, for reports (`--json` `checks`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Check {
+    /// Short name: `sslmode`, `transport`, `root`, `crl`, `handshake`, `chain`, `hostname`.
+    pub name: &'static str,
+    /// `Some(true)` passed, `Some(false)` failed, `None` not performed.
+    pub passed: Option<bool>,
+    /// Human detail.
+    pub detail: String,
+    /// For chain failures: OpenSSL's hidden reason.
+    pub reason: Option<X509Reason>,
+    /// For chain failures: depth of the certificate concerned (0 = leaf).
+    pub depth: Option<usize>,
+    /// For chain failures: subject of the certificate concerned.
+    pub subject: Option<String>,
+}
+
+impl Check {
+    pub(crate) fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            passed: Some(true),
+            detail: detail.into(),
+            reason: None,
+            depth: None,
+            subject: None,
+        }
+    }
+
+    pub(crate) fn fail(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            passed: Some(false),
+            ..Self::pass(name, detail)
+        }
+    }
+
+    pub(crate) fn skip(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            passed: None,
+            ..Self::pass(name, detail)
+        }
+    }
+}
+
+/// What libpq would do with a server presenting a given chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// libpq would complete a TLS session.
+    pub accept: bool,
+    /// libpq would use TLS at all for these settings.
+    pub tls: bool,
+    /// For a refusal: libpq's message (what PQerrorMessage shows after the
+    /// `connection to server at ... failed: ` prefix; may span lines).
+    pub message: Option<String>,
+    /// The checks, in the order libpq performs them.
+    pub checks: Vec<Check>,
+    /// For allow/prefer: libpq would retry (or have started) in plaintext
+    /// after a failed TLS attempt.
+    pub plaintext_fallback: bool,
+}
+
+impl Verdict {
+    pub(crate) fn accept(checks: Vec<Check>) -> Self {
+        Self {
+            accept: true,
+            tls: true,
+            message: None,
+            checks,
+            plaintext_fallback: false,
+        }
+    }
+
+    pub(crate) fn reject(message: impl Into<String>, tls: bool, checks: Vec<Check>) -> Self {
+        Self {
+            accept: false,
+            tls,
+            message: Some(message.into()),
+            checks,
+            plaintext_fallback: false,
+        }
+    }
+
+    /// The hidden OpenSSL reason, if the refusal was a chain failure.
+    pub fn hidden_reason(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| c.reason.is_some())
+    }
+}

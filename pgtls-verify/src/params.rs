@@ -1,0 +1,449 @@
+//! Connection parameters libpq's TLS decisions depend on, their environment
+//! fallbacks, and conninfo / `postgresql://` URI parsing for them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The TLS-relevant libpq connection parameters, as given (unvalidated).
+///
+/// `None` means "not given": the environment and compiled defaults then apply
+/// ([`Env`], [`crate::policy`]). An empty string counts as given, as in libpq.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Params {
+    /// `sslmode`.
+    pub sslmode: Option<String>,
+    /// `sslrootcert` (a file, or `system` from PostgreSQL 16).
+    pub sslrootcert: Option<PathBuf>,
+    /// `sslcrl`.
+    pub sslcrl: Option<PathBuf>,
+    /// `sslcrldir` (PostgreSQL 14+).
+    pub sslcrldir: Option<PathBuf>,
+    /// `host` (the name verify-full compares; never hostaddr).
+    pub host: Option<String>,
+    /// `hostaddr`.
+    pub hostaddr: Option<String>,
+    /// `port`.
+    pub port: Option<String>,
+    /// `sslsni` (PostgreSQL 14+).
+    pub sslsni: Option<String>,
+    /// `sslcertmode` (PostgreSQL 16+).
+    pub sslcertmode: Option<String>,
+    /// `sslnegotiation` (PostgreSQL 17+).
+    pub sslnegotiation: Option<String>,
+    /// `user`.
+    pub user: Option<String>,
+    /// `dbname`.
+    pub dbname: Option<String>,
+}
+
+/// The process environment libpq reads, captured as data so that policy
+/// decisions stay pure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Env {
+    /// Environment variables (`PGSSLMODE`, `PGSSLROOTCERT`, `HOME`, ...).
+    pub vars: BTreeMap<String, String>,
+    /// The home directory from the password database (`getpwuid(geteuid())`).
+    pub passwd_home: Option<PathBuf>,
+}
+
+impl Env {
+    /// An empty environment (no variables, no password-database entry).
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Captures the current process environment and password-database home.
+    pub fn from_process() -> Self {
+        let names = [
+            "PGSSLMODE",
+            "PGSSLROOTCERT",
+            "PGSSLCRL",
+            "PGSSLCRLDIR",
+            "PGSSLSNI",
+            "PGSSLCERTMODE",
+            "PGSSLNEGOTIATION",
+            "PGHOST",
+            "PGHOSTADDR",
+            "PGPORT",
+            "PGUSER",
+            "PGDATABASE",
+            "HOME",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+        ];
+        let mut vars = BTreeMap::new();
+        for n in names {
+            if let Ok(v) = std::env::var(n) {
+                vars.insert(n.to_string(), v);
+            }
+        }
+        Self {
+            vars,
+            passwd_home: passwd_home(),
+        }
+    }
+
+    /// Sets one variable (builder style).
+    pub fn with_var(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Sets the password-database home (builder style).
+    pub fn with_passwd_home(mut self, home: Option<PathBuf>) -> Self {
+        self.passwd_home = home;
+        self
+    }
+
+    /// One variable.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// `getpwuid(geteuid())->pw_dir`, read from /etc/passwd for the effective uid.
+fn passwd_home() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        match (f.get(2), f.get(5)) {
+            (Some(u), Some(home)) if u.parse::<u32>().ok() == Some(uid) => {
+                Some(PathBuf::from(home))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// A conninfo string or URI libpq would reject; `Display` is libpq's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConninfoError {
+    /// `missing "=" after "%s" in connection info string`.
+    #[error("missing \"=\" after \"{0}\" in connection info string")]
+    MissingEquals(String),
+    /// `unterminated quoted string in connection info string`.
+    #[error("unterminated quoted string in connection info string")]
+    Unterminated,
+    /// `invalid connection option "%s"`.
+    #[error("invalid connection option \"{0}\"")]
+    InvalidOption(String),
+    /// `invalid URI propagated to internal parser routine: "%s"` and friends.
+    #[error("invalid URI: \"{0}\"")]
+    InvalidUri(String),
+    /// `invalid percent-encoded token: "%s"`.
+    #[error("invalid percent-encoded token: \"{0}\"")]
+    BadPercent(String),
+}
+
+/// Keywords libpq knows (PG18 list); unknown ones are an error.
+const KNOWN: &[&str] = &[
+    "service",
+    "user",
+    "password",
+    "passfile",
+    "channel_binding",
+    "connect_timeout",
+    "dbname",
+    "host",
+    "hostaddr",
+    "port",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "sslmode",
+    "sslnegotiation",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslcertmode",
+    "sslpassword",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "require_auth",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "gssencmode",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "replication",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "min_protocol_version",
+    "max_protocol_version",
+    "sslkeylogfile",
+    "oauth_issuer",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_scope",
+    "scram_client_key",
+    "scram_server_key",
+    "requiressl",
+];
+
+impl Params {
+    /// Parses a conninfo string (`key=value ...`) or a `postgresql://` /
+    /// `postgres://` URI, keeping the TLS-relevant keywords.
+    ///
+    /// # Errors
+    /// libpq's message for malformed input or an unknown keyword.
+    pub fn parse_conninfo(s: &str) -> Result<Self, ConninfoError> {
+        let pairs = if s.starts_with("postgresql://") || s.starts_with("postgres://") {
+            parse_uri(s)?
+        } else {
+            parse_kv(s)?
+        };
+        let mut p = Self::default();
+        for (k, v) in pairs {
+            if !KNOWN.contains(&k.as_str()) {
+                return Err(ConninfoError::InvalidOption(k));
+            }
+            p.set(&k, v);
+        }
+        Ok(p)
+    }
+
+    /// Sets a keyword (unknown keywords are ignored).
+    pub fn set(&mut self, key: &str, value: String) {
+        match key {
+            "sslmode" => self.sslmode = Some(value),
+            "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
+            "sslcrl" => self.sslcrl = Some(PathBuf::from(value)),
+            "sslcrldir" => self.sslcrldir = Some(PathBuf::from(value)),
+            "host" => self.host = Some(value),
+            "hostaddr" => self.hostaddr = Some(value),
+            "port" => self.port = Some(value),
+            "sslsni" => self.sslsni = Some(value),
+            "sslcertmode" => self.sslcertmode = Some(value),
+            "sslnegotiation" => self.sslnegotiation = Some(value),
+            "user" => self.user = Some(value),
+            "dbname" => self.dbname = Some(value),
+            _ => {}
+        }
+    }
+}
+
+/// `conninfo_parse`: white-space separated `key = value`, values optionally
+/// single-quoted with backslash escapes.
+fn parse_kv(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
+    let mut out = Vec::new();
+    let mut it = s.chars().peekable();
+    loop {
+        while it.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            it.next();
+        }
+        if it.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = it.peek() {
+            if c == '=' || c.is_ascii_whitespace() {
+                break;
+            }
+            key.push(c);
+            it.next();
+        }
+        while it.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            it.next();
+        }
+        if it.next() != Some('=') {
+            return Err(ConninfoError::MissingEquals(key));
+        }
+        while it.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            it.next();
+        }
+        let mut val = String::new();
+        if it.peek() == Some(&'\'') {
+            it.next();
+            let mut closed = false;
+            while let Some(c) = it.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = it.next() {
+                            val.push(n);
+                        }
+                    }
+                    '\'' => {
+                        closed = true;
+                        break;
+                    }
+                    _ => val.push(c),
+                }
+            }
+            if !closed {
+                return Err(ConninfoError::Unterminated);
+            }
+        } else {
+            while let Some(&c) = it.peek() {
+                if c.is_ascii_whitespace() {
+                    break;
+                }
+                it.next();
+                if c == '\\' {
+                    if let Some(n) = it.next() {
+                        val.push(n);
+                    }
+                } else {
+                    val.push(c);
+                }
+            }
+        }
+        out.push((key, val));
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Result<String, ConninfoError> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .ok_or_else(|| ConninfoError::BadPercent(s.to_string()))?;
+            let h =
+                std::str::from_utf8(hex).map_err(|_| ConninfoError::BadPercent(s.to_string()))?;
+            let v =
+                u8::from_str_radix(h, 16).map_err(|_| ConninfoError::BadPercent(s.to_string()))?;
+            if v == 0 {
+                return Err(ConninfoError::BadPercent(s.to_string()));
+            }
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ConninfoError::BadPercent(s.to_string()))
+}
+
+/// `conninfo_uri_parse`: `postgresql://[user[:password]@][host][:port][/dbname][?k=v&...]`.
+fn parse_uri(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
+    let rest = s
+        .strip_prefix("postgresql://")
+        .or_else(|| s.strip_prefix("postgres://"))
+        .ok_or_else(|| ConninfoError::InvalidUri(s.to_string()))?;
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match main.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (main, None),
+    };
+    let mut out = Vec::new();
+    let hostpart = match authority.rsplit_once('@') {
+        Some((userinfo, h)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            if !user.is_empty() {
+                out.push(("user".to_string(), percent_decode(user)?));
+            }
+            h
+        }
+        None => authority,
+    };
+    if !hostpart.is_empty() {
+        let (host, port) = if let Some(r) = hostpart.strip_prefix('[') {
+            let (h, after) = r
+                .split_once(']')
+                .ok_or_else(|| ConninfoError::InvalidUri(s.to_string()))?;
+            (h.to_string(), after.strip_prefix(':').map(str::to_string))
+        } else {
+            match hostpart.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p.to_string())),
+                None => (hostpart.to_string(), None),
+            }
+        };
+        if !host.is_empty() {
+            out.push(("host".to_string(), percent_decode(&host)?));
+        }
+        if let Some(p) = port
+            && !p.is_empty()
+        {
+            out.push(("port".to_string(), percent_decode(&p)?));
+        }
+    }
+    if let Some(p) = path
+        && !p.is_empty()
+    {
+        out.push(("dbname".to_string(), percent_decode(p)?));
+    }
+    if let Some(q) = query {
+        for kv in q.split('&').filter(|x| !x.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| ConninfoError::InvalidUri(s.to_string()))?;
+            let k = percent_decode(k)?;
+            let k = if k == "ssl" && v == "true" {
+                "sslmode".to_string()
+            } else {
+                k
+            };
+            let v = if k == "sslmode" && v == "true" {
+                "require".to_string()
+            } else {
+                percent_decode(v)?
+            };
+            out.push((k, v));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conninfo_keywords_and_quotes() {
+        let p = Params::parse_conninfo(
+            "host=db.example.test sslmode = verify-full sslrootcert='/tmp/a b\\'c.crt'",
+        )
+        .unwrap();
+        assert_eq!(p.host.as_deref(), Some("db.example.test"));
+        assert_eq!(p.sslmode.as_deref(), Some("verify-full"));
+        assert_eq!(p.sslrootcert, Some(PathBuf::from("/tmp/a b'c.crt")));
+        assert_eq!(
+            Params::parse_conninfo("host").unwrap_err().to_string(),
+            "missing \"=\" after \"host\" in connection info string"
+        );
+        assert_eq!(
+            Params::parse_conninfo("sslfoo=1").unwrap_err().to_string(),
+            "invalid connection option \"sslfoo\""
+        );
+        assert!(Params::parse_conninfo("host='x").is_err());
+    }
+
+    #[test]
+    fn uris() {
+        let p = Params::parse_conninfo(
+            "postgresql://alice@[::1]:5433/db?sslmode=verify-ca&sslrootcert=%2Ftmp%2Froot.crt",
+        )
+        .unwrap();
+        assert_eq!(p.host.as_deref(), Some("::1"));
+        assert_eq!(p.port.as_deref(), Some("5433"));
+        assert_eq!(p.user.as_deref(), Some("alice"));
+        assert_eq!(p.dbname.as_deref(), Some("db"));
+        assert_eq!(p.sslmode.as_deref(), Some("verify-ca"));
+        assert_eq!(p.sslrootcert, Some(PathBuf::from("/tmp/root.crt")));
+        let p = Params::parse_conninfo("postgres://h.example/x?ssl=true").unwrap();
+        assert_eq!(p.sslmode.as_deref(), Some("require"));
+        assert!(Params::parse_conninfo("postgresql://h/?sslmode=%zz").is_err());
+    }
+}

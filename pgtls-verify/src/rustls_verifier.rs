@@ -1,0 +1,5 @@
+//! rustls adapter (in construction).
+
+/// A rustls verifier applying libpq's rules.
+#[derive(Debug)]
+pub struct LibpqVerifier;

@@ -1,0 +1,379 @@
+//! Loading trust anchors and CRLs as libpq does (`initialize_SSL`), and
+//! evaluating a presented chain against them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pgtls_hba::PgVersion;
+
+use crate::cert::{Cert, Crl};
+use crate::chain::{self, Purpose, Store};
+use crate::hostname::{self, HostCheck};
+use crate::outcome::{Check, Verdict};
+use crate::pem::{self, Block};
+use crate::policy::{self, Plan, Refusal, RootPlan};
+use crate::sslmode::SslMode;
+
+/// OpenSSL's default `max_cert_list` (100 KiB): a larger Certificate message
+/// aborts the handshake with `excessive message size`.
+pub const MAX_CERT_LIST: usize = 100 * 1024;
+
+/// How the root file was (or was not) used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootState {
+    /// The chain is verified against these anchors.
+    Loaded {
+        /// Description (path or "system").
+        from: String,
+        /// Number of certificates loaded.
+        certs: usize,
+    },
+    /// No root file: libpq does not verify the server certificate.
+    Absent {
+        /// The path libpq looked for, if any.
+        path: Option<PathBuf>,
+    },
+}
+
+/// The trust configuration libpq builds for one connection: the loaded root
+/// file and CRLs, or nothing.
+#[derive(Clone, Debug)]
+pub struct TrustConfig {
+    mode: SslMode,
+    version: PgVersion,
+    host: Option<String>,
+    root: RootState,
+    crl_detail: String,
+    store: Option<Store>,
+}
+
+/// Reads a CA file as `X509_load_cert_crl_file` does; `Err` holds OpenSSL's
+/// reason string.
+fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
+    let data = match fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.raw_os_error() == Some(21) => Vec::new(), // EISDIR: fopen works, reads nothing
+        Err(e) => return Err(io_reason(&e)),
+    };
+    let blocks = pem::blocks(&data).map_err(|e| e.0.to_string())?;
+    let mut certs = Vec::new();
+    let mut crls = Vec::new();
+    for b in blocks {
+        match b {
+            Block::Cert { der, trusted } => {
+                let der = if trusted {
+                    first_tlv(&der).unwrap_or(der)
+                } else {
+                    der
+                };
+                certs.push(Cert::from_der(&der).map_err(|_| "nested asn1 error".to_string())?);
+            }
+            Block::Crl(der) => {
+                crls.push(Crl::from_der(&der).map_err(|_| "nested asn1 error".to_string())?)
+            }
+        }
+    }
+    if certs.is_empty() && crls.is_empty() {
+        return Err("no certificate or crl found".into());
+    }
+    Ok((certs, crls))
+}
+
+/// The first DER element of `b` (a TRUSTED CERTIFICATE is a certificate plus aux data).
+fn first_tlv(b: &[u8]) -> Option<Vec<u8>> {
+    let len_byte = *b.get(1)?;
+    let (hdr, len) = if len_byte < 0x80 {
+        (2usize, usize::from(len_byte))
+    } else {
+        let n = usize::from(len_byte & 0x7f);
+        let mut l = 0usize;
+        for i in 0..n {
+            l = l
+                .checked_mul(256)?
+                .checked_add(usize::from(*b.get(2 + i)?))?;
+        }
+        (2 + n, l)
+    };
+    b.get(..hdr.checked_add(len)?).map(<[u8]>::to_vec)
+}
+
+/// The text libpq prints for a system error (strerror, without Rust's suffix).
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s.get(..i).unwrap_or(&s).to_string(),
+        None => s,
+    }
+}
+
+/// Files of an OpenSSL hashed directory: (certificates `hhhhhhhh.N`, CRLs `hhhhhhhh.rN`).
+fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
+    let mut certs = Vec::new();
+    let mut crls = Vec::new();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return (certs, crls);
+    };
+    let mut names: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    for p in names {
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some((hash, suffix)) = name.split_once('.') else {
+            continue;
+        };
+        if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let (is_crl, num) = match suffix.strip_prefix('r') {
+            Some(n) => (true, n),
+            None => (false, suffix),
+        };
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok((c, r)) = load_cert_crl_file(&p) {
+            if is_crl {
+                crls.extend(r);
+            } else {
+                certs.extend(c);
+            }
+        }
+    }
+    (certs, crls)
+}
+
+impl TrustConfig {
+    /// Builds what `initialize_SSL` builds for `plan`: reads the root file
+    /// (or the system store) and the CRLs.
+    ///
+    /// # Errors
+    /// libpq's refusal: a missing root file under verify-*, an unreadable root
+    /// file in any mode.
+    pub fn load(plan: &Plan, env: &crate::params::Env) -> Result<Self, Refusal> {
+        let mut cfg = Self {
+            mode: plan.mode,
+            version: plan.version,
+            host: plan.host.clone(),
+            root: RootState::Absent { path: None },
+            crl_detail: "CRL checking off: no root file loaded".into(),
+            store: None,
+        };
+        match &plan.root {
+            RootPlan::System => {
+                let file = env
+                    .var("SSL_CERT_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/usr/lib/ssl/cert.pem"));
+                let (mut certs, _) = load_cert_crl_file(&file).unwrap_or_default();
+                if let Some(dir) = env.var("SSL_CERT_DIR") {
+                    for d in dir.split(':') {
+                        certs.extend(load_hash_dir(Path::new(d)).0);
+                    }
+                }
+                cfg.root = RootState::Loaded {
+                    from: format!("system ({})", file.display()),
+                    certs: certs.len(),
+                };
+                cfg.crl_detail = "CRL parameters are ignored with sslrootcert=system".into();
+                cfg.store = Some(Store {
+                    trusted: certs,
+                    crls: Vec::new(),
+                    crl_check: false,
+                });
+            }
+            RootPlan::File(path) if fs::metadata(path).is_ok() => {
+                let (mut trusted, mut crls) =
+                    load_cert_crl_file(path).map_err(|reason| Refusal {
+                        message: format!(
+                            "could not read root certificate file \"{}\": {reason}",
+                            path.display()
+                        ),
+                    })?;
+                cfg.root = RootState::Loaded {
+                    from: path.display().to_string(),
+                    certs: trusted.len(),
+                };
+                // X509_STORE_load_locations(store, file, dir): the file first; its
+                // failure (missing, unreadable, no objects) leaves CRL checking off.
+                let mut crl_check = false;
+                let mut detail = String::new();
+                let file_ok = match &plan.crl.file {
+                    Some(f) => match load_cert_crl_file(f) {
+                        Ok((c, r)) => {
+                            detail = format!("{} CRL(s) from {}", r.len(), f.display());
+                            trusted.extend(c);
+                            crls.extend(r);
+                            true
+                        }
+                        Err(e) => {
+                            detail =
+                                format!("{} not loaded ({e}): CRL checking stays off", f.display());
+                            false
+                        }
+                    },
+                    None => true,
+                };
+                if file_ok && (plan.crl.file.is_some() || plan.crl.dir.is_some()) {
+                    if let Some(d) = &plan.crl.dir {
+                        let (c, r) = load_hash_dir(d);
+                        if !detail.is_empty() {
+                            detail.push_str("; ");
+                        }
+                        detail.push_str(&format!(
+                            "{} CRL(s) from directory {}",
+                            r.len(),
+                            d.display()
+                        ));
+                        trusted.extend(c);
+                        crls.extend(r);
+                    }
+                    crl_check = true;
+                    detail.push_str(": CRL_CHECK|CRL_CHECK_ALL on");
+                }
+                if detail.is_empty() {
+                    detail = "no CRL configured".into();
+                }
+                cfg.crl_detail = detail;
+                cfg.store = Some(Store {
+                    trusted,
+                    crls,
+                    crl_check,
+                });
+            }
+            other => {
+                if plan.mode.is_verify() {
+                    return Err(Refusal {
+                        message: policy::missing_root_message(other, plan.version),
+                    });
+                }
+                cfg.root = RootState::Absent {
+                    path: match other {
+                        RootPlan::File(p) => Some(p.clone()),
+                        _ => None,
+                    },
+                };
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// How the root file was used.
+    pub fn root(&self) -> &RootState {
+        &self.root
+    }
+
+    /// Whether the chain is verified at all.
+    pub fn verifies_chain(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The TLS attempt's verdict for a server presenting `chain` (DER, leaf
+    /// first, as sent) at `now` (seconds since the Unix epoch).
+    ///
+    /// # Errors
+    /// A certificate pgtls cannot parse.
+    pub fn evaluate(&self, chain: &[Vec<u8>], now: i64) -> Result<Verdict, crate::Error> {
+        let mut checks = Vec::new();
+        // Certificate message size (TLS 1.3: context, list length, per entry 3 + der + 2).
+        let size = 4 + chain.iter().map(|c| 5 + c.len()).sum::<usize>();
+        if size > MAX_CERT_LIST {
+            checks.push(Check::fail(
+                "handshake",
+                format!("Certificate message of {size} bytes exceeds OpenSSL's max_cert_list ({MAX_CERT_LIST})"),
+            ));
+            return Ok(Verdict::reject(
+                "SSL error: excessive message size",
+                true,
+                checks,
+            ));
+        }
+        let certs = chain
+            .iter()
+            .enumerate()
+            .map(|(i, der)| {
+                Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
+                    index: i,
+                    reason: e.0,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(leaf) = certs.first() else {
+            return Err(crate::Error::BadCertificate {
+                index: 0,
+                reason: "the server sent no certificate".into(),
+            });
+        };
+        match &self.root {
+            RootState::Loaded { from, certs } => {
+                checks.push(Check::pass(
+                    "root",
+                    format!("{certs} certificate(s) loaded from {from}"),
+                ));
+                checks.push(Check::pass("crl", self.crl_detail.clone()));
+            }
+            RootState::Absent { path } => {
+                let p = path
+                    .as_ref()
+                    .map(|p| format!("root file {} does not exist", p.display()))
+                    .unwrap_or_else(|| "no home directory and no sslrootcert".into());
+                checks.push(Check::skip(
+                    "root",
+                    format!("{p}: the server certificate is not verified"),
+                ));
+            }
+        }
+        if let Some(store) = &self.store {
+            match chain::verify(&certs, store, Purpose::SslServer, now) {
+                Ok(links) => {
+                    let path: Vec<String> = links.iter().map(|l| l.subject.clone()).collect();
+                    checks.push(Check::pass(
+                        "chain",
+                        format!("verified: {}", path.join(" <- ")),
+                    ));
+                }
+                Err(f) => {
+                    let mut c = Check::fail(
+                        "chain",
+                        format!(
+                            "X509_V_ERR {} at depth {}: {}",
+                            f.reason.code(),
+                            f.depth,
+                            f.reason.text()
+                        ),
+                    );
+                    c.reason = Some(f.reason);
+                    c.depth = Some(f.depth);
+                    c.subject = Some(f.subject);
+                    checks.push(c);
+                    return Ok(Verdict::reject(
+                        "SSL error: certificate verify failed",
+                        true,
+                        checks,
+                    ));
+                }
+            }
+        } else {
+            checks.push(Check::skip("chain", "not verified (no root file)"));
+        }
+        if self.mode == SslMode::VerifyFull {
+            let host = self.host.as_deref().unwrap_or("");
+            match hostname::check(leaf, host.as_bytes(), self.version) {
+                HostCheck::Match(n) => checks.push(Check::pass(
+                    "hostname",
+                    format!("\"{host}\" matches \"{n}\""),
+                )),
+                HostCheck::Reject(msg) => {
+                    checks.push(Check::fail("hostname", msg.clone()));
+                    return Ok(Verdict::reject(msg, true, checks));
+                }
+            }
+        } else {
+            checks.push(Check::skip(
+                "hostname",
+                format!("not checked under sslmode={}", self.mode),
+            ));
+        }
+        Ok(Verdict::accept(checks))
+    }
+}

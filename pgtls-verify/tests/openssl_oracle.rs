@@ -1,0 +1,143 @@
+//! Chain verdicts against `openssl verify` on the same files: the library
+//! libpq links (OpenSSL 3.0 here) is the oracle. Fixtures come from
+//! tests/fixtures/gen.sh (openssl CLI). Every case compares accept/reject and
+//! the X509_V_ERR code and depth OpenSSL reports.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use pgtls_verify::{Env, Params, PgVersion, verify_server};
+
+fn openssl_verify(
+    dir: &Path,
+    leaf: &str,
+    untrusted: Option<&str>,
+    cafile: &str,
+    crl: Option<&str>,
+    at: i64,
+) -> Option<(u32, usize)> {
+    let mut args: Vec<String> = vec![
+        "verify".into(),
+        "-purpose".into(),
+        "sslserver".into(),
+        "-auth_level".into(),
+        "2".into(),
+        "-attime".into(),
+        at.to_string(),
+        "-CAfile".into(),
+        format!("{cafile}.pem"),
+    ];
+    if let Some(u) = untrusted {
+        args.extend(["-untrusted".into(), u.into()]);
+    }
+    if let Some(c) = crl {
+        args.extend(["-crl_check_all".into(), "-CRLfile".into(), c.into()]);
+    }
+    args.push(format!("{leaf}.pem"));
+    let out = pgtls_testkit::openssl_raw(dir, &args).unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        assert!(
+            text.contains(": OK"),
+            "openssl verify succeeded without OK: {text}"
+        );
+        return None;
+    }
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("error ") {
+            let mut it = rest.split_whitespace();
+            let code: u32 = it.next().unwrap().parse().unwrap();
+            assert_eq!(it.next(), Some("at"));
+            let depth: usize = it.next().unwrap().parse().unwrap();
+            return Some((code, depth));
+        }
+    }
+    panic!("cannot read openssl verify output: {text}");
+}
+
+#[test]
+fn chain_verdicts_match_openssl_verify() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&gen_sh)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gen.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases = std::fs::read_to_string(dir.join("cases.tsv")).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut mismatches = Vec::new();
+    let mut n = 0;
+    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [name, leaf, untrusted, cafile, crl, offset] = f[..] else {
+            panic!("bad line {line}");
+        };
+        n += 1;
+        let at = now + offset.parse::<i64>().unwrap();
+        let mut chain_pem = std::fs::read(dir.join(format!("{leaf}.pem"))).unwrap();
+        let untrusted_file = if untrusted == "-" {
+            None
+        } else {
+            let mut u = Vec::new();
+            for c in untrusted.split(',') {
+                u.extend(std::fs::read(dir.join(format!("{c}.pem"))).unwrap());
+            }
+            chain_pem.extend(&u);
+            let path = dir.join(format!("untrusted-{name}.pem"));
+            std::fs::write(&path, &u).unwrap();
+            Some(path.display().to_string())
+        };
+        let crl_path = (crl != "-").then(|| dir.join(crl).display().to_string());
+        let want = openssl_verify(
+            dir,
+            leaf,
+            untrusted_file.as_deref(),
+            cafile,
+            crl_path.as_deref(),
+            at,
+        );
+
+        let chain = pgtls_verify::read_chain_pem(&chain_pem).unwrap();
+        let mut params = Params::default();
+        params.sslmode = Some("verify-ca".into());
+        params.sslrootcert = Some(dir.join(format!("{cafile}.pem")));
+        params.sslcrl = crl_path.as_ref().map(Into::into);
+        let v = verify_server(&params, &Env::empty(), PgVersion::V15, &chain, at).unwrap();
+        let got = v
+            .hidden_reason()
+            .map(|c| (c.reason.unwrap().code(), c.depth.unwrap()));
+        if v.accept != want.is_none() || got != want {
+            mismatches.push(format!(
+                "{name}: openssl {want:?}, pgtls {got:?} (accept={}) {:?}",
+                v.accept, v.message
+            ));
+        }
+        if v.accept {
+            assert_eq!(v.message, None);
+        } else if got.is_some() {
+            assert_eq!(
+                v.message.as_deref(),
+                Some("SSL error: certificate verify failed")
+            );
+        }
+    }
+    assert!(n >= 30, "only {n} cases");
+    assert!(
+        mismatches.is_empty(),
+        "{} of {n} cases differ from openssl verify:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
