@@ -49,6 +49,8 @@ struct Case {
     home: bool,
     /// A host-name case: no variant without the root file (libpq then checks no names).
     hostname: bool,
+    /// Also run with the parameters in the environment (PGSSLMODE, PGSSLROOTCERT, ...).
+    env: bool,
 }
 
 /// One connection setting to compare.
@@ -60,6 +62,28 @@ struct Probe {
     crl: Option<String>,
     crldir: Option<String>,
     home: PathBuf,
+    /// sslmode, root, CRL and CRL directory go in PGSSL* variables instead of parameters.
+    via_env: bool,
+}
+
+impl Probe {
+    /// The PGSSL* variables of a `via_env` probe.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        if !self.via_env {
+            return Vec::new();
+        }
+        let mut v = vec![("PGSSLMODE", self.mode.to_string())];
+        for (k, x) in [
+            ("PGSSLROOTCERT", &self.root),
+            ("PGSSLCRL", &self.crl),
+            ("PGSSLCRLDIR", &self.crldir),
+        ] {
+            if let Some(x) = x {
+                v.push((k, x.clone()));
+            }
+        }
+        v
+    }
 }
 
 fn load_cases(out: &Path) -> Vec<Case> {
@@ -87,6 +111,7 @@ fn load_cases(out: &Path) -> Vec<Case> {
                     .collect(),
                 home: f[7].split(',').any(|x| x == "home"),
                 hostname: f[7].split(',').any(|x| x == "hostname"),
+                env: f[7].split(',').any(|x| x == "env"),
             }
         })
         .collect()
@@ -95,6 +120,7 @@ fn load_cases(out: &Path) -> Vec<Case> {
 fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
     let mut v = Vec::new();
     let mut add = |variant: &str,
+                   via_env: bool,
                    all_hosts: bool,
                    root: Option<String>,
                    crl: Option<String>,
@@ -119,6 +145,7 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
                     crl: crl.clone(),
                     crldir: crldir.clone(),
                     home: home.clone(),
+                    via_env,
                 });
             }
         }
@@ -133,11 +160,12 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
         if let Some(c) = &case.crl {
             fs::copy(c, dot.join("root.crl")).unwrap();
         }
-        add("home", true, None, None, None, home);
+        add("home", false, true, None, None, None, home);
         return v;
     }
     add(
         "given",
+        false,
         true,
         case.root.clone(),
         case.crl.clone(),
@@ -145,15 +173,35 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
         empty_home.to_path_buf(),
     );
     if case.root.is_some() && !case.hostname {
-        add("noroot", false, None, None, None, empty_home.to_path_buf());
+        add(
+            "noroot",
+            false,
+            false,
+            None,
+            None,
+            None,
+            empty_home.to_path_buf(),
+        );
     }
     if case.root.is_some() && (case.crl.is_some() || case.crldir.is_some()) {
         add(
             "nocrl",
             false,
+            false,
             case.root.clone(),
             None,
             None,
+            empty_home.to_path_buf(),
+        );
+    }
+    if case.env {
+        add(
+            "env",
+            true,
+            false,
+            case.root.clone(),
+            case.crl.clone(),
+            case.crldir.clone(),
             empty_home.to_path_buf(),
         );
     }
@@ -167,25 +215,26 @@ fn psql(c: &Cluster, p: &Probe, db: &str) -> Result<String, (String, String)> {
         ci.push_str(&format!("host={} ", q(h)));
     }
     ci.push_str(&format!(
-        "hostaddr=127.0.0.1 port={} dbname={db} user=postgres sslmode={}",
-        c.port(),
-        p.mode
+        "hostaddr=127.0.0.1 port={} dbname={db} user=postgres",
+        c.port()
     ));
-    for (k, v) in [
-        ("sslrootcert", &p.root),
-        ("sslcrl", &p.crl),
-        ("sslcrldir", &p.crldir),
-    ] {
-        if let Some(v) = v {
-            ci.push_str(&format!(" {k}={}", q(v)));
+    if !p.via_env {
+        ci.push_str(&format!(" sslmode={}", p.mode));
+        for (k, v) in [
+            ("sslrootcert", &p.root),
+            ("sslcrl", &p.crl),
+            ("sslcrldir", &p.crldir),
+        ] {
+            if let Some(v) = v {
+                ci.push_str(&format!(" {k}={}", q(v)));
+            }
         }
     }
     let home = p.home.display().to_string();
-    let out = verify_common::psql(
-        &ci,
-        &["-X", "-At", "-c", SSL_QUERY],
-        &[("HOME", home.as_str())],
-    );
+    let vars = p.env();
+    let mut env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("HOME", home.as_str()));
+    let out = verify_common::psql(&ci, &["-X", "-At", "-c", SSL_QUERY], &env);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
@@ -253,21 +302,21 @@ fn oracle(c: &Cluster, p: &Probe) -> (Outcome, String) {
 }
 
 fn pgtls(case: &Case, p: &Probe) -> (Outcome, String) {
-    let mut args: Vec<String> = ["verify", "server", "--sslmode", p.mode]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = vec!["verify".into(), "server".into()];
     if let Some(h) = &p.host {
         args.extend(["--host".into(), h.clone()]);
     }
     args.extend(["--hostaddr".into(), "127.0.0.1".into()]);
-    for (k, v) in [
-        ("--sslrootcert", &p.root),
-        ("--sslcrl", &p.crl),
-        ("--sslcrldir", &p.crldir),
-    ] {
-        if let Some(v) = v {
-            args.extend([k.to_string(), v.clone()]);
+    if !p.via_env {
+        args.extend(["--sslmode".into(), p.mode.to_string()]);
+        for (k, v) in [
+            ("--sslrootcert", &p.root),
+            ("--sslcrl", &p.crl),
+            ("--sslcrldir", &p.crldir),
+        ] {
+            if let Some(v) = v {
+                args.extend([k.to_string(), v.clone()]);
+            }
         }
     }
     args.extend([
@@ -276,7 +325,9 @@ fn pgtls(case: &Case, p: &Probe) -> (Outcome, String) {
         "--chain".into(),
         case.chain.display().to_string(),
     ]);
-    run_pgtls(&args, &p.home)
+    let vars = p.env();
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_pgtls(&args, &p.home, &env)
 }
 
 /// Serves `case`'s chain: new files, postgresql.auto.conf, reload, and checks the server took it.
@@ -406,7 +457,7 @@ fn pgtls_verify_server_agrees_with_libpq() {
     }
 
     let divergences = verify_common::known_divergences("known-divergences.json");
-    let (report, table) = verify_common::reconcile(&rows, &divergences, "server");
+    let (report, table) = verify_common::reconcile(&rows, &divergences, "server", 100);
     let path = verify_common::write_results("verify_server-results.tsv", &table);
     let agreeing = rows
         .iter()

@@ -85,6 +85,31 @@ authorityKeyIdentifier = keyid
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[int_eku_client]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[int_ku_no_certsign]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[leaf_nscert_client]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+nsCertType = client
+subjectAltName = DNS:db.example.com
+[leaf_eku_any]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = anyExtendedKeyUsage
+subjectAltName = DNS:db.example.com
+[leaf_ku_keyagreement]
+basicConstraints = CA:FALSE
+keyUsage = critical, keyAgreement
+subjectAltName = DNS:db.example.com
 [leaf]
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -173,11 +198,23 @@ sign() {
     fi
 }
 
-mkint() { # NAME SUBJ ISSUER EXTSECTION [rsa]
+mkint() { # NAME SUBJ ISSUER EXTSECTION [rsa] [openssl-ca options]
+    local name=$1 subj=$2 issuer=$3 ext=$4 kt=${5:-}
+    shift 5 || shift $#
+    newca_dir "$name"
+    key "ca/$name/key.pem" "$kt"
+    csr "ca/$name/key.pem" "$subj" "ca/$name/csr.pem"
+    sign "ca/$name/csr.pem" "$issuer" "$ext" "ca/$name/crt.pem" "$@"
+}
+
+# A self-signed root with fixed dates (openssl ca -selfsign): NAME SUBJ STARTDATE ENDDATE
+mkroot_dated() {
     newca_dir "$1"
-    key "ca/$1/key.pem" "${5:-}"
+    key "ca/$1/key.pem"
     csr "ca/$1/key.pem" "$2" "ca/$1/csr.pem"
-    sign "ca/$1/csr.pem" "$3" "$4" "ca/$1/crt.pem"
+    CADIR="ca/$1" openssl ca -batch -notext -config ca.cnf -selfsign -keyfile "ca/$1/key.pem" \
+        -in "ca/$1/csr.pem" -out "ca/$1/crt.pem" -extfile ext.cnf -extensions root \
+        -startdate "$3" -enddate "$4" 2>/dev/null
 }
 
 # leaf DIR SUBJ ISSUER EXTSECTION [rsa] [extra openssl-ca options]: DIR/key.pem + DIR/leaf.pem
@@ -217,11 +254,17 @@ mkint intNotCA "/O=pgtls-verifydiff/CN=Intermediate CA:FALSE" rootA int_not_ca
 mkint intNoBC "/O=pgtls-verifydiff/CN=Intermediate without basicConstraints" rootA int_no_bc
 mkint intP0 "/O=pgtls-verifydiff/CN=Intermediate pathlen 0" rootA int_pathlen0
 mkint intP0sub "/O=pgtls-verifydiff/CN=Intermediate under pathlen 0" intP0 int
+mkint intEkuClient "/O=pgtls-verifydiff/CN=Intermediate EKU clientAuth" rootA int_eku_client
+mkint intKuNoCertSign "/O=pgtls-verifydiff/CN=Intermediate without keyCertSign" rootA int_ku_no_certsign
+mkint intExpired "/O=pgtls-verifydiff/CN=Intermediate expired" rootA int "" \
+    -startdate 20200101000000Z -enddate 20210101000000Z
+mkroot_dated rootExpired "/O=pgtls-verifydiff/CN=Root expired" 20200101000000Z 20210101000000Z
 
 : >cases.tsv
 # case_line NAME CHAIN ROOT CRL CRLDIR HOSTS [FLAGS]; the key is cases/NAME/key.pem.
 # FLAGS: "home" (root file and CRL go to $HOME/.postgresql), "hostname" (a host-name case:
-# the variant without a root file is not run, libpq checks no names then).
+# the variant without a root file is not run, libpq checks no names then), "env" (also run
+# with sslmode, root file and CRL given as PGSSLMODE, PGSSLROOTCERT, PGSSLCRL, PGSSLCRLDIR).
 case_line() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "cases/$1/key.pem" "$3" "$4" "$5" "$6" "${7:--}" >>cases.tsv
 }
@@ -251,6 +294,12 @@ hostcase san-wildcard "$D/CN=wild" san_wildcard \
     "a.example.com,a.b.example.com,example.com,A.EXAMPLE.COM,.example.com"
 san_section san_wildcard_plus_cn "DNS:*.example.com"
 hostcase san-wildcard-plus-cn "$D/CN=example.com" san_wildcard_plus_cn "example.com,x.example.com"
+san_section san_wildcard_upper "DNS:*.EXAMPLE.com"
+hostcase san-wildcard-upper "$D/CN=x" san_wildcard_upper "a.example.com,A.Example.COM"
+san_section san_star_only "DNS:*"
+hostcase san-star-only "$D/CN=x" san_star_only "a,*,x"
+san_section san_wildcard_short "DNS:*.a"
+hostcase san-wildcard-short "$D/CN=x" san_wildcard_short "b.a,.a,a"
 san_section san_partial_wildcard "DNS:f*.example.com"
 hostcase san-partial-wildcard "$D/CN=partial" san_partial_wildcard \
     "foo.example.com,f*.example.com,f.example.com"
@@ -266,9 +315,9 @@ hostcase san-trailing-dot "$D/CN=x" san_trailing_dot "db.example.com,db.example.
 hostcase cn-trailing-dot "$D/CN=db.example.com." leaf_nosan "db.example.com.,db.example.com"
 san_section san_ip4 "IP:127.0.0.1"
 hostcase san-ip4 "$D/CN=ip.example.com" san_ip4 \
-    "127.0.0.1,127.1,0x7f.0.0.1,127.0.0.2,ip.example.com,::ffff:127.0.0.1"
+    "127.0.0.1,127.1,0x7f.0.0.1,127.0.0.2,ip.example.com,::ffff:127.0.0.1,127.000.000.001,0177.0.0.1,2130706433,127.0.0.1.,127.0.0.1x"
 san_section san_ip6 "IP:::1"
-hostcase san-ip6 "$D/CN=ip6.example.com" san_ip6 "::1,0:0:0:0:0:0:0:1,127.0.0.1,ip6.example.com,[::1]"
+hostcase san-ip6 "$D/CN=ip6.example.com" san_ip6 "::1,0:0:0:0:0:0:0:1,127.0.0.1,ip6.example.com,[::1],::1%lo,::0:1"
 san_section san_ipv4_mapped "IP:::ffff:127.0.0.1"
 hostcase san-ipv4-mapped "$D/CN=mapped" san_ipv4_mapped "127.0.0.1,::ffff:127.0.0.1,::ffff:7f00:1"
 san_section san_dns_holds_ip "DNS:127.0.0.1"
@@ -280,7 +329,7 @@ hostcase san-ip-other-cn-ip "$D/CN=127.0.0.1" san_ip_other_cn_ip "127.0.0.1,10.0
 san_section san_ip_and_dns "IP:127.0.0.1, DNS:db.example.com, IP:::1"
 hostcase san-ip-and-dns "$D/CN=cn.example.com" san_ip_and_dns \
     "db.example.com,127.0.0.1,::1,cn.example.com,10.1.1.1,other.example.com"
-hostcase cn-ip "$D/CN=127.0.0.1" leaf_nosan "127.0.0.1,127.1,0x7f.0.0.1"
+hostcase cn-ip "$D/CN=127.0.0.1" leaf_nosan "127.0.0.1,127.1,0x7f.0.0.1,2130706433"
 hostcase cn-ip6 "$D/CN=::1" leaf_nosan "::1,0:0:0:0:0:0:0:1"
 hostcase multi-cn "$D/CN=first.example.com/CN=second.example.com" leaf_nosan \
     "first.example.com,second.example.com"
@@ -317,12 +366,12 @@ chaincase() { # NAME ISSUER EXTSECTION SENT-EXTRA ROOTFILES [rsa] [openssl-ca op
     # shellcheck disable=SC2086
     cat_files "cases/$name/root.pem" $roots
 }
-chain_case_line() { # NAME [CRL] [CRLDIR] [HOSTS]
-    case_line "$1" "cases/$1/chain.pem" "cases/$1/root.pem" "${2:--}" "${3:--}" "${4:-$L,other.example.com}"
+chain_case_line() { # NAME [CRL] [CRLDIR] [HOSTS] [FLAGS]
+    case_line "$1" "cases/$1/chain.pem" "cases/$1/root.pem" "${2:--}" "${3:--}" "${4:-$L,other.example.com}" "${5:--}"
 }
 
 chaincase chain-direct rootA leaf "" ca/rootA/crt.pem
-chain_case_line chain-direct
+chain_case_line chain-direct - - "" env
 chaincase chain-intermediate intA leaf ca/intA/crt.pem ca/rootA/crt.pem
 chain_case_line chain-intermediate
 chaincase chain-intermediate-missing intA leaf "" ca/rootA/crt.pem
@@ -350,7 +399,7 @@ chain_case_line chain-pathlen-exceeded
 chaincase chain-pathlen-ok intP0 leaf ca/intP0/crt.pem ca/rootA/crt.pem
 chain_case_line chain-pathlen-ok
 chaincase wrong-ca rootB leaf "" ca/rootA/crt.pem
-chain_case_line wrong-ca
+chain_case_line wrong-ca - - "" env
 chaincase leaf-expired rootA leaf "" ca/rootA/crt.pem "" -startdate 20200101000000Z -enddate 20210101000000Z
 chain_case_line leaf-expired
 chaincase leaf-not-yet-valid rootA leaf "" ca/rootA/crt.pem "" -startdate 20900101000000Z -enddate 20910101000000Z
@@ -361,6 +410,22 @@ chaincase leaf-ku-certsign-only rootA leaf_ku_certsign "" ca/rootA/crt.pem
 chain_case_line leaf-ku-certsign-only
 chaincase leaf-is-ca rootA leaf_is_ca "" ca/rootA/crt.pem
 chain_case_line leaf-is-ca
+chaincase leaf-nscerttype-client rootA leaf_nscert_client "" ca/rootA/crt.pem
+chain_case_line leaf-nscerttype-client
+chaincase leaf-eku-any rootA leaf_eku_any "" ca/rootA/crt.pem
+chain_case_line leaf-eku-any
+chaincase leaf-ku-keyagreement rootA leaf_ku_keyagreement "" ca/rootA/crt.pem
+chain_case_line leaf-ku-keyagreement
+chaincase chain-int-eku-clientauth intEkuClient leaf ca/intEkuClient/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-eku-clientauth
+chaincase chain-int-ku-no-certsign intKuNoCertSign leaf ca/intKuNoCertSign/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-ku-no-certsign
+chaincase chain-int-expired intExpired leaf ca/intExpired/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-expired
+chaincase root-expired rootExpired leaf "" ca/rootExpired/crt.pem
+chain_case_line root-expired
+chaincase chain-extra-unrelated rootA leaf ca/rootB/crt.pem ca/rootA/crt.pem
+chain_case_line chain-extra-unrelated
 chaincase rsa-chain intR leaf ca/intR/crt.pem ca/rootR/crt.pem rsa
 chain_case_line rsa-chain
 chaincase rsa-leaf-ec-root rootA leaf "" ca/rootA/crt.pem rsa
@@ -431,11 +496,11 @@ gencrl rootA-int-revoked crl/rootA-int-revoked.pem
 cat crl/rootA-int-revoked.pem crl/intA.pem >crl/rootA-int-revoked+intA.pem
 echo "garbage" >crl/garbage.pem
 
-chain_case_line crl-revoked-leaf crl/rootA.pem
+chain_case_line crl-revoked-leaf crl/rootA.pem - "" env
 # A CRL inside the root file is loaded with it, but CRL checking is only switched on by sslcrl.
 cat crl/rootA.pem >>cases/root-file-with-crl/root.pem
 chain_case_line root-file-with-crl
-chain_case_line crl-not-revoked crl/rootA.pem
+chain_case_line crl-not-revoked crl/rootA.pem - "" env
 chain_case_line crl-expired crl/rootA-expired.pem
 chain_case_line crl-not-yet-valid crl/rootA-future.pem
 chain_case_line crl-wrong-issuer crl/rootB.pem
@@ -453,7 +518,7 @@ cp -r ca/rootA ca/rootA-clean
 : >ca/rootA-clean/index.txt
 gencrl rootA-clean crl/dir-clean/rootA-clean.pem
 openssl rehash crl/dir-clean
-chain_case_line crl-dir-revoked - crl/dir-revoking
+chain_case_line crl-dir-revoked - crl/dir-revoking "" env
 chain_case_line crl-dir-not-revoked - crl/dir-clean
 # Defaults in $HOME/.postgresql: root.crt (and root.crl).
 cp crl/rootA.pem cases/crl-home-revoked/root.crl

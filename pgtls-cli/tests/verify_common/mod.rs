@@ -99,15 +99,18 @@ pub(crate) const LIBPQ_ENV: &[&str] = &[
     "PGREQUIRESSL",
 ];
 
-/// Runs the `pgtls` binary with `args` and HOME = `home`; exit 0 = accept, 1 = reject with
+/// Runs the `pgtls` binary with `args`, HOME = `home` and `env`; exit 0 = accept, 1 = reject with
 /// the first stderr line, anything else is a broken probe.
-pub(crate) fn run_pgtls(args: &[String], home: &Path) -> (Outcome, String) {
+pub(crate) fn run_pgtls(args: &[String], home: &Path, env: &[(&str, &str)]) -> (Outcome, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pgtls"));
     c.args(args);
     for v in LIBPQ_ENV {
         c.env_remove(v);
     }
     c.env("HOME", home);
+    for (k, v) in env {
+        c.env(k, v);
+    }
     let out = match c.output() {
         Ok(o) => o,
         Err(e) => {
@@ -246,9 +249,30 @@ pub(crate) struct Row {
 }
 
 /// Compares all rows against the known divergences; returns the failure report (empty = pass)
-/// and the text of the results file.
-pub(crate) fn reconcile(rows: &[Row], divergences: &[Divergence], what: &str) -> (String, String) {
+/// and the text of the results file. `min_each`: how many accepts and how many refusals with a
+/// message the oracle must have produced for the run to count.
+pub(crate) fn reconcile(
+    rows: &[Row],
+    divergences: &[Divergence],
+    what: &str,
+    min_each: usize,
+) -> (String, String) {
     let mut report = String::new();
+    // Guard against a vacuous run: the oracle must have accepted and refused (with a message)
+    // a fair number of probes.
+    let accepts = rows.iter().filter(|r| r.oracle == Outcome::Accept).count();
+    let refusals = rows
+        .iter()
+        .filter(|r| matches!(r.oracle, Outcome::Reject(Some(_))))
+        .count();
+    if accepts < min_each || refusals < min_each {
+        let _ = writeln!(
+            report,
+            "the oracle looks broken: {accepts} accepts and {refusals} refusals with a message \
+             among {} {what} probes (want at least {min_each} of each)",
+            rows.len()
+        );
+    }
     let mut unexpected = Vec::new();
     let mut used: BTreeMap<usize, (usize, usize)> = BTreeMap::new(); // entry -> (matched, diverging)
     let mut table = String::from("id\tsslmode\toracle\tpgtls\tagree\tdetail\n");
