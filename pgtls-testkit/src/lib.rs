@@ -242,9 +242,13 @@ impl Cluster {
         self.dir.path().join("server.log")
     }
 
-    /// The server log so far.
+    /// The server log so far. Bytes that are not UTF-8 (the server logs
+    /// configuration text as it is) become U+FFFD instead of hiding the
+    /// whole log.
     pub fn log(&self) -> String {
-        fs::read_to_string(self.log_path()).unwrap_or_default()
+        fs::read(self.log_path())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Length of the server log in bytes, to read only what follows with [`Cluster::log_since`].
