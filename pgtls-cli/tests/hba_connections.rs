@@ -29,10 +29,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use pgtls_testkit::{Cluster, openssl, require_openssl};
-use serde_json::Value;
+
+mod hba_support;
+use hba_support::{
+    Conn, Outcome, classify, client_hostname, first_load_error, interface_cidrs, judge,
+    judge_not_loaded, known_divergences, logged_line, pgtls_check, reload_and_sync,
+};
 
 /// The method every line gets in the instrumented file.
 const PROBE_METHOD: &str = "password";
@@ -321,32 +325,6 @@ fn case_id(set: &HbaSet, a: &Attempt) -> String {
     format!("{}/{via} {}@{}{repl}{cert}", set.name, a.user, a.db)
 }
 
-/// Waits (bounded) until the log written since `from` contains `what`.
-fn wait_for_log(cluster: &Cluster, from: usize, what: &str) -> String {
-    for _ in 0..200 {
-        let log = cluster.log_since(from);
-        if log.contains(what) {
-            return log;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!(
-        "the server did not log {what:?}:\n{}",
-        cluster.log_since(from)
-    );
-}
-
-/// What the server did with an attempt.
-#[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    /// Got past the pg_hba stage (logged in, or a later step failed).
-    Matched,
-    /// `pg_hba.conf rejects ...`, with the message.
-    Reject(String),
-    /// `no pg_hba.conf entry ...`, with the message.
-    NoMatch(String),
-}
-
 struct Oracle {
     cluster: Cluster,
     certs: PathBuf,
@@ -390,8 +368,8 @@ impl Oracle {
         c
     }
 
-    /// Connects and returns the server log written meanwhile.
-    fn connect(&self, a: &Attempt, password: &str) -> String {
+    /// Connects; returns the server log written meanwhile and psql's stderr.
+    fn connect(&self, a: &Attempt, password: &str) -> (String, String) {
         let from = self.cluster.log_len();
         let sql = match a.repl {
             Physical => "IDENTIFY_SYSTEM",
@@ -406,22 +384,17 @@ impl Oracle {
             )
             .unwrap();
         let log = self.cluster.log_since(from);
-        format!(
-            "{log}\n[psql exit {:?}] {}",
+        let stderr = format!(
+            "[psql exit {:?}] {}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).trim()
-        )
+        );
+        (log, stderr)
     }
 
     fn load(&self, text: &str) {
         self.cluster.write_hba(text).unwrap();
-        let from = self.cluster.log_len();
-        self.cluster.reload().unwrap();
-        // The postmaster reloads inside its SIGHUP handler and forks new
-        // backends only afterwards: once one connection attempt has been
-        // served, the new rules (or the refusal) are in place and logged.
-        self.connect(&at(Local, "postgres", "postgres"), WRONG_PASSWORD);
-        let log = self.cluster.log_since(from);
+        let log = reload_and_sync(&self.cluster);
         assert!(
             !log.contains("was not reloaded"),
             "the server refused a test file:\n{text}\nlog:\n{log}"
@@ -432,42 +405,6 @@ impl Oracle {
 /// A conninfo value in single quotes.
 fn quote(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-/// The line named by `Connection matched pg_hba.conf line N` or by
-/// `connection authenticated: ... (FILE:N)`.
-fn logged_line(log: &str) -> Option<u32> {
-    if let Some(i) = log.find("Connection matched pg_hba.conf line ") {
-        let rest = &log[i + "Connection matched pg_hba.conf line ".len()..];
-        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        return n.parse().ok();
-    }
-    let line = log
-        .lines()
-        .find(|l| l.contains("connection authenticated: "))?;
-    let inner = line.rsplit_once(':')?.1;
-    inner.trim_end_matches(')').trim().parse().ok()
-}
-
-/// The text after `FATAL:  ` on the first FATAL line of the server log.
-fn fatal(log: &str) -> Option<&str> {
-    log.lines()
-        .filter(|l| !l.starts_with("[psql"))
-        .find_map(|l| l.split_once(" FATAL:  ").map(|(_, m)| m))
-}
-
-fn classify(log: &str) -> Option<Outcome> {
-    match fatal(log) {
-        Some(m) if m.starts_with("pg_hba.conf rejects ") => Some(Outcome::Reject(m.to_string())),
-        Some(m) if m.starts_with("no pg_hba.conf entry ") => Some(Outcome::NoMatch(m.to_string())),
-        Some(_) => Some(Outcome::Matched),
-        None if log.contains("connection authorized: ")
-            || log.contains("replication connection authorized: ") =>
-        {
-            Some(Outcome::Matched)
-        }
-        None => None,
-    }
 }
 
 /// `(line, real line)` pairs of an `HbaSet`: the file and its instrumented twin.
@@ -548,42 +485,6 @@ fn make_certs(dir: &Path) {
     }
 }
 
-/// The server's interface addresses as CIDRs, for `samehost`/`samenet`.
-fn interface_cidrs() -> Vec<String> {
-    let out = Command::new("ip")
-        .args(["-o", "addr", "show"])
-        .output()
-        .expect("the `ip` command is needed to list interfaces: apt-get install iproute2");
-    assert!(out.status.success(), "ip -o addr show failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            w.find(|t| *t == "inet" || *t == "inet6")?;
-            w.next().map(str::to_string)
-        })
-        .collect()
-}
-
-/// What reverse-then-forward resolution gives for 127.0.0.1, as the server
-/// does it for host-name lines (through the same resolver, getent).
-fn client_hostname() -> Option<String> {
-    let getent = |args: &[&str]| {
-        let out = Command::new("getent")
-            .args(args)
-            .output()
-            .expect("getent (libc-bin) is needed to resolve host names as the server does");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let reverse = getent(&["hosts", "127.0.0.1"]);
-    let name = reverse.split_whitespace().nth(1)?.to_string();
-    let forward = getent(&["ahostsv4", &name]);
-    forward
-        .split_whitespace()
-        .any(|t| t == "127.0.0.1")
-        .then_some(name)
-}
-
 /// Roles each role belongs to, directly or not (itself excluded), from the server.
 fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
     let rows = cluster
@@ -603,166 +504,6 @@ fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
-}
-
-struct Pgtls {
-    file: PathBuf,
-    groups: BTreeMap<String, Vec<String>>,
-    hostname: Option<String>,
-    server_addresses: String,
-}
-
-/// What `pgtls hba check` said, with and without `--json`.
-struct Answer {
-    code: Option<i32>,
-    stderr_first: String,
-    json: Result<Value, String>,
-    json_code: Option<i32>,
-    command: String,
-}
-
-impl Pgtls {
-    fn check(&self, a: &Attempt) -> Answer {
-        let mut args: Vec<String> = vec![
-            "hba".into(),
-            "check".into(),
-            self.file.display().to_string(),
-            "--pg-version".into(),
-            "15".into(),
-            "--ssl".into(),
-            "on".into(),
-        ];
-        match a.via {
-            Local => args.push("--local".into()),
-            V4(ssl) | V6(ssl) => {
-                args.push("--address".into());
-                args.push(
-                    if matches!(a.via, V4(_)) {
-                        "127.0.0.1"
-                    } else {
-                        "::1"
-                    }
-                    .into(),
-                );
-                if ssl {
-                    args.push("--tls".into());
-                }
-            }
-        }
-        args.extend([
-            "--database".into(),
-            a.db.into(),
-            "--user".into(),
-            a.user.into(),
-        ]);
-        if let Some(g) = self.groups.get(a.user) {
-            args.push("--member-of".into());
-            args.push(g.join(","));
-        }
-        match a.repl {
-            Repl::No => {}
-            Physical => args.extend(["--replication".into(), "physical".into()]),
-            Logical => args.extend(["--replication".into(), "logical".into()]),
-        }
-        // The name is what 127.0.0.1 resolves to; no ::1 attempt reaches a
-        // host-name line.
-        if let (Some(h), V4(_)) = (&self.hostname, a.via) {
-            args.extend(["--client-hostname".into(), h.clone()]);
-        }
-        args.extend(["--server-address".into(), self.server_addresses.clone()]);
-        let run = |extra: &[&str]| {
-            Command::new(env!("CARGO_BIN_EXE_pgtls"))
-                .args(&args)
-                .args(extra)
-                .output()
-                .unwrap()
-        };
-        let plain = run(&[]);
-        let json = run(&["--json"]);
-        let json_out = String::from_utf8_lossy(&json.stdout);
-        Answer {
-            code: plain.status.code(),
-            stderr_first: String::from_utf8_lossy(&plain.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-            json: serde_json::from_str(json_out.trim()).map_err(|e| {
-                format!(
-                    "--json printed no JSON ({e}): {:?}; stderr: {:?}",
-                    json_out.trim(),
-                    String::from_utf8_lossy(&json.stderr).trim()
-                )
-            }),
-            json_code: json.status.code(),
-            command: format!("pgtls {}", args.join(" ")),
-        }
-    }
-}
-
-/// Compares pgtls's answer with the server; returns what differs.
-fn judge(outcome: &Outcome, line: Option<u32>, got: &Answer) -> Vec<String> {
-    let mut d = Vec::new();
-    let (verdict, code, message) = match outcome {
-        Outcome::Matched => ("match", 0, None),
-        Outcome::Reject(m) => ("reject", 1, Some(m.as_str())),
-        Outcome::NoMatch(m) => ("no-match", 1, Some(m.as_str())),
-    };
-    if got.code != Some(code) {
-        d.push(format!("exit status {:?}, expected {code}", got.code));
-    }
-    if let Some(m) = message
-        && got.stderr_first != m
-    {
-        d.push(format!(
-            "first stderr line {:?}, expected {m:?}",
-            got.stderr_first
-        ));
-    }
-    if got.json_code != Some(code) {
-        d.push(format!(
-            "--json exit status {:?}, expected {code}",
-            got.json_code
-        ));
-    }
-    match &got.json {
-        Err(e) => d.push(e.clone()),
-        Ok(j) => {
-            if j["verdict"] != verdict {
-                d.push(format!(
-                    "--json verdict {}, expected {verdict:?}",
-                    j["verdict"]
-                ));
-            }
-            let want_line = line.map_or(Value::Null, Value::from);
-            if j["line"] != want_line {
-                d.push(format!("--json line {}, expected {want_line}", j["line"]));
-            }
-            if let Some(m) = message
-                && j["message"] != m
-            {
-                d.push(format!("--json message {}, expected {m:?}", j["message"]));
-            }
-        }
-    }
-    d
-}
-
-fn known_divergences() -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/hba/known-divergences.json");
-    let all: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-    all["divergences"]
-        .as_array()
-        .expect("a \"divergences\" array")
-        .iter()
-        .filter(|d| d["test"] == "hba_connections")
-        .map(|d| {
-            (
-                d["file"].as_str().expect("file").to_string(),
-                d["reason"].as_str().expect("reason").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -805,15 +546,39 @@ fn check_matches_real_connections() {
     for db in DATABASES {
         cluster.sql(&format!("create database {db}")).unwrap();
     }
-    let pgtls = Pgtls {
-        file: cluster.data_dir().join("pg_hba.conf"),
-        groups: memberships(&cluster),
-        hostname: client_hostname(),
-        server_addresses: interface_cidrs().join(","),
+    let hba_file = cluster.data_dir().join("pg_hba.conf");
+    let groups = memberships(&cluster);
+    let hostname = client_hostname();
+    let server_addresses = interface_cidrs().join(",");
+    let no_groups = Vec::new();
+    let check = |a: &Attempt| {
+        let conn = Conn {
+            address: match a.via {
+                Local => None,
+                V4(_) => Some("127.0.0.1"),
+                V6(_) => Some("::1"),
+            },
+            tls: matches!(a.via, V4(true) | V6(true)),
+            database: a.db,
+            user: a.user,
+            member_of: groups.get(a.user).unwrap_or(&no_groups),
+            replication: match a.repl {
+                Repl::No => None,
+                Physical => Some("physical"),
+                Logical => Some("logical"),
+            },
+            // The name is what 127.0.0.1 resolves to; no ::1 attempt
+            // reaches a host-name line.
+            client_hostname: match a.via {
+                V4(_) => hostname.as_deref(),
+                _ => None,
+            },
+        };
+        pgtls_check(&hba_file, &server_addresses, &conn)
     };
     let oracle = Oracle { cluster, certs };
 
-    let known = known_divergences();
+    let known = known_divergences("hba_connections");
     let mut report = String::new();
     let mut diverged: Vec<String> = Vec::new();
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -828,14 +593,14 @@ fn check_matches_real_connections() {
             .attempts
             .iter()
             .map(|a| {
-                let log = oracle.connect(a, WRONG_PASSWORD);
-                match classify(&log) {
+                let (log, stderr) = oracle.connect(a, WRONG_PASSWORD);
+                match classify(&log, &stderr) {
                     Some(Outcome::NoMatch(_)) => None,
                     Some(Outcome::Matched) => Some(logged_line(&log).unwrap_or_else(|| {
-                        panic!("{}: {a:?}: the probe run did not name a line:\n{log}", set.name)
+                        panic!("{}: {a:?}: the probe run did not name a line:\n{log}{stderr}", set.name)
                     })),
                     other => panic!(
-                        "{}: {a:?}: unexpected probe result {other:?} (file has no reject lines):\n{log}",
+                        "{}: {a:?}: unexpected probe result {other:?} (file has no reject lines):\n{log}{stderr}",
                         set.name
                     ),
                 }
@@ -846,15 +611,18 @@ fn check_matches_real_connections() {
         for (a, line) in set.attempts.iter().zip(lines) {
             attempts += 1;
             let pw = password(a.user);
-            let log = oracle.connect(a, &pw);
-            let outcome = classify(&log).unwrap_or_else(|| {
-                panic!("{}: {a:?}: cannot tell what happened:\n{log}", set.name)
+            let (log, stderr) = oracle.connect(a, &pw);
+            let outcome = classify(&log, &stderr).unwrap_or_else(|| {
+                panic!(
+                    "{}: {a:?}: cannot tell what happened:\n{log}{stderr}",
+                    set.name
+                )
             });
             // The oracle's two runs must agree with each other.
             match (&outcome, line) {
                 (Outcome::NoMatch(_), None) | (Outcome::Matched | Outcome::Reject(_), Some(_)) => {}
                 _ => panic!(
-                    "{}: {a:?}: probe said line {line:?} but the real file gave {outcome:?}:\n{log}",
+                    "{}: {a:?}: probe said line {line:?} but the real file gave {outcome:?}:\n{log}{stderr}",
                     set.name
                 ),
             }
@@ -880,8 +648,8 @@ fn check_matches_real_connections() {
                 eprintln!("{}: {a:?} -> line {line:?} {outcome:?}", set.name);
             }
             // 3. pgtls.
-            let got = pgtls.check(a);
-            let diffs = judge(&outcome, line, &got);
+            let got = check(a);
+            let diffs = judge(&outcome, Some(line), &got);
             let case = case_id(set, a);
             assert!(ids.insert(case.clone()), "two attempts are named {case}");
             if !diffs.is_empty() {
@@ -900,56 +668,30 @@ fn check_matches_real_connections() {
 
     // A file the server refuses to load: the old rules stay, pgtls exits 3.
     for (name, text) in BROKEN {
-        let from = oracle.cluster.log_len();
         oracle.cluster.write_hba(text).unwrap();
-        oracle.cluster.reload().unwrap();
-        let log = wait_for_log(&oracle.cluster, from, "pg_hba.conf was not reloaded");
-        let first_error = log
-            .lines()
-            .skip_while(|l| !l.contains("received SIGHUP"))
-            .skip(1)
-            .find_map(|l| l.split_once(" LOG:  ").map(|(_, m)| m.to_string()))
-            .unwrap();
+        let log = reload_and_sync(&oracle.cluster);
+        assert!(
+            log.contains("pg_hba.conf was not reloaded"),
+            "{name}: the server loaded it:\n{log}"
+        );
+        let first_error = first_load_error(&log).unwrap();
         // The rules in force are still the last set's: its last attempt
         // gives the same outcome as before.
         let (last_set, a) = (
             SETS.last().unwrap(),
             SETS.last().unwrap().attempts.last().unwrap(),
         );
-        let again = classify(&oracle.connect(a, &password(a.user)));
+        let (log, stderr) = oracle.connect(a, &password(a.user));
         assert_eq!(
-            again,
+            classify(&log, &stderr),
             Some(last_outcome.clone().unwrap()),
             "{name}: the old rules of {} are not in force",
             last_set.name
         );
         attempts += 1;
-        let got = pgtls.check(a);
+        let got = check(a);
         let case = format!("not-loaded/{name}");
-        let mut d = Vec::new();
-        if got.code != Some(3) {
-            d.push(format!("exit status {:?}, expected 3", got.code));
-        }
-        if !got.stderr_first.contains(&first_error) {
-            d.push(format!(
-                "first stderr line {:?} does not contain the server's first error {first_error:?}",
-                got.stderr_first
-            ));
-        }
-        if got.json_code != Some(3) {
-            d.push(format!(
-                "--json exit status {:?}, expected 3",
-                got.json_code
-            ));
-        }
-        match &got.json {
-            Err(e) => d.push(e.clone()),
-            Ok(j) if j["verdict"] != "not-loaded" => d.push(format!(
-                "--json verdict {}, expected \"not-loaded\"",
-                j["verdict"]
-            )),
-            Ok(_) => {}
-        }
+        let d = judge_not_loaded(&first_error, &got);
         if !d.is_empty() {
             diverged.push(case.clone());
             if !known.contains_key(&case) {

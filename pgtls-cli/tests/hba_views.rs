@@ -23,68 +23,23 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pgtls_testkit::{Cluster, openssl, require_openssl};
 use serde_json::Value;
 
+mod hba_support;
+use hba_support::{
+    Conn, Corpus, Outcome, classify, client_hostname, clip, first_load_error, interface_cidrs,
+    judge, judge_not_loaded, known_divergences, logged_line, pgtls_check, reload_and_sync,
+    testdata, write_world_readable,
+};
+
 /// The configuration the server actually runs with; written back before
 /// every reload and at the end.
 const WORKING_HBA: &str = "local all all trust\nhost all all 127.0.0.1/32 trust\n";
 const WORKING_IDENT: &str = "# no maps\n";
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/hba")
-}
-
-/// A corpus directory: the `*.conf` files are cases, everything else
-/// (recursively) is a support file that cases `@`-include.
-struct Corpus {
-    cases: Vec<PathBuf>,
-    support: Vec<PathBuf>,
-}
-
-fn read_corpus(dir: &Path) -> Corpus {
-    fn walk(dir: &Path, top: bool, out: &mut Corpus) {
-        let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, false, out);
-            } else if top && p.extension().is_some_and(|x| x == "conf") {
-                out.cases.push(p);
-            } else {
-                out.support.push(p);
-            }
-        }
-    }
-    let mut c = Corpus {
-        cases: Vec::new(),
-        support: Vec::new(),
-    };
-    walk(dir, true, &mut c);
-    c
-}
-
-/// Copies the support files of `src` into `dst`, keeping relative paths.
-fn copy_support(corpus: &Corpus, src: &Path, dst: &Path) {
-    for f in &corpus.support {
-        let rel = f.strip_prefix(src).unwrap();
-        let to = dst.join(rel);
-        fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::copy(f, &to).unwrap_or_else(|e| panic!("copy {}: {e}", f.display()));
-        fs::set_permissions(&to, fs::Permissions::from_mode(0o644)).unwrap();
-    }
-}
-
-fn write_world_readable(path: &Path, bytes: &[u8]) {
-    fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
-}
 
 /// Parses JSON lines; bytes that are not UTF-8 (the corpus has some) are
 /// replaced the same way on both sides before parsing.
@@ -94,16 +49,6 @@ fn json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).map_err(|e| format!("not JSON ({e}): {}", clip(l))))
         .collect()
-}
-
-fn clip(s: &str) -> String {
-    const MAX: usize = 600;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}... ({} chars)", s.chars().count())
-    }
 }
 
 /// Asks the server's view, through psql on the Unix socket.
@@ -194,39 +139,6 @@ fn compare(expected: &[Value], got: &[Value]) -> Option<String> {
     Some(msg)
 }
 
-/// `(file relative to testdata/hba, reason)` for this test.
-fn known_divergences(test: &str) -> BTreeMap<String, String> {
-    let path = testdata().join("known-divergences.json");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let all: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let list = all["divergences"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{}: no \"divergences\" array", path.display()));
-    let mut out = BTreeMap::new();
-    for d in list {
-        let (Some(t), Some(f), Some(r)) =
-            (d["test"].as_str(), d["file"].as_str(), d["reason"].as_str())
-        else {
-            panic!("{}: entry without test/file/reason: {d}", path.display());
-        };
-        assert!(
-            !r.trim().is_empty(),
-            "{}: empty reason for {f}",
-            path.display()
-        );
-        if t == test {
-            assert!(
-                testdata().join(f).is_file(),
-                "{}: {f} does not exist",
-                path.display()
-            );
-            out.insert(f.to_string(), r.to_string());
-        }
-    }
-    out
-}
-
 /// Makes a self-signed P-256 server certificate with the openssl CLI.
 fn server_cert(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     require_openssl().unwrap();
@@ -283,7 +195,7 @@ impl Run<'_> {
             _ => ("pg_ident_file_mappings", "ident"),
         };
         for case in &corpus.cases {
-            let rel = case.strip_prefix(testdata()).unwrap().display().to_string();
+            let rel = Corpus::name(case);
             let bytes = fs::read(case).unwrap();
             write_world_readable(self.live, &bytes);
             let expected = view_rows(self.cluster, view);
@@ -320,6 +232,105 @@ impl Run<'_> {
     }
 }
 
+/// The load pass: makes the server load each rules file (SIGHUP). A file it
+/// refuses must give exit status 3 and the server's first error from
+/// `pgtls hba check`; for a file it loads, three connection attempts
+/// (Unix socket, TCP, TCP with TLS; user and database `postgres`, no
+/// password) must get the same verdict and message, and the same line
+/// where the server names one.
+fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
+    let cluster = run.cluster;
+    let addresses = interface_cidrs().join(",");
+    let hostname = client_hostname();
+    // libpq would otherwise look in ~/.postgresql for a client certificate.
+    let nocert = format!(
+        "sslcert={} sslkey={}",
+        scratch.join("none.crt").display(),
+        scratch.join("none.key").display()
+    );
+    let conns = [
+        (
+            format!("host={}", cluster.socket_dir().display()),
+            "disable",
+            None,
+        ),
+        ("host=127.0.0.1".to_string(), "disable", Some("127.0.0.1")),
+        ("host=127.0.0.1".to_string(), "require", Some("127.0.0.1")),
+    ];
+    for case in &rules.cases {
+        let name = Corpus::name(case);
+        write_world_readable(run.live, &fs::read(case).unwrap());
+        let log = reload_and_sync(cluster);
+        let mut diffs = Vec::new();
+        if log.contains("pg_hba.conf was not reloaded") {
+            let first = first_load_error(&log)
+                .unwrap_or_else(|| panic!("{name}: refused, but no error logged:\n{log}"));
+            let conn = Conn {
+                address: None,
+                tls: false,
+                database: "postgres",
+                user: "postgres",
+                member_of: &[],
+                replication: None,
+                client_hostname: None,
+            };
+            let got = pgtls_check(run.live, &addresses, &conn);
+            for d in judge_not_loaded(&first, &got) {
+                diffs.push(format!("{}: {d}", got.command));
+            }
+        } else {
+            for (host, sslmode, address) in &conns {
+                let from = cluster.log_len();
+                let out = cluster
+                    .psql(
+                        &["-X", "-w", "-At", "-c", "select 1"],
+                        &format!(
+                            "{host} port={} user=postgres dbname=postgres sslmode={sslmode} \
+                             gssencmode=disable {nocert}",
+                            cluster.port()
+                        ),
+                        &[],
+                    )
+                    .unwrap();
+                let log = cluster.log_since(from);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let outcome = classify(&log, &stderr).unwrap_or_else(|| {
+                    panic!("{name}: {host} sslmode={sslmode}: cannot tell what happened:\n{log}{stderr}")
+                });
+                let line = match (&outcome, logged_line(&log)) {
+                    (Outcome::NoMatch(_), _) => Some(None),
+                    (_, Some(l)) => Some(Some(l)),
+                    // trust, reject and password requests name no line.
+                    (_, None) => None,
+                };
+                let conn = Conn {
+                    address: *address,
+                    tls: *sslmode == "require",
+                    database: "postgres",
+                    user: "postgres",
+                    member_of: &[],
+                    replication: None,
+                    client_hostname: address.and(hostname.as_deref()),
+                };
+                let got = pgtls_check(run.live, &addresses, &conn);
+                for d in judge(&outcome, line, &got) {
+                    diffs.push(format!(
+                        "{} (server: {outcome:?}, line {line:?}): {d}",
+                        got.command
+                    ));
+                }
+            }
+        }
+        run.compared += 1;
+        if !diffs.is_empty() {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  `pgtls hba check` after loading the file (ssl=on):\n    {}\n",
+                diffs.join("\n    ")
+            ));
+        }
+    }
+}
+
 #[test]
 fn views_match_postgresql_15() {
     let scratch = tempfile::Builder::new()
@@ -340,8 +351,8 @@ fn views_match_postgresql_15() {
 
     let rules_src = testdata().join("rules");
     let ident_src = testdata().join("ident");
-    let rules = read_corpus(&rules_src);
-    let idents = read_corpus(&ident_src);
+    let rules = Corpus::read(&rules_src);
+    let idents = Corpus::read(&ident_src);
     assert!(
         rules.cases.len() >= 60,
         "rules corpus has {} files",
@@ -352,8 +363,8 @@ fn views_match_postgresql_15() {
         "ident corpus has {} files",
         idents.cases.len()
     );
-    copy_support(&rules, &rules_src, &hba_dir);
-    copy_support(&idents, &ident_src, &ident_dir);
+    rules.copy_support(&hba_dir);
+    idents.copy_support(&ident_dir);
 
     let (crt, key) = server_cert(scratch.path());
     let cluster = Cluster::init().unwrap();
@@ -407,6 +418,13 @@ fn views_match_postgresql_15() {
         !log.contains("was not reloaded") && !log.contains("could not load"),
         "the server tried to load a corpus file:\n{log}"
     );
+    assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
+
+    // Load pass: each rules file for real, one reload per file.
+    load_pass(&mut run, &rules, scratch.path());
+    write_world_readable(&hba, WORKING_HBA.as_bytes());
+    let log = reload_and_sync(&cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
 
     let compared = run.compared;
