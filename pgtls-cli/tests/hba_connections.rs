@@ -159,6 +159,8 @@ const SETS: &[HbaSet] = &[
             "hostssl    all       +ops    127.0.0.1/32      | scram-sha-256",
             "host       samerole  all     127.0.0.1/32      | scram-sha-256",
             "host       all       staff   10.0.0.0/8        | trust",
+            "hostgssenc all       all     127.0.0.1/32      | reject",
+            "hostnogssenc gssdb   all     127.0.0.1/32      | scram-sha-256",
         ],
         attempts: &[
             at(Local, "alice", "app"),
@@ -177,6 +179,9 @@ const SETS: &[HbaSet] = &[
             at(V4(false), "staff", "staff"),
             at(V4(true), "ghost", "app"),
             at(V4(false), "ghost", "staff"),
+            at(V4(false), "carol", "gssdb"),
+            at(V4(true), "carol", "gssdb"),
+            at(V4(false), "carol", "other"),
         ],
     },
     HbaSet {
