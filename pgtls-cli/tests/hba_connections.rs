@@ -513,6 +513,9 @@ fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn check_matches_real_connections() {
+    std::net::TcpListener::bind("[::1]:0").expect(
+        "this test connects over IPv6 loopback: enable ::1 on lo (for Docker: --sysctl net.ipv6.conf.lo.disable_ipv6=0)",
+    );
     let scratch = tempfile::Builder::new()
         .prefix("pgtls-hbaconn-")
         .tempdir()
