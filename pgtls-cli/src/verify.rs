@@ -279,19 +279,72 @@ fn report(v: &Verdict, json: bool) -> ExitCode {
 }
 
 fn client(a: ClientArgs) -> ExitCode {
-    let _ = (
+    let now = match now(a.at.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(e),
+    };
+    let ident = match &a.ident {
+        Some(p) => match std::fs::read(p) {
+            Ok(bytes) => Some(pgtls_hba::IdentFile::parse(
+                &p.display().to_string(),
+                &bytes,
+                a.pg_version,
+                &pgtls_hba::FsSource,
+            )),
+            Err(e) => return usage_error(format!("{}: {e}", p.display())),
+        },
+        None => None,
+    };
+    let chain = match &a.cert {
+        Some(p) => match pgtls_verify::read_chain_file(p) {
+            Ok(c) => Some(c),
+            Err(e) => return usage_error(e),
+        },
+        None => None,
+    };
+    let mut tls = pgtls_verify::server::ServerTls::new(a.ssl_ca_file.clone(), a.pg_version);
+    tls.ssl_crl_file = a.ssl_crl_file.clone();
+    tls.ssl_crl_dir = a.ssl_crl_dir.clone();
+    let d = match pgtls_verify::server::decide_client(
+        &tls,
         &a.hba_line,
-        &a.ident,
-        &a.ssl_ca_file,
-        &a.ssl_crl_file,
-        &a.ssl_crl_dir,
+        ident.as_ref(),
         &a.user,
-        &a.cert,
-        a.pg_version,
-        &a.at,
-        a.json,
-    );
-    usage_error("pgtls verify client: not built yet")
+        chain.as_deref(),
+        now,
+    ) {
+        Ok(d) => d,
+        Err(e) => return usage_error(e),
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "verdict": if d.accept { "accept" } else { "reject" },
+                "message": d.message,
+                "log": d.log,
+                "peer_cn": d.peer_cn,
+                "peer_dn": d.peer_dn,
+                "checks": d.checks.iter().map(check_json).collect::<Vec<_>>(),
+            })
+        );
+    } else if d.accept {
+        println!("accept");
+        for c in &d.checks {
+            println!("  {:<16} {}", c.name, c.detail);
+        }
+    }
+    if d.accept {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{}", d.message.as_deref().unwrap_or("rejected"));
+        if !a.json
+            && let Some(l) = &d.log
+        {
+            eprintln!("pgtls: server log: {l}");
+        }
+        ExitCode::from(1)
+    }
 }
 
 pub(crate) fn probe(args: ProbeArgs) -> ExitCode {

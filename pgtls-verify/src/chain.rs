@@ -211,7 +211,6 @@ impl fmt::Display for X509Reason {
 /// The certificate purpose checked (`X509_PURPOSE_SSL_SERVER` on the client,
 /// `X509_PURPOSE_SSL_CLIENT` on the server).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // SslClient: the server side (crate::server)
 pub(crate) enum Purpose {
     SslServer,
     SslClient,

@@ -1,1 +1,497 @@
-//! server
+//! The server side: what PostgreSQL decides about a TLS client that presents
+//! a certificate (or none) and asks to log in as a user, given the pg_hba.conf
+//! line the connection matches.
+//!
+//! Sources (our reading): `src/backend/libpq/be-secure-openssl.c`
+//! (`be_tls_init`: `ssl_ca_file` as verify store and client-CA list,
+//! `SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE`, pass-through `verify_cb`;
+//! `ssl_crl_file`/`ssl_crl_dir` with `CRL_CHECK|CRL_CHECK_ALL`;
+//! `be_tls_open_server`: `peer_cn` = first CN, `peer_dn` = RFC 2253),
+//! `src/backend/libpq/auth.c` (`ClientAuthentication`, `CheckCertAuth`,
+//! `auth_failed`), and pgtls-hba's pg_ident model for `map=`.
+
+use std::path::{Path, PathBuf};
+
+use pgtls_hba::{
+    AuthMethod, ClientCert, ClientName, ConnType, IdentFile, PgVersion, ServerSettings,
+};
+
+use crate::cert::{self, Cert, Crl};
+use crate::chain::{self, Purpose, Store, X509Reason};
+use crate::outcome::Check;
+use crate::trust;
+
+/// The server's TLS settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerTls {
+    /// `ssl_ca_file`.
+    pub ssl_ca_file: PathBuf,
+    /// `ssl_crl_file`.
+    pub ssl_crl_file: Option<PathBuf>,
+    /// `ssl_crl_dir` (14+).
+    pub ssl_crl_dir: Option<PathBuf>,
+    /// The PostgreSQL version.
+    pub version: PgVersion,
+}
+
+impl ServerTls {
+    /// Settings with a CA file and no CRL.
+    pub fn new(ssl_ca_file: impl Into<PathBuf>, version: PgVersion) -> Self {
+        Self {
+            ssl_ca_file: ssl_ca_file.into(),
+            ssl_crl_file: None,
+            ssl_crl_dir: None,
+            version,
+        }
+    }
+}
+
+/// What the server decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerDecision {
+    /// The server authenticates the client (for password methods: the
+    /// certificate part passes).
+    pub accept: bool,
+    /// For a refusal: what the client sees (`FATAL:  ...`, or the TLS alert
+    /// as libpq prints it: `SSL error: tlsv1 alert unknown ca`).
+    pub message: Option<String>,
+    /// What the server logs, when it says more than the client sees.
+    pub log: Option<String>,
+    /// The steps.
+    pub checks: Vec<Check>,
+    /// The client certificate's CN as the server extracts it.
+    pub peer_cn: Option<String>,
+    /// The client certificate's DN in the server's RFC 2253 form (14+).
+    pub peer_dn: Option<String>,
+}
+
+/// A configuration the server would not start (or reload) with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ServerConfigError(pub String);
+
+/// The TLS alert an OpenSSL server sends for a failed client-certificate
+/// check (`ssl_x509err2alert`), as the client's libpq prints it.
+pub fn alert_text(reason: X509Reason) -> &'static str {
+    use X509Reason::*;
+    match reason {
+        CertHasExpired | CrlHasExpired => "sslv3 alert certificate expired",
+        CertRevoked => "sslv3 alert certificate revoked",
+        CertSignatureFailure | CrlSignatureFailure => "tlsv1 alert decrypt error",
+        DepthZeroSelfSignedCert
+        | InvalidCa
+        | PathLengthExceeded
+        | SelfSignedCertInChain
+        | UnableToGetCrl
+        | UnableToGetCrlIssuer
+        | UnableToGetIssuerCert
+        | UnableToGetIssuerCertLocally
+        | UnableToVerifyLeafSignature => "tlsv1 alert unknown ca",
+        InvalidPurpose => "sslv3 alert unsupported certificate",
+        CaKeyTooSmall
+        | CaMdTooWeak
+        | CertChainTooLong
+        | CertNotYetValid
+        | CrlNotYetValid
+        | EeKeyTooSmall
+        | UnableToDecodeIssuerPublicKey => "sslv3 alert bad certificate",
+        _ => "sslv3 alert certificate unknown",
+    }
+}
+
+/// `X509_NAME_print_ex(..., XN_FLAG_RFC2253)`: reversed RDN order, `,` and
+/// `+` separators, short names, RFC 2253 escaping, bytes >= 0x80 of the UTF-8
+/// form as `\XX`, non-string values as `#` + DER hex.
+pub(crate) fn rfc2253(name: &cert::Name) -> String {
+    type Atv = (String, u32, Vec<u8>);
+    let mut entries: Vec<(usize, &Atv)> = Vec::new();
+    for (set, rdn) in name.rdns.iter().enumerate() {
+        for atv in rdn {
+            entries.push((set, atv));
+        }
+    }
+    let mut out = String::new();
+    let mut prev_set: Option<usize> = None;
+    for (set, (oid, tag, data)) in entries.iter().rev() {
+        if let Some(p) = prev_set {
+            out.push(if p == *set { '+' } else { ',' });
+        }
+        prev_set = Some(*set);
+        let short = cert::short_name(oid);
+        out.push_str(short.unwrap_or(oid));
+        out.push('=');
+        let text = if short.is_none() {
+            None
+        } else {
+            cert::string_value(*tag, data)
+        };
+        match text {
+            Some(t) => escape_2253(&t, &mut out),
+            None => {
+                out.push('#');
+                for b in der_tlv(*tag, data) {
+                    out.push_str(&format!("{b:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn der_tlv(tag: u32, data: &[u8]) -> Vec<u8> {
+    let mut v = vec![u8::try_from(tag).unwrap_or(0)];
+    let n = data.len();
+    if n < 0x80 {
+        v.push(u8::try_from(n).unwrap_or(0));
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        v.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
+        v.extend(bytes);
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+fn escape_2253(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    let last = bytes.len().saturating_sub(1);
+    for (i, &b) in bytes.iter().enumerate() {
+        let first_esc = i == 0 && (b == b'#' || b == b' ');
+        let last_esc = i == last && b == b' ';
+        if !(0x20..0x7f).contains(&b) {
+            out.push_str(&format!("\\{b:02X}"));
+        } else if matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
+            || first_esc
+            || last_esc
+        {
+            out.push('\\');
+            out.push(char::from(b));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+}
+
+fn load_store(tls: &ServerTls) -> Result<Store, ServerConfigError> {
+    let ca = &tls.ssl_ca_file;
+    let (trusted, mut crls) = trust_load(ca).map_err(|e| {
+        ServerConfigError(format!(
+            "could not load root certificate file \"{}\": {e}",
+            ca.display()
+        ))
+    })?;
+    let mut store = Store {
+        trusted,
+        crls: Vec::new(),
+        crl_check: false,
+    };
+    let file = tls
+        .ssl_crl_file
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty());
+    let dir = if tls.version >= PgVersion::V14 {
+        tls.ssl_crl_dir
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+    } else {
+        None
+    };
+    if file.is_some() || dir.is_some() {
+        if let Some(f) = file {
+            let (c, r) = trust_load(f).map_err(|e| {
+                ServerConfigError(match dir {
+                    Some(d) => format!(
+                        "could not load SSL certificate revocation list file \"{}\" or directory \"{}\": {e}",
+                        f.display(),
+                        d.display()
+                    ),
+                    None => format!("could not load SSL certificate revocation list file \"{}\": {e}", f.display()),
+                })
+            })?;
+            store.trusted.extend(c);
+            crls.extend(r);
+        }
+        if let Some(d) = dir {
+            let (c, r) = trust::load_hash_dir(d);
+            store.trusted.extend(c);
+            crls.extend(r);
+        }
+        store.crl_check = true;
+    }
+    store.crls = crls;
+    Ok(store)
+}
+
+fn trust_load(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
+    trust::load_cert_crl_file(path)
+}
+
+/// What the server decides for a client presenting `client_chain` (DER, leaf
+/// first; `None`: no certificate) and asking for `user`, when `hba_line` is
+/// the pg_hba.conf line the connection matches. `ident` is pg_ident.conf for
+/// `map=`.
+///
+/// # Errors
+/// A configuration the server would not run with (unreadable CA or CRL
+/// file, a pg_hba line the server rejects, a line that cannot match a TLS
+/// connection), or a client certificate pgtls cannot parse.
+pub fn decide_client(
+    tls: &ServerTls,
+    hba_line: &str,
+    ident: Option<&IdentFile>,
+    user: &str,
+    client_chain: Option<&[Vec<u8>]>,
+    now: i64,
+) -> Result<ServerDecision, crate::Error> {
+    let cfg = |m: String| crate::Error::Invalid {
+        what: "server configuration".into(),
+        reason: m,
+    };
+    let rule = pgtls_hba::parse_hba_line(hba_line, ServerSettings::new(tls.version, true))
+        .map_err(|e| cfg(format!("pg_hba.conf line: {}", e.message)))?;
+    if matches!(
+        rule.conn_type,
+        ConnType::Local | ConnType::HostNoSsl | ConnType::HostGssEnc
+    ) {
+        return Err(cfg(format!(
+            "the pg_hba.conf line cannot match a TLS connection: {hba_line}"
+        )));
+    }
+    let store = load_store(tls).map_err(|e| cfg(e.0))?;
+    let mut checks = vec![Check::pass(
+        "ssl_ca_file",
+        format!(
+            "{} certificate(s) from {}{}",
+            store.trusted.len(),
+            tls.ssl_ca_file.display(),
+            if store.crl_check {
+                "; CRL_CHECK|CRL_CHECK_ALL on"
+            } else {
+                ""
+            }
+        ),
+    )];
+    let mut d = ServerDecision {
+        accept: false,
+        message: None,
+        log: None,
+        checks: Vec::new(),
+        peer_cn: None,
+        peer_dn: None,
+    };
+
+    // The handshake: a certificate that is sent is verified, whatever the line.
+    let mut peer: Option<Cert> = None;
+    if let Some(chain_der) = client_chain.filter(|c| !c.is_empty()) {
+        let certs = chain_der
+            .iter()
+            .enumerate()
+            .map(|(i, der)| {
+                Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
+                    index: i,
+                    reason: e.0,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match chain::verify(&certs, &store, Purpose::SslClient, now) {
+            Ok(_) => checks.push(Check::pass(
+                "handshake",
+                "client certificate verified against ssl_ca_file",
+            )),
+            Err(f) => {
+                let mut c = Check::fail(
+                    "handshake",
+                    format!(
+                        "X509_V_ERR {} at depth {}: {}",
+                        f.reason.code(),
+                        f.depth,
+                        f.reason.text()
+                    ),
+                );
+                c.reason = Some(f.reason);
+                c.depth = Some(f.depth);
+                c.subject = Some(f.subject);
+                checks.push(c);
+                d.message = Some(format!("SSL error: {}", alert_text(f.reason)));
+                d.log = Some("could not accept SSL connection: certificate verify failed".into());
+                d.checks = checks;
+                return Ok(d);
+            }
+        }
+        peer = certs.into_iter().next();
+    } else {
+        checks.push(Check::skip("handshake", "no client certificate sent"));
+    }
+
+    if let Some(p) = &peer {
+        if let Some((_, cn)) = &p.first_cn {
+            if cn.contains(&0) {
+                d.message = Some("SSL SYSCALL error: EOF detected".into());
+                d.log = Some("SSL certificate's common name contains embedded null".into());
+                checks.push(Check::fail("peer", "common name contains embedded null"));
+                d.checks = checks;
+                return Ok(d);
+            }
+            d.peer_cn = Some(String::from_utf8_lossy(cn).into_owned());
+        }
+        if tls.version >= PgVersion::V14 {
+            d.peer_dn = Some(rfc2253(&p.subject));
+        }
+    }
+
+    let fatal = |d: &mut ServerDecision, checks: Vec<Check>, msg: String, log: Option<String>| {
+        d.message = Some(format!("FATAL:  {msg}"));
+        d.log = log;
+        d.checks = checks;
+    };
+    let opts = &rule.options;
+    let clientcert = if rule.method == AuthMethod::Cert {
+        ClientCert::VerifyFull
+    } else {
+        opts.clientcert
+    };
+    if clientcert != ClientCert::Off && peer.is_none() {
+        checks.push(Check::fail("clientcert", "no valid client certificate"));
+        fatal(
+            &mut d,
+            checks,
+            "connection requires a valid client certificate".into(),
+            None,
+        );
+        return Ok(d);
+    }
+    let method_name = match rule.method {
+        AuthMethod::Trust => "\"trust\" authentication failed for user",
+        AuthMethod::Cert => "certificate authentication failed for user",
+        AuthMethod::Password | AuthMethod::Md5 | AuthMethod::ScramSha256 => {
+            "password authentication failed for user"
+        }
+        AuthMethod::Ident => "Ident authentication failed for user",
+        AuthMethod::Peer => "Peer authentication failed for user",
+        AuthMethod::Ldap => "LDAP authentication failed for user",
+        AuthMethod::Pam => "PAM authentication failed for user",
+        AuthMethod::Radius => "RADIUS authentication failed for user",
+        AuthMethod::Gss => "GSSAPI authentication failed for user",
+        _ => "authentication failed for user",
+    };
+    if rule.method == AuthMethod::Reject {
+        checks.push(Check::fail("method", "reject"));
+        fatal(
+            &mut d,
+            checks,
+            "pg_hba.conf rejects connection".into(),
+            None,
+        );
+        return Ok(d);
+    }
+    if !matches!(rule.method, AuthMethod::Trust | AuthMethod::Cert) {
+        checks.push(Check::skip(
+            "method",
+            format!(
+                "{:?}: assumed to succeed (only the certificate part is modelled)",
+                rule.method
+            ),
+        ));
+    } else {
+        checks.push(Check::pass("method", format!("{:?}", rule.method)));
+    }
+    if clientcert == ClientCert::VerifyFull {
+        let Some(p) = &peer else {
+            fatal(
+                &mut d,
+                checks,
+                "connection requires a valid client certificate".into(),
+                None,
+            );
+            return Ok(d);
+        };
+        let name = match opts.clientname {
+            ClientName::Dn if tls.version >= PgVersion::V14 => d.peer_dn.clone(),
+            _ => p
+                .first_cn
+                .as_ref()
+                .map(|(_, cn)| String::from_utf8_lossy(cn).into_owned()),
+        };
+        let failed =
+            |d: &mut ServerDecision, mut checks: Vec<Check>, detail: String, log: String| {
+                checks.push(Check::fail("certificate name", detail));
+                d.message = Some(format!("FATAL:  {method_name} \"{user}\""));
+                d.log = Some(log);
+                d.checks = checks;
+            };
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            let log = format!(
+                "certificate authentication failed for user \"{user}\": client certificate contains no user name"
+            );
+            failed(
+                &mut d,
+                checks,
+                "no user name in the certificate".into(),
+                log,
+            );
+            return Ok(d);
+        };
+        let map = opts.map.as_deref();
+        let decision = match ident {
+            Some(f) => f.check_usermap(map, &name, user, &[], false),
+            None => {
+                IdentFile::parse_str("", tls.version).check_usermap(map, &name, user, &[], false)
+            }
+        };
+        if !decision.allowed() {
+            let what = if matches!(opts.clientname, ClientName::Dn) {
+                "DN"
+            } else {
+                "CN"
+            };
+            let mut log = decision.log.unwrap_or_default();
+            if rule.method != AuthMethod::Cert {
+                log = format!(
+                    "certificate validation (clientcert=verify-full) failed for user \"{user}\": {what} mismatch"
+                );
+            }
+            failed(
+                &mut d,
+                checks,
+                format!("\"{name}\" may not log in as \"{user}\""),
+                log,
+            );
+            return Ok(d);
+        }
+        checks.push(Check::pass(
+            "certificate name",
+            format!("\"{name}\" may log in as \"{user}\""),
+        ));
+    }
+    d.accept = true;
+    d.checks = checks;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_openssl_rfc2253() {
+        let mut s = String::new();
+        escape_2253("x,y", &mut s);
+        assert_eq!(s, "x\\,y");
+        s.clear();
+        escape_2253("josé", &mut s);
+        assert_eq!(s, "jos\\C3\\A9");
+        s.clear();
+        escape_2253(" #a ", &mut s);
+        assert_eq!(s, "\\ #a\\ ");
+        s.clear();
+        escape_2253("#a", &mut s);
+        assert_eq!(s, "\\#a");
+    }
+}

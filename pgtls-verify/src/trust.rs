@@ -49,7 +49,7 @@ pub struct TrustConfig {
 
 /// Reads a CA file as `X509_load_cert_crl_file` does; `Err` holds OpenSSL's
 /// reason string.
-fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
+pub(crate) fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
     let data = match fs::read(path) {
         Ok(d) => d,
         Err(e) if e.raw_os_error() == Some(21) => Vec::new(), // EISDIR: fopen works, reads nothing
@@ -107,7 +107,7 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Files of an OpenSSL hashed directory: (certificates `hhhhhhhh.N`, CRLs `hhhhhhhh.rN`).
-fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
+pub(crate) fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
     let mut certs = Vec::new();
     let mut crls = Vec::new();
     let Ok(rd) = fs::read_dir(dir) else {

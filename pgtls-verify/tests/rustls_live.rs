@@ -1,0 +1,191 @@
+//! The rustls adapter and the probe against a real PostgreSQL 15 server
+//! (pgtls-testkit cluster) with openssl-made certificates: each connection
+//! setting is tried with rustls + `LibpqVerifier` and with real psql/libpq,
+//! and both must agree (connect, or refuse with libpq's message).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pgtls_testkit::Cluster;
+use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, probe};
+
+/// rustls: Ok(first backend message type) or Err(libpq-style message).
+fn via_rustls(c: &Cluster, conninfo: &str) -> Result<u8, String> {
+    let params = Params::parse_conninfo(conninfo).unwrap();
+    let env = Env::empty();
+    let verifier = LibpqVerifier::new(&params, &env, PgVersion::V15).map_err(|r| r.message)?;
+    let config = probe::client_config(Arc::new(verifier), false).unwrap();
+    let host = params.host.unwrap();
+    let mut tls = probe::connect_tls(
+        "127.0.0.1",
+        c.port(),
+        probe::server_name_for(&host),
+        Arc::new(config),
+        false,
+    )
+    .map_err(|e| match e {
+        probe::ProbeError::Tls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Other(o),
+        )) => o.0.to_string(),
+        other => format!("{other:?}"),
+    })?;
+    probe::startup(&mut tls, "postgres", "postgres")
+        .map(|(k, _)| k)
+        .map_err(|e| e.to_string())
+}
+
+/// psql: Ok(()) or Err(first failure message after `failed: `).
+fn via_psql(c: &Cluster, conninfo: &str, home: &Path) -> Result<(), String> {
+    let ci = format!(
+        "{conninfo} hostaddr=127.0.0.1 port={} user=postgres dbname=postgres",
+        c.port()
+    );
+    let home = home.display().to_string();
+    let out = c
+        .psql(&["-X", "-Atc", "select 1"], &ci, &[("HOME", home.as_str())])
+        .unwrap();
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().next().unwrap_or_default();
+    Err(first.split(" failed: ").nth(1).unwrap_or(first).to_string())
+}
+
+#[test]
+fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&gen_sh)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gen.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let c = Cluster::init().unwrap();
+    let mut served = read("leaf.pem");
+    served.extend(read("int.pem"));
+    c.write_file("server.crt", &served, 0o644).unwrap();
+    c.write_file("server.key", &read("leaf.key"), 0o600)
+        .unwrap();
+    c.write_file("root.crt", &read("root.pem"), 0o644).unwrap();
+    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'root.crt'\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+
+    let root = dir.join("root.pem").display().to_string();
+    let root2 = dir.join("root2.pem").display().to_string();
+    let cases: Vec<(String, bool)> = vec![
+        (
+            format!("host=db.example.test sslmode=verify-full sslrootcert={root}"),
+            true,
+        ),
+        (
+            format!("host=127.0.0.1 sslmode=verify-full sslrootcert={root}"),
+            true,
+        ),
+        (
+            format!("host=other.example.test sslmode=verify-full sslrootcert={root}"),
+            false,
+        ),
+        (
+            format!("host=other.example.test sslmode=verify-ca sslrootcert={root}"),
+            true,
+        ),
+        (
+            format!("host=db.example.test sslmode=verify-ca sslrootcert={root2}"),
+            false,
+        ),
+        (
+            format!("host=db.example.test sslmode=require sslrootcert={root2}"),
+            false,
+        ),
+        ("host=db.example.test sslmode=require".to_string(), true),
+        (
+            format!(
+                "host=db.example.test sslmode=verify-ca sslrootcert={}",
+                dir.join("missing.pem").display()
+            ),
+            false,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (ci, want_ok) in &cases {
+        let r = via_rustls(&c, ci);
+        let p = via_psql(&c, ci, &home);
+        match (&r, &p) {
+            (Ok(b'R'), Ok(())) if *want_ok => {}
+            (Err(rm), Err(pm))
+                if !*want_ok
+                    && pm.starts_with(
+                        rm.lines().next().unwrap_or("?").split(" (").next().unwrap(),
+                    ) => {}
+            _ => failures.push(format!(
+                "{ci}: rustls {r:?} / psql {p:?} (expected ok={want_ok})"
+            )),
+        }
+    }
+
+    // The probe sees the served chain and the client-CA list (ssl_ca_file).
+    let cap = probe::capture("127.0.0.1", c.port(), false).unwrap();
+    assert_eq!(cap.chain.len(), 2);
+    assert_eq!(cap.chain, pgtls_verify::read_chain_pem(&served).unwrap());
+    let cas = cap
+        .client_ca_names
+        .clone()
+        .expect("the server asks for a client certificate");
+    assert_eq!(
+        cas.iter().map(|n| probe::dn_text(n)).collect::<Vec<_>>(),
+        vec!["CN=Test Root".to_string()]
+    );
+    let mut base = Params::default();
+    base.host = Some("db.example.test".into());
+    base.sslrootcert = Some(dir.join("root.pem"));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let modes = probe::evaluate_modes(&cap, &base, &Env::empty(), PgVersion::V15, now).unwrap();
+    assert!(modes.iter().all(|(_, v)| v.accept), "{modes:?}");
+
+    // A v1, CN-only server certificate (rustls-webpki rejects it, libpq accepts it).
+    c.write_file("server.crt", &read("leafv1.pem"), 0o644)
+        .unwrap();
+    c.write_file("server.key", &read("leafv1.key"), 0o600)
+        .unwrap();
+    let c = c.restart().unwrap();
+    for (ci, want_ok) in [
+        (
+            format!("host=db.example.test sslmode=verify-full sslrootcert={root}"),
+            true,
+        ),
+        (
+            format!("host=wrong.example.test sslmode=verify-full sslrootcert={root}"),
+            false,
+        ),
+    ] {
+        let r = via_rustls(&c, &ci);
+        let p = via_psql(&c, &ci, &home);
+        let agree = match (&r, &p) {
+            (Ok(b'R'), Ok(())) => want_ok,
+            (Err(rm), Err(pm)) => !want_ok && rm == pm,
+            _ => false,
+        };
+        if !agree {
+            failures.push(format!("v1 {ci}: rustls {r:?} / psql {p:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "rustls + LibpqVerifier and libpq disagree:\n{}",
+        failures.join("\n")
+    );
+}
