@@ -305,6 +305,26 @@ const SETS: &[HbaSet] = &[
     },
 ];
 
+/// Run last, after `ssl = off` is set: `hostssl` lines load (with a
+/// warning) but never match.
+const SSL_OFF_SET: HbaSet = HbaSet {
+    name: "ssl-off",
+    lines: &[
+        "hostssl    app  all    127.0.0.1/32  | reject",
+        "host       app  alice  127.0.0.1/32  | scram-sha-256",
+        "hostnossl  all  all    127.0.0.1/32  | scram-sha-256",
+        "hostssl    all  all    all           | trust",
+        "local      all  +staff               | reject",
+    ],
+    attempts: &[
+        at(V4(false), "alice", "app"),
+        at(V4(false), "carol", "app"),
+        at(V6(false), "carol", "app"),
+        at(Local, "carol", "app"),
+        at(Local, "bob", "app"),
+    ],
+};
+
 /// Files the server refuses to load, by name.
 const BROKEN: &[(&str, &str)] = &[
     (
@@ -397,13 +417,15 @@ impl Oracle {
         (log, stderr)
     }
 
-    fn load(&self, text: &str) {
+    /// Loads a pg_hba.conf that must load; returns the log of the reload.
+    fn load(&self, text: &str) -> String {
         self.cluster.write_hba(text).unwrap();
         let log = reload_and_sync(&self.cluster);
         assert!(
             !log.contains("was not reloaded"),
             "the server refused a test file:\n{text}\nlog:\n{log}"
         );
+        log
     }
 }
 
@@ -559,8 +581,9 @@ fn check_matches_real_connections() {
     let hostname = client_hostname();
     let server_addresses = interface_cidrs().join(",");
     let no_groups = Vec::new();
-    let check = |a: &Attempt| {
+    let check = |a: &Attempt, server_ssl: bool| {
         let conn = Conn {
+            server_ssl,
             address: match a.via {
                 Local => None,
                 V4(_) => Some("127.0.0.1"),
@@ -593,10 +616,26 @@ fn check_matches_real_connections() {
     let mut attempts = 0;
     let mut ids = std::collections::BTreeSet::new();
     let mut last_outcome = None;
-    for set in SETS {
+    let sets = SETS
+        .iter()
+        .map(|s| (s, true))
+        .chain([(&SSL_OFF_SET, false)]);
+    for (set, server_ssl) in sets {
+        if !server_ssl {
+            // Takes effect with the next reload, together with the file.
+            oracle.cluster.append_conf("ssl = off").unwrap();
+        }
         let (real, probe) = render(set);
         // 1. Which line matches: the instrumented file, wrong password.
-        oracle.load(&probe);
+        let log = oracle.load(&probe);
+        // The server really runs with the ssl setting the set assumes.
+        assert_eq!(
+            log.contains("hostssl record cannot match because SSL is disabled"),
+            !server_ssl && set.lines.iter().any(|l| l.starts_with("hostssl")),
+            "{}: ssl is not {}:\n{log}",
+            set.name,
+            if server_ssl { "on" } else { "off" }
+        );
         let lines: Vec<Option<u32>> = set
             .attempts
             .iter()
@@ -634,7 +673,7 @@ fn check_matches_real_connections() {
                     set.name
                 ),
             }
-            last_outcome = Some(outcome.clone());
+            last_outcome = Some((*a, server_ssl, outcome.clone()));
             if let (Outcome::Matched, Some(l)) = (&outcome, logged_line(&log)) {
                 assert_eq!(
                     Some(l),
@@ -656,7 +695,7 @@ fn check_matches_real_connections() {
                 eprintln!("{}: {a:?} -> line {line:?} {outcome:?}", set.name);
             }
             // 3. pgtls.
-            let got = check(a);
+            let got = check(a, server_ssl);
             let diffs = judge(&outcome, Some(line), &got);
             let case = case_id(set, a);
             assert!(ids.insert(case.clone()), "two attempts are named {case}");
@@ -685,19 +724,15 @@ fn check_matches_real_connections() {
         let first_error = first_load_error(&log).unwrap();
         // The rules in force are still the last set's: its last attempt
         // gives the same outcome as before.
-        let (last_set, a) = (
-            SETS.last().unwrap(),
-            SETS.last().unwrap().attempts.last().unwrap(),
-        );
-        let (log, stderr) = oracle.connect(a, &password(a.user));
+        let (a, server_ssl, before) = last_outcome.clone().unwrap();
+        let (log, stderr) = oracle.connect(&a, &password(a.user));
         assert_eq!(
             classify(&log, &stderr),
-            Some(last_outcome.clone().unwrap()),
-            "{name}: the old rules of {} are not in force",
-            last_set.name
+            Some(before),
+            "{name}: the old rules are not in force"
         );
         attempts += 1;
-        let got = check(a);
+        let got = check(&a, server_ssl);
         let case = format!("not-loaded/{name}");
         let d = judge_not_loaded(&first_error, &got);
         if !d.is_empty() {

@@ -266,6 +266,7 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
             let first = first_load_error(&log)
                 .unwrap_or_else(|| panic!("{name}: refused, but no error logged:\n{log}"));
             let conn = Conn {
+                server_ssl: true,
                 address: None,
                 tls: false,
                 database: "postgres",
@@ -304,6 +305,7 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     (_, None) => None,
                 };
                 let conn = Conn {
+                    server_ssl: true,
                     address: *address,
                     tls: *sslmode == "require",
                     database: "postgres",

@@ -191,6 +191,8 @@ pub(crate) fn classify(log: &str, client_stderr: &str) -> Option<Outcome> {
 
 /// A connection as `pgtls hba check` describes it.
 pub(crate) struct Conn<'a> {
+    /// The server's `ssl` setting.
+    pub(crate) server_ssl: bool,
     /// `None`: Unix socket; otherwise the client's IP address.
     pub(crate) address: Option<&'a str>,
     pub(crate) tls: bool,
@@ -211,8 +213,8 @@ pub(crate) struct Answer {
     pub(crate) command: String,
 }
 
-/// Runs `pgtls hba check FILE --pg-version 15 --ssl on ...` twice, plain and
-/// with `--json`.
+/// Runs `pgtls hba check FILE --pg-version 15 --ssl on|off ...` twice, plain
+/// and with `--json`.
 pub(crate) fn pgtls_check(file: &Path, server_addresses: &str, c: &Conn<'_>) -> Answer {
     let mut args: Vec<String> = vec![
         "hba".into(),
@@ -221,7 +223,7 @@ pub(crate) fn pgtls_check(file: &Path, server_addresses: &str, c: &Conn<'_>) -> 
         "--pg-version".into(),
         "15".into(),
         "--ssl".into(),
-        "on".into(),
+        if c.server_ssl { "on" } else { "off" }.into(),
     ];
     match c.address {
         None => args.push("--local".into()),
