@@ -164,3 +164,8 @@ pub fn verify_server(
     v.plaintext_fallback = !v.accept && plan.mode.allows_plaintext();
     Ok(v)
 }
+
+/// The subject of a DER certificate as one line (`CN=x, O=y`), if it parses.
+pub fn certificate_subject(der: &[u8]) -> Option<String> {
+    cert::Cert::from_der(der).ok().map(|c| c.subject_text())
+}

@@ -445,6 +445,12 @@ pub fn decide_client(
                 IdentFile::parse_str("", tls.version).check_usermap(map, &name, user, &[], false)
             }
         };
+        if let pgtls_hba::UsermapOutcome::Unsupported(why) = &decision.outcome {
+            return Err(crate::Error::Invalid {
+                what: format!("pg_ident.conf map \"{}\"", map.unwrap_or("")),
+                reason: format!("pgtls cannot decide this map as PostgreSQL would: {why}"),
+            });
+        }
         if !decision.allowed() {
             let what = if matches!(opts.clientname, ClientName::Dn) {
                 "DN"
