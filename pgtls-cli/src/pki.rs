@@ -1,21 +1,871 @@
-//! PKI subcommands (owned by pgtls-core's work).
+//! PKI subcommands: CA, keys, CSRs, issuance, revocation, CRLs, inspection, expiry,
+//! quickstart. Logic lives in pgtls-core; this module parses arguments, reads and writes
+//! files, prints (human text or `--json`) and chooses exit codes: 0 ok, 1 failure, 2 usage.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use pgtls_core::{
+    CertificateParams, Csr, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair,
+    NameConstraint, NameConstraints, PBKDF2_ITERATIONS, RevocationReason, SerialNumber, Store,
+    SubjectAltName, Validity, write_key_file, write_public_file,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+mod inspect;
+mod quickstart;
 
 /// The top-level PKI subcommands.
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Print the pgtls version.
     Version,
+    /// Create a certificate authority store (root, or intermediate under another store).
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Generate a private key (PKCS#8, optionally encrypted).
+    Key(KeyArgs),
+    /// Create a certificate signing request (with an existing or a new key).
+    Csr(CsrArgs),
+    /// Sign a CSR with a store's CA (the CSR's requested extensions are ignored).
+    Sign(SignArgs),
+    /// Issue a server or client certificate with a new key, directly from a store.
+    Issue {
+        #[command(subcommand)]
+        command: IssueCommand,
+    },
+    /// Revoke a certificate of a store by serial or certificate file.
+    Revoke(RevokeArgs),
+    /// Generate the store's CRL (next CRL number) and write it.
+    Crl(CrlArgs),
+    /// Summarise a certificate, chain, CSR, CRL or key.
+    Inspect(InspectArgs),
+    /// Report the expiry of every certificate of a store, and of its CRL.
+    Expiry(ExpiryArgs),
+    /// Create a CA, server and client certificates and a CRL for PostgreSQL in one go.
+    Quickstart(quickstart::QuickstartArgs),
+}
+
+/// `pgtls ca ...`
+#[derive(Subcommand)]
+pub(crate) enum CaCommand {
+    /// Create a new CA store in DIR.
+    Create(CaCreateArgs),
+}
+
+/// Passphrase sources (never on the command line itself).
+#[derive(Args, Clone, Default)]
+pub(crate) struct Passphrase {
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
+}
+
+impl Passphrase {
+    fn get(&self) -> Result<Option<Vec<u8>>, Failure> {
+        if let Some(f) = &self.passphrase_file {
+            let text = std::fs::read(f).map_err(|e| Failure::io("cannot read", f, e))?;
+            let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            return Ok(Some(line.to_vec()));
+        }
+        if let Some(var) = &self.passphrase_env {
+            return match std::env::var_os(var) {
+                Some(v) => Ok(Some(v.into_encoded_bytes())),
+                None => Err(Failure::Usage(format!(
+                    "--passphrase-env {var}: the variable is not set"
+                ))),
+            };
+        }
+        Ok(None)
+    }
+}
+
+/// Options shared by commands that write keys.
+#[derive(Args, Clone)]
+pub(crate) struct KeyOptions {
+    /// Key type: p256, p384, ed25519, rsa2048, rsa3072, rsa4096.
+    #[arg(long = "key-type", default_value = "p256")]
+    key_type: String,
+    /// Encrypt written private keys with the passphrase from --passphrase-file/-env.
+    #[arg(long)]
+    encrypt: bool,
+    /// PBKDF2 iterations for encrypted keys.
+    #[arg(long, default_value_t = PBKDF2_ITERATIONS, hide = true)]
+    kdf_iterations: u32,
+}
+
+/// `pgtls ca create`
+#[derive(Args)]
+pub(crate) struct CaCreateArgs {
+    /// The store directory to create.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Subject in openssl -subj form, e.g. "/O=Example/CN=Example CA".
+    #[arg(long)]
+    subject: Option<String>,
+    /// Common name (when --subject is not given).
+    #[arg(long, default_value = "pgtls CA")]
+    cn: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 3650)]
+    days: u32,
+    /// Maximum number of intermediate CAs below this one.
+    #[arg(long)]
+    path_len: Option<u8>,
+    /// Permitted DNS subtree (name constraint); repeatable.
+    #[arg(long)]
+    permit_dns: Vec<String>,
+    /// Excluded DNS subtree (name constraint); repeatable.
+    #[arg(long)]
+    exclude_dns: Vec<String>,
+    /// Permitted IP network (CIDR) (name constraint); repeatable.
+    #[arg(long)]
+    permit_ip: Vec<String>,
+    /// Create an intermediate CA issued by the CA store in this directory.
+    #[arg(long, value_name = "DIR")]
+    parent: Option<PathBuf>,
+    /// Passphrase of the parent store's CA key.
+    #[arg(long, value_name = "FILE")]
+    parent_passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyOptions,
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls key`
+#[derive(Args)]
+pub(crate) struct KeyArgs {
+    /// Where to write the key (created 0600).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    key: KeyOptions,
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls csr`
+#[derive(Args)]
+pub(crate) struct CsrArgs {
+    /// Existing private key; without it a new key is written to --new-key.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Where to write a new key (when --key is not given).
+    #[arg(long)]
+    new_key: Option<PathBuf>,
+    /// Subject in openssl -subj form, e.g. "/CN=db.example.com".
+    #[arg(long)]
+    subject: String,
+    /// Subject alternative name to request (DNS name or IP); repeatable.
+    #[arg(long)]
+    san: Vec<String>,
+    /// Where to write the CSR (PEM).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace existing files.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    key_options: KeyOptions,
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which profile to sign with.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ProfileArg {
+    /// PostgreSQL server: SANs, serverAuth.
+    Server,
+    /// PostgreSQL client: CN = role, clientAuth.
+    Client,
+}
+
+/// Store access shared by commands that use a CA store.
+#[derive(Args, Clone)]
+pub(crate) struct StoreArgs {
+    /// The CA store directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Read the CA key passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    ca_passphrase_file: Option<PathBuf>,
+    /// Read the CA key passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    ca_passphrase_env: Option<String>,
+}
+
+impl StoreArgs {
+    fn open(&self) -> Result<DirStore, Failure> {
+        let pass = Passphrase {
+            passphrase_file: self.ca_passphrase_file.clone(),
+            passphrase_env: self.ca_passphrase_env.clone(),
+        }
+        .get()?;
+        Ok(DirStore::open(&self.dir, pass.as_deref())?)
+    }
+}
+
+/// `pgtls sign`
+#[derive(Args)]
+pub(crate) struct SignArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The CSR (PEM or DER).
+    #[arg(long)]
+    csr: PathBuf,
+    /// The profile.
+    #[arg(long, value_enum)]
+    profile: ProfileArg,
+    /// Server names (DNS or IP) for the server profile; repeatable.
+    #[arg(long)]
+    host: Vec<String>,
+    /// Copy the subject alternative names the CSR requests (DNS and IP only).
+    #[arg(long)]
+    copy_sans: bool,
+    /// Replace the CSR's subject (openssl -subj form).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Where to write the certificate (PEM).
+    #[arg(long)]
+    out: PathBuf,
+    /// Write the certificate followed by the CA chain (without the root).
+    #[arg(long)]
+    full_chain: bool,
+    /// Replace an existing file.
+    #[arg(long)]
+    force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls issue ...`
+#[derive(Subcommand)]
+pub(crate) enum IssueCommand {
+    /// A server certificate for the named hosts.
+    Server(IssueServerArgs),
+    /// A client certificate for a database role.
+    Client(IssueClientArgs),
+}
+
+/// Output options of `pgtls issue`.
+#[derive(Args)]
+pub(crate) struct IssueOut {
+    /// Where to write the certificate (PEM; leaf then intermediates).
+    #[arg(long)]
+    out_cert: PathBuf,
+    /// Where to write the new private key (0600).
+    #[arg(long)]
+    out_key: PathBuf,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Replace existing files.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    key: KeyOptions,
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls issue server`
+#[derive(Args)]
+pub(crate) struct IssueServerArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// DNS name or IP address; repeatable; the first is the CN unless --cn is given.
+    #[arg(long, required = true)]
+    host: Vec<String>,
+    /// Common name.
+    #[arg(long)]
+    cn: Option<String>,
+    #[command(flatten)]
+    out: IssueOut,
+}
+
+/// `pgtls issue client`
+#[derive(Args)]
+pub(crate) struct IssueClientArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The database role (becomes the CN).
+    #[arg(long)]
+    role: String,
+    /// Extra subject alternative names; repeatable.
+    #[arg(long)]
+    san: Vec<String>,
+    #[command(flatten)]
+    out: IssueOut,
+}
+
+/// `pgtls revoke`
+#[derive(Args)]
+pub(crate) struct RevokeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Serial number (hex).
+    #[arg(long, conflicts_with = "cert", required_unless_present = "cert")]
+    serial: Option<String>,
+    /// The certificate file to revoke.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Reason: unspecified, keyCompromise, CACompromise, affiliationChanged, superseded,
+    /// cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, AACompromise.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls crl`
+#[derive(Args)]
+pub(crate) struct CrlArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Days until nextUpdate (after it, PostgreSQL rejects every client certificate).
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Also write the CRL here (the store keeps it in crl.pem).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls inspect`
+#[derive(Args)]
+pub(crate) struct InspectArgs {
+    /// The file (PEM or DER).
+    file: PathBuf,
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `pgtls expiry`
+#[derive(Args)]
+pub(crate) struct ExpiryArgs {
+    /// The CA store directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Warn about certificates and CRLs that expire within this many days.
+    #[arg(long, default_value_t = 30)]
+    warn_days: u32,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Why a command failed.
+pub(crate) enum Failure {
+    /// A pgtls-core error (exit 1).
+    Core(Error),
+    /// Bad usage (exit 2).
+    Usage(String),
+    /// Anything else (exit 1).
+    Other(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidParameter { .. } => Self::Usage(chain(&e)),
+            e => Self::Core(e),
+        }
+    }
+}
+
+impl Failure {
+    fn io(action: &str, path: &Path, e: std::io::Error) -> Self {
+        Self::Other(format!("{action} {}: {e}", path.display()))
+    }
+}
+
+/// The error and its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 pub(crate) fn run(cmd: Command) -> ExitCode {
-    match cmd {
+    let now = OffsetDateTime::now_utc();
+    let result = match cmd {
         Command::Version => {
             println!("pgtls {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+            Ok(())
+        }
+        Command::Ca {
+            command: CaCommand::Create(a),
+        } => ca_create(&a, now),
+        Command::Key(a) => key(&a),
+        Command::Csr(a) => csr(&a),
+        Command::Sign(a) => sign(&a, now),
+        Command::Issue { command } => issue(&command, now),
+        Command::Revoke(a) => revoke(&a, now),
+        Command::Crl(a) => crl(&a, now),
+        Command::Inspect(a) => inspect::run(&a, now),
+        Command::Expiry(a) => inspect::expiry(&a, now),
+        Command::Quickstart(a) => quickstart::run(&a, now),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Core(e)) => {
+            eprintln!("pgtls: error: {}", chain(&e));
+            ExitCode::FAILURE
+        }
+        Err(Failure::Other(m)) => {
+            eprintln!("pgtls: error: {m}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Usage(m)) => {
+            eprintln!("pgtls: usage error: {m}");
+            ExitCode::from(crate::EXIT_USAGE)
         }
     }
+}
+
+fn print(json: bool, value: &Value, human: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        print!("{human}");
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::io("cannot read", path, e))
+}
+
+fn label(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Generates a key, with a progress note on a terminal for slow RSA sizes.
+pub(crate) fn generate_key(opts: &KeyOptions) -> Result<KeyPair, Failure> {
+    let alg: KeyAlgorithm = opts.key_type.parse()?;
+    let slow = matches!(alg, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096);
+    let tty = std::io::stderr().is_terminal();
+    if slow && tty {
+        eprint!("generating {} key...", opts.key_type);
+    }
+    let key = KeyPair::generate(alg)?;
+    if slow && tty {
+        eprintln!(" done");
+    }
+    Ok(key)
+}
+
+/// Writes a key file (0600), encrypted when asked.
+pub(crate) fn write_key(
+    path: &Path,
+    key: &KeyPair,
+    opts: &KeyOptions,
+    pass: &Passphrase,
+    force: bool,
+) -> Result<(), Failure> {
+    let pem = if opts.encrypt {
+        let Some(p) = pass.get()? else {
+            return Err(Failure::Usage(
+                "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
+            ));
+        };
+        key.to_encrypted_pem_with_iterations(&p, opts.kdf_iterations)?
+    } else {
+        key.to_pem()
+    };
+    write_key_file(path, pem.as_bytes(), force)?;
+    Ok(())
+}
+
+fn check_new(paths: &[&Path], force: bool) -> Result<(), Failure> {
+    if force {
+        return Ok(());
+    }
+    for p in paths {
+        if p.exists() {
+            return Err(Error::FileExists {
+                path: p.to_path_buf(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn sans(list: &[String]) -> Result<Vec<SubjectAltName>, Failure> {
+    Ok(list
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<SubjectAltName>, Error>>()?)
+}
+
+/// RFC 3339, UTC.
+pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub(crate) fn cert_json(c: &pgtls_core::Certificate) -> Value {
+    json!({
+        "subject": c.subject().to_string(),
+        "issuer": c.issuer().to_string(),
+        "serial": c.serial_hex(),
+        "not_before": fmt_time(c.not_before()),
+        "not_after": fmt_time(c.not_after()),
+        "sha256": hex(&c.sha256_fingerprint()),
+    })
+}
+
+fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failure> {
+    if a.permit_dns.is_empty() && a.exclude_dns.is_empty() && a.permit_ip.is_empty() {
+        return Ok(None);
+    }
+    let mut nc = NameConstraints::default();
+    nc.permitted
+        .extend(a.permit_dns.iter().cloned().map(NameConstraint::Dns));
+    nc.excluded
+        .extend(a.exclude_dns.iter().cloned().map(NameConstraint::Dns));
+    for cidr in &a.permit_ip {
+        let (addr, prefix) = cidr
+            .split_once('/')
+            .and_then(|(a, p)| Some((a.parse().ok()?, p.parse().ok()?)))
+            .ok_or_else(|| {
+                Failure::Usage(format!("--permit-ip {cidr}: expected ADDRESS/PREFIX"))
+            })?;
+        nc.permitted.push(NameConstraint::Ip {
+            network: addr,
+            prefix,
+        });
+    }
+    Ok(Some(nc))
+}
+
+fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let subject = match &a.subject {
+        Some(s) => DistinguishedName::parse_openssl(s)?,
+        None => DistinguishedName::common_name(&a.cn),
+    };
+    let mut params = CertificateParams::ca(subject, Validity::days_from(now, a.days), a.path_len);
+    params.name_constraints = parse_constraints(a)?;
+    if a.key.encrypt && a.pass.get()?.is_none() {
+        return Err(Failure::Usage(
+            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
+        ));
+    }
+    let files = pgtls_core::StoreFiles::in_dir(&a.dir);
+    check_new(&[&files.key, &files.index, &files.cert], false)?;
+    let key = generate_key(&a.key)?;
+    let ca = match &a.parent {
+        None => pgtls_core::Ca::create_root(&params, key)?,
+        Some(parent) => {
+            let parent = StoreArgs {
+                dir: parent.clone(),
+                ca_passphrase_file: a.parent_passphrase_file.clone(),
+                ca_passphrase_env: None,
+            }
+            .open()?;
+            // Record the intermediate in the parent's index like any issued certificate.
+            let cert = parent.issue(&params, &key.public_key(), now)?;
+            let mut chain = vec![parent.ca().certificate().clone()];
+            chain.extend(parent.ca().chain().iter().cloned());
+            pgtls_core::Ca::from_parts(cert, key, chain, "new intermediate CA")?
+        }
+    };
+    let pass = if a.key.encrypt { a.pass.get()? } else { None };
+    let store = DirStore::create(&a.dir, ca, pass.as_deref())?;
+    let c = store.ca().certificate();
+    let human = format!(
+        "created CA store {}\n  subject   {}\n  serial    {}\n  not after {}\n  key       {}\n",
+        a.dir.display(),
+        c.subject(),
+        c.serial_hex(),
+        fmt_time(c.not_after()),
+        store.files().key.display()
+    );
+    let mut v = cert_json(c);
+    v["dir"] = json!(a.dir.display().to_string());
+    print(a.json, &v, &human);
+    Ok(())
+}
+
+fn key(a: &KeyArgs) -> Result<(), Failure> {
+    check_new(&[&a.out], a.force)?;
+    let k = generate_key(&a.key)?;
+    write_key(&a.out, &k, &a.key, &a.pass, a.force)?;
+    let v = json!({
+        "file": label(&a.out),
+        "type": k.key_type().to_string(),
+        "encrypted": a.key.encrypt,
+        "public_key_sha256": hex(&k.public_key().sha256()),
+    });
+    print(
+        a.json,
+        &v,
+        &format!("wrote {} key {}\n", k.key_type(), a.out.display()),
+    );
+    Ok(())
+}
+
+fn csr(a: &CsrArgs) -> Result<(), Failure> {
+    let subject = DistinguishedName::parse_openssl(&a.subject)?;
+    let names = sans(&a.san)?;
+    let key = match (&a.key, &a.new_key) {
+        (Some(k), None) => {
+            KeyPair::from_pem_or_der(&read_file(k)?, a.pass.get()?.as_deref(), &label(k))?
+        }
+        (None, Some(nk)) => {
+            check_new(&[nk, &a.out], a.force)?;
+            let k = generate_key(&a.key_options)?;
+            write_key(nk, &k, &a.key_options, &a.pass, a.force)?;
+            k
+        }
+        _ => {
+            return Err(Failure::Usage(
+                "give exactly one of --key FILE or --new-key FILE".to_owned(),
+            ));
+        }
+    };
+    check_new(&[&a.out], a.force)?;
+    let csr = Csr::create(&subject, &names, &key)?;
+    write_public_file(&a.out, csr.to_pem().as_bytes(), a.force)?;
+    let v = json!({"file": label(&a.out), "subject": csr.subject().to_string()});
+    print(a.json, &v, &format!("wrote CSR {}\n", a.out.display()));
+    Ok(())
+}
+
+fn write_cert_chain(
+    path: &Path,
+    cert: &pgtls_core::Certificate,
+    store: &DirStore,
+    full_chain: bool,
+    force: bool,
+) -> Result<(), Failure> {
+    let mut pem = cert.to_pem();
+    if full_chain {
+        // Intermediates only: the root is what the other side must already trust.
+        let ca = store.ca();
+        if !ca.certificate().is_self_issued() {
+            pem.push_str(&ca.certificate().to_pem());
+            for c in ca.chain().iter().filter(|c| !c.is_self_issued()) {
+                pem.push_str(&c.to_pem());
+            }
+        }
+    }
+    write_public_file(path, pem.as_bytes(), force)?;
+    Ok(())
+}
+
+fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let store = a.store.open()?;
+    let csr = Csr::from_pem_or_der(&read_file(&a.csr)?, &label(&a.csr))?;
+    check_new(&[&a.out], a.force)?;
+    let validity = Validity::days_from(now, a.days);
+    let mut names = sans(&a.host)?;
+    if a.copy_sans {
+        names.extend(
+            csr.requested_sans()
+                .iter()
+                .filter(|s| matches!(s, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)))
+                .cloned(),
+        );
+    }
+    let mut params = match a.profile {
+        ProfileArg::Server => {
+            if names.is_empty() {
+                return Err(Failure::Usage(
+                    "the server profile needs --host NAME or --copy-sans".to_owned(),
+                ));
+            }
+            CertificateParams::server(&names, None, validity)?
+        }
+        ProfileArg::Client => {
+            let mut p = CertificateParams::client("placeholder", validity)?;
+            p.subject_alt_names = names;
+            p
+        }
+    };
+    params.subject = match &a.subject {
+        Some(s) => DistinguishedName::parse_openssl(s)?,
+        None => csr.subject().clone(),
+    };
+    let cert = store.issue(&params, csr.public_key(), now)?;
+    write_cert_chain(&a.out, &cert, &store, a.full_chain, a.force)?;
+    let mut v = cert_json(&cert);
+    v["file"] = json!(label(&a.out));
+    print(
+        a.json,
+        &v,
+        &format!(
+            "signed {} serial {} -> {}\n",
+            cert.subject(),
+            cert.serial_hex(),
+            a.out.display()
+        ),
+    );
+    Ok(())
+}
+
+fn issue(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure> {
+    let (store_args, out, params) = match cmd {
+        IssueCommand::Server(a) => {
+            let names = sans(&a.host)?;
+            let p = CertificateParams::server(
+                &names,
+                a.cn.as_deref(),
+                Validity::days_from(now, a.out.days),
+            )?;
+            (&a.store, &a.out, p)
+        }
+        IssueCommand::Client(a) => {
+            let mut p = CertificateParams::client(&a.role, Validity::days_from(now, a.out.days))?;
+            p.subject_alt_names = sans(&a.san)?;
+            (&a.store, &a.out, p)
+        }
+    };
+    let store = store_args.open()?;
+    check_new(&[&out.out_cert, &out.out_key], out.force)?;
+    if out.key.encrypt && out.pass.get()?.is_none() {
+        return Err(Failure::Usage(
+            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
+        ));
+    }
+    let key = generate_key(&out.key)?;
+    let cert = store.issue(&params, &key.public_key(), now)?;
+    write_key(&out.out_key, &key, &out.key, &out.pass, out.force)?;
+    write_cert_chain(&out.out_cert, &cert, &store, true, out.force)?;
+    let mut v = cert_json(&cert);
+    v["cert_file"] = json!(label(&out.out_cert));
+    v["key_file"] = json!(label(&out.out_key));
+    print(
+        out.json,
+        &v,
+        &format!(
+            "issued {} serial {}\n  certificate {}\n  key         {}\n",
+            cert.subject(),
+            cert.serial_hex(),
+            out.out_cert.display(),
+            out.out_key.display()
+        ),
+    );
+    Ok(())
+}
+
+fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let store = a.store.open()?;
+    let reason = a
+        .reason
+        .as_deref()
+        .map(str::parse::<RevocationReason>)
+        .transpose()?;
+    let serial = match (&a.serial, &a.cert) {
+        (Some(s), _) => SerialNumber::from_hex(s)?,
+        (None, Some(f)) => {
+            let c = pgtls_core::Certificate::from_pem_or_der(&read_file(f)?, &label(f))?;
+            if c.issuer() != store.ca().certificate().subject()
+                || !c.is_signed_by(store.ca().certificate())
+            {
+                return Err(Failure::Other(format!(
+                    "{} was not issued by the CA of {}",
+                    f.display(),
+                    a.store.dir.display()
+                )));
+            }
+            c.serial()
+                .ok_or_else(|| Failure::Other(format!("{}: serial is not positive", f.display())))?
+        }
+        (None, None) => return Err(Failure::Usage("give --serial or --cert".to_owned())),
+    };
+    let entry = store.revoke(&serial, reason, now)?;
+    let v = json!({
+        "serial": entry.serial.to_hex(),
+        "subject": entry.subject,
+        "reason": reason.map(|r| r.openssl_name()),
+    });
+    print(
+        a.json,
+        &v,
+        &format!(
+            "revoked {} ({}); run `pgtls crl --dir {}` to publish it\n",
+            entry.serial,
+            entry.subject,
+            a.store.dir.display()
+        ),
+    );
+    Ok(())
+}
+
+fn crl(a: &CrlArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let store = a.store.open()?;
+    let next = now + time::Duration::days(i64::from(a.days));
+    let crl = store.generate_crl(next, now)?;
+    if let Some(out) = &a.out {
+        write_public_file(out, crl.to_pem().as_bytes(), true)?;
+    }
+    let v = json!({
+        "file": label(&store.files().crl),
+        "crl_number": crl.crl_number().map(|n| n.to_hex()),
+        "this_update": fmt_time(crl.this_update()),
+        "next_update": crl.next_update().map(fmt_time),
+        "revoked": crl.entries().len(),
+    });
+    print(
+        a.json,
+        &v,
+        &format!(
+            "wrote CRL number {} with {} revoked certificate(s) to {}; next update {}\n\
+             (install it as ssl_crl_file and reload PostgreSQL before then)\n",
+            crl.crl_number().map(|n| n.to_hex()).unwrap_or_default(),
+            crl.entries().len(),
+            store.files().crl.display(),
+            fmt_time(next)
+        ),
+    );
+    Ok(())
 }

@@ -327,6 +327,11 @@ impl Crl {
         &self.entries
     }
 
+    /// SHA-256 of the DER.
+    pub fn sha256_fingerprint(&self) -> [u8; 32] {
+        crate::key::sha256(&self.der)
+    }
+
     /// Whether `serial` is listed.
     pub fn is_revoked(&self, serial: &SerialNumber) -> bool {
         self.entries.iter().any(|e| &e.serial == serial)

@@ -315,6 +315,15 @@ impl DirStore {
         Ok(store)
     }
 
+    /// Reads and checks the `index.txt` of the store described by `files` without
+    /// opening the store (no CA key needed): for reports.
+    ///
+    /// # Errors
+    /// [`Error::StoreCorrupt`], [`Error::Io`].
+    pub fn read_entries(files: &StoreFiles) -> Result<Vec<IndexEntry>, Error> {
+        parse_index(&read(&files.index)?, &files.index)
+    }
+
     /// The file names.
     pub fn files(&self) -> &StoreFiles {
         &self.files

@@ -1,0 +1,211 @@
+//! `pgtls quickstart`: a CA, a server certificate, client certificates and a CRL for
+//! PostgreSQL, plus the configuration lines that use them.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use pgtls_core::{
+    CertificateParams, DirStore, DistinguishedName, Store, Validity, write_public_file,
+};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::{Failure, KeyOptions, Passphrase, fmt_time, generate_key, print, sans, write_key};
+
+/// `pgtls quickstart`
+#[derive(Args)]
+pub(crate) struct QuickstartArgs {
+    /// Output directory (created); the CA store goes to DIR/ca.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Server host name or IP address as clients will connect to it; repeatable.
+    #[arg(long, required = true)]
+    host: Vec<String>,
+    /// Database role to make a client certificate for; repeatable.
+    #[arg(long, required = true)]
+    role: Vec<String>,
+    /// Validity of the server and client certificates, in days.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Validity of a new CA, in days.
+    #[arg(long, default_value_t = 3650)]
+    ca_days: u32,
+    /// Days until the CRL's nextUpdate.
+    #[arg(long, default_value_t = 30)]
+    crl_days: u32,
+    /// Replace existing server and client keys and certificates (an existing CA is kept).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    key: KeyOptions,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn abs(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    if a.key.encrypt {
+        return Err(Failure::Usage(
+            "quickstart writes unencrypted keys (PostgreSQL needs ssl_passphrase_command for \
+             encrypted ones); use `pgtls issue` with --encrypt instead"
+                .to_owned(),
+        ));
+    }
+    let dir = abs(&a.dir);
+    let names = sans(&a.host)?;
+    for r in &a.role {
+        CertificateParams::client(r, Validity::days_from(now, 1))?;
+        if r.contains('/') || r == "." || r == ".." {
+            return Err(Failure::Usage(format!(
+                "--role {r:?}: cannot be used as a directory name"
+            )));
+        }
+    }
+    let server_crt = dir.join("server.crt");
+    let server_key = dir.join("server.key");
+    let root_crt = dir.join("root.crt");
+    let root_crl = dir.join("root.crl");
+    let client_dir = |r: &str| dir.join("clients").join(r);
+    // Refuse before changing anything.
+    if !a.force {
+        let mut existing: Vec<PathBuf> = vec![server_key.clone(), server_crt.clone()];
+        for r in &a.role {
+            existing.push(client_dir(r).join("postgresql.key"));
+            existing.push(client_dir(r).join("postgresql.crt"));
+        }
+        if let Some(p) = existing.into_iter().find(|p| p.exists()) {
+            return Err(pgtls_core::Error::FileExists { path: p }.into());
+        }
+    }
+    let ca_dir = dir.join("ca");
+    let store = if pgtls_core::StoreFiles::in_dir(&ca_dir).index.exists() {
+        DirStore::open(&ca_dir, None)?
+    } else {
+        let subject = DistinguishedName::parse_openssl(&format!(
+            "/O=pgtls quickstart/CN=PostgreSQL CA for {}",
+            a.host.first().map(String::as_str).unwrap_or("localhost")
+        ))?;
+        let params = CertificateParams::ca(subject, Validity::days_from(now, a.ca_days), Some(0));
+        let key = generate_key(&a.key)?;
+        let ca = pgtls_core::Ca::create_root(&params, key)?;
+        DirStore::create(&ca_dir, ca, None)?
+    };
+    // Leaves must not outlive the CA: shorten to the CA's end if needed, and say so.
+    let mut validity = Validity::days_from(now, a.days);
+    let ca_end = store.ca().certificate().not_after();
+    if validity.not_after > ca_end {
+        validity.not_after = ca_end;
+        eprintln!("pgtls: warning: certificates end with the CA at {ca_end}");
+    }
+    let mut trust = store.ca().certificate().to_pem();
+    for c in store.ca().chain() {
+        trust.push_str(&c.to_pem());
+    }
+
+    let server_params = CertificateParams::server(&names, None, validity)?;
+    let skey = generate_key(&a.key)?;
+    let scert = store.issue(&server_params, &skey.public_key(), now)?;
+    write_key(&server_key, &skey, &a.key, &Passphrase::default(), a.force)?;
+    write_public_file(&server_crt, scert.to_pem().as_bytes(), a.force)?;
+    write_public_file(&root_crt, trust.as_bytes(), true)?;
+
+    let mut clients = Vec::new();
+    for r in &a.role {
+        let cdir = client_dir(r);
+        std::fs::create_dir_all(&cdir).map_err(|e| Failure::io("cannot create", &cdir, e))?;
+        let params = CertificateParams::client(r, validity)?;
+        let ckey = generate_key(&a.key)?;
+        let ccert = store.issue(&params, &ckey.public_key(), now)?;
+        write_key(
+            &cdir.join("postgresql.key"),
+            &ckey,
+            &a.key,
+            &Passphrase::default(),
+            a.force,
+        )?;
+        write_public_file(
+            &cdir.join("postgresql.crt"),
+            ccert.to_pem().as_bytes(),
+            a.force,
+        )?;
+        write_public_file(&cdir.join("root.crt"), trust.as_bytes(), true)?;
+        clients.push((r.clone(), cdir, ccert.serial_hex()));
+    }
+
+    let crl = store.generate_crl(now + Duration::days(i64::from(a.crl_days)), now)?;
+    write_public_file(&root_crl, crl.to_pem().as_bytes(), true)?;
+    for (_, cdir, _) in &clients {
+        write_public_file(&cdir.join("root.crl"), crl.to_pem().as_bytes(), true)?;
+    }
+
+    let host = a.host.first().map(String::as_str).unwrap_or("localhost");
+    let roles = a.role.join(",");
+    let mut text = format!(
+        "Created in {dir}:\n  CA store     {ca}\n  server       {sc} / {sk}\n  CA for both  {rc}\n  CRL          {rl} (next update {nu})\n",
+        dir = dir.display(),
+        ca = ca_dir.display(),
+        sc = server_crt.display(),
+        sk = server_key.display(),
+        rc = root_crt.display(),
+        rl = root_crl.display(),
+        nu = crl.next_update().map(fmt_time).unwrap_or_default(),
+    );
+    text.push_str(&format!(
+        "\n# postgresql.conf (the key must be owned by the server's OS user, mode 0600)\n\
+         ssl = on\n\
+         ssl_cert_file = '{}'\n\
+         ssl_key_file = '{}'\n\
+         ssl_ca_file = '{}'\n\
+         ssl_crl_file = '{}'\n\
+         \n# pg_hba.conf\n\
+         hostssl all {roles} all cert\n",
+        server_crt.display(),
+        server_key.display(),
+        root_crt.display(),
+        root_crl.display(),
+    ));
+    for (r, cdir, _) in &clients {
+        text.push_str(&format!(
+            "\n# client {r} (or copy {cdir}/* to ~/.postgresql/)\n\
+             psql \"host={host} user={r} dbname=postgres sslmode=verify-full sslrootcert={cdir}/root.crt sslcert={cdir}/postgresql.crt sslkey={cdir}/postgresql.key sslcrl={cdir}/root.crl\"\n",
+            cdir = cdir.display(),
+        ));
+    }
+    text.push_str(&format!(
+        "\nRepublish the CRL before it expires: pgtls crl --dir {} && cp {}/crl.pem {}\n",
+        ca_dir.display(),
+        ca_dir.display(),
+        root_crl.display()
+    ));
+    let v = json!({
+        "dir": dir.display().to_string(),
+        "ca_dir": ca_dir.display().to_string(),
+        "server_cert": server_crt.display().to_string(),
+        "server_key": server_key.display().to_string(),
+        "root_cert": root_crt.display().to_string(),
+        "crl": root_crl.display().to_string(),
+        "postgresql_conf": {
+            "ssl": "on",
+            "ssl_cert_file": server_crt.display().to_string(),
+            "ssl_key_file": server_key.display().to_string(),
+            "ssl_ca_file": root_crt.display().to_string(),
+            "ssl_crl_file": root_crl.display().to_string(),
+        },
+        "pg_hba": format!("hostssl all {roles} all cert"),
+        "clients": clients.iter().map(|(r, cdir, serial)| json!({
+            "role": r,
+            "serial": serial,
+            "dir": cdir.display().to_string(),
+            "conninfo": format!(
+                "host={host} user={r} dbname=postgres sslmode=verify-full sslrootcert={d}/root.crt sslcert={d}/postgresql.crt sslkey={d}/postgresql.key sslcrl={d}/root.crl",
+                d = cdir.display()
+            ),
+        })).collect::<Vec<_>>(),
+    });
+    print(a.json, &v, &text);
+    Ok(())
+}

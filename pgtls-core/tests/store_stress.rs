@@ -1,0 +1,509 @@
+//! The CA store (`DirStore`) under stress, with real processes and real file systems:
+//!
+//! * 8 processes issuing (and revoking, and making CRLs) into one store at once:
+//!   unique serials, an index that lists exactly the certificates on disk;
+//! * a worker killed with SIGKILL at random points of issue, revoke and CRL
+//!   generation, hundreds of times: the store still opens, every file parses, no
+//!   serial is ever reused or lost from the index, the CA key never changes;
+//! * a full disk (a 64 KiB tmpfs) and a read-only directory (a read-only bind
+//!   mount; root ignores mode bits): clear errors naming the file and the OS
+//!   error, and nothing in the store changes;
+//! * private keys are never readable by group or others at any instant, even with
+//!   umask 000 (a watcher polls every file's mode while keys are written).
+//!
+//! The worker processes are this test binary itself, re-run with
+//! `--ignored --exact stress_worker` and `PGTLS_STRESS_*` variables.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pgtls_core::{
+    Ca, CertificateParams, Certificate, DirStore, DistinguishedName, Error, IndexStatus,
+    KeyAlgorithm, KeyPair, RevocationReason, SerialNumber, Store, StoreFiles, Validity,
+    write_key_file,
+};
+use time::OffsetDateTime;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn new_store(dir: &Path) -> DirStore {
+    let params = CertificateParams::ca(
+        DistinguishedName::parse_openssl("/O=pgtls stress/CN=Stress CA").unwrap(),
+        Validity::days_from(now(), 3650),
+        None,
+    );
+    let ca = Ca::create_root(&params, KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap()).unwrap();
+    DirStore::create(dir, ca, None).unwrap()
+}
+
+/// Retries an operation while another process holds the store lock.
+fn locked<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let start = Instant::now();
+    loop {
+        match op() {
+            Err(Error::StoreLocked { .. }) if start.elapsed() < Duration::from_secs(120) => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A cheap deterministic pseudo-random sequence (no clock, no rand crate).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+// ---------------------------------------------------------------- worker process
+
+/// Not a test: the body of the worker processes (ignored unless run by the tests).
+#[test]
+#[ignore = "worker process body, started by the other tests"]
+fn stress_worker() {
+    let Ok(mode) = std::env::var("PGTLS_STRESS_WORKER") else {
+        panic!("stress_worker is run by the store tests, not by hand");
+    };
+    let dir = PathBuf::from(std::env::var("PGTLS_STRESS_DIR").unwrap());
+    let count: usize = std::env::var("PGTLS_STRESS_COUNT").map_or(usize::MAX, |c| c.parse().unwrap());
+    let seed: u64 = std::env::var("PGTLS_STRESS_SEED").map_or(1, |c| c.parse().unwrap());
+    let mut rng = Lcg(seed);
+    if mode == "keys" {
+        return key_worker(&dir, count);
+    }
+    let store = locked(|| DirStore::open(&dir, None)).unwrap();
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    println!("READY");
+    let mut mine: Vec<SerialNumber> = Vec::new();
+    for i in 0..count {
+        let op = if mode == "issue" { 0 } else { rng.next() % 4 };
+        match op {
+            0 | 1 => {
+                let params = CertificateParams::client(&format!("w{seed}-{i}"), Validity::days_from(now(), 30)).unwrap();
+                let cert = locked(|| store.issue(&params, &key.public_key(), now())).unwrap();
+                let serial = cert.serial().unwrap();
+                println!("ISSUED {}", serial.to_hex());
+                mine.push(serial);
+            }
+            2 => {
+                if let Some(s) = mine.pop() {
+                    let e = locked(|| store.revoke(&s, Some(RevocationReason::Superseded), now())).unwrap();
+                    assert!(matches!(e.status, IndexStatus::Revoked { .. }));
+                    println!("REVOKED {}", s.to_hex());
+                }
+            }
+            _ => {
+                let crl = locked(|| store.generate_crl(now() + time::Duration::days(7), now())).unwrap();
+                println!("CRL {}", crl.crl_number().unwrap().to_hex());
+            }
+        }
+    }
+}
+
+/// Writes private keys over and over (store creation and `write_key_file`).
+fn key_worker(dir: &Path, count: usize) {
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pem = key.to_pem();
+    for i in 0..count {
+        let sub = dir.join(format!("s{i}"));
+        let _store = new_store(&sub);
+        write_key_file(&sub.join("server.key"), pem.as_bytes(), false).unwrap();
+        write_key_file(&sub.join("server.key"), pem.as_bytes(), true).unwrap();
+        write_key_file(&sub.join("private").join("extra.key"), pem.as_bytes(), true).unwrap();
+    }
+    println!("DONE {count}");
+}
+
+fn worker(mode: &str, dir: &Path, count: Option<usize>, seed: u64, umask000: bool) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if umask000 {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("umask 000; exec \"$0\" \"$@\"").arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    cmd.args(["--ignored", "--exact", "stress_worker", "--nocapture", "--test-threads=1", "-q"])
+        .env("PGTLS_STRESS_WORKER", mode)
+        .env("PGTLS_STRESS_DIR", dir)
+        .env("PGTLS_STRESS_SEED", seed.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(c) = count {
+        cmd.env("PGTLS_STRESS_COUNT", c.to_string());
+    }
+    cmd.spawn().unwrap()
+}
+
+// ---------------------------------------------------------------- store invariants
+
+/// Everything a store must satisfy at rest; returns the index serials.
+fn check_store(dir: &Path, ca_key_pem: &[u8]) -> BTreeSet<String> {
+    let store = DirStore::open(dir, None).unwrap_or_else(|e| panic!("store does not open: {e}"));
+    let files = StoreFiles::in_dir(dir);
+    assert_eq!(std::fs::read(&files.key).unwrap(), ca_key_pem, "the CA key changed");
+    let entries = store.entries().unwrap();
+    let mut serials = BTreeSet::new();
+    for e in &entries {
+        assert!(serials.insert(e.serial.to_hex()), "serial {} twice in the index", e.serial.to_hex());
+        let path = files.newcert(&e.serial);
+        let cert = Certificate::from_pem_or_der(&std::fs::read(&path).unwrap_or_else(|err| {
+            panic!("index lists {} but {}: {err}", e.serial.to_hex(), path.display())
+        }), "newcert")
+        .unwrap_or_else(|err| panic!("{} is not a whole certificate: {err}", path.display()));
+        assert_eq!(cert.serial().as_ref(), Some(&e.serial));
+        assert!(cert.is_signed_by(store.ca().certificate()));
+    }
+    for f in std::fs::read_dir(&files.newcerts).unwrap() {
+        let p = f.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(".pgtls-tmp-") {
+            continue; // an unfinished temporary (checked by the caller)
+        }
+        Certificate::from_pem_or_der(&std::fs::read(&p).unwrap(), &name)
+            .unwrap_or_else(|e| panic!("{}: half-written certificate: {e}", p.display()));
+    }
+    if let Some(crl) = store.current_crl().unwrap() {
+        assert!(crl.is_signed_by(store.ca().certificate()), "crl.pem not signed by the CA");
+    }
+    let crlnumber = std::fs::read_to_string(&files.crlnumber).unwrap();
+    assert!(crlnumber.ends_with('\n') && SerialNumber::from_hex(crlnumber.trim()).is_ok(), "crlnumber {crlnumber:?}");
+    serials
+}
+
+fn newcert_names(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(StoreFiles::in_dir(dir).newcerts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(".pgtls-tmp-"))
+        .map(|n| n.trim_end_matches(".pem").to_owned())
+        .collect()
+}
+
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".pgtls-tmp-")) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let mode = std::fs::symlink_metadata(&p).unwrap().permissions().mode();
+            if p.is_dir() {
+                out.insert(p.clone(), (Vec::new(), mode));
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), (std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn eight_processes_issue_into_one_store() {
+    const PROCS: usize = 8;
+    const EACH: usize = 12;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let store = new_store(&dir);
+    let key_pem = std::fs::read(&store.files().key).unwrap();
+    let children: Vec<Child> = (0..PROCS)
+        .map(|i| worker(if i % 2 == 0 { "issue" } else { "mixed" }, &dir, Some(EACH), 100 + i as u64, false))
+        .collect();
+    let mut issued = Vec::new();
+    let mut revoked = BTreeSet::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "worker failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        for l in stdout.lines() {
+            if let Some(s) = l.strip_prefix("ISSUED ") {
+                issued.push(s.to_owned());
+            } else if let Some(s) = l.strip_prefix("REVOKED ") {
+                revoked.insert(s.to_owned());
+            }
+        }
+    }
+    let unique: BTreeSet<String> = issued.iter().cloned().collect();
+    assert_eq!(unique.len(), issued.len(), "a serial was handed out twice");
+    assert!(issued.len() >= PROCS / 2 * EACH, "only {} certificates issued", issued.len());
+    let index = check_store(&dir, &key_pem);
+    assert_eq!(index, unique, "index.txt vs the serials the workers were given");
+    assert_eq!(newcert_names(&dir), unique, "newcerts/ vs the serials the workers were given");
+    let entries = DirStore::open(&dir, None).unwrap().entries().unwrap();
+    for e in &entries {
+        assert_eq!(
+            matches!(e.status, IndexStatus::Revoked { .. }),
+            revoked.contains(&e.serial.to_hex()),
+            "revocation status of {}",
+            e.serial.to_hex()
+        );
+    }
+    assert!(temporaries(&dir).is_empty(), "temporary files left: {:?}", temporaries(&dir));
+}
+
+#[test]
+fn sigkill_at_random_points_leaves_a_sound_store() {
+    const MIN_KILLS: usize = 200;
+    const MAX_KILLS: usize = 400;
+    let budget = Duration::from_secs(60);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let store = new_store(&dir);
+    let key_pem = std::fs::read(&store.files().key).unwrap();
+    drop(store);
+    let mut rng = Lcg(7);
+    let mut ever: BTreeSet<String> = BTreeSet::new();
+    let mut handed_out: BTreeSet<String> = BTreeSet::new();
+    let mut kills = 0usize;
+    let mut crls = 0usize;
+    let mut leftover_temps = 0usize;
+    let start = Instant::now();
+    while kills < MAX_KILLS && start.elapsed() < budget {
+        let mut child = worker("mixed", &dir, None, rng.next(), false);
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "READY", "worker did not start: {line:?}");
+        // Let it run into the middle of some operation: 0 to ~15 ms.
+        std::thread::sleep(Duration::from_micros(rng.next() % 15_000));
+        // std's Child::kill sends SIGKILL on Unix.
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.code().is_none(), "worker ended by itself: {status}");
+        kills += 1;
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        for l in line.lines().chain(rest.lines()) {
+            if let Some(s) = l.strip_prefix("ISSUED ") {
+                assert!(handed_out.insert(s.to_owned()), "serial {s} handed out twice");
+            } else if l.starts_with("CRL ") {
+                crls += 1;
+            }
+        }
+        let index = check_store(&dir, &key_pem);
+        assert!(ever.is_subset(&index), "serials vanished from the index: {:?}", ever.difference(&index).collect::<Vec<_>>());
+        assert!(handed_out.is_subset(&index), "an issued certificate is missing from the index");
+        ever = index;
+        let temps = temporaries(&dir);
+        leftover_temps += temps.len();
+        for t in temps {
+            std::fs::remove_file(t).unwrap(); // what an operator (or a future `pgtls ca check`) would clean up
+        }
+    }
+    let orphans: Vec<String> = newcert_names(&dir).difference(&ever).cloned().collect();
+    eprintln!(
+        "{kills} SIGKILLs in {:.1?}: {} certificates in the index, {} handed out, {crls} CRLs, \
+         {} orphaned newcerts (killed between writing the certificate and the index), \
+         {leftover_temps} temporary files left behind by killed writers",
+        start.elapsed(),
+        ever.len(),
+        handed_out.len(),
+        orphans.len()
+    );
+    assert!(kills >= MIN_KILLS, "only {kills} kills in {budget:?} (minimum {MIN_KILLS})");
+    assert!(handed_out.len() >= 50, "the workers made too little progress: {}", handed_out.len());
+    assert!(crls >= 10, "too few CRLs generated between kills: {crls}");
+    // A serial on disk but not in the index is still never reused: the store skips
+    // serials whose newcerts file exists. Issue again and check.
+    let store = DirStore::open(&dir, None).unwrap();
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    for o in &orphans {
+        let mut p = CertificateParams::client("reuse", Validity::days_from(now(), 1)).unwrap();
+        p.serial = Some(SerialNumber::from_hex(o).unwrap());
+        let e = store.issue(&p, &key.public_key(), now()).unwrap_err();
+        assert!(matches!(e, Error::DuplicateSerial { .. }), "orphan serial {o} was accepted again: {e}");
+    }
+}
+
+/// A mounted tmpfs, unmounted on drop.
+struct Mount(PathBuf);
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn mount(args: &[&str], target: &Path, what: &str) -> Mount {
+    let out = Command::new("mount")
+        .args(args)
+        .arg(target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run mount(8) for {what}: {e}; this test needs root and util-linux `mount`"));
+    assert!(
+        out.status.success(),
+        "mount {args:?} {} failed ({what}): {}\nThis test needs root (CAP_SYS_ADMIN) to mount; run it as root.",
+        target.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Mount(target.to_path_buf())
+}
+
+fn assert_os_error(e: &Error, needle: &str) {
+    let shown = e.to_string();
+    let source = std::error::Error::source(e).map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(e, Error::Io { .. }), "expected an I/O error, got {e:?}");
+    assert!(shown.contains('/'), "the error does not name the file: {shown}");
+    assert!(source.contains(needle), "the OS error is not {needle:?}: {shown}: {source}");
+    assert!(!shown.contains(&source), "Display repeats the source: {shown}");
+}
+
+#[test]
+fn full_disk_gives_clear_errors_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let _m = mount(&["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"], &mnt, "a 64 KiB tmpfs");
+    let dir = mnt.join("ca");
+    let store = new_store(&dir);
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let params = CertificateParams::client("disk", Validity::days_from(now(), 30)).unwrap();
+    let first = store.issue(&params, &key.public_key(), now()).unwrap();
+    // Fill the file system to the last block.
+    let filler = mnt.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 512];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[0]).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let before = snapshot(&dir);
+    let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
+    assert_os_error(&e, "No space left on device");
+    assert_eq!(snapshot(&dir), before, "a failed issue changed the store");
+    let e = store.revoke(&first.serial().unwrap(), None, now()).unwrap_err();
+    assert_os_error(&e, "No space left on device");
+    assert_eq!(snapshot(&dir), before, "a failed revoke changed the store");
+    let e = store.generate_crl(now() + time::Duration::days(1), now()).unwrap_err();
+    assert_os_error(&e, "No space left on device");
+    assert_eq!(snapshot(&dir), before, "a failed CRL generation changed the store");
+    // With room again, the store works and the first certificate is still there.
+    std::fs::remove_file(&filler).unwrap();
+    let store = DirStore::open(&dir, None).unwrap();
+    store.revoke(&first.serial().unwrap(), None, now()).unwrap();
+    store.issue(&params, &key.public_key(), now()).unwrap();
+    assert_eq!(store.entries().unwrap().len(), 2);
+}
+
+#[test]
+fn read_only_directory_gives_clear_errors_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let store = new_store(&dir);
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let params = CertificateParams::client("ro", Validity::days_from(now(), 30)).unwrap();
+    let first = store.issue(&params, &key.public_key(), now()).unwrap();
+    let before = snapshot(&dir);
+    let _bind = mount(&["--bind", dir.to_str().unwrap()], &dir, "a bind mount of the store");
+    let _ro = mount(&["-o", "remount,bind,ro"], &dir, "remounting the bind mount read-only");
+    let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
+    assert_os_error(&e, "Read-only file system");
+    let e = store.revoke(&first.serial().unwrap(), None, now()).unwrap_err();
+    assert_os_error(&e, "Read-only file system");
+    let e = store.generate_crl(now() + time::Duration::days(1), now()).unwrap_err();
+    assert_os_error(&e, "Read-only file system");
+    // Opening and reading a read-only store works.
+    let ro = DirStore::open(&dir, None).unwrap();
+    assert_eq!(ro.entries().unwrap().len(), 1);
+    drop(_ro);
+    drop(_bind);
+    assert_eq!(snapshot(&dir), before, "failed operations changed the store");
+}
+
+#[test]
+fn private_keys_are_never_readable_by_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let stop = Arc::new(AtomicBool::new(false));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let (stop, polls, seen, root) = (stop.clone(), polls.clone(), seen.clone(), root.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            while !stop.load(Ordering::Relaxed) {
+                let mut stack = vec![root.clone()];
+                while let Some(d) = stack.pop() {
+                    let Ok(rd) = std::fs::read_dir(&d) else { continue };
+                    for e in rd.flatten() {
+                        let p = e.path();
+                        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+                        if md.is_dir() {
+                            stack.push(p);
+                            continue;
+                        }
+                        let secret = p.components().any(|c| c.as_os_str() == "private")
+                            || p.extension().is_some_and(|x| x == "key");
+                        if secret {
+                            seen.fetch_add(1, Ordering::Relaxed);
+                            let mode = md.permissions().mode() & 0o777;
+                            if mode & 0o077 != 0 {
+                                return Err(format!("{} had mode {mode:o}", p.display()));
+                            }
+                        }
+                    }
+                }
+                polls.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    };
+    // Two writers with umask 000, so any mode not set explicitly would show.
+    let a = worker("keys", &root.join("a"), Some(40), 1, true);
+    let b = worker("keys", &root.join("b"), Some(40), 2, true);
+    std::fs::create_dir_all(root.join("a")).unwrap();
+    std::fs::create_dir_all(root.join("b")).unwrap();
+    for c in [a, b] {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "key worker failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("DONE 40"));
+    }
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap().unwrap();
+    let (polls, seen) = (polls.load(Ordering::Relaxed), seen.load(Ordering::Relaxed));
+    eprintln!("{polls} polls, {seen} observations of secret files");
+    assert!(polls >= 20 && seen >= 100, "the watcher saw too little: {polls} polls, {seen} files");
+    // At rest: every key 0600, the private directory 0700.
+    for d in ["a", "b"] {
+        for i in 0..40 {
+            let sub = root.join(d).join(format!("s{i}"));
+            for f in ["private/cakey.pem", "server.key", "private/extra.key"] {
+                let mode = std::fs::metadata(sub.join(f)).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}/{f}", sub.display());
+            }
+            let mode = std::fs::metadata(sub.join("private")).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}/private", sub.display());
+        }
+    }
+}
