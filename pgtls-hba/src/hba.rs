@@ -233,6 +233,7 @@ pub struct HbaFile {
     text: Vec<u8>,
     settings: ServerSettings,
     lines: Vec<HbaLine>,
+    first_error: Option<usize>,
 }
 
 impl HbaFile {
@@ -245,15 +246,17 @@ impl HbaFile {
         };
         let mut records = Vec::new();
         tokenizer.tokenize_file(name, text, 0, &mut records);
-        let lines = records
+        let lines: Vec<HbaLine> = records
             .into_iter()
             .map(|r| parse_record(r, &settings))
             .collect();
+        let first_error = lines.iter().position(|l| l.result.is_err());
         Self {
             name: name.to_owned(),
             text: text.to_vec(),
             settings,
             lines,
+            first_error,
         }
     }
 
@@ -298,10 +301,10 @@ impl HbaFile {
     /// The first invalid line (the server logs them all and keeps its old rules),
     /// or an empty file (`configuration file "..." contains no entries`).
     pub fn load(&self) -> Result<(), &HbaLine> {
-        if let Some(bad) = self.lines.iter().find(|l| l.result.is_err()) {
-            return Err(bad);
+        match self.first_error.and_then(|i| self.lines.get(i)) {
+            Some(bad) => Err(bad),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether the server would refuse to load the file, with the message.
@@ -354,14 +357,17 @@ pub fn parse_hba_line(line: &str, settings: ServerSettings) -> Result<HbaRule, L
 fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
     let result = match rec.error {
         Some(e) => Err(LineError::new(e)),
-        None => parse_fields(&rec.fields, settings).map_err(|mut e| {
-            // A "silent" error leaves whatever error text was set before:
-            // the hostssl warning, if there was one.
-            if e.view_message.is_none() {
-                e.view_message = hostssl_warning(&rec.fields, settings);
-            }
-            e
-        }),
+        None => {
+            let fallback = hostssl_warning(&rec.fields, settings);
+            parse_fields(rec.fields, settings).map_err(|mut e| {
+                // A "silent" error leaves whatever error text was set before:
+                // the hostssl warning, if there was one.
+                if e.view_message.is_none() {
+                    e.view_message = fallback;
+                }
+                e
+            })
+        }
     };
     HbaLine {
         file: rec.file,
@@ -389,7 +395,7 @@ fn hostssl_warning(fields: &[Vec<Token>], s: &ServerSettings) -> Option<String> 
     }
 }
 
-fn name_tokens(tokens: &[Token], version: PgVersion) -> Result<Vec<NameToken>, LineError> {
+fn name_tokens(tokens: Vec<Token>, version: PgVersion) -> Result<Vec<NameToken>, LineError> {
     let mut out = Vec::with_capacity(tokens.len());
     for t in tokens {
         let regex = if version >= PgVersion::V16 && t.text.starts_with('/') {
@@ -405,17 +411,14 @@ fn name_tokens(tokens: &[Token], version: PgVersion) -> Result<Vec<NameToken>, L
         } else {
             None
         };
-        out.push(NameToken {
-            token: t.clone(),
-            regex,
-        });
+        out.push(NameToken { token: t, regex });
     }
     Ok(out)
 }
 
-fn parse_fields(fields: &[Vec<Token>], s: &ServerSettings) -> Result<HbaRule, LineError> {
+fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, LineError> {
     let v = s.version;
-    let mut it = fields.iter();
+    let mut it = fields.into_iter();
     let Some(ct) = it.next() else {
         return Err(LineError::new("end-of-line before database specification"));
     };

@@ -75,7 +75,7 @@ pub(crate) struct LogicalLine {
 
 /// Physical lines: byte ranges, each including its `\n` when present.
 pub(crate) fn physical_lines(text: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.iter().filter(|b| **b == b'\n').count() + 1);
     let mut start = 0;
     for (i, b) in text.iter().enumerate() {
         if *b == b'\n' {
@@ -98,7 +98,7 @@ fn strip_crlf(buf: &mut Vec<u8>) {
 /// Splits a file into logical lines for `version`.
 pub(crate) fn logical_lines(text: &[u8], version: PgVersion) -> Vec<LogicalLine> {
     let phys = physical_lines(text);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(phys.len());
     let mut i = 0;
     let mut line_number: u32 = 1;
     let continuation = version >= PgVersion::V14;
@@ -183,7 +183,7 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
     let mut saw_quote = false;
     let mut initial_quote = false;
     let mut terminating_comma = false;
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(32);
     // Skip blanks and commas.
     while *pos < line.len() && (is_blank(line[*pos]) || line[*pos] == b',') {
         *pos += 1;
@@ -263,8 +263,10 @@ impl Tokenizer<'_> {
         depth: usize,
         out: &mut Vec<Record>,
     ) {
-        for ll in logical_lines(text, self.version) {
-            let mut fields: Vec<Vec<Token>> = Vec::new();
+        let lines = logical_lines(text, self.version);
+        out.reserve(lines.len());
+        for ll in lines {
+            let mut fields: Vec<Vec<Token>> = Vec::with_capacity(8);
             let mut error: Option<String> = None;
             if ll.too_long {
                 error = Some("authentication file line too long".to_owned());
@@ -401,7 +403,7 @@ impl Tokenizer<'_> {
         depth: usize,
         error: &mut Option<String>,
     ) -> Vec<Token> {
-        let mut tokens = Vec::new();
+        let mut tokens = Vec::with_capacity(2);
         loop {
             match next_token(line, pos, self.max_token()) {
                 Next::End => break,
@@ -418,8 +420,12 @@ impl Tokenizer<'_> {
                         let name = String::from_utf8_lossy(&text[1..]).into_owned();
                         self.expand_file(file, &name, depth + 1, &mut tokens, error);
                     } else {
+                        let text = match String::from_utf8(text) {
+                            Ok(t) => t,
+                            Err(e) => utf8_dropping_invalid(e.as_bytes()),
+                        };
                         tokens.push(Token {
-                            text: utf8_dropping_invalid(&text),
+                            text,
                             quoted: initial_quote,
                         });
                     }
