@@ -69,7 +69,9 @@ const IDENT: &str = "# MAPNAME SYSTEM-USERNAME PG-USERNAME\n\
                      dnmap \"CN=carol,OU=db,O=pgtls-verifydiff,C=DE\" carol\n\
                      dnmap \"CN=alice,O=pgtls-verifydiff\" alice\n\
                      dnmap \"/^CN=dave\\\\, jr,O=pgtls-verifydiff$\" bob\n\
-                     dnmap \"/^UID=e1\\\\+CN=erin,\" erin\n";
+                     dnmap \"/^UID=e1\\\\+CN=erin,\" erin\n\
+                     dnmap \"CN=jos\\C3\\A9,O=pgtls-verifydiff\" carol\n\
+                     cnmap josé carol\n";
 
 /// Roles (all with password "pw" for the scram lines).
 const USERS: &[&str] = &[

@@ -555,6 +555,19 @@ client alice-other-ca "$C/CN=alice" clientOther ""
 client alice-expired "$C/CN=alice" clientRoot "" -startdate 20200101000000Z -enddate 20210101000000Z
 client mallory-revoked "$C/CN=mallory" clientRoot ""
 client alice-revoked "$C/CN=alice" clientRoot ""
+# Subjects that -subj cannot express: a UTF-8 CN, and a BMPString CN (NUL bytes inside).
+client_cnf() { # NAME REQ-CONFIG
+    mkdir -p "clients/$1"
+    key "clients/$1/key.pem"
+    csr "clients/$1/key.pem" "" "clients/$1/csr.pem" "$2"
+    sign "clients/$1/csr.pem" clientRoot client "clients/$1/leaf.pem"
+    cp "clients/$1/leaf.pem" "clients/$1/chain.pem"
+    printf '%s\t%s\t%s\n' "$1" "clients/$1/chain.pem" "clients/$1/key.pem" >>clients.tsv
+}
+printf '[req]\ndistinguished_name = dn\nprompt = no\nutf8 = yes\nstring_mask = utf8only\n[dn]\nO = pgtls-verifydiff\nCN = jos\xc3\xa9\n' >req-utf8.cnf
+client_cnf utf8-cn req-utf8.cnf
+printf '[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = MASK:0x800\n[dn]\nCN = alice\n' >req-bmp-client.cnf
+client_cnf bmp-cn req-bmp-client.cnf
 revoke clientRoot clients/mallory-revoked/leaf.pem
 revoke clientRoot clients/alice-revoked/leaf.pem
 mkdir -p client
