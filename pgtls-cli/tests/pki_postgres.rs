@@ -1,0 +1,149 @@
+//! `pgtls quickstart` output used by a real PostgreSQL 15 server and psql (libpq):
+//! verify-full with a client certificate under `cert` authentication is accepted; after
+//! `pgtls revoke` + `pgtls crl` + reload, the same client is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pgtls_testkit::{Cluster, require_openssl, require_postgres};
+
+fn pgtls(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgtls"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "pgtls failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn psql(c: &Cluster, client: &Path, user: &str) -> Output {
+    let conninfo = format!(
+        "host=db.example.com hostaddr=127.0.0.1 port={} user={user} dbname=postgres \
+         sslmode=verify-full sslrootcert={d}/root.crt sslcert={d}/postgresql.crt \
+         sslkey={d}/postgresql.key",
+        c.port(),
+        d = client.display()
+    );
+    c.psql(
+        &[
+            "-X",
+            "-At",
+            "-c",
+            "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()",
+        ],
+        &conninfo,
+        &[],
+    )
+    .unwrap()
+}
+
+#[test]
+fn quickstart_certificates_work_with_postgres_and_revocation_takes_effect() {
+    require_postgres().unwrap();
+    require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let d = dir.to_str().unwrap();
+    let out = ok(pgtls(&[
+        "quickstart",
+        "--dir",
+        d,
+        "--host",
+        "db.example.com",
+        "--host",
+        "127.0.0.1",
+        "--role",
+        "app",
+        "--role",
+        "bob",
+    ]));
+    assert!(out.contains("ssl_crl_file"), "{out}");
+    assert!(out.contains("hostssl all app,bob all cert"), "{out}");
+    assert!(out.contains("sslmode=verify-full"), "{out}");
+
+    let c = Cluster::init().unwrap();
+    for (name, mode) in [
+        ("server.crt", 0o644),
+        ("server.key", 0o600),
+        ("root.crt", 0o644),
+        ("root.crl", 0o644),
+    ] {
+        c.write_file(name, &fs::read(dir.join(name)).unwrap(), mode)
+            .unwrap();
+    }
+    c.append_conf(
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'root.crt'\nssl_crl_file = 'root.crl'\n",
+    )
+    .unwrap();
+    c.write_hba("local all all trust\nhostssl all all 127.0.0.1/32 cert\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+
+    let app = dir.join("clients/app");
+    let bob = dir.join("clients/bob");
+    let o = psql(&c, &app, "app");
+    // The role does not exist yet: authentication passed, then the role check fails.
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.contains("role \"app\" does not exist"), "{err}");
+    c.sql("create role app login; create role bob login")
+        .unwrap();
+    let o = psql(&c, &app, "app");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "app|t");
+    // The certificate of app does not log in as bob (cert auth compares the CN).
+    let o = psql(&c, &app, "bob");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("certificate authentication failed"));
+    // verify-full checks the host name: a name not in the certificate is refused by libpq.
+    let wrong = format!(
+        "host=other.example.com hostaddr=127.0.0.1 port={} user=app dbname=postgres sslmode=verify-full \
+         sslrootcert={d}/root.crt sslcert={d}/postgresql.crt sslkey={d}/postgresql.key",
+        c.port(),
+        d = app.display()
+    );
+    let o = c.psql(&["-X", "-c", "select 1"], &wrong, &[]).unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not match host name"));
+
+    // Revoke app, publish the CRL, reload: app is refused, bob still gets in.
+    let ca = dir.join("ca");
+    let out = ok(pgtls(&[
+        "revoke",
+        "--dir",
+        ca.to_str().unwrap(),
+        "--cert",
+        app.join("postgresql.crt").to_str().unwrap(),
+        "--reason",
+        "keyCompromise",
+    ]));
+    assert!(out.contains("revoked"), "{out}");
+    ok(pgtls(&[
+        "crl",
+        "--dir",
+        ca.to_str().unwrap(),
+        "--days",
+        "7",
+    ]));
+    c.write_file("root.crl", &fs::read(ca.join("crl.pem")).unwrap(), 0o644)
+        .unwrap();
+    c.reload().unwrap();
+    let o = psql(&c, &app, "app");
+    assert!(!o.status.success(), "revoked client still accepted");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.contains("certificate revoked"), "{err}");
+    let o = psql(&c, &bob, "bob");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "bob|t");
+}
