@@ -27,15 +27,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use pgtls_testkit::{Cluster, openssl, require_openssl};
+use pgtls_testkit::Cluster;
 
 mod hba_support;
 use hba_support::{
     Conn, Outcome, classify, client_hostname, first_load_error, interface_cidrs, judge,
-    judge_not_loaded, known_divergences, logged_line, pgtls_check, reload_and_sync,
+    judge_not_loaded, known_divergences, logged_line, make_certs, pgtls_check, reload_and_sync,
 };
 
 /// The method every line gets in the instrumented file.
@@ -455,63 +454,6 @@ fn render(set: &HbaSet) -> (String, String) {
     (real, probe)
 }
 
-fn make_certs(dir: &Path) {
-    require_openssl().unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut args = vec!["req", "-x509"];
-    args.extend(ec);
-    args.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=pgtls hbadiff test CA",
-    ]);
-    openssl(dir, &args).unwrap();
-    let mut leaves = vec![("server", "/CN=localhost")];
-    leaves.extend(CLIENT_CERTS.iter().copied());
-    for (name, subject) in leaves {
-        let (key, csr, crt) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.crt"),
-        );
-        let mut args = vec!["req", "-new"];
-        args.extend(ec);
-        args.extend(["-keyout", &key, "-out", &csr, "-subj", subject]);
-        openssl(dir, &args).unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "3650",
-                "-out",
-                &crt,
-            ],
-        )
-        .unwrap();
-        fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 /// Roles each role belongs to, directly or not (itself excluded), from the server.
 fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
     let rows = cluster
@@ -542,7 +484,9 @@ fn check_matches_real_connections() {
         .prefix("pgtls-hbaconn-")
         .tempdir()
         .unwrap();
-    make_certs(scratch.path());
+    let mut leaves = vec![("server", "/CN=localhost")];
+    leaves.extend(CLIENT_CERTS.iter().copied());
+    make_certs(scratch.path(), &leaves);
     let certs = scratch.path().to_path_buf();
 
     let cluster = Cluster::init().unwrap();

@@ -7,11 +7,16 @@
 //! copies the `@`-included support files next to it), asks the view, which
 //! re-reads the file on every query in PostgreSQL 15, and runs the pgtls
 //! command on the very same path, so error texts that contain the file's path
-//! agree. The running server never reloads a corpus file: a reload happens
-//! only after a working file is back in place.
+//! agree. While the views are compared the server never reloads a corpus
+//! file: a reload happens only after a working file is back in place.
 //!
 //! The rules corpus runs twice, with `ssl = off` and `ssl = on`, because
 //! `hostssl` lines carry a warning in the view when SSL is off.
+//!
+//! Then a load pass makes the server load each rules file for real (one
+//! SIGHUP per file) and holds `pgtls hba check` to what the server did: it
+//! refused the file (exit status 3, the server's first error), or it loaded
+//! it and answered three connection attempts.
 //!
 //! Every mismatching file is reported in one failure message. Files listed in
 //! `testdata/hba/known-divergences.json` for `hba_views` may differ, and the
@@ -26,14 +31,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use pgtls_testkit::{Cluster, openssl, require_openssl};
+use pgtls_testkit::Cluster;
 use serde_json::Value;
 
 mod hba_support;
 use hba_support::{
     Conn, Corpus, Outcome, classify, client_hostname, clip, first_load_error, interface_cidrs,
-    judge, judge_not_loaded, known_divergences, logged_line, pgtls_check, reload_and_sync,
-    testdata, write_world_readable,
+    judge, judge_not_loaded, known_divergences, logged_line, make_certs, pgtls_check,
+    reload_and_sync, testdata, write_world_readable,
 };
 
 /// The configuration the server actually runs with; written back before
@@ -137,36 +142,6 @@ fn compare(expected: &[Value], got: &[Value]) -> Option<String> {
         ));
     }
     Some(msg)
-}
-
-/// Makes a self-signed P-256 server certificate with the openssl CLI.
-fn server_cert(dir: &Path) -> (Vec<u8>, Vec<u8>) {
-    require_openssl().unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.crt",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=localhost",
-        ],
-    )
-    .unwrap();
-    (
-        fs::read(dir.join("server.crt")).unwrap(),
-        fs::read(dir.join("server.key")).unwrap(),
-    )
 }
 
 fn wait_for_setting(cluster: &Cluster, name: &str, want: &str) {
@@ -368,10 +343,12 @@ fn views_match_postgresql_15() {
     rules.copy_support(&hba_dir);
     idents.copy_support(&ident_dir);
 
-    let (crt, key) = server_cert(scratch.path());
+    make_certs(scratch.path(), &[("server", "/CN=localhost")]);
     let cluster = Cluster::init().unwrap();
-    cluster.write_file("server.crt", &crt, 0o600).unwrap();
-    cluster.write_file("server.key", &key, 0o600).unwrap();
+    for f in ["server.crt", "server.key"] {
+        let pem = fs::read(scratch.path().join(f)).unwrap();
+        cluster.write_file(f, &pem, 0o600).unwrap();
+    }
     cluster
         .append_conf(&format!(
             "hba_file = '{}'\nident_file = '{}'\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
@@ -451,7 +428,7 @@ fn views_match_postgresql_15() {
     }
     assert!(
         report.is_empty(),
-        "pgtls differs from PostgreSQL 15's views ({} of {compared} comparisons; {} files):\n{report}",
+        "pgtls differs from PostgreSQL 15 ({} of {compared} comparisons; {} files):\n{report}",
         mismatches.values().map(Vec::len).sum::<usize>(),
         mismatches.len()
     );
