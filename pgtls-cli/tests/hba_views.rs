@@ -56,7 +56,9 @@ fn json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
         .collect()
 }
 
-/// Asks the server's view, through psql on the Unix socket.
+/// Asks the server's view, through psql on the Unix socket. Each row comes
+/// as the hex of the exact bytes of `row_to_json`: psql itself drops bytes
+/// that are not valid UTF-8 when it prints text, and the corpus has some.
 fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
     let out = cluster
         .psql(
@@ -66,7 +68,7 @@ fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-c",
-                &format!("select row_to_json(r) from {view} r"),
+                &format!("select encode(textsend(row_to_json(r)::text), 'hex') from {view} r"),
             ],
             &format!(
                 "host={} port={} user=postgres dbname=postgres",
@@ -81,7 +83,19 @@ fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
         "psql on {view} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    json_lines(&out.stdout).unwrap_or_else(|e| panic!("{view}: {e}"))
+    let mut bytes = Vec::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        bytes.extend(unhex(line));
+        bytes.push(b'\n');
+    }
+    json_lines(&bytes).unwrap_or_else(|e| panic!("{view}: {e}"))
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
 }
 
 /// Runs `pgtls hba <what> FILE --pg-version 15 [--ssl S] --format jsonl`.
