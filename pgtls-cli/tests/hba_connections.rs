@@ -49,6 +49,8 @@ const ROLES: &[(&str, bool, &[&str], &str)] = &[
     ("bob", true, &["ops"], ""),
     ("carol", true, &[], ""),
     ("dave", true, &[], "REPLICATION"),
+    ("Team X", false, &[], ""),
+    ("CamelUser", true, &["Team X"], ""),
 ];
 /// Databases that exist (others are used as names only: pg_hba is checked
 /// before the server looks the database up).
@@ -262,6 +264,9 @@ const SETS: &[HbaSet] = &[
             "host  app  ALICE   127.0.0.1/32  | reject  # case matters",
             "host  sameuser  \"all\"  127.0.0.1/32  | scram-sha-256",
             "host\tapp\t+staff\t127.0.0.1/32\t| reject",
+            "host  app  cameluser  127.0.0.1/32  | reject",
+            "host  app  +\"Team X\"  127.0.0.1/32  | scram-sha-256",
+            "host  d2   CamelUser  127.0.0.1/32  | scram-sha-256",
         ],
         attempts: &[
             at(V4(false), "alice", "app"),
@@ -274,6 +279,9 @@ const SETS: &[HbaSet] = &[
             at(V4(false), "alice", "alice"),
             at(V4(false), "dave", "app"),
             at(V4(false), "dave", "postgres"),
+            at(V4(false), "CamelUser", "app"),
+            at(V4(false), "CamelUser", "d2"),
+            at(V4(false), "cameluser", "d2"),
         ],
     },
     HbaSet {
@@ -508,12 +516,13 @@ fn check_matches_real_connections() {
     let cluster = cluster.start_initialized().unwrap();
     for (name, login, member_of, attrs) in ROLES {
         let mut sql = format!(
-            "create role {name} {} {attrs} password '{}'",
+            "create role \"{name}\" {} {attrs} password '{}'",
             if *login { "login" } else { "nologin" },
             password(name)
         );
         if !member_of.is_empty() {
-            sql.push_str(&format!(" in role {}", member_of.join(", ")));
+            let groups: Vec<String> = member_of.iter().map(|g| format!("\"{g}\"")).collect();
+            sql.push_str(&format!(" in role {}", groups.join(", ")));
         }
         cluster.sql(&sql).unwrap();
     }
