@@ -155,6 +155,12 @@ fn compare(expected: &[Value], got: &[Value]) -> Option<String> {
             show(g)
         ));
     }
+    if msg.contains('\u{FFFD}') {
+        msg.push_str(
+            "    (U+FFFD marks bytes that are not UTF-8: row_to_json has them as they are in the \
+             file, psql hides them when it prints; print them raw or as U+FFFD, do not drop them)\n",
+        );
+    }
     Some(msg)
 }
 
