@@ -185,6 +185,13 @@ impl LineError {
         }
     }
 
+    pub(crate) fn with_log(view: String, log: Option<String>) -> Self {
+        Self {
+            message: log.unwrap_or_else(|| view.clone()),
+            view_message: Some(view),
+        }
+    }
+
     pub(crate) fn new_pub(message: impl Into<String>) -> Self {
         Self::new(message)
     }
@@ -217,9 +224,17 @@ pub struct HbaLine {
     pub result: Result<HbaRule, LineError>,
     /// 0-based physical line range in `file`.
     pub(crate) phys: (usize, usize),
+    /// The record had bytes that are not UTF-8.
+    pub(crate) lossy: bool,
 }
 
 impl HbaLine {
+    /// Whether the record contains bytes that are not UTF-8 (they appear as
+    /// U+FFFD in tokens and messages; the server passes the raw bytes on).
+    pub fn has_invalid_utf8(&self) -> bool {
+        self.lossy
+    }
+
     /// The rule, if the line is valid.
     pub fn rule(&self) -> Option<&HbaRule> {
         self.result.as_ref().ok()
@@ -356,7 +371,10 @@ pub fn parse_hba_line(line: &str, settings: ServerSettings) -> Result<HbaRule, L
 
 fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
     let result = match rec.error {
-        Some(e) => Err(LineError::new(e)),
+        Some(e) => Err(LineError {
+            message: rec.error_log.unwrap_or_else(|| e.clone()),
+            view_message: Some(e),
+        }),
         None => {
             let fallback = hostssl_warning(&rec.fields, settings);
             parse_fields(rec.fields, settings).map_err(|mut e| {
@@ -375,6 +393,7 @@ fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
         raw: rec.raw,
         result,
         phys: rec.phys,
+        lossy: rec.lossy,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct IdentLine {
     pub raw: String,
     /// The parsed mapping, or why the line is invalid.
     pub result: Result<IdentRule, LineError>,
+    /// The record had bytes that are not UTF-8.
+    pub(crate) lossy: bool,
 }
 
 /// What [`IdentFile::check_usermap`] decided.
@@ -80,6 +82,13 @@ pub struct IdentFile {
     text: Vec<u8>,
     version: PgVersion,
     lines: Vec<IdentLine>,
+}
+
+impl IdentLine {
+    /// Whether the record contains bytes that are not UTF-8 (shown as U+FFFD).
+    pub fn has_invalid_utf8(&self) -> bool {
+        self.lossy
+    }
 }
 
 impl IdentFile {
@@ -370,7 +379,7 @@ fn check_line(
 
 fn parse_record(rec: Record, version: PgVersion) -> IdentLine {
     let result = match rec.error {
-        Some(e) => Err(LineError::new_pub(e)),
+        Some(e) => Err(LineError::with_log(e, rec.error_log)),
         None => parse_fields(&rec.fields, version),
     };
     IdentLine {
@@ -378,6 +387,7 @@ fn parse_record(rec: Record, version: PgVersion) -> IdentLine {
         line_number: rec.line_number,
         raw: rec.raw,
         result,
+        lossy: rec.lossy,
     }
 }
 

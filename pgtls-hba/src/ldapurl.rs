@@ -101,12 +101,12 @@ pub(crate) fn apply(val: &str, o: &mut HbaOptions) -> Result<(), LineError> {
     o.ldapport = port;
     o.ldapscope = 0;
     if let Some(path) = path {
+        // With a '/', the DN is whatever comes before '?' (possibly empty).
+        let has_dn = path.starts_with('/');
         let path = path.strip_prefix('/').unwrap_or(path);
         let mut parts = path.splitn(5, '?');
         let dn = parts.next().unwrap_or("");
-        if path.starts_with('?') {
-            // no DN part
-        } else {
+        if has_dn {
             o.ldapbasedn = Some(pct_decode(dn));
         }
         if let Some(attrs) = parts.next()

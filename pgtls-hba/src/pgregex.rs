@@ -62,6 +62,7 @@ const EESCAPE: &str = "invalid escape \\ sequence";
 const BADBR: &str = "invalid repetition count(s)";
 const ERANGE: &str = "invalid character range";
 const ECTYPE: &str = "invalid character class";
+const BADOPT: &str = "invalid embedded option";
 
 enum Scan {
     Error(&'static str),
@@ -196,11 +197,29 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
             }
             '(' => {
                 if chars.get(i) == Some(&'?') {
-                    if chars.get(i + 1) == Some(&':') {
+                    let next = chars.get(i + 1).copied();
+                    if next == Some(':') {
                         out.push_str("(?:");
                         i += 2;
+                    } else if i == 1 && next.is_some_and(|c| c.is_ascii_alphabetic()) {
+                        // Embedded options, only at the very start of an ARE.
+                        let mut j = i + 1;
+                        while chars.get(j).is_some_and(char::is_ascii_alphabetic) {
+                            if !"bceimnpqstwx".contains(chars[j]) {
+                                return Err(Scan::Error(BADOPT));
+                            }
+                            j += 1;
+                        }
+                        if chars.get(j) != Some(&')') {
+                            return Err(Scan::Error(BADOPT));
+                        }
+                        return unsup("embedded options");
+                    } else if matches!(next, Some('=' | '!' | '#'))
+                        || (next == Some('<') && matches!(chars.get(i + 2), Some('=' | '!')))
+                    {
+                        return unsup("look-around or comments");
                     } else {
-                        return unsup("\"(?\" (look-around or embedded options)");
+                        return Err(Scan::Error(BADRPT));
                     }
                 } else {
                     out.push('(');
@@ -389,6 +408,10 @@ fn bracket(chars: &[char], mut i: usize, out: &mut String) -> Result<usize, Scan
                 let Some(&hi) = chars.get(i) else {
                     return Err(Scan::Error(EBRACK));
                 };
+                if hi == '\\' && chars.get(i + 1).is_some_and(|c| "dswDSW".contains(*c)) {
+                    // A class escape cannot end a range.
+                    return Err(Scan::Error(ERANGE));
+                }
                 if hi == '[' || hi == '\\' {
                     return Err(Scan::Unsupported(
                         "complex range endpoints are not supported by pgtls".to_owned(),
@@ -460,6 +483,9 @@ mod tests {
         assert_eq!(PgRegex::new("a{3,1}").unwrap_err(), BADBR);
         assert_eq!(PgRegex::new("[z-a]").unwrap_err(), ERANGE);
         assert_eq!(PgRegex::new("[[:foo:]]").unwrap_err(), ECTYPE);
+        assert_eq!(PgRegex::new("[a-\\d]").unwrap_err(), ERANGE);
+        assert_eq!(PgRegex::new("(?P<n>a)").unwrap_err(), BADOPT);
+        assert_eq!(PgRegex::new("a(?P<n>a)").unwrap_err(), BADRPT);
     }
 
     #[test]

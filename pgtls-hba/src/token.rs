@@ -51,6 +51,11 @@ pub(crate) struct Record {
     pub(crate) fields: Vec<Vec<Token>>,
     /// A tokenizer error (`err_msg` of `TokenizedAuthLine`).
     pub(crate) error: Option<String>,
+    /// The server's log text for `error` (it can differ, or come from an
+    /// included file's own line).
+    pub(crate) error_log: Option<String>,
+    /// The record had bytes that are not UTF-8 (shown as U+FFFD in tokens).
+    pub(crate) lossy: bool,
     /// 0-based physical line range in the file the record comes from.
     pub(crate) phys: (usize, usize),
 }
@@ -150,16 +155,6 @@ pub(crate) fn logical_lines(text: &[u8], version: PgVersion) -> Vec<LogicalLine>
     out
 }
 
-/// Token bytes as text. Invalid UTF-8 cannot reach the views intact (the
-/// server's output drops it), so invalid sequences are dropped here too.
-pub(crate) fn utf8_dropping_invalid(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-    }
-    out
-}
-
 /// `pg_isblank`: space, tab and carriage return.
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t' || c == b'\r'
@@ -173,7 +168,7 @@ enum Next {
         terminating_comma: bool,
     },
     End,
-    TooLong,
+    TooLong(Vec<u8>),
 }
 
 /// `next_token`.
@@ -201,7 +196,7 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
             && buf.len() >= max - 1
         {
             *pos = line.len();
-            return Next::TooLong;
+            return Next::TooLong(buf);
         }
         if c == b',' && !in_quote {
             terminating_comma = true;
@@ -267,9 +262,10 @@ impl Tokenizer<'_> {
         out.reserve(lines.len());
         for ll in lines {
             let mut fields: Vec<Vec<Token>> = Vec::with_capacity(8);
-            let mut error: Option<String> = None;
+            let mut error: Option<(String, String)> = None;
             if ll.too_long {
-                error = Some("authentication file line too long".to_owned());
+                let m = "authentication file line too long".to_owned();
+                error = Some((m.clone(), m));
             }
             let mut pos = 0;
             while pos < ll.content.len() && error.is_none() {
@@ -296,16 +292,22 @@ impl Tokenizer<'_> {
                 };
                 match handled {
                     Ok(()) => continue,
-                    Err(Some(e)) => error = Some(e),
+                    Err(Some(e)) => error = Some((e.clone(), e)),
                     Err(None) => {}
                 }
             }
+            let (error, error_log) = match error {
+                Some((v, l)) => (Some(v), Some(l)),
+                None => (None, None),
+            };
             out.push(Record {
                 file: file.to_owned(),
                 line_number: ll.line_number,
+                lossy: std::str::from_utf8(&ll.content).is_err(),
                 raw,
                 fields,
                 error,
+                error_log,
                 phys: ll.phys,
             });
         }
@@ -401,14 +403,20 @@ impl Tokenizer<'_> {
         line: &[u8],
         pos: &mut usize,
         depth: usize,
-        error: &mut Option<String>,
+        error: &mut Option<(String, String)>,
     ) -> Vec<Token> {
         let mut tokens = Vec::with_capacity(2);
         loop {
             match next_token(line, pos, self.max_token()) {
                 Next::End => break,
-                Next::TooLong => {
-                    *error = Some("authentication file token too long".to_owned());
+                Next::TooLong(prefix) => {
+                    *error = Some((
+                        "authentication file token too long".to_owned(),
+                        format!(
+                            "authentication file token too long, skipping: \"{}\"",
+                            String::from_utf8_lossy(&prefix)
+                        ),
+                    ));
                     break;
                 }
                 Next::Token {
@@ -422,7 +430,7 @@ impl Tokenizer<'_> {
                     } else {
                         let text = match String::from_utf8(text) {
                             Ok(t) => t,
-                            Err(e) => utf8_dropping_invalid(e.as_bytes()),
+                            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                         };
                         tokens.push(Token {
                             text,
@@ -445,7 +453,7 @@ impl Tokenizer<'_> {
         inc: &str,
         depth: usize,
         tokens: &mut Vec<Token>,
-        error: &mut Option<String>,
+        error: &mut Option<(String, String)>,
     ) {
         let old = self.version < PgVersion::V16;
         let full = if old {
@@ -456,7 +464,7 @@ impl Tokenizer<'_> {
         let text = match self.open(&full, depth) {
             Ok(t) => t,
             Err((msg, _)) => {
-                *error = Some(if old {
+                let m = if old {
                     let why = msg
                         .rsplit_once("\": ")
                         .map(|(_, w)| w.to_owned())
@@ -466,7 +474,8 @@ impl Tokenizer<'_> {
                     )
                 } else {
                     msg
-                });
+                };
+                *error = Some((m.clone(), m));
                 return;
             }
         };
@@ -474,7 +483,8 @@ impl Tokenizer<'_> {
         self.tokenize_file(&full, &text, depth, &mut lines);
         for rec in lines {
             if let Some(e) = rec.error {
-                *error = Some(e);
+                let log = rec.error_log.unwrap_or_else(|| e.clone());
+                *error = Some((e, log));
                 break;
             }
             for field in rec.fields {
