@@ -619,7 +619,8 @@ fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
         }
     };
     let pass = if a.key.encrypt { a.pass.get()? } else { None };
-    let store = DirStore::create(&a.dir, ca, pass.as_deref())?;
+    let store =
+        DirStore::create_with_iterations(&a.dir, ca, pass.as_deref(), a.key.kdf_iterations)?;
     let c = store.ca().certificate();
     let human = format!(
         "created CA store {}\n  subject   {}\n  serial    {}\n  not after {}\n  key       {}\n",

@@ -215,6 +215,20 @@ impl DirStore {
     /// # Errors
     /// [`Error::FileExists`], [`Error::Io`].
     pub fn create(dir: &Path, ca: Ca, passphrase: Option<&[u8]>) -> Result<Self, Error> {
+        Self::create_with_iterations(dir, ca, passphrase, crate::key::PBKDF2_ITERATIONS)
+    }
+
+    /// As [`DirStore::create`], encrypting the CA key (when `passphrase` is given) with
+    /// `iterations` PBKDF2 rounds.
+    ///
+    /// # Errors
+    /// As [`DirStore::create`].
+    pub fn create_with_iterations(
+        dir: &Path,
+        ca: Ca,
+        passphrase: Option<&[u8]>,
+        iterations: u32,
+    ) -> Result<Self, Error> {
         let files = StoreFiles::in_dir(dir);
         for existing in [&files.key, &files.index, &files.cert] {
             if existing.exists() {
@@ -228,7 +242,7 @@ impl DirStore {
         mkdir(&dir.join("private"), 0o700)?;
         mkdir(&files.newcerts, 0o755)?;
         let key_pem = match passphrase {
-            Some(p) => ca.key().to_encrypted_pem(p)?,
+            Some(p) => ca.key().to_encrypted_pem_with_iterations(p, iterations)?,
             None => ca.key().to_pem(),
         };
         write_new_secret(&files.key, key_pem.as_bytes())?;
