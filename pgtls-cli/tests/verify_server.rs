@@ -26,6 +26,8 @@ const MODES: [&str; 6] = [
     "verify-ca",
     "verify-full",
 ];
+/// Spellings libpq refuses (sslmode is compared case-sensitively), for cases flagged `badmode`.
+const BAD_MODES: [&str; 2] = ["Require", "verify_full"];
 /// Plaintext is refused for this database, so allow/prefer show their TLS attempt's result.
 const TLS_ONLY_DB: &str = "tlsonly";
 const SSL_QUERY: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
@@ -51,6 +53,8 @@ struct Case {
     hostname: bool,
     /// Also run with the parameters in the environment (PGSSLMODE, PGSSLROOTCERT, ...).
     env: bool,
+    /// Also run with sslmode spellings libpq refuses.
+    badmode: bool,
 }
 
 /// One connection setting to compare.
@@ -112,6 +116,7 @@ fn load_cases(out: &Path) -> Vec<Case> {
                 home: f[7].split(',').any(|x| x == "home"),
                 hostname: f[7].split(',').any(|x| x == "hostname"),
                 env: f[7].split(',').any(|x| x == "env"),
+                badmode: f[7].split(',').any(|x| x == "badmode"),
             }
         })
         .collect()
@@ -119,6 +124,11 @@ fn load_cases(out: &Path) -> Vec<Case> {
 
 fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
     let mut v = Vec::new();
+    let modes: Vec<&'static str> = if case.badmode {
+        MODES.iter().chain(&BAD_MODES).copied().collect()
+    } else {
+        MODES.to_vec()
+    };
     let mut add = |variant: &str,
                    via_env: bool,
                    all_hosts: bool,
@@ -126,7 +136,7 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
                    crl: Option<String>,
                    crldir: Option<String>,
                    home: PathBuf| {
-        for mode in MODES {
+        for &mode in &modes {
             let hosts = if mode == "verify-full" && all_hosts {
                 &case.hosts[..]
             } else {

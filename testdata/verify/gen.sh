@@ -264,7 +264,8 @@ mkroot_dated rootExpired "/O=pgtls-verifydiff/CN=Root expired" 20200101000000Z 2
 # case_line NAME CHAIN ROOT CRL CRLDIR HOSTS [FLAGS]; the key is cases/NAME/key.pem.
 # FLAGS: "home" (root file and CRL go to $HOME/.postgresql), "hostname" (a host-name case:
 # the variant without a root file is not run, libpq checks no names then), "env" (also run
-# with sslmode, root file and CRL given as PGSSLMODE, PGSSLROOTCERT, PGSSLCRL, PGSSLCRLDIR).
+# with sslmode, root file and CRL given as PGSSLMODE, PGSSLROOTCERT, PGSSLCRL, PGSSLCRLDIR),
+# "badmode" (also run with the misspelt sslmodes Require and verify_full).
 case_line() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "cases/$1/key.pem" "$3" "$4" "$5" "$6" "${7:--}" >>cases.tsv
 }
@@ -371,7 +372,7 @@ chain_case_line() { # NAME [CRL] [CRLDIR] [HOSTS] [FLAGS]
 }
 
 chaincase chain-direct rootA leaf "" ca/rootA/crt.pem
-chain_case_line chain-direct - - "" env
+chain_case_line chain-direct - - "" env,badmode
 chaincase chain-intermediate intA leaf ca/intA/crt.pem ca/rootA/crt.pem
 chain_case_line chain-intermediate
 chaincase chain-intermediate-missing intA leaf "" ca/rootA/crt.pem
@@ -480,6 +481,8 @@ chaincase home-root-wrong-ca rootB leaf "" ca/rootA/crt.pem
 # Root A's CRL (revokes crl-revoked-leaf, crl-home-revoked and crl-dir-revoked), current.
 revoke rootA cases/crl-home-revoked/leaf.pem
 revoke rootA cases/crl-dir-revoked/leaf.pem
+chaincase crl-file-and-dir rootA leaf "" ca/rootA/crt.pem
+revoke rootA cases/crl-file-and-dir/leaf.pem
 chaincase root-file-with-crl rootA leaf "" ca/rootA/crt.pem
 revoke rootA cases/root-file-with-crl/leaf.pem
 mkdir -p crl
@@ -519,6 +522,8 @@ cp -r ca/rootA ca/rootA-clean
 gencrl rootA-clean crl/dir-clean/rootA-clean.pem
 openssl rehash crl/dir-clean
 chain_case_line crl-dir-revoked - crl/dir-revoking "" env
+# Both: a file CRL of Root A that revokes nothing, and a directory whose Root A CRL revokes the leaf.
+chain_case_line crl-file-and-dir crl/dir-clean/rootA-clean.pem crl/dir-revoking
 chain_case_line crl-dir-not-revoked - crl/dir-clean
 # Defaults in $HOME/.postgresql: root.crt (and root.crl).
 cp crl/rootA.pem cases/crl-home-revoked/root.crl
