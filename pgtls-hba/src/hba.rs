@@ -663,41 +663,18 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
                 "authentication method \"radius\" requires argument \"radiussecrets\" to be set",
             ));
         }
-        let old = v <= PgVersion::V13;
         let check = |n: usize, what: &str, allow_zero: bool| -> Result<(), LineError> {
             if n == 1 || n == servers || (allow_zero && n == 0) {
                 return Ok(());
             }
-            Err(LineError::new(if old {
-                format!(
-                    "the number of {what} ({n}) must be 1 or the same as the number of {} ({servers})",
-                    "RadiusServers"
-                )
-            } else {
-                format!(
-                    "the number of RADIUS {what} ({n}) must be 1 or the same as the number of RADIUS servers ({servers})"
-                )
-            }))
+            // 12-13 build the same text through verify_option_list_length.
+            Err(LineError::new(format!(
+                "the number of RADIUS {what} ({n}) must be 1 or the same as the number of RADIUS servers ({servers})"
+            )))
         };
-        check(
-            secrets,
-            if old { "RadiusSecrets" } else { "secrets" },
-            false,
-        )?;
-        check(
-            count(&o.radiusports),
-            if old { "RadiusPorts" } else { "ports" },
-            true,
-        )?;
-        check(
-            count(&o.radiusidentifiers),
-            if old {
-                "RadiusIdentifiers"
-            } else {
-                "identifiers"
-            },
-            true,
-        )?;
+        check(secrets, "secrets", false)?;
+        check(count(&o.radiusports), "ports", true)?;
+        check(count(&o.radiusidentifiers), "identifiers", true)?;
     }
     if method == AuthMethod::Oauth {
         if o.scope.is_none() {

@@ -77,7 +77,14 @@ pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
                 &l.file,
                 l.line_number,
                 Severity::Error,
-                "invalid-line",
+                if e.message.contains("only supported on hostssl")
+                    || e.message
+                        .contains("can only be configured for \"hostssl\" rows")
+                {
+                    "cert-not-tls"
+                } else {
+                    "invalid-line"
+                },
                 format!(
                     "the server rejects this line, so it will not load the file: {}",
                     e.message
@@ -572,8 +579,12 @@ mod tests {
         );
         let id = IdentFile::parse_str("other a b\n", PgVersion::V15);
         assert!(lint(&f, Some(&id)).iter().any(|x| x.code == "missing-map"));
-        let c = codes("host all all all cert\n");
-        assert!(c.contains(&(1, "invalid-line")));
+        let c = codes(
+            "host all all all cert\nhost all all all md5 clientcert=verify-full\nlocal all all bogus\n",
+        );
+        assert!(c.contains(&(1, "cert-not-tls")));
+        assert!(c.contains(&(2, "cert-not-tls")));
+        assert!(c.contains(&(3, "invalid-line")));
         let f = HbaFile::parse_str(
             "hostssl all all all md5\n",
             ServerSettings::new(PgVersion::V15, false),
