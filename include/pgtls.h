@@ -277,6 +277,15 @@ typedef struct pgtls_lint pgtls_lint;
  */
 typedef struct pgtls_store pgtls_store;
 
+/**
+ * libpq's verdict on a server certificate chain. Functions:
+ * `pgtls_verdict_accept`, `pgtls_verdict_tls`, `pgtls_verdict_message`,
+ * `pgtls_verdict_reason`, `pgtls_verdict_reason_code`,
+ * `pgtls_verdict_plaintext_fallback`, `pgtls_verdict_to_json`,
+ * `pgtls_verdict_free`.
+ */
+typedef struct pgtls_verdict pgtls_verdict;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1038,6 +1047,105 @@ pgtls_status pgtls_csr_create(const uint8_t *subject,
  * (do not free). Unknown codes give `"unknown status"`.
  */
 const char *pgtls_status_str(uint32_t status);
+
+/**
+ * What libpq would decide when a server presents `chain_pem` (PEM
+ * certificates, leaf first, as the server sends them) for a connection
+ * described by `conninfo` (libpq keywords or a `postgresql://` URI:
+ * `sslmode`, `host`, `hostaddr`, `sslrootcert`, `sslcrl`, `sslcrldir`,
+ * `sslsni`, ...; files named there are read) under PostgreSQL `pg_version`'s
+ * libpq at `now` (Unix seconds). The process environment (`PGSSLMODE`, ...)
+ * and `~/.postgresql` are not consulted: put everything in `conninfo`.
+ *
+ * A refusal is a successful call whose verdict does not accept; the call
+ * fails only for input pgtls cannot evaluate.
+ *
+ * # Safety
+ * Inputs are `(ptr, len)` pairs as described in the header; pointers to
+ * outputs are NULL or valid for writing.
+ */
+pgtls_status pgtls_verify_server(const uint8_t *conninfo,
+                                 size_t conninfo_len,
+                                 const uint8_t *chain_pem,
+                                 size_t chain_pem_len,
+                                 uint32_t pg_version,
+                                 int64_t now,
+                                 pgtls_verdict **verdict_out,
+                                 pgtls_error **err_out);
+
+/**
+ * Whether libpq would complete a TLS session; false for NULL.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+bool pgtls_verdict_accept(const pgtls_verdict *verdict);
+
+/**
+ * Whether libpq would use TLS at all with these settings; false for NULL.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+bool pgtls_verdict_tls(const pgtls_verdict *verdict);
+
+/**
+ * For sslmode `allow`/`prefer`: whether libpq would fall back to plaintext
+ * after the refused TLS attempt; false for NULL.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+bool pgtls_verdict_plaintext_fallback(const pgtls_verdict *verdict);
+
+/**
+ * libpq's message for a refusal (as `PQerrorMessage` shows it after the
+ * `connection to server ... failed: ` prefix); NULL when accepted or for
+ * NULL. Borrowed from `verdict`.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+const char *pgtls_verdict_message(const pgtls_verdict *verdict);
+
+/**
+ * The reason OpenSSL hides behind `certificate verify failed` (its
+ * `X509_verify_cert_error_string` text, such as `certificate has expired`);
+ * NULL when the refusal was not a chain failure. Borrowed.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+const char *pgtls_verdict_reason(const pgtls_verdict *verdict);
+
+/**
+ * OpenSSL's `X509_V_ERR_*` number of the hidden reason; 0 when there is none.
+ *
+ * # Safety
+ * `verdict` is NULL or live.
+ */
+uint32_t pgtls_verdict_reason_code(const pgtls_verdict *verdict);
+
+/**
+ * The verdict as JSON, as `pgtls verify server --json` prints it:
+ * `{"verdict": "accept"|"reject", "message", "tls", "plaintext_fallback",
+ * "checks": [{"name", "passed", "detail", "reason", "reason_code", "depth",
+ * "subject"}]}`.
+ *
+ * # Safety
+ * `verdict` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_verdict_to_json(const pgtls_verdict *verdict,
+                                   pgtls_buf **json_out,
+                                   pgtls_error **err_out);
+
+/**
+ * Frees a verdict; NULL is a no-op.
+ *
+ * # Safety
+ * `verdict` is NULL or from pgtls and not freed before.
+ */
+void pgtls_verdict_free(pgtls_verdict *verdict);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": static, NUL-terminated, never

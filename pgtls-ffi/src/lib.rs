@@ -40,6 +40,7 @@ mod input;
 mod panic;
 mod pki;
 mod status;
+mod verify;
 mod version;
 
 pub use buf::{pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len};
@@ -49,6 +50,7 @@ pub use hba::*;
 pub use panic::pgtls_testing_panic;
 pub use pki::*;
 pub use status::{pgtls_status, pgtls_status_str};
+pub use verify::*;
 pub use version::{
     PGTLS_ABI_VERSION, PGTLS_VERSION_MAJOR, PGTLS_VERSION_MINOR, PGTLS_VERSION_NUMBER,
     PGTLS_VERSION_PATCH, pgtls_abi_version, pgtls_version,

@@ -208,11 +208,6 @@ impl pgtls_cert {
             cert,
         })
     }
-
-    #[allow(dead_code)] // Used once pgtls-verify is wrapped.
-    pub(crate) fn certificate(&self) -> &Certificate {
-        &self.cert
-    }
 }
 
 pub(crate) fn cert_json(c: &Certificate) -> Value {

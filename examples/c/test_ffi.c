@@ -1,0 +1,623 @@
+/*
+ * The C test suite of libpgtls: every export with valid input and with NULL,
+ * empty, truncated and garbage input. Built with -std=c99 -Wall -Wextra
+ * -Wpedantic -Werror and run under AddressSanitizer + UndefinedBehaviorSanitizer,
+ * and once under valgrind (see Makefile and scripts/test-ffi.sh).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pgtls.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    checks++;                                                                  \
+    if (!(cond)) {                                                             \
+      failures++;                                                              \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                            \
+      fputc('\n', stderr);                                                     \
+    }                                                                          \
+  } while (0)
+
+/* A (const uint8_t *, size_t) pair from a C string. */
+#define S(s) (const uint8_t *)(s), strlen(s)
+#define EMPTY NULL, 0
+/* A pointer value no call may write on failure. */
+#define SENTINEL ((void *)0x5a5a)
+
+static const char *msg(const pgtls_error *e) {
+  const char *m = pgtls_error_message(e);
+  return m ? m : "(no message)";
+}
+
+/* Checks that a call failed with `want` (or any failure when want == 0),
+ * produced an error object with that status and a message, and frees it. */
+static void expect_fail(const char *what, pgtls_status got, pgtls_error *err,
+                        pgtls_status want, int line) {
+  checks++;
+  if (got == PGTLS_STATUS_OK || (want != 0 && got != want) ||
+      got == PGTLS_STATUS_PANIC) {
+    failures++;
+    fprintf(stderr, "line %d: %s: status %u (%s), wanted %u: %s\n", line, what,
+            (unsigned)got, pgtls_status_str(got), (unsigned)want, msg(err));
+  } else if (err == NULL || pgtls_error_status(err) != got ||
+             pgtls_error_message(err) == NULL ||
+             strlen(pgtls_error_message(err)) == 0) {
+    failures++;
+    fprintf(stderr, "line %d: %s: no proper error object\n", line, what);
+  }
+  pgtls_error_free(err);
+}
+#define FAILS(call, want)                                                      \
+  do {                                                                         \
+    pgtls_error *err_ = NULL;                                                  \
+    pgtls_status st_ = call;                                                   \
+    expect_fail(#call, st_, err_, want, __LINE__);                             \
+  } while (0)
+
+static void expect_ok(const char *what, pgtls_status got, pgtls_error *err,
+                      int line) {
+  checks++;
+  if (got != PGTLS_STATUS_OK) {
+    failures++;
+    fprintf(stderr, "line %d: %s: status %u (%s): %s\n", line, what,
+            (unsigned)got, pgtls_status_str(got), msg(err));
+  }
+  pgtls_error_free(err);
+}
+#define OK(call)                                                               \
+  do {                                                                         \
+    pgtls_error *err_ = NULL;                                                  \
+    pgtls_status st_ = call;                                                   \
+    expect_ok(#call, st_, err_, __LINE__);                                     \
+  } while (0)
+
+static char *buf_string(pgtls_buf *b) {
+  /* pgtls_buf data is NUL-terminated after pgtls_buf_len bytes. */
+  size_t n = pgtls_buf_len(b);
+  char *s = malloc(n + 1);
+  if (s == NULL) abort();
+  memcpy(s, pgtls_buf_data(b), n + 1);
+  pgtls_buf_free(b);
+  return s;
+}
+
+static int64_t now_s;
+/* Under valgrind, passphrase work (PBKDF2 with 600000 iterations) takes
+ * minutes; PGTLS_TEST_NO_PASSPHRASE=1 leaves it to the sanitizer run. */
+static int with_passphrase = 1;
+
+static void test_version(void) {
+  char expect[64];
+  snprintf(expect, sizeof expect, "%d.%d.%d", PGTLS_VERSION_MAJOR,
+           PGTLS_VERSION_MINOR, PGTLS_VERSION_PATCH);
+  CHECK(strcmp(pgtls_version(), expect) == 0, "runtime %s, header %s",
+        pgtls_version(), expect);
+  CHECK(pgtls_abi_version() == PGTLS_ABI_VERSION, "abi %u",
+        (unsigned)pgtls_abi_version());
+  CHECK(PGTLS_VERSION_NUMBER == ((PGTLS_VERSION_MAJOR << 16) |
+                                 (PGTLS_VERSION_MINOR << 8) |
+                                 PGTLS_VERSION_PATCH),
+        "version number %d", PGTLS_VERSION_NUMBER);
+  CHECK(PGTLS_VERSION_CHECK(PGTLS_VERSION_MAJOR, PGTLS_VERSION_MINOR,
+                            PGTLS_VERSION_PATCH),
+        "version check");
+  CHECK(!PGTLS_VERSION_CHECK(PGTLS_VERSION_MAJOR + 1, 0, 0), "version check");
+  CHECK(strcmp(pgtls_status_str(PGTLS_STATUS_OK), "ok") == 0, "ok text");
+  CHECK(strcmp(pgtls_status_str(123456), "unknown status") == 0, "unknown");
+  CHECK(strlen(pgtls_status_str(PGTLS_STATUS_PANIC)) > 0, "panic text");
+}
+
+static void test_null_handles(void) {
+  /* Every _free accepts NULL; getters give NULL/0/false for NULL. */
+  pgtls_buf_free(NULL);
+  pgtls_error_free(NULL);
+  pgtls_key_free(NULL);
+  pgtls_cert_free(NULL);
+  pgtls_ca_free(NULL);
+  pgtls_store_free(NULL);
+  pgtls_hba_free(NULL);
+  pgtls_hba_decision_free(NULL);
+  pgtls_lint_free(NULL);
+  pgtls_ident_free(NULL);
+  CHECK(pgtls_buf_data(NULL) == NULL && pgtls_buf_len(NULL) == 0, "buf");
+  CHECK(pgtls_error_status(NULL) == PGTLS_STATUS_NULL_ARGUMENT, "err status");
+  CHECK(pgtls_error_message(NULL) == NULL, "err msg");
+  CHECK(pgtls_cert_subject(NULL) == NULL && pgtls_cert_issuer(NULL) == NULL &&
+            pgtls_cert_serial(NULL) == NULL,
+        "cert strings");
+  CHECK(pgtls_cert_not_before(NULL) == 0 && pgtls_cert_not_after(NULL) == 0 &&
+            !pgtls_cert_is_ca(NULL) && pgtls_cert_san_count(NULL) == 0 &&
+            pgtls_cert_san(NULL, 0) == NULL,
+        "cert values");
+  CHECK(pgtls_ca_certificate(NULL) == NULL, "ca cert");
+  CHECK(pgtls_store_ca_certificate(NULL) == NULL, "store cert");
+  CHECK(pgtls_hba_load_error(NULL) == NULL && pgtls_hba_line_count(NULL) == 0 &&
+            pgtls_hba_line_number(NULL, 0) == 0 &&
+            pgtls_hba_line_text(NULL, 0) == NULL &&
+            pgtls_hba_line_error(NULL, 0) == NULL &&
+            pgtls_hba_line_type(NULL, 0) == NULL &&
+            pgtls_hba_line_method(NULL, 0) == NULL,
+        "hba getters");
+  CHECK(pgtls_hba_decision_verdict(NULL) == NULL &&
+            pgtls_hba_decision_line(NULL) == 0 &&
+            pgtls_hba_decision_method(NULL) == NULL &&
+            pgtls_hba_decision_message(NULL) == NULL,
+        "decision getters");
+  CHECK(pgtls_lint_count(NULL) == 0 && pgtls_lint_line(NULL, 0) == 0 &&
+            pgtls_lint_severity(NULL, 0) == NULL &&
+            pgtls_lint_code(NULL, 0) == NULL &&
+            pgtls_lint_message(NULL, 0) == NULL,
+        "lint getters");
+  CHECK(pgtls_ident_load_error(NULL) == NULL, "ident");
+
+  pgtls_buf *b = SENTINEL;
+  FAILS(pgtls_cert_to_pem(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_cert_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_key_to_pem(NULL, EMPTY, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_hba_rules_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_hba_decision_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_lint_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_ident_mappings_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_store_entries_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_store_generate_crl(NULL, now_s + 86400, now_s, &b, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_store_revoke(NULL, S("01"), EMPTY, now_s, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(b == SENTINEL, "output written on failure");
+  /* err_out may be NULL. */
+  CHECK(pgtls_cert_to_pem(NULL, &b, NULL) == PGTLS_STATUS_NULL_ARGUMENT, "no err");
+#ifdef PGTLS_TEST_HOOKS
+  {
+    pgtls_error *err = NULL;
+    CHECK(pgtls_testing_panic(&err) == PGTLS_STATUS_PANIC, "panic status");
+    CHECK(err != NULL && strstr(msg(err), "pgtls_testing_panic") != NULL,
+          "panic message: %s", msg(err));
+    pgtls_error_free(err);
+    CHECK(pgtls_testing_panic(NULL) == PGTLS_STATUS_PANIC, "panic, no err");
+  }
+#endif
+}
+
+static void test_keys(void) {
+  pgtls_key *key = SENTINEL;
+  FAILS(pgtls_key_generate(S("no-such-algorithm"), &key, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_key_generate(NULL, 4, &key, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_key_generate((const uint8_t *)"\xff\xfe", 2, &key, &err_),
+        PGTLS_STATUS_INVALID_UTF8);
+  FAILS(pgtls_key_generate(EMPTY, NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(key == SENTINEL, "key written on failure");
+  OK(pgtls_key_generate(EMPTY, &key, &err_));
+  pgtls_buf *pem = NULL;
+  OK(pgtls_key_to_pem(key, EMPTY, &pem, &err_));
+  char *text = buf_string(pem);
+  CHECK(strstr(text, "-----BEGIN PRIVATE KEY-----") != NULL, "%s", text);
+  pgtls_key *again = NULL;
+  OK(pgtls_key_parse(S(text), EMPTY, &again, &err_));
+  pgtls_key_free(again);
+  /* Truncated, garbage, empty. */
+  pgtls_key *bad = SENTINEL;
+  FAILS(pgtls_key_parse((const uint8_t *)text, strlen(text) / 2, EMPTY, &bad, &err_), 0);
+  FAILS(pgtls_key_parse(S("garbage"), EMPTY, &bad, &err_), 0);
+  FAILS(pgtls_key_parse(EMPTY, EMPTY, &bad, &err_), 0);
+  FAILS(pgtls_key_parse(NULL, 10, EMPTY, &bad, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(bad == SENTINEL, "key written on failure");
+  free(text);
+  /* Encrypted PKCS#8 round trip; the wrong passphrase fails. */
+  if (!with_passphrase) {
+    pgtls_key_free(key);
+    return;
+  }
+  OK(pgtls_key_to_pem(key, S("secret"), &pem, &err_));
+  text = buf_string(pem);
+  CHECK(strstr(text, "ENCRYPTED PRIVATE KEY") != NULL, "%s", text);
+  OK(pgtls_key_parse(S(text), S("secret"), &again, &err_));
+  pgtls_key_free(again);
+  FAILS(pgtls_key_parse(S(text), S("wrong"), &bad, &err_), PGTLS_STATUS_PARSE_KEY);
+  FAILS(pgtls_key_parse(S(text), EMPTY, &bad, &err_), PGTLS_STATUS_PARSE_KEY);
+  free(text);
+  pgtls_key_free(key);
+}
+
+static void check_cert_input(const char *pem) {
+  /* Every prefix of a valid certificate is rejected cleanly or accepted. */
+  size_t n = strlen(pem);
+  for (size_t i = 0; i < n; i += 13) {
+    pgtls_cert *c = SENTINEL;
+    pgtls_error *err = NULL;
+    pgtls_status st = pgtls_cert_parse((const uint8_t *)pem, i, &c, &err);
+    CHECK(st != PGTLS_STATUS_PANIC, "panic at prefix %zu", i);
+    if (st == PGTLS_STATUS_OK) {
+      pgtls_cert_free(c);
+    } else {
+      CHECK(c == SENTINEL && err != NULL, "prefix %zu", i);
+    }
+    pgtls_error_free(err);
+  }
+  /* Garbage: flip bytes in the middle. */
+  char *copy = strdup(pem);
+  if (copy == NULL) abort();
+  for (size_t i = 40; i + 40 < n; i += 97) {
+    copy[i] ^= 0x55;
+    pgtls_cert *c = NULL;
+    pgtls_error *err = NULL;
+    pgtls_status st = pgtls_cert_parse((const uint8_t *)copy, n, &c, &err);
+    CHECK(st != PGTLS_STATUS_PANIC, "panic with garbage at %zu", i);
+    pgtls_cert_free(c);
+    pgtls_error_free(err);
+  }
+  free(copy);
+}
+
+static void test_ca_and_store(const char *dir) {
+  char storedir[512];
+  snprintf(storedir, sizeof storedir, "%s/ca", dir);
+  pgtls_key *cakey = NULL, *key = NULL;
+  OK(pgtls_key_generate(S("p256"), &cakey, &err_));
+  OK(pgtls_key_generate(S("p256"), &key, &err_));
+
+  pgtls_ca *ca = SENTINEL;
+  FAILS(pgtls_ca_create_root(S("not a subject"), cakey, 365, -1, now_s, &ca, &err_), 0);
+  FAILS(pgtls_ca_create_root(S("/CN=x"), NULL, 365, -1, now_s, &ca, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_ca_create_root(S("/CN=x"), cakey, 365, 300, now_s, &ca, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_ca_create_root(S("/CN=x"), cakey, 365, -1, INT64_MAX, &ca, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  CHECK(ca == SENTINEL, "ca written on failure");
+  OK(pgtls_ca_create_root(S("/O=pgtls test/CN=Test Root CA"), cakey, 3650, 0,
+                          now_s, &ca, &err_));
+  const pgtls_cert *cacert = pgtls_ca_certificate(ca);
+  CHECK(cacert != NULL && pgtls_cert_is_ca(cacert), "CA cert");
+  CHECK(strstr(pgtls_cert_subject(cacert), "CN=Test Root CA") != NULL, "%s",
+        pgtls_cert_subject(cacert));
+  CHECK(strcmp(pgtls_cert_subject(cacert), pgtls_cert_issuer(cacert)) == 0,
+        "self-signed");
+  CHECK(pgtls_cert_not_before(cacert) <= now_s &&
+            pgtls_cert_not_after(cacert) > now_s + 3649 * 86400,
+        "validity");
+
+  pgtls_store *store = SENTINEL;
+  FAILS(pgtls_store_create(EMPTY, ca, EMPTY, &store, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_store_create(S(storedir), NULL, EMPTY, &store, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(store == SENTINEL, "store written on failure");
+  const char *pass = with_passphrase ? "store pass" : "";
+  OK(pgtls_store_create(S(storedir), ca, (const uint8_t *)pass, with_passphrase ? strlen(pass) : 0,
+                        &store, &err_));
+  pgtls_store *dup = SENTINEL;
+  FAILS(pgtls_store_create(S(storedir), ca, EMPTY, &dup, &err_),
+        PGTLS_STATUS_ALREADY_EXISTS);
+  FAILS(pgtls_store_open(S("/nonexistent/pgtls/store"), EMPTY, &dup, &err_), 0);
+  if (with_passphrase)
+    FAILS(pgtls_store_open(S(storedir), S("wrong pass"), &dup, &err_), PGTLS_STATUS_PARSE_KEY);
+  CHECK(dup == SENTINEL, "store written on failure");
+  pgtls_store_free(store);
+  OK(pgtls_store_open(S(storedir), (const uint8_t *)pass, with_passphrase ? strlen(pass) : 0,
+                      &store, &err_));
+  CHECK(strcmp(pgtls_cert_subject(pgtls_store_ca_certificate(store)),
+               pgtls_cert_subject(cacert)) == 0,
+        "store CA");
+
+  pgtls_cert *server = SENTINEL;
+  FAILS(pgtls_store_issue_server(store, EMPTY, key, 30, now_s, &server, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_store_issue_server(store, S("bad name!"), key, 30, now_s, &server, &err_), 0);
+  FAILS(pgtls_store_issue_server(store, S("db"), NULL, 30, now_s, &server, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_store_issue_server(NULL, S("db"), key, 30, now_s, &server, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_store_issue_server(store, S("db"), key, 30, now_s - 86400 * 365, &server, &err_),
+        PGTLS_STATUS_ISSUE);
+  CHECK(server == SENTINEL, "cert written on failure");
+  OK(pgtls_store_issue_server(store, S("db.example.com, 127.0.0.1"), key, 30,
+                              now_s, &server, &err_));
+  CHECK(pgtls_cert_san_count(server) == 2, "%zu SANs", pgtls_cert_san_count(server));
+  CHECK(pgtls_cert_san(server, 0) != NULL &&
+            strstr(pgtls_cert_san(server, 0), "db.example.com") != NULL,
+        "SAN 0 %s", pgtls_cert_san(server, 0));
+  CHECK(pgtls_cert_san(server, 1) != NULL &&
+            strstr(pgtls_cert_san(server, 1), "127.0.0.1") != NULL,
+        "SAN 1 %s", pgtls_cert_san(server, 1));
+  CHECK(pgtls_cert_san(server, 2) == NULL, "SAN out of range");
+  CHECK(!pgtls_cert_is_ca(server), "server is not a CA");
+  CHECK(strcmp(pgtls_cert_issuer(server), pgtls_cert_subject(cacert)) == 0,
+        "issuer");
+
+  pgtls_cert *client = NULL;
+  FAILS(pgtls_store_issue_client(store, EMPTY, key, 30, now_s, &client, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  OK(pgtls_store_issue_client(store, S("alice"), key, 30, now_s, &client, &err_));
+  CHECK(strstr(pgtls_cert_subject(client), "CN=alice") != NULL, "%s",
+        pgtls_cert_subject(client));
+
+  /* PEM and JSON of a certificate; parse them back. */
+  pgtls_buf *b = NULL;
+  OK(pgtls_cert_to_pem(server, &b, &err_));
+  char *pem = buf_string(b);
+  pgtls_cert *parsed = NULL;
+  OK(pgtls_cert_parse(S(pem), &parsed, &err_));
+  CHECK(strcmp(pgtls_cert_serial(parsed), pgtls_cert_serial(server)) == 0, "serial");
+  pgtls_cert_free(parsed);
+  check_cert_input(pem);
+  pgtls_cert *bad = SENTINEL;
+  FAILS(pgtls_cert_parse(EMPTY, &bad, &err_), 0);
+  FAILS(pgtls_cert_parse(S("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+                         &bad, &err_), 0);
+  FAILS(pgtls_cert_parse(S(pem), NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(bad == SENTINEL, "cert written on failure");
+  OK(pgtls_cert_to_json(server, &b, &err_));
+  char *json = buf_string(b);
+  CHECK(strstr(json, "\"subject_alt_names\"") != NULL &&
+            strstr(json, pgtls_cert_serial(server)) != NULL,
+        "%s", json);
+  free(json);
+  OK(pgtls_inspect_json(S(pem), EMPTY, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "\"type\":\"certificate\"") != NULL, "%s", json);
+  free(json);
+  FAILS(pgtls_inspect_json(S("nothing here"), EMPTY, &b, &err_), 0);
+  FAILS(pgtls_inspect_json(EMPTY, EMPTY, &b, &err_), 0);
+  free(pem);
+
+  /* A CSR, signed as a server certificate with the names it requests. */
+  OK(pgtls_csr_create(S("/CN=csr.example.com"), S("csr.example.com"), key, &b, &err_));
+  char *csr = buf_string(b);
+  CHECK(strstr(csr, "CERTIFICATE REQUEST") != NULL, "%s", csr);
+  FAILS(pgtls_csr_create(S("/CN=x"), EMPTY, NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  pgtls_cert *signed_csr = SENTINEL;
+  FAILS(pgtls_store_sign_csr(store, S(csr), S("bogus"), EMPTY, 30, now_s, &signed_csr, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_store_sign_csr(store, S(csr), S("client"), S("x.example"), 30, now_s,
+                             &signed_csr, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_store_sign_csr(store, (const uint8_t *)csr, strlen(csr) / 2, S("server"),
+                             EMPTY, 30, now_s, &signed_csr, &err_), 0);
+  FAILS(pgtls_store_sign_csr(store, S("garbage"), S("server"), EMPTY, 30, now_s,
+                             &signed_csr, &err_), 0);
+  CHECK(signed_csr == SENTINEL, "cert written on failure");
+  OK(pgtls_store_sign_csr(store, S(csr), S("server"), EMPTY, 30, now_s, &signed_csr, &err_));
+  CHECK(pgtls_cert_san_count(signed_csr) == 1 &&
+            strstr(pgtls_cert_san(signed_csr, 0), "csr.example.com") != NULL,
+        "CSR SANs");
+  CHECK(strstr(pgtls_cert_subject(signed_csr), "CN=csr.example.com") != NULL, "%s",
+        pgtls_cert_subject(signed_csr));
+  free(csr);
+
+  /* Revoke, CRL, index. */
+  FAILS(pgtls_store_revoke(store, S("zz-not-hex"), EMPTY, now_s, &err_), 0);
+  FAILS(pgtls_store_revoke(store, S("0123456789"), EMPTY, now_s, &err_),
+        PGTLS_STATUS_NOT_FOUND);
+  FAILS(pgtls_store_revoke(store, S(pgtls_cert_serial(client)), S("no-such-reason"),
+                           now_s, &err_), 0);
+  OK(pgtls_store_revoke(store, S(pgtls_cert_serial(client)), S("keyCompromise"), now_s,
+                        &err_));
+  FAILS(pgtls_store_revoke(store, S(pgtls_cert_serial(client)), EMPTY, now_s, &err_),
+        PGTLS_STATUS_ALREADY_EXISTS);
+  FAILS(pgtls_store_generate_crl(store, now_s - 10, now_s, &b, &err_), 0);
+  OK(pgtls_store_generate_crl(store, now_s + 7 * 86400, now_s, &b, &err_));
+  char *crl = buf_string(b);
+  CHECK(strncmp(crl, "-----BEGIN X509 CRL-----", 24) == 0, "%s", crl);
+  OK(pgtls_inspect_json(S(crl), EMPTY, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "\"type\":\"crl\"") != NULL &&
+            strstr(json, pgtls_cert_serial(client)) != NULL,
+        "%s", json);
+  free(json);
+  free(crl);
+  OK(pgtls_store_entries_json(store, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "\"status\":\"revoked\"") != NULL &&
+            strstr(json, "\"status\":\"valid\"") != NULL,
+        "%s", json);
+  free(json);
+
+  pgtls_cert_free(signed_csr);
+  pgtls_cert_free(client);
+  pgtls_cert_free(server);
+  pgtls_store_free(store);
+  pgtls_ca_free(ca);
+  pgtls_key_free(key);
+  pgtls_key_free(cakey);
+}
+
+static const char *HBA =
+    "# TYPE  DATABASE  USER  ADDRESS  METHOD\n"
+    "local   all       all            peer\n"
+    "hostssl all       all   0.0.0.0/0 scram-sha-256\n"
+    "host    all       all   10.0.0.0/8 reject\n";
+
+static void test_hba(const char *dir) {
+  pgtls_hba *hba = SENTINEL;
+  FAILS(pgtls_hba_parse(S(HBA), 11, true, &hba, &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_hba_parse(NULL, 3, 15, true, &hba, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_hba_parse(S(HBA), 15, true, NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(hba == SENTINEL, "hba written on failure");
+  OK(pgtls_hba_parse(S(HBA), 15, true, &hba, &err_));
+  CHECK(pgtls_hba_load_error(hba) == NULL, "%s", pgtls_hba_load_error(hba));
+  CHECK(pgtls_hba_line_count(hba) == 3, "%zu lines", pgtls_hba_line_count(hba));
+  CHECK(pgtls_hba_line_number(hba, 1) == 3, "line number");
+  CHECK(strcmp(pgtls_hba_line_type(hba, 1), "hostssl") == 0, "type");
+  CHECK(strcmp(pgtls_hba_line_method(hba, 1), "scram-sha-256") == 0, "method");
+  CHECK(strstr(pgtls_hba_line_text(hba, 2), "reject") != NULL, "text");
+  CHECK(pgtls_hba_line_error(hba, 1) == NULL, "no error");
+  CHECK(pgtls_hba_line_text(hba, 3) == NULL && pgtls_hba_line_number(hba, 99) == 0,
+        "out of range");
+  pgtls_buf *b = NULL;
+  OK(pgtls_hba_rules_json(hba, &b, &err_));
+  char *json = buf_string(b);
+  CHECK(strstr(json, "scram-sha-256") != NULL, "%s", json);
+  free(json);
+
+  pgtls_hba_decision *d = SENTINEL;
+  FAILS(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("u"), EMPTY, 0x100, &d, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_hba_evaluate(hba, S("not-an-ip"), S("db"), S("u"), EMPTY, 0, &d, &err_),
+        PGTLS_STATUS_PARSE_VALUE);
+  FAILS(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), NULL, 1, EMPTY, 0, &d, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("u"), EMPTY,
+                           PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL |
+                               PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
+                           &d, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  CHECK(d == SENTINEL, "decision written on failure");
+  OK(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("u"), EMPTY, PGTLS_HBA_REQUEST_TLS,
+                        &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_verdict(d), "match") == 0, "%s",
+        pgtls_hba_decision_verdict(d));
+  CHECK(pgtls_hba_decision_line(d) == 3, "line %u", (unsigned)pgtls_hba_decision_line(d));
+  CHECK(strcmp(pgtls_hba_decision_method(d), "scram-sha-256") == 0, "method");
+  CHECK(pgtls_hba_decision_message(d) == NULL, "message");
+  OK(pgtls_hba_decision_to_json(d, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "\"verdict\":\"match\"") != NULL, "%s", json);
+  free(json);
+  pgtls_hba_decision_free(d);
+  OK(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("u"), S("a, b"), 0, &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_verdict(d), "reject") == 0, "reject");
+  CHECK(pgtls_hba_decision_message(d) != NULL &&
+            strstr(pgtls_hba_decision_message(d), "rejects connection") != NULL,
+        "%s", pgtls_hba_decision_message(d));
+  pgtls_hba_decision_free(d);
+  OK(pgtls_hba_evaluate(hba, S("192.0.2.1"), S("db"), S("u"), EMPTY, 0, &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_verdict(d), "no-match") == 0, "no-match");
+  CHECK(strstr(pgtls_hba_decision_message(d), "no pg_hba.conf entry") != NULL, "%s",
+        pgtls_hba_decision_message(d));
+  pgtls_hba_decision_free(d);
+  OK(pgtls_hba_evaluate(hba, EMPTY, S("db"), S("u"), EMPTY, 0, &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_method(d), "peer") == 0, "local peer");
+  pgtls_hba_decision_free(d);
+
+  /* Lint. */
+  pgtls_lint *lint = SENTINEL;
+  FAILS(pgtls_hba_lint(NULL, NULL, &lint, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(lint == SENTINEL, "lint written on failure");
+  pgtls_hba_free(hba);
+  OK(pgtls_hba_parse(S("host all all 0.0.0.0/0 trust\n"), 15, true, &hba, &err_));
+  OK(pgtls_hba_lint(hba, NULL, &lint, &err_));
+  CHECK(pgtls_lint_count(lint) > 0, "findings");
+  int saw_error = 0;
+  for (size_t i = 0; i < pgtls_lint_count(lint); i++) {
+    CHECK(pgtls_lint_code(lint, i) != NULL && pgtls_lint_message(lint, i) != NULL,
+          "finding %zu", i);
+    if (strcmp(pgtls_lint_severity(lint, i), "error") == 0) saw_error = 1;
+    (void)pgtls_lint_line(lint, i);
+  }
+  CHECK(saw_error, "trust over TCP without TLS is an error");
+  CHECK(pgtls_lint_code(lint, pgtls_lint_count(lint)) == NULL, "out of range");
+  OK(pgtls_lint_to_json(lint, &b, &err_));
+  json = buf_string(b);
+  CHECK(json[0] == '[' && strstr(json, "\"code\"") != NULL, "%s", json);
+  free(json);
+  pgtls_lint_free(lint);
+  pgtls_hba_free(hba);
+
+  /* A file that does not load; garbage; truncation. */
+  OK(pgtls_hba_parse(S("host all all\nlocal all all md5\n"), 15, true, &hba, &err_));
+  CHECK(pgtls_hba_load_error(hba) != NULL, "load error");
+  CHECK(pgtls_hba_line_error(hba, 0) != NULL, "line error");
+  CHECK(pgtls_hba_line_type(hba, 0) == NULL && pgtls_hba_line_method(hba, 0) == NULL,
+        "invalid line has no type");
+  OK(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("u"), EMPTY, 0, &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_verdict(d), "not-loaded") == 0, "not-loaded");
+  pgtls_hba_decision_free(d);
+  pgtls_hba_free(hba);
+  OK(pgtls_hba_parse((const uint8_t *)"\xff\x00\x01host\tall", 11, 15, false, &hba, &err_));
+  pgtls_hba_free(hba);
+  OK(pgtls_hba_parse(EMPTY, 15, false, &hba, &err_));
+  CHECK(pgtls_hba_load_error(hba) != NULL, "empty file does not load");
+  pgtls_hba_free(hba);
+  for (size_t i = 0; i <= strlen(HBA); i += 5) {
+    OK(pgtls_hba_parse((const uint8_t *)HBA, i, 15, true, &hba, &err_));
+    pgtls_hba_free(hba);
+  }
+
+  /* From a file, with @file resolved next to it. */
+  char path[600], users[600];
+  snprintf(path, sizeof path, "%s/pg_hba.conf", dir);
+  snprintf(users, sizeof users, "%s/admins", dir);
+  FILE *f = fopen(users, "w");
+  if (f == NULL) abort();
+  fputs("alice bob\n", f);
+  fclose(f);
+  f = fopen(path, "w");
+  if (f == NULL) abort();
+  fputs("hostssl all @admins 0.0.0.0/0 cert\n", f);
+  fclose(f);
+  OK(pgtls_hba_read_file(S(path), 15, true, &hba, &err_));
+  CHECK(pgtls_hba_load_error(hba) == NULL, "%s", pgtls_hba_load_error(hba));
+  OK(pgtls_hba_evaluate(hba, S("10.1.2.3"), S("db"), S("bob"), EMPTY, PGTLS_HBA_REQUEST_TLS,
+                        &d, &err_));
+  CHECK(strcmp(pgtls_hba_decision_verdict(d), "match") == 0, "@file");
+  pgtls_hba_decision_free(d);
+  pgtls_hba_free(hba);
+  pgtls_hba *nofile = SENTINEL;
+  FAILS(pgtls_hba_read_file(S("/nonexistent/pg_hba.conf"), 15, true, &nofile, &err_),
+        PGTLS_STATUS_IO);
+  CHECK(nofile == SENTINEL, "hba written on failure");
+
+  /* pg_ident.conf */
+  pgtls_ident *ident = SENTINEL;
+  FAILS(pgtls_ident_parse(S("m a b\n"), 99, &ident, &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+  CHECK(ident == SENTINEL, "ident written on failure");
+  OK(pgtls_ident_parse(S("certmap  alice  app\nbroken\n"), 15, &ident, &err_));
+  CHECK(pgtls_ident_load_error(ident) != NULL, "ident load error");
+  pgtls_ident_free(ident);
+  OK(pgtls_ident_parse(S("certmap  alice  app\n"), 15, &ident, &err_));
+  CHECK(pgtls_ident_load_error(ident) == NULL, "ident loads");
+  OK(pgtls_ident_mappings_json(ident, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "certmap") != NULL, "%s", json);
+  free(json);
+  bool allowed = false;
+  OK(pgtls_ident_check_usermap(ident, S("certmap"), S("alice"), S("app"), &allowed, &err_));
+  CHECK(allowed, "alice may be app");
+  OK(pgtls_ident_check_usermap(ident, S("certmap"), S("mallory"), S("app"), &allowed,
+                               &err_));
+  CHECK(!allowed, "mallory may not be app");
+  FAILS(pgtls_ident_check_usermap(ident, S("certmap"), S("a"), S("b"), NULL, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  OK(pgtls_hba_parse(S("hostssl all all 0.0.0.0/0 cert map=othermap\n"), 15, true, &hba,
+                     &err_));
+  OK(pgtls_hba_lint(hba, ident, &lint, &err_));
+  OK(pgtls_lint_to_json(lint, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "othermap") != NULL, "lint of an unknown map: %s", json);
+  free(json);
+  pgtls_lint_free(lint);
+  pgtls_hba_free(hba);
+  pgtls_ident_free(ident);
+}
+
+int main(void) {
+  now_s = (int64_t)time(NULL);
+  const char *np = getenv("PGTLS_TEST_NO_PASSPHRASE");
+  if (np != NULL && strcmp(np, "1") == 0) with_passphrase = 0;
+  char dir[] = "/tmp/pgtls-ffi-c-XXXXXX";
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    return 2;
+  }
+  test_version();
+  test_null_handles();
+  test_keys();
+  test_ca_and_store(dir);
+  test_hba(dir);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  printf("%d checks, %d failures\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,422 @@
+"""ctypes bindings for libpgtls (the C ABI of pgtls).
+
+The library is found through the PGTLS_LIB environment variable (a path to
+libpgtls.so), else through the system loader. Every call returns Python
+objects; failures raise PgtlsError with the status code and pgtls's message.
+Handles are freed when the Python wrapper is garbage-collected.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+
+_path = os.environ.get("PGTLS_LIB") or ctypes.util.find_library("pgtls")
+if not _path:
+    raise ImportError("libpgtls not found: set PGTLS_LIB to the path of libpgtls.so")
+_lib = ctypes.CDLL(_path)
+
+# The header this module was written against.
+ABI_VERSION = 1
+if _lib.pgtls_abi_version() != ABI_VERSION:
+    raise ImportError(
+        "libpgtls ABI %d, these bindings expect %d" % (_lib.pgtls_abi_version(), ABI_VERSION)
+    )
+
+STATUS_OK = 0
+STATUS_NULL_ARGUMENT = 100
+STATUS_INVALID_UTF8 = 101
+STATUS_INVALID_ARGUMENT = 102
+STATUS_PARSE_PEM = 200
+STATUS_PARSE_CERTIFICATE = 201
+STATUS_PARSE_CSR = 202
+STATUS_PARSE_KEY = 203
+STATUS_PARSE_VALUE = 207
+STATUS_ISSUE = 400
+STATUS_IO = 401
+STATUS_NOT_FOUND = 403
+STATUS_ALREADY_EXISTS = 404
+STATUS_PANIC = 901
+
+HBA_REQUEST_TLS = 1
+HBA_REQUEST_GSS = 2
+HBA_REQUEST_REPLICATION_PHYSICAL = 4
+HBA_REQUEST_REPLICATION_LOGICAL = 8
+
+_p = ctypes.c_void_p
+_u8p = ctypes.c_char_p  # bytes are passed as (char *, size_t)
+_sz = ctypes.c_size_t
+_u32 = ctypes.c_uint32
+_i32 = ctypes.c_int32
+_i64 = ctypes.c_int64
+_b = ctypes.c_bool
+_cs = ctypes.c_char_p
+_pp = ctypes.POINTER(ctypes.c_void_p)
+
+
+def _sig(name, restype, *argtypes):
+    f = getattr(_lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+_sig("pgtls_version", _cs)
+_sig("pgtls_abi_version", _u32)
+_sig("pgtls_status_str", _cs, _u32)
+_sig("pgtls_error_status", _u32, _p)
+_sig("pgtls_error_message", _cs, _p)
+_sig("pgtls_error_free", None, _p)
+_sig("pgtls_buf_data", ctypes.POINTER(ctypes.c_uint8), _p)
+_sig("pgtls_buf_len", _sz, _p)
+_sig("pgtls_buf_free", None, _p)
+_sig("pgtls_key_generate", _u32, _u8p, _sz, _pp, _pp)
+_sig("pgtls_key_parse", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
+_sig("pgtls_key_to_pem", _u32, _p, _u8p, _sz, _pp, _pp)
+_sig("pgtls_key_free", None, _p)
+_sig("pgtls_cert_parse", _u32, _u8p, _sz, _pp, _pp)
+for _n in ("subject", "issuer", "serial"):
+    _sig("pgtls_cert_" + _n, _cs, _p)
+_sig("pgtls_cert_not_before", _i64, _p)
+_sig("pgtls_cert_not_after", _i64, _p)
+_sig("pgtls_cert_is_ca", _b, _p)
+_sig("pgtls_cert_san_count", _sz, _p)
+_sig("pgtls_cert_san", _cs, _p, _sz)
+_sig("pgtls_cert_to_pem", _u32, _p, _pp, _pp)
+_sig("pgtls_cert_to_json", _u32, _p, _pp, _pp)
+_sig("pgtls_cert_free", None, _p)
+_sig("pgtls_inspect_json", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
+_sig("pgtls_ca_create_root", _u32, _u8p, _sz, _p, _u32, _i32, _i64, _pp, _pp)
+_sig("pgtls_ca_certificate", _p, _p)
+_sig("pgtls_ca_free", None, _p)
+_sig("pgtls_store_create", _u32, _u8p, _sz, _p, _u8p, _sz, _pp, _pp)
+_sig("pgtls_store_open", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
+_sig("pgtls_store_ca_certificate", _p, _p)
+_sig("pgtls_store_issue_server", _u32, _p, _u8p, _sz, _p, _u32, _i64, _pp, _pp)
+_sig("pgtls_store_issue_client", _u32, _p, _u8p, _sz, _p, _u32, _i64, _pp, _pp)
+_sig("pgtls_store_sign_csr", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u32, _i64, _pp, _pp)
+_sig("pgtls_store_revoke", _u32, _p, _u8p, _sz, _u8p, _sz, _i64, _pp)
+_sig("pgtls_store_generate_crl", _u32, _p, _i64, _i64, _pp, _pp)
+_sig("pgtls_store_entries_json", _u32, _p, _pp, _pp)
+_sig("pgtls_store_free", None, _p)
+_sig("pgtls_csr_create", _u32, _u8p, _sz, _u8p, _sz, _p, _pp, _pp)
+_sig("pgtls_hba_parse", _u32, _u8p, _sz, _u32, _b, _pp, _pp)
+_sig("pgtls_hba_read_file", _u32, _u8p, _sz, _u32, _b, _pp, _pp)
+_sig("pgtls_hba_load_error", _cs, _p)
+_sig("pgtls_hba_line_count", _sz, _p)
+_sig("pgtls_hba_line_number", _u32, _p, _sz)
+for _n in ("text", "error", "type", "method"):
+    _sig("pgtls_hba_line_" + _n, _cs, _p, _sz)
+_sig("pgtls_hba_rules_json", _u32, _p, _pp, _pp)
+_sig("pgtls_hba_free", None, _p)
+_sig("pgtls_hba_evaluate", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u32, _pp, _pp)
+_sig("pgtls_hba_decision_verdict", _cs, _p)
+_sig("pgtls_hba_decision_line", _u32, _p)
+_sig("pgtls_hba_decision_method", _cs, _p)
+_sig("pgtls_hba_decision_message", _cs, _p)
+_sig("pgtls_hba_decision_to_json", _u32, _p, _pp, _pp)
+_sig("pgtls_hba_decision_free", None, _p)
+_sig("pgtls_hba_lint", _u32, _p, _p, _pp, _pp)
+_sig("pgtls_lint_count", _sz, _p)
+_sig("pgtls_lint_line", _u32, _p, _sz)
+for _n in ("severity", "code", "message"):
+    _sig("pgtls_lint_" + _n, _cs, _p, _sz)
+_sig("pgtls_lint_to_json", _u32, _p, _pp, _pp)
+_sig("pgtls_lint_free", None, _p)
+_sig("pgtls_ident_parse", _u32, _u8p, _sz, _u32, _pp, _pp)
+_sig("pgtls_ident_load_error", _cs, _p)
+_sig("pgtls_ident_mappings_json", _u32, _p, _pp, _pp)
+_sig("pgtls_ident_check_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz,
+     ctypes.POINTER(ctypes.c_bool), _pp)
+_sig("pgtls_ident_free", None, _p)
+_sig("pgtls_verify_server", _u32, _u8p, _sz, _u8p, _sz, _u32, _i64, _pp, _pp)
+_sig("pgtls_verdict_accept", _b, _p)
+_sig("pgtls_verdict_tls", _b, _p)
+_sig("pgtls_verdict_plaintext_fallback", _b, _p)
+_sig("pgtls_verdict_message", _cs, _p)
+_sig("pgtls_verdict_reason", _cs, _p)
+_sig("pgtls_verdict_reason_code", _u32, _p)
+_sig("pgtls_verdict_to_json", _u32, _p, _pp, _pp)
+_sig("pgtls_verdict_free", None, _p)
+
+
+class PgtlsError(Exception):
+    """A failed pgtls call: `status` is the pgtls_status code."""
+
+    def __init__(self, status, message):
+        super().__init__("%s (status %d)" % (message, status))
+        self.status = status
+        self.message = message
+
+
+def _arg(value):
+    """(pointer, length) for bytes/str/None; None is (NULL, 0)."""
+    if value is None:
+        return None, 0
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return value, len(value)
+
+
+def _call(func, *args):
+    """Calls a fallible export with a trailing err_out and raises on failure."""
+    err = ctypes.c_void_p()
+    status = func(*args, ctypes.byref(err))
+    if status != STATUS_OK:
+        if err.value:
+            message = _lib.pgtls_error_message(err).decode("utf-8", "replace")
+            if _lib.pgtls_error_status(err) != status:
+                message += " (error object disagrees with the status)"
+            _lib.pgtls_error_free(err)
+        else:
+            message = _lib.pgtls_status_str(status).decode()
+        raise PgtlsError(status, message)
+    if err.value:
+        raise AssertionError("err_out written on success")
+
+
+def _buf(func, *args):
+    out = ctypes.c_void_p()
+    _call(func, *args, ctypes.byref(out))
+    try:
+        n = _lib.pgtls_buf_len(out)
+        return ctypes.string_at(_lib.pgtls_buf_data(out), n)
+    finally:
+        _lib.pgtls_buf_free(out)
+
+
+def _s(value):
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def version():
+    """The library's version string."""
+    return _lib.pgtls_version().decode()
+
+
+def abi_version():
+    return _lib.pgtls_abi_version()
+
+
+class _Handle:
+    _free = None
+
+    def __init__(self, ptr, owner=None):
+        self._ptr = ptr
+        self._owner = owner  # keeps a borrowed handle's parent alive
+
+    def __del__(self):
+        if self._owner is None and self._ptr and self._free:
+            type(self)._free(self._ptr)
+            self._ptr = None
+
+    @property
+    def ptr(self):
+        return self._ptr
+
+
+def _new(cls, func, *args):
+    out = ctypes.c_void_p()
+    _call(func, *args, ctypes.byref(out))
+    return cls(out.value)
+
+
+class Key(_Handle):
+    _free = _lib.pgtls_key_free
+
+    @classmethod
+    def generate(cls, algorithm="p256"):
+        return _new(cls, _lib.pgtls_key_generate, *_arg(algorithm))
+
+    @classmethod
+    def parse(cls, data, passphrase=None):
+        return _new(cls, _lib.pgtls_key_parse, *_arg(data), *_arg(passphrase))
+
+    def to_pem(self, passphrase=None):
+        return _buf(_lib.pgtls_key_to_pem, self.ptr, *_arg(passphrase)).decode()
+
+
+class Cert(_Handle):
+    _free = _lib.pgtls_cert_free
+
+    @classmethod
+    def parse(cls, data):
+        return _new(cls, _lib.pgtls_cert_parse, *_arg(data))
+
+    subject = property(lambda self: _s(_lib.pgtls_cert_subject(self.ptr)))
+    issuer = property(lambda self: _s(_lib.pgtls_cert_issuer(self.ptr)))
+    serial = property(lambda self: _s(_lib.pgtls_cert_serial(self.ptr)))
+    not_before = property(lambda self: _lib.pgtls_cert_not_before(self.ptr))
+    not_after = property(lambda self: _lib.pgtls_cert_not_after(self.ptr))
+    is_ca = property(lambda self: _lib.pgtls_cert_is_ca(self.ptr))
+
+    @property
+    def subject_alt_names(self):
+        n = _lib.pgtls_cert_san_count(self.ptr)
+        return [_s(_lib.pgtls_cert_san(self.ptr, i)) for i in range(n)]
+
+    def to_pem(self):
+        return _buf(_lib.pgtls_cert_to_pem, self.ptr).decode()
+
+    def to_json(self):
+        return json.loads(_buf(_lib.pgtls_cert_to_json, self.ptr))
+
+
+def inspect(data, passphrase=None):
+    """Every certificate, CSR, CRL and key found in data, as dicts."""
+    return json.loads(_buf(_lib.pgtls_inspect_json, *_arg(data), *_arg(passphrase)))
+
+
+def create_csr(subject, names, key):
+    return _buf(_lib.pgtls_csr_create, *_arg(subject), *_arg(names), key.ptr).decode()
+
+
+class CA(_Handle):
+    _free = _lib.pgtls_ca_free
+
+    @classmethod
+    def create_root(cls, subject, key, days, now, path_len=-1):
+        return _new(cls, _lib.pgtls_ca_create_root, *_arg(subject), key.ptr, days, path_len, now)
+
+    @property
+    def certificate(self):
+        return Cert(_lib.pgtls_ca_certificate(self.ptr), owner=self)
+
+
+class Store(_Handle):
+    _free = _lib.pgtls_store_free
+
+    @classmethod
+    def create(cls, directory, ca, passphrase=None):
+        return _new(cls, _lib.pgtls_store_create, *_arg(directory), ca.ptr, *_arg(passphrase))
+
+    @classmethod
+    def open(cls, directory, passphrase=None):
+        return _new(cls, _lib.pgtls_store_open, *_arg(directory), *_arg(passphrase))
+
+    @property
+    def ca_certificate(self):
+        return Cert(_lib.pgtls_store_ca_certificate(self.ptr), owner=self)
+
+    def issue_server(self, names, key, days, now):
+        return _new(Cert, _lib.pgtls_store_issue_server, self.ptr, *_arg(names), key.ptr, days, now)
+
+    def issue_client(self, role, key, days, now):
+        return _new(Cert, _lib.pgtls_store_issue_client, self.ptr, *_arg(role), key.ptr, days, now)
+
+    def sign_csr(self, csr, usage, names, days, now):
+        return _new(Cert, _lib.pgtls_store_sign_csr, self.ptr, *_arg(csr), *_arg(usage),
+                    *_arg(names), days, now)
+
+    def revoke(self, serial, reason, now):
+        _call(_lib.pgtls_store_revoke, self.ptr, *_arg(serial), *_arg(reason), now)
+
+    def generate_crl(self, next_update, now):
+        return _buf(_lib.pgtls_store_generate_crl, self.ptr, next_update, now).decode()
+
+    def entries(self):
+        return json.loads(_buf(_lib.pgtls_store_entries_json, self.ptr))
+
+
+class Hba(_Handle):
+    _free = _lib.pgtls_hba_free
+
+    @classmethod
+    def parse(cls, text, pg_version=15, ssl=True):
+        return _new(cls, _lib.pgtls_hba_parse, *_arg(text), pg_version, ssl)
+
+    @classmethod
+    def read_file(cls, path, pg_version=15, ssl=True):
+        return _new(cls, _lib.pgtls_hba_read_file, *_arg(path), pg_version, ssl)
+
+    load_error = property(lambda self: _s(_lib.pgtls_hba_load_error(self.ptr)))
+
+    @property
+    def lines(self):
+        out = []
+        for i in range(_lib.pgtls_hba_line_count(self.ptr)):
+            out.append({
+                "line": _lib.pgtls_hba_line_number(self.ptr, i),
+                "text": _s(_lib.pgtls_hba_line_text(self.ptr, i)),
+                "error": _s(_lib.pgtls_hba_line_error(self.ptr, i)),
+                "type": _s(_lib.pgtls_hba_line_type(self.ptr, i)),
+                "method": _s(_lib.pgtls_hba_line_method(self.ptr, i)),
+            })
+        return out
+
+    def rules(self):
+        return json.loads(_buf(_lib.pgtls_hba_rules_json, self.ptr))
+
+    def evaluate(self, address, database, user, member_of=None, flags=0):
+        d = _new(Decision, _lib.pgtls_hba_evaluate, self.ptr, *_arg(address), *_arg(database),
+                 *_arg(user), *_arg(member_of), flags)
+        return d
+
+    def lint(self, ident=None):
+        return _new(Lint, _lib.pgtls_hba_lint, self.ptr, ident.ptr if ident else None)
+
+
+class Decision(_Handle):
+    _free = _lib.pgtls_hba_decision_free
+    verdict = property(lambda self: _s(_lib.pgtls_hba_decision_verdict(self.ptr)))
+    line = property(lambda self: _lib.pgtls_hba_decision_line(self.ptr))
+    method = property(lambda self: _s(_lib.pgtls_hba_decision_method(self.ptr)))
+    message = property(lambda self: _s(_lib.pgtls_hba_decision_message(self.ptr)))
+
+    def to_json(self):
+        return json.loads(_buf(_lib.pgtls_hba_decision_to_json, self.ptr))
+
+
+class Lint(_Handle):
+    _free = _lib.pgtls_lint_free
+
+    @property
+    def findings(self):
+        p = self.ptr
+        return [{
+            "line": _lib.pgtls_lint_line(p, i),
+            "severity": _s(_lib.pgtls_lint_severity(p, i)),
+            "code": _s(_lib.pgtls_lint_code(p, i)),
+            "message": _s(_lib.pgtls_lint_message(p, i)),
+        } for i in range(_lib.pgtls_lint_count(p))]
+
+    def to_json(self):
+        return json.loads(_buf(_lib.pgtls_lint_to_json, self.ptr))
+
+
+class Ident(_Handle):
+    _free = _lib.pgtls_ident_free
+
+    @classmethod
+    def parse(cls, text, pg_version=15):
+        return _new(cls, _lib.pgtls_ident_parse, *_arg(text), pg_version)
+
+    load_error = property(lambda self: _s(_lib.pgtls_ident_load_error(self.ptr)))
+
+    def mappings(self):
+        return json.loads(_buf(_lib.pgtls_ident_mappings_json, self.ptr))
+
+    def check_usermap(self, map_name, system_user, pg_user):
+        allowed = ctypes.c_bool(False)
+        _call(_lib.pgtls_ident_check_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
+              *_arg(pg_user), ctypes.byref(allowed))
+        return allowed.value
+
+
+class Verdict(_Handle):
+    _free = _lib.pgtls_verdict_free
+    accept = property(lambda self: _lib.pgtls_verdict_accept(self.ptr))
+    tls = property(lambda self: _lib.pgtls_verdict_tls(self.ptr))
+    plaintext_fallback = property(lambda self: _lib.pgtls_verdict_plaintext_fallback(self.ptr))
+    message = property(lambda self: _s(_lib.pgtls_verdict_message(self.ptr)))
+    reason = property(lambda self: _s(_lib.pgtls_verdict_reason(self.ptr)))
+    reason_code = property(lambda self: _lib.pgtls_verdict_reason_code(self.ptr))
+
+    def to_json(self):
+        return json.loads(_buf(_lib.pgtls_verdict_to_json, self.ptr))
+
+
+def verify_server(conninfo, chain_pem, now, pg_version=15):
+    """What libpq would decide for a server presenting chain_pem."""
+    return _new(Verdict, _lib.pgtls_verify_server, *_arg(conninfo), *_arg(chain_pem),
+                pg_version, now)
