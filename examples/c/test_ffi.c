@@ -293,9 +293,10 @@ static void test_ca_and_store(const char *dir) {
   FAILS(pgtls_store_create(S(storedir), NULL, EMPTY, &store, &err_),
         PGTLS_STATUS_NULL_ARGUMENT);
   CHECK(store == SENTINEL, "store written on failure");
-  const char *pass = with_passphrase ? "store pass" : "";
-  OK(pgtls_store_create(S(storedir), ca, (const uint8_t *)pass, with_passphrase ? strlen(pass) : 0,
-                        &store, &err_));
+  const uint8_t *pass = with_passphrase ? (const uint8_t *)"store pass" : NULL;
+  size_t pass_len = with_passphrase ? strlen("store pass") : 0;
+  OK(pgtls_store_create(S(storedir), ca, pass, pass_len, &store, &err_));
+  if (store == SENTINEL) abort(); /* nothing below can work */
   pgtls_store *dup = SENTINEL;
   FAILS(pgtls_store_create(S(storedir), ca, EMPTY, &dup, &err_),
         PGTLS_STATUS_ALREADY_EXISTS);
@@ -304,8 +305,7 @@ static void test_ca_and_store(const char *dir) {
     FAILS(pgtls_store_open(S(storedir), S("wrong pass"), &dup, &err_), PGTLS_STATUS_PARSE_KEY);
   CHECK(dup == SENTINEL, "store written on failure");
   pgtls_store_free(store);
-  OK(pgtls_store_open(S(storedir), (const uint8_t *)pass, with_passphrase ? strlen(pass) : 0,
-                      &store, &err_));
+  OK(pgtls_store_open(S(storedir), pass, pass_len, &store, &err_));
   CHECK(strcmp(pgtls_cert_subject(pgtls_store_ca_certificate(store)),
                pgtls_cert_subject(cacert)) == 0,
         "store CA");

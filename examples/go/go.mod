@@ -1,0 +1,3 @@
+module example.com/pgtls
+
+go 1.19
