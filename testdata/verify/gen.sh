@@ -140,6 +140,10 @@ subjectAltName = DNS:db.example.com
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
+[client_eku_server]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
 EOF
 
 # A leaf extension section with the given subjectAltName value.
@@ -538,10 +542,10 @@ mkroot clientRoot "/O=pgtls-verifydiff/CN=Client Root"
 mkroot clientOther "/O=pgtls-verifydiff/CN=Other Client Root"
 mkint clientInt "/O=pgtls-verifydiff/CN=Client Intermediate" clientRoot int
 : >clients.tsv
-client() { # NAME SUBJ ISSUER SENT-EXTRA [openssl-ca options]
+client() { # NAME SUBJ ISSUER SENT-EXTRA [openssl-ca options]; CLIENT_EXT overrides the section
     local name=$1 subj=$2 issuer=$3 sent=$4
     shift 4
-    leaf "clients/$name" "$subj" "$issuer" client "" "$@"
+    leaf "clients/$name" "$subj" "$issuer" "${CLIENT_EXT:-client}" "" "$@"
     # shellcheck disable=SC2086
     cat_files "clients/$name/chain.pem" "clients/$name/leaf.pem" $sent
     printf '%s\t%s\t%s\n' "$name" "clients/$name/chain.pem" "clients/$name/key.pem" >>clients.tsv
@@ -560,6 +564,11 @@ client alice-other-ca "$C/CN=alice" clientOther ""
 client alice-expired "$C/CN=alice" clientRoot "" -startdate 20200101000000Z -enddate 20210101000000Z
 client mallory-revoked "$C/CN=mallory" clientRoot ""
 client alice-revoked "$C/CN=alice" clientRoot ""
+client alice-not-yet-valid "$C/CN=alice" clientRoot "" -startdate 20900101000000Z -enddate 20910101000000Z
+CLIENT_EXT=client_eku_server client alice-eku-server "$C/CN=alice" clientRoot ""
+mkint clientInt2 "/O=pgtls-verifydiff/CN=Client Intermediate 2 (revoked)" clientRoot int
+client alice-via-revoked-int "$C/CN=alice" clientInt2 ca/clientInt2/crt.pem
+revoke clientRoot ca/clientInt2/crt.pem
 # Subjects that -subj cannot express: a UTF-8 CN, and a BMPString CN (NUL bytes inside).
 client_cnf() { # NAME REQ-CONFIG
     mkdir -p "clients/$1"
@@ -579,9 +588,10 @@ mkdir -p client
 cp ca/clientRoot/crt.pem client/ca.pem
 gencrl clientRoot client/root.crl
 gencrl clientInt client/int.crl
-cat client/root.crl client/int.crl >client/crl.pem
+gencrl clientInt2 client/int2.crl
+cat client/root.crl client/int.crl client/int2.crl >client/crl.pem
 mkdir -p client/crldir
-cp client/root.crl client/int.crl client/crldir/
+cp client/root.crl client/int.crl client/int2.crl client/crldir/
 openssl rehash client/crldir
 
 echo "gen.sh: $(wc -l <cases.tsv) server cases, $(wc -l <clients.tsv) client certificates in $OUT"
