@@ -216,6 +216,26 @@ const SETS: &[HbaSet] = &[
         ],
     },
     HbaSet {
+        name: "replication-and-superuser",
+        lines: &[
+            "host   sameuser,samerole  all       127.0.0.1/32  | scram-sha-256",
+            "host   all,replication    bob       127.0.0.1/32  | scram-sha-256",
+            "host   replication        +staff    127.0.0.1/32  | reject",
+            "local  replication        all                     | scram-sha-256",
+            "host   all                postgres  127.0.0.1/32  | reject",
+        ],
+        attempts: &[
+            at(V4(false), "postgres", "staff"),
+            at(V4(false), "postgres", "postgres"),
+            repl(V4(false), "bob", "postgres", Physical),
+            repl(V4(false), "alice", "postgres", Physical),
+            repl(Local, "bob", "postgres", Physical),
+            repl(V4(false), "dave", "dave", Logical),
+            repl(V4(false), "carol", "carol", Physical),
+            repl(V4(false), "staff", "staff", Logical),
+        ],
+    },
+    HbaSet {
         name: "addresses",
         lines: &[
             "# first match wins; each database name selects a group of lines",
