@@ -25,6 +25,35 @@ pub(crate) enum Command {
     EnforceTls(EnforceArgs),
     /// Print pg_hba.conf lines for a client-certificate policy.
     Policy(PolicyArgs),
+    /// Ask pg_ident.conf whether a system user may log in as a PostgreSQL user.
+    Map(MapArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct MapArgs {
+    /// The pg_ident.conf file.
+    file: PathBuf,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pg_version: PgVersion,
+    /// The map name (from `map=`); omit for "no map" (names must be equal).
+    #[arg(long)]
+    map: Option<String>,
+    /// The authenticated system user (certificate CN/DN, OS user, principal).
+    #[arg(long)]
+    system_user: String,
+    /// The PostgreSQL user asked for.
+    #[arg(long)]
+    user: String,
+    /// Roles the user belongs to (for `+group`, 16+; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    member_of: Vec<String>,
+    /// Compare literal names case-insensitively (SSPI, krb_caseins_users).
+    #[arg(long)]
+    case_insensitive: bool,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Output format of the view commands.
@@ -196,6 +225,7 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
         Command::Lint(a) => lint(&a),
         Command::EnforceTls(a) => enforce(&a),
         Command::Policy(a) => policy(&a),
+        Command::Map(a) => map(&a),
     }
 }
 
@@ -493,4 +523,69 @@ fn policy(a: &PolicyArgs) -> ExitCode {
         println!("{l}");
     }
     ExitCode::SUCCESS
+}
+
+fn map(a: &MapArgs) -> ExitCode {
+    let text = match read(&a.file) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let f = IdentFile::parse(&abs(&a.file), &text, a.pg_version, &FsSource);
+    if let Err(l) = f.load() {
+        let why = l
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "{} (line {} of \"{}\"): pg_ident.conf would not load; no map matches",
+            why, l.line_number, l.file
+        );
+    }
+    let members: Vec<String> = a
+        .member_of
+        .iter()
+        .filter(|m| !m.is_empty())
+        .cloned()
+        .collect();
+    let d = f.check_usermap(
+        a.map.as_deref(),
+        &a.system_user,
+        &a.user,
+        &members,
+        a.case_insensitive,
+    );
+    let (verdict, code) = match &d.outcome {
+        pgtls_hba::UsermapOutcome::Allowed => ("allowed", 0u8),
+        pgtls_hba::UsermapOutcome::Denied | pgtls_hba::UsermapOutcome::Error => ("denied", 1),
+        _ => ("undecided", EXIT_UNDECIDED),
+    };
+    let reason = match &d.outcome {
+        pgtls_hba::UsermapOutcome::Unsupported(why) => Some(why.clone()),
+        _ => d.log.clone(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "verdict": verdict,
+                "file": d.line.as_ref().map(|l| l.0.clone()),
+                "line": d.line.as_ref().map(|l| l.1),
+                "message": reason,
+            })
+        );
+    } else {
+        if let Some((file, line)) = &d.line {
+            println!("{verdict} by line {line} of \"{file}\"");
+        } else {
+            println!("{verdict}");
+        }
+        if code != 0
+            && let Some(r) = &reason
+        {
+            eprintln!("{r}");
+        }
+    }
+    ExitCode::from(code)
 }

@@ -195,6 +195,24 @@ impl Decision {
         self.rule().map(|r| r.method)
     }
 
+    /// The server's log line naming the matched record, as it appears when
+    /// authentication fails (`Connection matched pg_hba.conf line N: "..."`;
+    /// [16+] `Connection matched file "F" line N: "..."`).
+    pub fn matched_log(&self, version: PgVersion) -> Option<String> {
+        let l = self.line.as_ref()?;
+        Some(if version >= PgVersion::V16 {
+            format!(
+                "Connection matched file \"{}\" line {}: \"{}\"",
+                l.file, l.line_number, l.raw
+            )
+        } else {
+            format!(
+                "Connection matched pg_hba.conf line {}: \"{}\"",
+                l.line_number, l.raw
+            )
+        })
+    }
+
     /// Whether the connection proceeds to authentication with a real method.
     pub fn proceeds(&self) -> bool {
         matches!(self.outcome, Outcome::Matched { .. }) && self.method() != Some(AuthMethod::Reject)

@@ -210,6 +210,8 @@ impl fmt::Display for LineError {
     }
 }
 
+impl std::error::Error for LineError {}
+
 /// One record of pg_hba.conf (or of a file it includes), with its own result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -322,25 +324,32 @@ impl HbaFile {
         }
     }
 
-    /// Whether the server would refuse to load the file, with the message.
-    pub fn load_error(&self) -> Option<String> {
+    /// `load_hba` as a typed result: the first invalid record, or an empty file.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidLine`] or [`crate::Error::Empty`].
+    pub fn check_load(&self) -> Result<(), crate::Error> {
         match self.load() {
-            Err(l) => Some(format!(
-                "{} (line {} of configuration file \"{}\")",
-                l.result
+            Err(l) => Err(crate::Error::InvalidLine {
+                file: l.file.clone(),
+                line: l.line_number,
+                message: l
+                    .result
                     .as_ref()
                     .err()
-                    .map(|e| e.message.as_str())
-                    .unwrap_or(""),
-                l.line_number,
-                l.file
-            )),
-            Ok(()) if self.lines.is_empty() => Some(format!(
-                "configuration file \"{}\" contains no entries",
-                self.name
-            )),
-            Ok(()) => None,
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            }),
+            Ok(()) if self.lines.is_empty() => Err(crate::Error::Empty {
+                file: self.name.clone(),
+            }),
+            Ok(()) => Ok(()),
         }
+    }
+
+    /// Whether the server would refuse to load the file, with the message.
+    pub fn load_error(&self) -> Option<String> {
+        self.check_load().err().map(|e| e.to_string())
     }
 
     /// The physical lines of the main file (each with its line ending).

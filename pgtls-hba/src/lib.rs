@@ -22,6 +22,7 @@
 
 mod address;
 mod edit;
+mod error;
 mod eval;
 mod hba;
 mod ident;
@@ -37,6 +38,7 @@ mod view;
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, enforce_tls, policy_lines, quote_token,
 };
+pub use error::Error;
 pub use eval::{Decision, Outcome, Replication, Request, evaluate};
 pub use hba::{
     Address, HbaFile, HbaLine, HbaOptions, HbaRule, LineError, NameToken, ServerSettings,

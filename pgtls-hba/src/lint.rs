@@ -195,6 +195,7 @@ pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
             }
         }
     }
+    out.sort_by(|a, b| (a.line == 0, &a.file, a.line).cmp(&(b.line == 0, &b.file, b.line)));
     if !open_without_tls {
         push(
             &mut out,
@@ -403,8 +404,15 @@ impl Candidates {
         users.insert(FRESH_USER.to_owned());
         let mut hn: Vec<Option<String>> = vec![None];
         hn.extend(hostnames.into_iter().map(Some));
+        // Documentation addresses first, so witnesses read like real clients.
+        let doc = [
+            IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)),
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7)),
+        ];
+        let mut ordered: Vec<IpAddr> = doc.to_vec();
+        ordered.extend(addrs.into_iter().filter(|a| !doc.contains(a)));
         Self {
-            addrs: addrs.into_iter().collect(),
+            addrs: ordered,
             dbs: dbs.into_iter().collect(),
             users: users.into_iter().collect(),
             groups: groups.into_iter().collect(),

@@ -17,6 +17,14 @@ pub struct SourceError {
     pub not_found: bool,
 }
 
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
 impl SourceError {
     /// The `ENOENT` failure.
     pub fn not_found() -> Self {
