@@ -270,6 +270,10 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                 replication: None,
                 client_hostname: None,
             };
+            if let Some(dump) = std::env::var_os("PGTLS_HBADIFF_DUMP") {
+                let path = Path::new(&dump).join(format!("{}.load.txt", name.replace('/', "_")));
+                fs::write(path, format!("not loaded: {first}\n")).unwrap();
+            }
             let got = pgtls_check(run.live, &addresses, &conn);
             for d in judge_not_loaded(&first, &got) {
                 diffs.push(format!("{}: {d}", got.command));
@@ -299,6 +303,15 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     // trust, reject and password requests name no line.
                     (_, None) => None,
                 };
+                if let Some(dump) = std::env::var_os("PGTLS_HBADIFF_DUMP") {
+                    let path =
+                        Path::new(&dump).join(format!("{}.load.txt", name.replace('/', "_")));
+                    let mut text = fs::read_to_string(&path).unwrap_or_default();
+                    text.push_str(&format!(
+                        "{host} sslmode={sslmode}: {outcome:?}, line {line:?}\n"
+                    ));
+                    fs::write(path, text).unwrap();
+                }
                 let conn = Conn {
                     server_ssl: true,
                     address: *address,
