@@ -337,7 +337,65 @@ fn pgtls(case: &Case, p: &Probe) -> (Outcome, String) {
     ]);
     let vars = p.env();
     let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_pgtls(&args, &p.home, &env)
+    let (outcome, stderr) = run_pgtls(&args, &p.home, &env);
+    // The --json form must say the same: {"verdict":"accept"|"reject","message":...}, with the
+    // same exit status.
+    args.push("--json".into());
+    match (&outcome, json_verdict(&args, &p.home, &env)) {
+        (Outcome::Broken(_), _) => (outcome, stderr),
+        (_, Err(e)) => (Outcome::Broken(format!("--json: {e}")), stderr),
+        (_, Ok((j, code))) => {
+            let code_ok = code == Some(if j == Outcome::Accept { 0 } else { 1 });
+            if j == outcome && code_ok {
+                (outcome, stderr)
+            } else {
+                let msg = format!(
+                    "--json says {} (exit {code:?}) but without --json: {}",
+                    j.show(),
+                    outcome.show()
+                );
+                (Outcome::Broken(msg), stderr)
+            }
+        }
+    }
+}
+
+/// The verdict and message printed by `pgtls verify server ... --json` on stdout, and its exit
+/// status.
+fn json_verdict(
+    args: &[String],
+    home: &Path,
+    env: &[(&str, &str)],
+) -> Result<(Outcome, Option<i32>), String> {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pgtls"));
+    c.args(args);
+    for v in verify_common::LIBPQ_ENV {
+        c.env_remove(v);
+    }
+    c.env("HOME", home);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "stdout is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    // The JSON message may carry libpq's whole text (hint lines too); stderr's first line is
+    // its first line.
+    let message = v
+        .get("message")
+        .and_then(|m| m.as_str())
+        .and_then(|m| m.lines().next())
+        .map(str::to_string);
+    let code = out.status.code();
+    match v.get("verdict").and_then(|x| x.as_str()) {
+        Some("accept") => Ok((Outcome::Accept, code)),
+        Some("reject") => Ok((Outcome::Reject(message), code)),
+        other => Err(format!("\"verdict\" is {other:?}")),
+    }
 }
 
 /// Serves `case`'s chain: new files, postgresql.auto.conf, reload, and checks the server took it.

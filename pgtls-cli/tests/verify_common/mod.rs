@@ -60,12 +60,14 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     pub(crate) fn show(&self) -> String {
-        match self {
+        let s = match self {
             Self::Accept => "accept".into(),
             Self::Reject(Some(m)) => format!("reject: {m}"),
             Self::Reject(None) => "reject (no message)".into(),
             Self::Broken(e) => format!("BROKEN: {e}"),
-        }
+        };
+        // One line per probe in reports and in the results file.
+        s.replace('\n', "\\n").replace('\t', "\\t")
     }
 }
 
