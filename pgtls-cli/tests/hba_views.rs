@@ -227,12 +227,17 @@ impl Run<'_> {
     }
 }
 
+/// Who connects in the load pass: (user, database, roles the user is in).
+/// The roles are created at the start of the test.
+const LOAD_PASS_USERS: &[(&str, &str, &[&str])] =
+    &[("postgres", "postgres", &[]), ("alice", "app", &["staff"])];
+
 /// The load pass: makes the server load each rules file (SIGHUP). A file it
 /// refuses must give exit status 3 and the server's first error from
-/// `pgtls hba check`; for a file it loads, three connection attempts
-/// (Unix socket, TCP, TCP with TLS; user and database `postgres`, no
-/// password) must get the same verdict and message, and the same line
-/// where the server names one.
+/// `pgtls hba check`; for a file it loads, connection attempts (Unix
+/// socket, TCP, TCP with TLS; each `LOAD_PASS_USERS` entry; no password)
+/// must get the same verdict and message, and the same line where the
+/// server names one.
 fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
     let cluster = run.cluster;
     let addresses = interface_cidrs().join(",");
@@ -279,13 +284,16 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                 diffs.push(format!("{}: {d}", got.command));
             }
         } else {
-            for (host, sslmode, address) in &conns {
+            for ((host, sslmode, address), (user, db, groups)) in conns
+                .iter()
+                .flat_map(|c| LOAD_PASS_USERS.iter().map(move |u| (c, u)))
+            {
                 let from = cluster.log_len();
                 let out = cluster
                     .psql(
                         &["-X", "-w", "-At", "-c", "select 1"],
                         &format!(
-                            "{host} port={} user=postgres dbname=postgres sslmode={sslmode} \
+                            "{host} port={} user={user} dbname={db} sslmode={sslmode} \
                              gssencmode=disable {nocert}",
                             cluster.port()
                         ),
@@ -295,7 +303,7 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                 let log = cluster.log_since(from);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 let outcome = classify(&log, &stderr).unwrap_or_else(|| {
-                    panic!("{name}: {host} sslmode={sslmode}: cannot tell what happened:\n{log}{stderr}")
+                    panic!("{name}: {host} {user}@{db} sslmode={sslmode}: cannot tell what happened:\n{log}{stderr}")
                 });
                 let line = match (&outcome, logged_line(&log)) {
                     (Outcome::NoMatch(_), _) => Some(None),
@@ -308,7 +316,7 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                         Path::new(&dump).join(format!("{}.load.txt", name.replace('/', "_")));
                     let mut text = fs::read_to_string(&path).unwrap_or_default();
                     text.push_str(&format!(
-                        "{host} sslmode={sslmode}: {outcome:?}, line {line:?}\n"
+                        "{host} {user}@{db} sslmode={sslmode}: {outcome:?}, line {line:?}\n"
                     ));
                     fs::write(path, text).unwrap();
                 }
@@ -316,9 +324,9 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     server_ssl: true,
                     address: *address,
                     tls: *sslmode == "require",
-                    database: "postgres",
-                    user: "postgres",
-                    member_of: &[],
+                    database: db,
+                    user,
+                    member_of: &groups.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     replication: None,
                     client_hostname: address.and(hostname.as_deref()),
                 };
@@ -390,6 +398,9 @@ fn views_match_postgresql_15() {
         ))
         .unwrap();
     let cluster = cluster.start_initialized().unwrap();
+    cluster
+        .sql("create role staff; create role alice login in role staff")
+        .unwrap();
 
     // The oracle depends on the view re-reading the file on each query.
     for db in ["sentinel_one", "sentinel_two"] {
