@@ -16,7 +16,7 @@
 //! Then a load pass makes the server load each rules file for real (one
 //! SIGHUP per file) and holds `pgtls hba check` to what the server did: it
 //! refused the file (exit status 3, the server's first error), or it loaded
-//! it and answered three connection attempts.
+//! it and answered real connection attempts.
 //!
 //! Every mismatching file is reported in one failure message. Files listed in
 //! `testdata/hba/known-divergences.json` for `hba_views` may differ, and the
