@@ -2,8 +2,8 @@
 //! PostgreSQL 15 server.
 //!
 //! One cluster (TCP on 127.0.0.1 and ::1, a Unix socket, `ssl = on` with a CA
-//! for client certificates, roles in nested groups) runs a handful of
-//! pg_hba.conf files. For every connection attempt the test learns from the
+//! for client certificates, roles in nested groups; `ssl = off` for the last
+//! set) runs a handful of pg_hba.conf files. For every connection attempt the test learns from the
 //! server:
 //!
 //! * which line matched. The server names the line only when a method fails
@@ -19,8 +19,9 @@
 //!   past the pg_hba stage (it logs in, or a later step fails).
 //!
 //! Then `pgtls hba check` must give the same verdict, the same line and the
-//! same message, with exit codes per the contract in ARCHITECTURE.md. All
-//! differences are reported together.
+//! same message, with exit codes per the contract in ARCHITECTURE.md. Two
+//! files the server refuses to load must give exit status 3 and its first
+//! error. All differences are reported together.
 
 // Tests may unwrap (the project's rule); helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -461,7 +462,8 @@ fn quote(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// `(line, real line)` pairs of an `HbaSet`: the file and its instrumented twin.
+/// The real file of an `HbaSet` and its instrumented twin (same lines, every
+/// method `PROBE_METHOD`, options dropped).
 fn render(set: &HbaSet) -> (String, String) {
     let mut real = String::new();
     let mut probe = String::new();
