@@ -26,6 +26,8 @@ const MODES: [&str; 6] = [
     "verify-ca",
     "verify-full",
 ];
+/// No sslmode given at all: libpq's default (prefer).
+const DEFAULT_MODE: &str = "(default)";
 /// Spellings libpq refuses (sslmode is compared case-sensitively), for cases flagged `badmode`.
 const BAD_MODES: [&str; 2] = ["Require", "verify_full"];
 /// Plaintext is refused for this database, so allow/prefer show their TLS attempt's result.
@@ -76,7 +78,10 @@ impl Probe {
         if !self.via_env {
             return Vec::new();
         }
-        let mut v = vec![("PGSSLMODE", self.mode.to_string())];
+        let mut v = Vec::new();
+        if self.mode != DEFAULT_MODE {
+            v.push(("PGSSLMODE", self.mode.to_string()));
+        }
         for (k, x) in [
             ("PGSSLROOTCERT", &self.root),
             ("PGSSLCRL", &self.crl),
@@ -136,7 +141,9 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
                    crl: Option<String>,
                    crldir: Option<String>,
                    home: PathBuf| {
-        for &mode in &modes {
+        // With the parameters in the environment, also leave sslmode out entirely.
+        let default = via_env.then_some(DEFAULT_MODE);
+        for mode in modes.iter().copied().chain(default) {
             let hosts = if mode == "verify-full" && all_hosts {
                 &case.hosts[..]
             } else {
