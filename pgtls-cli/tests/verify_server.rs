@@ -107,6 +107,12 @@ fn load_cases(out: &Path) -> Vec<Case> {
         .into_iter()
         .map(|f| {
             assert_eq!(f.len(), 8, "cases.tsv line has {} fields: {f:?}", f.len());
+            for flag in f[7].split(',') {
+                assert!(
+                    ["-", "home", "hostname", "env", "badmode"].contains(&flag),
+                    "cases.tsv: unknown flag {flag:?} in {f:?}"
+                );
+            }
             Case {
                 name: f[0].clone(),
                 chain: out.join(&f[1]),
@@ -225,7 +231,8 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
     v
 }
 
-/// Runs psql with the probe's parameters against `db`; Ok(ssl column) or Err(stderr).
+/// Runs psql with the probe's parameters against `db`: Ok(the ssl column) or
+/// Err((stderr, a one-line summary of the run)).
 fn psql(c: &Cluster, p: &Probe, db: &str) -> Result<String, (String, String)> {
     let mut ci = String::new();
     if let Some(h) = &p.host {
