@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pgtls_core::{
-    Ca, CertificateParams, Certificate, DirStore, DistinguishedName, Error, IndexStatus,
+    Ca, Certificate, CertificateParams, DirStore, DistinguishedName, Error, IndexStatus,
     KeyAlgorithm, KeyPair, RevocationReason, SerialNumber, Store, StoreFiles, Validity,
     write_key_file,
 };
@@ -63,7 +63,10 @@ fn locked<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -78,7 +81,8 @@ fn stress_worker() {
         panic!("stress_worker is run by the store tests, not by hand");
     };
     let dir = PathBuf::from(std::env::var("PGTLS_STRESS_DIR").unwrap());
-    let count: usize = std::env::var("PGTLS_STRESS_COUNT").map_or(usize::MAX, |c| c.parse().unwrap());
+    let count: usize =
+        std::env::var("PGTLS_STRESS_COUNT").map_or(usize::MAX, |c| c.parse().unwrap());
     let seed: u64 = std::env::var("PGTLS_STRESS_SEED").map_or(1, |c| c.parse().unwrap());
     let mut rng = Lcg(seed);
     if mode == "keys" {
@@ -92,7 +96,11 @@ fn stress_worker() {
         let op = if mode == "issue" { 0 } else { rng.next() % 4 };
         match op {
             0 | 1 => {
-                let params = CertificateParams::client(&format!("w{seed}-{i}"), Validity::days_from(now(), 30)).unwrap();
+                let params = CertificateParams::client(
+                    &format!("w{seed}-{i}"),
+                    Validity::days_from(now(), 30),
+                )
+                .unwrap();
                 let cert = locked(|| store.issue(&params, &key.public_key(), now())).unwrap();
                 let serial = cert.serial().unwrap();
                 println!("ISSUED {}", serial.to_hex());
@@ -100,13 +108,15 @@ fn stress_worker() {
             }
             2 => {
                 if let Some(s) = mine.pop() {
-                    let e = locked(|| store.revoke(&s, Some(RevocationReason::Superseded), now())).unwrap();
+                    let e = locked(|| store.revoke(&s, Some(RevocationReason::Superseded), now()))
+                        .unwrap();
                     assert!(matches!(e.status, IndexStatus::Revoked { .. }));
                     println!("REVOKED {}", s.to_hex());
                 }
             }
             _ => {
-                let crl = locked(|| store.generate_crl(now() + time::Duration::days(7), now())).unwrap();
+                let crl =
+                    locked(|| store.generate_crl(now() + time::Duration::days(7), now())).unwrap();
                 println!("CRL {}", crl.crl_number().unwrap().to_hex());
             }
         }
@@ -136,12 +146,19 @@ fn worker(mode: &str, dir: &Path, count: Option<usize>, seed: u64, umask000: boo
     } else {
         Command::new(&exe)
     };
-    cmd.args(["--ignored", "--exact", "stress_worker", "--nocapture", "--test-threads=1", "-q"])
-        .env("PGTLS_STRESS_WORKER", mode)
-        .env("PGTLS_STRESS_DIR", dir)
-        .env("PGTLS_STRESS_SEED", seed.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "stress_worker",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env("PGTLS_STRESS_WORKER", mode)
+    .env("PGTLS_STRESS_DIR", dir)
+    .env("PGTLS_STRESS_SEED", seed.to_string())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     if let Some(c) = count {
         cmd.env("PGTLS_STRESS_COUNT", c.to_string());
     }
@@ -154,15 +171,30 @@ fn worker(mode: &str, dir: &Path, count: Option<usize>, seed: u64, umask000: boo
 fn check_store(dir: &Path, ca_key_pem: &[u8]) -> BTreeSet<String> {
     let store = DirStore::open(dir, None).unwrap_or_else(|e| panic!("store does not open: {e}"));
     let files = StoreFiles::in_dir(dir);
-    assert_eq!(std::fs::read(&files.key).unwrap(), ca_key_pem, "the CA key changed");
+    assert_eq!(
+        std::fs::read(&files.key).unwrap(),
+        ca_key_pem,
+        "the CA key changed"
+    );
     let entries = store.entries().unwrap();
     let mut serials = BTreeSet::new();
     for e in &entries {
-        assert!(serials.insert(e.serial.to_hex()), "serial {} twice in the index", e.serial.to_hex());
+        assert!(
+            serials.insert(e.serial.to_hex()),
+            "serial {} twice in the index",
+            e.serial.to_hex()
+        );
         let path = files.newcert(&e.serial);
-        let cert = Certificate::from_pem_or_der(&std::fs::read(&path).unwrap_or_else(|err| {
-            panic!("index lists {} but {}: {err}", e.serial.to_hex(), path.display())
-        }), "newcert")
+        let cert = Certificate::from_pem_or_der(
+            &std::fs::read(&path).unwrap_or_else(|err| {
+                panic!(
+                    "index lists {} but {}: {err}",
+                    e.serial.to_hex(),
+                    path.display()
+                )
+            }),
+            "newcert",
+        )
         .unwrap_or_else(|err| panic!("{} is not a whole certificate: {err}", path.display()));
         assert_eq!(cert.serial().as_ref(), Some(&e.serial));
         assert!(cert.is_signed_by(store.ca().certificate()));
@@ -177,10 +209,16 @@ fn check_store(dir: &Path, ca_key_pem: &[u8]) -> BTreeSet<String> {
             .unwrap_or_else(|e| panic!("{}: half-written certificate: {e}", p.display()));
     }
     if let Some(crl) = store.current_crl().unwrap() {
-        assert!(crl.is_signed_by(store.ca().certificate()), "crl.pem not signed by the CA");
+        assert!(
+            crl.is_signed_by(store.ca().certificate()),
+            "crl.pem not signed by the CA"
+        );
     }
     let crlnumber = std::fs::read_to_string(&files.crlnumber).unwrap();
-    assert!(crlnumber.ends_with('\n') && SerialNumber::from_hex(crlnumber.trim()).is_ok(), "crlnumber {crlnumber:?}");
+    assert!(
+        crlnumber.ends_with('\n') && SerialNumber::from_hex(crlnumber.trim()).is_ok(),
+        "crlnumber {crlnumber:?}"
+    );
     serials
 }
 
@@ -201,7 +239,10 @@ fn temporaries(dir: &Path) -> Vec<PathBuf> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".pgtls-tmp-")) {
+            } else if p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".pgtls-tmp-"))
+            {
                 out.push(p);
             }
         }
@@ -238,14 +279,26 @@ fn eight_processes_issue_into_one_store() {
     let store = new_store(&dir);
     let key_pem = std::fs::read(&store.files().key).unwrap();
     let children: Vec<Child> = (0..PROCS)
-        .map(|i| worker(if i % 2 == 0 { "issue" } else { "mixed" }, &dir, Some(EACH), 100 + i as u64, false))
+        .map(|i| {
+            worker(
+                if i % 2 == 0 { "issue" } else { "mixed" },
+                &dir,
+                Some(EACH),
+                100 + i as u64,
+                false,
+            )
+        })
         .collect();
     let mut issued = Vec::new();
     let mut revoked = BTreeSet::new();
     for c in children {
         let out = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "worker failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "worker failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for l in stdout.lines() {
             if let Some(s) = l.strip_prefix("ISSUED ") {
                 issued.push(s.to_owned());
@@ -256,10 +309,21 @@ fn eight_processes_issue_into_one_store() {
     }
     let unique: BTreeSet<String> = issued.iter().cloned().collect();
     assert_eq!(unique.len(), issued.len(), "a serial was handed out twice");
-    assert!(issued.len() >= PROCS / 2 * EACH, "only {} certificates issued", issued.len());
+    assert!(
+        issued.len() >= PROCS / 2 * EACH,
+        "only {} certificates issued",
+        issued.len()
+    );
     let index = check_store(&dir, &key_pem);
-    assert_eq!(index, unique, "index.txt vs the serials the workers were given");
-    assert_eq!(newcert_names(&dir), unique, "newcerts/ vs the serials the workers were given");
+    assert_eq!(
+        index, unique,
+        "index.txt vs the serials the workers were given"
+    );
+    assert_eq!(
+        newcert_names(&dir),
+        unique,
+        "newcerts/ vs the serials the workers were given"
+    );
     let entries = DirStore::open(&dir, None).unwrap().entries().unwrap();
     for e in &entries {
         assert_eq!(
@@ -269,7 +333,11 @@ fn eight_processes_issue_into_one_store() {
             e.serial.to_hex()
         );
     }
-    assert!(temporaries(&dir).is_empty(), "temporary files left: {:?}", temporaries(&dir));
+    assert!(
+        temporaries(&dir).is_empty(),
+        "temporary files left: {:?}",
+        temporaries(&dir)
+    );
 }
 
 #[test]
@@ -314,13 +382,16 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
         for l in line.lines().chain(rest.lines()) {
             if let Some(s) = l.strip_prefix("ISSUED ") {
-                assert!(handed_out.insert(s.to_owned()), "serial {s} handed out twice");
+                assert!(
+                    handed_out.insert(s.to_owned()),
+                    "serial {s} handed out twice"
+                );
             } else if l.starts_with("CRL ") {
                 crls += 1;
             }
         }
         // The full check (every certificate parsed) every 10th kill, the index always.
-        let index = if kills % 10 == 0 {
+        let index = if kills.is_multiple_of(10) {
             check_store(&dir, &key_pem)
         } else {
             DirStore::read_entries(&StoreFiles::in_dir(&dir))
@@ -329,8 +400,15 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
                 .map(|e| e.serial.to_hex())
                 .collect()
         };
-        assert!(ever.is_subset(&index), "serials vanished from the index: {:?}", ever.difference(&index).collect::<Vec<_>>());
-        assert!(handed_out.is_subset(&index), "an issued certificate is missing from the index");
+        assert!(
+            ever.is_subset(&index),
+            "serials vanished from the index: {:?}",
+            ever.difference(&index).collect::<Vec<_>>()
+        );
+        assert!(
+            handed_out.is_subset(&index),
+            "an issued certificate is missing from the index"
+        );
         ever = index;
         let temps = temporaries(&dir);
         leftover_temps += temps.len();
@@ -348,8 +426,15 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         handed_out.len(),
         orphans.len()
     );
-    assert!(kills >= MIN_KILLS, "only {kills} kills in {budget:?} (minimum {MIN_KILLS})");
-    assert!(handed_out.len() >= 20, "the workers made too little progress: {}", handed_out.len());
+    assert!(
+        kills >= MIN_KILLS,
+        "only {kills} kills in {budget:?} (minimum {MIN_KILLS})"
+    );
+    assert!(
+        handed_out.len() >= 20,
+        "the workers made too little progress: {}",
+        handed_out.len()
+    );
     assert!(crls >= 5, "too few CRLs generated between kills: {crls}");
     let final_index = check_store(&dir, &key_pem);
     assert_eq!(final_index, ever);
@@ -361,7 +446,10 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         let mut p = CertificateParams::client("reuse", Validity::days_from(now(), 1)).unwrap();
         p.serial = Some(SerialNumber::from_hex(o).unwrap());
         let e = store.issue(&p, &key.public_key(), now()).unwrap_err();
-        assert!(matches!(e, Error::DuplicateSerial { .. }), "orphan serial {o} was accepted again: {e}");
+        assert!(
+            matches!(e, Error::DuplicateSerial { .. }),
+            "orphan serial {o} was accepted again: {e}"
+        );
     }
 }
 
@@ -378,7 +466,11 @@ fn mount(args: &[&str], target: &Path, what: &str) -> Mount {
         .args(args)
         .arg(target)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run mount(8) for {what}: {e}; this test needs root and util-linux `mount`"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run mount(8) for {what}: {e}; this test needs root and util-linux `mount`"
+            )
+        });
     assert!(
         out.status.success(),
         "mount {args:?} {} failed ({what}): {}\nThis test needs root (CAP_SYS_ADMIN) to mount; run it as root.",
@@ -390,11 +482,25 @@ fn mount(args: &[&str], target: &Path, what: &str) -> Mount {
 
 fn assert_os_error(e: &Error, needle: &str) {
     let shown = e.to_string();
-    let source = std::error::Error::source(e).map(ToString::to_string).unwrap_or_default();
-    assert!(matches!(e, Error::Io { .. }), "expected an I/O error, got {e:?}");
-    assert!(shown.contains('/'), "the error does not name the file: {shown}");
-    assert!(source.contains(needle), "the OS error is not {needle:?}: {shown}: {source}");
-    assert!(!shown.contains(&source), "Display repeats the source: {shown}");
+    let source = std::error::Error::source(e)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        matches!(e, Error::Io { .. }),
+        "expected an I/O error, got {e:?}"
+    );
+    assert!(
+        shown.contains('/'),
+        "the error does not name the file: {shown}"
+    );
+    assert!(
+        source.contains(needle),
+        "the OS error is not {needle:?}: {shown}: {source}"
+    );
+    assert!(
+        !shown.contains(&source),
+        "Display repeats the source: {shown}"
+    );
 }
 
 #[test]
@@ -402,7 +508,11 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
-    let _m = mount(&["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"], &mnt, "a 64 KiB tmpfs");
+    let _m = mount(
+        &["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"],
+        &mnt,
+        "a 64 KiB tmpfs",
+    );
     let dir = mnt.join("ca");
     let store = new_store(&dir);
     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
@@ -422,12 +532,20 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
     let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
     assert_os_error(&e, "No space left on device");
     assert_eq!(snapshot(&dir), before, "a failed issue changed the store");
-    let e = store.revoke(&first.serial().unwrap(), None, now()).unwrap_err();
+    let e = store
+        .revoke(&first.serial().unwrap(), None, now())
+        .unwrap_err();
     assert_os_error(&e, "No space left on device");
     assert_eq!(snapshot(&dir), before, "a failed revoke changed the store");
-    let e = store.generate_crl(now() + time::Duration::days(1), now()).unwrap_err();
+    let e = store
+        .generate_crl(now() + time::Duration::days(1), now())
+        .unwrap_err();
     assert_os_error(&e, "No space left on device");
-    assert_eq!(snapshot(&dir), before, "a failed CRL generation changed the store");
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "a failed CRL generation changed the store"
+    );
     // With room again, the store works and the first certificate is still there.
     std::fs::remove_file(&filler).unwrap();
     let store = DirStore::open(&dir, None).unwrap();
@@ -445,20 +563,36 @@ fn read_only_directory_gives_clear_errors_and_changes_nothing() {
     let params = CertificateParams::client("ro", Validity::days_from(now(), 30)).unwrap();
     let first = store.issue(&params, &key.public_key(), now()).unwrap();
     let before = snapshot(&dir);
-    let _bind = mount(&["--bind", dir.to_str().unwrap()], &dir, "a bind mount of the store");
+    let _bind = mount(
+        &["--bind", dir.to_str().unwrap()],
+        &dir,
+        "a bind mount of the store",
+    );
     // The remount changes the bind mount in place: one unmount (by `_bind`) undoes both.
-    std::mem::forget(mount(&["-o", "remount,bind,ro"], &dir, "remounting the bind mount read-only"));
+    std::mem::forget(mount(
+        &["-o", "remount,bind,ro"],
+        &dir,
+        "remounting the bind mount read-only",
+    ));
     let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
     assert_os_error(&e, "Read-only file system");
-    let e = store.revoke(&first.serial().unwrap(), None, now()).unwrap_err();
+    let e = store
+        .revoke(&first.serial().unwrap(), None, now())
+        .unwrap_err();
     assert_os_error(&e, "Read-only file system");
-    let e = store.generate_crl(now() + time::Duration::days(1), now()).unwrap_err();
+    let e = store
+        .generate_crl(now() + time::Duration::days(1), now())
+        .unwrap_err();
     assert_os_error(&e, "Read-only file system");
     // Opening and reading a read-only store works.
     let ro = DirStore::open(&dir, None).unwrap();
     assert_eq!(ro.entries().unwrap().len(), 1);
     drop(_bind);
-    assert_eq!(snapshot(&dir), before, "failed operations changed the store");
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "failed operations changed the store"
+    );
 }
 
 #[test]
@@ -474,10 +608,14 @@ fn private_keys_are_never_readable_by_others() {
             while !stop.load(Ordering::Relaxed) {
                 let mut stack = vec![root.clone()];
                 while let Some(d) = stack.pop() {
-                    let Ok(rd) = std::fs::read_dir(&d) else { continue };
+                    let Ok(rd) = std::fs::read_dir(&d) else {
+                        continue;
+                    };
                     for e in rd.flatten() {
                         let p = e.path();
-                        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+                        let Ok(md) = std::fs::symlink_metadata(&p) else {
+                            continue;
+                        };
                         if md.is_dir() {
                             stack.push(p);
                             continue;
@@ -505,14 +643,21 @@ fn private_keys_are_never_readable_by_others() {
     std::fs::create_dir_all(root.join("b")).unwrap();
     for c in [a, b] {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "key worker failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "key worker failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("DONE 40"));
     }
     stop.store(true, Ordering::Relaxed);
     watcher.join().unwrap().unwrap();
     let (polls, seen) = (polls.load(Ordering::Relaxed), seen.load(Ordering::Relaxed));
     eprintln!("{polls} polls, {seen} observations of secret files");
-    assert!(polls >= 20 && seen >= 100, "the watcher saw too little: {polls} polls, {seen} files");
+    assert!(
+        polls >= 20 && seen >= 100,
+        "the watcher saw too little: {polls} polls, {seen} files"
+    );
     // At rest: every key 0600, the private directory 0700.
     for d in ["a", "b"] {
         for i in 0..40 {
@@ -521,7 +666,11 @@ fn private_keys_are_never_readable_by_others() {
                 let mode = std::fs::metadata(sub.join(f)).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode, 0o600, "{}/{f}", sub.display());
             }
-            let mode = std::fs::metadata(sub.join("private")).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(sub.join("private"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o700, "{}/private", sub.display());
         }
     }
