@@ -817,3 +817,42 @@ fn pss_hash(params: Option<&[u8]>) -> Option<u32> {
         None
     }
 }
+
+#[cfg(test)]
+impl Cert {
+    /// A certificate reduced to the names the host-name check reads.
+    pub(crate) fn synthetic(san: Option<Vec<San>>, cn: Option<&[u8]>) -> Self {
+        let name = Name {
+            canon: Vec::new(),
+            rdns: Vec::new(),
+        };
+        Self {
+            der: Vec::new(),
+            tbs: Vec::new(),
+            version: 2,
+            serial: vec![1],
+            subject: name.clone(),
+            issuer: name,
+            not_before: 0,
+            not_after: 0,
+            sig: SigInfo {
+                alg_oid: String::new(),
+                alg_params: None,
+                value: Vec::new(),
+            },
+            spki: Spki {
+                alg_oid: String::new(),
+                curve_oid: None,
+                key: Vec::new(),
+                bits: 0,
+            },
+            ext: Extensions {
+                san,
+                ..Extensions::default()
+            },
+            first_cn: cn.map(|c| (12, c.to_vec())),
+            self_issued: false,
+            self_signed: false,
+        }
+    }
+}

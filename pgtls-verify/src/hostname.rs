@@ -20,6 +20,30 @@ use pgtls_hba::PgVersion;
 
 use crate::cert::{Cert, San};
 
+/// A server certificate parsed once for repeated host-name checks.
+#[derive(Clone, Debug)]
+pub struct Leaf(Cert);
+
+impl Leaf {
+    /// Parses a DER certificate.
+    ///
+    /// # Errors
+    /// A certificate pgtls cannot parse.
+    pub fn from_der(der: &[u8]) -> Result<Self, crate::Error> {
+        Cert::from_der(der)
+            .map(Self)
+            .map_err(|e| crate::Error::BadCertificate {
+                index: 0,
+                reason: e.0,
+            })
+    }
+
+    /// libpq's verify-full name check against the `host` parameter.
+    pub fn check(&self, host: &str, version: PgVersion) -> HostCheck {
+        check(&self.0, host.as_bytes(), version)
+    }
+}
+
 /// What the host-name check decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostCheck {
@@ -430,5 +454,172 @@ mod tests {
         assert_eq!(inet_net_ntop(&v6("::1.2.3.4")), "::1.2.3.4");
         assert_eq!(inet_net_ntop(&v6("1:0:0:1:0:0:0:1")), "1:0:0:1::1");
         assert_eq!(inet_net_ntop(&v6("1:0:1:1:1:1:1:1")), "1:0:1:1:1:1:1:1");
+    }
+
+    // Table: (SANs, CN, host, version, expected). Rules from fe-secure-openssl.c
+    // pgtls_verify_peer_name_matches_certificate_guts (PG15 and PG14 forms) and
+    // fe-secure-common.c pq_verify_peer_name_matches_certificate*.
+    #[test]
+    fn libpq_name_rules() {
+        use crate::cert::{Cert, San};
+        let dns = |s: &str| San::Dns(s.as_bytes().to_vec());
+        let ip4 = |a: [u8; 4]| San::Ip(a.to_vec());
+        let v15 = PgVersion::V15;
+        let v14 = PgVersion::V14;
+        type Row<'a> = (
+            Option<Vec<San>>,
+            Option<&'a str>,
+            &'a str,
+            PgVersion,
+            Result<&'a str, &'a str>,
+        );
+        let rows: Vec<Row<'_>> = vec![
+            // CN only: matched case-insensitively.
+            (
+                None,
+                Some("db.example.test"),
+                "DB.Example.Test",
+                v15,
+                Ok("db.example.test"),
+            ),
+            // dNSName present: CN ignored for a DNS host.
+            (
+                Some(vec![dns("a.example.test")]),
+                Some("db.example.test"),
+                "db.example.test",
+                v15,
+                Err(
+                    "server certificate for \"a.example.test\" does not match host name \"db.example.test\"",
+                ),
+            ),
+            // IP host, only dNSName SANs: the CN is consulted (NSS behaviour, PG15+).
+            (
+                Some(vec![dns("a.example.test")]),
+                Some("127.0.0.1"),
+                "127.0.0.1",
+                v15,
+                Ok("127.0.0.1"),
+            ),
+            // ... and the count includes the CN.
+            (
+                Some(vec![dns("a.example.test")]),
+                Some("10.0.0.1"),
+                "127.0.0.1",
+                v15,
+                Err(
+                    "server certificate for \"a.example.test\" (and 1 other name) does not match host name \"127.0.0.1\"",
+                ),
+            ),
+            // iPAddress SAN matched by bytes; inet_aton shorthand host.
+            (
+                Some(vec![ip4([127, 0, 0, 1])]),
+                None,
+                "127.1",
+                v15,
+                Ok("127.0.0.1"),
+            ),
+            // An IP SAN suppresses the CN for an IP host.
+            (
+                Some(vec![ip4([10, 0, 0, 1])]),
+                Some("127.0.0.1"),
+                "127.0.0.1",
+                v15,
+                Err("server certificate for \"10.0.0.1\" does not match host name \"127.0.0.1\""),
+            ),
+            // PG14: IP SANs are ignored entirely, CN used (no dNSName).
+            (
+                Some(vec![ip4([127, 0, 0, 1])]),
+                Some("other"),
+                "127.0.0.1",
+                v14,
+                Err("server certificate for \"other\" does not match host name \"127.0.0.1\""),
+            ),
+            // PG14: an IP literal stored as dNSName matches as a string.
+            (
+                Some(vec![dns("127.0.0.1")]),
+                None,
+                "127.0.0.1",
+                v14,
+                Ok("127.0.0.1"),
+            ),
+            // Embedded NUL before a matching name aborts.
+            (
+                Some(vec![dns("bad\0.example.test"), dns("db.example.test")]),
+                None,
+                "db.example.test",
+                v15,
+                Err("SSL certificate's name contains embedded null"),
+            ),
+            // A malformed IP SAN aborts even for a DNS host.
+            (
+                Some(vec![San::Ip(vec![1, 2, 3]), dns("db.example.test")]),
+                None,
+                "db.example.test",
+                v15,
+                Err("certificate contains IP address with invalid length 3"),
+            ),
+            // No names at all.
+            (
+                Some(vec![San::Other]),
+                None,
+                "db.example.test",
+                v15,
+                Err("could not get server's host name from server certificate"),
+            ),
+            // Trailing dot is significant.
+            (
+                None,
+                Some("db.example.test"),
+                "db.example.test.",
+                v15,
+                Err(
+                    "server certificate for \"db.example.test\" does not match host name \"db.example.test.\"",
+                ),
+            ),
+            // Wildcard covers one label; several names counted with plural.
+            (
+                Some(vec![dns("*.example.test"), dns("x.test"), dns("y.test")]),
+                None,
+                "a.b.example.test",
+                v15,
+                Err(
+                    "server certificate for \"*.example.test\" (and 2 other names) does not match host name \"a.b.example.test\"",
+                ),
+            ),
+            (
+                Some(vec![dns("*.example.test")]),
+                None,
+                "a.example.test",
+                v15,
+                Ok("*.example.test"),
+            ),
+            // IPv6 compared as bytes.
+            (
+                Some(vec![San::Ip(
+                    "::1".parse::<Ipv6Addr>().unwrap().octets().to_vec(),
+                )]),
+                None,
+                "0:0:0:0:0:0:0:1",
+                v15,
+                Ok("::1"),
+            ),
+            // No host: libpq's message.
+            (
+                None,
+                Some("x"),
+                "",
+                v15,
+                Err("host name must be specified for a verified SSL connection"),
+            ),
+        ];
+        for (i, (san, cn, host, v, want)) in rows.into_iter().enumerate() {
+            let cert = Cert::synthetic(san, cn.map(str::as_bytes));
+            let got = check(&cert, host.as_bytes(), v);
+            let want = match want {
+                Ok(n) => HostCheck::Match(n.to_string()),
+                Err(m) => HostCheck::Reject(m.to_string()),
+            };
+            assert_eq!(got, want, "row {i}: host {host}");
+        }
     }
 }

@@ -52,6 +52,10 @@ pub mod server;
 mod sslmode;
 mod trust;
 
+/// Known divergences from libpq and the server, with reasons (KNOWN-DIVERGENCES.md).
+#[doc = include_str!("../KNOWN-DIVERGENCES.md")]
+pub mod manual {}
+
 pub use chain::{ChainFailure, ChainLink, X509Reason};
 pub use error::Error;
 pub use outcome::{Check, Verdict};

@@ -445,11 +445,27 @@ pub fn decide_client(
                 IdentFile::parse_str("", tls.version).check_usermap(map, &name, user, &[], false)
             }
         };
+        let mut decision = decision;
         if let pgtls_hba::UsermapOutcome::Unsupported(why) = &decision.outcome {
-            return Err(crate::Error::Invalid {
-                what: format!("pg_ident.conf map \"{}\"", map.unwrap_or("")),
-                reason: format!("pgtls cannot decide this map as PostgreSQL would: {why}"),
-            });
+            // pgtls-hba will not vouch for this regex's capture group; decide
+            // with leftmost-first semantics and say that it is approximate.
+            let approx =
+                ident.is_some_and(|f| approximate_usermap(f, map.unwrap_or(""), &name, user));
+            checks.push(Check::skip(
+                "ident",
+                format!("approximate: {why}; decided with leftmost-first regex semantics"),
+            ));
+            decision.outcome = if approx {
+                pgtls_hba::UsermapOutcome::Allowed
+            } else {
+                pgtls_hba::UsermapOutcome::Denied
+            };
+            if !approx {
+                decision.log = Some(format!(
+                    "no match in usermap \"{}\" for user \"{user}\" authenticated as \"{name}\"",
+                    map.unwrap_or("")
+                ));
+            }
         }
         if !decision.allowed() {
             let what = if matches!(opts.clientname, ClientName::Dn) {
@@ -479,6 +495,42 @@ pub fn decide_client(
     d.accept = true;
     d.checks = checks;
     Ok(d)
+}
+
+/// `check_ident_usermap` for PG <= 15 style lines, with the `regex` crate's
+/// leftmost-first captures (used only where pgtls-hba declines to decide).
+fn approximate_usermap(f: &IdentFile, map: &str, system_user: &str, pg_user: &str) -> bool {
+    for line in f.lines() {
+        let Ok(rule) = &line.result else { continue };
+        if rule.map != map {
+            continue;
+        }
+        match &rule.system_regex {
+            Some(re) => {
+                let Ok(compiled) = regex::Regex::new(re.pattern()) else {
+                    return false;
+                };
+                let Some(caps) = compiled.captures(system_user) else {
+                    continue;
+                };
+                let want = if rule.pg_user.text.contains("\\1") {
+                    let Some(g) = caps.get(1) else { return false };
+                    rule.pg_user.text.replacen("\\1", g.as_str(), 1)
+                } else {
+                    rule.pg_user.text.clone()
+                };
+                if want == pg_user {
+                    return true;
+                }
+            }
+            None => {
+                if rule.system_user.text == system_user && rule.pg_user.text == pg_user {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]

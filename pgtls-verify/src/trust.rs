@@ -66,7 +66,7 @@ pub(crate) fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), S
                 } else {
                     der
                 };
-                certs.push(Cert::from_der(&der).map_err(|_| "nested asn1 error".to_string())?);
+                certs.push(Cert::from_der(&der).map_err(|_| asn1_reason(&der).to_string())?);
             }
             Block::Crl(der) => {
                 crls.push(Crl::from_der(&der).map_err(|_| "nested asn1 error".to_string())?)
@@ -77,6 +77,37 @@ pub(crate) fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), S
         return Err("no certificate or crl found".into());
     }
     Ok((certs, crls))
+}
+
+/// The first error OpenSSL's DER decoder raises for undecodable `der`
+/// (`ASN1_get_object` checks the header and length before `asn1_check_tlen`
+/// checks the tag); deeper failures are reported as `nested asn1 error`.
+fn asn1_reason(der: &[u8]) -> &'static str {
+    let Some(&len_byte) = der.get(1) else {
+        return "header too long";
+    };
+    let (hdr, len) = if len_byte < 0x80 {
+        (2usize, usize::from(len_byte))
+    } else {
+        let n = usize::from(len_byte & 0x7f);
+        if n == 0 || der.len() < 2 + n {
+            return "header too long";
+        }
+        let mut l = 0usize;
+        for i in 0..n {
+            l = l
+                .saturating_mul(256)
+                .saturating_add(usize::from(der.get(2 + i).copied().unwrap_or(0)));
+        }
+        (2 + n, l)
+    };
+    if len > der.len().saturating_sub(hdr) {
+        return "too long";
+    }
+    if der.first() != Some(&0x30) {
+        return "wrong tag";
+    }
+    "nested asn1 error"
 }
 
 /// The first DER element of `b` (a TRUSTED CERTIFICATE is a certificate plus aux data).
