@@ -259,6 +259,80 @@ static void check_cert_input(const char *pem) {
   free(copy);
 }
 
+static void test_verify(const char *dir, const pgtls_store *store, const pgtls_cert *server) {
+  char root[600], conninfo[1200];
+  snprintf(root, sizeof root, "%s/root.crt", dir);
+  pgtls_buf *b = NULL;
+  OK(pgtls_cert_to_pem(pgtls_store_ca_certificate(store), &b, &err_));
+  FILE *f = fopen(root, "w");
+  if (f == NULL) abort();
+  fwrite(pgtls_buf_data(b), 1, pgtls_buf_len(b), f);
+  fclose(f);
+  pgtls_buf_free(b);
+  OK(pgtls_cert_to_pem(server, &b, &err_));
+  char *chain = buf_string(b);
+
+  pgtls_verdict *v = SENTINEL;
+  snprintf(conninfo, sizeof conninfo, "host=db.example.com sslmode=verify-full sslrootcert=%s",
+           root);
+  FAILS(pgtls_verify_server(S(conninfo), S(chain), 11, now_s, &v, &err_),
+        PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_verify_server(S("no equals sign"), S(chain), 15, now_s, &v, &err_),
+        PGTLS_STATUS_PARSE_VALUE);
+  FAILS(pgtls_verify_server(S(conninfo), S("garbage"), 15, now_s, &v, &err_), 0);
+  FAILS(pgtls_verify_server(S(conninfo), EMPTY, 15, now_s, &v, &err_), 0);
+  FAILS(pgtls_verify_server(S(conninfo), (const uint8_t *)chain, strlen(chain) / 2, 15, now_s,
+                            &v, &err_), 0);
+  FAILS(pgtls_verify_server(NULL, 3, S(chain), 15, now_s, &v, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  FAILS(pgtls_verify_server(S(conninfo), S(chain), 15, now_s, NULL, &err_),
+        PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(v == SENTINEL, "verdict written on failure");
+
+  OK(pgtls_verify_server(S(conninfo), S(chain), 15, now_s, &v, &err_));
+  CHECK(pgtls_verdict_accept(v) && pgtls_verdict_tls(v), "accept");
+  CHECK(pgtls_verdict_message(v) == NULL && pgtls_verdict_reason(v) == NULL &&
+            pgtls_verdict_reason_code(v) == 0 && !pgtls_verdict_plaintext_fallback(v),
+        "accepted verdict details");
+  OK(pgtls_verdict_to_json(v, &b, &err_));
+  char *json = buf_string(b);
+  CHECK(strstr(json, "\"verdict\":\"accept\"") != NULL, "%s", json);
+  free(json);
+  pgtls_verdict_free(v);
+
+  snprintf(conninfo, sizeof conninfo, "host=wrong.example.com sslmode=verify-full sslrootcert=%s",
+           root);
+  OK(pgtls_verify_server(S(conninfo), S(chain), 15, now_s, &v, &err_));
+  CHECK(!pgtls_verdict_accept(v), "wrong host accepted");
+  CHECK(pgtls_verdict_message(v) != NULL &&
+            strstr(pgtls_verdict_message(v), "does not match host name") != NULL,
+        "%s", pgtls_verdict_message(v));
+  pgtls_verdict_free(v);
+
+  /* Expired at `now`: a chain failure with OpenSSL's hidden reason (10). */
+  snprintf(conninfo, sizeof conninfo, "host=db.example.com sslmode=prefer sslrootcert=%s", root);
+  OK(pgtls_verify_server(S(conninfo), S(chain), 15, now_s + 400 * 86400, &v, &err_));
+  CHECK(!pgtls_verdict_accept(v) && pgtls_verdict_plaintext_fallback(v), "expired, prefer");
+  CHECK(pgtls_verdict_reason(v) != NULL &&
+            strcmp(pgtls_verdict_reason(v), "certificate has expired") == 0,
+        "reason %s", pgtls_verdict_reason(v));
+  CHECK(pgtls_verdict_reason_code(v) == 10, "code %u", (unsigned)pgtls_verdict_reason_code(v));
+  pgtls_verdict_free(v);
+
+  /* sslmode=disable: no TLS at all. */
+  OK(pgtls_verify_server(S("sslmode=disable host=db.example.com"), S(chain), 15, now_s, &v,
+                         &err_));
+  CHECK(!pgtls_verdict_tls(v) && !pgtls_verdict_accept(v), "disable");
+  pgtls_verdict_free(v);
+
+  CHECK(!pgtls_verdict_accept(NULL) && !pgtls_verdict_tls(NULL) &&
+            !pgtls_verdict_plaintext_fallback(NULL) && pgtls_verdict_message(NULL) == NULL &&
+            pgtls_verdict_reason(NULL) == NULL && pgtls_verdict_reason_code(NULL) == 0,
+        "NULL verdict getters");
+  pgtls_verdict_free(NULL);
+  FAILS(pgtls_verdict_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  free(chain);
+}
+
 static void test_ca_and_store(const char *dir) {
   char storedir[512];
   snprintf(storedir, sizeof storedir, "%s/ca", dir);
@@ -394,6 +468,8 @@ static void test_ca_and_store(const char *dir) {
   CHECK(strstr(pgtls_cert_subject(signed_csr), "CN=csr.example.com") != NULL, "%s",
         pgtls_cert_subject(signed_csr));
   free(csr);
+
+  test_verify(dir, store, server);
 
   /* Revoke, CRL, index. */
   FAILS(pgtls_store_revoke(store, S("zz-not-hex"), EMPTY, now_s, &err_), 0);

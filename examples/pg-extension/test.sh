@@ -69,12 +69,12 @@ echo "$lint" | grep -q '"severity":"error"' || fail "lint found no error in an h
 chown -R postgres "$WORK"
 serial=$(openssl x509 -in "$WORK/srv.crt" -noout -serial | sed 's/serial=//')
 pem=$(cat "$WORK/srv.crt")
-got=$(psql_ -v pem="$pem" -c "select pgtls_cert_summary(:'pem')->>'serial'")
+got=$(psql_ -v pem="$pem" <<< "select pgtls_cert_summary(:'pem')->>'serial'")
 [ "$got" = "$serial" ] || fail "serial: pgtls $got, openssl $serial"
 
-ok=$(psql_ -v pem="$pem" -c "select pgtls_chain_verdict(:'pem', 'host=ext.example sslmode=verify-full sslrootcert=$WORK/ca.crt')->>'verdict'")
+ok=$(psql_ -v pem="$pem" <<< "select pgtls_chain_verdict(:'pem', 'host=ext.example sslmode=verify-full sslrootcert=$WORK/ca.crt')->>'verdict'")
 [ "$ok" = accept ] || fail "verdict for the right host: $ok"
-bad=$(psql_ -v pem="$pem" -c "select pgtls_chain_verdict(:'pem', 'host=other.example sslmode=verify-full sslrootcert=$WORK/ca.crt')->>'message'")
+bad=$(psql_ -v pem="$pem" <<< "select pgtls_chain_verdict(:'pem', 'host=other.example sslmode=verify-full sslrootcert=$WORK/ca.crt')->>'message'")
 case "$bad" in *'does not match host name "other.example"'*) ;; *) fail "verdict for a wrong host: $bad" ;; esac
 
 # Errors become ERRORs; the session and the backend go on.
