@@ -140,6 +140,9 @@ pub(crate) struct Name {
     canon: Vec<Vec<(String, CanonValue)>>,
     /// RDNs in certificate order, members in DER order: (oid, tag, raw bytes).
     pub(crate) rdns: Vec<Vec<(String, u32, Vec<u8>)>>,
+    /// OpenSSL's `X509_NAME_hash_ex` (SHA-1 of the canonical encoding, first
+    /// four bytes little-endian): the `hhhhhhhh` of hashed directories.
+    pub(crate) hash: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,9 +161,11 @@ impl Name {
     fn from_x509(name: &X509Name<'_>) -> Self {
         let mut canon = Vec::new();
         let mut rdns = Vec::new();
+        let mut enc = Vec::new();
         for rdn in name.iter() {
             let mut set = Vec::new();
             let mut raw = Vec::new();
+            let mut members: Vec<Vec<u8>> = Vec::new();
             for atv in rdn.iter() {
                 let oid = atv.attr_type().to_id_string();
                 let any = atv.attr_value();
@@ -170,13 +175,29 @@ impl Name {
                     Some(t) => CanonValue::Text(t),
                     None => CanonValue::Raw(tag, data.clone()),
                 };
+                let mut m = tlv(0x06, atv.attr_type().as_bytes());
+                match &value {
+                    CanonValue::Text(t) => m.extend(tlv(0x0c, t)),
+                    CanonValue::Raw(_, _) => m.extend(any_der(any)),
+                }
+                members.push(tlv(0x30, &m));
                 set.push((oid.clone(), value));
                 raw.push((oid, tag, data));
             }
+            members.sort();
+            enc.extend(tlv(0x31, &members.concat()));
             canon.push(set);
             rdns.push(raw);
         }
-        Self { canon, rdns }
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &enc);
+        let d = digest.as_ref();
+        let hash = u32::from_le_bytes([
+            d.first().copied().unwrap_or(0),
+            d.get(1).copied().unwrap_or(0),
+            d.get(2).copied().unwrap_or(0),
+            d.get(3).copied().unwrap_or(0),
+        ]);
+        Self { canon, rdns, hash }
     }
 
     /// A one-line rendering for diagnostics (`CN=x, O=y`, certificate order).
@@ -195,6 +216,40 @@ impl Name {
             out.push(parts.join("+"));
         }
         out.join(", ")
+    }
+}
+
+/// DER tag-length-value.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let n = content.len();
+    let mut v = vec![tag];
+    if n < 0x80 {
+        v.push(u8::try_from(n).unwrap_or(0));
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        v.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
+        v.extend(bytes);
+    }
+    v.extend_from_slice(content);
+    v
+}
+
+/// The DER of an attribute value as it appeared.
+fn any_der(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Vec<u8> {
+    let h = &any.header;
+    let class = (h.class() as u8) << 6;
+    let constructed = if h.is_constructed() { 0x20 } else { 0 };
+    let t = h.tag().0;
+    if t < 31 {
+        tlv(class | constructed | u8::try_from(t).unwrap_or(0), any.data)
+    } else {
+        // High tag numbers do not occur in names in practice; keep the content.
+        tlv(class | constructed | 0x1f, any.data)
     }
 }
 
@@ -403,6 +458,11 @@ impl Cert {
             }
             _ => None,
         }
+    }
+
+    /// OpenSSL's subject-name hash (`openssl x509 -hash`).
+    pub(crate) fn subject_hash(&self) -> u32 {
+        self.subject.hash
     }
 
     /// Subject for reports.
@@ -825,6 +885,7 @@ impl Cert {
         let name = Name {
             canon: Vec::new(),
             rdns: Vec::new(),
+            hash: 0,
         };
         Self {
             der: Vec::new(),

@@ -173,3 +173,15 @@ pub fn verify_server(
 pub fn certificate_subject(der: &[u8]) -> Option<String> {
     cert::Cert::from_der(der).ok().map(|c| c.subject_text())
 }
+
+/// OpenSSL's subject-name hash of a DER certificate (`openssl x509 -hash`),
+/// the `hhhhhhhh` of `hhhhhhhh.0` in hashed directories such as `sslcrldir`.
+pub fn certificate_subject_hash(der: &[u8]) -> Option<u32> {
+    cert::Cert::from_der(der).ok().map(|c| c.subject_hash())
+}
+
+/// OpenSSL's issuer-name hash of a DER CRL (`openssl crl -hash`), the
+/// `hhhhhhhh` of `hhhhhhhh.r0` in `sslcrldir` / `ssl_crl_dir`.
+pub fn crl_issuer_hash(der: &[u8]) -> Option<u32> {
+    cert::Crl::from_der(der).ok().map(|c| c.issuer.hash)
+}

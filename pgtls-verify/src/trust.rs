@@ -137,37 +137,62 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Files of an OpenSSL hashed directory: (certificates `hhhhhhhh.N`, CRLs `hhhhhhhh.rN`).
+/// An OpenSSL hashed directory as `X509_LOOKUP_hash_dir` serves it: for a
+/// name hash `h`, the files `h.0`, `h.1`, ... (certificates) and `h.r0`,
+/// `h.r1`, ... (CRLs) up to the first missing number. An object is kept when
+/// its subject (certificate) or issuer (CRL) name hashes to `h`, the name the
+/// lookup asked for.
 pub(crate) fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
+    use std::collections::BTreeSet;
     let mut certs = Vec::new();
     let mut crls = Vec::new();
     let Ok(rd) = fs::read_dir(dir) else {
         return (certs, crls);
     };
-    let mut names: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    names.sort();
-    for p in names {
-        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
+    let names: BTreeSet<String> = rd
+        .filter_map(|e| {
+            e.ok()
+                .and_then(|e| e.file_name().to_str().map(str::to_string))
+        })
+        .collect();
+    let mut hashes: BTreeSet<(String, bool)> = BTreeSet::new();
+    for name in &names {
         let Some((hash, suffix)) = name.split_once('.') else {
             continue;
         };
         if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
         }
-        let (is_crl, num) = match suffix.strip_prefix('r') {
-            Some(n) => (true, n),
-            None => (false, suffix),
-        };
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
+        match suffix.strip_prefix('r') {
+            Some("0") => {
+                hashes.insert((hash.to_string(), true));
+            }
+            None if suffix == "0" => {
+                hashes.insert((hash.to_string(), false));
+            }
+            _ => {}
         }
-        if let Ok((c, r)) = load_cert_crl_file(&p) {
-            if is_crl {
-                crls.extend(r);
+    }
+    for (hash, is_crl) in hashes {
+        let Ok(h) = u32::from_str_radix(&hash, 16) else {
+            continue;
+        };
+        for n in 0.. {
+            let file = if is_crl {
+                format!("{hash}.r{n}")
             } else {
-                certs.extend(c);
+                format!("{hash}.{n}")
+            };
+            if !names.contains(&file) {
+                break;
+            }
+            let Ok((c, r)) = load_cert_crl_file(&dir.join(&file)) else {
+                continue;
+            };
+            if is_crl {
+                crls.extend(r.into_iter().filter(|x| x.issuer.hash == h));
+            } else {
+                certs.extend(c.into_iter().filter(|x| x.subject_hash() == h));
             }
         }
     }

@@ -141,3 +141,86 @@ fn chain_verdicts_match_openssl_verify() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn name_hashes_match_openssl() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&gen_sh)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // A subject with several RDNs, odd spacing and case, and a multi-valued RDN.
+    pgtls_testkit::openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "odd.key",
+            "-out",
+            "odd.pem",
+            "-days",
+            "1",
+            "-multivalue-rdn",
+            "-subj",
+            "/C=DE/O=  Some   Org /OU=X+CN=Mixed Case Name/emailAddress=A@B.example",
+        ],
+    )
+    .unwrap();
+    for name in ["root", "int", "leaf", "leafv1", "self", "rsaroot", "odd"] {
+        let der = pgtls_verify::read_chain_file(&dir.join(format!("{name}.pem")))
+            .unwrap()
+            .remove(0);
+        let o = pgtls_testkit::openssl(
+            dir,
+            &["x509", "-hash", "-noout", "-in", &format!("{name}.pem")],
+        )
+        .unwrap();
+        let want = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(
+            format!(
+                "{:08x}",
+                pgtls_verify::certificate_subject_hash(&der).unwrap()
+            ),
+            want,
+            "{name}"
+        );
+    }
+    for crl in ["root-empty.crl", "int-empty.crl"] {
+        let pem = std::fs::read_to_string(dir.join(crl)).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = decode_b64(&b64);
+        let o = pgtls_testkit::openssl(dir, &["crl", "-hash", "-noout", "-in", crl]).unwrap();
+        let want = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(
+            format!("{:08x}", pgtls_verify::crl_issuer_hash(&der).unwrap()),
+            want,
+            "{crl}"
+        );
+    }
+}
+
+fn decode_b64(s: &str) -> Vec<u8> {
+    let out = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(s.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    out.stdout
+}
