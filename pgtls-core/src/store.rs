@@ -33,6 +33,9 @@ use crate::key::{KeyPair, PublicKey};
 use crate::params::CertificateParams;
 use crate::serial::SerialNumber;
 
+/// Prefix of the temporary files atomic writes rename into place.
+const TEMP_PREFIX: &str = ".pgtls-tmp-";
+
 /// The file names of a store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreFiles {
@@ -513,12 +516,30 @@ impl Store for DirStore {
 fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
     let dir = File::open(&files.dir).map_err(|e| Error::io("cannot open", &files.dir, e))?;
     match dir.try_lock() {
-        Ok(()) => Ok(StoreLock { _dir: dir }),
+        Ok(()) => {
+            remove_stale_temporaries(files);
+            Ok(StoreLock { _dir: dir })
+        }
         Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
             path: files.dir.clone(),
             lock: files.dir.clone(),
         }),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &files.dir, e)),
+    }
+}
+
+/// Temporary files of writers that were killed before their rename. Only called with the
+/// store lock held, so no live writer owns one; failures to remove are harmless.
+fn remove_stale_temporaries(files: &StoreFiles) {
+    for dir in [&files.dir, &files.newcerts] {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
 }
 
@@ -568,7 +589,7 @@ pub(crate) fn write_atomic(
         });
     }
     let mut tmp = tempfile::Builder::new()
-        .prefix(".pgtls-tmp-")
+        .prefix(TEMP_PREFIX)
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;

@@ -1,0 +1,407 @@
+//! The PKI commands' outputs, checked against openssl: inspect (fingerprints, fields,
+//! JSON), keys, intermediates with full-chain output, quickstart reruns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pgtls_testkit::{openssl, openssl_raw, require_openssl};
+use serde_json::Value;
+
+fn pgtls(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pgtls"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "pgtls failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: Output) -> Value {
+    serde_json::from_str(&ok(o)).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn inspect_agrees_with_openssl() {
+    require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let s = d.join("store");
+    ok(pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&s),
+        "--subject",
+        "/O=Inspect/CN=Inspect CA",
+        "--path-len",
+        "0",
+    ]));
+    ok(pgtls(&[
+        "issue",
+        "server",
+        "--dir",
+        p(&s),
+        "--host",
+        "db.example.com",
+        "--host",
+        "10.0.0.7",
+        "--days",
+        "30",
+        "--out-cert",
+        p(&d.join("s.crt")),
+        "--out-key",
+        p(&d.join("s.key")),
+        "--key-type",
+        "rsa2048",
+    ]));
+    let v = json(pgtls(&["inspect", p(&d.join("s.crt")), "--json"]));
+    assert_eq!(v["kind"], "certificate");
+    assert_eq!(v["subject"], "CN=db.example.com");
+    assert_eq!(v["issuer"], "O=Inspect, CN=Inspect CA");
+    assert_eq!(v["key_type"], "RSA 2048");
+    assert_eq!(
+        v["subject_alt_names"],
+        serde_json::json!(["DNS:db.example.com", "IP:10.0.0.7"])
+    );
+    assert_eq!(v["extended_key_usage"], serde_json::json!(["serverAuth"]));
+    assert_eq!(
+        v["key_usage"],
+        serde_json::json!(["digitalSignature", "keyEncipherment"])
+    );
+    assert!(v["days_left"].as_i64().unwrap() >= 29);
+    let fp = openssl(
+        d,
+        &["x509", "-in", "s.crt", "-noout", "-fingerprint", "-sha256"],
+    )
+    .unwrap();
+    let fp = String::from_utf8_lossy(&fp.stdout)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(v["sha256"], fp);
+    let serial = openssl(d, &["x509", "-in", "s.crt", "-noout", "-serial"]).unwrap();
+    assert_eq!(
+        format!("serial={}", v["serial"].as_str().unwrap()),
+        String::from_utf8_lossy(&serial.stdout).trim()
+    );
+    // The AKI of the leaf is the CA's SKI.
+    let ca = json(pgtls(&["inspect", p(&s.join("cacert.pem")), "--json"]));
+    assert_eq!(v["authority_key_identifier"], ca["subject_key_identifier"]);
+    assert_eq!(ca["path_len"], 0);
+    assert_eq!(ca["is_ca"], true);
+    // Human output too.
+    let text = ok(pgtls(&["inspect", p(&d.join("s.crt"))]));
+    assert!(
+        text.contains("DNS:db.example.com") && text.contains("not after"),
+        "{text}"
+    );
+
+    // Keys: plain, encrypted without and with passphrase.
+    let k = json(pgtls(&["inspect", p(&d.join("s.key")), "--json"]));
+    assert_eq!(k["kind"], "private_key");
+    assert_eq!(k["key_bits"], 2048);
+    fs::write(d.join("pw"), "pw\n").unwrap();
+    ok(pgtls(&[
+        "key",
+        "--out",
+        p(&d.join("e.key")),
+        "--key-type",
+        "ed25519",
+        "--encrypt",
+        "--passphrase-file",
+        p(&d.join("pw")),
+        "--kdf-iterations",
+        "2048",
+    ]));
+    let mode = fs::metadata(d.join("e.key")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let out = openssl(
+        d,
+        &[
+            "pkey", "-in", "e.key", "-passin", "pass:pw", "-check", "-noout",
+        ],
+    )
+    .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+    let e = json(pgtls(&["inspect", p(&d.join("e.key")), "--json"]));
+    assert_eq!(e["kind"], "encrypted_private_key");
+    let e = json(pgtls(&[
+        "inspect",
+        p(&d.join("e.key")),
+        "--passphrase-file",
+        p(&d.join("pw")),
+        "--json",
+    ]));
+    assert_eq!(e["key_type"], "Ed25519");
+    assert_eq!(e["encrypted"], true);
+
+    // CSR and CRL.
+    ok(pgtls(&[
+        "csr",
+        "--new-key",
+        p(&d.join("c.key")),
+        "--subject",
+        "/DC=org/DC=example/CN=c",
+        "--san",
+        "c.example.org",
+        "--out",
+        p(&d.join("c.csr")),
+    ]));
+    openssl(d, &["req", "-in", "c.csr", "-verify", "-noout"]).unwrap();
+    let c = json(pgtls(&["inspect", p(&d.join("c.csr")), "--json"]));
+    assert_eq!(c["subject"], "DC=org, DC=example, CN=c");
+    assert_eq!(
+        c["requested_subject_alt_names"],
+        serde_json::json!(["DNS:c.example.org"])
+    );
+    ok(pgtls(&[
+        "revoke",
+        "--dir",
+        p(&s),
+        "--cert",
+        p(&d.join("s.crt")),
+        "--reason",
+        "cessationOfOperation",
+    ]));
+    ok(pgtls(&[
+        "crl",
+        "--dir",
+        p(&s),
+        "--days",
+        "3",
+        "--out",
+        p(&d.join("x.crl")),
+    ]));
+    let r = json(pgtls(&["inspect", p(&d.join("x.crl")), "--json"]));
+    assert_eq!(r["revoked_count"], 1);
+    assert_eq!(r["revoked"][0]["serial"], v["serial"]);
+    assert_eq!(r["revoked"][0]["reason"], "cessationOfOperation");
+    // The expiry report warns about a CRL that expires within the warning window.
+    let o = pgtls(&["expiry", "--dir", p(&s), "--warn-days", "7", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("CRL"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rep = json(o);
+    assert_eq!(rep["certificates"][0]["status"], "revoked");
+    assert_eq!(rep["warnings"].as_array().unwrap().len(), 1);
+
+    // Garbage is an error naming the file.
+    fs::write(d.join("junk.bin"), b"\x00\x01\x02").unwrap();
+    let o = pgtls(&["inspect", p(&d.join("junk.bin"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("junk.bin"));
+}
+
+#[test]
+fn intermediate_ca_and_full_chain() {
+    require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let root = d.join("root");
+    let mid = d.join("mid");
+    ok(pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&root),
+        "--cn",
+        "Root",
+        "--path-len",
+        "1",
+        "--key-type",
+        "p384",
+    ]));
+    ok(pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&mid),
+        "--cn",
+        "Intermediate",
+        "--days",
+        "1000",
+        "--path-len",
+        "0",
+        "--parent",
+        p(&root),
+    ]));
+    ok(pgtls(&[
+        "issue",
+        "server",
+        "--dir",
+        p(&mid),
+        "--host",
+        "db.example.com",
+        "--out-cert",
+        p(&d.join("s.crt")),
+        "--out-key",
+        p(&d.join("s.key")),
+    ]));
+    let chain = fs::read_to_string(d.join("s.crt")).unwrap();
+    assert_eq!(
+        chain.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "leaf + intermediate"
+    );
+    let ca = p(&root.join("cacert.pem")).to_owned();
+    openssl(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            &ca,
+            "-untrusted",
+            "s.crt",
+            "-purpose",
+            "sslserver",
+            "s.crt",
+        ],
+    )
+    .unwrap();
+    // The intermediate is recorded in the root store's index like any issued certificate.
+    let rep = json(pgtls(&["expiry", "--dir", p(&root), "--json"]));
+    assert_eq!(rep["certificates"][0]["subject"], "/CN=Intermediate");
+    // pathlen:0 intermediate cannot make another CA.
+    let o = pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&d.join("sub")),
+        "--cn",
+        "Sub",
+        "--days",
+        "10",
+        "--parent",
+        p(&mid),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // An openssl check that fails on a wrong trust anchor.
+    let other = d.join("other");
+    ok(pgtls(&["ca", "create", "--dir", p(&other), "--cn", "Root"]));
+    let o = openssl_raw(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            p(&other.join("cacert.pem")),
+            "-untrusted",
+            "s.crt",
+            "s.crt",
+        ],
+    )
+    .unwrap();
+    assert!(!o.status.success());
+}
+
+#[test]
+fn quickstart_reruns_safely() {
+    require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("qs");
+    let args = [
+        "quickstart",
+        "--dir",
+        p(&dir),
+        "--host",
+        "db.example.com",
+        "--role",
+        "app",
+        "--json",
+    ];
+    let v = json(pgtls(&args));
+    assert_eq!(v["postgresql_conf"]["ssl"], "on");
+    assert_eq!(v["pg_hba"], "hostssl all app all cert");
+    assert!(
+        v["clients"][0]["conninfo"]
+            .as_str()
+            .unwrap()
+            .contains("sslmode=verify-full")
+    );
+    for f in [
+        "server.key",
+        "clients/app/postgresql.key",
+        "ca/private/cakey.pem",
+    ] {
+        assert_eq!(
+            fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+    let key = fs::read(dir.join("server.key")).unwrap();
+    let ca = fs::read(dir.join("ca/cacert.pem")).unwrap();
+    let o = pgtls(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(fs::read(dir.join("server.key")).unwrap(), key);
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    ok(pgtls(&forced));
+    assert_ne!(
+        fs::read(dir.join("server.key")).unwrap(),
+        key,
+        "--force makes a new key"
+    );
+    assert_eq!(
+        fs::read(dir.join("ca/cacert.pem")).unwrap(),
+        ca,
+        "the CA is kept"
+    );
+    let d = dir.as_path();
+    openssl(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            "root.crt",
+            "-purpose",
+            "sslserver",
+            "-verify_hostname",
+            "db.example.com",
+            "server.crt",
+        ],
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            "root.crt",
+            "-CRLfile",
+            "root.crl",
+            "-crl_check",
+            "-purpose",
+            "sslclient",
+            "clients/app/postgresql.crt",
+        ],
+    )
+    .unwrap();
+    let rep = json(pgtls(&["expiry", "--dir", p(&dir.join("ca")), "--json"]));
+    assert_eq!(rep["certificates"].as_array().unwrap().len(), 4);
+}
