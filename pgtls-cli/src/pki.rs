@@ -56,6 +56,32 @@ pub(crate) enum Command {
 pub(crate) enum CaCommand {
     /// Create a new CA store in DIR.
     Create(CaCreateArgs),
+    /// Make a store in DIR for an existing CA certificate and key (for example made by
+    /// `openssl req -x509`); its subject is kept byte for byte.
+    Import(CaImportArgs),
+}
+
+/// `pgtls ca import`
+#[derive(Args)]
+pub(crate) struct CaImportArgs {
+    /// The store directory to create.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The CA certificate (PEM or DER).
+    #[arg(long)]
+    cert: PathBuf,
+    /// The CA private key (PKCS#8, PKCS#1, SEC1; encrypted PKCS#8 with --passphrase-*).
+    #[arg(long)]
+    key: PathBuf,
+    /// Certificates above the CA (intermediate CAs only), PEM.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Passphrase of the key; the store keeps the key encrypted with it.
+    #[command(flatten)]
+    pass: Passphrase,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Passphrase sources (never on the command line itself).
@@ -368,6 +394,9 @@ pub(crate) struct CrlArgs {
 pub(crate) struct InspectArgs {
     /// The file (PEM or DER).
     file: PathBuf,
+    /// With a private key FILE: check that it belongs to this certificate (exit 1 if not).
+    #[arg(long, value_name = "CERT")]
+    matches: Option<PathBuf>,
     #[command(flatten)]
     pass: Passphrase,
     /// Print JSON.
@@ -436,6 +465,9 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
         Command::Ca {
             command: CaCommand::Create(a),
         } => ca_create(&a, now),
+        Command::Ca {
+            command: CaCommand::Import(a),
+        } => ca_import(&a),
         Command::Key(a) => key(&a),
         Command::Csr(a) => csr(&a),
         Command::Sign(a) => sign(&a, now),
@@ -633,6 +665,34 @@ fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let mut v = cert_json(c);
     v["dir"] = json!(a.dir.display().to_string());
     print(a.json, &v, &human);
+    Ok(())
+}
+
+fn ca_import(a: &CaImportArgs) -> Result<(), Failure> {
+    let cert = pgtls_core::Certificate::from_pem_or_der(&read_file(&a.cert)?, &label(&a.cert))?;
+    let pass = a.pass.get()?;
+    let key = KeyPair::from_pem_or_der(&read_file(&a.key)?, pass.as_deref(), &label(&a.key))?;
+    if !key.matches(cert.public_key()) {
+        return Err(Error::KeyMismatch {
+            key: label(&a.key),
+            certificate: label(&a.cert),
+        }
+        .into());
+    }
+    let chain = match &a.chain {
+        Some(f) => pgtls_core::Certificate::chain_from_pem_or_der(&read_file(f)?, &label(f))?,
+        None => Vec::new(),
+    };
+    let ca = pgtls_core::Ca::from_parts(cert, key, chain, &label(&a.cert))?;
+    let store = DirStore::create(&a.dir, ca, pass.as_deref())?;
+    let c = store.ca().certificate();
+    let mut v = cert_json(c);
+    v["dir"] = json!(a.dir.display().to_string());
+    print(
+        a.json,
+        &v,
+        &format!("imported CA {} into {}\n", c.subject(), a.dir.display()),
+    );
     Ok(())
 }
 

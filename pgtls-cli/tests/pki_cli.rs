@@ -405,3 +405,109 @@ fn quickstart_reruns_safely() {
     let rep = json(pgtls(&["expiry", "--dir", p(&dir.join("ca")), "--json"]));
     assert_eq!(rep["certificates"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn import_an_openssl_ca_and_check_key_matches() {
+    require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-subj",
+            "/DC=org/DC=example/OU=a/OU=b/CN=Imported",
+            "-days",
+            "50",
+            "-out",
+            "ca.pem",
+        ],
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "other.key",
+        ],
+    )
+    .unwrap();
+    let s = d.join("store");
+    let o = pgtls(&[
+        "ca",
+        "import",
+        "--dir",
+        p(&s),
+        "--cert",
+        p(&d.join("ca.pem")),
+        "--key",
+        p(&d.join("other.key")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("other.key"));
+    assert!(!s.exists(), "a refused import creates nothing");
+    ok(pgtls(&[
+        "ca",
+        "import",
+        "--dir",
+        p(&s),
+        "--cert",
+        p(&d.join("ca.pem")),
+        "--key",
+        p(&d.join("ca.key")),
+    ]));
+    ok(pgtls(&[
+        "issue",
+        "client",
+        "--dir",
+        p(&s),
+        "--role",
+        "app",
+        "--days",
+        "20",
+        "--out-cert",
+        p(&d.join("app.crt")),
+        "--out-key",
+        p(&d.join("app.key")),
+    ]));
+    openssl(
+        d,
+        &[
+            "verify",
+            "-CAfile",
+            "ca.pem",
+            "-purpose",
+            "sslclient",
+            "app.crt",
+        ],
+    )
+    .unwrap();
+    let out = ok(pgtls(&[
+        "inspect",
+        p(&d.join("app.key")),
+        "--matches",
+        p(&d.join("app.crt")),
+    ]));
+    assert!(out.contains("belongs to"));
+    let o = pgtls(&[
+        "inspect",
+        p(&d.join("other.key")),
+        "--matches",
+        p(&d.join("app.crt")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not match"));
+}

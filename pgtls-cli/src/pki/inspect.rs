@@ -142,6 +142,33 @@ pub(super) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
             _ => json!({"kind": "unknown"}),
         })
         .collect();
+    if let Some(cert_file) = &a.matches {
+        let cert = Certificate::from_pem_or_der(&read_file(cert_file)?, &label(cert_file))?;
+        let key = items.iter().find_map(|i| match i {
+            Inspection::PrivateKey { key, .. } => Some(key),
+            _ => None,
+        });
+        let Some(key) = key else {
+            return Err(Failure::Usage(format!(
+                "--matches needs a (decryptable) private key in {}",
+                a.file.display()
+            )));
+        };
+        if !key.matches(cert.public_key()) {
+            return Err(pgtls_core::Error::KeyMismatch {
+                key: label(&a.file),
+                certificate: label(cert_file),
+            }
+            .into());
+        }
+        let v = json!({"matches": true, "key": label(&a.file), "certificate": label(cert_file)});
+        print(
+            a.json,
+            &v,
+            &format!("{} belongs to {}\n", a.file.display(), cert_file.display()),
+        );
+        return Ok(());
+    }
     let text: String = values.iter().map(human).collect::<Vec<_>>().join("\n");
     let out = if values.len() == 1 {
         values[0].clone()
