@@ -445,7 +445,17 @@ pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
         println!("libpq {} would, per sslmode:", args.pg_version);
         println!("  disable      connect without TLS");
         for (m, v) in &modes {
-            let what = if v.accept {
+            let what = if *m == pgtls_verify::SslMode::Allow {
+                if v.accept {
+                    "connect without TLS (plaintext first); TLS would work if the server refused it"
+                        .to_string()
+                } else {
+                    format!(
+                        "connect without TLS (plaintext first); TLS fails if the server refuses it: {}",
+                        v.message.as_deref().unwrap_or("")
+                    )
+                }
+            } else if v.accept {
                 "connect over TLS".to_string()
             } else if v.plaintext_fallback {
                 format!(

@@ -333,7 +333,7 @@ pub fn decide_client(
     if let Some(p) = &peer {
         if let Some((_, cn)) = &p.first_cn {
             if cn.contains(&0) {
-                d.message = Some("SSL SYSCALL error: EOF detected".into());
+                d.message = Some("SSL connection has been closed unexpectedly".into());
                 d.log = Some("SSL certificate's common name contains embedded null".into());
                 checks.push(Check::fail("peer", "common name contains embedded null"));
                 d.checks = checks;
