@@ -54,7 +54,7 @@ const LINES: &[(&str, &str, &str)] = &[
     ("trust", "db_trust", "trust"),
 ];
 
-/// Lines tried again with the CRL as a directory and without a CRL (the CRL only matters in the
+/// Lines tried again in the other phases (the CA and CRL settings only matter in the
 /// handshake, which does not depend on the line).
 const CRL_PHASE_LINES: &[&str] = &["cert", "trust"];
 
@@ -82,8 +82,17 @@ const USERS: &[&str] = &[
     "CN=alice,O=pgtls-verifydiff",
 ];
 
-/// (phase, server ssl_crl_file, server ssl_crl_dir, pgtls --ssl-crl-file, --ssl-crl-dir)
-type Phase<'a> = (&'a str, &'a str, &'a str, Option<PathBuf>, Option<PathBuf>);
+/// One server configuration: file names in the data directory ("" = unset) and the same files
+/// as pgtls gets them.
+struct Phase {
+    name: &'static str,
+    ssl_ca_file: &'static str,
+    ssl_crl_file: &'static str,
+    ssl_crl_dir: &'static str,
+    ca: PathBuf,
+    crl_file: Option<PathBuf>,
+    crl_dir: Option<PathBuf>,
+}
 
 struct Client {
     name: String,
@@ -160,27 +169,26 @@ fn pgtls(p: &Probe<'_>, ident: &Path, ca: &Path, home: &Path) -> (Outcome, Strin
     run_pgtls(&args, home, &[])
 }
 
-/// Points the server at the phase's CRL settings (`ssl_crl_file`, `ssl_crl_dir`; empty = unset)
-/// and reloads; checks the server took them.
-fn set_crl(c: &Cluster, file: &str, dir: &str) -> Result<(), String> {
+/// Points the server at the phase's CA and CRL settings and reloads; checks it took them.
+fn configure(c: &Cluster, ph: &Phase) -> Result<(), String> {
     let before = c.log_len();
-    c.write_file(
-        "postgresql.auto.conf",
-        format!("ssl_crl_file = '{file}'\nssl_crl_dir = '{dir}'\n").as_bytes(),
-        0o600,
-    )?;
+    let want = [
+        ("ssl_ca_file", ph.ssl_ca_file),
+        ("ssl_crl_file", ph.ssl_crl_file),
+        ("ssl_crl_dir", ph.ssl_crl_dir),
+    ];
+    let conf: String = want.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect();
+    c.write_file("postgresql.auto.conf", conf.as_bytes(), 0o600)?;
     c.reload()?;
     let log = c.log_since(before);
     if log.contains("SSL configuration was not reloaded") || log.contains("could not load") {
-        return Err(format!(
-            "server did not take ssl_crl_file={file:?} ssl_crl_dir={dir:?}:\n{log}"
-        ));
+        return Err(format!("server did not take {conf:?}:\n{log}"));
     }
-    let shown = (c.sql("show ssl_crl_file")?, c.sql("show ssl_crl_dir")?);
-    if shown.0.trim() != file || shown.1.trim() != dir {
-        return Err(format!(
-            "server shows {shown:?} after setting ssl_crl_file={file:?} ssl_crl_dir={dir:?}"
-        ));
+    for (k, v) in want {
+        let shown = c.sql(&format!("show {k}"))?;
+        if shown.trim() != v {
+            return Err(format!("server shows {k} = {shown:?} after setting {v:?}"));
+        }
     }
     Ok(())
 }
@@ -267,6 +275,9 @@ fn pgtls_verify_client_agrees_with_postgres() {
     )
     .unwrap();
     c.write_file("client-ca.pem", &read(&ca), 0o600).unwrap();
+    let ca_bundle = out.join("client/ca-bundle.pem");
+    c.write_file("client-ca-bundle.pem", &read(&ca_bundle), 0o600)
+        .unwrap();
     c.write_file("client-crl.pem", &read(&crl_file), 0o600)
         .unwrap();
     c.write_file(
@@ -303,22 +314,53 @@ fn pgtls_verify_client_agrees_with_postgres() {
         .unwrap();
     }
 
-    let phases: [Phase<'_>; 4] = [
-        ("crl-file", "client-crl.pem", "", Some(crl_file), None),
+    let phase = |name, ssl_ca_file, ssl_crl_file, ssl_crl_dir, crl_file, crl_dir| Phase {
+        name,
+        ssl_ca_file,
+        ssl_crl_file,
+        ssl_crl_dir,
+        ca: if ssl_ca_file == "client-ca.pem" {
+            ca.clone()
+        } else {
+            ca_bundle.clone()
+        },
+        crl_file,
+        crl_dir,
+    };
+    let phases = [
+        phase(
+            "crl-file",
+            "client-ca.pem",
+            "client-crl.pem",
+            "",
+            Some(crl_file),
+            None,
+        ),
         // Only the root's CRL: CRL_CHECK_ALL wants one for the intermediate too.
-        (
+        phase(
             "crl-root-only",
+            "client-ca.pem",
             "client-root.crl",
             "",
             Some(out.join("client/root.crl")),
             None,
         ),
-        ("crl-dir", "", "client-crldir", None, Some(crl_dir)),
-        ("no-crl", "", "", None, None),
+        phase(
+            "crl-dir",
+            "client-ca.pem",
+            "",
+            "client-crldir",
+            None,
+            Some(crl_dir),
+        ),
+        phase("no-crl", "client-ca.pem", "", "", None, None),
+        // The intermediate in ssl_ca_file: clients need not send it.
+        phase("ca-bundle", "client-ca-bundle.pem", "", "", None, None),
     ];
     let mut rows = Vec::new();
-    for (phase, sfile, sdir, pf, pd) in &phases {
-        if let Err(e) = set_crl(&c, sfile, sdir) {
+    for ph in &phases {
+        let phase = ph.name;
+        if let Err(e) = configure(&c, ph) {
             rows.push(Row {
                 id: format!("{phase}/server"),
                 mode: "require".into(),
@@ -336,8 +378,8 @@ fn pgtls_verify_client_agrees_with_postgres() {
                 db,
                 line: format!("hostssl {db} all 127.0.0.1/32 {rest}"),
                 user,
-                crl_file: pf.clone(),
-                crl_dir: pd.clone(),
+                crl_file: ph.crl_file.clone(),
+                crl_dir: ph.crl_dir.clone(),
             }
         };
         // Step 1: each certificate on the `trust` line as alice. A certificate the handshake
@@ -349,7 +391,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             .enumerate()
             .map(|(i, _)| probe(i, tl, tdb, trest, USERS[0]))
             .collect();
-        let first_rows = run_all(&c, &first, &ident, &ca, &home);
+        let first_rows = run_all(&c, &first, &ident, &ph.ca, &home);
         let refused_at_handshake: Vec<&str> = clients
             .iter()
             .zip(&first_rows)
@@ -361,7 +403,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
         let mut probes = Vec::new();
         for (i, cl) in clients.iter().enumerate() {
             for (label, db, rest) in LINES {
-                if *phase != "crl-file" && !CRL_PHASE_LINES.contains(label) {
+                if phase != "crl-file" && !CRL_PHASE_LINES.contains(label) {
                     continue;
                 }
                 for user in USERS {
@@ -375,7 +417,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             }
         }
         rows.extend(first_rows);
-        rows.extend(run_all(&c, &probes, &ident, &ca, &home));
+        rows.extend(run_all(&c, &probes, &ident, &ph.ca, &home));
     }
 
     let divergences = verify_common::known_divergences("known-divergences-client.json");

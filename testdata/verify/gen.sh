@@ -586,6 +586,7 @@ revoke clientRoot clients/mallory-revoked/leaf.pem
 revoke clientRoot clients/alice-revoked/leaf.pem
 mkdir -p client
 cp ca/clientRoot/crt.pem client/ca.pem
+cat ca/clientRoot/crt.pem ca/clientInt/crt.pem >client/ca-bundle.pem
 gencrl clientRoot client/root.crl
 gencrl clientInt client/int.crl
 gencrl clientInt2 client/int2.crl
