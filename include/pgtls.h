@@ -215,6 +215,14 @@ typedef struct pgtls_ca pgtls_ca;
 typedef struct pgtls_cert pgtls_cert;
 
 /**
+ * What the PostgreSQL server decides about a TLS client's certificate.
+ * Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
+ * `pgtls_client_decision_message`, `pgtls_client_decision_log`,
+ * `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
+ */
+typedef struct pgtls_client_decision pgtls_client_decision;
+
+/**
  * What went wrong in one call: a status code and a message with context
  * (file, line, field). Created by pgtls and handed to the caller through the
  * optional last parameter `pgtls_error **err_out` of a failing call; the
@@ -258,6 +266,12 @@ typedef struct pgtls_ident pgtls_ident;
  * `pgtls_key_free`.
  */
 typedef struct pgtls_key pgtls_key;
+
+/**
+ * A server certificate parsed once for libpq's host-name check. Functions:
+ * `pgtls_leaf_parse`, `pgtls_leaf_check_host`, `pgtls_leaf_free`.
+ */
+typedef struct pgtls_leaf pgtls_leaf;
 
 /**
  * The linter's findings on a pg_hba.conf. Functions: `pgtls_hba_lint`,
@@ -1146,6 +1160,113 @@ pgtls_status pgtls_verdict_to_json(const pgtls_verdict *verdict,
  * `verdict` is NULL or from pgtls and not freed before.
  */
 void pgtls_verdict_free(pgtls_verdict *verdict);
+
+/**
+ * Parses a server certificate (PEM: the first certificate; or DER) for
+ * host-name checks.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`.
+ */
+pgtls_status pgtls_leaf_parse(const uint8_t *input,
+                              size_t input_len,
+                              pgtls_leaf **leaf_out,
+                              pgtls_error **err_out);
+
+/**
+ * libpq's `sslmode=verify-full` name check of `leaf` against the `host`
+ * connection parameter, as PostgreSQL `pg_version`'s libpq does it:
+ * `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
+ * when none does, with libpq's message in the error object.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`; `leaf` is live.
+ */
+pgtls_status pgtls_leaf_check_host(const pgtls_leaf *leaf,
+                                   const uint8_t *host,
+                                   size_t host_len,
+                                   uint32_t pg_version,
+                                   pgtls_error **err_out);
+
+/**
+ * Frees a leaf; NULL is a no-op.
+ *
+ * # Safety
+ * `leaf` is NULL or from pgtls and not freed before.
+ */
+void pgtls_leaf_free(pgtls_leaf *leaf);
+
+/**
+ * What the server decides for a TLS client presenting `client_chain_pem`
+ * (PEM, leaf first; `(NULL, 0)`: no certificate) and asking to log in as
+ * `user`, when `hba_line` is the pg_hba.conf line the connection matches;
+ * the server's `ssl_ca_file` and optional `ssl_crl_file` (`(NULL, 0)`:
+ * none) are paths; `ident` (NULL: none) is pg_ident.conf for `map=`.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`; `ident` is NULL or live.
+ */
+pgtls_status pgtls_verify_client(const uint8_t *hba_line,
+                                 size_t hba_line_len,
+                                 const uint8_t *ssl_ca_file,
+                                 size_t ssl_ca_file_len,
+                                 const uint8_t *ssl_crl_file,
+                                 size_t ssl_crl_file_len,
+                                 const pgtls_ident *ident,
+                                 const uint8_t *user,
+                                 size_t user_len,
+                                 const uint8_t *client_chain_pem,
+                                 size_t client_chain_pem_len,
+                                 uint32_t pg_version,
+                                 int64_t now,
+                                 pgtls_client_decision **decision_out,
+                                 pgtls_error **err_out);
+
+/**
+ * Whether the server authenticates the client (for password methods: the
+ * certificate part passes); false for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+bool pgtls_client_decision_accept(const pgtls_client_decision *decision);
+
+/**
+ * For a refusal: what the client sees (`FATAL:  ...` or the TLS alert as
+ * libpq prints it); NULL when accepted or for NULL. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_client_decision_message(const pgtls_client_decision *decision);
+
+/**
+ * What the server logs when it says more than the client sees; NULL
+ * otherwise. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_client_decision_log(const pgtls_client_decision *decision);
+
+/**
+ * The decision as JSON: `{"verdict", "message", "log", "peer_cn",
+ * "peer_dn", "checks"}`.
+ *
+ * # Safety
+ * `decision` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_client_decision_to_json(const pgtls_client_decision *decision,
+                                           pgtls_buf **json_out,
+                                           pgtls_error **err_out);
+
+/**
+ * Frees a client decision; NULL is a no-op.
+ *
+ * # Safety
+ * `decision` is NULL or from pgtls and not freed before.
+ */
+void pgtls_client_decision_free(pgtls_client_decision *decision);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": static, NUL-terminated, never

@@ -259,7 +259,8 @@ static void check_cert_input(const char *pem) {
   free(copy);
 }
 
-static void test_verify(const char *dir, const pgtls_store *store, const pgtls_cert *server) {
+static void test_verify(const char *dir, const pgtls_store *store, const pgtls_cert *server,
+                        const pgtls_cert *client) {
   char root[600], conninfo[1200];
   snprintf(root, sizeof root, "%s/root.crt", dir);
   pgtls_buf *b = NULL;
@@ -330,6 +331,69 @@ static void test_verify(const char *dir, const pgtls_store *store, const pgtls_c
         "NULL verdict getters");
   pgtls_verdict_free(NULL);
   FAILS(pgtls_verdict_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+
+  /* libpq's host-name check on its own. */
+  pgtls_leaf *leaf = SENTINEL;
+  FAILS(pgtls_leaf_parse(S("garbage"), &leaf, &err_), 0);
+  FAILS(pgtls_leaf_parse(EMPTY, &leaf, &err_), 0);
+  FAILS(pgtls_leaf_parse((const uint8_t *)chain, strlen(chain) / 3, &leaf, &err_), 0);
+  CHECK(leaf == SENTINEL, "leaf written on failure");
+  OK(pgtls_leaf_parse(S(chain), &leaf, &err_));
+  OK(pgtls_leaf_check_host(leaf, S("db.example.com"), 15, &err_));
+  OK(pgtls_leaf_check_host(leaf, S("DB.Example.COM"), 15, &err_));
+  OK(pgtls_leaf_check_host(leaf, S("127.0.0.1"), 15, &err_));
+  {
+    pgtls_error *err = NULL;
+    pgtls_status st = pgtls_leaf_check_host(leaf, S("x.example.com"), 15, &err);
+    CHECK(st == PGTLS_STATUS_HOSTNAME_MISMATCH, "status %u", (unsigned)st);
+    CHECK(err != NULL && strstr(msg(err), "does not match host name") != NULL, "%s", msg(err));
+    pgtls_error_free(err);
+  }
+  FAILS(pgtls_leaf_check_host(leaf, S("db.example.com"), 3, &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+  FAILS(pgtls_leaf_check_host(NULL, S("db.example.com"), 15, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  pgtls_leaf_free(leaf);
+  pgtls_leaf_free(NULL);
+
+  /* The server's decision about a client certificate (cert authentication). */
+  OK(pgtls_cert_to_pem(client, &b, &err_));
+  char *client_pem = buf_string(b);
+  const char *line = "hostssl all all 0.0.0.0/0 cert";
+  pgtls_client_decision *cd = SENTINEL;
+  FAILS(pgtls_verify_client(S("local all all peer"), S(root), EMPTY, NULL, S("alice"),
+                            S(client_pem), 15, now_s, &cd, &err_), 0);
+  FAILS(pgtls_verify_client(S(line), S("/nonexistent/root.crt"), EMPTY, NULL, S("alice"),
+                            S(client_pem), 15, now_s, &cd, &err_), 0);
+  FAILS(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("alice"), S("garbage"), 15, now_s,
+                            &cd, &err_), 0);
+  FAILS(pgtls_verify_client(S(line), S(root), EMPTY, NULL, NULL, 2, S(client_pem), 15, now_s, &cd,
+                            &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  CHECK(cd == SENTINEL, "decision written on failure");
+  OK(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("alice"), S(client_pem), 15, now_s,
+                         &cd, &err_));
+  CHECK(pgtls_client_decision_accept(cd), "alice: %s", pgtls_client_decision_message(cd));
+  CHECK(pgtls_client_decision_message(cd) == NULL, "no message");
+  OK(pgtls_client_decision_to_json(cd, &b, &err_));
+  json = buf_string(b);
+  CHECK(strstr(json, "\"peer_cn\":\"alice\"") != NULL, "%s", json);
+  free(json);
+  pgtls_client_decision_free(cd);
+  OK(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("bob"), S(client_pem), 15, now_s, &cd,
+                         &err_));
+  CHECK(!pgtls_client_decision_accept(cd), "bob accepted with alice's certificate");
+  CHECK(pgtls_client_decision_message(cd) != NULL &&
+            strstr(pgtls_client_decision_message(cd), "FATAL") != NULL,
+        "%s", pgtls_client_decision_message(cd));
+  (void)pgtls_client_decision_log(cd);
+  pgtls_client_decision_free(cd);
+  OK(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("alice"), EMPTY, 15, now_s, &cd, &err_));
+  CHECK(!pgtls_client_decision_accept(cd), "no certificate accepted");
+  pgtls_client_decision_free(cd);
+  CHECK(!pgtls_client_decision_accept(NULL) && pgtls_client_decision_message(NULL) == NULL &&
+            pgtls_client_decision_log(NULL) == NULL,
+        "NULL decision getters");
+  pgtls_client_decision_free(NULL);
+  FAILS(pgtls_client_decision_to_json(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+  free(client_pem);
   free(chain);
 }
 
@@ -469,7 +533,7 @@ static void test_ca_and_store(const char *dir) {
         pgtls_cert_subject(signed_csr));
   free(csr);
 
-  test_verify(dir, store, server);
+  test_verify(dir, store, server, client);
 
   /* Revoke, CRL, index. */
   FAILS(pgtls_store_revoke(store, S("zz-not-hex"), EMPTY, now_s, &err_), 0);

@@ -32,6 +32,7 @@ STATUS_PARSE_CERTIFICATE = 201
 STATUS_PARSE_CSR = 202
 STATUS_PARSE_KEY = 203
 STATUS_PARSE_VALUE = 207
+STATUS_HOSTNAME_MISMATCH = 300
 STATUS_ISSUE = 400
 STATUS_IO = 401
 STATUS_NOT_FOUND = 403
@@ -138,6 +139,16 @@ _sig("pgtls_verdict_reason", _cs, _p)
 _sig("pgtls_verdict_reason_code", _u32, _p)
 _sig("pgtls_verdict_to_json", _u32, _p, _pp, _pp)
 _sig("pgtls_verdict_free", None, _p)
+_sig("pgtls_leaf_parse", _u32, _u8p, _sz, _pp, _pp)
+_sig("pgtls_leaf_check_host", _u32, _p, _u8p, _sz, _u32, _pp)
+_sig("pgtls_leaf_free", None, _p)
+_sig("pgtls_verify_client", _u32, _u8p, _sz, _u8p, _sz, _u8p, _sz, _p, _u8p, _sz, _u8p, _sz,
+     _u32, _i64, _pp, _pp)
+_sig("pgtls_client_decision_accept", _b, _p)
+_sig("pgtls_client_decision_message", _cs, _p)
+_sig("pgtls_client_decision_log", _cs, _p)
+_sig("pgtls_client_decision_to_json", _u32, _p, _pp, _pp)
+_sig("pgtls_client_decision_free", None, _p)
 
 
 class PgtlsError(Exception):
@@ -420,3 +431,34 @@ def verify_server(conninfo, chain_pem, now, pg_version=15):
     """What libpq would decide for a server presenting chain_pem."""
     return _new(Verdict, _lib.pgtls_verify_server, *_arg(conninfo), *_arg(chain_pem),
                 pg_version, now)
+
+
+class Leaf(_Handle):
+    """A server certificate parsed for libpq's host-name check."""
+    _free = _lib.pgtls_leaf_free
+
+    @classmethod
+    def parse(cls, data):
+        return _new(cls, _lib.pgtls_leaf_parse, *_arg(data))
+
+    def check_host(self, host, pg_version=15):
+        """None when a name matches; raises PgtlsError (HOSTNAME_MISMATCH) with libpq's text."""
+        _call(_lib.pgtls_leaf_check_host, self.ptr, *_arg(host), pg_version)
+
+
+class ClientDecision(_Handle):
+    _free = _lib.pgtls_client_decision_free
+    accept = property(lambda self: _lib.pgtls_client_decision_accept(self.ptr))
+    message = property(lambda self: _s(_lib.pgtls_client_decision_message(self.ptr)))
+    log = property(lambda self: _s(_lib.pgtls_client_decision_log(self.ptr)))
+
+    def to_json(self):
+        return json.loads(_buf(_lib.pgtls_client_decision_to_json, self.ptr))
+
+
+def verify_client(hba_line, ssl_ca_file, user, client_chain_pem, now, ssl_crl_file=None,
+                  ident=None, pg_version=15):
+    """What the server decides for a TLS client presenting client_chain_pem (None: none)."""
+    return _new(ClientDecision, _lib.pgtls_verify_client, *_arg(hba_line), *_arg(ssl_ca_file),
+                *_arg(ssl_crl_file), ident.ptr if ident else None, *_arg(user),
+                *_arg(client_chain_pem), pg_version, now)

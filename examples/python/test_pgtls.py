@@ -150,6 +150,19 @@ class PkiTest(unittest.TestCase):
         self.assertFalse(v.accept)
         self.assertEqual(v.reason, "certificate has expired")
         self.assertEqual(v.reason_code, 10)
+        leaf = pgtls.Leaf.parse(chain)
+        leaf.check_host("db.example.com")
+        with self.assertRaises(pgtls.PgtlsError) as cm:
+            leaf.check_host("other.example.com")
+        self.assertEqual(cm.exception.status, pgtls.STATUS_HOSTNAME_MISMATCH)
+        self.assertIn("does not match host name", cm.exception.message)
+        line = "hostssl all all 0.0.0.0/0 cert"
+        d = pgtls.verify_client(line, root, "alice", client.to_pem(), NOW)
+        self.assertTrue(d.accept, d.message)  # no CRL configured: revocation unknown
+        d = pgtls.verify_client(line, root, "alice", client.to_pem(), NOW, ssl_crl_file=crl_path)
+        self.assertFalse(d.accept, "the server would refuse a revoked client certificate")
+        d = pgtls.verify_client(line, root, "bob", None, NOW)
+        self.assertFalse(d.accept)
         with self.assertRaises(pgtls.PgtlsError) as cm:
             pgtls.verify_server("host=x sslmode=verify-full", "not pem", NOW)
         with self.assertRaises(pgtls.PgtlsError) as cm:

@@ -217,3 +217,245 @@ pub unsafe extern "C" fn pgtls_verdict_free(verdict: *mut pgtls_verdict) {
     // SAFETY: ownership comes back from the caller.
     boundary((), || unsafe { crate::input::free(verdict) });
 }
+
+// ------------------------------------------------------------- host names
+
+/// A server certificate parsed once for libpq's host-name check. Functions:
+/// `pgtls_leaf_parse`, `pgtls_leaf_check_host`, `pgtls_leaf_free`.
+pub struct pgtls_leaf {
+    leaf: ::pgtls_verify::hostname::Leaf,
+}
+
+/// Parses a server certificate (PEM: the first certificate; or DER) for
+/// host-name checks.
+///
+/// # Safety
+/// As for `pgtls_verify_server`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_leaf_parse(
+    input: *const u8,
+    input_len: usize,
+    leaf_out: *mut *mut pgtls_leaf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(leaf_out, "leaf_out")?;
+        // SAFETY: per the function's contract.
+        let input = unsafe { bytes(input, input_len, "input") }?;
+        let der = if input.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let mut chain = read_chain_pem(input).map_err(|e| verify_error(&e))?;
+            chain.swap_remove(0)
+        } else {
+            input.to_vec()
+        };
+        let leaf = ::pgtls_verify::hostname::Leaf::from_der(&der).map_err(|e| verify_error(&e))?;
+        out.set(Box::new(pgtls_leaf { leaf }));
+        Ok(())
+    })
+}
+
+/// libpq's `sslmode=verify-full` name check of `leaf` against the `host`
+/// connection parameter, as PostgreSQL `pg_version`'s libpq does it:
+/// `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
+/// when none does, with libpq's message in the error object.
+///
+/// # Safety
+/// As for `pgtls_verify_server`; `leaf` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_leaf_check_host(
+    leaf: *const pgtls_leaf,
+    host: *const u8,
+    host_len: usize,
+    pg_version: u32,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let leaf = unsafe { object(leaf, "leaf") }?;
+        // SAFETY: per the function's contract.
+        let host = unsafe { text(host, host_len, "host") }?;
+        match leaf.leaf.check(host, version(pg_version)?) {
+            ::pgtls_verify::hostname::HostCheck::Match(_) => Ok(()),
+            ::pgtls_verify::hostname::HostCheck::Reject(message) => {
+                Err(Error::new(pgtls_status::HostnameMismatch, message))
+            }
+        }
+    })
+}
+
+/// Frees a leaf; NULL is a no-op.
+///
+/// # Safety
+/// `leaf` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_leaf_free(leaf: *mut pgtls_leaf) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(leaf) });
+}
+
+// ------------------------------------------------ server-side client certs
+
+/// What the PostgreSQL server decides about a TLS client's certificate.
+/// Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
+/// `pgtls_client_decision_message`, `pgtls_client_decision_log`,
+/// `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
+pub struct pgtls_client_decision {
+    accept: bool,
+    message: Option<CString>,
+    log: Option<CString>,
+    json: String,
+}
+
+/// What the server decides for a TLS client presenting `client_chain_pem`
+/// (PEM, leaf first; `(NULL, 0)`: no certificate) and asking to log in as
+/// `user`, when `hba_line` is the pg_hba.conf line the connection matches;
+/// the server's `ssl_ca_file` and optional `ssl_crl_file` (`(NULL, 0)`:
+/// none) are paths; `ident` (NULL: none) is pg_ident.conf for `map=`.
+///
+/// # Safety
+/// As for `pgtls_verify_server`; `ident` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_verify_client(
+    hba_line: *const u8,
+    hba_line_len: usize,
+    ssl_ca_file: *const u8,
+    ssl_ca_file_len: usize,
+    ssl_crl_file: *const u8,
+    ssl_crl_file_len: usize,
+    ident: *const crate::hba::pgtls_ident,
+    user: *const u8,
+    user_len: usize,
+    client_chain_pem: *const u8,
+    client_chain_pem_len: usize,
+    pg_version: u32,
+    now: i64,
+    decision_out: *mut *mut pgtls_client_decision,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(decision_out, "decision_out")?;
+        // SAFETY: per the function's contract.
+        let line = unsafe { text(hba_line, hba_line_len, "hba_line") }?;
+        // SAFETY: per the function's contract.
+        let ca = unsafe { text(ssl_ca_file, ssl_ca_file_len, "ssl_ca_file") }?;
+        // SAFETY: per the function's contract.
+        let crl =
+            unsafe { crate::input::opt_text(ssl_crl_file, ssl_crl_file_len, "ssl_crl_file") }?;
+        // SAFETY: NULL or live, per the contract.
+        let ident = unsafe { ident.as_ref() }.map(|i| &i.file);
+        // SAFETY: per the function's contract.
+        let user = unsafe { text(user, user_len, "user") }?;
+        // SAFETY: per the function's contract.
+        let chain = unsafe { bytes(client_chain_pem, client_chain_pem_len, "client_chain_pem") }?;
+        let mut tls = ::pgtls_verify::server::ServerTls::new(ca, version(pg_version)?);
+        tls.ssl_crl_file = crl.map(Into::into);
+        let chain = if chain.is_empty() {
+            None
+        } else {
+            Some(read_chain_pem(chain).map_err(|e| verify_error(&e))?)
+        };
+        let d =
+            ::pgtls_verify::server::decide_client(&tls, line, ident, user, chain.as_deref(), now)
+                .map_err(|e| verify_error(&e))?;
+        let json = json!({
+            "verdict": if d.accept { "accept" } else { "reject" },
+            "message": d.message,
+            "log": d.log,
+            "peer_cn": d.peer_cn,
+            "peer_dn": d.peer_dn,
+            "checks": d.checks.iter().map(|c| json!({
+                "name": c.name,
+                "passed": c.passed,
+                "detail": c.detail,
+                "reason": c.reason.map(|r| r.text()),
+            })).collect::<Vec<_>>(),
+        })
+        .to_string();
+        out.set(Box::new(pgtls_client_decision {
+            accept: d.accept,
+            message: d.message.map(cstring),
+            log: d.log.map(cstring),
+            json,
+        }));
+        Ok(())
+    })
+}
+
+/// Whether the server authenticates the client (for password methods: the
+/// certificate part passes); false for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_accept(
+    decision: *const pgtls_client_decision,
+) -> bool {
+    boundary(false, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.is_some_and(|d| d.accept)
+    })
+}
+
+/// For a refusal: what the client sees (`FATAL:  ...` or the TLS alert as
+/// libpq prints it); NULL when accepted or for NULL. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_message(
+    decision: *const pgtls_client_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }
+            .and_then(|d| d.message.as_deref())
+            .map_or(std::ptr::null(), CStr::as_ptr)
+    })
+}
+
+/// What the server logs when it says more than the client sees; NULL
+/// otherwise. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_log(
+    decision: *const pgtls_client_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }
+            .and_then(|d| d.log.as_deref())
+            .map_or(std::ptr::null(), CStr::as_ptr)
+    })
+}
+
+/// The decision as JSON: `{"verdict", "message", "log", "peer_cn",
+/// "peer_dn", "checks"}`.
+///
+/// # Safety
+/// `decision` is NULL or live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_to_json(
+    decision: *const pgtls_client_decision,
+    json_out: *mut *mut pgtls_buf,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let d = unsafe { object(decision, "decision") }?;
+        let out = Out::new(json_out, "json_out")?;
+        out.set(pgtls_buf::new(d.json.clone().into_bytes()));
+        Ok(())
+    })
+}
+
+/// Frees a client decision; NULL is a no-op.
+///
+/// # Safety
+/// `decision` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_free(decision: *mut pgtls_client_decision) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(decision) });
+}
