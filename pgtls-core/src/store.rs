@@ -411,7 +411,10 @@ impl Store for DirStore {
         let mut p = params.clone();
         p.serial = Some(serial.clone());
         let cert = self.ca.issue(&p, subject_key, now)?;
-        write_atomic(
+        // The temporary file lives in the store directory (not newcerts/), so that the
+        // stale-temporary sweep under the lock never has to list newcerts/.
+        write_atomic_via(
+            &self.files.dir,
             &self.files.newcert(&serial),
             cert.to_pem().as_bytes(),
             0o644,
@@ -531,14 +534,12 @@ fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
 /// Temporary files of writers that were killed before their rename. Only called with the
 /// store lock held, so no live writer owns one; failures to remove are harmless.
 fn remove_stale_temporaries(files: &StoreFiles) {
-    for dir in [&files.dir, &files.newcerts] {
-        let Ok(entries) = fs::read_dir(dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                let _ = fs::remove_file(e.path());
-            }
+    let Ok(entries) = fs::read_dir(&files.dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = fs::remove_file(e.path());
         }
     }
 }
@@ -583,6 +584,18 @@ pub(crate) fn write_atomic(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    write_atomic_via(dir, path, bytes, mode, overwrite)
+}
+
+/// As [`write_atomic`] with the temporary file in `dir` (same file system as `path`);
+/// both directories are fsynced.
+fn write_atomic_via(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+) -> Result<(), Error> {
     if !overwrite && path.exists() {
         return Err(Error::FileExists {
             path: path.to_path_buf(),
@@ -613,6 +626,11 @@ pub(crate) fn write_atomic(
                 Error::io("cannot create", path, e.error)
             }
         })?;
+    }
+    if path.parent() != Some(dir) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io("cannot sync directory", dir, e))?;
     }
     sync_parent(path)
 }
