@@ -36,6 +36,35 @@
 //!
 //! For a persistent CA use [`DirStore`] (the `openssl ca` directory layout) through the
 //! [`Store`] trait.
+//!
+//! # Decisions
+//!
+//! * **Exact names.** rcgen keeps one value per attribute type, so it cannot write
+//!   `DC=example, DC=org`. pgtls lets rcgen build the certificate, CSR or CRL with a
+//!   placeholder name and a signer that signs nothing, then splices the exact issuer,
+//!   subject and public-key bytes into the to-be-signed structure and signs once. The
+//!   issuer of everything a CA signs is its subject byte for byte; the subject of a signed
+//!   CSR is the CSR's subject byte for byte (repeated and multi-valued RDNs included).
+//! * **CSRs** are parsed and their signatures verified with x509-parser; the key's
+//!   algorithm comes from the key (a P-384 key in a SHA-256-signed CSR is certified as
+//!   P-384). Requested extensions are never copied: SANs, usages and validity come from
+//!   the [`CertificateParams`] (the CLI's `--copy-sans` copies DNS/IP SANs on request).
+//! * **Validity.** A certificate that would outlive its issuer is an error
+//!   ([`Error::OutlivesIssuer`]), not a silent clamp: you get the validity you asked for
+//!   or a reason. (`pgtls quickstart` shortens its leaves to the CA's end and prints a
+//!   warning.) [`Validity::days_from`] backdates `not_before` by five minutes for clock
+//!   skew.
+//! * **Serials** are 159 random bits (20 octets, positive), checked unique against
+//!   `index.txt` and `newcerts/`; the `serial` file is left to `openssl ca`.
+//! * **Key identifiers**: subject key identifiers are the SHA-1 of the public key bits
+//!   (RFC 5280 method 1, as OpenSSL writes them); the authority key identifier of every
+//!   certificate and CRL is the issuing CA's subject key identifier (or that hash when an
+//!   imported CA has none).
+//! * **CRLs** are v2 with cRLNumber and authority key identifier and no issuing
+//!   distribution point; an `unspecified` reason is written as no reason code.
+//! * **Keys** are written as PKCS#8 v1 (Ed25519 too, for OpenSSL < 3.5), optionally
+//!   PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC). The legacy `Proc-Type: 4,ENCRYPTED` format
+//!   is refused with the `openssl pkcs8 -topk8` command that converts it.
 
 #![forbid(unsafe_code)]
 
