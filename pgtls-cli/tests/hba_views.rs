@@ -16,7 +16,9 @@
 //! Then a load pass makes the server load each rules file for real (one
 //! SIGHUP per file) and holds `pgtls hba check` to what the server did: it
 //! refused the file (exit status 3, the server's first error), or it loaded
-//! it and answered real connection attempts.
+//! it and answered real connection attempts. For a loaded file the witness
+//! connections of `pgtls hba lint` (a TCP connection without TLS reaches
+//! line N) are replayed too.
 //!
 //! Every mismatching file is reported in one failure message. Files listed in
 //! `testdata/hba/known-divergences.json` for `hba_views` may differ, and the
@@ -181,6 +183,8 @@ struct Run<'a> {
     /// Per corpus file (relative name): the mismatch text, if any.
     mismatches: BTreeMap<String, Vec<String>>,
     compared: usize,
+    /// Lint witnesses replayed against the server.
+    witnesses: usize,
 }
 
 impl Run<'_> {
@@ -225,6 +229,143 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// How long `pgtls hba lint` may take on one corpus file (it takes
+/// milliseconds; this only keeps a runaway from stalling the test).
+const LINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs `cmd` with its output captured; `None` (and the child killed) if it
+/// runs longer than `limit`.
+fn output_within(mut cmd: Command, limit: std::time::Duration) -> Option<std::process::Output> {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Drain stdout while waiting, so a large output cannot block the child.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+    });
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let stdout = reader.join().unwrap().unwrap();
+            return Some(std::process::Output {
+                status,
+                stdout,
+                stderr: Vec::new(),
+            });
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Replays the witness connections of `pgtls hba lint --json` findings
+/// `no-tls` and `trust-tcp` (a TCP connection without TLS reaches line N)
+/// against the server, which has `file` loaded, where the witness is a
+/// plain loopback connection (`host 127.0.0.1|::1 no-tls database=D user=U
+/// [replication=physical|logical]`): the server must get past the pg_hba
+/// stage, and on line N when it names a line (a wrong password makes it
+/// name the line for password methods). Returns how many were replayed.
+fn replay_witnesses(
+    cluster: &Cluster,
+    file: &Path,
+    nocert: &str,
+    diffs: &mut Vec<String>,
+) -> usize {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+    cmd.args(["hba", "lint"])
+        .arg(file)
+        .args(["--pg-version", "15", "--ssl", "on", "--json"]);
+    let Some(out) = output_within(cmd, LINT_TIMEOUT) else {
+        diffs.push(format!(
+            "`pgtls hba lint --json` did not finish within {} s",
+            LINT_TIMEOUT.as_secs()
+        ));
+        return 0;
+    };
+    let Ok(Value::Array(findings)) = serde_json::from_slice::<Value>(&out.stdout) else {
+        diffs.push(format!(
+            "`pgtls hba lint --json` printed no JSON array: {}",
+            clip(&String::from_utf8_lossy(&out.stdout))
+        ));
+        return 0;
+    };
+    let mut replayed = 0;
+    for f in &findings {
+        let (Some(code), Some(line), Some(witness)) = (
+            f["code"].as_str(),
+            f["line"].as_u64(),
+            f["witness"].as_str(),
+        ) else {
+            continue;
+        };
+        if code != "no-tls" && code != "trust-tcp" {
+            continue;
+        }
+        // Other methods would make the server reach out (LDAP, RADIUS, PAM).
+        let message = f["message"].as_str().unwrap_or("");
+        if code != "trust-tcp"
+            && !["trust", "password", "md5", "scram-sha-256"]
+                .iter()
+                .any(|m| message.ends_with(&format!(" with {m}")))
+        {
+            continue;
+        }
+        let words: Vec<&str> = witness.split(' ').collect();
+        let ([kind, addr, "no-tls", db, user] | [kind, addr, "no-tls", db, user, _]) =
+            words.as_slice()
+        else {
+            continue;
+        };
+        let (Some(db), Some(user)) = (db.strip_prefix("database="), user.strip_prefix("user="))
+        else {
+            continue;
+        };
+        let replication = match words.get(5).map(|w| w.strip_prefix("replication=")) {
+            None => "",
+            Some(Some("physical")) => " replication=true",
+            Some(Some("logical")) => " replication=database",
+            Some(_) => continue,
+        };
+        if *kind != "host" || !matches!(*addr, "127.0.0.1" | "::1") {
+            continue;
+        }
+        let from = cluster.log_len();
+        let out = cluster
+            .psql(
+                &["-X", "-w", "-At", "-c", "select 1"],
+                &format!(
+                    "host={addr} port={} user={user} dbname={db} sslmode=disable \
+                     gssencmode=disable {nocert}{replication}",
+                    cluster.port()
+                ),
+                &[("PGPASSWORD", "not-the-password")],
+            )
+            .unwrap();
+        let log = cluster.log_since(from);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        replayed += 1;
+        match (classify(&log, &stderr), logged_line(&log)) {
+            (Some(Outcome::Matched), Some(l)) if u64::from(l) != line => diffs.push(format!(
+                "lint {code} line {line}, witness `{witness}`: the server matched line {l}"
+            )),
+            (Some(Outcome::Matched), _) => {}
+            (other, _) => diffs.push(format!(
+                "lint {code} line {line}, witness `{witness}`: the server says {other:?}"
+            )),
+        }
+    }
+    replayed
 }
 
 /// Who connects in the load pass: (user, database, roles the user is in).
@@ -338,11 +479,12 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     ));
                 }
             }
+            run.witnesses += replay_witnesses(cluster, run.live, &nocert, &mut diffs);
         }
         run.compared += 1;
         if !diffs.is_empty() {
             run.mismatches.entry(name).or_default().push(format!(
-                "  `pgtls hba check` after loading the file (ssl=on):\n    {}\n",
+                "  `pgtls hba check` / `lint` after loading the file (ssl=on):\n    {}\n",
                 diffs.join("\n    ")
             ));
         }
@@ -351,6 +493,9 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
 
 #[test]
 fn views_match_postgresql_15() {
+    std::net::TcpListener::bind("[::1]:0").expect(
+        "this test connects over IPv6 loopback: enable ::1 on lo (for Docker: --sysctl net.ipv6.conf.lo.disable_ipv6=0)",
+    );
     let scratch = tempfile::Builder::new()
         .prefix("pgtls-hbadiff-")
         .tempdir()
@@ -392,7 +537,8 @@ fn views_match_postgresql_15() {
     }
     cluster
         .append_conf(&format!(
-            "hba_file = '{}'\nident_file = '{}'\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+            "hba_file = '{}'\nident_file = '{}'\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+             listen_addresses = '127.0.0.1,::1'\n",
             hba.display(),
             ident.display()
         ))
@@ -419,6 +565,7 @@ fn views_match_postgresql_15() {
         live: &hba,
         mismatches: BTreeMap::new(),
         compared: 0,
+        witnesses: 0,
     };
     run.pass("rules", &rules, Some("off"));
     run.live = &ident;
@@ -450,6 +597,13 @@ fn views_match_postgresql_15() {
     assert!(!log.contains("was not reloaded"), "{log}");
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
 
+    // The witness check must not fade away unnoticed (say, if the witness
+    // format changes): the corpus has more than this many.
+    assert!(
+        run.witnesses >= 6,
+        "only {} lint witnesses could be replayed; has `pgtls hba lint --json` changed its witness format?",
+        run.witnesses
+    );
     let compared = run.compared;
     let mismatches = run.mismatches;
     let known = known_divergences("hba_views");
