@@ -224,3 +224,88 @@ fn decode_b64(s: &str) -> Vec<u8> {
         .unwrap();
     out.stdout
 }
+
+/// `sslcrldir`: a hashed directory as `openssl verify -CApath` reads it.
+#[test]
+fn crl_directories_match_openssl_capath() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&gen_sh)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let hash = |crl: &str| {
+        let o = pgtls_testkit::openssl(dir, &["crl", "-hash", "-noout", "-in", crl]).unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // (case, [(crl file, name in the directory: "" = its hash + ".r0")])
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("both", &[("root-empty.crl", ""), ("int-empty.crl", "")]),
+        ("root-only", &[("root-empty.crl", "")]),
+        (
+            "leaf-revoked",
+            &[("root-empty.crl", ""), ("int-revokes-leaf.crl", "")],
+        ),
+        (
+            "misnamed",
+            &[("root-empty.crl", ""), ("int-empty.crl", "0badbeef.r0")],
+        ),
+        ("gap", &[("root-empty.crl", ""), ("int-empty.crl", "r1")]),
+        ("empty-dir", &[]),
+    ];
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut chain = pgtls_verify::read_chain_file(&dir.join("leaf.pem")).unwrap();
+    chain.extend(pgtls_verify::read_chain_file(&dir.join("int.pem")).unwrap());
+    let mut mismatches = Vec::new();
+    for (name, files) in cases {
+        let d = dir.join(format!("crldir-{name}"));
+        std::fs::create_dir(&d).unwrap();
+        for (crl, target) in *files {
+            let target = match *target {
+                "" => format!("{}.r0", hash(crl)),
+                "r1" => format!("{}.r1", hash(crl)),
+                t => t.to_string(),
+            };
+            std::fs::copy(dir.join(crl), d.join(target)).unwrap();
+        }
+        let args = [
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "root.pem",
+            "-CApath",
+            d.to_str().unwrap(),
+            "-crl_check_all",
+            "-untrusted",
+            "int.pem",
+            "leaf.pem",
+        ];
+        let o = pgtls_testkit::openssl_raw(dir, &args).unwrap();
+        let text =
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+        let want: Option<u32> = if o.status.success() {
+            None
+        } else {
+            text.lines().find_map(|l| {
+                l.strip_prefix("error ")
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|c| c.parse().ok())
+            })
+        };
+        let mut p = Params::default();
+        p.sslmode = Some("verify-ca".into());
+        p.sslrootcert = Some(dir.join("root.pem"));
+        p.sslcrldir = Some(d.clone());
+        let v = verify_server(&p, &Env::empty(), PgVersion::V15, &chain, now).unwrap();
+        let got = v.hidden_reason().and_then(|c| c.reason).map(|r| r.code());
+        if got != want || v.accept != want.is_none() {
+            mismatches.push(format!("{name}: openssl {want:?} pgtls {got:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -137,6 +137,36 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
         }
     }
 
+    // CRL parameters that do not load: libpq's verdict vs pgtls verify_server
+    // (a missing sslcrl is ignored; a CRL directory is a lookup path and turns
+    // CRL checking on even when it does not exist; a failing sslcrl file keeps
+    // the directory from being added).
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let served_chain = pgtls_verify::read_chain_pem(&served).unwrap();
+    for extra in [
+        "sslcrldir=/nonexistent-pgtls",
+        "sslcrl=/nonexistent-pgtls",
+        "sslcrl=/nonexistent-pgtls sslcrldir=/nonexistent-pgtls",
+    ] {
+        let ci = format!("host=db.example.test sslmode=verify-ca sslrootcert={root} {extra}");
+        let p = via_psql(&c, &ci, &home);
+        let v = pgtls_verify::verify_server(
+            &Params::parse_conninfo(&ci).unwrap(),
+            &Env::empty(),
+            PgVersion::V15,
+            &served_chain,
+            now,
+        )
+        .unwrap();
+        let agree = match &p {
+            Ok(()) => v.accept,
+            Err(m) => !v.accept && v.message.as_deref() == Some(m.as_str()),
+        };
+        if !agree {
+            failures.push(format!("{ci}: psql {p:?} / pgtls {:?}", v.message));
+        }
+    }
+
     // The probe sees the served chain and the client-CA list (ssl_ca_file).
     let cap = probe::capture("127.0.0.1", c.port(), false).unwrap();
     assert_eq!(cap.chain.len(), 2);
@@ -152,7 +182,6 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     let mut base = Params::default();
     base.host = Some("db.example.test".into());
     base.sslrootcert = Some(dir.join("root.pem"));
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let modes = probe::evaluate_modes(&cap, &base, &Env::empty(), PgVersion::V15, now).unwrap();
     assert!(modes.iter().all(|(_, v)| v.accept), "{modes:?}");
 
