@@ -110,6 +110,28 @@ subjectAltName = DNS:db.example.com
 basicConstraints = CA:FALSE
 keyUsage = critical, keyAgreement
 subjectAltName = DNS:db.example.com
+[int_nc_example_net]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+nameConstraints = critical, permitted;DNS:example.net
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[int_nc_example_com]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+nameConstraints = critical, permitted;DNS:example.com
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[leaf_akid_bogus]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+subjectAltName = DNS:db.example.com
+authorityKeyIdentifier = DER:30:16:80:14:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33
+[leaf_unknown_critical]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+subjectAltName = DNS:db.example.com
+1.3.6.1.4.1.55555.1 = critical, DER:05:00
 [leaf]
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -262,6 +284,14 @@ mkint intEkuClient "/O=pgtls-verifydiff/CN=Intermediate EKU clientAuth" rootA in
 mkint intKuNoCertSign "/O=pgtls-verifydiff/CN=Intermediate without keyCertSign" rootA int_ku_no_certsign
 mkint intExpired "/O=pgtls-verifydiff/CN=Intermediate expired" rootA int "" \
     -startdate 20200101000000Z -enddate 20210101000000Z
+mkint intNcNet "/O=pgtls-verifydiff/CN=Intermediate NC example.net" rootA int_nc_example_net
+mkint intNcCom "/O=pgtls-verifydiff/CN=Intermediate NC example.com" rootA int_nc_example_com
+mkint intV1 "/O=pgtls-verifydiff/CN=Intermediate v1" rootA -
+# Intermediate A cross-signed by Root B: same subject and key as intA.
+newca_dir intAx
+cp ca/intA/key.pem ca/intAx/key.pem
+csr ca/intAx/key.pem "/O=pgtls-verifydiff/CN=Intermediate A" ca/intAx/csr.pem
+sign ca/intAx/csr.pem rootB int ca/intAx/crt.pem
 mkroot_dated rootExpired "/O=pgtls-verifydiff/CN=Root expired" 20200101000000Z 20210101000000Z
 
 : >cases.tsv
@@ -431,6 +461,28 @@ chaincase root-expired rootExpired leaf "" ca/rootExpired/crt.pem
 chain_case_line root-expired
 chaincase chain-extra-unrelated rootA leaf ca/rootB/crt.pem ca/rootA/crt.pem
 chain_case_line chain-extra-unrelated
+chaincase chain-int-nameconstraints-violated intNcNet leaf ca/intNcNet/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-nameconstraints-violated
+chaincase chain-int-nameconstraints-ok intNcCom leaf ca/intNcCom/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-nameconstraints-ok
+chaincase chain-int-v1 intV1 leaf ca/intV1/crt.pem ca/rootA/crt.pem
+chain_case_line chain-int-v1
+chaincase leaf-akid-mismatch rootA leaf_akid_bogus "" ca/rootA/crt.pem
+chain_case_line leaf-akid-mismatch
+chaincase leaf-unknown-critical-ext rootA leaf_unknown_critical "" ca/rootA/crt.pem
+chain_case_line leaf-unknown-critical-ext
+# Cross-signing: the server sends Intermediate A as signed by Root B ...
+chaincase cross-sent-wrong-root intA leaf ca/intAx/crt.pem ca/rootA/crt.pem
+chain_case_line cross-sent-wrong-root
+chaincase cross-sent-int-in-root intA leaf ca/intAx/crt.pem "ca/rootA/crt.pem ca/intA/crt.pem"
+chain_case_line cross-sent-int-in-root
+chaincase cross-sent-right-root intA leaf ca/intAx/crt.pem ca/rootB/crt.pem
+chain_case_line cross-sent-right-root
+# ... or both versions (Root B's first), or Root A's while the root file trusts Root B's path.
+chaincase cross-sent-both intA leaf "ca/intAx/crt.pem ca/intA/crt.pem" ca/rootA/crt.pem
+chain_case_line cross-sent-both
+chaincase cross-root-file-other-path intA leaf ca/intA/crt.pem "ca/rootB/crt.pem ca/intAx/crt.pem"
+chain_case_line cross-root-file-other-path
 chaincase rsa-chain intR leaf ca/intR/crt.pem ca/rootR/crt.pem rsa
 chain_case_line rsa-chain
 chaincase rsa-leaf-ec-root rootA leaf "" ca/rootA/crt.pem rsa
