@@ -632,6 +632,9 @@ client_cnf() { # NAME REQ-CONFIG
 }
 printf '[req]\ndistinguished_name = dn\nprompt = no\nutf8 = yes\nstring_mask = utf8only\n[dn]\nO = pgtls-verifydiff\nCN = jos\xc3\xa9\n' >req-utf8.cnf
 client_cnf utf8-cn req-utf8.cnf
+# A T61String CN holding the Latin-1 byte 0xE9 (the DN prints it as UTF-8, \C3\A9).
+printf '[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = default\n[dn]\nO = pgtls-verifydiff\nCN = jos\xe9\n' >req-t61.cnf
+client_cnf t61-cn req-t61.cnf
 printf '[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = MASK:0x800\n[dn]\nCN = alice\n' >req-bmp-client.cnf
 client_cnf bmp-cn req-bmp-client.cnf
 revoke clientRoot clients/mallory-revoked/leaf.pem
