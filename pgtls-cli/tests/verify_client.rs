@@ -4,7 +4,8 @@
 //! (sslmode=require) under pg_hba.conf lines with `cert`, `clientname=DN`, `map=` (pg_ident.conf
 //! with literal, quoted-DN and regex entries), `clientcert=verify-ca|verify-full` on trust and
 //! scram-sha-256, and plain `trust`, as several users, with the server's CRL given as a file,
-//! as a hashed directory, or not at all. The server's outcome (connected, or the message the
+//! as a hashed directory, or not at all, and with the client intermediate in `ssl_ca_file`.
+//! The server's outcome (connected, or the message the
 //! client printed after `failed: `) is compared with `pgtls verify client` given the same
 //! line, ident file, CA, CRL, user and certificate chain. Listed divergences
 //! (testdata/verify/known-divergences-client.json) must still diverge.
