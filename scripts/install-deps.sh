@@ -7,6 +7,16 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 command -v openssl >/dev/null || need+=(openssl)
+# The C ABI's consumers (scripts/test-ffi.sh): C and C++ compilers, pkg-config,
+# make, valgrind, Go for the cgo bindings, PGXS for the PostgreSQL extension.
+command -v gcc >/dev/null || need+=(gcc)
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v go >/dev/null || need+=(golang-go)
+[ -f /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk ] && [ -f /usr/include/postgresql/15/server/postgres.h ] ||
+  need+=(postgresql-server-dev-15)
 if [ "${#need[@]}" -eq 0 ]; then
   echo "install-deps: nothing to install"
   exit 0
