@@ -180,12 +180,14 @@ tlv() { printf '%s%02x%s' "$1" $((${#2} / 2)) "$2"; } # TAG HEXVALUE (short leng
 
 # ---------------------------------------------------------------- keys, CAs, signing
 
-key() { # FILE [rsa]
-    if [ "${2:-}" = rsa ]; then
-        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
-    else
-        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"
-    fi
+key() { # FILE [rsa|rsa-pss|p384|ed25519]
+    case "${2:-}" in
+    rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
+    rsa-pss) openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
+    p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1" ;;
+    ed25519) openssl genpkey -algorithm ED25519 -out "$1" ;;
+    *) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" ;;
+    esac
     chmod 600 "$1"
 }
 
@@ -200,7 +202,7 @@ newca_dir() { # NAME
     echo 1000 >"ca/$1/crlnumber"
 }
 
-mkroot() { # NAME SUBJ [rsa]
+mkroot() { # NAME SUBJ [key type, as for key()]
     newca_dir "$1"
     key "ca/$1/key.pem" "${3:-}"
     openssl req -new -x509 -key "ca/$1/key.pem" -subj "$2" -days 3650 \
@@ -292,6 +294,7 @@ newca_dir intAx
 cp ca/intA/key.pem ca/intAx/key.pem
 csr ca/intAx/key.pem "/O=pgtls-verifydiff/CN=Intermediate A" ca/intAx/csr.pem
 sign ca/intAx/csr.pem rootB int ca/intAx/crt.pem
+mkroot rootEd "/O=pgtls-verifydiff/CN=Root Ed25519" ed25519
 mkroot_dated rootExpired "/O=pgtls-verifydiff/CN=Root expired" 20200101000000Z 20210101000000Z
 
 : >cases.tsv
@@ -487,6 +490,15 @@ chaincase rsa-chain intR leaf ca/intR/crt.pem ca/rootR/crt.pem rsa
 chain_case_line rsa-chain
 chaincase rsa-leaf-ec-root rootA leaf "" ca/rootA/crt.pem rsa
 chain_case_line rsa-leaf-ec-root
+# Other key types: RSA-PSS (id-RSASSA-PSS public key), P-384, Ed25519 leaf and root.
+chaincase leaf-rsa-pss rootA leaf "" ca/rootA/crt.pem rsa-pss
+chain_case_line leaf-rsa-pss
+chaincase leaf-p384 rootA leaf "" ca/rootA/crt.pem p384
+chain_case_line leaf-p384
+chaincase leaf-ed25519 rootA leaf "" ca/rootA/crt.pem ed25519
+chain_case_line leaf-ed25519
+chaincase chain-ed25519-root rootEd leaf "" ca/rootEd/crt.pem
+chain_case_line chain-ed25519-root
 
 # Self-signed leaf: trusted only when it is itself in the root file.
 for n in self-signed-leaf self-signed-leaf-untrusted; do
