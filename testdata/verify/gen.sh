@@ -560,7 +560,6 @@ gencrl rootA crl/rootA-expired.pem -crl_lastupdate 20200101000000Z -crl_nextupda
 gencrl rootA crl/rootA-future.pem -crl_lastupdate 20900101000000Z -crl_nextupdate 20900201000000Z
 gencrl intA crl/intA.pem
 cat crl/rootA.pem crl/intA.pem >crl/rootA+intA.pem
-mkdir -p crl/revoked-int-ca
 cp -r ca/rootA ca/rootA-int-revoked
 revoke rootA-int-revoked ca/intA/crt.pem
 gencrl rootA-int-revoked crl/rootA-int-revoked.pem
