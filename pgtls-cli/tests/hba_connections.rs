@@ -21,7 +21,10 @@
 //! Then `pgtls hba check` must give the same verdict, the same line and the
 //! same message, with exit codes per the contract in ARCHITECTURE.md. Two
 //! files the server refuses to load must give exit status 3 and its first
-//! error. All differences are reported together.
+//! error. Last, pg_ident.conf maps are exercised through `cert`
+//! authentication, and `pgtls hba map` must allow what the server let in
+//! and deny the rest with the server's usermap message. All differences are
+//! reported together.
 
 // Tests may unwrap (the project's rule); helpers here are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -55,7 +58,7 @@ const ROLES: &[(&str, bool, &[&str], &str)] = &[
 ];
 /// Databases that exist (others are used as names only: pg_hba is checked
 /// before the server looks the database up).
-const DATABASES: &[&str] = &["app", "carol", "staff"];
+const DATABASES: &[&str] = &["app", "carol", "staff", "maps"];
 
 fn password(user: &str) -> String {
     format!("pw-{user}")
@@ -124,12 +127,18 @@ const CLIENT_CERTS: &[(&str, &str)] = &[
     ("alice", "/CN=alice"),
     ("carol-mail", "/CN=carol@example.com"),
     ("bob", "/CN=bob"),
+    ("alice-upper", "/CN=Alice"),
+    ("dave-mail", "/CN=dave@other.org"),
 ];
 
 const IDENT: &str = "\
 # MAPNAME  SYSTEM-USERNAME          PG-USERNAME
 emails     /^(.*)@example\\.com$    \\1
 dns        \"CN=bob\"                 bob
+exact      alice                    carol
+exact      alice                    alice
+exact      Alice                    staff
+anyone     \"/^\"                    dave
 ";
 
 /// Included with `@conn-users.list` (next to pg_hba.conf).
@@ -352,6 +361,32 @@ const SSL_OFF_SET: HbaSet = HbaSet {
         at(Local, "bob", "app"),
     ],
 };
+
+/// pg_ident.conf decisions, through `cert` authentication: the file below is
+/// loaded, and each case (client certificate, user, `map=` name or none,
+/// whether `clientname=DN`) logs in or fails with the server's usermap
+/// message; `pgtls hba map` must decide the same.
+const MAP_HBA: &str = "\
+hostssl  maps  all  127.0.0.1/32  cert  map=emails  clientcert=verify-full
+hostssl  all   bob     127.0.0.1/32  cert  clientname=DN  map=dns
+hostssl  all   +staff  127.0.0.1/32  cert  map=exact
+hostssl  all   dave    127.0.0.1/32  cert  map=anyone
+hostssl  all   all     127.0.0.1/32  cert
+";
+/// (certificate, user, database, map the matching line names, clientname=DN?)
+const MAP_CASES: &[(&str, &str, &str, Option<&str>, bool)] = &[
+    ("carol-mail", "carol", "maps", Some("emails"), false),
+    ("alice", "carol", "maps", Some("emails"), false),
+    ("dave-mail", "dave", "maps", Some("emails"), false),
+    ("alice", "alice", "app", Some("exact"), false),
+    ("alice", "staff", "app", Some("exact"), false),
+    ("alice-upper", "staff", "app", Some("exact"), false),
+    ("alice-upper", "alice", "app", Some("exact"), false),
+    ("dave-mail", "dave", "app", Some("anyone"), false),
+    ("bob", "bob", "app", Some("dns"), true),
+    ("carol-mail", "carol", "app", None, false),
+    ("alice", "carol", "app", None, false),
+];
 
 /// Files the server refuses to load, by name.
 const BROKEN: &[(&str, &str)] = &[
@@ -721,6 +756,119 @@ fn check_matches_real_connections() {
             }
         }
     }
+
+    // pg_ident.conf through cert authentication (ssl back on: the ssl-off
+    // set turned it off).
+    oracle.cluster.append_conf("ssl = on").unwrap();
+    oracle.load(MAP_HBA);
+    let ident_file = oracle.cluster.data_dir().join("pg_ident.conf");
+    let (mut allowed, mut denied) = (0, 0);
+    for &(cert_name, user, db, map, dn) in MAP_CASES {
+        attempts += 1;
+        let a = cert(V4(true), user, db, cert_name);
+        let (log, stderr) = oracle.connect(&a, "no-password-needed");
+        let subject = CLIENT_CERTS
+            .iter()
+            .find(|(n, _)| *n == cert_name)
+            .unwrap()
+            .1;
+        // The identity the server maps: the CN, or the RFC 2253 DN.
+        let system_user = if dn {
+            subject.trim_start_matches('/').to_string()
+        } else {
+            subject.trim_start_matches("/CN=").to_string()
+        };
+        let server = if log.contains("connection authorized: ") {
+            allowed += 1;
+            None
+        } else {
+            denied += 1;
+            let msg = log
+                .lines()
+                .filter_map(|l| l.split_once(" LOG:  ").map(|(_, m)| m))
+                .find(|m| {
+                    m.starts_with("no match in usermap ") || m.starts_with("provided user name ")
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{cert_name} as {user}: neither login nor a usermap refusal:\n{log}{stderr}"
+                    )
+                });
+            Some(msg.to_string())
+        };
+        let case = format!(
+            "ident/{cert_name} as {user} map={}",
+            map.unwrap_or("(none)")
+        );
+        let mut args = vec![
+            "hba".to_string(),
+            "map".into(),
+            ident_file.display().to_string(),
+            "--pg-version".into(),
+            "15".into(),
+            "--system-user".into(),
+            system_user.clone(),
+            "--user".into(),
+            user.into(),
+        ];
+        if let Some(m) = map {
+            args.extend(["--map".into(), m.into()]);
+        }
+        let run = |json: bool| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pgtls"))
+                .args(&args)
+                .args(if json { &["--json"][..] } else { &[][..] })
+                .output()
+                .unwrap()
+        };
+        let (plain, json) = (run(false), run(true));
+        let mut d = Vec::new();
+        let want_code = if server.is_none() { 0 } else { 1 };
+        for (what, out) in [("", &plain), ("--json ", &json)] {
+            if out.status.code() != Some(want_code) {
+                d.push(format!(
+                    "{what}exit status {:?}, expected {want_code}",
+                    out.status.code()
+                ));
+            }
+        }
+        match serde_json::from_slice::<serde_json::Value>(&json.stdout) {
+            Err(e) => d.push(format!("--json printed no JSON: {e}")),
+            Ok(j) => {
+                let want = if server.is_none() {
+                    "allowed"
+                } else {
+                    "denied"
+                };
+                if j["verdict"] != want {
+                    d.push(format!(
+                        "--json verdict {}, expected {want:?}",
+                        j["verdict"]
+                    ));
+                }
+                if let Some(m) = &server
+                    && j["message"] != m.as_str()
+                {
+                    d.push(format!("--json message {}, expected {m:?}", j["message"]));
+                }
+            }
+        }
+        if !d.is_empty() {
+            diverged.push(case.clone());
+            if !known.contains_key(&case) {
+                report.push_str(&format!(
+                    "{case}\n  server: {}\n  pgtls {}\n  - {}\n",
+                    server.as_deref().unwrap_or("logged in"),
+                    args.join(" "),
+                    d.join("\n  - ")
+                ));
+            }
+        }
+    }
+    assert!(
+        allowed > 0 && denied > 0,
+        "map cases: {allowed} allowed, {denied} denied"
+    );
 
     // The cases must exercise every kind of outcome, or the test proves little.
     for kind in ["login", "matched-then-failed", "reject", "no-match"] {
