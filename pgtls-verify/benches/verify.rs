@@ -12,21 +12,9 @@ use pgtls_verify::hostname::Leaf;
 use pgtls_verify::{Env, Params, PgVersion, TrustConfig, policy};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-fn fixtures() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(gen_sh)
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmp
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::fixtures;
 
 fn der(dir: &Path, name: &str) -> Vec<u8> {
     pgtls_verify::read_chain_file(&dir.join(format!("{name}.pem")))

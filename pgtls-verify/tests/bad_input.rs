@@ -2,28 +2,13 @@
 //! the same file) or a clear pgtls error, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use pgtls_verify::{Env, Params, PgVersion, verify_server};
 use proptest::prelude::*;
-
-fn fixtures() -> tempfile::TempDir {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(gen_sh)
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmp
-}
 
 /// The reason of the first error OpenSSL reports loading `file` as a CA file.
 fn openssl_load_reason(dir: &Path, file: &Path) -> String {
@@ -63,7 +48,7 @@ fn verdict(mode: &str, root: &Path, chain: &[Vec<u8>]) -> pgtls_verify::Verdict 
 
 #[test]
 fn unusable_root_files_fail_in_every_tls_mode_with_openssls_reason() {
-    let tmp = fixtures();
+    let tmp = common::fixtures();
     let dir = tmp.path();
     let chain = pgtls_verify::read_chain_file(&dir.join("leaf.pem")).unwrap();
     std::fs::write(dir.join("empty.pem"), b"").unwrap();
@@ -120,7 +105,7 @@ fn unusable_root_files_fail_in_every_tls_mode_with_openssls_reason() {
 
 #[test]
 fn non_utf8_names_long_chains_and_broken_chains() {
-    let tmp = fixtures();
+    let tmp = common::fixtures();
     let dir = tmp.path();
     // A root file whose name is not UTF-8.
     let odd = dir.join(std::ffi::OsStr::from_bytes(b"root-\xff.pem"));

@@ -4,6 +4,8 @@
 //! the X509_V_ERR code and depth OpenSSL reports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use pgtls_verify::{Env, Params, PgVersion, verify_server};
@@ -61,20 +63,8 @@ fn openssl_verify(
 
 #[test]
 fn chain_verdicts_match_openssl_verify() {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::fixtures();
     let dir = tmp.path();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&gen_sh)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let cases = std::fs::read_to_string(dir.join("cases.tsv")).unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut mismatches = Vec::new();
@@ -144,16 +134,8 @@ fn chain_verdicts_match_openssl_verify() {
 
 #[test]
 fn name_hashes_match_openssl() {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::fixtures();
     let dir = tmp.path();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&gen_sh)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
     // A subject with several RDNs, odd spacing and case, and a multi-valued RDN.
     pgtls_testkit::openssl(
         dir,
@@ -228,16 +210,8 @@ fn decode_b64(s: &str) -> Vec<u8> {
 /// `sslcrldir`: a hashed directory as `openssl verify -CApath` reads it.
 #[test]
 fn crl_directories_match_openssl_capath() {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::fixtures();
     let dir = tmp.path();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&gen_sh)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
     let hash = |crl: &str| {
         let o = pgtls_testkit::openssl(dir, &["crl", "-hash", "-noout", "-in", crl]).unwrap();
         String::from_utf8_lossy(&o.stdout).trim().to_string()

@@ -4,6 +4,8 @@
 //! and both must agree (connect, or refuse with libpq's message).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -55,20 +57,8 @@ fn via_psql(c: &Cluster, conninfo: &str, home: &Path) -> Result<(), String> {
 
 #[test]
 fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::fixtures();
     let dir = tmp.path();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&gen_sh)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
