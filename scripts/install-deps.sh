@@ -7,6 +7,8 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v psql >/dev/null || need+=(postgresql-client-15)
 command -v openssl >/dev/null || need+=(openssl)
+# hba_connections uses `ip` to check that ::1 is on the loopback interface.
+command -v ip >/dev/null || need+=(iproute2)
 # The C ABI's consumers (scripts/test-ffi.sh): C and C++ compilers, pkg-config,
 # make, valgrind, Go for the cgo bindings, PGXS for the PostgreSQL extension.
 command -v gcc >/dev/null || need+=(gcc)
