@@ -11,7 +11,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export OPENSSL_CONF=/dev/null
 
-for t in hba_parse ident_parse hba_eval conninfo hostname chain_verify csr_sign crl_parse key_load ffi_bytes cert_issue; do
+for t in hba_parse ident_parse hba_eval conninfo hostname chain_verify csr_sign crl_parse key_load ffi_bytes cert_issue ffi_verdict; do
     mkdir -p "$C/$t"
     rm -f "$C/$t"/seed-*
 done

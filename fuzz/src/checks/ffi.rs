@@ -159,3 +159,235 @@ pub fn ffi_bytes(data: &[u8]) {
         take_error(st, err);
     }
 }
+
+fn c_text(p: *const std::ffi::c_char) -> Option<String> {
+    // SAFETY: NULL or a NUL-terminated string borrowed from a live object.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The same text as the C ABI shows it (it drops NUL bytes to make a C string).
+fn c_form(s: &str) -> String {
+    s.replace('\0', "")
+}
+
+/// Verdicts through the C ABI equal the Rust API's:
+/// * `pgtls_verify_server` (conninfo with the fixture root, every sslmode, any
+///   PostgreSQL version, a fuzzer chain optionally behind a fixture-issued leaf)
+///   vs `pgtls_verify::verify_server`: status, accept, tls, plaintext fallback and
+///   message;
+/// * `pgtls_hba_parse` + `pgtls_hba_evaluate` (generated rules and connection) vs
+///   `pgtls_hba::evaluate`: verdict, line, method and message.
+pub fn ffi_verdict(data: &[u8]) {
+    use ::pgtls_hba::{HbaFile, Outcome, Replication, ServerSettings};
+    use pgtls::{
+        PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
+        PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_hba as CHba,
+        pgtls_hba_decision, pgtls_hba_decision_free, pgtls_hba_decision_line,
+        pgtls_hba_decision_message, pgtls_hba_decision_method, pgtls_hba_decision_verdict,
+        pgtls_hba_evaluate, pgtls_hba_free, pgtls_hba_parse, pgtls_verdict, pgtls_verdict_accept,
+        pgtls_verdict_free, pgtls_verdict_message, pgtls_verdict_plaintext_fallback,
+        pgtls_verdict_tls, pgtls_verify_server,
+    };
+
+    use super::core::{NOW, fixture, now};
+    use super::input::Reader;
+
+    let mut r = Reader::new(data);
+    let f = fixture();
+
+    // ---- libpq verdicts
+    let major = 12 + u32::from(r.u8() % 7);
+    let version = pgtls_verify::PgVersion::new(major).expect("modelled version");
+    let mode = r.pick(&[
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ]);
+    let host = r.pick(&["db.example.test", "127.0.0.1", "other.test"]);
+    let crl = r.bool();
+    let lead = r.bool();
+    let mut chain_pem = r.bytes(255).to_vec();
+    if lead {
+        let params = pgtls_core::CertificateParams::server(
+            &[pgtls_core::SubjectAltName::Dns(
+                "db.example.test".to_owned(),
+            )],
+            None,
+            pgtls_core::Validity::days_from(now(), 30),
+        )
+        .expect("params");
+        let leaf =
+            f.ca.issue(&params, &f.leaf_key.public_key(), now())
+                .expect("leaf");
+        let mut v = leaf.to_pem().into_bytes();
+        v.extend_from_slice(&chain_pem);
+        chain_pem = v;
+    }
+    let mut conninfo = format!(
+        "host={host} sslmode={mode} sslrootcert='{}'",
+        f.root.display()
+    );
+    if crl {
+        conninfo.push_str(&format!(" sslcrl='{}'", f.crl.display()));
+    }
+    let rust = pgtls_verify::Params::parse_conninfo(&conninfo)
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            let chain = pgtls_verify::read_chain_pem(&chain_pem).map_err(|e| e.to_string())?;
+            pgtls_verify::verify_server(&p, &pgtls_verify::Env::empty(), version, &chain, NOW)
+                .map_err(|e| e.to_string())
+        });
+    let mut verdict: *mut pgtls_verdict = ptr::null_mut();
+    let mut err: *mut pgtls_error = ptr::null_mut();
+    // SAFETY: valid slices and out pointers.
+    let st = unsafe {
+        pgtls_verify_server(
+            conninfo.as_ptr(),
+            conninfo.len(),
+            chain_pem.as_ptr(),
+            chain_pem.len(),
+            major,
+            NOW,
+            &mut verdict,
+            &mut err,
+        )
+    };
+    match (&rust, st) {
+        (Ok(v), pgtls_status::Ok) => {
+            // SAFETY: verdict is live until freed.
+            unsafe {
+                assert_eq!(pgtls_verdict_accept(verdict), v.accept, "accept differs");
+                assert_eq!(pgtls_verdict_tls(verdict), v.tls, "tls differs");
+                assert_eq!(
+                    pgtls_verdict_plaintext_fallback(verdict),
+                    v.plaintext_fallback
+                );
+                assert_eq!(
+                    c_text(pgtls_verdict_message(verdict)),
+                    v.message.as_deref().map(c_form),
+                    "message differs"
+                );
+                pgtls_verdict_free(verdict);
+            }
+        }
+        (Err(_), s) if s != pgtls_status::Ok => {
+            assert!(verdict.is_null(), "output written on failure");
+            take_error(s, err);
+        }
+        (r, s) => panic!("pgtls_verify_server {s:?} but the Rust API {r:?} ({conninfo})"),
+    }
+
+    // ---- pg_hba.conf decisions
+    let settings = ServerSettings::new(
+        ::pgtls_hba::PgVersion::new(major).expect("modelled version"),
+        r.bool(),
+    );
+    let n = 1 + r.below(6);
+    let text: String = (0..n)
+        .map(|_| super::hba::rule_line(&mut r) + "\n")
+        .collect();
+    let req = super::hba::request(&mut r);
+    let file = HbaFile::parse(
+        "pg_hba.conf",
+        text.as_bytes(),
+        settings,
+        &::pgtls_hba::NoSource,
+    );
+    let d = ::pgtls_hba::evaluate(&file, &req);
+    let mut hba: *mut CHba = ptr::null_mut();
+    let mut err: *mut pgtls_error = ptr::null_mut();
+    // SAFETY: valid slice and out pointers.
+    let st = unsafe {
+        pgtls_hba_parse(
+            text.as_ptr(),
+            text.len(),
+            major,
+            settings.ssl,
+            &mut hba,
+            &mut err,
+        )
+    };
+    assert_eq!(
+        st,
+        pgtls_status::Ok,
+        "pgtls_hba_parse failed on text the Rust parser models"
+    );
+    let mut flags = 0;
+    if req.tls {
+        flags |= PGTLS_HBA_REQUEST_TLS;
+    }
+    if req.gss {
+        flags |= PGTLS_HBA_REQUEST_GSS;
+    }
+    flags |= match req.replication {
+        Replication::Physical => PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL,
+        Replication::Logical => PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
+        _ => 0,
+    };
+    // The C ABI has no client host name or server addresses: compare only requests
+    // that do not depend on them.
+    let text_has_names =
+        text.contains("samehost") || text.contains("samenet") || text.contains(".example.test");
+    let addr = req.address.map(|a| a.to_string()).unwrap_or_default();
+    let member = req.member_of.join(",");
+    let mut dec: *mut pgtls_hba_decision = ptr::null_mut();
+    let mut err: *mut pgtls_error = ptr::null_mut();
+    // SAFETY: valid slices and out pointers; (NULL, 0) address is a Unix socket.
+    let st = unsafe {
+        pgtls_hba_evaluate(
+            hba,
+            if req.address.is_some() {
+                addr.as_ptr()
+            } else {
+                ptr::null()
+            },
+            if req.address.is_some() { addr.len() } else { 0 },
+            req.database.as_ptr(),
+            req.database.len(),
+            req.user.as_ptr(),
+            req.user.len(),
+            member.as_ptr(),
+            member.len(),
+            flags,
+            &mut dec,
+            &mut err,
+        )
+    };
+    assert_eq!(st, pgtls_status::Ok, "pgtls_hba_evaluate failed");
+    if !text_has_names {
+        let want = match &d.outcome {
+            Outcome::Matched { .. } if d.proceeds() => "match",
+            Outcome::Matched { .. } => "reject",
+            Outcome::NoMatch => "no-match",
+            Outcome::NotLoaded { .. } => "not-loaded",
+            _ => "undecided",
+        };
+        // SAFETY: dec is live until freed.
+        unsafe {
+            assert_eq!(
+                c_text(pgtls_hba_decision_verdict(dec)).as_deref(),
+                Some(want),
+                "{text}{req:?}"
+            );
+            assert_eq!(pgtls_hba_decision_line(dec), d.line_number().unwrap_or(0));
+            assert_eq!(
+                c_text(pgtls_hba_decision_method(dec)),
+                d.method().map(|m| m.as_str().to_owned())
+            );
+            if matches!(d.outcome, Outcome::Matched { .. } | Outcome::NoMatch) {
+                assert_eq!(
+                    c_text(pgtls_hba_decision_message(dec)),
+                    d.message.as_deref().map(c_form)
+                );
+            }
+        }
+    }
+    // SAFETY: freed once each.
+    unsafe {
+        pgtls_hba_decision_free(dec);
+        pgtls_hba_free(hba);
+    }
+}

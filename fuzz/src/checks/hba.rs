@@ -10,12 +10,12 @@ use pgtls_hba::{
 use super::input::Reader;
 
 /// The versions modelled, picked by a byte.
-fn version(b: u8) -> PgVersion {
+pub fn version(b: u8) -> PgVersion {
     PgVersion::new(12 + u32::from(b % 7)).unwrap_or_default()
 }
 
 /// Files that `@file` and `include*` may name.
-fn source() -> MemorySource {
+pub fn source() -> MemorySource {
     MemorySource::new()
         .with("users.txt", "alice, bob\n\"carol\"\n")
         .with("inc.conf", "host all all 10.0.0.0/8 scram-sha-256\n")
@@ -214,7 +214,7 @@ const METHODS: &[&str] = &[
     "cert map=m clientname=DN",
 ];
 
-fn rule_line(r: &mut Reader<'_>) -> String {
+pub fn rule_line(r: &mut Reader<'_>) -> String {
     let t = r.pick(TYPES);
     let db = r.pick(DBS);
     let user = r.pick(USERS);
@@ -226,7 +226,7 @@ fn rule_line(r: &mut Reader<'_>) -> String {
     }
 }
 
-fn request(r: &mut Reader<'_>) -> Request {
+pub fn request(r: &mut Reader<'_>) -> Request {
     let db = r.pick(&["app", "postgres", "all", "replication", "alice"]);
     let user = r.pick(&["alice", "bob", "carol", "staff", "all"]);
     let mut req = match r.below(4) {

@@ -10,7 +10,7 @@ pub mod input;
 pub mod verify;
 
 pub use self::core::{cert_issue, crl_parse, csr_sign, key_load};
-pub use self::ffi::ffi_bytes;
+pub use self::ffi::{ffi_bytes, ffi_verdict};
 pub use self::hba::{hba_eval, hba_parse, ident_parse};
 pub use self::verify::{chain_verify, conninfo, hostname};
 
@@ -31,4 +31,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("key_load", key_load),
     ("ffi_bytes", ffi_bytes),
     ("cert_issue", cert_issue),
+    ("ffi_verdict", ffi_verdict),
 ];
