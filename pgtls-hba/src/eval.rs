@@ -288,6 +288,21 @@ fn reject_message(req: &Request, v: PgVersion, explicit: bool) -> String {
 
 /// Whether `rule` matches `req`. `Err` when a regex cannot be evaluated faithfully.
 pub(crate) fn rule_matches(rule: &HbaRule, req: &Request, gss_build: bool) -> Result<bool, String> {
+    if !rule_conn_matches(rule, req, gss_build) {
+        return Ok(false);
+    }
+    if !check_db(&rule.databases, req)? {
+        return Ok(false);
+    }
+    check_role(&rule.users, req)
+}
+
+/// The connection type and address part of `rule` alone.
+pub(crate) fn rule_conn_matches(rule: &HbaRule, req: &Request, gss_build: bool) -> bool {
+    rule_conn_matches_inner(rule, req, gss_build).unwrap_or(false)
+}
+
+fn rule_conn_matches_inner(rule: &HbaRule, req: &Request, gss_build: bool) -> Result<bool, String> {
     match (rule.conn_type, req.address) {
         (ConnType::Local, Some(_)) => return Ok(false),
         (ConnType::Local, None) => {}
@@ -313,9 +328,16 @@ pub(crate) fn rule_matches(rule: &HbaRule, req: &Request, gss_build: bool) -> Re
             }
         }
     }
-    if !check_db(&rule.databases, req)? {
-        return Ok(false);
-    }
+    Ok(true)
+}
+
+/// The database field of `rule` alone.
+pub(crate) fn rule_db_matches(rule: &HbaRule, req: &Request) -> Result<bool, String> {
+    check_db(&rule.databases, req)
+}
+
+/// The user field of `rule` alone.
+pub(crate) fn rule_user_matches(rule: &HbaRule, req: &Request) -> Result<bool, String> {
     check_role(&rule.users, req)
 }
 

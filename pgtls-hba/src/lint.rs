@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::eval::{Outcome, Replication, Request, evaluate};
+use crate::eval::{Replication, Request};
 use crate::hba::{Address, HbaFile, HbaRule};
 use crate::ident::IdentFile;
 use crate::method::{AuthMethod, ClientCert, ConnType};
@@ -137,49 +137,62 @@ pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
         return out;
     }
     let mut open_without_tls = false;
+    let mut exhaustive = cands.exact;
     for (index, l) in hba.lines().iter().enumerate() {
         let Some(r) = l.rule() else { continue };
-        let any = cands.witness(hba, index, r, None);
-        if any.is_none() {
-            push(
-                &mut out,
-                &l.file,
-                l.line_number,
-                Severity::Warning,
-                "shadowed",
-                "no connection reaches this line: earlier lines match everything it would"
-                    .to_owned(),
-                None,
-            );
-            continue;
-        }
+        let any = match cands.witness(hba, index, r, None) {
+            Search::Found(w) => Some(w),
+            Search::NotFound => {
+                if cands.exact {
+                    push(
+                        &mut out,
+                        &l.file,
+                        l.line_number,
+                        Severity::Warning,
+                        "shadowed",
+                        "no connection reaches this line: earlier lines match everything it would"
+                            .to_owned(),
+                        None,
+                    );
+                }
+                continue;
+            }
+            Search::Inconclusive => {
+                exhaustive = false;
+                None
+            }
+        };
         if r.method == AuthMethod::Reject {
             continue;
         }
         if r.conn_type.is_tcp() {
-            if let Some(w) = cands.witness(hba, index, r, Some(false)) {
-                open_without_tls = true;
-                let sev = if matches!(r.method, AuthMethod::Trust | AuthMethod::Password) {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                };
-                let why = match r.conn_type {
-                    ConnType::HostGssEnc => "GSSAPI-encrypted but not TLS",
-                    _ => "unencrypted",
-                };
-                push(
-                    &mut out,
-                    &l.file,
-                    l.line_number,
-                    sev,
-                    "no-tls",
-                    format!(
-                        "a TCP connection without TLS ({why}) reaches this line and authenticates with {}",
-                        r.method
-                    ),
-                    Some(w),
-                );
+            match cands.witness(hba, index, r, Some(false)) {
+                Search::Found(w) => {
+                    open_without_tls = true;
+                    let sev = if matches!(r.method, AuthMethod::Trust | AuthMethod::Password) {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    let why = match r.conn_type {
+                        ConnType::HostGssEnc => "GSSAPI-encrypted but not TLS",
+                        _ => "unencrypted",
+                    };
+                    push(
+                        &mut out,
+                        &l.file,
+                        l.line_number,
+                        sev,
+                        "no-tls",
+                        format!(
+                            "a TCP connection without TLS ({why}) reaches this line and authenticates with {}",
+                            r.method
+                        ),
+                        Some(w),
+                    );
+                }
+                Search::NotFound => {}
+                Search::Inconclusive => exhaustive = false,
             }
             if r.method == AuthMethod::Trust {
                 push(
@@ -197,15 +210,27 @@ pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
     }
     out.sort_by(|a, b| (a.line == 0, &a.file, a.line).cmp(&(b.line == 0, &b.file, b.line)));
     if !open_without_tls {
-        push(
-            &mut out,
-            hba.name(),
-            0,
-            Severity::Info,
-            "tls-required",
-            "every TCP connection without TLS is refused (checked over every class of database, user, group, address and host name the file distinguishes)".to_owned(),
-            None,
-        );
+        if exhaustive {
+            push(
+                &mut out,
+                hba.name(),
+                0,
+                Severity::Info,
+                "tls-required",
+                "every TCP connection without TLS is refused (checked over every class of database, user, group, address and host name the file distinguishes)".to_owned(),
+                None,
+            );
+        } else {
+            push(
+                &mut out,
+                hba.name(),
+                0,
+                Severity::Info,
+                "tls-undecided",
+                "no TCP connection without TLS was found that gets in, but the search was not exhaustive (regular expressions, non-contiguous netmasks or too many combinations)".to_owned(),
+                None,
+            );
+        }
     }
     out
 }
@@ -323,6 +348,10 @@ fn rule_checks(
 
 /// The finite set of connection classes the file distinguishes.
 struct Candidates {
+    /// The classes are exact: no regex tokens, no non-contiguous masks.
+    exact: bool,
+    /// Rule checks done so far (bounded by `GLOBAL_STEPS`).
+    steps: std::cell::Cell<u64>,
     addrs: Vec<IpAddr>,
     dbs: Vec<String>,
     users: Vec<String>,
@@ -332,6 +361,19 @@ struct Candidates {
 
 const FRESH_DB: &str = "pgtls_witness_db";
 const FRESH_USER: &str = "pgtls_witness_user";
+
+fn contiguous(mask: &IpAddr) -> bool {
+    match mask {
+        IpAddr::V4(m) => {
+            let m = u32::from(*m);
+            m.leading_ones() + m.trailing_zeros() == 32
+        }
+        IpAddr::V6(m) => {
+            let m = u128::from(*m);
+            m.leading_ones() + m.trailing_zeros() == 128
+        }
+    }
+}
 
 fn neighbours(a: IpAddr, mask: IpAddr) -> [IpAddr; 2] {
     match (a, mask) {
@@ -366,9 +408,20 @@ impl Candidates {
         let mut users: BTreeSet<String> = BTreeSet::new();
         let mut groups: BTreeSet<String> = BTreeSet::new();
         let mut hostnames: BTreeSet<String> = BTreeSet::new();
+        let mut exact = true;
         for (_, r) in hba.rules() {
+            if r.databases
+                .iter()
+                .chain(&r.users)
+                .any(|t| t.regex.is_some())
+            {
+                exact = false;
+            }
             match &r.address {
-                Some(Address::Ip { addr, mask, .. }) => {
+                Some(Address::Ip { addr, mask, prefix }) => {
+                    if prefix.is_none() && !contiguous(mask) {
+                        exact = false;
+                    }
                     addrs.extend(neighbours(*addr, *mask));
                 }
                 Some(Address::Hostname(h)) => {
@@ -401,6 +454,7 @@ impl Candidates {
             }
         }
         dbs.insert(FRESH_DB.to_owned());
+        groups.insert(FRESH_DB.to_owned());
         users.insert(FRESH_USER.to_owned());
         let mut hn: Vec<Option<String>> = vec![None];
         hn.extend(hostnames.into_iter().map(Some));
@@ -412,6 +466,8 @@ impl Candidates {
         let mut ordered: Vec<IpAddr> = doc.to_vec();
         ordered.extend(addrs.into_iter().filter(|a| !doc.contains(a)));
         Self {
+            exact,
+            steps: std::cell::Cell::new(0),
             addrs: ordered,
             dbs: dbs.into_iter().collect(),
             users: users.into_iter().collect(),
@@ -421,49 +477,92 @@ impl Candidates {
     }
 
     /// A connection whose first match is line `index`; `tls` fixes the TLS state.
-    fn witness(
-        &self,
-        hba: &HbaFile,
-        index: usize,
-        r: &HbaRule,
-        tls: Option<bool>,
-    ) -> Option<String> {
+    fn witness(&self, hba: &HbaFile, index: usize, r: &HbaRule, tls: Option<bool>) -> Search {
+        let gss_build = hba.settings().build.gss;
         let tls_states: Vec<bool> = match (tls, r.conn_type) {
             (Some(t), _) => vec![t],
             (None, ConnType::HostSsl) => vec![true],
             (None, ConnType::HostNoSsl | ConnType::HostGssEnc) => vec![false],
             (None, _) => vec![false, true],
         };
+        // Each dimension is first cut down to the values this rule can match.
         let addrs: Vec<Option<IpAddr>> = if r.conn_type.is_tcp() {
             self.addrs.iter().copied().map(Some).collect()
         } else {
             vec![None]
         };
-        let repls = [Replication::None, Replication::Physical];
+        let mut dbs: Vec<&String> = self.dbs.iter().chain(&self.users).collect();
+        dbs.dedup();
+        let dbs: Vec<&String> = dbs
+            .into_iter()
+            .filter(|db| {
+                let mut probe = Request::local(db, db);
+                probe.member_of = vec![(*db).clone()];
+                [Replication::None, Replication::Physical]
+                    .iter()
+                    .any(|rep| {
+                        crate::eval::rule_db_matches(r, &probe.clone().with_replication(*rep))
+                            .unwrap_or(true)
+                    })
+            })
+            .collect();
+        let users: Vec<&String> = self
+            .users
+            .iter()
+            .filter(|u| {
+                let probe = Request::local("", u).with_member_of(self.groups.clone());
+                crate::eval::rule_user_matches(r, &probe).unwrap_or(true)
+            })
+            .collect();
         let mut memberships: Vec<Vec<String>> = vec![Vec::new()];
         for g in &self.groups {
             memberships.push(vec![g.clone()]);
         }
-        // Databases/users named after each other for sameuser/samerole.
-        let mut dbs = self.dbs.clone();
-        dbs.extend(self.users.iter().cloned());
+        let mut budget: u32 = 20_000;
         for t in tls_states {
             for gss in [false, true] {
                 if t && gss {
                     continue;
                 }
                 for addr in &addrs {
+                    let other = addr.map(|a| match a {
+                        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)),
+                        IpAddr::V6(_) => {
+                            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe))
+                        }
+                    });
+                    // Server interfaces: none; the client's own address
+                    // (samehost and samenet match); another address of a
+                    // network holding the client (only samenet matches).
+                    let server_variants: Vec<Vec<(IpAddr, u8)>> = match (addr, other) {
+                        (Some(a), Some(o)) => vec![Vec::new(), vec![(*a, 0)], vec![(o, 0)]],
+                        _ => vec![Vec::new()],
+                    };
                     for hn in &self.hostnames {
                         if addr.is_none() && hn.is_some() {
                             continue;
                         }
-                        for servers in
-                            [Vec::new(), addr.map(|a| vec![(a, 0u8)]).unwrap_or_default()]
-                        {
-                            for repl in repls {
+                        for servers in &server_variants {
+                            let probe = match addr {
+                                Some(a) => Request::tcp(*a, "", ""),
+                                None => Request::local("", ""),
+                            }
+                            .with_tls(t)
+                            .with_gss(gss)
+                            .with_client_hostname(hn.clone())
+                            .with_server_addresses(servers.clone());
+                            if !crate::eval::rule_conn_matches(r, &probe, gss_build) {
+                                continue;
+                            }
+                            for repl in [Replication::None, Replication::Physical] {
                                 for db in &dbs {
-                                    for user in &self.users {
+                                    for user in &users {
                                         for m in &memberships {
+                                            if budget == 0 || self.steps.get() > GLOBAL_STEPS {
+                                                return Search::Inconclusive;
+                                            }
+                                            budget -= 1;
+                                            self.steps.set(self.steps.get() + 1);
                                             let mut req = match addr {
                                                 Some(a) => Request::tcp(*a, db, user),
                                                 None => Request::local(db, user),
@@ -475,18 +574,13 @@ impl Candidates {
                                                 .with_member_of(m.clone())
                                                 .with_client_hostname(hn.clone())
                                                 .with_server_addresses(servers.clone());
-                                            if !crate::eval::rule_matches(
-                                                r,
-                                                &req,
-                                                hba.settings().build.gss,
-                                            )
-                                            .unwrap_or(false)
+                                            if !crate::eval::rule_matches(r, &req, gss_build)
+                                                .unwrap_or(false)
                                             {
                                                 continue;
                                             }
-                                            let d = evaluate(hba, &req);
-                                            if d.outcome == (Outcome::Matched { index }) {
-                                                return Some(describe(&req));
+                                            if self.first_match(hba, &req, index) == Some(index) {
+                                                return Search::Found(describe(&req));
                                             }
                                         }
                                     }
@@ -497,8 +591,36 @@ impl Candidates {
                 }
             }
         }
+        Search::NotFound
+    }
+}
+
+/// Rule checks allowed over a whole lint run (a few hundred milliseconds).
+const GLOBAL_STEPS: u64 = 5_000_000;
+
+impl Candidates {
+    /// The index of the first rule matching `req`, looking no further than `limit`.
+    fn first_match(&self, hba: &HbaFile, req: &Request, limit: usize) -> Option<usize> {
+        let gss_build = hba.settings().build.gss;
+        for (i, l) in hba.lines().iter().enumerate().take(limit + 1) {
+            self.steps.set(self.steps.get() + 1);
+            let Some(r) = l.rule() else { continue };
+            match crate::eval::rule_matches(r, req, gss_build) {
+                Ok(true) => return Some(i),
+                Ok(false) => {}
+                // An undecidable earlier rule: not a witness we can vouch for.
+                Err(_) => return None,
+            }
+        }
         None
     }
+}
+
+/// The result of a witness search.
+enum Search {
+    Found(String),
+    NotFound,
+    Inconclusive,
 }
 
 fn describe(r: &Request) -> String {
