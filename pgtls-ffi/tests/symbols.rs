@@ -122,3 +122,35 @@ fn a_panic_inside_an_export_is_caught() {
         pgtls::pgtls_error_free(err);
     }
 }
+
+#[test]
+fn every_export_runs_inside_the_panic_boundary() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut unguarded = Vec::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for chunk in text.split("extern \"C\" fn ").skip(1) {
+            count += 1;
+            let name: String = chunk.chars().take_while(|c| *c != '(').collect();
+            let body = chunk.split_once("{\n").map(|(_, b)| b).unwrap_or_default();
+            let first = body
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with("//"))
+                .unwrap_or_default();
+            let guarded = ["status(", "boundary(", "crate::panic::boundary("]
+                .iter()
+                .any(|p| first.starts_with(p));
+            if !guarded {
+                unguarded.push(format!("{}: {name}: {first}", path.display()));
+            }
+        }
+    }
+    assert!(count > 50, "found only {count} exports");
+    assert!(
+        unguarded.is_empty(),
+        "exports whose body does not start in the boundary: {unguarded:#?}"
+    );
+}
