@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check pgtls has: formatting, lints, all tests (unit, openssl
-# cross-checks, real PostgreSQL 15 clusters on 127.0.0.1), and the docs.
+# cross-checks, real PostgreSQL 15 clusters on 127.0.0.1), the docs, the C ABI's
+# consumers (C, Python, Go, a PostgreSQL extension) and a fuzz smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,4 +15,8 @@ step "cargo test"
 cargo test --workspace --locked
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+step "C ABI consumers: C (ASan/UBSan, valgrind), Python, Go, PostgreSQL extension"
+bash scripts/test-ffi.sh
+step "fuzz smoke (every target, stable toolchain)"
+bash scripts/fuzz-smoke.sh
 step "all checks passed"
