@@ -560,6 +560,67 @@ mod tests {
     }
 
     #[test]
+    fn pg16_rows_with_includes_and_regexes() {
+        use crate::source::MemorySource;
+        let src = MemorySource::new().with(
+            "/d/inc.conf",
+            "local all all trust\nhostssl all all all md5\n",
+        );
+        let f = HbaFile::parse(
+            "/d/pg_hba.conf",
+            b"include inc.conf\nlocal \"/^db(\" all trust\nlocal /^app all peer\ninclude_if_exists none.conf\ninclude_dir nodir\n",
+            ServerSettings::new(PgVersion::V16, false),
+            &src,
+        );
+        let r: Vec<String> = f.view_rows().iter().map(ViewRow::to_json).collect();
+        assert_eq!(r.len(), 5);
+        assert!(
+            r[0].starts_with(
+                r#"{"rule_number":1,"file_name":"/d/inc.conf","line_number":1,"type":"local""#
+            ),
+            "{}",
+            r[0]
+        );
+        // A warning row has no rule number, and the next rule keeps counting.
+        assert!(
+            r[1].starts_with(
+                r#"{"rule_number":null,"file_name":"/d/inc.conf","line_number":2,"type":"hostssl""#
+            ),
+            "{}",
+            r[1]
+        );
+        assert!(
+            r[1].ends_with(r#""error":"hostssl record cannot match because SSL is disabled"}"#)
+        );
+        assert!(
+            r[2].ends_with(
+                r#""error":"invalid regular expression \"^db(\": parentheses () not balanced"}"#
+            ),
+            "{}",
+            r[2]
+        );
+        assert!(
+            r[3].starts_with(r#"{"rule_number":2,"file_name":"/d/pg_hba.conf","line_number":3"#),
+            "{}",
+            r[3]
+        );
+        assert!(
+            r[4].ends_with(r#""error":"could not open directory \"/d/nodir\""}"#),
+            "{}",
+            r[4]
+        );
+        // 18: the LDAP mixed-mode text.
+        let f = HbaFile::parse_str(
+            "host all all all ldap ldapprefix=a ldapbasedn=b\n",
+            ServerSettings::new(PgVersion::V18, true),
+        );
+        assert_eq!(
+            f.lines()[0].result.as_ref().unwrap_err().message,
+            "cannot mix options for simple bind and search+bind modes"
+        );
+    }
+
+    #[test]
     fn ident_rows() {
         let f = IdentFile::parse_str("m \"/^(.*)$\" \\1\nbad\n", PgVersion::V15);
         let r: Vec<String> = f.view_rows().iter().map(ViewRow::to_json).collect();
