@@ -696,6 +696,7 @@ fn parse_index(text: &[u8], path: &Path) -> Result<Vec<IndexEntry>, Error> {
         ));
     }
     let mut out: Vec<IndexEntry> = Vec::new();
+    let mut seen: std::collections::HashSet<SerialNumber> = std::collections::HashSet::new();
     for (i, line) in text.lines().enumerate() {
         let no = i + 1;
         let fields: Vec<&str> = line.split('\t').collect();
@@ -744,7 +745,7 @@ fn parse_index(text: &[u8], path: &Path) -> Result<Vec<IndexEntry>, Error> {
                 ));
             }
         };
-        if out.iter().any(|e| e.serial == serial) {
+        if !seen.insert(serial.clone()) {
             return Err(corrupt(
                 no,
                 format!("serial {} appears twice", serial.to_hex()),
