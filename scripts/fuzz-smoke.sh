@@ -17,8 +17,13 @@ SECS=${1:-${FUZZ_SECONDS:-10}}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT/fuzz"
 export RUSTC_BOOTSTRAP=1
-# The fuzz workspace has its own target dir (fuzz/target), whatever the caller set.
+# The fuzz workspace has its own target dir (fuzz/target), whatever the caller set;
+# FUZZ_TARGET_DIR chooses another one (for example a scratch dir for a clean-build timing).
 unset CARGO_TARGET_DIR
+TD=()
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then
+    TD=(--target-dir "$FUZZ_TARGET_DIR")
+fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz-smoke: installing cargo-fuzz (cargo install cargo-fuzz --locked)"
@@ -26,7 +31,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
-cargo fuzz build
+cargo fuzz build "${TD[@]}"
 echo "fuzz-smoke: build took $(($(date +%s) - start)) s"
 
 SCRATCH=$(mktemp -d)
@@ -42,7 +47,7 @@ for t in $(cargo fuzz list); do
     echo "fuzz-smoke: $t for ${SECS}s"
     # -max_len: certificate chains and pg_hba.conf files are larger than libFuzzer's
     # default guess from the seeds would allow growing to.
-    if ! cargo fuzz run "$t" "$SCRATCH/$t" "corpus/$t" -- \
+    if ! cargo fuzz run "${TD[@]}" "$t" "$SCRATCH/$t" "corpus/$t" -- \
         -max_total_time="$SECS" -max_len=16384 -timeout=20 -rss_limit_mb=3072 \
         -print_final_stats=1 2>"$SCRATCH/$t.log"; then
         tail -n 60 "$SCRATCH/$t.log" >&2
