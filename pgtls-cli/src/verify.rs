@@ -15,6 +15,17 @@
 //! - 2: bad usage, or input pgtls cannot evaluate (unreadable chain file,
 //!   malformed PEM, a certificate that does not parse).
 //!
+//! # `pgtls verify client` exit status
+//! - 0: the server would authenticate the client (for password methods: the
+//!   certificate part passes);
+//! - 1: it would refuse; stderr has what the client sees, then the server log;
+//! - 2: bad usage, a configuration the server would not run with, or input
+//!   pgtls cannot evaluate;
+//! - 4: undecided: pgtls cannot decide as the server would (a pg_ident.conf
+//!   regular expression it cannot evaluate faithfully, a CN that is not UTF-8
+//!   under a regex map). It never claims an acceptance it cannot prove. The
+//!   JSON verdict is `"undecided"`.
+//!
 //! `--json` prints `{"verdict":"accept"|"reject","message":...,"checks":[...]}`
 //! on stdout; a chain failure's check carries the reason libpq hides
 //! (`reason`, `code`), the `depth` and `subject` of the certificate concerned.
@@ -148,6 +159,10 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
         Command::Client(a) => client(a),
     }
 }
+
+/// `pgtls verify client` exit status when pgtls cannot decide as the server
+/// would (the same status as `pgtls hba map`'s "undecided").
+const EXIT_UNDECIDED: u8 = 4;
 
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pgtls: error: {msg}");
@@ -316,11 +331,18 @@ fn client(a: ClientArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return usage_error(e),
     };
+    let verdict = if d.accept {
+        "accept"
+    } else if d.undecided.is_some() {
+        "undecided"
+    } else {
+        "reject"
+    };
     if a.json {
         println!(
             "{}",
             json!({
-                "verdict": if d.accept { "accept" } else { "reject" },
+                "verdict": verdict,
                 "message": d.message,
                 "log": d.log,
                 "peer_cn": d.peer_cn,
@@ -336,6 +358,12 @@ fn client(a: ClientArgs) -> ExitCode {
     }
     if d.accept {
         ExitCode::SUCCESS
+    } else if d.undecided.is_some() {
+        eprintln!(
+            "pgtls: undecided: {}",
+            d.message.as_deref().unwrap_or("pgtls cannot decide")
+        );
+        ExitCode::from(EXIT_UNDECIDED)
     } else {
         eprintln!("{}", d.message.as_deref().unwrap_or("rejected"));
         if !a.json

@@ -248,6 +248,24 @@ fn pgtls_verify_client_agrees_with_postgres() {
             }
         })
         .collect();
+    // The first client's chain padded with copies of the CA certificate past OpenSSL's
+    // default max_cert_list (100 KiB): the server refuses the Certificate message unread.
+    let padded = out.join("padded-chain.pem");
+    {
+        let first = clients.first().expect("clients.tsv lists clients");
+        let mut pem = fs::read(first.chain.as_ref().unwrap()).unwrap();
+        let ca_pem = fs::read(out.join("client/ca.pem")).unwrap();
+        while pem.len() < 160 * 1024 {
+            pem.extend_from_slice(&ca_pem);
+        }
+        fs::write(&padded, pem).unwrap();
+        let key = first.key.clone();
+        clients.push(Client {
+            name: "padded-past-max-cert-list".into(),
+            chain: Some(padded),
+            key,
+        });
+    }
     clients.push(Client {
         name: "no-cert".into(),
         chain: None,

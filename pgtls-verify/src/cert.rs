@@ -219,8 +219,27 @@ impl Name {
     }
 }
 
+/// The DER element at the start of `b`: (header length, end of the
+/// element); `None` when `b` is too short or the length overflows.
+pub(crate) fn first_tlv_bounds(b: &[u8]) -> Option<(usize, usize)> {
+    let len_byte = *b.get(1)?;
+    let (hdr, len) = if len_byte < 0x80 {
+        (2usize, usize::from(len_byte))
+    } else {
+        let n = usize::from(len_byte & 0x7f);
+        let mut l = 0usize;
+        for i in 0..n {
+            l = l
+                .checked_mul(256)?
+                .checked_add(usize::from(*b.get(2 + i)?))?;
+        }
+        (2 + n, l)
+    };
+    Some((hdr, hdr.checked_add(len)?))
+}
+
 /// DER tag-length-value.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let n = content.len();
     let mut v = vec![tag];
     if n < 0x80 {

@@ -1,6 +1,6 @@
 //! The verdict: accept or reject, libpq's message, and the checks behind it.
 
-use crate::chain::X509Reason;
+use crate::chain::{ChainFailure, X509Reason};
 
 /// One step of the decision, for reports (`--json` `checks`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +43,24 @@ impl Check {
         Self {
             passed: None,
             ..Self::pass(name, detail)
+        }
+    }
+
+    /// A failed chain check carrying OpenSSL's reason, depth and subject.
+    pub(crate) fn chain_failure(name: &'static str, f: ChainFailure) -> Self {
+        Self {
+            reason: Some(f.reason),
+            depth: Some(f.depth),
+            subject: Some(f.subject),
+            ..Self::fail(
+                name,
+                format!(
+                    "X509_V_ERR {} at depth {}: {}",
+                    f.reason.code(),
+                    f.depth,
+                    f.reason.text()
+                ),
+            )
         }
     }
 }

@@ -172,8 +172,9 @@ pub(crate) fn handshake_signature(
         return rustls::crypto::verify_tls13_signature_with_raw_key(message, &der, dss, algs);
     }
     // The AlgorithmIdentifier's contents (what webpki's algorithm ids hold).
+    // (SubjectPublicKeyInfo -> contents -> first element: AlgorithmIdentifier)
     let alg_id = first_tlv_contents(spki.raw)
-        .and_then(first_tlv_contents_of_first)
+        .and_then(first_tlv_contents)
         .ok_or_else(bad)?;
     let candidates = algs
         .mapping
@@ -199,23 +200,6 @@ pub(crate) fn handshake_signature(
 
 /// The contents of the DER element at the start of `b`.
 fn first_tlv_contents(b: &[u8]) -> Option<&[u8]> {
-    let len_byte = *b.get(1)?;
-    let (hdr, len) = if len_byte < 0x80 {
-        (2usize, usize::from(len_byte))
-    } else {
-        let n = usize::from(len_byte & 0x7f);
-        let mut l = 0usize;
-        for i in 0..n {
-            l = l
-                .checked_mul(256)?
-                .checked_add(usize::from(*b.get(2 + i)?))?;
-        }
-        (2 + n, l)
-    };
-    b.get(hdr..hdr.checked_add(len)?)
-}
-
-/// The contents of the first element inside a constructed element's contents.
-fn first_tlv_contents_of_first(b: &[u8]) -> Option<&[u8]> {
-    first_tlv_contents(b)
+    let (hdr, end) = crate::cert::first_tlv_bounds(b)?;
+    b.get(hdr..end)
 }

@@ -13,7 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use pgtls_hba::{
-    AuthMethod, ClientCert, ClientName, ConnType, IdentFile, PgVersion, ServerSettings,
+    AuthMethod, ClientCert, ClientName, ConnType, IdentFile, IdentRule, PgVersion, RegexMatch,
+    ServerSettings, UsermapOutcome,
 };
 
 use crate::cert::{self, Cert, Crl};
@@ -65,6 +66,10 @@ pub struct ServerDecision {
     pub peer_cn: Option<String>,
     /// The client certificate's DN in the server's RFC 2253 form (14+).
     pub peer_dn: Option<String>,
+    /// Set when pgtls cannot decide the way the server would (a pg_ident.conf
+    /// regex it cannot evaluate faithfully): why. `accept` is then false,
+    /// but the server might accept; this is not a refusal either.
+    pub undecided: Option<String>,
 }
 
 /// A configuration the server would not start (or reload) with.
@@ -131,32 +136,13 @@ pub(crate) fn rfc2253(name: &cert::Name) -> String {
             Some(t) => escape_2253(&t, &mut out),
             None => {
                 out.push('#');
-                for b in der_tlv(*tag, data) {
+                for b in cert::tlv(u8::try_from(*tag).unwrap_or(0), data) {
                     out.push_str(&format!("{b:02X}"));
                 }
             }
         }
     }
     out
-}
-
-fn der_tlv(tag: u32, data: &[u8]) -> Vec<u8> {
-    let mut v = vec![u8::try_from(tag).unwrap_or(0)];
-    let n = data.len();
-    if n < 0x80 {
-        v.push(u8::try_from(n).unwrap_or(0));
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        v.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
-        v.extend(bytes);
-    }
-    v.extend_from_slice(data);
-    v
 }
 
 fn escape_2253(text: &str, out: &mut String) {
@@ -285,11 +271,28 @@ pub fn decide_client(
         checks: Vec::new(),
         peer_cn: None,
         peer_dn: None,
+        undecided: None,
     };
 
     // The handshake: a certificate that is sent is verified, whatever the line.
     let mut peer: Option<Cert> = None;
     if let Some(chain_der) = client_chain.filter(|c| !c.is_empty()) {
+        // The server's OpenSSL (default max_cert_list) refuses a larger
+        // Certificate message before looking at the certificates.
+        let size = trust::certificate_message_size(chain_der);
+        if size > trust::MAX_CERT_LIST {
+            checks.push(Check::fail(
+                "handshake",
+                format!(
+                    "Certificate message of {size} bytes exceeds OpenSSL's max_cert_list ({})",
+                    trust::MAX_CERT_LIST
+                ),
+            ));
+            d.message = Some("SSL error: sslv3 alert illegal parameter".into());
+            d.log = Some("could not accept SSL connection: excessive message size".into());
+            d.checks = checks;
+            return Ok(d);
+        }
         let certs = chain_der
             .iter()
             .enumerate()
@@ -306,20 +309,8 @@ pub fn decide_client(
                 "client certificate verified against ssl_ca_file",
             )),
             Err(f) => {
-                let mut c = Check::fail(
-                    "handshake",
-                    format!(
-                        "X509_V_ERR {} at depth {}: {}",
-                        f.reason.code(),
-                        f.depth,
-                        f.reason.text()
-                    ),
-                );
-                c.reason = Some(f.reason);
-                c.depth = Some(f.depth);
-                c.subject = Some(f.subject);
-                checks.push(c);
                 d.message = Some(format!("SSL error: {}", alert_text(f.reason)));
+                checks.push(Check::chain_failure("handshake", f));
                 d.log = Some("could not accept SSL connection: certificate verify failed".into());
                 d.checks = checks;
                 return Ok(d);
@@ -439,35 +430,38 @@ pub fn decide_client(
             return Ok(d);
         };
         let map = opts.map.as_deref();
-        let decision = match ident {
-            Some(f) => f.check_usermap(map, &name, user, &[], false),
+        let empty;
+        let file = match ident {
+            Some(f) => f,
             None => {
-                IdentFile::parse_str("", tls.version).check_usermap(map, &name, user, &[], false)
+                empty = IdentFile::parse_str("", tls.version);
+                &empty
             }
         };
-        let mut decision = decision;
-        if let pgtls_hba::UsermapOutcome::Unsupported(why) = &decision.outcome {
-            // pgtls-hba will not vouch for this regex's capture group; decide
-            // with leftmost-first semantics and say that it is approximate.
-            let approx =
-                ident.is_some_and(|f| approximate_usermap(f, map.unwrap_or(""), &name, user));
-            checks.push(Check::skip(
-                "ident",
-                format!("approximate: {why}; decided with leftmost-first regex semantics"),
-            ));
-            decision.outcome = if approx {
-                pgtls_hba::UsermapOutcome::Allowed
-            } else {
-                pgtls_hba::UsermapOutcome::Denied
-            };
-            if !approx {
-                decision.log = Some(format!(
-                    "no match in usermap \"{}\" for user \"{user}\" authenticated as \"{name}\"",
-                    map.unwrap_or("")
+        // The server compares the CN's bytes; pgtls holds names as UTF-8.
+        let cn_not_utf8 = !(matches!(opts.clientname, ClientName::Dn)
+            && tls.version >= PgVersion::V14)
+            && p.first_cn
+                .as_ref()
+                .is_some_and(|(_, cn)| std::str::from_utf8(cn).is_err());
+        let decision = if cn_not_utf8 {
+            cn_not_utf8_usermap(file, map, &name, user)
+        } else {
+            usermap(file, map, &name, user)
+        };
+        let decision = match decision {
+            Ok(decision) => decision,
+            Err(why) => {
+                checks.push(Check::skip("ident", format!("undecided: {why}")));
+                d.message = Some(format!(
+                    "pgtls cannot decide whether pg_ident.conf lets \"{name}\" log in as \"{user}\": {why}"
                 ));
+                d.undecided = Some(why);
+                d.checks = checks;
+                return Ok(d);
             }
-        }
-        if !decision.allowed() {
+        };
+        if !decision.allowed {
             let what = if matches!(opts.clientname, ClientName::Dn) {
                 "DN"
             } else {
@@ -497,40 +491,191 @@ pub fn decide_client(
     Ok(d)
 }
 
-/// `check_ident_usermap` for PG <= 15 style lines, with the `regex` crate's
-/// leftmost-first captures (used only where pgtls-hba declines to decide).
-fn approximate_usermap(f: &IdentFile, map: &str, system_user: &str, pg_user: &str) -> bool {
-    for line in f.lines() {
-        let Ok(rule) = &line.result else { continue };
-        if rule.map != map {
-            continue;
+/// What pg_ident.conf decides for a certificate name.
+struct Usermap {
+    allowed: bool,
+    /// The server's log line for a refusal.
+    log: Option<String>,
+}
+
+/// `check_usermap` as pgtls-hba decides it, plus the lines pgtls-hba
+/// declines to decide whose outcome is nonetheless certain: a system-user
+/// regex that does not match at all (whether a match exists does not depend
+/// on leftmost-first vs leftmost-longest), and a `\1` substitution from a
+/// pattern `^(...)$` whose group 1 spans the whole match, hence the whole
+/// system user, under any semantics.
+///
+/// # Errors
+/// Why pgtls cannot decide the way the server would: it never guesses.
+fn usermap(
+    file: &IdentFile,
+    map: Option<&str>,
+    system_user: &str,
+    pg_user: &str,
+) -> Result<Usermap, String> {
+    let mut current = file.clone();
+    // Every round decides or drops at least one line.
+    loop {
+        let d = current.check_usermap(map, system_user, pg_user, &[], false);
+        let UsermapOutcome::Unsupported(why) = &d.outcome else {
+            return Ok(Usermap {
+                allowed: d.allowed(),
+                log: d.log,
+            });
+        };
+        let lines = current.lines();
+        let at = d
+            .line
+            .as_ref()
+            .and_then(|(f, n)| {
+                lines
+                    .iter()
+                    .position(|l| &l.file == f && l.line_number == *n)
+            })
+            .ok_or_else(|| why.clone())?;
+        let rule = lines
+            .get(at)
+            .and_then(|l| l.result.as_ref().ok())
+            .ok_or_else(|| why.clone())?;
+        match certain_line_outcome(rule, system_user, pg_user, current.version()) {
+            Some(true) => {
+                return Ok(Usermap {
+                    allowed: true,
+                    log: None,
+                });
+            }
+            Some(false) => {}
+            None => return Err(why.clone()),
         }
-        match &rule.system_regex {
-            Some(re) => {
-                let Ok(compiled) = regex::Regex::new(re.pattern()) else {
-                    return false;
-                };
-                let Some(caps) = compiled.captures(system_user) else {
-                    continue;
-                };
-                let want = if rule.pg_user.text.contains("\\1") {
-                    let Some(g) = caps.get(1) else { return false };
-                    rule.pg_user.text.replacen("\\1", g.as_str(), 1)
-                } else {
-                    rule.pg_user.text.clone()
-                };
-                if want == pg_user {
-                    return true;
+        // The line does not match: the server goes on with the next ones.
+        let rest = lines.get(at + 1..).unwrap_or_default();
+        let text: String = rest.iter().map(|l| format!("{}\n", l.raw)).collect();
+        let next = IdentFile::parse_str(&text, current.version());
+        let same = next.lines().len() == rest.len()
+            && next
+                .lines()
+                .iter()
+                .zip(rest)
+                .all(|(a, b)| a.result.is_ok() && a.result == b.result);
+        if !same {
+            return Err(why.clone());
+        }
+        current = next;
+    }
+}
+
+/// [`usermap`] for a CN that is not UTF-8 (`name` is its lossy form). It
+/// cannot equal the user name (UTF-8), nor a literal pg_ident.conf system
+/// user read from UTF-8 text; anything else is undecided.
+fn cn_not_utf8_usermap(
+    file: &IdentFile,
+    map: Option<&str>,
+    name: &str,
+    pg_user: &str,
+) -> Result<Usermap, String> {
+    let Some(map) = map.filter(|m| !m.is_empty()) else {
+        return Ok(Usermap {
+            allowed: false,
+            log: Some(format!(
+                "provided user name ({pg_user}) and authenticated user name ({name}) do not match"
+            )),
+        });
+    };
+    let literal_only = file.lines().iter().all(|l| match &l.result {
+        Ok(rule) if rule.map == map => {
+            rule.system_regex.is_none()
+                && !l.has_invalid_utf8()
+                && !rule.system_user.text.contains(char::REPLACEMENT_CHARACTER)
+        }
+        _ => true,
+    });
+    if !literal_only {
+        return Err(format!(
+            "the certificate's CN is not UTF-8 and map \"{map}\" has regular expressions or non-UTF-8 system users, which the server compares byte for byte"
+        ));
+    }
+    usermap(file, Some(map), name, pg_user)
+}
+
+/// Whether a pg_ident.conf line pgtls-hba declined to decide certainly
+/// matches (`Some(true)`) or certainly does not (`Some(false)`).
+fn certain_line_outcome(
+    rule: &IdentRule,
+    system_user: &str,
+    pg_user: &str,
+    version: PgVersion,
+) -> Option<bool> {
+    let re = rule.system_regex.as_ref()?;
+    match re.find(system_user, false) {
+        RegexMatch::NoMatch => Some(false),
+        RegexMatch::Match { .. } => {
+            let new = version >= PgVersion::V16;
+            let substitutes = rule.pg_user.text.contains("\\1")
+                && !(new && (rule.pg_user.is_member_check() || rule.pg_regex.is_some()));
+            if !substitutes || !group1_spans_whole_match(re.pattern()) {
+                return None;
+            }
+            Some(rule.pg_user.text.replacen("\\1", system_user, 1) == pg_user)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `pattern` is `^(...)$` with the group opened after `^` closed
+/// just before `$`: group 1 is then the whole match, which is the whole
+/// subject.
+fn group1_spans_whole_match(pattern: &str) -> bool {
+    let b = pattern.as_bytes();
+    if !pattern.starts_with("^(") || pattern.starts_with("^(?") || !pattern.ends_with(")$") {
+        return false;
+    }
+    let close = b.len() - 2;
+    let mut depth = 0usize;
+    let mut i = 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'[' => match bracket_end(b, i + 1) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i == close;
                 }
             }
-            None => {
-                if rule.system_user.text == system_user && rule.pg_user.text == pg_user {
-                    return true;
-                }
-            }
+            _ => {}
         }
+        i += 1;
     }
     false
+}
+
+/// The index of the `]` closing a bracket expression whose body starts at
+/// `i`.
+fn bracket_end(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) == Some(&b'^') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b']') {
+        i += 1;
+    }
+    loop {
+        match (b.get(i)?, b.get(i + 1)) {
+            (b'[', Some(&k @ (b':' | b'.' | b'='))) => {
+                i += 2;
+                while !(b.get(i)? == &k && b.get(i + 1) == Some(&b']')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            (b'\\', _) => i += 2,
+            (b']', _) => return Some(i),
+            _ => i += 1,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -551,5 +696,36 @@ mod tests {
         s.clear();
         escape_2253("#a", &mut s);
         assert_eq!(s, "\\#a");
+    }
+
+    #[test]
+    fn group1_spans_whole_match_only_for_one_outer_group() {
+        for p in [
+            "^(a|b)$",
+            "^()$",
+            "^(a(b|c)d)$",
+            "^([)(]|x)$",
+            "^([]a)]|b)$",
+            "^([[:alpha:]])$",
+            "^(a\\)|b)$",
+            "^(a\\\\)$",
+        ] {
+            assert!(group1_spans_whole_match(p), "{p}");
+        }
+        for p in [
+            "^(a)(b)$",
+            "^(a)|(b)$",
+            "(a|b)$",
+            "^(a|b)",
+            "^(?:a|b)$",
+            "^(a|b)+$",
+            "^(a|b)\\$",
+            "^(a\\)$",
+            "^([)]$",
+            "^(",
+            "^)$",
+        ] {
+            assert!(!group1_spans_whole_match(p), "{p}");
+        }
     }
 }

@@ -18,6 +18,15 @@ use crate::sslmode::SslMode;
 /// aborts the handshake with `excessive message size`.
 pub const MAX_CERT_LIST: usize = 100 * 1024;
 
+/// The size of a TLS 1.3 Certificate message body carrying `chain`: context
+/// and list length, then per entry a 3-byte length, the DER and 2 bytes of
+/// (empty) extensions. OpenSSL compares it with `max_cert_list`.
+pub(crate) fn certificate_message_size(chain: &[Vec<u8>]) -> usize {
+    chain
+        .iter()
+        .fold(4usize, |n, c| n.saturating_add(5).saturating_add(c.len()))
+}
+
 /// How the root file was (or was not) used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RootState {
@@ -112,20 +121,8 @@ fn asn1_reason(der: &[u8]) -> &'static str {
 
 /// The first DER element of `b` (a TRUSTED CERTIFICATE is a certificate plus aux data).
 fn first_tlv(b: &[u8]) -> Option<Vec<u8>> {
-    let len_byte = *b.get(1)?;
-    let (hdr, len) = if len_byte < 0x80 {
-        (2usize, usize::from(len_byte))
-    } else {
-        let n = usize::from(len_byte & 0x7f);
-        let mut l = 0usize;
-        for i in 0..n {
-            l = l
-                .checked_mul(256)?
-                .checked_add(usize::from(*b.get(2 + i)?))?;
-        }
-        (2 + n, l)
-    };
-    b.get(..hdr.checked_add(len)?).map(<[u8]>::to_vec)
+    let (_, end) = crate::cert::first_tlv_bounds(b)?;
+    b.get(..end).map(<[u8]>::to_vec)
 }
 
 /// The text libpq prints for a system error (strerror, without Rust's suffix).
@@ -331,8 +328,7 @@ impl TrustConfig {
     /// A certificate pgtls cannot parse.
     pub fn evaluate(&self, chain: &[Vec<u8>], now: i64) -> Result<Verdict, crate::Error> {
         let mut checks = Vec::new();
-        // Certificate message size (TLS 1.3: context, list length, per entry 3 + der + 2).
-        let size = 4 + chain.iter().map(|c| 5 + c.len()).sum::<usize>();
+        let size = certificate_message_size(chain);
         if size > MAX_CERT_LIST {
             checks.push(Check::fail(
                 "handshake",
@@ -389,19 +385,7 @@ impl TrustConfig {
                     ));
                 }
                 Err(f) => {
-                    let mut c = Check::fail(
-                        "chain",
-                        format!(
-                            "X509_V_ERR {} at depth {}: {}",
-                            f.reason.code(),
-                            f.depth,
-                            f.reason.text()
-                        ),
-                    );
-                    c.reason = Some(f.reason);
-                    c.depth = Some(f.depth);
-                    c.subject = Some(f.subject);
-                    checks.push(c);
+                    checks.push(Check::chain_failure("chain", f));
                     return Ok(Verdict::reject(
                         "SSL error: certificate verify failed",
                         true,
