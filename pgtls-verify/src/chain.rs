@@ -31,6 +31,11 @@ use crate::cert::{
 
 /// OpenSSL's default maximum verification depth (`X509_VERIFY_PARAM` "default").
 pub(crate) const MAX_DEPTH: usize = 100;
+/// `build_chain` extends a chain up to one certificate past [`MAX_DEPTH`]
+/// and reports `certificate chain too long` when that is still not trusted
+/// (checked with `openssl verify` on a cycle of cross-signed trusted CAs:
+/// error depth 101).
+const CHAIN_LIMIT: usize = MAX_DEPTH + 1;
 
 /// The reason OpenSSL's verifier gives (the `X509_V_ERR_*` code libpq hides
 /// behind `certificate verify failed`).
@@ -300,15 +305,23 @@ fn time_ok(c: &Cert, now: i64) -> bool {
     c.not_before <= now && now < c.not_after
 }
 
-/// `find_issuer` / `X509_STORE_CTX_get1_issuer`: the first time-valid
-/// candidate, else the one expiring last.
-fn find_issuer<'a>(cands: &'a [Cert], x: &Cert, chain: &[&Cert], now: i64) -> Option<&'a Cert> {
+/// `find_issuer` (untrusted certificates: one already in the chain is
+/// skipped) / `X509_STORE_CTX_get1_issuer` (the trusted store: no such
+/// check, so a cycle of cross-signed trusted CAs runs to the depth limit):
+/// the first time-valid candidate, else the one expiring last.
+fn find_issuer<'a>(
+    cands: &'a [Cert],
+    x: &Cert,
+    chain: &[&Cert],
+    now: i64,
+    from_store: bool,
+) -> Option<&'a Cert> {
     let mut best: Option<&Cert> = None;
     for c in cands {
         if !likely_issued(c, x) {
             continue;
         }
-        let in_chain = chain.iter().any(|m| m.der == c.der);
+        let in_chain = !from_store && chain.iter().any(|m| m.der == c.der);
         if in_chain && !(x.self_issued && chain.len() == 1) {
             continue;
         }
@@ -336,8 +349,8 @@ fn build_chain<'a>(
         let num = chain.len();
         let Some(&curr) = chain.last() else { break };
         let mut extended = false;
-        if num <= MAX_DEPTH
-            && let Some(issuer) = find_issuer(trusted, curr, &chain, now)
+        if num <= CHAIN_LIMIT
+            && let Some(issuer) = find_issuer(trusted, curr, &chain, now, true)
         {
             let mut ok = true;
             if !curr.self_signed {
@@ -368,9 +381,9 @@ fn build_chain<'a>(
                 break;
             }
         }
-        if search_untrusted && !curr.self_signed && num <= MAX_DEPTH {
+        if search_untrusted && !curr.self_signed && num <= CHAIN_LIMIT {
             let rest = peer.get(1..).unwrap_or_default();
-            if let Some(issuer) = find_issuer(rest, curr, &chain, now) {
+            if let Some(issuer) = find_issuer(rest, curr, &chain, now, false) {
                 chain.push(issuer);
                 num_untrusted += 1;
                 extended = true;
@@ -383,7 +396,7 @@ fn build_chain<'a>(
     let num = chain.len();
     let top_depth = num - 1;
     let top = chain.last().copied().unwrap_or(leaf);
-    if num > MAX_DEPTH {
+    if num > CHAIN_LIMIT {
         return Err(fail(X509Reason::CertChainTooLong, top_depth, top));
     }
     if top.self_signed && num == 1 {
