@@ -293,16 +293,7 @@ pub fn decide_client(
             d.checks = checks;
             return Ok(d);
         }
-        let certs = chain_der
-            .iter()
-            .enumerate()
-            .map(|(i, der)| {
-                Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
-                    index: i,
-                    reason: e.0,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let certs = trust::parse_chain(chain_der)?;
         match chain::verify(&certs, &store, Purpose::SslClient, now) {
             Ok(_) => checks.push(Check::pass(
                 "handshake",

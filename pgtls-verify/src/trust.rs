@@ -27,6 +27,21 @@ pub(crate) fn certificate_message_size(chain: &[Vec<u8>]) -> usize {
         .fold(4usize, |n, c| n.saturating_add(5).saturating_add(c.len()))
 }
 
+/// Parses DER certificates (leaf first), naming the index of one that does
+/// not parse.
+pub(crate) fn parse_chain(chain: &[Vec<u8>]) -> Result<Vec<Cert>, crate::Error> {
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
+                index: i,
+                reason: e.0,
+            })
+        })
+        .collect()
+}
+
 /// How the root file was (or was not) used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RootState {
@@ -340,16 +355,7 @@ impl TrustConfig {
                 checks,
             ));
         }
-        let certs = chain
-            .iter()
-            .enumerate()
-            .map(|(i, der)| {
-                Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
-                    index: i,
-                    reason: e.0,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let certs = parse_chain(chain)?;
         let Some(leaf) = certs.first() else {
             return Err(crate::Error::BadCertificate {
                 index: 0,
