@@ -519,10 +519,18 @@ fn policy(a: &PolicyArgs) -> ExitCode {
         PolicyArg::VerifyCa => pgtls_hba::CertPolicy::PasswordVerifyCa,
         PolicyArg::VerifyFull => pgtls_hba::CertPolicy::PasswordVerifyFull,
     };
-    for l in pgtls_hba::policy_lines(p, &a.database, &a.user, &a.address, a.map.as_deref()) {
-        println!("{l}");
+    match pgtls_hba::policy_lines(p, &a.database, &a.user, &a.address, a.map.as_deref()) {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pgtls: {e}");
+            ExitCode::from(crate::EXIT_USAGE)
+        }
     }
-    ExitCode::SUCCESS
 }
 
 fn map(a: &MapArgs) -> ExitCode {

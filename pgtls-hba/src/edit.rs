@@ -30,8 +30,13 @@ pub struct EnforceResult {
 /// The line [`enforce_tls`] puts before every other rule.
 pub const REJECT_NON_TLS: &str = "hostnossl all,replication all all reject";
 
-/// Quotes a token for pg_hba.conf if it needs it (blanks, commas, `#`, `"`,
-/// keywords, or a leading `@`/`+` that should stay literal).
+/// Quotes a token for pg_hba.conf if it needs it: blanks, commas, `#`, `"`,
+/// or a leading `@` (which would name a file). Keywords (`all`, `sameuser`,
+/// ...) and a leading `+` are left unquoted, so they keep their meaning.
+///
+/// A line break or NUL cannot be written inside a pg_hba.conf token at all:
+/// callers must refuse such text first (as [`policy_lines`] does), or the
+/// token would end its line and start another rule.
 pub fn quote_token(s: &str) -> String {
     let special = s.is_empty()
         || s.chars()
@@ -201,13 +206,28 @@ pub enum CertPolicy {
 /// user and address fields, preceded by a `hostnossl ... reject` line so the
 /// same clients cannot fall through to a later non-TLS rule. `map` applies to
 /// [`CertPolicy::Cert`] only (the server rejects `map` on password methods).
+///
+/// # Errors
+/// [`UnwritableToken`] when a field holds a line break or NUL, which no
+/// pg_hba.conf token can carry (written out, it would start another rule).
 pub fn policy_lines(
     policy: CertPolicy,
     database: &str,
     user: &str,
     address: &str,
     map: Option<&str>,
-) -> Vec<String> {
+) -> Result<Vec<String>, UnwritableToken> {
+    for (field, value) in [("database", database), ("user", user), ("address", address)]
+        .into_iter()
+        .chain(map.map(|m| ("map", m)))
+    {
+        if value.contains(['\n', '\r', '\0']) {
+            return Err(UnwritableToken {
+                field,
+                value: value.to_owned(),
+            });
+        }
+    }
     let (db, us, addr) = (
         quote_token(database),
         quote_token(user),
@@ -228,7 +248,19 @@ pub fn policy_lines(
             format!("hostssl {db} {us} {addr} scram-sha-256 clientcert=verify-full")
         }
     };
-    vec![format!("hostnossl {db} {us} {addr} reject"), rule]
+    Ok(vec![format!("hostnossl {db} {us} {addr} reject"), rule])
+}
+
+/// A value that cannot be written as a pg_hba.conf token (it holds a line
+/// break or NUL).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {field} {value:?} cannot be written to pg_hba.conf: it contains a line break or NUL")]
+#[non_exhaustive]
+pub struct UnwritableToken {
+    /// Which field (`database`, `user`, `address`, `map`).
+    pub field: &'static str,
+    /// The value given.
+    pub value: String,
 }
 
 #[cfg(test)]
@@ -289,11 +321,18 @@ mod tests {
             CertPolicy::PasswordVerifyCa,
             CertPolicy::PasswordVerifyFull,
         ] {
-            let lines = policy_lines(p, "app", "all", "10.0.0.0/8", Some("certmap"));
+            let lines = policy_lines(p, "app", "all", "10.0.0.0/8", Some("certmap")).unwrap();
             let f = HbaFile::parse_str(&lines.join("\n"), settings());
             assert!(f.load().is_ok(), "{lines:?}");
         }
         assert_eq!(quote_token("a b"), "\"a b\"");
+        // A line break would end the rule and start another: refused.
+        for evil in ["x\nhost all all 0.0.0.0/0 trust #", "x\ry", "x\0y"] {
+            let e = policy_lines(CertPolicy::Cert, "all", evil, "all", None).unwrap_err();
+            assert_eq!(e.field, "user");
+            assert!(policy_lines(CertPolicy::Cert, evil, "u", "all", None).is_err());
+            assert!(policy_lines(CertPolicy::Cert, "d", "u", "all", Some(evil)).is_err());
+        }
         assert_eq!(quote_token("say\"x"), "\"say\"\"x\"");
     }
 }
