@@ -20,7 +20,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -552,7 +552,13 @@ fn mkdir(dir: &Path, mode: u32) -> Result<(), Error> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    // Created with `mode` already (less the umask), so `private/` is never
+    // open to others, not even for an instant; then set exactly.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create directory", dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("cannot set permissions on", dir, e))?;
     sync_parent(dir)
