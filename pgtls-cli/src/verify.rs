@@ -128,7 +128,7 @@ pub(crate) struct ClientArgs {
 /// `pgtls probe HOST[:PORT]`.
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
-    /// HOST[:PORT] of the server to probe (port default 5432).
+    /// The server to probe, as HOST or HOST:PORT (port default 5432).
     target: String,
     /// Root certificate file to evaluate the chain against.
     #[arg(long)]
