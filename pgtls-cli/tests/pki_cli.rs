@@ -5,35 +5,16 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pgtls_testkit::{openssl, openssl_raw, require_openssl};
 use serde_json::Value;
 
-fn pgtls(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pgtls"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "pgtls failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod pki_support;
+use pki_support::{ok, p, pgtls};
 
 fn json(o: Output) -> Value {
     serde_json::from_str(&ok(o)).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[test]

@@ -6,26 +6,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use pgtls_testkit::{Cluster, require_openssl, require_postgres};
 
-fn pgtls(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pgtls"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "pgtls failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod pki_support;
+use pki_support::{ok, pgtls};
 
 fn psql(c: &Cluster, client: &Path, user: &str) -> Output {
     let conninfo = format!(
