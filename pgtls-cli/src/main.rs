@@ -47,7 +47,30 @@ enum Command {
     Probe(verify::ProbeArgs),
 }
 
+/// Exit status of a Unix tool killed by SIGPIPE (128 + 13), as shells report it.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// `pgtls hba rules F | head -1` closes the pipe early: Rust ignores SIGPIPE, so
+/// `println!` panics on EPIPE. End quietly with the status a Unix tool killed by
+/// SIGPIPE has, instead of a panic message and status 101.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Pki(cmd) => pki::run(cmd),
