@@ -377,6 +377,11 @@ impl KeyPair {
         // Ed25519 keys from aws-lc are PKCS#8 v2; OpenSSL 3.0 cannot read those.
         let pkcs8 =
             normalize_pkcs8(pkcs8).map_err(|e| Error::malformed(source, "private key", e.0))?;
+        // What we keep must be strict DER PKCS#8, or it could not be written encrypted
+        // later (found by the key_load fuzz target: a flipped bit aws-lc tolerates).
+        PrivateKeyInfoRef::try_from(pkcs8.as_slice()).map_err(|_| {
+            Error::malformed(source, "private key", "PKCS#8 structure is not valid DER")
+        })?;
         let inner =
             rcgen::KeyPair::try_from(pkcs8.as_slice()).map_err(|_| Error::UnsupportedKey {
                 input: source.to_owned(),
