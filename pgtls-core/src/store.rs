@@ -17,6 +17,26 @@
 //! file appears and a failed operation leaves the directory unchanged); every write goes
 //! to a temporary file in the same directory, is fsynced, renamed into place, and the
 //! directory is fsynced; keys are created with mode 0600 before their first byte.
+//!
+//! # Crash safety
+//!
+//! An operation writes everything it needs to temporary files first (a full disk fails
+//! here, before anything changed), then renames them into place in an order that makes
+//! one rename the commit point:
+//!
+//! * issue: the certificate is renamed to `.pgtls-pending-<SERIAL>.pem` in the store
+//!   directory, then `index.txt` is replaced (**commit**), then the pending file is moved
+//!   to `newcerts/<SERIAL>.pem`;
+//! * CRL: `crlnumber` is advanced (**commit**: the number is used up), then `crl.pem` is
+//!   replaced. A process killed in between leaves a gap in CRL numbers, never two
+//!   different CRLs with one number;
+//! * revoke: `index.txt` is replaced (one rename).
+//!
+//! Whoever takes the lock next (any writer, and [`DirStore::open`] when the store is not
+//! locked) removes temporaries of killed writers and finishes or rolls back a pending
+//! issuance: moved into `newcerts/` when `index.txt` lists its serial, removed when it
+//! does not (the certificate was never recorded nor returned). So a store killed at any
+//! instant opens with an index that lists exactly the certificates in `newcerts/`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -33,8 +53,14 @@ use crate::key::{KeyPair, PublicKey};
 use crate::params::CertificateParams;
 use crate::serial::SerialNumber;
 
+mod check;
+pub use check::{StoreCheck, StoreProblem};
+
 /// Prefix of the temporary files atomic writes rename into place.
 const TEMP_PREFIX: &str = ".pgtls-tmp-";
+
+/// Prefix of a certificate whose issuance has not finished (see the module docs).
+const PENDING_PREFIX: &str = ".pgtls-pending-";
 
 /// The file names of a store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +108,13 @@ impl StoreFiles {
     pub fn newcert(&self, serial: &SerialNumber) -> PathBuf {
         self.newcerts.join(format!("{}.pem", serial.to_hex()))
     }
+
+    /// `.pgtls-pending-<SERIAL>.pem`: a certificate between its signature and the end of
+    /// its issuance (see the module docs).
+    pub fn pending(&self, serial: &SerialNumber) -> PathBuf {
+        self.dir
+            .join(format!("{PENDING_PREFIX}{}.pem", serial.to_hex()))
+    }
 }
 
 /// The status column of `index.txt`.
@@ -120,6 +153,18 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
+    /// The entry of a newly issued (valid) certificate.
+    fn issued(cert: &Certificate, serial: SerialNumber) -> Self {
+        Self {
+            status: IndexStatus::Valid,
+            expires: cert.not_after(),
+            serial,
+            file: "unknown".to_owned(),
+            subject: cert.subject().to_openssl_oneline(),
+            extra: None,
+        }
+    }
+
     fn to_line(&self) -> String {
         let (flag, rev) = match self.status {
             IndexStatus::Valid => ("V", String::new()),
@@ -329,6 +374,12 @@ impl DirStore {
         let ca = Ca::from_parts(cert, key, chain, &cert_label)?;
         let store = Self { files, ca };
         store.read_index()?;
+        // Finish what a killed writer left, unless a live writer holds the lock (it
+        // does the same when it is done).
+        match lock(&store.files) {
+            Ok(_) | Err(Error::StoreLocked { .. }) => {}
+            Err(e) => return Err(e),
+        }
         Ok(store)
     }
 
@@ -364,11 +415,15 @@ impl DirStore {
     }
 
     fn write_index(&self, entries: &[IndexEntry]) -> Result<(), Error> {
+        self.prepare_index(entries)?.commit(&self.files.index, true)
+    }
+
+    fn prepare_index(&self, entries: &[IndexEntry]) -> Result<Prepared, Error> {
         let mut text = String::with_capacity(entries.len() * 120);
         for e in entries {
             text.push_str(&e.to_line());
         }
-        write_atomic(&self.files.index, text.as_bytes(), 0o644, true)
+        Prepared::new(&self.files.dir, text.as_bytes(), 0o644)
     }
 }
 
@@ -411,24 +466,21 @@ impl Store for DirStore {
         let mut p = params.clone();
         p.serial = Some(serial.clone());
         let cert = self.ca.issue(&p, subject_key, now)?;
-        // The temporary file lives in the store directory (not newcerts/), so that the
+        entries.push(IndexEntry::issued(&cert, serial.clone()));
+        // Both files are written and fsynced before anything is renamed (a full disk fails
+        // here and changes nothing). Their temporaries live in the store directory, so the
         // stale-temporary sweep under the lock never has to list newcerts/.
-        write_atomic_via(
-            &self.files.dir,
-            &self.files.newcert(&serial),
-            cert.to_pem().as_bytes(),
-            0o644,
-            false,
-        )?;
-        entries.push(IndexEntry {
-            status: IndexStatus::Valid,
-            expires: cert.not_after(),
-            serial,
-            file: "unknown".to_owned(),
-            subject: cert.subject().to_openssl_oneline(),
-            extra: None,
-        });
-        self.write_index(&entries)?;
+        let cert_file = Prepared::new(&self.files.dir, cert.to_pem().as_bytes(), 0o644)?;
+        let index_file = self.prepare_index(&entries)?;
+        let pending = self.files.pending(&serial);
+        cert_file.commit(&pending, false)?;
+        if let Err(e) = index_file.commit(&self.files.index, true) {
+            // Not recorded, so not issued: roll back (the next writer would, too).
+            let _ = fs::remove_file(&pending);
+            return Err(e);
+        }
+        // Recorded. Should this fail, the next operation on the store moves it.
+        move_pending(&pending, &self.files.newcert(&serial))?;
         Ok(cert)
     }
 
@@ -494,13 +546,16 @@ impl Store for DirStore {
             revoked,
         };
         let crl = self.ca.sign_crl(&params)?;
-        write_atomic(&self.files.crl, crl.to_pem().as_bytes(), 0o644, true)?;
-        write_atomic(
-            &self.files.crlnumber,
+        let crl_file = Prepared::new(&self.files.dir, crl.to_pem().as_bytes(), 0o644)?;
+        let number_file = Prepared::new(
+            &self.files.dir,
             format!("{}\n", number.next()?.to_hex()).as_bytes(),
             0o644,
-            true,
         )?;
+        // The number is used up first: a kill between the two renames leaves a gap in
+        // CRL numbers, never a second, different CRL with the same number.
+        number_file.commit(&self.files.crlnumber, true)?;
+        crl_file.commit(&self.files.crl, true)?;
         Ok(crl)
     }
 
@@ -520,8 +575,9 @@ fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
     let dir = File::open(&files.dir).map_err(|e| Error::io("cannot open", &files.dir, e))?;
     match dir.try_lock() {
         Ok(()) => {
-            remove_stale_temporaries(files);
-            Ok(StoreLock { _dir: dir })
+            let lock = StoreLock { _dir: dir };
+            recover(files)?;
+            Ok(lock)
         }
         Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
             path: files.dir.clone(),
@@ -531,17 +587,64 @@ fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
     }
 }
 
-/// Temporary files of writers that were killed before their rename. Only called with the
-/// store lock held, so no live writer owns one; failures to remove are harmless.
-fn remove_stale_temporaries(files: &StoreFiles) {
-    let Ok(entries) = fs::read_dir(&files.dir) else {
-        return;
-    };
+/// Cleans up after writers that were killed (only called with the store lock held, so
+/// no live writer owns anything here): removes their temporary files, and finishes a
+/// pending issuance that `index.txt` records or removes one it does not.
+fn recover(files: &StoreFiles) -> Result<(), Error> {
+    let entries = fs::read_dir(&files.dir).map_err(|e| Error::io("cannot list", &files.dir, e))?;
+    let mut pending = Vec::new();
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) {
+            // Harmless if it fails: the next writer tries again.
             let _ = fs::remove_file(e.path());
+        } else if let Some(hex) = name
+            .strip_prefix(PENDING_PREFIX)
+            .and_then(|n| n.strip_suffix(".pem"))
+        {
+            let serial = SerialNumber::from_hex(hex).map_err(|_| Error::StoreCorrupt {
+                path: e.path(),
+                line: 0,
+                reason: "an unfinished issuance whose name is not a serial number".to_owned(),
+            })?;
+            pending.push((serial, e.path()));
         }
     }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let index = parse_index(&read(&files.index)?, &files.index)?;
+    for (serial, path) in pending {
+        if index.iter().any(|e| e.serial == serial) {
+            move_pending(&path, &files.newcert(&serial))?;
+        } else {
+            fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
+            sync_parent(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a recorded certificate from its pending name into `newcerts/`.
+fn move_pending(pending: &Path, newcert: &Path) -> Result<(), Error> {
+    if newcert.exists() {
+        if read(newcert)? != read(pending)? {
+            return Err(Error::StoreCorrupt {
+                path: newcert.to_path_buf(),
+                line: 0,
+                reason: format!(
+                    "differs from the unfinished issuance {} of the same serial",
+                    pending.display()
+                ),
+            });
+        }
+        fs::remove_file(pending).map_err(|e| Error::io("cannot remove", pending, e))?;
+    } else {
+        fs::rename(pending, newcert).map_err(|e| Error::io("cannot move", pending, e))?;
+        sync_parent(newcert)?;
+    }
+    sync_parent(pending)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
@@ -590,55 +693,68 @@ pub(crate) fn write_atomic(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    write_atomic_via(dir, path, bytes, mode, overwrite)
-}
-
-/// As [`write_atomic`] with the temporary file in `dir` (same file system as `path`);
-/// both directories are fsynced.
-fn write_atomic_via(
-    dir: &Path,
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    overwrite: bool,
-) -> Result<(), Error> {
     if !overwrite && path.exists() {
         return Err(Error::FileExists {
             path: path.to_path_buf(),
         });
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
-    if mode != 0o600 {
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io("cannot set permissions on", tmp.path().to_path_buf(), e))?;
+    Prepared::new(dir, bytes, mode)?.commit(path, overwrite)
+}
+
+/// A file written and fsynced under a temporary name, waiting to be renamed into place
+/// (removed if dropped before).
+struct Prepared {
+    tmp: tempfile::NamedTempFile,
+    dir: PathBuf,
+}
+
+impl Prepared {
+    /// Writes `bytes` to a new temporary file in `dir` (mode 0600 from its creation),
+    /// fsyncs it and sets `mode`.
+    fn new(dir: &Path, bytes: &[u8], mode: u32) -> Result<Self, Error> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
+        if mode != 0o600 {
+            fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+                .map_err(|e| Error::io("cannot set permissions on", tmp.path().to_path_buf(), e))?;
+        }
+        Ok(Self {
+            tmp,
+            dir: dir.to_path_buf(),
+        })
     }
-    if overwrite {
-        tmp.persist(path)
-            .map_err(|e| Error::io("cannot replace", path, e.error))?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::FileExists {
-                    path: path.to_path_buf(),
+
+    /// Renames the file to `path` (without clobbering unless `overwrite`) and fsyncs the
+    /// directories involved.
+    fn commit(self, path: &Path, overwrite: bool) -> Result<(), Error> {
+        if overwrite {
+            self.tmp
+                .persist(path)
+                .map_err(|e| Error::io("cannot replace", path, e.error))?;
+        } else {
+            self.tmp.persist_noclobber(path).map_err(|e| {
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::FileExists {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    Error::io("cannot create", path, e.error)
                 }
-            } else {
-                Error::io("cannot create", path, e.error)
-            }
-        })?;
+            })?;
+        }
+        if path.parent() != Some(self.dir.as_path()) {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io("cannot sync directory", &self.dir, e))?;
+        }
+        sync_parent(path)
     }
-    if path.parent() != Some(dir) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("cannot sync directory", dir, e))?;
-    }
-    sync_parent(path)
 }
 
 /// Writes a secret (a private key) to a new file created with mode 0600 before the first
