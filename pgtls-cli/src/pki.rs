@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use pgtls_core::{
     CertificateParams, Csr, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair,
     NameConstraint, NameConstraints, PBKDF2_ITERATIONS, RevocationReason, SerialNumber, Store,
-    SubjectAltName, Validity, write_key_file, write_public_file,
+    StoreProblem, SubjectAltName, Validity, write_key_file, write_public_file,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -23,7 +23,8 @@ mod quickstart;
 pub(crate) enum Command {
     /// Print the pgtls version.
     Version,
-    /// Create a certificate authority store (root, or intermediate under another store).
+    /// Create a certificate authority store (root, or intermediate under another store),
+    /// import one, or check one.
     Ca {
         #[command(subcommand)]
         command: CaCommand,
@@ -59,6 +60,27 @@ pub(crate) enum CaCommand {
     /// Make a store in DIR for an existing CA certificate and key (for example made by
     /// `openssl req -x509`); its subject is kept byte for byte.
     Import(CaImportArgs),
+    /// Check a store at rest (no CA passphrase needed): every index entry has its
+    /// certificate and every certificate is indexed, nothing left by a killed writer,
+    /// the CA key closed to others, and crl.pem signed, current and complete. Exit 0
+    /// when all is well, 1 when a problem is listed.
+    Check(CaCheckArgs),
+}
+
+/// `pgtls ca check`
+#[derive(Args)]
+pub(crate) struct CaCheckArgs {
+    /// The store directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Index the certificates of this CA found in newcerts/ but missing from index.txt
+    /// (as valid, so that they can be revoked), and finish or roll back what a killed
+    /// writer left; then check.
+    #[arg(long)]
+    repair: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `pgtls ca import`
@@ -468,6 +490,9 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
         Command::Ca {
             command: CaCommand::Import(a),
         } => ca_import(&a),
+        Command::Ca {
+            command: CaCommand::Check(a),
+        } => ca_check(&a, now),
         Command::Key(a) => key(&a),
         Command::Csr(a) => csr(&a),
         Command::Sign(a) => sign(&a, now),
@@ -694,6 +719,78 @@ fn ca_import(a: &CaImportArgs) -> Result<(), Failure> {
         &format!("imported CA {} into {}\n", c.subject(), a.dir.display()),
     );
     Ok(())
+}
+
+fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let files = pgtls_core::StoreFiles::in_dir(&a.dir);
+    let repaired = if a.repair {
+        DirStore::index_unindexed(&files)?
+    } else {
+        Vec::new()
+    };
+    let report = DirStore::check(&files, now)?;
+    let problems: Vec<Value> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let (kind, path, serial) = match p {
+                StoreProblem::Unindexed { path, serial } => ("unindexed", path, Some(serial)),
+                StoreProblem::Missing { serial, path } => ("missing", path, Some(serial)),
+                StoreProblem::BadCertificate { path, .. } => ("bad_certificate", path, None),
+                StoreProblem::Unfinished { path } => ("unfinished", path, None),
+                StoreProblem::Permissions { path, .. } => ("permissions", path, None),
+                StoreProblem::Crl { path, .. } => ("crl", path, None),
+                _ => ("other", &files.dir, None),
+            };
+            json!({
+                "kind": kind,
+                "path": path.display().to_string(),
+                "serial": serial.map(SerialNumber::to_hex),
+                "message": p.to_string(),
+            })
+        })
+        .collect();
+    let v = json!({
+        "dir": a.dir.display().to_string(),
+        "indexed": report.indexed,
+        "revoked": report.revoked,
+        "certificates": report.certificates,
+        "crl_number": report.crl_number.as_ref().map(SerialNumber::to_hex),
+        "repaired": repaired.iter().map(|e| e.serial.to_hex()).collect::<Vec<_>>(),
+        "problems": problems,
+    });
+    let mut human = String::new();
+    for e in &repaired {
+        human.push_str(&format!(
+            "indexed {} ({}) as valid\n",
+            e.serial.to_hex(),
+            e.subject
+        ));
+    }
+    human.push_str(&format!(
+        "{}: {} certificates indexed ({} revoked), {} in newcerts/, CRL number {}\n",
+        a.dir.display(),
+        report.indexed,
+        report.revoked,
+        report.certificates,
+        report
+            .crl_number
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), SerialNumber::to_hex)
+    ));
+    for p in &report.problems {
+        human.push_str(&format!("problem: {p}\n"));
+    }
+    print(a.json, &v, &human);
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Other(format!(
+            "{} problem(s) in the store {}",
+            report.problems.len(),
+            a.dir.display()
+        )))
+    }
 }
 
 fn key(a: &KeyArgs) -> Result<(), Failure> {

@@ -492,3 +492,86 @@ fn import_an_openssl_ca_and_check_key_matches() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not match"));
 }
+
+#[test]
+fn ca_check_reports_problems_and_repairs_a_lost_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = d.join("ca");
+    ok(pgtls(&["ca", "create", "--dir", p(&s), "--cn", "Check CA"]));
+    for role in ["alice", "bob"] {
+        ok(pgtls(&[
+            "issue",
+            "client",
+            "--dir",
+            p(&s),
+            "--role",
+            role,
+            "--days",
+            "30",
+            "--out-cert",
+            p(&d.join(format!("{role}.crt"))),
+            "--out-key",
+            p(&d.join(format!("{role}.key"))),
+        ]));
+    }
+    let v = json(pgtls(&["ca", "check", "--dir", p(&s), "--json"]));
+    assert_eq!(v["problems"], serde_json::json!([]), "{v}");
+    assert_eq!(v["certificates"], 2);
+
+    // index.txt loses bob's line (a crash of another tool, a bad restore): check fails
+    // and names the certificate; --repair indexes it; then it can be revoked.
+    let index = fs::read_to_string(s.join("index.txt")).unwrap();
+    let (alice_line, bob_line) = index.split_once('\n').unwrap();
+    let bob_serial = bob_line.split('\t').nth(3).unwrap().to_owned();
+    fs::write(s.join("index.txt"), format!("{alice_line}\n")).unwrap();
+    let o = pgtls(&["ca", "check", "--dir", p(&s), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["problems"][0]["kind"], "unindexed", "{v}");
+    assert_eq!(v["problems"][0]["serial"], bob_serial.as_str(), "{v}");
+    let o = pgtls(&["revoke", "--dir", p(&s), "--cert", p(&d.join("bob.crt"))]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an unindexed certificate cannot be revoked"
+    );
+
+    let v = json(pgtls(&[
+        "ca",
+        "check",
+        "--dir",
+        p(&s),
+        "--repair",
+        "--json",
+    ]));
+    assert_eq!(v["repaired"], serde_json::json!([bob_serial]), "{v}");
+    assert_eq!(v["problems"], serde_json::json!([]), "{v}");
+    ok(pgtls(&[
+        "revoke",
+        "--dir",
+        p(&s),
+        "--cert",
+        p(&d.join("bob.crt")),
+    ]));
+
+    // A revocation without a new CRL, and a CA key open to others: both reported, in
+    // the human output too.
+    fs::set_permissions(
+        s.join("private/cakey.pem"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let o = pgtls(&["ca", "check", "--dir", p(&s)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("read the CA key"), "{out}");
+    assert!(out.contains("crl.pem: missing, yet"), "{out}");
+    fs::set_permissions(
+        s.join("private/cakey.pem"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    ok(pgtls(&["crl", "--dir", p(&s)]));
+    ok(pgtls(&["ca", "check", "--dir", p(&s)]));
+}

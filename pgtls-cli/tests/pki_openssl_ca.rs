@@ -198,6 +198,15 @@ fn openssl_ca_revokes_and_publishes_on_a_pgtls_store() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["crl_number"], "02", "{out}");
     assert_eq!(v["revoked"], 2);
+    // The store both tools wrote is sound by `pgtls ca check`.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(pgtls(&["ca", "check", "--dir", p(&s), "--json"]))).unwrap();
+    assert_eq!(v["problems"], serde_json::json!([]), "{v}");
+    assert_eq!(
+        (v["indexed"].as_u64(), v["revoked"].as_u64()),
+        (Some(3), Some(2)),
+        "{v}"
+    );
     let o = openssl(d, &["crl", "-in", &crl, "-CAfile", &ca, "-noout", "-text"]).unwrap();
     let t = text(&o);
     assert!(
@@ -433,6 +442,9 @@ fn pgtls_works_on_a_store_openssl_made_with_two_dc() {
     )
     .unwrap();
     assert_eq!(fs::read_to_string(s.join("crlnumber")).unwrap(), "1001\n");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(pgtls(&["ca", "check", "--dir", store, "--json"]))).unwrap();
+    assert_eq!(v["problems"], serde_json::json!([]), "{v}");
     // openssl ca reads the index pgtls wrote and issues the next CRL number.
     openssl(d, &["ca", "-config", "ca.cnf", "-gencrl", "-out", "o.crl"]).unwrap();
     let t = text(&openssl(d, &["crl", "-in", "o.crl", "-noout", "-text"]).unwrap());

@@ -85,6 +85,12 @@ fn a_revocation_after_the_last_crl_is_reported() {
     );
     s.generate_crl(now() + Duration::days(7), now()).unwrap();
     assert_eq!(problems(tmp.path()), vec![]);
+    fs::remove_file(&s.files().crl).unwrap();
+    let p = problems(tmp.path());
+    assert!(
+        matches!(&p[..], [StoreProblem::Crl { reason, .. }] if reason.contains("2 revoked")),
+        "{p:?}"
+    );
 }
 
 #[test]

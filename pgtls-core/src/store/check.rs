@@ -50,7 +50,8 @@ pub enum StoreProblem {
         /// The file.
         path: PathBuf,
     },
-    /// The CA key or `private/` is open to group or others.
+    /// The CA key is open to group or others, or the store directory or `private/` is
+    /// writable by them.
     Permissions {
         /// The file or directory.
         path: PathBuf,
@@ -90,17 +91,24 @@ impl fmt::Display for StoreProblem {
                  cleans it up)",
                 path.display()
             ),
-            Self::Permissions { path, mode } => write!(
-                f,
-                "{}: mode {:04o} lets group or others in (should be {})",
-                path.display(),
-                mode & 0o7777,
+            Self::Permissions { path, mode } => {
                 if *mode & 0o170000 == 0o040000 {
-                    "0700"
+                    write!(
+                        f,
+                        "{}: mode {:04o} lets group or others replace the CA key (remove \
+                         their write permission)",
+                        path.display(),
+                        mode & 0o7777
+                    )
                 } else {
-                    "0600"
+                    write!(
+                        f,
+                        "{}: mode {:04o} lets group or others read the CA key (should be 0600)",
+                        path.display(),
+                        mode & 0o7777
+                    )
                 }
-            ),
+            }
             Self::Crl { path, reason } => write!(f, "{}: {reason}", path.display()),
         }
     }
@@ -125,8 +133,8 @@ impl DirStore {
     /// Checks a store at rest without its CA key (no passphrase needed) and without
     /// changing it: every index entry has its certificate, signed by the CA, with the
     /// serial and expiry of the entry; every certificate in `newcerts/` is indexed; no
-    /// killed writer left anything; the CA key and `private/` are closed to group and
-    /// others; `crl.pem` is signed by the CA, numbered below `crlnumber`, not expired at
+    /// killed writer left anything; the CA key is closed to group and others and
+    /// they cannot write to the directories holding it; `crl.pem` is signed by the CA, numbered below `crlnumber`, not expired at
     /// `now`, and lists every revoked certificate.
     ///
     /// # Errors
@@ -213,10 +221,16 @@ impl DirStore {
                 .map(|path| StoreProblem::Unfinished { path }),
         );
 
-        for path in [files.key.clone(), files.dir.join("private")] {
+        // The key must be closed to group and others; the directories that hold it
+        // must not let them replace it (openssl's own layouts leave private/ 0755).
+        for (path, forbidden) in [
+            (files.key.clone(), 0o077),
+            (files.dir.join("private"), 0o022),
+            (files.dir.clone(), 0o022),
+        ] {
             if let Ok(meta) = fs::symlink_metadata(&path) {
                 let mode = meta.permissions().mode();
-                if mode & 0o077 != 0 {
+                if mode & forbidden != 0 {
                     problems.push(StoreProblem::Permissions { path, mode });
                 }
             }
@@ -236,6 +250,15 @@ impl DirStore {
                     })?;
                 }
             }
+        } else if out.revoked > 0 {
+            problems.push(StoreProblem::Crl {
+                path: files.crl.clone(),
+                reason: format!(
+                    "missing, yet index.txt has {} revoked certificate(s): no server knows \
+                     of them; run `pgtls crl`",
+                    out.revoked
+                ),
+            });
         }
         out.problems = problems;
         Ok(out)
