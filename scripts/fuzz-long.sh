@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# scripts/fuzz-long.sh: long fuzzing, accumulated over time in fuzz/LEDGER.tsv.
+#
+#   scripts/fuzz-long.sh [-s SLICE_SECONDS] [-t TOTAL_SECONDS] [-j WORKERS] [-n] [TARGET...]
+#
+# Runs the release fuzz binaries (`cargo fuzz build -O`, AddressSanitizer) in slices of
+# SLICE_SECONDS (default 600), round robin over TARGETs (default: every target, the one
+# with the least accumulated time first), WORKERS at a time (default 1), until
+# TOTAL_SECONDS of wall clock have passed (default: one round; a slice that would
+# pass the deadline is shortened, and none starts with less than a minute left). Every slice grows the
+# target's corpus fuzz/corpus/<target>/ (git ignores all but the committed seed-*
+# files, so the corpus persists on this machine between sessions) and appends one row
+# to fuzz/LEDGER.tsv: start and end (UTC), commit, target, wall seconds, CPU seconds of
+# the fuzzer, executions, coverage (cov, ft), corpus size, result. `-n` runs the
+# fuzzers under `nice -n 19`, so they only use CPU nobody else wants; the CPU column
+# is what they actually got.
+#
+# A crash or property violation ends that slice with result "CRASH <artifact>"; the
+# input is in fuzz/artifacts/<target>/ and the script exits non-zero at the end.
+# scripts/fuzz-ledger.sh sums the ledger per target (the table in FUZZING.md).
+set -euo pipefail
+
+SELF=$(realpath "$0")
+ROOT=$(cd "$(dirname "$SELF")/.." && pwd)
+cd "$ROOT/fuzz"
+LEDGER="$ROOT/fuzz/LEDGER.tsv"
+BIN="${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}/x86_64-unknown-linux-gnu/release"
+
+if [ "${1:-}" = "--slice" ]; then
+    # One slice: --slice TARGET SECONDS NICE DEADLINE (epoch seconds, 0: none)
+    t=$2 secs=$3 nice=$4 deadline=$5
+    if [ "$deadline" != 0 ]; then
+        left=$((deadline - $(date +%s)))
+        [ "$left" -ge 60 ] || exit 0
+        [ "$left" -lt "$secs" ] && secs=$left
+    fi
+    mkdir -p "corpus/$t" "artifacts/$t"
+    log=$(mktemp "/tmp/pgtls-fuzz-$t.XXXXXX.log")
+    times=$(mktemp)
+    start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    s0=$(date +%s)
+    pre=()
+    [ "$nice" = 1 ] && pre=(nice -n 19)
+    rc=0
+    /usr/bin/time -f '%U %S' -o "$times" "${pre[@]}" "$BIN/$t" "corpus/$t" \
+        -max_total_time="$secs" -max_len=16384 -timeout=20 -rss_limit_mb=3072 \
+        -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
+    wall=$(($(date +%s) - s0))
+    end=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    cpu=$(awk 'END { printf "%d", $1 + $2 }' "$times")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+    corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
+    if [ "$rc" = 0 ]; then
+        result=clean
+    else
+        art=$(grep -o 'artifacts/[^ ]*' "$log" | tail -1 || true)
+        result="CRASH ${art:-exit $rc, log $log}"
+        tail -n 60 "$log" >&2
+    fi
+    commit=${PGTLS_FUZZ_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD)}
+    row=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$start" "$end" "$commit" "$t" \
+        "$wall" "$cpu" "${execs:-0}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result")
+    (
+        flock 9
+        [ -s "$LEDGER" ] || printf 'start\tend\tcommit\ttarget\twall_s\tcpu_s\texecutions\tcov\tft\tcorpus\tresult\n' >"$LEDGER"
+        printf '%s\n' "$row" >>"$LEDGER"
+    ) 9>>"$LEDGER.lock"
+    echo "$row"
+    rm -f "$times"
+    [ "$rc" = 0 ] && rm -f "$log"
+    exit "$rc"
+fi
+
+SLICE=600 TOTAL=0 JOBS=1 NICE=0
+while getopts 's:t:j:n' o; do
+    case $o in
+        s) SLICE=$OPTARG ;;
+        t) TOTAL=$OPTARG ;;
+        j) JOBS=$OPTARG ;;
+        n) NICE=1 ;;
+        *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+
+export RUSTC_BOOTSTRAP=1
+unset CARGO_TARGET_DIR
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+TD=()
+[ -n "${FUZZ_TARGET_DIR:-}" ] && TD=(--target-dir "$FUZZ_TARGET_DIR")
+cargo fuzz build -O "${TD[@]}"
+# The commit the binaries were built from (+dirty: with uncommitted source changes).
+PGTLS_FUZZ_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
+git -C "$ROOT" diff --quiet HEAD -- pgtls-core/src pgtls-hba/src pgtls-verify/src pgtls-ffi/src \
+    fuzz/src fuzz/fuzz_targets || PGTLS_FUZZ_COMMIT+=+dirty
+export PGTLS_FUZZ_COMMIT
+
+# Targets by accumulated CPU seconds, least first (ties: name).
+order() {
+    for t in "$@"; do
+        acc=$(awk -F'\t' -v t="$t" 'NR > 1 && $4 == t { s += $6 } END { printf "%d", s }' "$LEDGER" 2>/dev/null || echo 0)
+        printf '%s %s\n' "${acc:-0}" "$t"
+    done | sort -n -k1,1 -k2,2 | awk '{ print $2 }'
+}
+
+if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo fuzz list); fi
+deadline=0
+[ "$TOTAL" -gt 0 ] && deadline=$(($(date +%s) + TOTAL))
+failed=0
+while :; do
+    mapfile -t round < <(order "${targets[@]}")
+    printf '%s\n' "${round[@]}" |
+        xargs -P "$JOBS" -I{} "$SELF" --slice {} "$SLICE" "$NICE" "$deadline" || failed=1
+    [ "$deadline" -gt 0 ] && [ "$(date +%s)" -lt $((deadline - 60)) ] || break
+done
+exit "$failed"
