@@ -217,6 +217,7 @@ typedef struct pgtls_cert pgtls_cert;
 /**
  * What the PostgreSQL server decides about a TLS client's certificate.
  * Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
+ * `pgtls_client_decision_verdict`, `pgtls_client_decision_undecided`,
  * `pgtls_client_decision_message`, `pgtls_client_decision_log`,
  * `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
  */
@@ -241,7 +242,7 @@ typedef struct pgtls_error pgtls_error;
  * `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
  * `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
  * `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
- * `pgtls_hba_lint`, `pgtls_hba_free`.
+ * `pgtls_hba_evaluate_request`, `pgtls_hba_lint`, `pgtls_hba_free`.
  */
 typedef struct pgtls_hba pgtls_hba;
 
@@ -252,6 +253,17 @@ typedef struct pgtls_hba pgtls_hba;
  * `pgtls_hba_decision_to_json`, `pgtls_hba_decision_free`.
  */
 typedef struct pgtls_hba_decision pgtls_hba_decision;
+
+/**
+ * A connection attempt to evaluate with `pgtls_hba_evaluate_request`: what
+ * `pgtls_hba_evaluate` takes, plus the client's host name (for host-name
+ * records), the server's interface addresses (for `samehost`/`samenet`)
+ * and whether the role exists. Built with `pgtls_hba_request_new` and the
+ * `pgtls_hba_request_set_*` / `pgtls_hba_request_add_*` setters; freed with
+ * `pgtls_hba_request_free`. A setter that fails leaves the request as it
+ * was.
+ */
+typedef struct pgtls_hba_request pgtls_hba_request;
 
 /**
  * A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
@@ -472,6 +484,9 @@ void pgtls_hba_free(pgtls_hba *hba);
  * wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
  * socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
  * a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
+ * Records naming a host name, `samehost` or `samenet` never match here:
+ * `pgtls_hba_evaluate_request` takes the client's host name and the
+ * server's addresses.
  *
  * # Safety
  * As for `pgtls_hba_parse`; `hba` is live.
@@ -488,6 +503,119 @@ pgtls_status pgtls_hba_evaluate(const pgtls_hba *hba,
                                 uint32_t flags,
                                 pgtls_hba_decision **decision_out,
                                 pgtls_error **err_out);
+
+/**
+ * A new request: a Unix-socket connection of `user` to `database`, no TLS,
+ * no role memberships, the role exists, no client host name, no server
+ * addresses. The caller owns `*request_out`.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`.
+ */
+pgtls_status pgtls_hba_request_new(const uint8_t *database,
+                                   size_t database_len,
+                                   const uint8_t *user,
+                                   size_t user_len,
+                                   pgtls_hba_request **request_out,
+                                   pgtls_error **err_out);
+
+/**
+ * Sets the client's IP address (a TCP connection); `(NULL, 0)` makes it a
+ * Unix-domain socket connection again. A zone (`fe80::1%eth0`) is not
+ * accepted: give the bare address.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `request` is live and not used by another
+ * thread during the call.
+ */
+pgtls_status pgtls_hba_request_set_address(pgtls_hba_request *request,
+                                           const uint8_t *address,
+                                           size_t address_len,
+                                           pgtls_error **err_out);
+
+/**
+ * Sets the `PGTLS_HBA_REQUEST_*` flags (TLS, GSS encryption, replication),
+ * replacing the previous ones.
+ *
+ * # Safety
+ * `request` is live and not used by another thread during the call;
+ * `err_out` is NULL or writable.
+ */
+pgtls_status pgtls_hba_request_set_flags(pgtls_hba_request *request,
+                                         uint32_t flags,
+                                         pgtls_error **err_out);
+
+/**
+ * Adds a role `user` belongs to, directly or not (for `+role` and
+ * `samerole` entries). The name is taken as it is (no splitting at commas,
+ * no trimming); it must not be empty.
+ *
+ * # Safety
+ * As for `pgtls_hba_request_set_address`.
+ */
+pgtls_status pgtls_hba_request_add_role(pgtls_hba_request *request,
+                                        const uint8_t *role,
+                                        size_t role_len,
+                                        pgtls_error **err_out);
+
+/**
+ * Whether the role `user` exists (default true). A role that does not exist
+ * matches only `all`, its own name and regular expressions, as in the
+ * server.
+ *
+ * # Safety
+ * As for `pgtls_hba_request_set_flags`.
+ */
+pgtls_status pgtls_hba_request_set_user_exists(pgtls_hba_request *request,
+                                               bool exists,
+                                               pgtls_error **err_out);
+
+/**
+ * Sets the client's host name as the server resolved it (reverse lookup
+ * confirmed by a forward lookup), for records whose address is a host name;
+ * `(NULL, 0)`: no name (such records do not match).
+ *
+ * # Safety
+ * As for `pgtls_hba_request_set_address`.
+ */
+pgtls_status pgtls_hba_request_set_client_hostname(pgtls_hba_request *request,
+                                                   const uint8_t *hostname,
+                                                   size_t hostname_len,
+                                                   pgtls_error **err_out);
+
+/**
+ * Adds one of the server's interface addresses, as `address` or
+ * `address/prefix-length` (CIDR; without a prefix the address alone), for
+ * `samehost` and `samenet` records.
+ *
+ * # Safety
+ * As for `pgtls_hba_request_set_address`.
+ */
+pgtls_status pgtls_hba_request_add_server_address(pgtls_hba_request *request,
+                                                  const uint8_t *cidr,
+                                                  size_t cidr_len,
+                                                  pgtls_error **err_out);
+
+/**
+ * Frees a request; NULL is a no-op.
+ *
+ * # Safety
+ * `request` is NULL or from pgtls and not freed before.
+ */
+void pgtls_hba_request_free(pgtls_hba_request *request);
+
+/**
+ * Evaluates `request` against `hba` as the server would (first match
+ * wins), like `pgtls_hba_evaluate` with every field of the request. The
+ * request is not consumed.
+ *
+ * # Safety
+ * `hba` and `request` are live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_evaluate_request(const pgtls_hba *hba,
+                                        const pgtls_hba_request *request,
+                                        pgtls_hba_decision **decision_out,
+                                        pgtls_error **err_out);
 
 /**
  * `"match"` (a record matched with a method other than `reject`),
@@ -1224,7 +1352,9 @@ pgtls_status pgtls_verify_client(const uint8_t *hba_line,
 
 /**
  * Whether the server authenticates the client (for password methods: the
- * certificate part passes); false for NULL.
+ * certificate part passes); false for NULL, for a refusal and for an
+ * undecided verdict (tell those two apart with
+ * `pgtls_client_decision_verdict`).
  *
  * # Safety
  * `decision` is NULL or live.
@@ -1232,8 +1362,31 @@ pgtls_status pgtls_verify_client(const uint8_t *hba_line,
 bool pgtls_client_decision_accept(const pgtls_client_decision *decision);
 
 /**
+ * `"accept"`, `"reject"` (the server refuses) or `"undecided"` (pgtls
+ * cannot decide the way the server would, for example a pg_ident.conf
+ * regular expression it cannot evaluate faithfully: the server might accept
+ * or refuse). Only `"accept"` means the server accepts; `"undecided"` is
+ * never an acceptance, and `pgtls_client_decision_accept` is false for it.
+ * Static; NULL for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_client_decision_verdict(const pgtls_client_decision *decision);
+
+/**
+ * Why pgtls cannot decide (the verdict is `"undecided"`); NULL when it
+ * decided (accept or reject) or for NULL. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_client_decision_undecided(const pgtls_client_decision *decision);
+
+/**
  * For a refusal: what the client sees (`FATAL:  ...` or the TLS alert as
- * libpq prints it); NULL when accepted or for NULL. Borrowed.
+ * libpq prints it); for an undecided verdict, pgtls's explanation (`pgtls
+ * cannot decide ...`); NULL when accepted or for NULL. Borrowed.
  *
  * # Safety
  * `decision` is NULL or live.
@@ -1251,7 +1404,10 @@ const char *pgtls_client_decision_log(const pgtls_client_decision *decision);
 
 /**
  * The decision as JSON: `{"verdict", "message", "log", "peer_cn",
- * "peer_dn", "checks"}`.
+ * "peer_dn", "undecided", "checks"}`. `"verdict"` is `"accept"` or
+ * `"reject"` as in pgtls 0.1.0 (an undecided case stays `"reject"` there, so
+ * existing readers keep their meaning); `"undecided"` is the reason string
+ * when pgtls cannot decide, null otherwise.
  *
  * # Safety
  * `decision` is NULL or live; outputs are NULL or writable.

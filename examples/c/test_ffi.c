@@ -129,6 +129,10 @@ static void test_null_handles(void) {
   pgtls_hba_decision_free(NULL);
   pgtls_lint_free(NULL);
   pgtls_ident_free(NULL);
+  pgtls_hba_request_free(NULL);
+  CHECK(pgtls_client_decision_verdict(NULL) == NULL &&
+            pgtls_client_decision_undecided(NULL) == NULL,
+        "client decision getters");
   CHECK(pgtls_buf_data(NULL) == NULL && pgtls_buf_len(NULL) == 0, "buf");
   CHECK(pgtls_error_status(NULL) == PGTLS_STATUS_NULL_ARGUMENT, "err status");
   CHECK(pgtls_error_message(NULL) == NULL, "err msg");
@@ -372,6 +376,9 @@ static void test_verify(const char *dir, const pgtls_store *store, const pgtls_c
                          &cd, &err_));
   CHECK(pgtls_client_decision_accept(cd), "alice: %s", pgtls_client_decision_message(cd));
   CHECK(pgtls_client_decision_message(cd) == NULL, "no message");
+  CHECK(strcmp(pgtls_client_decision_verdict(cd), "accept") == 0 &&
+            pgtls_client_decision_undecided(cd) == NULL,
+        "accept verdict %s", pgtls_client_decision_verdict(cd));
   OK(pgtls_client_decision_to_json(cd, &b, &err_));
   json = buf_string(b);
   CHECK(strstr(json, "\"peer_cn\":\"alice\"") != NULL, "%s", json);
@@ -380,6 +387,9 @@ static void test_verify(const char *dir, const pgtls_store *store, const pgtls_c
   OK(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("bob"), S(client_pem), 15, now_s, &cd,
                          &err_));
   CHECK(!pgtls_client_decision_accept(cd), "bob accepted with alice's certificate");
+  CHECK(strcmp(pgtls_client_decision_verdict(cd), "reject") == 0 &&
+            pgtls_client_decision_undecided(cd) == NULL,
+        "reject verdict %s", pgtls_client_decision_verdict(cd));
   CHECK(pgtls_client_decision_message(cd) != NULL &&
             strstr(pgtls_client_decision_message(cd), "FATAL") != NULL,
         "%s", pgtls_client_decision_message(cd));
@@ -388,6 +398,42 @@ static void test_verify(const char *dir, const pgtls_store *store, const pgtls_c
   OK(pgtls_verify_client(S(line), S(root), EMPTY, NULL, S("alice"), EMPTY, 15, now_s, &cd, &err_));
   CHECK(!pgtls_client_decision_accept(cd), "no certificate accepted");
   pgtls_client_decision_free(cd);
+  /* A pg_ident.conf regular expression with a back-reference, which pgtls
+   * cannot run the way PostgreSQL's regex engine does: undecided, which is
+   * neither an acceptance nor a refusal. */
+  {
+    pgtls_ident *ident = NULL;
+    OK(pgtls_ident_parse(S("m /^(a)\\1?lice$ alice\n"), 15, &ident, &err_));
+    const char *mapline = "hostssl all all 0.0.0.0/0 cert map=m";
+    OK(pgtls_verify_client(S(mapline), S(root), EMPTY, ident, S("alice"), S(client_pem), 15,
+                           now_s, &cd, &err_));
+    CHECK(!pgtls_client_decision_accept(cd), "undecided accepted");
+    CHECK(strcmp(pgtls_client_decision_verdict(cd), "undecided") == 0, "verdict %s",
+          pgtls_client_decision_verdict(cd));
+    CHECK(pgtls_client_decision_undecided(cd) != NULL &&
+              strlen(pgtls_client_decision_undecided(cd)) > 0,
+          "undecided reason");
+    CHECK(pgtls_client_decision_message(cd) != NULL &&
+              strstr(pgtls_client_decision_message(cd), "pgtls cannot decide") != NULL,
+          "%s", pgtls_client_decision_message(cd));
+    OK(pgtls_client_decision_to_json(cd, &b, &err_));
+    json = buf_string(b);
+    /* "verdict" keeps its 0.1.0 meaning; "undecided" carries the reason. */
+    CHECK(strstr(json, "\"verdict\":\"reject\"") != NULL &&
+              strstr(json, "\"undecided\":\"") != NULL,
+          "%s", json);
+    free(json);
+    pgtls_client_decision_free(cd);
+    /* The same map with a literal line decides. */
+    pgtls_ident_free(ident);
+    OK(pgtls_ident_parse(S("m alice alice\n"), 15, &ident, &err_));
+    OK(pgtls_verify_client(S(mapline), S(root), EMPTY, ident, S("alice"), S(client_pem), 15,
+                           now_s, &cd, &err_));
+    CHECK(strcmp(pgtls_client_decision_verdict(cd), "accept") == 0, "literal map: %s",
+          pgtls_client_decision_message(cd));
+    pgtls_client_decision_free(cd);
+    pgtls_ident_free(ident);
+  }
   CHECK(!pgtls_client_decision_accept(NULL) && pgtls_client_decision_message(NULL) == NULL &&
             pgtls_client_decision_log(NULL) == NULL,
         "NULL decision getters");
@@ -639,6 +685,100 @@ static void test_hba(const char *dir) {
   OK(pgtls_hba_evaluate(hba, EMPTY, S("db"), S("u"), EMPTY, 0, &d, &err_));
   CHECK(strcmp(pgtls_hba_decision_method(d), "peer") == 0, "local peer");
   pgtls_hba_decision_free(d);
+
+  /* The request builder: host names, samehost/samenet, roles, a role that
+   * does not exist. */
+  {
+    pgtls_hba *h2 = NULL;
+    OK(pgtls_hba_parse(S("host all all .example.com md5\n"
+                         "host all all samehost trust\n"
+                         "host all all samenet password\n"
+                         "hostssl all +grp 192.0.2.0/24 cert\n"),
+                       15, true, &h2, &err_));
+    CHECK(pgtls_hba_load_error(h2) == NULL, "%s", pgtls_hba_load_error(h2));
+    pgtls_hba_request *rq = SENTINEL;
+    FAILS(pgtls_hba_request_new(NULL, 2, S("u"), &rq, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_new(S("db"), (const uint8_t *)"\xff", 1, &rq, &err_),
+          PGTLS_STATUS_INVALID_UTF8);
+    FAILS(pgtls_hba_request_new(S("db"), S("u"), NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    CHECK(rq == SENTINEL, "request written on failure");
+    OK(pgtls_hba_request_new(S("db"), S("u"), &rq, &err_));
+    OK(pgtls_hba_request_set_address(rq, S("10.1.2.3"), &err_));
+    FAILS(pgtls_hba_request_set_address(rq, S("10.1.2.300"), &err_), PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_set_address(NULL, S("10.1.2.3"), &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_set_flags(rq, 0x100, &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+    FAILS(pgtls_hba_request_set_flags(NULL, 0, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_add_role(rq, EMPTY, &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+    FAILS(pgtls_hba_request_add_role(NULL, S("grp"), &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_set_user_exists(NULL, true, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_set_client_hostname(NULL, EMPTY, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_set_client_hostname(rq, NULL, 4, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_request_add_server_address(rq, S("10.1.0.1/33"), &err_),
+          PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_add_server_address(rq, S("10.1.0.1/+8"), &err_),
+          PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_add_server_address(rq, S("10.1.0.1/"), &err_),
+          PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_add_server_address(rq, S("host.example/8"), &err_),
+          PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_add_server_address(rq, EMPTY, &err_), PGTLS_STATUS_PARSE_VALUE);
+    FAILS(pgtls_hba_request_add_server_address(NULL, S("10.1.0.1"), &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_evaluate_request(NULL, rq, &d, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_evaluate_request(h2, NULL, &d, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_hba_evaluate_request(h2, rq, NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    /* Nothing set so far matches (failed setters changed nothing). */
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(strcmp(pgtls_hba_decision_verdict(d), "no-match") == 0, "%s",
+          pgtls_hba_decision_verdict(d));
+    CHECK(strstr(pgtls_hba_decision_message(d), "10.1.2.3") != NULL, "%s",
+          pgtls_hba_decision_message(d));
+    pgtls_hba_decision_free(d);
+    /* The same as pgtls_hba_evaluate for what both take. */
+    OK(pgtls_hba_evaluate(h2, S("10.1.2.3"), S("db"), S("u"), EMPTY, 0, &d, &err_));
+    CHECK(strcmp(pgtls_hba_decision_verdict(d), "no-match") == 0, "%s",
+          pgtls_hba_decision_verdict(d));
+    pgtls_hba_decision_free(d);
+    OK(pgtls_hba_request_set_client_hostname(rq, S("db.example.com"), &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(pgtls_hba_decision_line(d) == 1 && strcmp(pgtls_hba_decision_method(d), "md5") == 0,
+          "host name record: line %u", (unsigned)pgtls_hba_decision_line(d));
+    pgtls_hba_decision_free(d);
+    /* ".example.com" matches a strict suffix only. */
+    OK(pgtls_hba_request_set_client_hostname(rq, S("example.com"), &err_));
+    OK(pgtls_hba_request_add_server_address(rq, S("10.1.9.9/16"), &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(pgtls_hba_decision_line(d) == 3, "samenet: line %u",
+          (unsigned)pgtls_hba_decision_line(d));
+    pgtls_hba_decision_free(d);
+    OK(pgtls_hba_request_set_client_hostname(rq, EMPTY, &err_));
+    OK(pgtls_hba_request_add_server_address(rq, S("10.1.2.3"), &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(pgtls_hba_decision_line(d) == 2 && strcmp(pgtls_hba_decision_method(d), "trust") == 0,
+          "samehost: line %u", (unsigned)pgtls_hba_decision_line(d));
+    pgtls_hba_decision_free(d);
+    /* Role membership, and a role that does not exist is a member of none. */
+    OK(pgtls_hba_request_set_address(rq, S("192.0.2.7"), &err_));
+    OK(pgtls_hba_request_set_flags(rq, PGTLS_HBA_REQUEST_TLS, &err_));
+    OK(pgtls_hba_request_add_role(rq, S("grp"), &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(pgtls_hba_decision_line(d) == 4, "+grp: line %u", (unsigned)pgtls_hba_decision_line(d));
+    pgtls_hba_decision_free(d);
+    OK(pgtls_hba_request_set_user_exists(rq, false, &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(strcmp(pgtls_hba_decision_verdict(d), "no-match") == 0, "missing role: %s",
+          pgtls_hba_decision_verdict(d));
+    pgtls_hba_decision_free(d);
+    /* Back to a Unix socket. */
+    OK(pgtls_hba_request_set_address(rq, EMPTY, &err_));
+    OK(pgtls_hba_evaluate_request(h2, rq, &d, &err_));
+    CHECK(strstr(pgtls_hba_decision_message(d), "[local]") != NULL, "%s",
+          pgtls_hba_decision_message(d));
+    pgtls_hba_decision_free(d);
+    pgtls_hba_request_free(rq);
+    pgtls_hba_free(h2);
+  }
 
   /* Lint. */
   pgtls_lint *lint = SENTINEL;

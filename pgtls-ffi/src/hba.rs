@@ -60,7 +60,7 @@ struct LineStrings {
 /// `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
 /// `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
 /// `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
-/// `pgtls_hba_lint`, `pgtls_hba_free`.
+/// `pgtls_hba_evaluate_request`, `pgtls_hba_lint`, `pgtls_hba_free`.
 pub struct pgtls_hba {
     file: HbaFile,
     load_error: Option<CString>,
@@ -339,6 +339,9 @@ fn decision(d: &Decision) -> Box<pgtls_hba_decision> {
 /// wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
 /// socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
 /// a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
+/// Records naming a host name, `samehost` or `samenet` never match here:
+/// `pgtls_hba_evaluate_request` takes the client's host name and the
+/// server's addresses.
 ///
 /// # Safety
 /// As for `pgtls_hba_parse`; `hba` is live.
@@ -369,35 +372,11 @@ pub unsafe extern "C" fn pgtls_hba_evaluate(
         let user = unsafe { text(user, user_len, "user") }?;
         // SAFETY: per the function's contract.
         let member_of = unsafe { text(member_of, member_of_len, "member_of") }?;
-        if flags & !REQUEST_FLAGS != 0 {
-            return Err(Error::new(
-                pgtls_status::InvalidArgument,
-                format!("flags: unknown bits {:#x}", flags & !REQUEST_FLAGS),
-            ));
-        }
-        let replication = match (
-            flags & PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL != 0,
-            flags & PGTLS_HBA_REQUEST_REPLICATION_LOGICAL != 0,
-        ) {
-            (false, false) => Replication::None,
-            (true, false) => Replication::Physical,
-            (false, true) => Replication::Logical,
-            (true, true) => {
-                return Err(Error::new(
-                    pgtls_status::InvalidArgument,
-                    "flags: physical and logical replication together",
-                ));
-            }
-        };
+        let replication = check_flags(flags)?;
         let req = match address {
             None => Request::local(database, user),
             Some(a) => {
-                let ip = a.parse().map_err(|_| {
-                    Error::new(
-                        pgtls_status::ParseValue,
-                        format!("address {a:?} is not an IP address"),
-                    )
-                })?;
+                let ip = parse_ip(a, "address")?;
                 Request::tcp(ip, database, user)
             }
         };
@@ -413,6 +392,276 @@ pub unsafe extern "C" fn pgtls_hba_evaluate(
             .with_replication(replication)
             .with_member_of(roles);
         out.set(decision(&evaluate(&hba.file, &req)));
+        Ok(())
+    })
+}
+
+fn check_flags(flags: u32) -> Result<Replication, Error> {
+    if flags & !REQUEST_FLAGS != 0 {
+        return Err(Error::new(
+            pgtls_status::InvalidArgument,
+            format!("flags: unknown bits {:#x}", flags & !REQUEST_FLAGS),
+        ));
+    }
+    match (
+        flags & PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL != 0,
+        flags & PGTLS_HBA_REQUEST_REPLICATION_LOGICAL != 0,
+    ) {
+        (false, false) => Ok(Replication::None),
+        (true, false) => Ok(Replication::Physical),
+        (false, true) => Ok(Replication::Logical),
+        (true, true) => Err(Error::new(
+            pgtls_status::InvalidArgument,
+            "flags: physical and logical replication together",
+        )),
+    }
+}
+
+fn parse_ip(a: &str, what: &str) -> Result<std::net::IpAddr, Error> {
+    a.parse().map_err(|_| {
+        Error::new(
+            pgtls_status::ParseValue,
+            format!("{what} {a:?} is not an IP address"),
+        )
+    })
+}
+
+/// A connection attempt to evaluate with `pgtls_hba_evaluate_request`: what
+/// `pgtls_hba_evaluate` takes, plus the client's host name (for host-name
+/// records), the server's interface addresses (for `samehost`/`samenet`)
+/// and whether the role exists. Built with `pgtls_hba_request_new` and the
+/// `pgtls_hba_request_set_*` / `pgtls_hba_request_add_*` setters; freed with
+/// `pgtls_hba_request_free`. A setter that fails leaves the request as it
+/// was.
+pub struct pgtls_hba_request {
+    req: Request,
+}
+
+/// A new request: a Unix-socket connection of `user` to `database`, no TLS,
+/// no role memberships, the role exists, no client host name, no server
+/// addresses. The caller owns `*request_out`.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_new(
+    database: *const u8,
+    database_len: usize,
+    user: *const u8,
+    user_len: usize,
+    request_out: *mut *mut pgtls_hba_request,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        let out = Out::new(request_out, "request_out")?;
+        // SAFETY: per the function's contract.
+        let database = unsafe { text(database, database_len, "database") }?;
+        // SAFETY: per the function's contract.
+        let user = unsafe { text(user, user_len, "user") }?;
+        out.set(Box::new(pgtls_hba_request {
+            req: Request::local(database, user),
+        }));
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `request` is NULL or live and not used elsewhere during the call.
+unsafe fn request_mut<'a>(request: *mut pgtls_hba_request) -> Result<&'a mut Request, Error> {
+    // SAFETY: NULL or live and unaliased, per the caller.
+    unsafe { request.as_mut() }
+        .map(|r| &mut r.req)
+        .ok_or_else(|| Error::null("request"))
+}
+
+/// Sets the client's IP address (a TCP connection); `(NULL, 0)` makes it a
+/// Unix-domain socket connection again. A zone (`fe80::1%eth0`) is not
+/// accepted: give the bare address.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`; `request` is live and not used by another
+/// thread during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_set_address(
+    request: *mut pgtls_hba_request,
+    address: *const u8,
+    address_len: usize,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        // SAFETY: per the function's contract.
+        let address = unsafe { opt_text(address, address_len, "address") }?;
+        req.address = address.map(|a| parse_ip(a, "address")).transpose()?;
+        Ok(())
+    })
+}
+
+/// Sets the `PGTLS_HBA_REQUEST_*` flags (TLS, GSS encryption, replication),
+/// replacing the previous ones.
+///
+/// # Safety
+/// `request` is live and not used by another thread during the call;
+/// `err_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_set_flags(
+    request: *mut pgtls_hba_request,
+    flags: u32,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        let replication = check_flags(flags)?;
+        req.tls = flags & PGTLS_HBA_REQUEST_TLS != 0;
+        req.gss = flags & PGTLS_HBA_REQUEST_GSS != 0;
+        req.replication = replication;
+        Ok(())
+    })
+}
+
+/// Adds a role `user` belongs to, directly or not (for `+role` and
+/// `samerole` entries). The name is taken as it is (no splitting at commas,
+/// no trimming); it must not be empty.
+///
+/// # Safety
+/// As for `pgtls_hba_request_set_address`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_add_role(
+    request: *mut pgtls_hba_request,
+    role: *const u8,
+    role_len: usize,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        // SAFETY: per the function's contract.
+        let role = unsafe { text(role, role_len, "role") }?;
+        if role.is_empty() {
+            return Err(Error::new(pgtls_status::InvalidArgument, "role is empty"));
+        }
+        req.member_of.push(role.to_owned());
+        Ok(())
+    })
+}
+
+/// Whether the role `user` exists (default true). A role that does not exist
+/// matches only `all`, its own name and regular expressions, as in the
+/// server.
+///
+/// # Safety
+/// As for `pgtls_hba_request_set_flags`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_set_user_exists(
+    request: *mut pgtls_hba_request,
+    exists: bool,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        req.user_exists = exists;
+        Ok(())
+    })
+}
+
+/// Sets the client's host name as the server resolved it (reverse lookup
+/// confirmed by a forward lookup), for records whose address is a host name;
+/// `(NULL, 0)`: no name (such records do not match).
+///
+/// # Safety
+/// As for `pgtls_hba_request_set_address`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_set_client_hostname(
+    request: *mut pgtls_hba_request,
+    hostname: *const u8,
+    hostname_len: usize,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        // SAFETY: per the function's contract.
+        let name = unsafe { opt_text(hostname, hostname_len, "hostname") }?;
+        req.client_hostname = name.map(str::to_owned);
+        Ok(())
+    })
+}
+
+/// Adds one of the server's interface addresses, as `address` or
+/// `address/prefix-length` (CIDR; without a prefix the address alone), for
+/// `samehost` and `samenet` records.
+///
+/// # Safety
+/// As for `pgtls_hba_request_set_address`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_add_server_address(
+    request: *mut pgtls_hba_request,
+    cidr: *const u8,
+    cidr_len: usize,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let req = unsafe { request_mut(request) }?;
+        // SAFETY: per the function's contract.
+        let cidr = unsafe { text(cidr, cidr_len, "server address") }?;
+        let (ip, prefix) = match cidr.split_once('/') {
+            Some((ip, p)) => (ip, Some(p)),
+            None => (cidr, None),
+        };
+        let ip = parse_ip(ip, "server address")?;
+        let max = if ip.is_ipv6() { 128 } else { 32 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u8>().ok())
+                .filter(|p| *p <= max)
+                .ok_or_else(|| {
+                    Error::new(
+                        pgtls_status::ParseValue,
+                        format!("server address {cidr:?}: bad prefix length (0 to {max})"),
+                    )
+                })?,
+        };
+        req.server_addresses.push((ip, prefix));
+        Ok(())
+    })
+}
+
+/// Frees a request; NULL is a no-op.
+///
+/// # Safety
+/// `request` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_request_free(request: *mut pgtls_hba_request) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(request) });
+}
+
+/// Evaluates `request` against `hba` as the server would (first match
+/// wins), like `pgtls_hba_evaluate` with every field of the request. The
+/// request is not consumed.
+///
+/// # Safety
+/// `hba` and `request` are live; outputs are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_hba_evaluate_request(
+    hba: *const pgtls_hba,
+    request: *const pgtls_hba_request,
+    decision_out: *mut *mut pgtls_hba_decision,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let hba = unsafe { object(hba, "hba") }?;
+        // SAFETY: per the function's contract.
+        let request = unsafe { object(request, "request") }?;
+        let out = Out::new(decision_out, "decision_out")?;
+        out.set(decision(&evaluate(&hba.file, &request.req)));
         Ok(())
     })
 }

@@ -297,10 +297,12 @@ pub unsafe extern "C" fn pgtls_leaf_free(leaf: *mut pgtls_leaf) {
 
 /// What the PostgreSQL server decides about a TLS client's certificate.
 /// Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
+/// `pgtls_client_decision_verdict`, `pgtls_client_decision_undecided`,
 /// `pgtls_client_decision_message`, `pgtls_client_decision_log`,
 /// `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
 pub struct pgtls_client_decision {
     accept: bool,
+    undecided: Option<CString>,
     message: Option<CString>,
     log: Option<CString>,
     json: String,
@@ -363,6 +365,7 @@ pub unsafe extern "C" fn pgtls_verify_client(
             "log": d.log,
             "peer_cn": d.peer_cn,
             "peer_dn": d.peer_dn,
+            "undecided": d.undecided,
             "checks": d.checks.iter().map(|c| json!({
                 "name": c.name,
                 "passed": c.passed,
@@ -372,7 +375,9 @@ pub unsafe extern "C" fn pgtls_verify_client(
         })
         .to_string();
         out.set(Box::new(pgtls_client_decision {
-            accept: d.accept,
+            // Never an acceptance pgtls cannot prove.
+            accept: d.accept && d.undecided.is_none(),
+            undecided: d.undecided.map(cstring),
             message: d.message.map(cstring),
             log: d.log.map(cstring),
             json,
@@ -382,7 +387,9 @@ pub unsafe extern "C" fn pgtls_verify_client(
 }
 
 /// Whether the server authenticates the client (for password methods: the
-/// certificate part passes); false for NULL.
+/// certificate part passes); false for NULL, for a refusal and for an
+/// undecided verdict (tell those two apart with
+/// `pgtls_client_decision_verdict`).
 ///
 /// # Safety
 /// `decision` is NULL or live.
@@ -396,8 +403,50 @@ pub unsafe extern "C" fn pgtls_client_decision_accept(
     })
 }
 
+/// `"accept"`, `"reject"` (the server refuses) or `"undecided"` (pgtls
+/// cannot decide the way the server would, for example a pg_ident.conf
+/// regular expression it cannot evaluate faithfully: the server might accept
+/// or refuse). Only `"accept"` means the server accepts; `"undecided"` is
+/// never an acceptance, and `pgtls_client_decision_accept` is false for it.
+/// Static; NULL for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_verdict(
+    decision: *const pgtls_client_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        match unsafe { decision.as_ref() } {
+            None => std::ptr::null(),
+            Some(d) if d.accept => c"accept".as_ptr(),
+            Some(d) if d.undecided.is_some() => c"undecided".as_ptr(),
+            Some(_) => c"reject".as_ptr(),
+        }
+    })
+}
+
+/// Why pgtls cannot decide (the verdict is `"undecided"`); NULL when it
+/// decided (accept or reject) or for NULL. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_client_decision_undecided(
+    decision: *const pgtls_client_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }
+            .and_then(|d| d.undecided.as_deref())
+            .map_or(std::ptr::null(), CStr::as_ptr)
+    })
+}
+
 /// For a refusal: what the client sees (`FATAL:  ...` or the TLS alert as
-/// libpq prints it); NULL when accepted or for NULL. Borrowed.
+/// libpq prints it); for an undecided verdict, pgtls's explanation (`pgtls
+/// cannot decide ...`); NULL when accepted or for NULL. Borrowed.
 ///
 /// # Safety
 /// `decision` is NULL or live.
@@ -431,7 +480,10 @@ pub unsafe extern "C" fn pgtls_client_decision_log(
 }
 
 /// The decision as JSON: `{"verdict", "message", "log", "peer_cn",
-/// "peer_dn", "checks"}`.
+/// "peer_dn", "undecided", "checks"}`. `"verdict"` is `"accept"` or
+/// `"reject"` as in pgtls 0.1.0 (an undecided case stays `"reject"` there, so
+/// existing readers keep their meaning); `"undecided"` is the reason string
+/// when pgtls cannot decide, null otherwise.
 ///
 /// # Safety
 /// `decision` is NULL or live; outputs are NULL or writable.
