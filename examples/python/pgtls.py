@@ -111,6 +111,15 @@ for _n in ("text", "error", "type", "method"):
 _sig("pgtls_hba_rules_json", _u32, _p, _pp, _pp)
 _sig("pgtls_hba_free", None, _p)
 _sig("pgtls_hba_evaluate", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u32, _pp, _pp)
+_sig("pgtls_hba_request_new", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
+_sig("pgtls_hba_request_set_address", _u32, _p, _u8p, _sz, _pp)
+_sig("pgtls_hba_request_set_flags", _u32, _p, _u32, _pp)
+_sig("pgtls_hba_request_add_role", _u32, _p, _u8p, _sz, _pp)
+_sig("pgtls_hba_request_set_user_exists", _u32, _p, _b, _pp)
+_sig("pgtls_hba_request_set_client_hostname", _u32, _p, _u8p, _sz, _pp)
+_sig("pgtls_hba_request_add_server_address", _u32, _p, _u8p, _sz, _pp)
+_sig("pgtls_hba_request_free", None, _p)
+_sig("pgtls_hba_evaluate_request", _u32, _p, _p, _pp, _pp)
 _sig("pgtls_hba_decision_verdict", _cs, _p)
 _sig("pgtls_hba_decision_line", _u32, _p)
 _sig("pgtls_hba_decision_method", _cs, _p)
@@ -145,6 +154,8 @@ _sig("pgtls_leaf_free", None, _p)
 _sig("pgtls_verify_client", _u32, _u8p, _sz, _u8p, _sz, _u8p, _sz, _p, _u8p, _sz, _u8p, _sz,
      _u32, _i64, _pp, _pp)
 _sig("pgtls_client_decision_accept", _b, _p)
+_sig("pgtls_client_decision_verdict", _cs, _p)
+_sig("pgtls_client_decision_undecided", _cs, _p)
 _sig("pgtls_client_decision_message", _cs, _p)
 _sig("pgtls_client_decision_log", _cs, _p)
 _sig("pgtls_client_decision_to_json", _u32, _p, _pp, _pp)
@@ -363,8 +374,51 @@ class Hba(_Handle):
                  *_arg(user), *_arg(member_of), flags)
         return d
 
+    def evaluate_request(self, request):
+        """Like evaluate, with everything an HbaRequest carries."""
+        return _new(Decision, _lib.pgtls_hba_evaluate_request, self.ptr, request.ptr)
+
     def lint(self, ident=None):
         return _new(Lint, _lib.pgtls_hba_lint, self.ptr, ident.ptr if ident else None)
+
+
+class HbaRequest(_Handle):
+    """A connection for Hba.evaluate_request: address (None: Unix socket),
+    flags, roles, whether the role exists, the client's host name and the
+    server's addresses (for samehost/samenet)."""
+    _free = _lib.pgtls_hba_request_free
+
+    def __init__(self, database, user, address=None, flags=0, roles=(), user_exists=True,
+                 client_hostname=None, server_addresses=()):
+        out = ctypes.c_void_p()
+        _call(_lib.pgtls_hba_request_new, *_arg(database), *_arg(user), ctypes.byref(out))
+        super().__init__(out.value)
+        self.set_address(address)
+        self.set_flags(flags)
+        for r in roles:
+            self.add_role(r)
+        self.set_user_exists(user_exists)
+        self.set_client_hostname(client_hostname)
+        for a in server_addresses:
+            self.add_server_address(a)
+
+    def set_address(self, address):
+        _call(_lib.pgtls_hba_request_set_address, self.ptr, *_arg(address))
+
+    def set_flags(self, flags):
+        _call(_lib.pgtls_hba_request_set_flags, self.ptr, flags)
+
+    def add_role(self, role):
+        _call(_lib.pgtls_hba_request_add_role, self.ptr, *_arg(role))
+
+    def set_user_exists(self, exists):
+        _call(_lib.pgtls_hba_request_set_user_exists, self.ptr, exists)
+
+    def set_client_hostname(self, name):
+        _call(_lib.pgtls_hba_request_set_client_hostname, self.ptr, *_arg(name))
+
+    def add_server_address(self, cidr):
+        _call(_lib.pgtls_hba_request_add_server_address, self.ptr, *_arg(cidr))
 
 
 class Decision(_Handle):
@@ -449,6 +503,9 @@ class Leaf(_Handle):
 class ClientDecision(_Handle):
     _free = _lib.pgtls_client_decision_free
     accept = property(lambda self: _lib.pgtls_client_decision_accept(self.ptr))
+    # "accept", "reject" or "undecided" (pgtls cannot tell what the server does).
+    verdict = property(lambda self: _s(_lib.pgtls_client_decision_verdict(self.ptr)))
+    undecided = property(lambda self: _s(_lib.pgtls_client_decision_undecided(self.ptr)))
     message = property(lambda self: _s(_lib.pgtls_client_decision_message(self.ptr)))
     log = property(lambda self: _s(_lib.pgtls_client_decision_log(self.ptr)))
 

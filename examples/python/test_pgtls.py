@@ -163,6 +163,20 @@ class PkiTest(unittest.TestCase):
         self.assertFalse(d.accept, "the server would refuse a revoked client certificate")
         d = pgtls.verify_client(line, root, "bob", None, NOW)
         self.assertFalse(d.accept)
+        self.assertEqual(d.verdict, "reject")
+        self.assertIsNone(d.undecided)
+        # A map whose regex has a back-reference: pgtls cannot decide, and
+        # says so; it is never an acceptance.
+        ident = pgtls.Ident.parse("m /^(a)\\1?lice$ alice\n")
+        d = pgtls.verify_client(line + " map=m", root, "alice", client.to_pem(), NOW, ident=ident)
+        self.assertEqual(d.verdict, "undecided")
+        self.assertFalse(d.accept)
+        self.assertTrue(d.undecided)
+        self.assertEqual(d.to_json()["verdict"], "reject")
+        self.assertEqual(d.to_json()["undecided"], d.undecided)
+        ident = pgtls.Ident.parse("m alice alice\n")
+        d = pgtls.verify_client(line + " map=m", root, "alice", client.to_pem(), NOW, ident=ident)
+        self.assertEqual((d.verdict, d.accept), ("accept", True))
         with self.assertRaises(pgtls.PgtlsError) as cm:
             pgtls.verify_server("host=x sslmode=verify-full", "not pem", NOW)
         with self.assertRaises(pgtls.PgtlsError) as cm:
@@ -208,6 +222,40 @@ class HbaTest(unittest.TestCase):
         lint = pgtls.Hba.parse("host all all 0.0.0.0/0 trust\n").lint()
         self.assertTrue(any(f["severity"] == "error" for f in lint.findings))
         self.assertEqual(len(lint.to_json()), len(lint.findings))
+
+    def test_request_builder(self):
+        hba = pgtls.Hba.parse("host all all .example.com md5\n"
+                              "host all all samehost trust\n"
+                              "host all all samenet password\n"
+                              "hostssl all +grp 192.0.2.0/24 cert\n")
+        self.assertIsNone(hba.load_error)
+        ev = lambda **kw: hba.evaluate_request(pgtls.HbaRequest("db", "u", **kw))
+        self.assertEqual(ev(address="10.1.2.3").verdict, "no-match")
+        self.assertEqual(ev(address="10.1.2.3").to_json(),
+                         hba.evaluate("10.1.2.3", "db", "u").to_json())
+        self.assertEqual(ev(address="10.1.2.3", client_hostname="db.example.com").line, 1)
+        self.assertEqual(ev(address="10.1.2.3", client_hostname="example.com").verdict,
+                         "no-match")
+        self.assertEqual(ev(address="10.1.2.3", server_addresses=["10.1.2.3"]).line, 2)
+        self.assertEqual(ev(address="10.1.2.3", server_addresses=["10.1.9.9/16"]).line, 3)
+        self.assertEqual(ev(address="10.1.2.3", server_addresses=["10.1.9.9/24"]).verdict,
+                         "no-match")
+        tls = pgtls.HBA_REQUEST_TLS
+        self.assertEqual(ev(address="192.0.2.7", flags=tls, roles=["grp"]).line, 4)
+        self.assertEqual(ev(address="192.0.2.7", flags=tls, roles=["grp"],
+                            user_exists=False).verdict, "no-match")
+        r = pgtls.HbaRequest("db", "u")
+        for bad in ("10.0.0.1/33", "10.0.0.1/+8", "host/8", ""):
+            with self.assertRaises(pgtls.PgtlsError) as cm:
+                r.add_server_address(bad)
+            self.assertEqual(cm.exception.status, pgtls.STATUS_PARSE_VALUE)
+        with self.assertRaises(pgtls.PgtlsError) as cm:
+            r.set_flags(0x100)
+        self.assertEqual(cm.exception.status, pgtls.STATUS_INVALID_ARGUMENT)
+        with self.assertRaises(pgtls.PgtlsError) as cm:
+            r.add_role("")
+        self.assertEqual(cm.exception.status, pgtls.STATUS_INVALID_ARGUMENT)
+        self.assertIn("[local]", hba.evaluate_request(r).message)
 
     def test_broken_file_and_ident(self):
         hba = pgtls.Hba.parse("host all all\n")
