@@ -97,8 +97,10 @@ run_go() {
   step "Go cgo bindings"
   # The staging path changes every run; cgo flags in the environment are part of
   # Go's cache key, so a cached build never links against a removed stage.
+  # EXTRA_CFLAGS (-DPGTLS_TEST_HOOKS) lets the tests reach pgtls_testing_panic.
+  need openssl openssl
   (cd "$ROOT/examples/go" && CGO_ENABLED=1 GOFLAGS=-mod=mod \
-    CGO_CFLAGS="$(pkg-config --cflags pgtls)" CGO_LDFLAGS="$(pkg-config --libs pgtls)" \
+    CGO_CFLAGS="$(pkg-config --cflags pgtls) $EXTRA_CFLAGS" CGO_LDFLAGS="$(pkg-config --libs pgtls)" \
     go test -count=1 ./...)
 }
 

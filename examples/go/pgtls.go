@@ -11,6 +11,16 @@ package pgtls
 #cgo pkg-config: pgtls
 #include <stdlib.h>
 #include <pgtls.h>
+
+// pgtls_testing_panic exists only in a library built with the test-hooks
+// feature; scripts/test-ffi.sh then adds -DPGTLS_TEST_HOOKS to CGO_CFLAGS.
+#ifdef PGTLS_TEST_HOOKS
+static pgtls_status go_testing_panic(pgtls_error **err_out) { return pgtls_testing_panic(err_out); }
+static int go_test_hooks(void) { return 1; }
+#else
+static pgtls_status go_testing_panic(pgtls_error **err_out) { (void)err_out; return PGTLS_STATUS_OK; }
+static int go_test_hooks(void) { return 0; }
+#endif
 */
 import "C"
 
@@ -26,13 +36,45 @@ const (
 	StatusNullArgument    = uint32(C.PGTLS_STATUS_NULL_ARGUMENT)
 	StatusInvalidUTF8     = uint32(C.PGTLS_STATUS_INVALID_UTF8)
 	StatusInvalidArgument = uint32(C.PGTLS_STATUS_INVALID_ARGUMENT)
+	StatusIndexOutOfRange = uint32(C.PGTLS_STATUS_INDEX_OUT_OF_RANGE)
+	StatusWrongObject     = uint32(C.PGTLS_STATUS_WRONG_OBJECT)
+	StatusParsePEM        = uint32(C.PGTLS_STATUS_PARSE_PEM)
+	StatusParseCert       = uint32(C.PGTLS_STATUS_PARSE_CERTIFICATE)
+	StatusParseCSR        = uint32(C.PGTLS_STATUS_PARSE_CSR)
+	StatusParseKey        = uint32(C.PGTLS_STATUS_PARSE_KEY)
+	StatusParseCRL        = uint32(C.PGTLS_STATUS_PARSE_CRL)
+	StatusParseHba        = uint32(C.PGTLS_STATUS_PARSE_HBA)
+	StatusParseIdent      = uint32(C.PGTLS_STATUS_PARSE_IDENT)
 	StatusParseValue      = uint32(C.PGTLS_STATUS_PARSE_VALUE)
+	StatusHostMismatch    = uint32(C.PGTLS_STATUS_HOSTNAME_MISMATCH)
+	StatusChainRejected   = uint32(C.PGTLS_STATUS_CHAIN_REJECTED)
+	StatusIssue           = uint32(C.PGTLS_STATUS_ISSUE)
+	StatusIO              = uint32(C.PGTLS_STATUS_IO)
+	StatusStore           = uint32(C.PGTLS_STATUS_STORE)
+	StatusNotFound        = uint32(C.PGTLS_STATUS_NOT_FOUND)
 	StatusAlreadyExists   = uint32(C.PGTLS_STATUS_ALREADY_EXISTS)
+	StatusInternal        = uint32(C.PGTLS_STATUS_INTERNAL)
 	StatusPanic           = uint32(C.PGTLS_STATUS_PANIC)
 
-	HbaRequestTLS = uint32(C.PGTLS_HBA_REQUEST_TLS)
-	HbaRequestGSS = uint32(C.PGTLS_HBA_REQUEST_GSS)
+	HbaRequestTLS                 = uint32(C.PGTLS_HBA_REQUEST_TLS)
+	HbaRequestGSS                 = uint32(C.PGTLS_HBA_REQUEST_GSS)
+	HbaRequestReplicationPhysical = uint32(C.PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL)
+	HbaRequestReplicationLogical  = uint32(C.PGTLS_HBA_REQUEST_REPLICATION_LOGICAL)
 )
+
+// StatusString is pgtls's fixed text for a status code ("unknown status"
+// for codes it does not know).
+func StatusString(status uint32) string { return C.GoString(C.pgtls_status_str(C.uint32_t(status))) }
+
+// TestHooks reports whether the library was built with its test hooks.
+func TestHooks() bool { return C.go_test_hooks() == 1 }
+
+// TestingPanic calls pgtls_testing_panic (a panic inside the library's
+// boundary) when the library has test hooks; nil otherwise.
+func TestingPanic() error {
+	var e *C.pgtls_error
+	return check(C.go_testing_panic(&e), e)
+}
 
 // HeaderVersion is the version of the pgtls.h this package was compiled with.
 var HeaderVersion = fmt.Sprintf("%d.%d.%d", C.PGTLS_VERSION_MAJOR, C.PGTLS_VERSION_MINOR, C.PGTLS_VERSION_PATCH)
@@ -61,6 +103,9 @@ func check(status C.pgtls_status, err *C.pgtls_error) error {
 	e := &Error{Status: uint32(status), Message: C.GoString(C.pgtls_status_str(C.uint32_t(status)))}
 	if err != nil {
 		e.Message = C.GoString(C.pgtls_error_message(err))
+		if s := uint32(C.pgtls_error_status(err)); s != e.Status {
+			e.Message += fmt.Sprintf(" (error object says status %d)", s)
+		}
 		C.pgtls_error_free(err)
 	}
 	return e
@@ -276,6 +321,8 @@ type Decision struct {
 	Line    uint32 `json:"line"`
 	Method  string `json:"method"`
 	Message string `json:"message"`
+	// JSON is pgtls_hba_decision_to_json's object.
+	JSON map[string]any `json:"-"`
 }
 
 // Evaluate decides a connection (address "" for a Unix socket).
@@ -291,13 +338,7 @@ func (h *Hba) Evaluate(address, database, user string, flags uint32) (*Decision,
 	if err := check(C.pgtls_hba_evaluate(h.p, a, an, d, dn, u, un, nil, 0, C.uint32_t(flags), &out, &e), e); err != nil {
 		return nil, err
 	}
-	defer C.pgtls_hba_decision_free(out)
-	return &Decision{
-		Verdict: C.GoString(C.pgtls_hba_decision_verdict(out)),
-		Line:    uint32(C.pgtls_hba_decision_line(out)),
-		Method:  C.GoString(C.pgtls_hba_decision_method(out)),
-		Message: C.GoString(C.pgtls_hba_decision_message(out)),
-	}, nil
+	return decisionOf(out)
 }
 
 // Finding is one linter finding.
@@ -332,11 +373,13 @@ func (h *Hba) Lint() ([]Finding, error) {
 
 // Verdict is libpq's decision about a server chain.
 type Verdict struct {
-	Accept     bool
-	Message    string
-	Reason     string
-	ReasonCode uint32
-	JSON       map[string]any
+	Accept            bool
+	TLS               bool
+	PlaintextFallback bool
+	Message           string
+	Reason            string
+	ReasonCode        uint32
+	JSON              map[string]any
 }
 
 // VerifyServer asks what libpq would decide for a server presenting chainPEM.
@@ -356,10 +399,12 @@ func VerifyServer(conninfo string, chainPEM string, pgVersion uint32, now int64)
 		return nil, err
 	}
 	out := &Verdict{
-		Accept:     bool(C.pgtls_verdict_accept(v)),
-		Message:    C.GoString(C.pgtls_verdict_message(v)),
-		Reason:     C.GoString(C.pgtls_verdict_reason(v)),
-		ReasonCode: uint32(C.pgtls_verdict_reason_code(v)),
+		Accept:            bool(C.pgtls_verdict_accept(v)),
+		TLS:               bool(C.pgtls_verdict_tls(v)),
+		PlaintextFallback: bool(C.pgtls_verdict_plaintext_fallback(v)),
+		Message:           C.GoString(C.pgtls_verdict_message(v)),
+		Reason:            C.GoString(C.pgtls_verdict_reason(v)),
+		ReasonCode:        uint32(C.pgtls_verdict_reason_code(v)),
 	}
 	return out, json.Unmarshal(takeBuf(b), &out.JSON)
 }
