@@ -8,7 +8,10 @@
 //!   exactly the certificates in newcerts/; every file parses, no serial is ever
 //!   reused or lost from the index, CRL numbers only increase, the CA key never
 //!   changes, and `DirStore::check` finds nothing but a CRL older than the index;
-//! * a full disk (a 64 KiB tmpfs) and a read-only directory (a read-only bind
+//! * the "mixed" workers issue batches of 1 to 8 certificates too, so kills land
+//!   inside batches (before, at and after their commit);
+//! * a full disk (a 128 KiB tmpfs; single issuance and batches, also one that runs out
+//!   of space half-way through its temporaries) and a read-only directory (a read-only bind
 //!   mount; root ignores mode bits): clear errors naming the file and the OS
 //!   error, and nothing in the store changes;
 //! * private keys are never readable by group or others at any instant, even with
@@ -99,15 +102,29 @@ fn stress_worker() {
         let op = if mode == "issue" { 0 } else { rng.next() % 4 };
         match op {
             0 | 1 => {
-                let params = CertificateParams::client(
-                    &format!("w{seed}-{i}"),
-                    Validity::days_from(now(), 30),
-                )
-                .unwrap();
-                let cert = locked(|| store.issue(&params, &key.public_key(), now())).unwrap();
-                let serial = cert.serial().unwrap();
-                println!("ISSUED {}", serial.to_hex());
-                mine.push(serial);
+                let params = |j: usize| {
+                    CertificateParams::client(
+                        &format!("w{seed}-{i}-{j}"),
+                        Validity::days_from(now(), 30),
+                    )
+                    .unwrap()
+                };
+                // The mixed worker issues a batch of 1 to 8 every third time (4 and more
+                // take the syncfs path), so kills land inside batches too.
+                let certs = if mode == "mixed" && rng.next().is_multiple_of(3) {
+                    let n = 1 + (rng.next() % 8) as usize;
+                    let reqs: Vec<_> = (0..n).map(|j| (params(j), key.public_key())).collect();
+                    let certs = locked(|| store.issue_batch(&reqs, now())).unwrap();
+                    assert_eq!(certs.len(), n);
+                    certs
+                } else {
+                    vec![locked(|| store.issue(&params(0), &key.public_key(), now())).unwrap()]
+                };
+                for cert in certs {
+                    let serial = cert.serial().unwrap();
+                    println!("ISSUED {}", serial.to_hex());
+                    mine.push(serial);
+                }
             }
             2 => {
                 if let Some(s) = mine.pop() {
@@ -367,6 +384,7 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
     let mut crls = 0usize;
     let mut leftover_temps = 0usize;
     let mut pending_seen = 0usize;
+    let mut pending_max = 0usize;
     let mut last_crl: Option<SerialNumber> = None;
     let start = Instant::now();
     while kills < KILLS && start.elapsed() < budget {
@@ -384,7 +402,7 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
             }
         }
         // Let it run into the middle of some operation: 0 to 50 ms (an issuance with its
-        // six fsyncs takes 10-30 ms on disk).
+        // six fsyncs takes 10-30 ms on disk, a batch a little more).
         std::thread::sleep(Duration::from_micros(rng.next() % 50_000));
         // std's Child::kill sends SIGKILL on Unix.
         child.kill().unwrap();
@@ -411,13 +429,16 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
                 crls += 1;
             }
         }
-        // What a killed writer left: temporaries and at most one unfinished issuance.
+        // What a killed writer left: temporaries and the unfinished certificates of at
+        // most one issuance (a batch has up to 8).
         let left = temporaries(&dir);
+        let pending_now = left.iter().filter(|p| !is_temporary(p)).count();
         leftover_temps += left.iter().filter(|p| is_temporary(p)).count();
-        pending_seen += left.iter().filter(|p| !is_temporary(p)).count();
+        pending_seen += pending_now;
+        pending_max = pending_max.max(pending_now);
         assert!(
-            left.iter().filter(|p| !is_temporary(p)).count() <= 1,
-            "more than one unfinished issuance: {left:?}"
+            pending_now <= 8,
+            "more unfinished certificates than one batch: {left:?}"
         );
         // Opening the store cleans up after the killed writer: no temporary stays, and
         // the index lists exactly the certificates in newcerts/.
@@ -450,8 +471,9 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
     }
     eprintln!(
         "{kills} SIGKILLs in {:.1?}: {} certificates in the index, {} handed out, {crls} CRLs \
-         (numbers strictly increasing), {pending_seen} unfinished issuances and \
-         {leftover_temps} temporary files left by killed writers, all cleaned up by the next open",
+         (numbers strictly increasing), {pending_seen} unfinished certificates (at most \
+         {pending_max} at once) and {leftover_temps} temporary files left by killed writers, \
+         all cleaned up by the next open",
         start.elapsed(),
         ever.len(),
         handed_out.len(),
@@ -547,9 +569,9 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
     let mnt = tmp.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
     let _m = mount(
-        &["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"],
+        &["-t", "tmpfs", "-o", "size=128k,mode=0755", "tmpfs"],
         &mnt,
-        "a 64 KiB tmpfs",
+        "a 128 KiB tmpfs",
     );
     let dir = mnt.join("ca");
     let store = new_store(&dir);
@@ -570,6 +592,27 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
     let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
     assert_os_error(&e, "No space left on device");
     assert_eq!(snapshot(&dir), before, "a failed issue changed the store");
+    // Batches below and above the syncfs threshold.
+    let batch = |n: usize| -> Vec<(CertificateParams, pgtls_core::PublicKey)> {
+        (0..n)
+            .map(|i| {
+                (
+                    CertificateParams::client(&format!("disk{i}"), Validity::days_from(now(), 30))
+                        .unwrap(),
+                    key.public_key(),
+                )
+            })
+            .collect()
+    };
+    for n in [2, 8] {
+        let e = store.issue_batch(&batch(n), now()).unwrap_err();
+        assert_os_error(&e, "No space left on device");
+        assert_eq!(
+            snapshot(&dir),
+            before,
+            "a failed batch of {n} changed the store"
+        );
+    }
     let e = store
         .revoke(&first.serial().unwrap(), None, now())
         .unwrap_err();
@@ -584,12 +627,30 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
         before,
         "a failed CRL generation changed the store"
     );
+    // Room for a few temporaries, not for a batch of 8: it fails half-way through
+    // writing them, and removes the ones it wrote.
+    {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .unwrap();
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(3 * 4096)).unwrap();
+    }
+    let e = store.issue_batch(&batch(8), now()).unwrap_err();
+    assert_os_error(&e, "No space left on device");
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "a batch that filled the disk half-way changed the store"
+    );
     // With room again, the store works and the first certificate is still there.
     std::fs::remove_file(&filler).unwrap();
     let store = DirStore::open(&dir, None).unwrap();
     store.revoke(&first.serial().unwrap(), None, now()).unwrap();
     store.issue(&params, &key.public_key(), now()).unwrap();
-    assert_eq!(store.entries().unwrap().len(), 2);
+    assert_eq!(store.issue_batch(&batch(8), now()).unwrap().len(), 8);
+    assert_eq!(store.entries().unwrap().len(), 10);
 }
 
 #[test]
