@@ -199,9 +199,11 @@ typedef uint32_t pgtls_status;
 typedef struct pgtls_buf pgtls_buf;
 
 /**
- * A certificate authority in memory (certificate and key). Functions:
- * `pgtls_ca_create_root`, `pgtls_ca_certificate`, `pgtls_ca_free`; put it
- * in a directory store with `pgtls_store_create`.
+ * A certificate authority in memory (certificate, key and the
+ * certificates above it). Functions: `pgtls_ca_create_root`,
+ * `pgtls_ca_load`, `pgtls_ca_create_intermediate`, `pgtls_ca_certificate`,
+ * `pgtls_ca_chain_to_pem`, `pgtls_ca_free`; put it in a directory store
+ * with `pgtls_store_create` to issue from it.
  */
 typedef struct pgtls_ca pgtls_ca;
 
@@ -1009,6 +1011,61 @@ pgtls_status pgtls_ca_create_root(const uint8_t *subject,
                                   int64_t now,
                                   pgtls_ca **ca_out,
                                   pgtls_error **err_out);
+
+/**
+ * Loads an existing CA, for example one made by `openssl req -x509` or by
+ * `pgtls ca init`: `cert_pem` is the CA certificate (PEM or DER), in PEM
+ * optionally followed by the certificates above it (for an intermediate
+ * CA, as in a `chain.pem`); `key_pem` is its private key (PKCS#8, SEC1 or
+ * PKCS#1 PEM, or DER), decrypted with `passphrase` unless that is
+ * `(NULL, 0)`. The subject is kept byte for byte. Fails with
+ * `PGTLS_STATUS_WRONG_OBJECT` when the key does not belong to the
+ * certificate or the certificate is not a CA. Issue from the loaded CA
+ * through a store (`pgtls_store_create`) or make an intermediate under it
+ * (`pgtls_ca_create_intermediate`).
+ *
+ * # Safety
+ * As for `pgtls_key_generate`.
+ */
+pgtls_status pgtls_ca_load(const uint8_t *cert_pem,
+                           size_t cert_pem_len,
+                           const uint8_t *key_pem,
+                           size_t key_pem_len,
+                           const uint8_t *passphrase,
+                           size_t passphrase_len,
+                           pgtls_ca **ca_out,
+                           pgtls_error **err_out);
+
+/**
+ * Creates an intermediate CA under `ca`: a CA certificate for a copy of
+ * `key` with `subject` (OpenSSL's slash form), `days` of validity from
+ * `now` and a path length (`path_len < 0`: none), signed by `ca`. The new
+ * CA's chain is `ca`'s certificate followed by `ca`'s chain. Fails when
+ * `ca` has `pathlen:0`, is not valid at `now`, or would expire before the
+ * new certificate.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `ca` and `key` are live.
+ */
+pgtls_status pgtls_ca_create_intermediate(const pgtls_ca *ca,
+                                          const uint8_t *subject,
+                                          size_t subject_len,
+                                          const pgtls_key *key,
+                                          uint32_t days,
+                                          int32_t path_len,
+                                          int64_t now,
+                                          pgtls_ca **ca_out,
+                                          pgtls_error **err_out);
+
+/**
+ * The CA's certificate followed by the certificates above it (none for a
+ * root), as PEM: what a server's `ssl_cert_file` appends after its own
+ * certificate when this CA is an intermediate.
+ *
+ * # Safety
+ * `ca` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ca_chain_to_pem(const pgtls_ca *ca, pgtls_buf **pem_out, pgtls_error **err_out);
 
 /**
  * The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.

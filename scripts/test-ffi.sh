@@ -59,7 +59,10 @@ export PGTLS_LIB=$STAGE/lib/libpgtls.so
 [ "$(pkg-config --modversion pgtls)" = "$VERSION" ] || { echo "test-ffi: pkg-config broken" >&2; exit 1; }
 # The test hooks are compiled in when the library exports them.
 EXTRA_CFLAGS=
-if nm -D --defined-only "$STAGE/lib/libpgtls.so" | grep -q ' pgtls_testing_panic$'; then
+# (nm's output is read whole first: with pipefail, `nm | grep -q` fails when
+# grep exits early and nm gets SIGPIPE.)
+SYMBOLS=$(nm -D --defined-only "$STAGE/lib/libpgtls.so")
+if grep -q ' pgtls_testing_panic$' <<<"$SYMBOLS"; then
   EXTRA_CFLAGS=-DPGTLS_TEST_HOOKS
 fi
 export EXTRA_CFLAGS

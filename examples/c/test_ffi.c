@@ -579,6 +579,125 @@ static void test_ca_and_store(const char *dir) {
         pgtls_cert_subject(signed_csr));
   free(csr);
 
+  /* Load an existing CA from PEM, make intermediates under it, issue from
+   * an intermediate through a store. */
+  {
+    OK(pgtls_cert_to_pem(cacert, &b, &err_));
+    char *ca_pem = buf_string(b);
+    OK(pgtls_key_to_pem(cakey, EMPTY, &b, &err_));
+    char *cakey_pem = buf_string(b);
+    OK(pgtls_key_to_pem(key, EMPTY, &b, &err_));
+    char *other_key_pem = buf_string(b);
+    OK(pgtls_cert_to_pem(server, &b, &err_));
+    char *leaf_pem = buf_string(b);
+    pgtls_ca *loaded = SENTINEL;
+    FAILS(pgtls_ca_load(EMPTY, S(cakey_pem), EMPTY, &loaded, &err_), 0);
+    FAILS(pgtls_ca_load(S(ca_pem), EMPTY, EMPTY, &loaded, &err_), 0);
+    FAILS(pgtls_ca_load(S("garbage"), S(cakey_pem), EMPTY, &loaded, &err_), 0);
+    FAILS(pgtls_ca_load((const uint8_t *)ca_pem, strlen(ca_pem) / 2, S(cakey_pem), EMPTY, &loaded,
+                        &err_), 0);
+    FAILS(pgtls_ca_load(S(ca_pem), (const uint8_t *)cakey_pem, strlen(cakey_pem) / 2, EMPTY,
+                        &loaded, &err_), 0);
+    FAILS(pgtls_ca_load(S(ca_pem), S(other_key_pem), EMPTY, &loaded, &err_),
+          PGTLS_STATUS_WRONG_OBJECT);
+    FAILS(pgtls_ca_load(S(leaf_pem), S(other_key_pem), EMPTY, &loaded, &err_),
+          PGTLS_STATUS_WRONG_OBJECT);
+    FAILS(pgtls_ca_load(NULL, 5, S(cakey_pem), EMPTY, &loaded, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ca_load(S(ca_pem), S(cakey_pem), EMPTY, NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    CHECK(loaded == SENTINEL, "ca written on failure");
+    OK(pgtls_ca_load(S(ca_pem), S(cakey_pem), EMPTY, &loaded, &err_));
+    CHECK(strcmp(pgtls_cert_serial(pgtls_ca_certificate(loaded)), pgtls_cert_serial(cacert)) == 0,
+          "loaded CA serial");
+    OK(pgtls_ca_chain_to_pem(loaded, &b, &err_));
+    char *chain = buf_string(b);
+    CHECK(strcmp(chain, ca_pem) == 0, "a root's chain is itself: %s", chain);
+    free(chain);
+    if (with_passphrase) {
+      OK(pgtls_key_to_pem(cakey, S("ca pass"), &b, &err_));
+      char *enc = buf_string(b);
+      pgtls_ca *l2 = SENTINEL;
+      FAILS(pgtls_ca_load(S(ca_pem), S(enc), EMPTY, &l2, &err_), PGTLS_STATUS_PARSE_KEY);
+      FAILS(pgtls_ca_load(S(ca_pem), S(enc), S("wrong"), &l2, &err_), PGTLS_STATUS_PARSE_KEY);
+      CHECK(l2 == SENTINEL, "ca written on failure");
+      OK(pgtls_ca_load(S(ca_pem), S(enc), S("ca pass"), &l2, &err_));
+      pgtls_ca_free(l2);
+      free(enc);
+    }
+
+    /* The root was made with path length 0: no intermediate under it. */
+    pgtls_key *ikey = NULL;
+    OK(pgtls_key_generate(S("p256"), &ikey, &err_));
+    pgtls_ca *inter = SENTINEL;
+    FAILS(pgtls_ca_create_intermediate(loaded, S("/CN=Inter"), ikey, 365, -1, now_s, &inter,
+                                       &err_), 0);
+    pgtls_ca *root2 = NULL;
+    OK(pgtls_ca_create_root(S("/CN=Root Two"), cakey, 3650, 1, now_s, &root2, &err_));
+    FAILS(pgtls_ca_create_intermediate(NULL, S("/CN=Inter"), ikey, 365, -1, now_s, &inter, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ca_create_intermediate(root2, S("/CN=Inter"), NULL, 365, -1, now_s, &inter, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ca_create_intermediate(root2, S("no slash"), ikey, 365, -1, now_s, &inter, &err_),
+          0);
+    FAILS(pgtls_ca_create_intermediate(root2, S("/CN=Inter"), ikey, 365, 256, now_s, &inter,
+                                       &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+    FAILS(pgtls_ca_create_intermediate(root2, S("/CN=Inter"), ikey, 365, -1, INT64_MAX, &inter,
+                                       &err_), PGTLS_STATUS_INVALID_ARGUMENT);
+    FAILS(pgtls_ca_create_intermediate(root2, S("/CN=Inter"), ikey, 99999, -1, now_s, &inter,
+                                       &err_), PGTLS_STATUS_ISSUE);
+    FAILS(pgtls_ca_create_intermediate(root2, S("/CN=Inter"), ikey, 365, -1, now_s, NULL, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    CHECK(inter == SENTINEL, "ca written on failure");
+    OK(pgtls_ca_create_intermediate(root2, S("/O=pgtls test/CN=Inter"), ikey, 365, 0, now_s,
+                                    &inter, &err_));
+    const pgtls_cert *icert = pgtls_ca_certificate(inter);
+    CHECK(pgtls_cert_is_ca(icert) &&
+              strcmp(pgtls_cert_issuer(icert),
+                     pgtls_cert_subject(pgtls_ca_certificate(root2))) == 0,
+          "intermediate issuer %s", pgtls_cert_issuer(icert));
+    OK(pgtls_ca_chain_to_pem(inter, &b, &err_));
+    chain = buf_string(b);
+    CHECK(strstr(chain, "END CERTIFICATE") != strstr(chain, "BEGIN CERTIFICATE") &&
+              strstr(strstr(chain, "END CERTIFICATE") + 1, "BEGIN CERTIFICATE") != NULL,
+          "two certificates: %s", chain);
+    FAILS(pgtls_ca_chain_to_pem(NULL, &b, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ca_chain_to_pem(inter, NULL, &err_), PGTLS_STATUS_NULL_ARGUMENT);
+    /* pathlen:0 on the intermediate: nothing below it. */
+    pgtls_ca *third = SENTINEL;
+    FAILS(pgtls_ca_create_intermediate(inter, S("/CN=Third"), key, 30, -1, now_s, &third, &err_),
+          0);
+    CHECK(third == SENTINEL, "ca written on failure");
+    /* Reload the intermediate from its chain PEM and issue from it via a store. */
+    OK(pgtls_key_to_pem(ikey, EMPTY, &b, &err_));
+    char *ikey_pem = buf_string(b);
+    pgtls_ca *reloaded = NULL;
+    OK(pgtls_ca_load(S(chain), S(ikey_pem), EMPTY, &reloaded, &err_));
+    OK(pgtls_ca_chain_to_pem(reloaded, &b, &err_));
+    char *chain2 = buf_string(b);
+    CHECK(strcmp(chain, chain2) == 0, "chain kept on reload");
+    char idir[600];
+    snprintf(idir, sizeof idir, "%s/inter-ca", dir);
+    pgtls_store *istore = NULL;
+    OK(pgtls_store_create(S(idir), reloaded, EMPTY, &istore, &err_));
+    pgtls_cert *ileaf = NULL;
+    OK(pgtls_store_issue_server(istore, S("leaf.example.com"), key, 30, now_s, &ileaf, &err_));
+    CHECK(strcmp(pgtls_cert_issuer(ileaf), pgtls_cert_subject(icert)) == 0, "issued by %s",
+          pgtls_cert_issuer(ileaf));
+    pgtls_cert_free(ileaf);
+    pgtls_store_free(istore);
+    pgtls_ca_free(reloaded);
+    free(chain2);
+    free(ikey_pem);
+    free(chain);
+    pgtls_ca_free(inter);
+    pgtls_ca_free(root2);
+    pgtls_key_free(ikey);
+    pgtls_ca_free(loaded);
+    free(leaf_pem);
+    free(other_key_pem);
+    free(cakey_pem);
+    free(ca_pem);
+  }
+
   test_verify(dir, store, server, client);
 
   /* Revoke, CRL, index. */

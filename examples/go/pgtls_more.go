@@ -439,3 +439,44 @@ func VerifyClient(hbaLine, caFile, crlFile string, ident *Ident, user, chainPEM 
 	var b *C.pgtls_buf
 	return out, jsonBuf(C.pgtls_client_decision_to_json(d, &b, &e), b, e, &out.JSON)
 }
+
+// LoadCA loads an existing CA: certPEM is its certificate, optionally
+// followed by the certificates above it (an intermediate's chain.pem);
+// keyPEM its private key, decrypted with passphrase unless it is "".
+func LoadCA(certPEM, keyPEM []byte, passphrase string) (*CA, error) {
+	c, cn := in(string(certPEM))
+	defer free(c)
+	k, kn := in(string(keyPEM))
+	defer free(k)
+	p, pn := in(passphrase)
+	defer free(p)
+	var ca *C.pgtls_ca
+	var e *C.pgtls_error
+	if err := check(C.pgtls_ca_load(c, cn, k, kn, p, pn, &ca, &e), e); err != nil {
+		return nil, err
+	}
+	return &CA{ca}, nil
+}
+
+// CreateIntermediate makes an intermediate CA under c for a copy of key
+// (pathLen < 0: no path length).
+func (c *CA) CreateIntermediate(subject string, key *Key, days uint32, pathLen int32, now int64) (*CA, error) {
+	s, n := in(subject)
+	defer free(s)
+	var out *C.pgtls_ca
+	var e *C.pgtls_error
+	if err := check(C.pgtls_ca_create_intermediate(c.p, s, n, key.p, C.uint32_t(days), C.int32_t(pathLen), C.int64_t(now), &out, &e), e); err != nil {
+		return nil, err
+	}
+	return &CA{out}, nil
+}
+
+// ChainPEM is the CA's certificate followed by the certificates above it.
+func (c *CA) ChainPEM() (string, error) {
+	var b *C.pgtls_buf
+	var e *C.pgtls_error
+	if err := check(C.pgtls_ca_chain_to_pem(c.p, &b, &e), e); err != nil {
+		return "", err
+	}
+	return string(takeBuf(b)), nil
+}

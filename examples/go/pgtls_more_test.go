@@ -570,3 +570,101 @@ func TestHbaFilesIdentAndRequests(t *testing.T) {
 		t.Fatalf("bad UTF-8: %v", err)
 	}
 }
+
+// A root CA made by openssl (encrypted key) is loaded, an intermediate is
+// made under it, and a server certificate issued from the intermediate:
+// openssl verifies the intermediate and the server chain, and libpq's
+// verdict through pgtls accepts the chain.
+func TestLoadedCAAndIntermediateAgainstOpenssl(t *testing.T) {
+	dir := t.TempDir()
+	mustOpenssl(t, dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+		"-keyout", "root.key", "-passout", "pass:rootpw", "-out", "root.crt",
+		"-subj", "/O=ossl/CN=OpenSSL Root", "-days", "30",
+		"-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+	now := time.Now().Unix() // openssl's notBefore is the second it signed in
+	rootPEM, _ := os.ReadFile(filepath.Join(dir, "root.crt"))
+	rootKey, _ := os.ReadFile(filepath.Join(dir, "root.key"))
+	if _, err := LoadCA(rootPEM, rootKey, "wrong"); status(err) != StatusParseKey {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	other, _ := GenerateKey("p256")
+	defer other.Free()
+	otherPEM, _ := other.PEM("")
+	if _, err := LoadCA(rootPEM, []byte(otherPEM), ""); status(err) != StatusWrongObject {
+		t.Fatalf("foreign key: %v", err)
+	}
+	root, err := LoadCA(rootPEM, rootKey, "rootpw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Free()
+	osubject := strings.TrimPrefix(strings.TrimSpace(mustOpenssl(t, dir, "x509", "-in", "root.crt", "-noout", "-subject", "-nameopt", "sep_comma_plus_space")), "subject=")
+	if root.Certificate().Subject() != osubject {
+		t.Fatalf("subject %q vs openssl %q", root.Certificate().Subject(), osubject)
+	}
+	if chain, _ := root.ChainPEM(); chain != string(rootPEM) {
+		t.Fatalf("a root's chain is itself:\n%s", chain)
+	}
+
+	ikey, _ := GenerateKey("p256")
+	defer ikey.Free()
+	if _, err := root.CreateIntermediate("/CN=Too Long", ikey, 365, -1, now); status(err) != StatusIssue {
+		t.Fatalf("intermediate outliving its root: %v", err)
+	}
+	inter, err := root.CreateIntermediate("/O=go/CN=Go Intermediate", ikey, 20, 0, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inter.Free()
+	chain, err := inter.ChainPEM()
+	if err != nil || strings.Count(chain, "BEGIN CERTIFICATE") != 2 {
+		t.Fatalf("%q %v", chain, err)
+	}
+	ipem, _ := inter.Certificate().PEM()
+	ifile := write(t, filepath.Join(dir, "inter.crt"), ipem)
+	mustOpenssl(t, dir, "verify", "-CAfile", "root.crt", ifile)
+	itext := mustOpenssl(t, dir, "x509", "-in", ifile, "-noout", "-text")
+	if !strings.Contains(itext, "CA:TRUE, pathlen:0") || !strings.Contains(itext, "Certificate Sign") {
+		t.Fatalf("intermediate: %s", itext)
+	}
+	if _, err := inter.CreateIntermediate("/CN=Third", other, 10, -1, now); err == nil {
+		t.Fatal("a CA under pathlen:0")
+	}
+
+	// Reload the intermediate from its chain and issue through a store.
+	ikeyPEM, _ := ikey.PEM("")
+	again, err := LoadCA([]byte(chain), []byte(ikeyPEM), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Free()
+	if c2, _ := again.ChainPEM(); c2 != chain {
+		t.Fatal("chain lost on reload")
+	}
+	store, err := CreateStore(filepath.Join(dir, "inter-ca"), again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Free()
+	server, err := store.IssueServer("db.example.com", other, 10, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Free()
+	spem, _ := server.PEM()
+	sfile := write(t, filepath.Join(dir, "server.crt"), spem)
+	write(t, filepath.Join(dir, "untrusted.pem"), ipem)
+	mustOpenssl(t, dir, "verify", "-purpose", "sslserver", "-CAfile", "root.crt", "-untrusted", "untrusted.pem", sfile)
+	if out, err := opensslRun(t, dir, "verify", "-CAfile", "root.crt", sfile); err == nil {
+		t.Fatalf("openssl verified without the intermediate: %s", out)
+	}
+	conninfo := "host=db.example.com sslmode=verify-full sslrootcert=" + filepath.Join(dir, "root.crt")
+	v, err := VerifyServer(conninfo, spem+ipem, 15, now)
+	if err != nil || !v.Accept {
+		t.Fatalf("with the intermediate: %+v %v", v, err)
+	}
+	v, err = VerifyServer(conninfo, spem, 15, now)
+	if err != nil || v.Accept || v.ReasonCode != 20 {
+		t.Fatalf("without the intermediate: %+v %v", v, err)
+	}
+}

@@ -88,6 +88,9 @@ _sig("pgtls_cert_to_json", _u32, _p, _pp, _pp)
 _sig("pgtls_cert_free", None, _p)
 _sig("pgtls_inspect_json", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
 _sig("pgtls_ca_create_root", _u32, _u8p, _sz, _p, _u32, _i32, _i64, _pp, _pp)
+_sig("pgtls_ca_load", _u32, _u8p, _sz, _u8p, _sz, _u8p, _sz, _pp, _pp)
+_sig("pgtls_ca_create_intermediate", _u32, _p, _u8p, _sz, _p, _u32, _i32, _i64, _pp, _pp)
+_sig("pgtls_ca_chain_to_pem", _u32, _p, _pp, _pp)
 _sig("pgtls_ca_certificate", _p, _p)
 _sig("pgtls_ca_free", None, _p)
 _sig("pgtls_store_create", _u32, _u8p, _sz, _p, _u8p, _sz, _pp, _pp)
@@ -299,6 +302,19 @@ class CA(_Handle):
     @classmethod
     def create_root(cls, subject, key, days, now, path_len=-1):
         return _new(cls, _lib.pgtls_ca_create_root, *_arg(subject), key.ptr, days, path_len, now)
+
+    @classmethod
+    def load(cls, cert_pem, key_pem, passphrase=None):
+        """An existing CA: its certificate (optionally followed by the ones
+        above it) and its key, decrypted with passphrase unless None."""
+        return _new(cls, _lib.pgtls_ca_load, *_arg(cert_pem), *_arg(key_pem), *_arg(passphrase))
+
+    def create_intermediate(self, subject, key, days, now, path_len=-1):
+        return _new(CA, _lib.pgtls_ca_create_intermediate, self.ptr, *_arg(subject), key.ptr, days,
+                    path_len, now)
+
+    def chain_pem(self):
+        return _buf(_lib.pgtls_ca_chain_to_pem, self.ptr).decode()
 
     @property
     def certificate(self):

@@ -183,6 +183,43 @@ class PkiTest(unittest.TestCase):
             pgtls.verify_server("nonsense", chain, NOW)
         self.assertEqual(cm.exception.status, pgtls.STATUS_PARSE_VALUE)
 
+    def test_load_ca_and_intermediate(self):
+        """A root made by openssl, loaded; an intermediate under it; a server
+        certificate from the intermediate, verified by openssl."""
+        r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-keyout", "root.key", "-passout", "pass:pw", "-out", "root.crt",
+                    "-subj", "/CN=OpenSSL Root", "-days", "30", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        now = int(time.time())  # openssl's notBefore is the second it signed in
+        with open(os.path.join(self.dir, "root.crt")) as f:
+            root_pem = f.read()
+        with open(os.path.join(self.dir, "root.key")) as f:
+            root_key = f.read()
+        with self.assertRaises(pgtls.PgtlsError) as cm:
+            pgtls.CA.load(root_pem, root_key, "wrong")
+        self.assertEqual(cm.exception.status, pgtls.STATUS_PARSE_KEY)
+        root = pgtls.CA.load(root_pem, root_key, "pw")
+        self.assertEqual(root.chain_pem(), root_pem)
+        ikey = pgtls.Key.generate()
+        inter = root.create_intermediate("/CN=Py Intermediate", ikey, 20, now, path_len=0)
+        chain = inter.chain_pem()
+        self.assertEqual(chain.count("BEGIN CERTIFICATE"), 2)
+        inter_pem = inter.certificate.to_pem()
+        with open(os.path.join(self.dir, "inter.crt"), "w") as f:
+            f.write(inter_pem)
+        r = openssl("verify", "-CAfile", "root.crt", "inter.crt", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        store = pgtls.Store.create(os.path.join(self.dir, "inter-ca"),
+                                   pgtls.CA.load(chain, ikey.to_pem()))
+        server = store.issue_server("db.example.com", ikey, 10, now)
+        with open(os.path.join(self.dir, "server.crt"), "w") as f:
+            f.write(server.to_pem())
+        r = openssl("verify", "-purpose", "sslserver", "-CAfile", "root.crt", "-untrusted",
+                    "inter.crt", "server.crt", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with self.assertRaises(pgtls.PgtlsError):
+            inter.create_intermediate("/CN=Third", ikey, 5, now)
+
     def test_keys_round_trip(self):
         key = pgtls.Key.generate()
         pem = key.to_pem()
