@@ -321,15 +321,20 @@ pub(crate) enum IssueCommand {
     Client(IssueClientArgs),
 }
 
-/// Output options of `pgtls issue`.
+/// Output files of `pgtls issue server`.
 #[derive(Args)]
-pub(crate) struct IssueOut {
+pub(crate) struct IssueFiles {
     /// Where to write the certificate (PEM; leaf then intermediates).
     #[arg(long)]
     out_cert: PathBuf,
     /// Where to write the new private key (0600).
     #[arg(long)]
     out_key: PathBuf,
+}
+
+/// Output options of `pgtls issue`.
+#[derive(Args)]
+pub(crate) struct IssueOut {
     /// Validity in days.
     #[arg(long, default_value_t = 365)]
     days: u32,
@@ -357,6 +362,8 @@ pub(crate) struct IssueServerArgs {
     #[arg(long)]
     cn: Option<String>,
     #[command(flatten)]
+    files: IssueFiles,
+    #[command(flatten)]
     out: IssueOut,
 }
 
@@ -365,12 +372,26 @@ pub(crate) struct IssueServerArgs {
 pub(crate) struct IssueClientArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// The database role (becomes the CN).
-    #[arg(long)]
-    role: String,
-    /// Extra subject alternative names; repeatable.
+    /// The database role (becomes the CN); repeatable with --out-dir: all of them are
+    /// issued as one batch (one commit to the store, all or nothing).
+    #[arg(long, required_unless_present = "roles_file")]
+    role: Vec<String>,
+    /// A file of roles, one per line (blank lines and lines starting with `#` are
+    /// skipped), issued as one batch into --out-dir; adds to --role.
+    #[arg(long, value_name = "FILE", requires = "out_dir")]
+    roles_file: Option<PathBuf>,
+    /// Extra subject alternative names; repeatable (one role only).
     #[arg(long)]
     san: Vec<String>,
+    /// Where to write the certificate (PEM; leaf then intermediates); one role only.
+    #[arg(long, conflicts_with = "out_dir", required_unless_present = "out_dir")]
+    out_cert: Option<PathBuf>,
+    /// Where to write the new private key (0600); one role only.
+    #[arg(long, conflicts_with = "out_dir", required_unless_present = "out_dir")]
+    out_key: Option<PathBuf>,
+    /// Write DIR/ROLE.crt and DIR/ROLE.key for every role (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     #[command(flatten)]
     out: IssueOut,
 }
@@ -911,7 +932,7 @@ fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
 }
 
 fn issue(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure> {
-    let (store_args, out, params) = match cmd {
+    let (store_args, out, files, params) = match cmd {
         IssueCommand::Server(a) => {
             let names = sans(&a.host)?;
             let p = CertificateParams::server(
@@ -919,28 +940,34 @@ fn issue(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure> {
                 a.cn.as_deref(),
                 Validity::days_from(now, a.out.days),
             )?;
-            (&a.store, &a.out, p)
+            (&a.store, &a.out, (&a.files.out_cert, &a.files.out_key), p)
         }
         IssueCommand::Client(a) => {
-            let mut p = CertificateParams::client(&a.role, Validity::days_from(now, a.out.days))?;
+            let (Some(out_cert), Some(out_key), None, [role], None) = (
+                &a.out_cert,
+                &a.out_key,
+                &a.out_dir,
+                a.role.as_slice(),
+                &a.roles_file,
+            ) else {
+                return issue_clients(a, now);
+            };
+            let mut p = CertificateParams::client(role, Validity::days_from(now, a.out.days))?;
             p.subject_alt_names = sans(&a.san)?;
-            (&a.store, &a.out, p)
+            (&a.store, &a.out, (out_cert, out_key), p)
         }
     };
+    let (out_cert, out_key) = files;
     let store = store_args.open()?;
-    check_new(&[&out.out_cert, &out.out_key], out.force)?;
-    if out.key.encrypt && out.pass.get()?.is_none() {
-        return Err(Failure::Usage(
-            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
-        ));
-    }
+    check_new(&[out_cert, out_key], out.force)?;
+    check_encrypt(out)?;
     let key = generate_key(&out.key)?;
     let cert = store.issue(&params, &key.public_key(), now)?;
-    write_key(&out.out_key, &key, &out.key, &out.pass, out.force)?;
-    write_cert_chain(&out.out_cert, &cert, &store, true, out.force)?;
+    write_key(out_key, &key, &out.key, &out.pass, out.force)?;
+    write_cert_chain(out_cert, &cert, &store, true, out.force)?;
     let mut v = cert_json(&cert);
-    v["cert_file"] = json!(label(&out.out_cert));
-    v["key_file"] = json!(label(&out.out_key));
+    v["cert_file"] = json!(label(out_cert));
+    v["key_file"] = json!(label(out_key));
     print(
         out.json,
         &v,
@@ -948,11 +975,193 @@ fn issue(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure> {
             "issued {} serial {}\n  certificate {}\n  key         {}\n",
             cert.subject(),
             cert.serial_hex(),
-            out.out_cert.display(),
-            out.out_key.display()
+            out_cert.display(),
+            out_key.display()
         ),
     );
     Ok(())
+}
+
+fn check_encrypt(out: &IssueOut) -> Result<(), Failure> {
+    if out.key.encrypt && out.pass.get()?.is_none() {
+        return Err(Failure::Usage(
+            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// One role of a batch and where it came from (for error messages).
+struct BatchRole {
+    role: String,
+    origin: String,
+}
+
+/// The roles of `--role` and `--roles-file`, checked: usable as file names, no repeats.
+fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
+    let mut roles: Vec<BatchRole> = a
+        .role
+        .iter()
+        .map(|r| BatchRole {
+            role: r.clone(),
+            origin: format!("--role {r:?}"),
+        })
+        .collect();
+    if let Some(f) = &a.roles_file {
+        let bytes = read_file(f)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", f.display())))?;
+        for (i, line) in text.lines().enumerate() {
+            let role = line.trim();
+            if role.is_empty() || role.starts_with('#') {
+                continue;
+            }
+            roles.push(BatchRole {
+                role: role.to_owned(),
+                origin: format!("{}:{}", f.display(), i + 1),
+            });
+        }
+        if roles.is_empty() {
+            return Err(Failure::Usage(format!(
+                "{}: no roles in the file",
+                f.display()
+            )));
+        }
+    }
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for r in &roles {
+        if r.role == "." || r.role == ".." || r.role.contains(['/', '\0']) {
+            return Err(Failure::Usage(format!(
+                "{}: role {:?} cannot be used as a file name in --out-dir",
+                r.origin, r.role
+            )));
+        }
+        if let Some(first) = seen.insert(&r.role, &r.origin) {
+            return Err(Failure::Usage(format!(
+                "{}: role {:?} is already in the batch ({first})",
+                r.origin, r.role
+            )));
+        }
+    }
+    Ok(roles)
+}
+
+/// `pgtls issue client` with several roles (or --out-dir): one batch, one commit.
+fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<(), Failure> {
+    let Some(dir) = &a.out_dir else {
+        return Err(Failure::Usage(
+            "several roles need --out-dir DIR (--out-cert and --out-key take one role)".to_owned(),
+        ));
+    };
+    let roles = batch_roles(a)?;
+    if roles.len() > 1 && !a.san.is_empty() {
+        return Err(Failure::Usage(
+            "--san applies to one role only, not to a batch".to_owned(),
+        ));
+    }
+    let names = sans(&a.san)?;
+    let validity = Validity::days_from(now, a.out.days);
+    let mut params = Vec::with_capacity(roles.len());
+    for r in &roles {
+        let mut p = CertificateParams::client(&r.role, validity).map_err(|e| {
+            Failure::Usage(format!("{}: role {:?}: {}", r.origin, r.role, chain(&e)))
+        })?;
+        p.subject_alt_names.clone_from(&names);
+        params.push(p);
+    }
+    let paths: Vec<(PathBuf, PathBuf)> = roles
+        .iter()
+        .map(|r| {
+            (
+                dir.join(format!("{}.crt", r.role)),
+                dir.join(format!("{}.key", r.role)),
+            )
+        })
+        .collect();
+    let store = a.store.open()?;
+    // Everything that can be refused is refused before the batch is issued.
+    let all: Vec<&Path> = paths
+        .iter()
+        .flat_map(|(c, k)| [c.as_path(), k.as_path()])
+        .collect();
+    check_new(&all, a.out.force)?;
+    check_encrypt(&a.out)?;
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::io("cannot create", dir, e))?;
+    }
+    let mut keys = Vec::with_capacity(roles.len());
+    let mut requests = Vec::with_capacity(roles.len());
+    for p in params {
+        let k = generate_key(&a.out.key)?;
+        requests.push((p, k.public_key()));
+        keys.push(k);
+    }
+    let certs = store.issue_batch(&requests, now)?;
+    let mut written = Vec::with_capacity(certs.len());
+    for (((r, cert), key), (cert_file, key_file)) in roles.iter().zip(&certs).zip(&keys).zip(&paths)
+    {
+        let result = write_key(key_file, key, &a.out.key, &a.out.pass, a.out.force)
+            .and_then(|()| write_cert_chain(cert_file, cert, &store, true, a.out.force));
+        if let Err(e) = result {
+            return Err(after_commit(e, &roles, &certs, written.len(), &a.store.dir));
+        }
+        let mut v = cert_json(cert);
+        v["role"] = json!(r.role);
+        v["cert_file"] = json!(label(cert_file));
+        v["key_file"] = json!(label(key_file));
+        written.push(v);
+    }
+    let mut human = format!(
+        "issued {} client certificate(s) in one batch into {}\n",
+        certs.len(),
+        dir.display()
+    );
+    for (r, c) in roles.iter().zip(&certs) {
+        human.push_str(&format!("  {}  serial {}\n", r.role, c.serial_hex()));
+    }
+    let v = json!({
+        "dir": label(dir),
+        "count": written.len(),
+        "issued": written,
+    });
+    print(a.out.json, &v, &human);
+    Ok(())
+}
+
+/// The error of a batch whose output failed after the store recorded it: which
+/// certificates were issued (to revoke them if their keys are lost) and which were written.
+fn after_commit(
+    e: Failure,
+    roles: &[BatchRole],
+    certs: &[pgtls_core::Certificate],
+    written: usize,
+    store_dir: &Path,
+) -> Failure {
+    let cause = match e {
+        Failure::Core(e) => chain(&e),
+        Failure::Usage(m) | Failure::Other(m) => m,
+    };
+    let mut msg = format!(
+        "{cause}\nThe store {} has issued all {} certificates of this batch; the files of \
+         the first {written} were written. Revoke the ones whose key was not written \
+         (`pgtls revoke --dir {} --serial SERIAL`):",
+        store_dir.display(),
+        certs.len(),
+        store_dir.display()
+    );
+    for (i, (r, c)) in roles.iter().zip(certs).enumerate() {
+        let state = if i < written {
+            "written"
+        } else {
+            "NOT (completely) written"
+        };
+        msg.push_str(&format!(
+            "\n  {} serial {} ({state})",
+            r.role,
+            c.serial_hex()
+        ));
+    }
+    Failure::Other(msg)
 }
 
 fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
