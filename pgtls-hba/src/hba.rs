@@ -8,7 +8,7 @@ use crate::address::{cidr_mask, parse_numeric_host};
 use crate::method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 use crate::pgregex::PgRegex;
 use crate::source::Source;
-use crate::token::{Record, Token, Tokenizer, physical_lines};
+use crate::token::{Record, Tok, Token, Tokenizer, physical_lines, record_estimate};
 use crate::version::PgVersion;
 
 /// The server settings that change how pg_hba.conf is read.
@@ -261,12 +261,13 @@ impl HbaFile {
             version: settings.version,
             source,
         };
-        let mut records = Vec::new();
-        tokenizer.tokenize_file(name, text, 0, &mut records);
-        let lines: Vec<HbaLine> = records
-            .into_iter()
-            .map(|r| parse_record(r, &settings))
-            .collect();
+        let mut lines: Vec<HbaLine> = Vec::with_capacity(record_estimate(text));
+        tokenizer.tokenize_file(name, text, 0, &mut |rec: &mut Record<'_>| {
+            lines.push(parse_record(rec, &settings));
+        });
+        if lines.capacity() > lines.len() + lines.len() / 8 {
+            lines.shrink_to_fit();
+        }
         let first_error = lines.iter().position(|l| l.result.is_err());
         Self {
             name: name.to_owned(),
@@ -378,15 +379,15 @@ pub fn parse_hba_line(line: &str, settings: ServerSettings) -> Result<HbaRule, L
     }
 }
 
-fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
-    let result = match rec.error {
+fn parse_record(rec: &mut Record<'_>, settings: &ServerSettings) -> HbaLine {
+    let result = match rec.error.take() {
         Some(e) => Err(LineError {
-            message: rec.error_log.unwrap_or_else(|| e.clone()),
+            message: rec.error_log.take().unwrap_or_else(|| e.clone()),
             view_message: Some(e),
         }),
         None => {
-            let fallback = hostssl_warning(&rec.fields, settings);
-            parse_fields(rec.fields, settings).map_err(|mut e| {
+            let fallback = hostssl_warning(rec, settings);
+            parse_fields(rec, settings).map_err(|mut e| {
                 // A "silent" error leaves whatever error text was set before:
                 // the hostssl warning, if there was one.
                 if e.view_message.is_none() {
@@ -397,18 +398,18 @@ fn parse_record(rec: Record, settings: &ServerSettings) -> HbaLine {
         }
     };
     HbaLine {
-        file: rec.file,
+        file: rec.file.to_owned(),
         line_number: rec.line_number,
-        raw: rec.raw,
+        raw: std::mem::take(&mut rec.raw).into_owned(),
         result,
         phys: rec.phys,
         lossy: rec.lossy,
     }
 }
 
-fn hostssl_warning(fields: &[Vec<Token>], s: &ServerSettings) -> Option<String> {
-    let first = fields.first()?.first()?;
-    match first.text.as_str() {
+fn hostssl_warning(rec: &Record<'_>, s: &ServerSettings) -> Option<String> {
+    let first = rec.first(0)?;
+    match &*first.text {
         "hostssl" if !s.build.ssl => Some(
             "hostssl record cannot match because SSL is not supported by this build".to_owned(),
         ),
@@ -423,11 +424,13 @@ fn hostssl_warning(fields: &[Vec<Token>], s: &ServerSettings) -> Option<String> 
     }
 }
 
-fn name_tokens(tokens: Vec<Token>, version: PgVersion) -> Result<Vec<NameToken>, LineError> {
+fn name_tokens(tokens: &mut [Tok<'_>], version: PgVersion) -> Result<Vec<NameToken>, LineError> {
     let mut out = Vec::with_capacity(tokens.len());
     for t in tokens {
-        let regex = if version >= PgVersion::V16 && t.text.starts_with('/') {
-            let pat = &t.text[1..];
+        let t = t.take();
+        let regex = if version >= PgVersion::V16
+            && let Some(pat) = t.text.strip_prefix('/')
+        {
             match PgRegex::new(pat) {
                 Ok(r) => Some(r),
                 Err(e) => {
@@ -444,10 +447,9 @@ fn name_tokens(tokens: Vec<Token>, version: PgVersion) -> Result<Vec<NameToken>,
     Ok(out)
 }
 
-fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, LineError> {
+fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, LineError> {
     let v = s.version;
-    let mut it = fields.into_iter();
-    let Some(ct) = it.next() else {
+    let Some(ct) = rec.field(0) else {
         return Err(LineError::new("end-of-line before database specification"));
     };
     if ct.len() > 1 {
@@ -455,7 +457,7 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
             "multiple values specified for connection type",
         ));
     }
-    let ct_text = ct.first().map(|t| t.text.as_str()).unwrap_or("");
+    let ct_text = ct.first().map(|t| &*t.text).unwrap_or("");
     let Some(conn_type) = ConnType::from_keyword(ct_text) else {
         return Err(LineError::new(format!(
             "invalid connection type \"{ct_text}\""
@@ -479,18 +481,20 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
         }
         _ => {}
     }
-    let Some(db) = it.next() else {
+    let Some(db) = rec.field_mut(1) else {
         return Err(LineError::new("end-of-line before database specification"));
     };
     let databases = name_tokens(db, v)?;
-    let Some(us) = it.next() else {
+    let Some(us) = rec.field_mut(2) else {
         return Err(LineError::new("end-of-line before role specification"));
     };
     let users = name_tokens(us, v)?;
 
+    // The next field to read.
+    let mut fi = 3;
     let mut address = None;
     if conn_type.is_tcp() {
-        let Some(af) = it.next() else {
+        let Some(af) = rec.field(fi) else {
             return Err(LineError::new(
                 "end-of-line before IP address specification",
             ));
@@ -498,7 +502,12 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
         if af.len() > 1 {
             return Err(LineError::new("multiple values specified for host address"));
         }
-        let tok = &af[0];
+        fi += 1;
+        let Some(tok) = af.first() else {
+            return Err(LineError::new(
+                "end-of-line before IP address specification",
+            ));
+        };
         address = Some(if tok.is_keyword("all") {
             Address::All
         } else if tok.is_keyword("samehost") {
@@ -508,7 +517,7 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
         } else {
             let (host, cidr) = match tok.text.split_once('/') {
                 Some((h, c)) => (h, Some(c)),
-                None => (tok.text.as_str(), None),
+                None => (&*tok.text, None),
             };
             match (parse_numeric_host(host), cidr) {
                 (None, Some(_)) => {
@@ -532,13 +541,16 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
                     }
                 },
                 (Some(addr), None) => {
-                    let Some(mf) = it.next() else {
+                    let Some(mf) = rec.field(fi) else {
                         return Err(LineError::new("end-of-line before netmask specification"));
                     };
+                    fi += 1;
                     if mf.len() > 1 {
                         return Err(LineError::new("multiple values specified for netmask"));
                     }
-                    let mtok = &mf[0].text;
+                    let Some(mtok) = mf.first().map(|t| &*t.text) else {
+                        return Err(LineError::new("end-of-line before netmask specification"));
+                    };
                     let Some(mask) = parse_numeric_host(mtok) else {
                         return Err(LineError::new(format!(
                             "invalid IP mask \"{mtok}\": Name or service not known"
@@ -557,15 +569,18 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
         });
     }
 
-    let Some(mf) = it.next() else {
+    let Some(mf) = rec.field(fi) else {
         return Err(LineError::new("end-of-line before authentication method"));
     };
+    fi += 1;
     if mf.len() > 1 {
         return Err(LineError::new(
             "multiple values specified for authentication type",
         ));
     }
-    let mname = mf[0].text.as_str();
+    let Some(mname) = mf.first().map(|t| &*t.text) else {
+        return Err(LineError::new("end-of-line before authentication method"));
+    };
     let Some(mut method) = AuthMethod::from_name(mname, v) else {
         return Err(LineError::new(format!(
             "invalid authentication method \"{mname}\""
@@ -618,18 +633,18 @@ fn parse_fields(fields: Vec<Vec<Token>>, s: &ServerSettings) -> Result<HbaRule, 
         o.compat_realm = true;
         o.upn_username = false;
     }
-    let mut raw_options = Vec::new();
-    for field in it {
-        for tok in field {
-            let Some((name, val)) = tok.text.split_once('=') else {
-                return Err(LineError::new(format!(
-                    "authentication option not in name=value format: {}",
-                    tok.text
-                )));
-            };
-            parse_option(name, val, conn_type, method, s, &mut o)?;
-            raw_options.push((name.to_owned(), val.to_owned()));
-        }
+    // Options: every token of the remaining fields, in order.
+    let options = rec.tokens_from_field(fi);
+    let mut raw_options = Vec::with_capacity(options.len());
+    for tok in options {
+        let Some((name, val)) = tok.text.split_once('=') else {
+            return Err(LineError::new(format!(
+                "authentication option not in name=value format: {}",
+                tok.text
+            )));
+        };
+        parse_option(name, val, conn_type, method, s, &mut o)?;
+        raw_options.push((name.to_owned(), val.to_owned()));
     }
 
     if method == AuthMethod::Ldap {

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::hba::LineError;
 use crate::pgregex::{PgRegex, RegexMatch};
 use crate::source::Source;
-use crate::token::{Record, Token, Tokenizer};
+use crate::token::{Record, Token, Tokenizer, record_estimate};
 use crate::version::PgVersion;
 
 /// A valid pg_ident.conf line.
@@ -96,12 +96,13 @@ impl IdentFile {
     /// (16+) includes through `source`.
     pub fn parse(name: &str, text: &[u8], version: PgVersion, source: &dyn Source) -> Self {
         let tokenizer = Tokenizer { version, source };
-        let mut records = Vec::new();
-        tokenizer.tokenize_file(name, text, 0, &mut records);
-        let lines = records
-            .into_iter()
-            .map(|r| parse_record(r, version))
-            .collect();
+        let mut lines = Vec::with_capacity(record_estimate(text));
+        tokenizer.tokenize_file(name, text, 0, &mut |rec: &mut Record<'_>| {
+            lines.push(parse_record(rec, version));
+        });
+        if lines.capacity() > lines.len() + lines.len() / 8 {
+            lines.shrink_to_fit();
+        }
         Self {
             name: name.to_owned(),
             text: text.to_vec(),
@@ -377,15 +378,15 @@ fn check_line(
     }
 }
 
-fn parse_record(rec: Record, version: PgVersion) -> IdentLine {
-    let result = match rec.error {
-        Some(e) => Err(LineError::with_log(e, rec.error_log)),
-        None => parse_fields(&rec.fields, version),
+fn parse_record(rec: &mut Record<'_>, version: PgVersion) -> IdentLine {
+    let result = match rec.error.take() {
+        Some(e) => Err(LineError::with_log(e, rec.error_log.take())),
+        None => parse_fields(rec, version),
     };
     IdentLine {
-        file: rec.file,
+        file: rec.file.to_owned(),
         line_number: rec.line_number,
-        raw: rec.raw,
+        raw: std::mem::take(&mut rec.raw).into_owned(),
         result,
         lossy: rec.lossy,
     }
@@ -400,15 +401,22 @@ fn compile(tok: &Token) -> Result<Option<PgRegex>, LineError> {
         .map_err(|e| LineError::new_pub(format!("invalid regular expression \"{pat}\": {e}")))
 }
 
-fn parse_fields(fields: &[Vec<Token>], version: PgVersion) -> Result<IdentRule, LineError> {
-    let one = |i: usize| -> Result<Token, LineError> {
-        let Some(f) = fields.get(i) else {
+fn parse_fields(rec: &mut Record<'_>, version: PgVersion) -> Result<IdentRule, LineError> {
+    // The checks in field order first (they decide the error), then the
+    // tokens are taken out.
+    for i in 0..3 {
+        let Some(f) = rec.field(i) else {
             return Err(LineError::new_pub("missing entry at end of line"));
         };
         if f.len() > 1 {
             return Err(LineError::new_pub("multiple values in ident field"));
         }
-        Ok(f[0].clone())
+    }
+    let mut one = |i: usize| -> Result<Token, LineError> {
+        match rec.field_mut(i).and_then(|f| f.first_mut()) {
+            Some(t) => Ok(t.take()),
+            None => Err(LineError::new_pub("missing entry at end of line")),
+        }
     };
     let map = one(0)?;
     let system_user = one(1)?;

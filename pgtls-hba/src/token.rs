@@ -2,6 +2,15 @@
 //! exactly as `tokenize_auth_file`, `next_field_expand` and `next_token` in
 //! PostgreSQL's src/backend/libpq/hba.c do (including `@file` expansion and,
 //! from 16, the `include*` directives).
+//!
+//! Reading allocates as little as it can: a logical line is borrowed from
+//! the file's text unless continuation or NUL bytes splice it, a token is
+//! borrowed from the line unless quote removal makes it a copy, and the
+//! record handed to the caller reuses its token and field buffers from line
+//! to line. Records are streamed to a sink (the line parser), so nothing is
+//! kept per line but what the model needs.
+
+use std::borrow::Cow;
 
 use crate::source::{Source, absolute_location, inc_location};
 use crate::version::PgVersion;
@@ -38,17 +47,47 @@ impl Token {
     }
 }
 
-/// A logical record: one line after continuations, split into fields.
+/// A token while reading: its text borrowed from the line when it can be.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Record {
+pub(crate) struct Tok<'a> {
+    /// As [`Token::text`].
+    pub(crate) text: Cow<'a, str>,
+    /// As [`Token::quoted`].
+    pub(crate) quoted: bool,
+}
+
+impl Tok<'_> {
+    /// `token_is_keyword`.
+    pub(crate) fn is_keyword(&self, kw: &str) -> bool {
+        !self.quoted && self.text == kw
+    }
+
+    /// Moves the token out (its text becomes empty): one allocation for a
+    /// borrowed text, none for an owned one.
+    pub(crate) fn take(&mut self) -> Token {
+        Token {
+            text: std::mem::take(&mut self.text).into_owned(),
+            quoted: self.quoted,
+        }
+    }
+}
+
+/// A logical record: one line after continuations, split into fields.
+///
+/// The sink of [`Tokenizer::tokenize_file`] gets it by reference and may
+/// take what it keeps out of it (the buffers are reused for the next record).
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
     /// The file the record comes from (as PostgreSQL names it).
-    pub(crate) file: String,
+    pub(crate) file: &'a str,
     /// The physical line number of the record's first line.
     pub(crate) line_number: u32,
     /// The record text after continuation splicing (`raw_line`).
-    pub(crate) raw: String,
-    /// The fields; each has at least one token.
-    pub(crate) fields: Vec<Vec<Token>>,
+    pub(crate) raw: Cow<'a, str>,
+    /// The tokens of all fields, in order.
+    tokens: Vec<Tok<'a>>,
+    /// Where each field ends in `tokens`; every field has at least one token.
+    field_ends: Vec<usize>,
     /// A tokenizer error (`err_msg` of `TokenizedAuthLine`).
     pub(crate) error: Option<String>,
     /// The server's log text for `error` (it can differ, or come from an
@@ -58,6 +97,63 @@ pub(crate) struct Record {
     pub(crate) lossy: bool,
     /// 0-based physical line range in the file the record comes from.
     pub(crate) phys: (usize, usize),
+}
+
+impl<'a> Record<'a> {
+    fn new(file: &'a str) -> Self {
+        Self {
+            file,
+            line_number: 0,
+            raw: Cow::Borrowed(""),
+            tokens: Vec::with_capacity(16),
+            field_ends: Vec::with_capacity(8),
+            error: None,
+            error_log: None,
+            lossy: false,
+            phys: (0, 0),
+        }
+    }
+
+    /// The number of fields.
+    pub(crate) fn field_count(&self) -> usize {
+        self.field_ends.len()
+    }
+
+    /// The tokens of field `i` (0-based), never empty.
+    pub(crate) fn field(&self, i: usize) -> Option<&[Tok<'a>]> {
+        let (start, end) = self.field_range(i)?;
+        self.tokens.get(start..end)
+    }
+
+    /// The tokens of field `i`, to take from.
+    pub(crate) fn field_mut(&mut self, i: usize) -> Option<&mut [Tok<'a>]> {
+        let (start, end) = self.field_range(i)?;
+        self.tokens.get_mut(start..end)
+    }
+
+    /// Every token from field `i` (0-based) to the end of the record
+    /// (empty when there are fewer fields).
+    pub(crate) fn tokens_from_field(&self, i: usize) -> &[Tok<'a>] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.field_ends.get(p).copied().unwrap_or(self.tokens.len()),
+            None => 0,
+        };
+        self.tokens.get(start..).unwrap_or_default()
+    }
+
+    /// The first token of field `i`.
+    pub(crate) fn first(&self, i: usize) -> Option<&Tok<'a>> {
+        self.field(i).and_then(|f| f.first())
+    }
+
+    fn field_range(&self, i: usize) -> Option<(usize, usize)> {
+        let end = *self.field_ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(p) => *self.field_ends.get(p)?,
+            None => 0,
+        };
+        Some((start, end))
+    }
 }
 
 /// MAX_TOKEN before 16 (the 10240 of 12.16, 13.12, 14.9, 15.4 and later).
@@ -71,27 +167,52 @@ const MAX_LINE_OLD: usize = 20480;
 
 /// One logical line as `pg_get_line_append` plus continuation handling produce it.
 #[derive(Debug)]
-pub(crate) struct LogicalLine {
+pub(crate) struct LogicalLine<'a> {
     pub(crate) line_number: u32,
-    pub(crate) content: Vec<u8>,
+    /// Borrowed from the text unless continuation or a NUL byte spliced it.
+    pub(crate) content: Cow<'a, [u8]>,
     pub(crate) phys: (usize, usize),
     pub(crate) too_long: bool,
+}
+
+/// The physical line of `text` starting at byte `start`, including its `\n`
+/// when present (`None` at the end of the text).
+fn physical_line_at(text: &[u8], start: usize) -> Option<&[u8]> {
+    let rest = text.get(start..).filter(|r| !r.is_empty())?;
+    match rest.iter().position(|b| *b == b'\n') {
+        Some(nl) => rest.get(..=nl),
+        None => Some(rest),
+    }
 }
 
 /// Physical lines: byte ranges, each including its `\n` when present.
 pub(crate) fn physical_lines(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(text.iter().filter(|b| **b == b'\n').count() + 1);
     let mut start = 0;
-    for (i, b) in text.iter().enumerate() {
-        if *b == b'\n' {
-            out.push(&text[start..=i]);
-            start = i + 1;
-        }
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
+    while let Some(p) = physical_line_at(text, start) {
+        start += p.len();
+        out.push(p);
     }
     out
+}
+
+/// About how many records `text` holds, to size the list of lines once:
+/// the physical lines whose first byte other than a blank or comma is not
+/// `#`, capped at one per 16 bytes so that odd input (continuations, lines
+/// of `@empty-file`) cannot make it reserve much more than it needs.
+pub(crate) fn record_estimate(text: &[u8]) -> usize {
+    let mut n = 0;
+    let mut start = 0;
+    while let Some(p) = physical_line_at(text, start) {
+        start += p.len();
+        if p.iter()
+            .find(|&&c| !(is_blank(c) || matches!(c, b',' | b'\n')))
+            .is_some_and(|&c| c != b'#')
+        {
+            n += 1;
+        }
+    }
+    n.min(text.len() / 16 + 1)
 }
 
 fn strip_crlf(buf: &mut Vec<u8>) {
@@ -100,30 +221,60 @@ fn strip_crlf(buf: &mut Vec<u8>) {
     }
 }
 
-/// Splits a file into logical lines for `version`.
-pub(crate) fn logical_lines(text: &[u8], version: PgVersion) -> Vec<LogicalLine> {
-    let phys = physical_lines(text);
-    let mut out = Vec::with_capacity(phys.len());
-    let mut i = 0;
-    let mut line_number: u32 = 1;
-    let continuation = version >= PgVersion::V14;
-    while i < phys.len() {
-        let first = i;
+fn strip_crlf_slice(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The logical lines of a file for a version, borrowed where possible.
+pub(crate) struct LogicalLines<'a> {
+    text: &'a [u8],
+    /// Byte offset of the next physical line.
+    offset: usize,
+    /// Index of the next physical line.
+    index: usize,
+    line_number: u32,
+    continuation: bool,
+}
+
+impl<'a> LogicalLines<'a> {
+    pub(crate) fn new(text: &'a [u8], version: PgVersion) -> Self {
+        Self {
+            text,
+            offset: 0,
+            index: 0,
+            line_number: 1,
+            continuation: version >= PgVersion::V14,
+        }
+    }
+
+    /// The next physical line, advancing.
+    fn next_physical(&mut self) -> Option<&'a [u8]> {
+        let p = physical_line_at(self.text, self.offset)?;
+        self.offset += p.len();
+        self.index += 1;
+        Some(p)
+    }
+
+    /// The general case (continuation lines, NUL bytes), `pg_get_line_append`
+    /// step by step, starting with the physical line `p` already read.
+    fn spliced(&mut self, p: &'a [u8]) -> (Vec<u8>, u32, bool) {
         let mut buf: Vec<u8> = Vec::new();
         let mut last_backslash_len = 0usize;
         let mut continuations: u32 = 0;
         let mut too_long = false;
+        let mut pending = Some(p);
         loop {
             // pg_get_line_append: read until a '\n' survives strlen().
             let orig = buf.len();
             let mut got_any = false;
-            while i < phys.len() {
-                let p = phys[i];
-                i += 1;
+            while let Some(p) = pending.take().or_else(|| self.next_physical()) {
                 got_any = true;
                 let cut = p.iter().position(|b| *b == 0).unwrap_or(p.len());
-                buf.extend_from_slice(&p[..cut]);
-                if !continuation && p.len() >= MAX_LINE_OLD {
+                buf.extend_from_slice(p.get(..cut).unwrap_or(p));
+                if !self.continuation && p.len() >= MAX_LINE_OLD {
                     too_long = true;
                 }
                 if buf.len() > orig && buf.last() == Some(&b'\n') {
@@ -134,25 +285,45 @@ pub(crate) fn logical_lines(text: &[u8], version: PgVersion) -> Vec<LogicalLine>
                 break;
             }
             strip_crlf(&mut buf);
-            if continuation && buf.len() > last_backslash_len && buf.last() == Some(&b'\\') {
+            if self.continuation && buf.len() > last_backslash_len && buf.last() == Some(&b'\\') {
                 buf.pop();
                 last_backslash_len = buf.len();
                 continuations += 1;
-                if i < phys.len() {
+                if self.offset < self.text.len() {
                     continue;
                 }
             }
             break;
         }
-        out.push(LogicalLine {
-            line_number,
-            content: buf,
-            phys: (first, i),
-            too_long,
-        });
-        line_number = line_number.saturating_add(continuations + 1);
+        (buf, continuations, too_long)
     }
-    out
+}
+
+impl<'a> Iterator for LogicalLines<'a> {
+    type Item = LogicalLine<'a>;
+
+    fn next(&mut self) -> Option<LogicalLine<'a>> {
+        let first = self.index;
+        let p = self.next_physical()?;
+        let line_number = self.line_number;
+        let stripped = strip_crlf_slice(p);
+        let (content, continuations, too_long) =
+            if p.contains(&0) || (self.continuation && stripped.last() == Some(&b'\\')) {
+                let (buf, c, t) = self.spliced(p);
+                (Cow::Owned(buf), c, t)
+            } else {
+                // One physical line, nothing to splice: borrowed.
+                let too_long = !self.continuation && p.len() >= MAX_LINE_OLD;
+                (Cow::Borrowed(stripped), 0, too_long)
+            };
+        self.line_number = line_number.saturating_add(continuations + 1);
+        Some(LogicalLine {
+            line_number,
+            content,
+            phys: (first, self.index),
+            too_long,
+        })
+    }
 }
 
 /// `pg_isblank`: space, tab and carriage return.
@@ -160,31 +331,103 @@ fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t' || c == b'\r'
 }
 
+/// The text `next_token` collects: a range of the line while the collected
+/// bytes are contiguous in it, a copy once quote removal splits them.
+enum TokenBuf {
+    Range(usize, usize),
+    Owned(Vec<u8>),
+}
+
+impl TokenBuf {
+    fn len(&self) -> usize {
+        match self {
+            Self::Range(s, e) => e - s,
+            Self::Owned(v) => v.len(),
+        }
+    }
+
+    /// Appends `line[pos]` (which is `c`).
+    fn push(&mut self, line: &[u8], pos: usize, c: u8) {
+        match self {
+            Self::Range(s, e) if s == e => *self = Self::Range(pos, pos + 1),
+            Self::Range(_, e) if *e == pos => *e += 1,
+            Self::Range(s, e) => {
+                let mut v = Vec::with_capacity(*e - *s + 16);
+                v.extend_from_slice(line.get(*s..*e).unwrap_or_default());
+                v.push(c);
+                *self = Self::Owned(v);
+            }
+            Self::Owned(v) => v.push(c),
+        }
+    }
+
+    fn bytes<'b>(&'b self, line: &'b [u8]) -> &'b [u8] {
+        match self {
+            Self::Range(s, e) => line.get(*s..*e).unwrap_or_default(),
+            Self::Owned(v) => v,
+        }
+    }
+
+    /// The token's text; bytes that are not UTF-8 become U+FFFD. `text` is
+    /// the line when it is valid UTF-8 (a range of it then needs no check:
+    /// it starts and ends next to ASCII bytes or the line's ends).
+    fn into_text<'l>(self, line: &'l [u8], text: Option<&'l str>) -> Cow<'l, str> {
+        if let (Self::Range(s, e), Some(t)) = (&self, text)
+            && let Some(sub) = t.get(*s..*e)
+        {
+            return Cow::Borrowed(sub);
+        }
+        token_text(self.into_bytes(line))
+    }
+
+    fn into_bytes(self, line: &[u8]) -> Cow<'_, [u8]> {
+        match self {
+            Self::Range(s, e) => Cow::Borrowed(line.get(s..e).unwrap_or_default()),
+            Self::Owned(v) => Cow::Owned(v),
+        }
+    }
+}
+
 /// What `next_token` produced.
-enum Next {
+enum Next<'a> {
     Token {
-        text: Vec<u8>,
+        text: TokenBuf,
         initial_quote: bool,
         terminating_comma: bool,
     },
     End,
-    TooLong(Vec<u8>),
+    TooLong(Cow<'a, [u8]>),
 }
 
 /// `next_token`.
-fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
+fn next_token<'a>(line: &'a [u8], pos: &mut usize, max_token: Option<usize>) -> Next<'a> {
     let mut in_quote = false;
     let mut was_quote = false;
     let mut saw_quote = false;
     let mut initial_quote = false;
     let mut terminating_comma = false;
-    let mut buf: Vec<u8> = Vec::with_capacity(32);
+    let mut buf = TokenBuf::Range(0, 0);
     // Skip blanks and commas.
-    while *pos < line.len() && (is_blank(line[*pos]) || line[*pos] == b',') {
+    while let Some(&c) = line.get(*pos) {
+        if !(is_blank(c) || c == b',') {
+            break;
+        }
         *pos += 1;
     }
-    while *pos < line.len() {
-        let c = line[*pos];
+    // Fast path: a run of bytes that are not blanks, commas, `#` or quotes
+    // is collected as it is (the loop below would push each of them).
+    let start = *pos;
+    let run = line
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&c| is_blank(c) || matches!(c, b',' | b'#' | b'"'))
+        .unwrap_or(line.len() - start);
+    if run > 0 && max_token.is_none_or(|max| run < max - 1) {
+        buf = TokenBuf::Range(start, start + run);
+        *pos = start + run;
+    }
+    while let Some(&c) = line.get(*pos) {
         if is_blank(c) && !in_quote {
             break;
         }
@@ -196,7 +439,7 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
             && buf.len() >= max - 1
         {
             *pos = line.len();
-            return Next::TooLong(buf);
+            return Next::TooLong(buf.into_bytes(line));
         }
         if c == b',' && !in_quote {
             terminating_comma = true;
@@ -204,7 +447,7 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
             break;
         }
         if c != b'"' || was_quote {
-            buf.push(c);
+            buf.push(line, *pos, c);
         }
         if in_quote && c == b'"' {
             was_quote = !was_quote;
@@ -214,13 +457,13 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
         if c == b'"' {
             in_quote = !in_quote;
             saw_quote = true;
-            if buf.is_empty() {
+            if buf.len() == 0 {
                 initial_quote = true;
             }
         }
         *pos += 1;
     }
-    if saw_quote || !buf.is_empty() {
+    if saw_quote || buf.len() != 0 {
         Next::Token {
             text: buf,
             initial_quote,
@@ -231,11 +474,33 @@ fn next_token(line: &[u8], pos: &mut usize, max_token: Option<usize>) -> Next {
     }
 }
 
+/// Token bytes as text; bytes that are not UTF-8 become U+FFFD.
+fn token_text(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        Cow::Owned(v) => Cow::Owned(match String::from_utf8(v) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+/// A logical line being tokenized.
+#[derive(Clone, Copy)]
+struct Line<'l> {
+    bytes: &'l [u8],
+    /// The same bytes when they are valid UTF-8.
+    text: Option<&'l str>,
+}
+
 /// Tokenizer settings and the file resolver.
 pub(crate) struct Tokenizer<'a> {
     pub(crate) version: PgVersion,
     pub(crate) source: &'a dyn Source,
 }
+
+/// Where records go: the caller's line parser.
+pub(crate) type Sink<'s> = dyn FnMut(&mut Record<'_>) + 's;
 
 impl Tokenizer<'_> {
     fn max_token(&self) -> Option<usize> {
@@ -250,89 +515,130 @@ impl Tokenizer<'_> {
         }
     }
 
-    /// `tokenize_auth_file`: every record of `text`, includes expanded (16+).
-    pub(crate) fn tokenize_file(
-        &self,
-        file: &str,
-        text: &[u8],
-        depth: usize,
-        out: &mut Vec<Record>,
-    ) {
-        let lines = logical_lines(text, self.version);
-        out.reserve(lines.len());
-        for ll in lines {
-            let mut fields: Vec<Vec<Token>> = Vec::with_capacity(8);
+    /// `tokenize_auth_file`: every record of `text`, includes expanded (16+),
+    /// handed to `sink` in file order.
+    pub(crate) fn tokenize_file(&self, file: &str, text: &[u8], depth: usize, sink: &mut Sink<'_>) {
+        let mut rec = Record::new(file);
+        for ll in LogicalLines::new(text, self.version) {
+            rec.tokens.clear();
+            rec.field_ends.clear();
             let mut error: Option<(String, String)> = None;
             if ll.too_long {
                 let m = "authentication file line too long".to_owned();
                 error = Some((m.clone(), m));
             }
-            let mut pos = 0;
-            while pos < ll.content.len() && error.is_none() {
-                let field = self.next_field_expand(file, &ll.content, &mut pos, depth, &mut error);
-                if !field.is_empty() {
-                    fields.push(field);
+            let (raw, lossy) = match ll.content {
+                Cow::Borrowed(line) => {
+                    let text = std::str::from_utf8(line).ok();
+                    let (tokens, ends) = (&mut rec.tokens, &mut rec.field_ends);
+                    let l = Line { bytes: line, text };
+                    self.tokenize_line(file, l, depth, tokens, ends, &mut error);
+                    match text {
+                        Some(t) => (Cow::Borrowed(t), false),
+                        None => (String::from_utf8_lossy(line), true),
+                    }
                 }
-            }
-            if fields.is_empty() && error.is_none() {
+                Cow::Owned(line) => {
+                    // A spliced line (rare): its tokens are copied out
+                    // before the line becomes the record's text.
+                    let mut tokens = Vec::new();
+                    let ends = &mut rec.field_ends;
+                    let l = Line {
+                        bytes: &line,
+                        text: std::str::from_utf8(&line).ok(),
+                    };
+                    self.tokenize_line(file, l, depth, &mut tokens, ends, &mut error);
+                    rec.tokens.extend(tokens.into_iter().map(|t| Tok {
+                        text: Cow::Owned(t.text.into_owned()),
+                        quoted: t.quoted,
+                    }));
+                    match String::from_utf8(line) {
+                        Ok(t) => (Cow::Owned(t), false),
+                        Err(e) => (
+                            Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                            true,
+                        ),
+                    }
+                }
+            };
+            if rec.field_ends.is_empty() && error.is_none() {
                 continue;
             }
-            let raw = String::from_utf8_lossy(&ll.content).into_owned();
-            if error.is_none() && fields.len() == 2 && self.version >= PgVersion::V16 {
-                let first = fields[0].first().map(|t| t.text.as_str()).unwrap_or("");
-                let second = fields[1]
-                    .first()
-                    .map(|t| t.text.clone())
-                    .unwrap_or_default();
-                let handled = match first {
-                    "include" => self.include_file(file, &second, depth + 1, false, out),
-                    "include_if_exists" => self.include_file(file, &second, depth + 1, true, out),
-                    "include_dir" => self.include_dir(file, &second, depth + 1, out),
-                    _ => Err(None),
+            if error.is_none() && rec.field_count() == 2 && self.version >= PgVersion::V16 {
+                let kind = match rec.first(0).map(|t| &*t.text) {
+                    Some("include") => Some(0),
+                    Some("include_if_exists") => Some(1),
+                    Some("include_dir") => Some(2),
+                    _ => None,
                 };
-                match handled {
-                    Ok(()) => continue,
-                    Err(Some(e)) => error = Some((e.clone(), e)),
-                    Err(None) => {}
+                if let Some(kind) = kind {
+                    let second = rec.first(1).map(|t| t.text.to_string()).unwrap_or_default();
+                    let handled = match kind {
+                        0 => self.include_file(file, &second, depth + 1, false, sink),
+                        1 => self.include_file(file, &second, depth + 1, true, sink),
+                        _ => self.include_dir(file, &second, depth + 1, sink),
+                    };
+                    match handled {
+                        Ok(()) => continue,
+                        Err(e) => error = Some((e.clone(), e)),
+                    }
                 }
             }
             let (error, error_log) = match error {
                 Some((v, l)) => (Some(v), Some(l)),
                 None => (None, None),
             };
-            out.push(Record {
-                file: file.to_owned(),
-                line_number: ll.line_number,
-                lossy: std::str::from_utf8(&ll.content).is_err(),
-                raw,
-                fields,
-                error,
-                error_log,
-                phys: ll.phys,
-            });
+            rec.lossy = lossy;
+            rec.line_number = ll.line_number;
+            rec.raw = raw;
+            rec.error = error;
+            rec.error_log = error_log;
+            rec.phys = ll.phys;
+            sink(&mut rec);
         }
     }
 
-    /// `tokenize_include_file`. `Err(Some(msg))` is an error for the directive's line.
+    /// The fields of one logical line: tokens appended to `tokens`, the end
+    /// of each non-empty field to `ends`.
+    fn tokenize_line<'l>(
+        &self,
+        file: &str,
+        line: Line<'l>,
+        depth: usize,
+        tokens: &mut Vec<Tok<'l>>,
+        ends: &mut Vec<usize>,
+        error: &mut Option<(String, String)>,
+    ) {
+        let mut pos = 0;
+        while pos < line.bytes.len() && error.is_none() {
+            let before = tokens.len();
+            self.next_field_expand(file, line, &mut pos, depth, tokens, error);
+            if tokens.len() > before {
+                ends.push(tokens.len());
+            }
+        }
+    }
+
+    /// `tokenize_include_file`. `Err(msg)` is an error for the directive's line.
     fn include_file(
         &self,
         outer: &str,
         inc: &str,
         depth: usize,
         missing_ok: bool,
-        out: &mut Vec<Record>,
-    ) -> Result<(), Option<String>> {
+        sink: &mut Sink<'_>,
+    ) -> Result<(), String> {
         let full = absolute_location(inc, outer);
         match self.open(&full, depth) {
             Ok(text) => {
-                self.tokenize_file(&full, &text, depth, out);
+                self.tokenize_file(&full, &text, depth, sink);
                 Ok(())
             }
             Err((msg, not_found)) => {
                 if not_found && missing_ok {
                     Ok(())
                 } else {
-                    Err(Some(msg))
+                    Err(msg)
                 }
             }
         }
@@ -343,17 +649,17 @@ impl Tokenizer<'_> {
         outer: &str,
         dir: &str,
         depth: usize,
-        out: &mut Vec<Record>,
-    ) -> Result<(), Option<String>> {
+        sink: &mut Sink<'_>,
+    ) -> Result<(), String> {
         if dir
             .bytes()
             .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
         {
-            return Err(Some("empty configuration directory name".to_owned()));
+            return Err("empty configuration directory name".to_owned());
         }
         let directory = absolute_location(dir, outer);
         let Ok(entries) = self.source.list_dir(&directory) else {
-            return Err(Some(format!("could not open directory \"{directory}\"")));
+            return Err(format!("could not open directory \"{directory}\""));
         };
         let mut names: Vec<String> = entries
             .into_iter()
@@ -368,14 +674,14 @@ impl Tokenizer<'_> {
         names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         let mut errors: Vec<String> = Vec::new();
         for name in names {
-            if let Err(Some(e)) = self.include_file(outer, &name, depth, false, out) {
+            if let Err(e) = self.include_file(outer, &name, depth, false, sink) {
                 errors.push(e);
             }
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(Some(errors.join("\n")))
+            Err(errors.join("\n"))
         }
     }
 
@@ -396,18 +702,18 @@ impl Tokenizer<'_> {
         })
     }
 
-    /// `next_field_expand`.
-    fn next_field_expand(
+    /// `next_field_expand`: appends the field's tokens to `tokens`.
+    fn next_field_expand<'l>(
         &self,
         file: &str,
-        line: &[u8],
+        line: Line<'l>,
         pos: &mut usize,
         depth: usize,
+        tokens: &mut Vec<Tok<'l>>,
         error: &mut Option<(String, String)>,
-    ) -> Vec<Token> {
-        let mut tokens = Vec::with_capacity(2);
+    ) {
         loop {
-            match next_token(line, pos, self.max_token()) {
+            match next_token(line.bytes, pos, self.max_token()) {
                 Next::End => break,
                 Next::TooLong(prefix) => {
                     *error = Some((
@@ -424,16 +730,13 @@ impl Tokenizer<'_> {
                     initial_quote,
                     terminating_comma,
                 } => {
-                    if !initial_quote && text.len() > 1 && text[0] == b'@' {
-                        let name = String::from_utf8_lossy(&text[1..]).into_owned();
-                        self.expand_file(file, &name, depth + 1, &mut tokens, error);
+                    let bytes = text.bytes(line.bytes);
+                    if !initial_quote && bytes.len() > 1 && bytes.first() == Some(&b'@') {
+                        let name = String::from_utf8_lossy(bytes.get(1..).unwrap_or_default());
+                        self.expand_file(file, &name, depth + 1, tokens, error);
                     } else {
-                        let text = match String::from_utf8(text) {
-                            Ok(t) => t,
-                            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                        };
-                        tokens.push(Token {
-                            text,
+                        tokens.push(Tok {
+                            text: text.into_text(line.bytes, line.text),
                             quoted: initial_quote,
                         });
                     }
@@ -443,7 +746,6 @@ impl Tokenizer<'_> {
                 }
             }
         }
-        tokens
     }
 
     /// `tokenize_expand_file` (16+) / `tokenize_inc_file` (≤15).
@@ -452,7 +754,7 @@ impl Tokenizer<'_> {
         outer: &str,
         inc: &str,
         depth: usize,
-        tokens: &mut Vec<Token>,
+        tokens: &mut Vec<Tok<'_>>,
         error: &mut Option<(String, String)>,
     ) {
         let old = self.version < PgVersion::V16;
@@ -479,19 +781,60 @@ impl Tokenizer<'_> {
                 return;
             }
         };
-        let mut lines = Vec::new();
-        self.tokenize_file(&full, &text, depth, &mut lines);
-        for rec in lines {
-            if let Some(e) = rec.error {
-                let log = rec.error_log.unwrap_or_else(|| e.clone());
+        // Every token of every record, up to the first record with an error.
+        let mut stopped = false;
+        self.tokenize_file(&full, &text, depth, &mut |rec: &mut Record<'_>| {
+            if stopped {
+                return;
+            }
+            if let Some(e) = rec.error.take() {
+                let log = rec.error_log.take().unwrap_or_else(|| e.clone());
                 *error = Some((e, log));
-                break;
+                stopped = true;
+                return;
             }
-            for field in rec.fields {
-                tokens.extend(field);
-            }
-        }
+            tokens.extend(rec.tokens.iter_mut().map(|t| Tok {
+                text: Cow::Owned(std::mem::take(&mut t.text).into_owned()),
+                quoted: t.quoted,
+            }));
+        });
     }
+
+    /// Every record of `text` with owned fields (tests).
+    #[cfg(test)]
+    pub(crate) fn collect(&self, file: &str, text: &[u8]) -> Vec<OwnedRecord> {
+        let mut out = Vec::new();
+        self.tokenize_file(file, text, 0, &mut |rec: &mut Record<'_>| {
+            let fields = (0..rec.field_count())
+                .map(|i| {
+                    rec.field(i)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|t| Token::new(t.text.to_string(), t.quoted))
+                        .collect()
+                })
+                .collect();
+            out.push(OwnedRecord {
+                file: rec.file.to_owned(),
+                line_number: rec.line_number,
+                raw: rec.raw.to_string(),
+                fields,
+                error: rec.error.clone(),
+            });
+        });
+        out
+    }
+}
+
+/// A record with owned fields (tests).
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct OwnedRecord {
+    pub(crate) file: String,
+    pub(crate) line_number: u32,
+    pub(crate) raw: String,
+    pub(crate) fields: Vec<Vec<Token>>,
+    pub(crate) error: Option<String>,
 }
 
 #[cfg(test)]
@@ -504,8 +847,7 @@ mod tests {
             version: PgVersion::V15,
             source: &NoSource,
         };
-        let mut out = Vec::new();
-        t.tokenize_file("/d/pg_hba.conf", line.as_bytes(), 0, &mut out);
+        let out = t.collect("/d/pg_hba.conf", line.as_bytes());
         let r = out.into_iter().next().expect("a record");
         (
             r.fields
@@ -554,17 +896,15 @@ mod tests {
             version: PgVersion::V15,
             source: &NoSource,
         };
-        let mut out = Vec::new();
         let text = b"local all \\\n all trust\n\n# c \\\nlost line\nhost x\r\r\n";
-        t.tokenize_file("/f", text, 0, &mut out);
+        let out = t.collect("/f", text);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].line_number, 1);
         assert_eq!(out[0].raw, "local all  all trust");
         assert_eq!(out[1].line_number, 6);
         assert_eq!(out[1].raw, "host x");
         // "\\" followed by an empty line: the empty line does not continue.
-        let mut out = Vec::new();
-        t.tokenize_file("/f", b"a b\\\\\n\nc\n", 0, &mut out);
+        let out = t.collect("/f", b"a b\\\\\n\nc\n");
         assert_eq!(out[0].raw, "a b\\");
         assert_eq!(out[1].line_number, 3);
         // PG13: no continuation.
@@ -572,8 +912,7 @@ mod tests {
             version: PgVersion::V13,
             source: &NoSource,
         };
-        let mut out = Vec::new();
-        t13.tokenize_file("/f", b"a \\\nb\n", 0, &mut out);
+        let out = t13.collect("/f", b"a \\\nb\n");
         assert_eq!(out.len(), 2);
     }
 
@@ -583,13 +922,7 @@ mod tests {
             version: PgVersion::V15,
             source: &NoSource,
         };
-        let mut out = Vec::new();
-        t.tokenize_file(
-            "/f",
-            b"local all all trust\0 x\nlocal all\0y\n",
-            0,
-            &mut out,
-        );
+        let out = t.collect("/f", b"local all all trust\0 x\nlocal all\0y\n");
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].raw, "local all all trustlocal all");
     }
@@ -615,13 +948,7 @@ mod tests {
                 version: v,
                 source: &src,
             };
-            let mut out = Vec::new();
-            t.tokenize_file(
-                "/d/pg_hba.conf",
-                b"local @empty x,@users y \"@users\" @\n",
-                0,
-                &mut out,
-            );
+            let out = t.collect("/d/pg_hba.conf", b"local @empty x,@users y \"@users\" @\n");
             let f = &out[0].fields;
             assert_eq!(f[1][0].text, "x");
             assert_eq!(f[1].len(), 5);
@@ -634,8 +961,7 @@ mod tests {
             version: PgVersion::V15,
             source: &src,
         };
-        let mut out = Vec::new();
-        t.tokenize_file("/d/pg_hba.conf", b"local @nope all trust\n", 0, &mut out);
+        let out = t.collect("/d/pg_hba.conf", b"local @nope all trust\n");
         assert_eq!(
             out[0].error.as_deref(),
             Some(
@@ -646,8 +972,7 @@ mod tests {
             version: PgVersion::V16,
             source: &src,
         };
-        let mut out = Vec::new();
-        t.tokenize_file("/d/pg_hba.conf", b"local @nope all trust\n", 0, &mut out);
+        let out = t.collect("/d/pg_hba.conf", b"local @nope all trust\n");
         assert_eq!(
             out[0].error.as_deref(),
             Some("could not open file \"/d/nope\": No such file or directory")
@@ -662,8 +987,7 @@ mod tests {
                 version: v,
                 source: &src,
             };
-            let mut out = Vec::new();
-            t.tokenize_file("/d/pg_hba.conf", b"local @a all trust\n", 0, &mut out);
+            let out = t.collect("/d/pg_hba.conf", b"local @a all trust\n");
             assert!(
                 out[0]
                     .error
@@ -686,12 +1010,9 @@ mod tests {
             version: PgVersion::V16,
             source: &src,
         };
-        let mut out = Vec::new();
-        t.tokenize_file(
+        let out = t.collect(
             "/d/pg_hba.conf",
             b"include inc.conf\ninclude_dir conf.d\ninclude_if_exists nope\ninclude nope\n",
-            0,
-            &mut out,
         );
         assert_eq!(out.len(), 4);
         assert_eq!(out[0].file, "/d/inc.conf");
@@ -707,8 +1028,7 @@ mod tests {
             version: PgVersion::V15,
             source: &src,
         };
-        let mut out = Vec::new();
-        t.tokenize_file("/d/pg_hba.conf", b"include inc.conf\n", 0, &mut out);
+        let out = t.collect("/d/pg_hba.conf", b"include inc.conf\n");
         assert_eq!(out[0].fields[0][0].text, "include");
     }
 }
