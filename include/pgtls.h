@@ -270,7 +270,7 @@ typedef struct pgtls_hba_request pgtls_hba_request;
 /**
  * A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
  * `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
- * `pgtls_ident_check_usermap`, `pgtls_ident_free`.
+ * `pgtls_ident_check_usermap`, `pgtls_ident_usermap`, `pgtls_ident_free`.
  */
 typedef struct pgtls_ident pgtls_ident;
 
@@ -304,6 +304,15 @@ typedef struct pgtls_lint pgtls_lint;
  * `pgtls_store_generate_crl`, `pgtls_store_entries_json`, `pgtls_store_free`.
  */
 typedef struct pgtls_store pgtls_store;
+
+/**
+ * What `pgtls_ident_usermap` decided: the verdict, the deciding line, the
+ * server's log text and, when pgtls cannot decide, why. Functions:
+ * `pgtls_usermap_decision_verdict`, `pgtls_usermap_decision_line`,
+ * `pgtls_usermap_decision_log`, `pgtls_usermap_decision_undecided`,
+ * `pgtls_usermap_decision_free`.
+ */
+typedef struct pgtls_usermap_decision pgtls_usermap_decision;
 
 /**
  * libpq's verdict on a server certificate chain. Functions:
@@ -780,7 +789,8 @@ pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
 /**
  * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
  * or empty: no map, the names must be equal). Writes the answer to
- * `*allowed_out`.
+ * `*allowed_out`: false both when the server refuses and when pgtls cannot
+ * decide; `pgtls_ident_usermap` tells those apart.
  *
  * # Safety
  * As for `pgtls_hba_parse`; `ident` is live.
@@ -794,6 +804,77 @@ pgtls_status pgtls_ident_check_usermap(const pgtls_ident *ident,
                                        size_t pg_user_len,
                                        bool *allowed_out,
                                        pgtls_error **err_out);
+
+/**
+ * `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
+ * may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
+ * where `member_of` is a comma-separated list of the roles `pg_user`
+ * belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
+ * `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+ * Unlike `pgtls_ident_check_usermap`, "pgtls cannot decide" (a regular
+ * expression it cannot evaluate the way the server does) is told apart
+ * from a refusal: see `pgtls_usermap_decision_verdict`.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `ident` is live.
+ */
+pgtls_status pgtls_ident_usermap(const pgtls_ident *ident,
+                                 const uint8_t *map,
+                                 size_t map_len,
+                                 const uint8_t *system_user,
+                                 size_t system_user_len,
+                                 const uint8_t *pg_user,
+                                 size_t pg_user_len,
+                                 const uint8_t *member_of,
+                                 size_t member_of_len,
+                                 bool case_insensitive,
+                                 pgtls_usermap_decision **decision_out,
+                                 pgtls_error **err_out);
+
+/**
+ * `"allowed"`, `"denied"` (no line allows it), `"error"` (a line hit a
+ * regular-expression error: the server stops there and refuses) or
+ * `"undecided"` (pgtls cannot decide the way the server would; never an
+ * acceptance). Static; NULL for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_usermap_decision_verdict(const pgtls_usermap_decision *decision);
+
+/**
+ * The line of pg_ident.conf that decided; 0 when none did (no map, nothing
+ * matched) or for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+uint32_t pgtls_usermap_decision_line(const pgtls_usermap_decision *decision);
+
+/**
+ * What the server logs when it refuses; NULL otherwise. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_usermap_decision_log(const pgtls_usermap_decision *decision);
+
+/**
+ * Why pgtls cannot decide (the verdict is `"undecided"`); NULL otherwise.
+ * Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_usermap_decision_undecided(const pgtls_usermap_decision *decision);
+
+/**
+ * Frees a usermap decision; NULL is a no-op.
+ *
+ * # Safety
+ * `decision` is NULL or from pgtls and not freed before.
+ */
+void pgtls_usermap_decision_free(pgtls_usermap_decision *decision);
 
 /**
  * Frees a parsed pg_ident.conf; NULL is a no-op.

@@ -988,6 +988,71 @@ static void test_hba(const char *dir) {
   CHECK(!allowed, "mallory may not be app");
   FAILS(pgtls_ident_check_usermap(ident, S("certmap"), S("a"), S("b"), NULL, &err_),
         PGTLS_STATUS_NULL_ARGUMENT);
+  /* The whole usermap answer: allowed / denied / undecided, line, log. */
+  {
+    pgtls_usermap_decision *um = SENTINEL;
+    FAILS(pgtls_ident_usermap(NULL, S("certmap"), S("alice"), S("app"), EMPTY, false, &um, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), NULL, 3, S("app"), EMPTY, false, &um, &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), (const uint8_t *)"\xc3", 1, EMPTY,
+                              false, &um, &err_),
+          PGTLS_STATUS_INVALID_UTF8);
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), EMPTY, false, NULL,
+                              &err_),
+          PGTLS_STATUS_NULL_ARGUMENT);
+    CHECK(um == SENTINEL, "usermap decision written on failure");
+    OK(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), EMPTY, false, &um, &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "allowed") == 0 &&
+              pgtls_usermap_decision_line(um) == 1 && pgtls_usermap_decision_undecided(um) == NULL,
+          "alice: %s line %u", pgtls_usermap_decision_verdict(um),
+          (unsigned)pgtls_usermap_decision_line(um));
+    pgtls_usermap_decision_free(um);
+    OK(pgtls_ident_usermap(ident, S("certmap"), S("mallory"), S("app"), EMPTY, false, &um,
+                           &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "denied") == 0 &&
+              pgtls_usermap_decision_log(um) != NULL &&
+              strstr(pgtls_usermap_decision_log(um), "mallory") != NULL,
+          "mallory: %s / %s", pgtls_usermap_decision_verdict(um), pgtls_usermap_decision_log(um));
+    pgtls_usermap_decision_free(um);
+    /* No map: the names compare, case-insensitively when asked. */
+    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), EMPTY, false, &um, &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "denied") == 0, "Bob/bob sensitive");
+    pgtls_usermap_decision_free(um);
+    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), EMPTY, true, &um, &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "allowed") == 0, "Bob/bob insensitive");
+    pgtls_usermap_decision_free(um);
+    /* A back-reference pgtls cannot run as PostgreSQL does: undecided, and
+     * the boolean function says "not allowed" for it. */
+    pgtls_ident *re = NULL;
+    OK(pgtls_ident_parse(S("m /^(a)\\1?lice$ alice\n"), 15, &re, &err_));
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("alice"), EMPTY, false, &um, &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "undecided") == 0 &&
+              pgtls_usermap_decision_undecided(um) != NULL,
+          "back-reference: %s", pgtls_usermap_decision_verdict(um));
+    pgtls_usermap_decision_free(um);
+    allowed = true;
+    OK(pgtls_ident_check_usermap(re, S("m"), S("alice"), S("alice"), &allowed, &err_));
+    CHECK(!allowed, "undecided reported as allowed");
+    pgtls_ident_free(re);
+    /* PostgreSQL 16: +role in the PostgreSQL user column. */
+    OK(pgtls_ident_parse(S("m alice +admins\n"), 16, &re, &err_));
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), S("staff, admins"), false, &um,
+                           &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "allowed") == 0, "+admins: %s",
+          pgtls_usermap_decision_verdict(um));
+    pgtls_usermap_decision_free(um);
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), EMPTY, false, &um, &err_));
+    CHECK(strcmp(pgtls_usermap_decision_verdict(um), "denied") == 0, "not in admins: %s",
+          pgtls_usermap_decision_verdict(um));
+    pgtls_usermap_decision_free(um);
+    pgtls_ident_free(re);
+    CHECK(pgtls_usermap_decision_verdict(NULL) == NULL && pgtls_usermap_decision_line(NULL) == 0 &&
+              pgtls_usermap_decision_log(NULL) == NULL &&
+              pgtls_usermap_decision_undecided(NULL) == NULL,
+          "NULL usermap decision getters");
+    pgtls_usermap_decision_free(NULL);
+  }
   OK(pgtls_hba_parse(S("hostssl all all 0.0.0.0/0 cert map=othermap\n"), 15, true, &hba,
                      &err_));
   OK(pgtls_hba_lint(hba, ident, &lint, &err_));

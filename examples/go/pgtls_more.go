@@ -480,3 +480,37 @@ func (c *CA) ChainPEM() (string, error) {
 	}
 	return string(takeBuf(b)), nil
 }
+
+// UsermapDecision is the whole answer of Ident.Usermap.
+type UsermapDecision struct {
+	Verdict   string // "allowed", "denied", "error" or "undecided"
+	Line      uint32 // the deciding line; 0 when none
+	Log       string // what the server logs when it refuses
+	Undecided string // why pgtls cannot decide; "" when it decided
+}
+
+// Usermap is CheckUsermap telling "pgtls cannot decide" apart from a
+// refusal; memberOf lists pgUser's roles (comma-separated) for +role
+// entries, caseInsensitive is the SSPI / krb_caseins_users comparison.
+func (i *Ident) Usermap(mapName, systemUser, pgUser, memberOf string, caseInsensitive bool) (*UsermapDecision, error) {
+	m, mn := in(mapName)
+	defer free(m)
+	s, sn := in(systemUser)
+	defer free(s)
+	p, pn := in(pgUser)
+	defer free(p)
+	r, rn := in(memberOf)
+	defer free(r)
+	var d *C.pgtls_usermap_decision
+	var e *C.pgtls_error
+	if err := check(C.pgtls_ident_usermap(i.p, m, mn, s, sn, p, pn, r, rn, C.bool(caseInsensitive), &d, &e), e); err != nil {
+		return nil, err
+	}
+	defer C.pgtls_usermap_decision_free(d)
+	return &UsermapDecision{
+		Verdict:   C.GoString(C.pgtls_usermap_decision_verdict(d)),
+		Line:      uint32(C.pgtls_usermap_decision_line(d)),
+		Log:       C.GoString(C.pgtls_usermap_decision_log(d)),
+		Undecided: C.GoString(C.pgtls_usermap_decision_undecided(d)),
+	}, nil
+}

@@ -462,6 +462,28 @@ func TestHbaFilesIdentAndRequests(t *testing.T) {
 	if ok, err := ident.CheckUsermap("certmap", "mallory", "app"); err != nil || ok {
 		t.Fatal("mallory", err)
 	}
+	if u, err := ident.Usermap("certmap", "alice", "app", "", false); err != nil || u.Verdict != "allowed" || u.Line != 1 {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if u, err := ident.Usermap("certmap", "mallory", "app", "", false); err != nil || u.Verdict != "denied" || !strings.Contains(u.Log, "mallory") {
+		t.Fatalf("%+v %v", u, err)
+	}
+	if u, err := ident.Usermap("", "Bob", "bob", "", true); err != nil || u.Verdict != "allowed" {
+		t.Fatalf("case-insensitive: %+v %v", u, err)
+	}
+	backref, _ := ParseIdent("m /^(a)\\1?lice$ alice\n", 15)
+	defer backref.Free()
+	if u, err := backref.Usermap("m", "alice", "alice", "", false); err != nil || u.Verdict != "undecided" || u.Undecided == "" {
+		t.Fatalf("back-reference: %+v %v", u, err)
+	}
+	if ok, err := backref.CheckUsermap("m", "alice", "alice"); err != nil || ok {
+		t.Fatalf("undecided reported as allowed: %v %v", ok, err)
+	}
+	pg16, _ := ParseIdent("m alice +admins\n", 16)
+	defer pg16.Free()
+	if u, err := pg16.Usermap("m", "alice", "bob", "staff,admins", false); err != nil || u.Verdict != "allowed" {
+		t.Fatalf("+admins: %+v %v", u, err)
+	}
 	if rows, err := ident.Mappings(); err != nil || len(rows) != 1 || rows[0]["map_name"] != "certmap" {
 		t.Fatalf("%v %v", rows, err)
 	}

@@ -141,6 +141,12 @@ _sig("pgtls_ident_load_error", _cs, _p)
 _sig("pgtls_ident_mappings_json", _u32, _p, _pp, _pp)
 _sig("pgtls_ident_check_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz,
      ctypes.POINTER(ctypes.c_bool), _pp)
+_sig("pgtls_ident_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _b, _pp, _pp)
+_sig("pgtls_usermap_decision_verdict", _cs, _p)
+_sig("pgtls_usermap_decision_line", _u32, _p)
+_sig("pgtls_usermap_decision_log", _cs, _p)
+_sig("pgtls_usermap_decision_undecided", _cs, _p)
+_sig("pgtls_usermap_decision_free", None, _p)
 _sig("pgtls_ident_free", None, _p)
 _sig("pgtls_verify_server", _u32, _u8p, _sz, _u8p, _sz, _u32, _i64, _pp, _pp)
 _sig("pgtls_verdict_accept", _b, _p)
@@ -482,6 +488,22 @@ class Ident(_Handle):
         _call(_lib.pgtls_ident_check_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
               *_arg(pg_user), ctypes.byref(allowed))
         return allowed.value
+
+    def usermap(self, map_name, system_user, pg_user, member_of=None, case_insensitive=False):
+        """check_usermap's whole answer: {"verdict": "allowed" | "denied" | "error" |
+        "undecided", "line", "log", "undecided"}."""
+        out = ctypes.c_void_p()
+        _call(_lib.pgtls_ident_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
+              *_arg(pg_user), *_arg(member_of), case_insensitive, ctypes.byref(out))
+        try:
+            return {
+                "verdict": _s(_lib.pgtls_usermap_decision_verdict(out)),
+                "line": _lib.pgtls_usermap_decision_line(out),
+                "log": _s(_lib.pgtls_usermap_decision_log(out)),
+                "undecided": _s(_lib.pgtls_usermap_decision_undecided(out)),
+            }
+        finally:
+            _lib.pgtls_usermap_decision_free(out)
 
 
 class Verdict(_Handle):

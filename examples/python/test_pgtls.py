@@ -303,6 +303,14 @@ class HbaTest(unittest.TestCase):
         self.assertTrue(ident.check_usermap("certmap", "alice", "app"))
         self.assertFalse(ident.check_usermap("certmap", "bob", "app"))
         self.assertEqual(len(ident.mappings()), 1)
+        self.assertEqual(ident.usermap("certmap", "alice", "app")["verdict"], "allowed")
+        self.assertEqual(ident.usermap("certmap", "bob", "app")["verdict"], "denied")
+        u = pgtls.Ident.parse("m /^(a)\\1?lice$ alice\n").usermap("m", "alice", "alice")
+        self.assertEqual(u["verdict"], "undecided")
+        self.assertTrue(u["undecided"])
+        u = pgtls.Ident.parse("m alice +admins\n", pg_version=16).usermap(
+            "m", "alice", "bob", member_of="staff,admins")
+        self.assertEqual(u["verdict"], "allowed")
         with self.assertRaises(pgtls.PgtlsError):
             pgtls.Ident.parse("m a b\n", pg_version=99)
 

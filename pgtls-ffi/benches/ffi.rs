@@ -1,5 +1,5 @@
-//! The cost of the C ABI: a host-name check and a chain verification through
-//! the exported functions, against the same work done by calling the Rust
+//! The cost of the C ABI: a host-name check, a chain verification and a
+//! pg_hba.conf evaluation through the exported functions, against the same work done by calling the Rust
 //! crates directly. The difference is the per-call overhead of pgtls-ffi
 //! (argument checks, conversions, catch_unwind, result objects).
 //!
@@ -145,12 +145,114 @@ fn chain(c: &mut Criterion) {
     g.finish();
 }
 
+/// A pg_hba.conf of 21 records whose last one matches.
+fn hba_text() -> String {
+    let mut t = String::new();
+    for i in 0..20 {
+        t.push_str(&format!("hostssl db{i} all 192.168.{i}.0/24 cert\n"));
+    }
+    t.push_str("hostssl all all 10.0.0.0/8 scram-sha-256\n");
+    t
+}
+
+fn hba(c: &mut Criterion) {
+    use pgtls_hba::{HbaFile, NoSource, Request, ServerSettings, evaluate};
+    let text = hba_text();
+    let file = HbaFile::parse(
+        "pg_hba.conf",
+        text.as_bytes(),
+        ServerSettings::new(PgVersion::V15, true),
+        &NoSource,
+    );
+    let mut h = ptr::null_mut();
+    // SAFETY: valid input and output slot.
+    let st = unsafe {
+        pgtls::pgtls_hba_parse(text.as_ptr(), text.len(), 15, true, &mut h, ptr::null_mut())
+    };
+    assert_eq!(st, pgtls::pgtls_status::Ok);
+    let (addr, db, user, server) = ("10.1.2.3", "app", "alice", "10.1.0.1/16");
+    let mut g = c.benchmark_group("pg_hba.conf evaluation (21 records, last matches)");
+    g.bench_function("rust", |b| {
+        b.iter(|| {
+            let req = Request::tcp(black_box(addr).parse().unwrap(), db, user)
+                .with_tls(true)
+                .with_server_addresses(vec![("10.1.0.1".parse().unwrap(), 16)]);
+            assert_eq!(evaluate(&file, &req).line_number(), Some(21));
+        });
+    });
+    g.bench_function("c abi, pgtls_hba_evaluate", |b| {
+        b.iter(|| {
+            let a = black_box(addr);
+            let mut d = ptr::null_mut();
+            // SAFETY: live hba, valid inputs; the decision is freed once.
+            unsafe {
+                let st = pgtls::pgtls_hba_evaluate(
+                    h,
+                    a.as_ptr(),
+                    a.len(),
+                    db.as_ptr(),
+                    db.len(),
+                    user.as_ptr(),
+                    user.len(),
+                    ptr::null(),
+                    0,
+                    pgtls::PGTLS_HBA_REQUEST_TLS,
+                    &mut d,
+                    ptr::null_mut(),
+                );
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                assert_eq!(pgtls::pgtls_hba_decision_line(d), 21);
+                pgtls::pgtls_hba_decision_free(d);
+            }
+        });
+    });
+    g.bench_function("c abi, request built per call", |b| {
+        b.iter(|| {
+            let a = black_box(addr);
+            let mut r = ptr::null_mut();
+            let mut d = ptr::null_mut();
+            let e = ptr::null_mut();
+            // SAFETY: live hba, valid inputs; request and decision are freed once.
+            unsafe {
+                let mut st = pgtls::pgtls_hba_request_new(
+                    db.as_ptr(),
+                    db.len(),
+                    user.as_ptr(),
+                    user.len(),
+                    &mut r,
+                    e,
+                );
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                st = pgtls::pgtls_hba_request_set_address(r, a.as_ptr(), a.len(), e);
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                st = pgtls::pgtls_hba_request_set_flags(r, pgtls::PGTLS_HBA_REQUEST_TLS, e);
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                st = pgtls::pgtls_hba_request_add_server_address(
+                    r,
+                    server.as_ptr(),
+                    server.len(),
+                    e,
+                );
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                st = pgtls::pgtls_hba_evaluate_request(h, r, &mut d, e);
+                assert_eq!(st, pgtls::pgtls_status::Ok);
+                assert_eq!(pgtls::pgtls_hba_decision_line(d), 21);
+                pgtls::pgtls_hba_decision_free(d);
+                pgtls::pgtls_hba_request_free(r);
+            }
+        });
+    });
+    g.finish();
+    // SAFETY: freed once.
+    unsafe { pgtls::pgtls_hba_free(h) };
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(50)
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(4));
-    targets = hostname, chain
+    targets = hostname, chain, hba
 }
 criterion_main!(benches);

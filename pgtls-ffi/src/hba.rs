@@ -6,7 +6,7 @@ use std::ffi::{CString, c_char};
 
 use ::pgtls_hba::{
     Decision, FsSource, HbaFile, IdentFile, NoSource, Outcome, PgVersion, Replication, Request,
-    ServerSettings, Source, evaluate, lint,
+    ServerSettings, Source, UsermapOutcome, evaluate, lint,
 };
 use serde_json::{Value, json};
 
@@ -303,10 +303,26 @@ pub unsafe extern "C" fn pgtls_hba_free(hba: *mut pgtls_hba) {
 /// `pgtls_hba_decision_to_json`, `pgtls_hba_decision_free`.
 pub struct pgtls_hba_decision {
     verdict: &'static std::ffi::CStr,
-    line: u32,
+    line: Option<u32>,
     method: Option<CString>,
     message: Option<CString>,
-    json: String,
+    /// The message as the server builds it, for the JSON (which, unlike the
+    /// C string, can carry a NUL).
+    message_text: Option<String>,
+}
+
+impl pgtls_hba_decision {
+    /// The JSON object, made only when asked for: most callers of the
+    /// evaluation never want it (it was a third of an evaluation's cost).
+    fn json(&self) -> String {
+        json!({
+            "verdict": self.verdict.to_str().unwrap_or_default(),
+            "line": self.line,
+            "method": self.method.as_ref().map(|m| m.to_string_lossy()),
+            "message": self.message_text,
+        })
+        .to_string()
+    }
 }
 
 fn decision(d: &Decision) -> Box<pgtls_hba_decision> {
@@ -318,20 +334,12 @@ fn decision(d: &Decision) -> Box<pgtls_hba_decision> {
         Outcome::Undecided { reason, .. } => (c"undecided", Some(reason.clone())),
         _ => (c"undecided", d.message.clone()),
     };
-    let method = d.method().map(|m| m.as_str().to_owned());
-    let json = json!({
-        "verdict": verdict.to_str().unwrap_or_default(),
-        "line": d.line_number(),
-        "method": method,
-        "message": message,
-    })
-    .to_string();
     Box::new(pgtls_hba_decision {
         verdict,
-        line: d.line_number().unwrap_or(0),
-        method: opt_cstring(method),
-        message: opt_cstring(message),
-        json,
+        line: d.line_number(),
+        method: opt_cstring(d.method().map(|m| m.as_str())),
+        message: opt_cstring(message.clone()),
+        message_text: message,
     })
 }
 
@@ -691,7 +699,7 @@ pub unsafe extern "C" fn pgtls_hba_decision_verdict(
 pub unsafe extern "C" fn pgtls_hba_decision_line(decision: *const pgtls_hba_decision) -> u32 {
     boundary(0, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { decision.as_ref() }.map_or(0, |d| d.line)
+        unsafe { decision.as_ref() }.map_or(0, |d| d.line.unwrap_or(0))
     })
 }
 
@@ -740,7 +748,7 @@ pub unsafe extern "C" fn pgtls_hba_decision_to_json(
         // SAFETY: per the function's contract.
         let d = unsafe { object(decision, "decision") }?;
         let out = Out::new(json_out, "json_out")?;
-        out.set(pgtls_buf::new(d.json.clone().into_bytes()));
+        out.set(pgtls_buf::new(d.json().into_bytes()));
         Ok(())
     })
 }
@@ -931,7 +939,7 @@ pub unsafe extern "C" fn pgtls_lint_free(lint: *mut pgtls_lint) {
 
 /// A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
 /// `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
-/// `pgtls_ident_check_usermap`, `pgtls_ident_free`.
+/// `pgtls_ident_check_usermap`, `pgtls_ident_usermap`, `pgtls_ident_free`.
 pub struct pgtls_ident {
     pub(crate) file: IdentFile,
     load_error: Option<CString>,
@@ -1006,7 +1014,8 @@ pub unsafe extern "C" fn pgtls_ident_mappings_json(
 
 /// Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
 /// or empty: no map, the names must be equal). Writes the answer to
-/// `*allowed_out`.
+/// `*allowed_out`: false both when the server refuses and when pgtls cannot
+/// decide; `pgtls_ident_usermap` tells those apart.
 ///
 /// # Safety
 /// As for `pgtls_hba_parse`; `ident` is live.
@@ -1038,6 +1047,158 @@ pub unsafe extern "C" fn pgtls_ident_check_usermap(
         out.set(d.allowed());
         Ok(())
     })
+}
+
+/// What `pgtls_ident_usermap` decided: the verdict, the deciding line, the
+/// server's log text and, when pgtls cannot decide, why. Functions:
+/// `pgtls_usermap_decision_verdict`, `pgtls_usermap_decision_line`,
+/// `pgtls_usermap_decision_log`, `pgtls_usermap_decision_undecided`,
+/// `pgtls_usermap_decision_free`.
+pub struct pgtls_usermap_decision {
+    verdict: &'static std::ffi::CStr,
+    line: u32,
+    log: Option<CString>,
+    undecided: Option<CString>,
+}
+
+/// `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
+/// may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
+/// where `member_of` is a comma-separated list of the roles `pg_user`
+/// belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
+/// `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+/// Unlike `pgtls_ident_check_usermap`, "pgtls cannot decide" (a regular
+/// expression it cannot evaluate the way the server does) is told apart
+/// from a refusal: see `pgtls_usermap_decision_verdict`.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`; `ident` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_usermap(
+    ident: *const pgtls_ident,
+    map: *const u8,
+    map_len: usize,
+    system_user: *const u8,
+    system_user_len: usize,
+    pg_user: *const u8,
+    pg_user_len: usize,
+    member_of: *const u8,
+    member_of_len: usize,
+    case_insensitive: bool,
+    decision_out: *mut *mut pgtls_usermap_decision,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let ident = unsafe { object(ident, "ident") }?;
+        let out = Out::new(decision_out, "decision_out")?;
+        // SAFETY: per the function's contract.
+        let map = unsafe { opt_text(map, map_len, "map") }?;
+        // SAFETY: per the function's contract.
+        let system_user = unsafe { text(system_user, system_user_len, "system_user") }?;
+        // SAFETY: per the function's contract.
+        let pg_user = unsafe { text(pg_user, pg_user_len, "pg_user") }?;
+        // SAFETY: per the function's contract.
+        let member_of = unsafe { text(member_of, member_of_len, "member_of") }?;
+        let roles: Vec<String> = member_of
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let d = ident
+            .file
+            .check_usermap(map, system_user, pg_user, &roles, case_insensitive);
+        let (verdict, undecided) = match &d.outcome {
+            UsermapOutcome::Allowed => (c"allowed", None),
+            UsermapOutcome::Denied => (c"denied", None),
+            UsermapOutcome::Error => (c"error", None),
+            UsermapOutcome::Unsupported(why) => (c"undecided", Some(cstring(why.clone()))),
+            _ => (
+                c"undecided",
+                Some(cstring(
+                    "an outcome this version of pgtls-ffi does not know",
+                )),
+            ),
+        };
+        out.set(Box::new(pgtls_usermap_decision {
+            verdict,
+            line: d.line.as_ref().map_or(0, |(_, n)| *n),
+            log: opt_cstring(d.log),
+            undecided,
+        }));
+        Ok(())
+    })
+}
+
+/// `"allowed"`, `"denied"` (no line allows it), `"error"` (a line hit a
+/// regular-expression error: the server stops there and refuses) or
+/// `"undecided"` (pgtls cannot decide the way the server would; never an
+/// acceptance). Static; NULL for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_verdict(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| d.verdict.as_ptr())
+    })
+}
+
+/// The line of pg_ident.conf that decided; 0 when none did (no map, nothing
+/// matched) or for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_line(
+    decision: *const pgtls_usermap_decision,
+) -> u32 {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(0, |d| d.line)
+    })
+}
+
+/// What the server logs when it refuses; NULL otherwise. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_log(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.log.as_ref()))
+    })
+}
+
+/// Why pgtls cannot decide (the verdict is `"undecided"`); NULL otherwise.
+/// Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_undecided(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.undecided.as_ref()))
+    })
+}
+
+/// Frees a usermap decision; NULL is a no-op.
+///
+/// # Safety
+/// `decision` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_free(decision: *mut pgtls_usermap_decision) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(decision) });
 }
 
 /// Frees a parsed pg_ident.conf; NULL is a no-op.
