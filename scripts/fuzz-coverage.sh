@@ -3,11 +3,11 @@
 # target's corpus (fuzz/corpus/<target>/, seeds and everything the long runs found).
 #
 # Builds coverage-instrumented binaries with `cargo fuzz coverage` (stable toolchain,
-# RUSTC_BOOTSTRAP=1), replays the corpus, and prints, per target, the line and region
-# coverage of the source files under pgtls-*/src that the target links (llvm-cov report
-# of the files whose path contains the crate it is about). Needs the llvm-tools
-# component (`rustup component add llvm-tools`: llvm-cov and llvm-profdata of the same
-# LLVM as rustc). Output: a Markdown table, and fuzz/coverage/<target>/report.txt.
+# RUSTC_BOOTSTRAP=1), replays the corpus, and prints Markdown: per target, the lines
+# covered in the pgtls-*/src files it reaches at all; then, all targets merged, the line
+# and region coverage of every pgtls-*/src file. Needs the llvm-tools component (`rustup
+# component add llvm-tools`: llvm-cov and llvm-profdata of rustc's LLVM). Reports stay
+# in fuzz/coverage/ (<target>/report.txt, all.txt; not committed).
 # CORPUS=DIR reads the corpora from DIR/<target> instead (for example the main checkout's
 # fuzz/corpus when this runs in a clean git worktree of a commit).
 set -euo pipefail
@@ -24,18 +24,19 @@ if [ ! -x "$LLVM_BIN/llvm-cov" ]; then
 fi
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo fuzz list); fi
 
-# Which crate's sources a target is about (the others it links are counted in "all").
-crates_of() {
-    case $1 in
-        hba_*|ident_parse) echo "pgtls-hba/src" ;;
-        conninfo|hostname|chain_verify) echo "pgtls-verify/src" ;;
-        csr_sign|crl_parse|key_load|cert_issue) echo "pgtls-core/src" ;;
-        ffi_*) echo "pgtls-ffi/src" ;;
-    esac
+REPORT_ARGS=(--ignore-filename-regex='(\.cargo|rustc|/fuzz/|pgtls-testkit|/rustlib/)')
+
+# Lines of pgtls-*/src covered, over the files the target reaches at all (a file with
+# no covered line is not "about" this target): "covered/total in N files".
+reached() {
+    awk '$1 ~ /^pgtls-[a-z]+\/src\// && $9 < $8 { n++; lt += $8; lm += $9 }
+        END { printf "%d | %d/%d (%.1f%%)", n, lt - lm, lt, lt ? 100 * (lt - lm) / lt : 0 }' "$1"
 }
 
-echo "| Target | inputs | crate | lines covered | regions covered | all pgtls-* lines |"
-echo "|---|---|---|---|---|---|"
+echo "| Target | inputs | files reached | lines covered in them |"
+echo "|---|---|---|---|"
+objects=()
+profiles=()
 for t in "${targets[@]}"; do
     n=$(find "$CORPUS/$t" -type f | wc -l)
     cargo fuzz coverage "$t" "$CORPUS/$t" >"/tmp/pgtls-cov-$t.log" 2>&1 || {
@@ -45,17 +46,23 @@ for t in "${targets[@]}"; do
     }
     bin="target/x86_64-unknown-linux-gnu/coverage/x86_64-unknown-linux-gnu/release/$t"
     prof="coverage/$t/coverage.profdata"
-    "$LLVM_BIN/llvm-cov" report "$bin" -instr-profile="$prof" \
-        --ignore-filename-regex='(\.cargo|rustc|/fuzz/|pgtls-testkit)' >"coverage/$t/report.txt"
-    crate=$(crates_of "$t")
-    sum=$(awk -v c="$crate" '
-        $1 ~ c { rt += $2; rm += $3; lt += $8; lm += $9 }
-        $1 ~ /pgtls-/ { at += $8; am += $9 }
-        END {
-            printf "%.1f%% (%d/%d) | %.1f%% (%d/%d) | %.1f%% (%d/%d)",
-                lt ? 100 * (lt - lm) / lt : 0, lt - lm, lt,
-                rt ? 100 * (rt - rm) / rt : 0, rt - rm, rt,
-                at ? 100 * (at - am) / at : 0, at - am, at
-        }' "coverage/$t/report.txt")
-    echo "| \`$t\` | $n | $crate | $sum |"
+    "$LLVM_BIN/llvm-cov" report "$bin" -instr-profile="$prof" "${REPORT_ARGS[@]}" >"coverage/$t/report.txt"
+    objects+=(-object "$bin")
+    profiles+=("$prof")
+    echo "| \`$t\` | $n | $(reached "coverage/$t/report.txt") |"
 done
+
+# All targets together, file by file: what the fuzzers reach of the code base.
+"$LLVM_BIN/llvm-profdata" merge -sparse "${profiles[@]}" -o coverage/all.profdata
+"$LLVM_BIN/llvm-cov" report "${objects[@]:1}" -instr-profile=coverage/all.profdata \
+    "${REPORT_ARGS[@]}" >coverage/all.txt
+echo
+echo "All targets together (lines covered, regions covered), per source file:"
+echo
+echo "| File | lines | regions |"
+echo "|---|---|---|"
+awk '$1 ~ /^pgtls-[a-z]+\/src\// {
+        printf "| `%s` | %d/%d (%s) | %d/%d (%s) |\n", $1, $8 - $9, $8, $10, $2 - $3, $2, $4
+        lt += $8; lm += $9; rt += $2; rm += $3
+    }
+    END { printf "| **all** | %d/%d (%.1f%%) | %d/%d (%.1f%%) |\n", lt - lm, lt, 100 * (lt - lm) / lt, rt - rm, rt, 100 * (rt - rm) / rt }' coverage/all.txt
