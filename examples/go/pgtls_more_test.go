@@ -550,6 +550,25 @@ func TestHbaFilesIdentAndRequests(t *testing.T) {
 			t.Errorf("081 %+v: got %+v", c, got)
 		}
 	}
+	// 081's "local all +pg_monitor trust": membership, and a role that does
+	// not exist is a member of nothing.
+	for _, exists := range []bool{true, false} {
+		r, _ := NewHbaRequest("postgres", "alice")
+		if err := r.AddRole("pg_monitor"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetUserExists(exists); err != nil {
+			t.Fatal(err)
+		}
+		d, err := samenet.EvaluateRequest(r)
+		r.Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := (want{d.Verdict, d.Line}), map[bool]want{true: {"match", 4}, false: {"no-match", 0}}[exists]; got != want {
+			t.Errorf("+pg_monitor, role exists %v: got %+v, want %+v", exists, got, want)
+		}
+	}
 	hosts := corpus("080-loadable-hostnames.conf")
 	defer hosts.Free()
 	for _, c := range []struct {
