@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use pgtls_core::{
     CertificateParams, Csr, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair,
-    NameConstraint, NameConstraints, PBKDF2_ITERATIONS, RevocationReason, SerialNumber, Store,
-    StoreProblem, SubjectAltName, Validity, write_key_file, write_public_file,
+    NameConstraint, NameConstraints, NewFile, PBKDF2_ITERATIONS, RevocationReason, SerialNumber,
+    Store, StoreProblem, SubjectAltName, Validity, write_files, write_key_file, write_public_file,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -580,7 +580,14 @@ pub(crate) fn write_key(
     pass: &Passphrase,
     force: bool,
 ) -> Result<(), Failure> {
-    let pem = if opts.encrypt {
+    let pem = key_pem(key, opts, pass)?;
+    write_key_file(path, pem.as_bytes(), force)?;
+    Ok(())
+}
+
+/// A key's PEM, encrypted when asked.
+fn key_pem(key: &KeyPair, opts: &KeyOptions, pass: &Passphrase) -> Result<String, Failure> {
+    Ok(if opts.encrypt {
         let Some(p) = pass.get()? else {
             return Err(Failure::Usage(
                 "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
@@ -589,9 +596,7 @@ pub(crate) fn write_key(
         key.to_encrypted_pem_with_iterations(&p, opts.kdf_iterations)?
     } else {
         key.to_pem()
-    };
-    write_key_file(path, pem.as_bytes(), force)?;
-    Ok(())
+    })
 }
 
 fn check_new(paths: &[&Path], force: bool) -> Result<(), Failure> {
@@ -866,6 +871,13 @@ fn write_cert_chain(
     full_chain: bool,
     force: bool,
 ) -> Result<(), Failure> {
+    let pem = cert_chain_pem(cert, store, full_chain);
+    write_public_file(path, pem.as_bytes(), force)?;
+    Ok(())
+}
+
+/// The certificate, followed by the intermediate CAs when `full_chain`.
+fn cert_chain_pem(cert: &pgtls_core::Certificate, store: &DirStore, full_chain: bool) -> String {
     let mut pem = cert.to_pem();
     if full_chain {
         // Intermediates only: the root is what the other side must already trust.
@@ -877,8 +889,7 @@ fn write_cert_chain(
             }
         }
     }
-    write_public_file(path, pem.as_bytes(), force)?;
-    Ok(())
+    pem
 }
 
 fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
@@ -1097,14 +1108,43 @@ fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<(), Failure
         keys.push(k);
     }
     let certs = store.issue_batch(&requests, now)?;
+    // All the keys and certificates are written together: temporaries, one flush, renames.
+    let mut pems = Vec::with_capacity(certs.len());
+    for (cert, key) in certs.iter().zip(&keys) {
+        let k = key_pem(key, &a.out.key, &a.out.pass)
+            .map_err(|e| after_commit(e, &roles, &certs, &paths, &[], &a.store.dir))?;
+        pems.push((k, cert_chain_pem(cert, &store, true)));
+    }
+    let files: Vec<NewFile<'_>> = pems
+        .iter()
+        .zip(&paths)
+        .flat_map(|((k, c), (cert_file, key_file))| {
+            [
+                NewFile {
+                    path: key_file,
+                    bytes: k.as_bytes(),
+                    secret: true,
+                },
+                NewFile {
+                    path: cert_file,
+                    bytes: c.as_bytes(),
+                    secret: false,
+                },
+            ]
+        })
+        .collect();
+    if let Err(e) = write_files(&files, a.out.force) {
+        return Err(after_commit(
+            e.into(),
+            &roles,
+            &certs,
+            &paths,
+            &pems,
+            &a.store.dir,
+        ));
+    }
     let mut written = Vec::with_capacity(certs.len());
-    for (((r, cert), key), (cert_file, key_file)) in roles.iter().zip(&certs).zip(&keys).zip(&paths)
-    {
-        let result = write_key(key_file, key, &a.out.key, &a.out.pass, a.out.force)
-            .and_then(|()| write_cert_chain(cert_file, cert, &store, true, a.out.force));
-        if let Err(e) = result {
-            return Err(after_commit(e, &roles, &certs, written.len(), &a.store.dir));
-        }
+    for ((r, cert), (cert_file, key_file)) in roles.iter().zip(&certs).zip(&paths) {
         let mut v = cert_json(cert);
         v["role"] = json!(r.role);
         v["cert_file"] = json!(label(cert_file));
@@ -1129,12 +1169,14 @@ fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<(), Failure
 }
 
 /// The error of a batch whose output failed after the store recorded it: which
-/// certificates were issued (to revoke them if their keys are lost) and which were written.
+/// certificates were issued (to revoke them if their keys are lost) and, read back from
+/// the files, which were written (`pems`: key and certificate PEM per role, if made).
 fn after_commit(
     e: Failure,
     roles: &[BatchRole],
     certs: &[pgtls_core::Certificate],
-    written: usize,
+    paths: &[(PathBuf, PathBuf)],
+    pems: &[(String, String)],
     store_dir: &Path,
 ) -> Failure {
     let cause = match e {
@@ -1142,19 +1184,21 @@ fn after_commit(
         Failure::Usage(m) | Failure::Other(m) => m,
     };
     let mut msg = format!(
-        "{cause}\nThe store {} has issued all {} certificates of this batch; the files of \
-         the first {written} were written. Revoke the ones whose key was not written \
-         (`pgtls revoke --dir {} --serial SERIAL`):",
+        "{cause}\nThe store {} has issued all {} certificates of this batch. Revoke the \
+         ones whose files were not written (`pgtls revoke --dir {} --serial SERIAL`):",
         store_dir.display(),
         certs.len(),
-        store_dir.display()
+        store_dir.display(),
     );
     for (i, (r, c)) in roles.iter().zip(certs).enumerate() {
-        let state = if i < written {
-            "written"
-        } else {
-            "NOT (completely) written"
+        let written = match (paths.get(i), pems.get(i)) {
+            (Some((cert_file, key_file)), Some((k, cpem))) => {
+                std::fs::read(key_file).is_ok_and(|b| b == k.as_bytes())
+                    && std::fs::read(cert_file).is_ok_and(|b| b == cpem.as_bytes())
+            }
+            _ => false,
         };
+        let state = if written { "written" } else { "NOT written" };
         msg.push_str(&format!(
             "\n  {} serial {} ({state})",
             r.role,

@@ -95,6 +95,6 @@ pub use params::{BACKDATE, CertificateParams, NameConstraint, NameConstraints, U
 pub use pem::{PemBlock, encode_pem, looks_like_pem, parse_pem};
 pub use serial::SerialNumber;
 pub use store::{
-    DirStore, IndexEntry, IndexStatus, Store, StoreCheck, StoreFiles, StoreProblem, write_key_file,
-    write_public_file,
+    DirStore, IndexEntry, IndexStatus, NewFile, Store, StoreCheck, StoreFiles, StoreProblem,
+    write_files, write_key_file, write_public_file,
 };

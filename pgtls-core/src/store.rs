@@ -566,14 +566,20 @@ fn use_syncfs(certificates: usize) -> bool {
 
 /// Flushes the file system holding the store (the lock's directory descriptor, opened
 /// before the temporaries were written, so a write-back error on them is reported).
-#[cfg(target_os = "linux")]
 fn sync_file_system(lock: &StoreLock, dir: &Path) -> Result<(), Error> {
-    rustix::fs::syncfs(&lock.dir)
-        .map_err(|e| Error::io("cannot sync the file system of", dir, e.into()))
+    sync_file_system_of(&lock.dir, dir)
 }
 
+/// `syncfs(2)` of the file system of `fd` (which names `dir`). Since Linux 5.8 it reports
+/// write-back errors that happened after `fd` was opened.
+#[cfg(target_os = "linux")]
+fn sync_file_system_of(fd: &File, dir: &Path) -> Result<(), Error> {
+    rustix::fs::syncfs(fd).map_err(|e| Error::io("cannot sync the file system of", dir, e.into()))
+}
+
+/// Never called: `use_syncfs` is false off Linux.
 #[cfg(not(target_os = "linux"))]
-fn sync_file_system(_lock: &StoreLock, _dir: &Path) -> Result<(), Error> {
+fn sync_file_system_of(_fd: &File, _dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
@@ -954,6 +960,64 @@ pub fn write_key_file(path: &Path, pem: &[u8], overwrite: bool) -> Result<(), Er
 /// [`Error::FileExists`] when `overwrite` is false and the file exists, [`Error::Io`].
 pub fn write_public_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<(), Error> {
     write_atomic(path, bytes, 0o644, overwrite)
+}
+
+/// One file for [`write_files`].
+#[derive(Clone, Copy, Debug)]
+pub struct NewFile<'a> {
+    /// Where to write it.
+    pub path: &'a Path,
+    /// Its contents.
+    pub bytes: &'a [u8],
+    /// A private key: mode 0600 (from the creation of its temporary); otherwise 0644.
+    pub secret: bool,
+}
+
+/// Writes many files durably at a fraction of the cost of writing them one by one (the
+/// output of a batch issuance): every file goes to a temporary next to its target (mode
+/// 0600 from its creation), all are made durable together (one `syncfs(2)` from 4 files
+/// on, on Linux; one fsync each otherwise), then renamed into place in order (without
+/// clobbering an existing file unless `overwrite`), then every directory involved is
+/// fsynced once. A failure while writing the temporaries (a full disk) leaves every
+/// target untouched; a failure while renaming leaves the files before it in place (the
+/// caller can tell which by reading them back).
+///
+/// # Errors
+/// [`Error::FileExists`] when `overwrite` is false and a target exists, [`Error::Io`].
+pub fn write_files(files: &[NewFile<'_>], overwrite: bool) -> Result<(), Error> {
+    let parent = |p: &Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !overwrite && let Some(f) = files.iter().find(|f| f.path.exists()) {
+        return Err(Error::FileExists {
+            path: f.path.to_path_buf(),
+        });
+    }
+    let syncfs = use_syncfs(files.len());
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut staged = Vec::with_capacity(files.len());
+    for f in files {
+        let dir = parent(f.path);
+        let mode = if f.secret { 0o600 } else { 0o644 };
+        staged.push(Prepared::write(&dir, f.bytes, mode, !syncfs)?);
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    if syncfs {
+        for d in &dirs {
+            let fd = File::open(d).map_err(|e| Error::io("cannot open", d, e))?;
+            sync_file_system_of(&fd, d)?;
+        }
+    }
+    // The renames that succeeded are made durable even when a later one fails.
+    let renamed = staged
+        .into_iter()
+        .zip(files)
+        .try_for_each(|(tmp, f)| tmp.rename(f.path, overwrite));
+    let synced = dirs.iter().try_for_each(|d| sync_dir(d));
+    renamed.and(synced)
 }
 
 fn parse_index(text: &[u8], path: &Path) -> Result<Vec<IndexEntry>, Error> {

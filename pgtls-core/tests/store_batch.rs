@@ -11,8 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgtls_core::{
-    Ca, CertificateParams, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair, PublicKey,
-    SerialNumber, Store, StoreFiles, Validity,
+    Ca, CertificateParams, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair, NewFile,
+    PublicKey, SerialNumber, Store, StoreFiles, Validity, write_files,
 };
 use time::OffsetDateTime;
 
@@ -302,5 +302,61 @@ fn a_pending_copy_of_a_finished_certificate_is_removed() {
     match DirStore::open(&dir, None) {
         Err(Error::StoreCorrupt { path, .. }) => assert_eq!(path, files.newcert(&s)),
         other => panic!("a different certificate with a used serial: {other:?}"),
+    }
+}
+
+#[test]
+fn write_files_writes_many_files_with_their_modes_or_none() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Below and above the syncfs threshold.
+    for n in [2_usize, 12] {
+        let sub = d.join(format!("n{n}"));
+        fs::create_dir(&sub).unwrap();
+        let contents: Vec<(PathBuf, Vec<u8>, bool)> = (0..n)
+            .map(|i| {
+                (
+                    sub.join(format!("f{i}")),
+                    format!("file {i}\n").into_bytes(),
+                    i % 2 == 0,
+                )
+            })
+            .collect();
+        let files: Vec<NewFile<'_>> = contents
+            .iter()
+            .map(|(path, bytes, secret)| NewFile {
+                path,
+                bytes,
+                secret: *secret,
+            })
+            .collect();
+        write_files(&files, false).unwrap();
+        for (path, bytes, secret) in &contents {
+            assert_eq!(&fs::read(path).unwrap(), bytes);
+            let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, if *secret { 0o600 } else { 0o644 }, "{path:?}");
+        }
+        // Again without overwrite: refused before anything is written.
+        fs::remove_file(&contents[0].0).unwrap();
+        match write_files(&files, false) {
+            Err(Error::FileExists { path }) => assert_eq!(path, contents[1].0),
+            other => panic!("existing files overwritten: {other:?}"),
+        }
+        assert!(!contents[0].0.exists(), "written although refused");
+        assert_eq!(leftovers(&sub), Vec::<String>::new());
+        // With overwrite: replaced.
+        let other: Vec<NewFile<'_>> = files
+            .iter()
+            .map(|f| NewFile {
+                bytes: b"new\n",
+                ..*f
+            })
+            .collect();
+        write_files(&other, true).unwrap();
+        for (path, _, _) in &contents {
+            assert_eq!(fs::read(path).unwrap(), b"new\n");
+        }
+        assert_eq!(leftovers(&sub), Vec::<String>::new());
     }
 }

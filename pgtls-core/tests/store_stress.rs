@@ -644,6 +644,27 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
         before,
         "a batch that filled the disk half-way changed the store"
     );
+    // The batched writer of output files: nothing appears, no temporary stays.
+    let out = mnt.join("out");
+    std::fs::create_dir(&out).unwrap();
+    {
+        let names: Vec<PathBuf> = (0..8).map(|i| out.join(format!("r{i}.key"))).collect();
+        let files: Vec<pgtls_core::NewFile<'_>> = names
+            .iter()
+            .map(|path| pgtls_core::NewFile {
+                path,
+                bytes: &[b'k'; 300],
+                secret: true,
+            })
+            .collect();
+        let e = pgtls_core::write_files(&files, false).unwrap_err();
+        assert_os_error(&e, "No space left on device");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            0,
+            "files left in {out:?}"
+        );
+    }
     // With room again, the store works and the first certificate is still there.
     std::fs::remove_file(&filler).unwrap();
     let store = DirStore::open(&dir, None).unwrap();
