@@ -996,20 +996,28 @@ pub fn write_files(files: &[NewFile<'_>], overwrite: bool) -> Result<(), Error> 
     }
     let syncfs = use_syncfs(files.len());
     let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut staged = Vec::with_capacity(files.len());
     for f in files {
         let dir = parent(f.path);
-        let mode = if f.secret { 0o600 } else { 0o644 };
-        staged.push(Prepared::write(&dir, f.bytes, mode, !syncfs)?);
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }
     }
-    if syncfs {
-        for d in &dirs {
-            let fd = File::open(d).map_err(|e| Error::io("cannot open", d, e))?;
-            sync_file_system_of(&fd, d)?;
-        }
+    // Opened before the first write, so that syncfs reports any write-back error of
+    // the files written after (errors are sampled when a descriptor is opened).
+    let fds = if syncfs {
+        dirs.iter()
+            .map(|d| File::open(d).map_err(|e| Error::io("cannot open", d, e)))
+            .collect::<Result<Vec<File>, Error>>()?
+    } else {
+        Vec::new()
+    };
+    let mut staged = Vec::with_capacity(files.len());
+    for f in files {
+        let mode = if f.secret { 0o600 } else { 0o644 };
+        staged.push(Prepared::write(&parent(f.path), f.bytes, mode, !syncfs)?);
+    }
+    for (fd, d) in fds.iter().zip(&dirs) {
+        sync_file_system_of(fd, d)?;
     }
     // The renames that succeeded are made durable even when a later one fails.
     let renamed = staged
