@@ -355,8 +355,11 @@ struct Candidates {
     addrs: Vec<IpAddr>,
     dbs: Vec<String>,
     users: Vec<String>,
-    groups: Vec<String>,
     hostnames: Vec<Option<String>>,
+    /// No membership, then membership in each group alone.
+    memberships: Vec<Vec<String>>,
+    /// A request that is a member of every group, for the user pre-filter.
+    user_probe: std::cell::RefCell<Request>,
 }
 
 const FRESH_DB: &str = "pgtls_witness_db";
@@ -465,14 +468,19 @@ impl Candidates {
         ];
         let mut ordered: Vec<IpAddr> = doc.to_vec();
         ordered.extend(addrs.into_iter().filter(|a| !doc.contains(a)));
+        let groups: Vec<String> = groups.into_iter().collect();
+        let mut memberships: Vec<Vec<String>> = vec![Vec::new()];
+        memberships.extend(groups.iter().map(|g| vec![g.clone()]));
+        let user_probe = Request::local("", "").with_member_of(groups.clone());
         Self {
             exact,
             steps: std::cell::Cell::new(0),
             addrs: ordered,
             dbs: dbs.into_iter().collect(),
             users: users.into_iter().collect(),
-            groups: groups.into_iter().collect(),
             hostnames: hn,
+            memberships,
+            user_probe: std::cell::RefCell::new(user_probe),
         }
     }
 
@@ -493,32 +501,43 @@ impl Candidates {
         };
         let mut dbs: Vec<&String> = self.dbs.iter().chain(&self.users).collect();
         dbs.dedup();
+        // One probe for every database candidate: the database, the user
+        // and the only membership are the candidate's name.
+        let mut probe = Request::local("", "").with_member_of(vec![String::new()]);
         let dbs: Vec<&String> = dbs
             .into_iter()
             .filter(|db| {
-                let mut probe = Request::local(db, db);
-                probe.member_of = vec![(*db).clone()];
+                probe.database.clone_from(db);
+                probe.user.clone_from(db);
+                if let Some(m) = probe.member_of.first_mut() {
+                    m.clone_from(db);
+                }
                 [Replication::None, Replication::Physical]
                     .iter()
                     .any(|rep| {
-                        crate::eval::rule_db_matches(r, &probe.clone().with_replication(*rep))
-                            .unwrap_or(true)
+                        probe.replication = *rep;
+                        crate::eval::rule_db_matches(r, &probe).unwrap_or(true)
                     })
             })
             .collect();
+        // One probe, its user replaced for each candidate (the group list
+        // is not copied per user).
+        let mut probe = self.user_probe.borrow_mut();
         let users: Vec<&String> = self
             .users
             .iter()
             .filter(|u| {
-                let probe = Request::local("", u).with_member_of(self.groups.clone());
+                probe.user.clone_from(u);
                 crate::eval::rule_user_matches(r, &probe).unwrap_or(true)
             })
             .collect();
-        let mut memberships: Vec<Vec<String>> = vec![Vec::new()];
-        for g in &self.groups {
-            memberships.push(vec![g.clone()]);
-        }
+        drop(probe);
+        let memberships = &self.memberships;
         let mut budget: u32 = 20_000;
+        // The candidate connection, rebuilt in place for each combination:
+        // every field is assigned below, and `clone_from` reuses the
+        // strings' buffers instead of allocating new ones.
+        let mut req = Request::local("", "");
         for t in tls_states {
             for gss in [false, true] {
                 if t && gss {
@@ -557,23 +576,35 @@ impl Candidates {
                             for repl in [Replication::None, Replication::Physical] {
                                 for db in &dbs {
                                     for user in &users {
-                                        for m in &memberships {
+                                        for m in memberships {
                                             if budget == 0 || self.steps.get() > GLOBAL_STEPS {
                                                 return Search::Inconclusive;
                                             }
                                             budget -= 1;
                                             self.steps.set(self.steps.get() + 1);
-                                            let mut req = match addr {
-                                                Some(a) => Request::tcp(*a, db, user),
-                                                None => Request::local(db, user),
-                                            };
-                                            req = req
-                                                .with_tls(t)
-                                                .with_gss(gss)
-                                                .with_replication(repl)
-                                                .with_member_of(m.clone())
-                                                .with_client_hostname(hn.clone())
-                                                .with_server_addresses(servers.clone());
+                                            // Exhaustive: a new field must be set here too.
+                                            let Request {
+                                                address,
+                                                tls,
+                                                gss: gss_enc,
+                                                database,
+                                                user: role,
+                                                user_exists,
+                                                member_of,
+                                                replication,
+                                                client_hostname,
+                                                server_addresses,
+                                            } = &mut req;
+                                            *address = *addr;
+                                            *tls = t;
+                                            *gss_enc = gss;
+                                            database.clone_from(db);
+                                            role.clone_from(user);
+                                            *user_exists = true;
+                                            member_of.clone_from(m);
+                                            *replication = repl;
+                                            client_hostname.clone_from(hn);
+                                            server_addresses.clone_from(servers);
                                             if !crate::eval::rule_matches(r, &req, gss_build)
                                                 .unwrap_or(false)
                                             {
