@@ -143,7 +143,7 @@ fn stress_worker() {
     }
 }
 
-/// Writes private keys over and over (store creation and `write_key_file`).
+/// Writes private keys over and over (store creation, `write_key_file`, `write_files`).
 fn key_worker(dir: &Path, count: usize) {
     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let pem = key.to_pem();
@@ -153,6 +153,17 @@ fn key_worker(dir: &Path, count: usize) {
         write_key_file(&sub.join("server.key"), pem.as_bytes(), false).unwrap();
         write_key_file(&sub.join("server.key"), pem.as_bytes(), true).unwrap();
         write_key_file(&sub.join("private").join("extra.key"), pem.as_bytes(), true).unwrap();
+        // The batched writer (syncfs path: 5 files).
+        let names: Vec<PathBuf> = (0..5).map(|j| sub.join(format!("batch{j}.key"))).collect();
+        let files: Vec<pgtls_core::NewFile<'_>> = names
+            .iter()
+            .map(|path| pgtls_core::NewFile {
+                path,
+                bytes: pem.as_bytes(),
+                secret: true,
+            })
+            .collect();
+        pgtls_core::write_files(&files, false).unwrap();
     }
     println!("DONE {count}");
 }
@@ -788,7 +799,13 @@ fn private_keys_are_never_readable_by_others() {
     for d in ["a", "b"] {
         for i in 0..40 {
             let sub = root.join(d).join(format!("s{i}"));
-            for f in ["private/cakey.pem", "server.key", "private/extra.key"] {
+            for f in [
+                "private/cakey.pem",
+                "server.key",
+                "private/extra.key",
+                "batch0.key",
+                "batch4.key",
+            ] {
                 let mode = std::fs::metadata(sub.join(f)).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode, 0o600, "{}/{f}", sub.display());
             }
