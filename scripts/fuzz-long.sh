@@ -42,7 +42,9 @@ if [ "${1:-}" = "--slice" ]; then
     pre=()
     [ "$nice" = 1 ] && pre=(nice -n 19)
     rc=0
-    /usr/bin/time -f '%U %S' -o "$times" "${pre[@]}" "$BIN/$t" "corpus/$t" \
+    dict=()
+    [ -f "dicts/$t.dict" ] && dict=(-dict="dicts/$t.dict")
+    /usr/bin/time -f '%U %S' -o "$times" "${pre[@]}" "$BIN/$t" "corpus/$t" "${dict[@]}" \
         -max_total_time="$secs" -max_len=16384 -timeout=20 -rss_limit_mb=3072 \
         -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
     wall=$(($(date +%s) - s0))

@@ -47,7 +47,9 @@ for t in $(cargo fuzz list); do
     echo "fuzz-smoke: $t for ${SECS}s"
     # -max_len: certificate chains and pg_hba.conf files are larger than libFuzzer's
     # default guess from the seeds would allow growing to.
-    if ! cargo fuzz run "${TD[@]}" "$t" "$SCRATCH/$t" "corpus/$t" -- \
+    dict=()
+    [ -f "dicts/$t.dict" ] && dict=(-dict="dicts/$t.dict")
+    if ! cargo fuzz run "${TD[@]}" "$t" "$SCRATCH/$t" "corpus/$t" -- "${dict[@]}" \
         -max_total_time="$SECS" -max_len=16384 -timeout=20 -rss_limit_mb=3072 \
         -print_final_stats=1 2>"$SCRATCH/$t.log"; then
         tail -n 60 "$SCRATCH/$t.log" >&2
