@@ -22,8 +22,10 @@ for f in "$ROOT"/testdata/hba/rules/*.conf; do
     [ "$(stat -c %s "$f")" -le 4096 ] || continue
     i=$((i + 1))
     { printf '\x03\x01'; cat "$f"; } >"$C/hba_parse/seed-$(basename "$f")"
+    # The first 40 also as PG 16 without ssl; every file as PG 15 (the ldapurl,
+    # include and option files come late in the corpus).
+    [ $i -le 40 ] || continue
     { printf '\x04\x00'; cat "$f"; } >"$C/hba_parse/seed-pg16-$(basename "$f")"
-    [ $i -lt 40 ] || break
 done
 
 # ---- pg_ident.conf: version, case flag, system user, pg user, file
@@ -111,4 +113,85 @@ for k in p256 p384 ed25519 rsa; do
 done
 openssl req -new -key "$K/p384.pem" -sha256 -subj "/CN=p384-sha256" -out "$C/csr_sign/seed-p384-sha256.pem"
 cp "$C/csr_sign/seed-p256.pem" "$C/ffi_bytes/seed-p256.csr"
+
+# ---- ffi_verdict: structured, random; long enough to reach the request builder,
+# usermap and client-certificate parts at the end of the layout
+for n in 1 2 3 4 5 6; do
+    head -c $((n * 24)) /dev/urandom >"$C/ffi_verdict/seed-$n"
+    head -c $((300 + n * 60)) /dev/urandom >"$C/ffi_verdict/seed-tail-$n"
+done
+# hand-made ones for chosen paths (host names, samehost/samenet, a missing role,
+# usermap allowed/undecided, client certificates accepted, revoked, from another CA)
+python3 - "$C/ffi_verdict" <<'PY'
+import sys, os
+# Hand-made ffi_verdict inputs reaching chosen paths of the structured layout
+# (fuzz/src/checks/ffi.rs ffi_verdict, then ffi_extra.rs verdict_tail). p(i) is a
+# 2-byte pick/below index, b(x) a bool/u8.
+out = sys.argv[1]
+def p(i): return bytes([i >> 8, i & 255])
+def b(x): return bytes([x])
+def head(rule, req):
+    # PG15, sslmode disable, host 0, no CRL, no leaf, empty chain; ssl on; 1 rule
+    return b(3) + p(0) + p(0) + b(0) + b(0) + b(0) + b(1) + p(0) + rule + req
+def rule(t, db, user, method, addr=None):
+    return p(t) + p(db) + p(user) + p(method) + (p(addr) if addr is not None else b'')
+def req_tcp10(db=0, user=0, tls=1, member=0, hostname=1, ip=(1, 2, 3)):
+    return p(db) + p(user) + p(1) + bytes(ip) + b(tls) + b(0) + b(member) + p(0) + b(hostname)
+def req_local127(db=0, user=0, tls=1, member=0):
+    return p(db) + p(user) + p(2) + b(tls) + b(0) + b(member) + p(0) + b(0)
+def tail(user_missing=0, hostname=0, servers=0, admin=0, bad=None):
+    return b(user_missing) + p(hostname) + p(servers) + b(admin) + (b(1) + p(bad) if bad is not None else b(0))
+def ident(lines, mp, sysu, pgu, roles=0, ci=0):
+    s = p(len(lines)) + b''.join(p(m) + p(x) + p(y) for m, x, y in lines)
+    return s + p(mp) + p(sysu) + p(pgu) + p(roles) + b(ci)
+def client(line, user=0, with_ident=1, crl=1, chain=0, extra=b''):
+    return p(line) + b(0 if with_ident else 1) + p(user) + b(crl) + p(chain) + b(len(extra)) + extra
+seeds = {
+    # host name record, client host name given; pg_ident \1 allows alice; cert map=m accepts
+    'hostname-map-accept': head(rule(1, 0, 0, 0, 9), req_tcp10()) + tail(hostname=2, bad=2)
+        + ident([(0, 3, 3)], 2, 0, 0) + client(1),
+    # ambiguous capture with \1: usermap and client decision undecided
+    'undecided': head(rule(1, 0, 0, 0, 0), req_tcp10()) + tail(bad=0)
+        + ident([(0, 4, 3)], 2, 0, 0) + client(1),
+    # samehost with the server's 127.0.0.1; role membership via +staff
+    'samehost-staff': head(rule(2, 0, 2, 2, 5), req_local127(member=1)) + tail(servers=2, admin=1)
+        + ident([(0, 0, 4), (1, 1, 1)], 2, 0, 0, roles=1) + client(0, chain=4),
+    # the role does not exist: +staff cannot match; revoked client certificate
+    'missing-role': head(rule(1, 0, 2, 1, 0), req_tcp10(member=1)) + tail(user_missing=1, servers=3)
+        + ident([(0, 1, 1)], 3, 1, 1, ci=1) + client(0, chain=3),
+    # samenet: 10.1.3.3 is outside the server's 10.1.2.1/24; regex error line in pg_ident.conf, expired client certificate, garbage after it
+    'samenet-error': head(rule(1, 0, 0, 0, 6), req_tcp10(hostname=0, ip=(1, 3, 3))) + tail(servers=0, bad=3)
+        + ident([(0, 8, 0), (0, 0, 0)], 2, 0, 0) + client(2, chain=2, extra=b'-----BEGIN CERTIFICATE-----\nAAAA'),
+    # other CA's certificate, verify-full with map; no certificate at all
+    'other-ca': head(rule(3, 0, 0, 0, 1), req_tcp10()) + tail(hostname=4, servers=4)
+        + ident([(0, 5, 0)], 2, 4, 0) + client(10, chain=1),
+    'no-cert': head(rule(1, 0, 0, 0, 10), req_tcp10()) + tail(hostname=3)
+        + ident([], 0, 0, 0) + client(0, chain=24),
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, 'seed-crafted-' + name), 'wb') as f:
+        f.write(data)
+PY
+
+# ---- ffi_bytes, pgtls_ca_load: CA certificate (+ chain), then its key, then an
+# optional "\0pass:<passphrase>" (see fuzz/src/checks/ffi_extra.rs ca_load_parts)
+A="$TMP/ca"
+mkdir -p "$A"
+caext=(-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign")
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$A/root.key"
+openssl req -x509 -new -key "$A/root.key" -subj "/O=pgtls seeds/CN=Seed Root" -days 7300 \
+    -set_serial 1 "${caext[@]}" -out "$A/root.crt"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$A/int.key"
+openssl req -new -key "$A/int.key" -subj "/O=pgtls seeds/CN=Seed Intermediate" -out "$A/int.csr"
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$A/int.ext"
+openssl x509 -req -in "$A/int.csr" -CA "$A/root.crt" -CAkey "$A/root.key" -set_serial 2 \
+    -days 3650 -extfile "$A/int.ext" -out "$A/int.crt" 2>/dev/null
+openssl pkcs8 -topk8 -in "$A/root.key" -passout pass:secret -out "$A/root-enc.key"
+openssl ec -in "$A/root.key" -out "$A/root-sec1.key" 2>/dev/null
+cat "$A/root.crt" "$A/root.key" >"$C/ffi_bytes/seed-ca-root"
+cat "$A/root.crt" "$A/root-sec1.key" >"$C/ffi_bytes/seed-ca-root-sec1"
+{ cat "$A/root.crt" "$A/root-enc.key"; printf '\0pass:secret'; } >"$C/ffi_bytes/seed-ca-root-enc"
+{ cat "$A/root.crt" "$A/root-enc.key"; printf '\0pass:wrong'; } >"$C/ffi_bytes/seed-ca-root-enc-wrong"
+cat "$A/int.crt" "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-intermediate"
+cat "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-mismatch"
 du -sh "$C"
