@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz-long.sh: long fuzzing, accumulated over time in fuzz/LEDGER.tsv.
 #
-#   scripts/fuzz-long.sh [-s SLICE_SECONDS] [-t TOTAL_SECONDS] [-j WORKERS] [-n] [TARGET...]
+#   scripts/fuzz-long.sh [-s SLICE_SECONDS] [-t TOTAL_SECONDS] [-j WORKERS] [-n] [-N] [TARGET...]
 #
 # Runs the release fuzz binaries (`cargo fuzz build -O`, AddressSanitizer) in slices of
 # SLICE_SECONDS (default 600), round robin over TARGETs (default: every target, the one
@@ -13,7 +13,8 @@
 # to fuzz/LEDGER.tsv: start and end (UTC), commit, target, wall seconds, CPU seconds of
 # the fuzzer, executions, coverage (cov, ft), corpus size, result. `-n` runs the
 # fuzzers under `nice -n 19`, so they only use CPU nobody else wants; the CPU column
-# is what they actually got.
+# is what they actually got. `-N` does not build: the binaries are in FUZZ_TARGET_DIR
+# (built from a clean worktree, say) and PGTLS_FUZZ_COMMIT names their commit.
 #
 # A crash or property violation ends that slice with result "CRASH <artifact>"; the
 # input is in fuzz/artifacts/<target>/ and the script exits non-zero at the end.
@@ -76,13 +77,14 @@ if [ "${1:-}" = "--slice" ]; then
     exit "$rc"
 fi
 
-SLICE=600 TOTAL=0 JOBS=1 NICE=0
-while getopts 's:t:j:n' o; do
+SLICE=600 TOTAL=0 JOBS=1 NICE=0 BUILD=1
+while getopts 's:t:j:nN' o; do
     case $o in
         s) SLICE=$OPTARG ;;
         t) TOTAL=$OPTARG ;;
         j) JOBS=$OPTARG ;;
         n) NICE=1 ;;
+        N) BUILD=0 ;;
         *) sed -n '2,20p' "$0" >&2; exit 2 ;;
     esac
 done
@@ -95,11 +97,18 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 TD=()
 [ -n "${FUZZ_TARGET_DIR:-}" ] && TD=(--target-dir "$FUZZ_TARGET_DIR")
-cargo fuzz build -O "${TD[@]}"
-# The commit the binaries were built from (+dirty: with uncommitted source changes).
-PGTLS_FUZZ_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
-git -C "$ROOT" diff --quiet HEAD -- pgtls-core/src pgtls-hba/src pgtls-verify/src pgtls-ffi/src \
-    fuzz/src fuzz/fuzz_targets || PGTLS_FUZZ_COMMIT+=+dirty
+if [ "$BUILD" = 1 ]; then
+    cargo fuzz build -O "${TD[@]}"
+    # The commit the binaries were built from (+dirty: with uncommitted source changes).
+    PGTLS_FUZZ_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)
+    git -C "$ROOT" diff --quiet HEAD -- pgtls-core/src pgtls-hba/src pgtls-verify/src \
+        pgtls-ffi/src fuzz/src fuzz/fuzz_targets || PGTLS_FUZZ_COMMIT+=+dirty
+elif [ -z "${PGTLS_FUZZ_COMMIT:-}" ]; then
+    # -N: binaries built elsewhere (FUZZ_TARGET_DIR, e.g. from a clean git worktree);
+    # PGTLS_FUZZ_COMMIT must say from which commit.
+    echo "fuzz-long: -N needs PGTLS_FUZZ_COMMIT (the commit the binaries were built from)" >&2
+    exit 2
+fi
 export PGTLS_FUZZ_COMMIT
 
 # Targets by accumulated CPU seconds, least first (ties: name).
