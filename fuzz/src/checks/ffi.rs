@@ -158,6 +158,9 @@ pub fn ffi_bytes(data: &[u8]) {
         assert!(cert.is_null());
         take_error(st, err);
     }
+
+    // --- pgtls_ca_load (certificate, key and passphrase cut from the bytes)
+    super::ffi_extra::ca_load(data);
 }
 
 fn c_text(p: *const std::ffi::c_char) -> Option<String> {
@@ -385,9 +388,12 @@ pub fn ffi_verdict(data: &[u8]) {
             }
         }
     }
-    // SAFETY: freed once each.
-    unsafe {
-        pgtls_hba_decision_free(dec);
-        pgtls_hba_free(hba);
-    }
+    // SAFETY: freed once.
+    unsafe { pgtls_hba_decision_free(dec) };
+
+    // ---- the entry points added later, on the bytes left (older corpus files
+    // end before this and read zeros here)
+    super::ffi_extra::verdict_tail(&mut r, major, &text, &file, hba, &req);
+    // SAFETY: freed once.
+    unsafe { pgtls_hba_free(hba) };
 }

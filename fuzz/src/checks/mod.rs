@@ -5,6 +5,7 @@
 
 pub mod core;
 pub mod ffi;
+pub mod ffi_extra;
 pub mod hba;
 pub mod input;
 pub mod verify;
