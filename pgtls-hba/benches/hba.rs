@@ -1,6 +1,6 @@
 //! Parse a 10,000-line pg_hba.conf (with and without dropping the model, and
 //! the drop alone); parse a 10,000-line pg_ident.conf; evaluate a connection
-//! against 10 and 10,000 rules. Before the criterion runs, the allocations
+//! against 10 and 10,000 rules; lint 300 lines. Before the criterion runs, the allocations
 //! of one parse of each file are counted and printed. See BENCHMARKS.md
 //! ("pgtls-hba") for numbers and the server-side comparison
 //! (`server_view.sh`).
@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use pgtls_hba::{HbaFile, IdentFile, PgVersion, Request, ServerSettings, evaluate};
+use pgtls_hba::{HbaFile, IdentFile, PgVersion, Request, ServerSettings, evaluate, lint};
 
 /// The system allocator, counting allocations (a relaxed add: a few
 /// nanoseconds, the same for every variant measured).
@@ -135,6 +135,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("evaluate 10000 rules (no match)", |b| {
         b.iter(|| evaluate(black_box(&large), black_box(&miss)))
     });
+    // Lint's witness search on the first 300 lines (the part that grows
+    // with the file; parsing is a fraction of a millisecond of it).
+    let first300 = HbaFile::parse_str(&synthetic(300), settings);
+    let mut g = c.benchmark_group("lint");
+    g.sample_size(10);
+    g.bench_function("lint 300 lines", |b| {
+        b.iter(|| lint(black_box(&first300), None))
+    });
+    g.finish();
 }
 
 criterion_group!(hba, benches);
