@@ -51,7 +51,11 @@ pub(crate) fn apply(val: &str, o: &mut HbaOptions) -> Result<(), LineError> {
     if enclosed {
         rest = &rest[1..];
     }
-    if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("URL:") {
+    // `get`, not `[..4]`: the value may have a multi-byte character there (found by the
+    // hba_parse fuzzer; fuzz/regressions/hba_parse/crash-622678379a41…).
+    if let Some(p) = rest.get(..4)
+        && p.eq_ignore_ascii_case("URL:")
+    {
         rest = &rest[4..];
     }
     let lower = rest.to_ascii_lowercase();
