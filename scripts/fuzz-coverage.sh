@@ -37,9 +37,13 @@ echo "| Target | inputs | files reached | lines covered in them |"
 echo "|---|---|---|---|"
 objects=()
 profiles=()
+# A running fuzzer replaces corpus files as it finds smaller inputs: replay a snapshot.
+SNAP=$(mktemp -d)
+trap 'rm -rf "$SNAP"' EXIT
 for t in "${targets[@]}"; do
-    n=$(find "$CORPUS/$t" -type f | wc -l)
-    cargo fuzz coverage "$t" "$CORPUS/$t" >"/tmp/pgtls-cov-$t.log" 2>&1 || {
+    cp -r "$CORPUS/$t" "$SNAP/$t"
+    n=$(find "$SNAP/$t" -type f | wc -l)
+    cargo fuzz coverage "$t" "$SNAP/$t" >"/tmp/pgtls-cov-$t.log" 2>&1 || {
         tail -20 "/tmp/pgtls-cov-$t.log" >&2
         echo "fuzz-coverage: $t failed" >&2
         exit 1
