@@ -558,11 +558,35 @@ impl Candidates {
                         (Some(a), Some(o)) => vec![Vec::new(), vec![(*a, 0)], vec![(o, 0)]],
                         _ => vec![Vec::new()],
                     };
+                    // Unless the rule names a host, whether its connection
+                    // part matches does not depend on the client's host
+                    // name: decided once per server variant, and the host
+                    // names are not tried at all when no variant matches.
+                    let fixed: Option<Vec<bool>> =
+                        (!matches!(r.address, Some(Address::Hostname(_)))).then(|| {
+                            server_variants
+                                .iter()
+                                .map(|servers| {
+                                    let conn = Conn {
+                                        address: *addr,
+                                        tls: t,
+                                        gss,
+                                        client_hostname: &None,
+                                        server_addresses: servers,
+                                    };
+                                    refill(&mut req, &conn, "", "", &no_roles, Replication::None);
+                                    crate::eval::rule_conn_matches(r, &req, gss_build)
+                                })
+                                .collect()
+                        });
+                    if fixed.as_ref().is_some_and(|f| !f.contains(&true)) {
+                        continue;
+                    }
                     for hn in &self.hostnames {
                         if addr.is_none() && hn.is_some() {
                             continue;
                         }
-                        for servers in &server_variants {
+                        for (si, servers) in server_variants.iter().enumerate() {
                             let conn = Conn {
                                 address: *addr,
                                 tls: t,
@@ -570,8 +594,14 @@ impl Candidates {
                                 client_hostname: hn,
                                 server_addresses: servers,
                             };
-                            refill(&mut req, &conn, "", "", &no_roles, Replication::None);
-                            if !crate::eval::rule_conn_matches(r, &req, gss_build) {
+                            let conn_ok = match &fixed {
+                                Some(f) => f.get(si).copied().unwrap_or(false),
+                                None => {
+                                    refill(&mut req, &conn, "", "", &no_roles, Replication::None);
+                                    crate::eval::rule_conn_matches(r, &req, gss_build)
+                                }
+                            };
+                            if !conn_ok {
                                 continue;
                             }
                             for repl in [Replication::None, Replication::Physical] {
