@@ -685,10 +685,11 @@ fn refill(
 
 /// Files with more records than this are not analysed for reachability: the
 /// witness search grows faster than the square of the file. Measured
-/// (BENCHMARKS.md, "pgtls-hba"): the synthetic file takes 0.1 s at 400
-/// lines and 0.6 s at 1,000; a file of host names, non-contiguous masks,
-/// `samenet` and `samerole` takes 1.2 s at 400, 3.7 s at 600 and 11 s at
-/// 1,000 lines. The limit was 400 when that file took 10 s at 400 lines.
+/// (BENCHMARKS.md, "pgtls-hba"): the synthetic file takes 0.25 s at 600
+/// lines; the slowest file found (`benches/lint_worst.sh`: host names,
+/// non-contiguous masks, `samenet`, `samerole`) about 1 s at 400, 2-3 s at
+/// 600 and 5-8 s at 1,000 lines. The limit was 400 when that file took
+/// 7-10 s at 400 lines.
 const ANALYSED_LINES: usize = 600;
 
 /// Rule checks allowed over a whole lint run (a few hundred milliseconds).
