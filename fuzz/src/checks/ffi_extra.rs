@@ -20,13 +20,14 @@ use pgtls::{
     pgtls_buf_free, pgtls_buf_len, pgtls_ca, pgtls_ca_certificate, pgtls_ca_chain_to_pem,
     pgtls_ca_create_intermediate, pgtls_ca_free, pgtls_ca_load, pgtls_cert_serial,
     pgtls_client_decision, pgtls_client_decision_accept, pgtls_client_decision_free,
-    pgtls_client_decision_log, pgtls_client_decision_message, pgtls_client_decision_undecided,
-    pgtls_client_decision_verdict, pgtls_error, pgtls_error_free, pgtls_error_message,
-    pgtls_error_status, pgtls_hba as CHba, pgtls_hba_decision, pgtls_hba_decision_free,
-    pgtls_hba_decision_line, pgtls_hba_decision_message, pgtls_hba_decision_method,
-    pgtls_hba_decision_verdict, pgtls_hba_evaluate_request, pgtls_hba_request,
-    pgtls_hba_request_add_role, pgtls_hba_request_add_server_address, pgtls_hba_request_free,
-    pgtls_hba_request_new, pgtls_hba_request_set_address, pgtls_hba_request_set_client_hostname,
+    pgtls_client_decision_log, pgtls_client_decision_message, pgtls_client_decision_to_json,
+    pgtls_client_decision_undecided, pgtls_client_decision_verdict, pgtls_error, pgtls_error_free,
+    pgtls_error_message, pgtls_error_status, pgtls_hba as CHba, pgtls_hba_decision,
+    pgtls_hba_decision_free, pgtls_hba_decision_line, pgtls_hba_decision_message,
+    pgtls_hba_decision_method, pgtls_hba_decision_to_json, pgtls_hba_decision_verdict,
+    pgtls_hba_evaluate_request, pgtls_hba_request, pgtls_hba_request_add_role,
+    pgtls_hba_request_add_server_address, pgtls_hba_request_free, pgtls_hba_request_new,
+    pgtls_hba_request_set_address, pgtls_hba_request_set_client_hostname,
     pgtls_hba_request_set_flags, pgtls_hba_request_set_user_exists, pgtls_ident,
     pgtls_ident_check_usermap, pgtls_ident_free, pgtls_ident_parse, pgtls_ident_usermap, pgtls_key,
     pgtls_key_free, pgtls_key_parse, pgtls_status, pgtls_usermap_decision,
@@ -116,6 +117,18 @@ fn take_hba_decision(
             c_text(pgtls_hba_decision_method(dec)),
             c_text(pgtls_hba_decision_message(dec)),
         );
+        // The JSON says the same (with the message as built, NULs included).
+        let mut json: *mut pgtls_buf = ptr::null_mut();
+        assert_eq!(
+            pgtls_hba_decision_to_json(dec, &mut json, ptr::null_mut()),
+            pgtls_status::Ok
+        );
+        let j: serde_json::Value =
+            serde_json::from_slice(&buf_bytes(json)).expect("decision JSON parses");
+        assert_eq!(j["verdict"].as_str(), Some(v.0.as_str()), "JSON verdict");
+        assert_eq!(j["line"].as_u64().unwrap_or(0), u64::from(v.1), "JSON line");
+        assert_eq!(j["method"].as_str(), v.2.as_deref(), "JSON method");
+        assert_eq!(j["message"].as_str().map(c_form), v.3, "JSON message");
         pgtls_hba_decision_free(dec);
         v
     }
@@ -698,6 +711,24 @@ pub fn client_decision(
                     c_text(pgtls_client_decision_log(dec)),
                     d.log.as_deref().map(c_form),
                     "{}",
+                    ctx()
+                );
+                // The JSON keeps 0.1.0's two verdicts (undecided is "reject"
+                // there) and carries the undecided reason.
+                let mut json: *mut pgtls_buf = ptr::null_mut();
+                assert_eq!(
+                    pgtls_client_decision_to_json(dec, &mut json, ptr::null_mut()),
+                    pgtls_status::Ok
+                );
+                let j: serde_json::Value =
+                    serde_json::from_slice(&buf_bytes(json)).expect("decision JSON parses");
+                let jv = if d.accept { "accept" } else { "reject" };
+                assert_eq!(j["verdict"].as_str(), Some(jv), "JSON verdict\n{}", ctx());
+                assert_eq!(j["undecided"].as_str(), d.undecided.as_deref(), "{}", ctx());
+                assert_eq!(j["message"].as_str(), d.message.as_deref(), "{}", ctx());
+                assert!(
+                    !(d.undecided.is_some() && d.accept),
+                    "Rust decision both undecided and accepted\n{}",
                     ctx()
                 );
                 pgtls_client_decision_free(dec);
