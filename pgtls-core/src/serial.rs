@@ -6,9 +6,28 @@ use crate::error::Error;
 
 /// A certificate serial number: a positive integer of at most 20 octets (RFC 5280
 /// §4.1.2.2), kept as minimal big-endian bytes (no sign octet).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Ordered as integers: `FF` < `0100` (CRL numbers are compared this way).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SerialNumber {
     bytes: Vec<u8>,
+}
+
+impl Ord for SerialNumber {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Both magnitudes are minimal (no leading zero octet), so the longer one is the
+        // larger number; equal lengths compare as big-endian bytes.
+        self.bytes
+            .len()
+            .cmp(&other.bytes.len())
+            .then_with(|| self.bytes.cmp(&other.bytes))
+    }
+}
+
+impl PartialOrd for SerialNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Debug for SerialNumber {
@@ -158,5 +177,34 @@ mod tests {
                 .to_hex(),
             "0100"
         );
+    }
+
+    #[test]
+    fn ordered_as_integers_across_octet_boundaries() {
+        let n = |h: &str| SerialNumber::from_hex(h).unwrap();
+        // Lexicographic byte order would put 0100 before FF: CRL number 256 after 255
+        // must compare greater (a CI run of the SIGKILL test crossed exactly this).
+        assert!(n("FF") < n("0100"));
+        assert!(n("FF").next().unwrap() > n("FF"));
+        assert!(n("0100") < n("0101"));
+        assert!(n("7F") < n("80"));
+        assert!(n("00FF") == n("FF"));
+        // Against u128 order over a spread of values, including every octet boundary.
+        let mut values: Vec<u128> = (0..128).map(|i| 1u128 << i).collect();
+        values.extend((1..128).map(|i| (1u128 << i) - 1));
+        values.extend((1..128).map(|i| (1u128 << i) + 1));
+        let mut x: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835;
+        for _ in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 120) as u32 | 1);
+        }
+        let serial = |v: u128| SerialNumber::from_bytes(&v.to_be_bytes()).unwrap();
+        for a in &values {
+            for b in values.iter().step_by(7) {
+                assert_eq!(serial(*a).cmp(&serial(*b)), a.cmp(b), "{a:#x} vs {b:#x}");
+            }
+        }
     }
 }

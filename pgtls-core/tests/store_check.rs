@@ -113,6 +113,28 @@ fn an_expired_crl_and_a_rewound_crlnumber_are_reported() {
 }
 
 #[test]
+fn crl_numbers_compare_as_integers_past_ff() {
+    // crlnumber FF: the next CRL is numbered FF and crlnumber becomes 0100. A byte-wise
+    // comparison would call FF "not below" 0100 and report a sound store.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    fs::write(&s.files().crlnumber, "FF\n").unwrap();
+    s.generate_crl(now() + Duration::days(7), now()).unwrap();
+    assert_eq!(fs::read_to_string(&s.files().crlnumber).unwrap(), "0100\n");
+    let report = DirStore::check(s.files(), now()).unwrap();
+    assert_eq!(report.problems, vec![]);
+    assert_eq!(report.crl_number.map(|n| n.to_hex()).as_deref(), Some("FF"));
+    // And the other way round is still caught: crl.pem 0100 with crlnumber rewound to FF.
+    s.generate_crl(now() + Duration::days(7), now()).unwrap();
+    fs::write(&s.files().crlnumber, "FF\n").unwrap();
+    let p = problems(tmp.path());
+    assert!(
+        matches!(&p[..], [StoreProblem::Crl { reason, .. }] if reason.contains("not below crlnumber")),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn killed_after_the_index_commit_the_issuance_is_finished_by_the_next_open() {
     let tmp = tempfile::tempdir().unwrap();
     let s = store(tmp.path());
