@@ -70,6 +70,11 @@
 
 mod ca;
 mod cert;
+#[cfg(feature = "crash-points")]
+#[doc(hidden)]
+pub mod crash;
+#[cfg(not(feature = "crash-points"))]
+mod crash;
 mod crl;
 mod csr;
 mod der;

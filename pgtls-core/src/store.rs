@@ -533,6 +533,7 @@ impl DirStore {
                 let path = self.files.pending(serial);
                 file.rename(&path, false)?;
                 pending.push(path);
+                crate::crash::hit("issue.staged");
                 Ok(())
             })
             .and_then(|()| sync_dir(&self.files.dir))
@@ -545,12 +546,14 @@ impl DirStore {
         }
         // Committed. The rename must be durable before the certificates are handed out.
         sync_dir(&self.files.dir)?;
+        crate::crash::hit("issue.committed");
         // Should a move fail, the next operation on the store finishes it: the
         // certificates are issued either way.
-        let moved = pending
-            .iter()
-            .zip(&issued)
-            .all(|(p, (serial, _))| fs::rename(p, self.files.newcert(serial)).is_ok());
+        let moved = pending.iter().zip(&issued).all(|(p, (serial, _))| {
+            let moved = fs::rename(p, self.files.newcert(serial)).is_ok();
+            crate::crash::hit("issue.moved");
+            moved
+        });
         if moved {
             let _ = sync_dir(&self.files.newcerts).and_then(|()| sync_dir(&self.files.dir));
         }
@@ -687,6 +690,7 @@ impl Store for DirStore {
         // The number is used up first: a kill between the two renames leaves a gap in
         // CRL numbers, never a second, different CRL with the same number.
         number_file.commit(&self.files.crlnumber, true)?;
+        crate::crash::hit("crl.numbered");
         crl_file.commit(&self.files.crl, true)?;
         Ok(crl)
     }
@@ -753,6 +757,7 @@ fn recover(files: &StoreFiles) -> Result<(), Error> {
     for (serial, path) in pending {
         if index.contains(&serial) {
             move_pending(&path, &files.newcert(&serial))?;
+            crate::crash::hit("recover.moved");
         } else {
             fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
             sync_parent(&path)?;
@@ -873,6 +878,7 @@ impl Prepared {
                 }
             })
             .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
+        crate::crash::hit("tmp.written");
         if mode != 0o600 {
             fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
                 .map_err(|e| Error::io("cannot set permissions on", tmp.path().to_path_buf(), e))?;
@@ -888,6 +894,7 @@ impl Prepared {
     fn commit(self, path: &Path, overwrite: bool) -> Result<(), Error> {
         let dir = self.dir.clone();
         self.rename(path, overwrite)?;
+        crate::crash::hit("tmp.renamed");
         if path.parent() != Some(dir.as_path()) {
             sync_dir(&dir)?;
         }

@@ -499,12 +499,8 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         handed_out.len()
     );
     assert!(crls >= 5, "too few CRLs generated between kills: {crls}");
-    // Some kill landed inside a batch, between its pending renames and its moves (two
-    // or more unfinished certificates at once; seen 8 in every run so far).
-    assert!(
-        pending_max >= 2,
-        "no kill landed inside a batch (at most {pending_max} unfinished certificates)"
-    );
+    // Whether random kills land inside a batch depends on the disk (on tmpfs they never
+    // did in 900): store_crash_points kills at every point of a batch on purpose.
     let final_index = check_store(&dir, &key_pem);
     assert_eq!(final_index, ever);
     // A handed-out serial can never be issued again.
