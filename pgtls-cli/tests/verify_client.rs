@@ -439,6 +439,53 @@ fn pgtls_verify_client_agrees_with_postgres() {
         rows.extend(run_all(&c, &probes, &ident, &ph.ca, &home));
     }
 
+    // Last: a pg_ident.conf that does not load (one regex line does not compile), read at
+    // startup. PostgreSQL 15 then keeps no maps at all, so every map= line refuses whatever
+    // the good lines say; pgtls, given the same file, must refuse the same way. (After a
+    // reload the server would keep the previous file, a state pgtls cannot see.)
+    let bad = format!("{IDENT}rxmap /^(alice$ alice\n");
+    let bad_ident = out.join("pg_ident-unloadable.conf");
+    fs::write(&bad_ident, &bad).unwrap();
+    c.write_ident(&bad).unwrap();
+    let before = c.log_len();
+    let c = c.restart().unwrap();
+    let log = c.log_since(before);
+    assert!(
+        log.contains("invalid regular expression"),
+        "the server loaded the broken pg_ident.conf without complaint:\n{log}"
+    );
+    let no_crl = phases.iter().find(|p| p.name == "no-crl").unwrap();
+    configure(&c, no_crl).unwrap();
+    let mut probes = Vec::new();
+    for cl in clients.iter().filter(|cl| cl.chain.is_some()) {
+        for (label, db, rest) in LINES.iter().filter(|l| l.2.contains("map=")) {
+            for user in USERS {
+                probes.push(Probe {
+                    id: format!("{}/unloadable-ident/{label}/user={user}", cl.name),
+                    client: cl,
+                    db,
+                    line: format!("hostssl {db} all 127.0.0.1/32 {rest}"),
+                    user,
+                    crl_file: None,
+                    crl_dir: None,
+                });
+            }
+        }
+    }
+    let bad_rows = run_all(&c, &probes, &bad_ident, &no_crl.ca, &home);
+    // Not a test that passes by refusing everything for another reason: with the good
+    // file, some of these probes log in (checked against the server above).
+    assert!(
+        rows.iter()
+            .any(|r| r.id.contains("/crl-file/cert-map/") && r.oracle == Outcome::Accept),
+        "no probe logged in through cnmap with the loadable pg_ident.conf"
+    );
+    assert!(
+        bad_rows.iter().all(|r| r.oracle != Outcome::Accept),
+        "the server accepted a map= login with an unloadable pg_ident.conf"
+    );
+    rows.extend(bad_rows);
+
     let divergences = verify_common::known_divergences("known-divergences-client.json");
     let (report, table) = verify_common::reconcile(&rows, &divergences, "client", 100);
     let path = verify_common::write_results("verify_client-results.tsv", &table);

@@ -572,6 +572,11 @@ fn cn_not_utf8_usermap(
             )),
         });
     };
+    // A pg_ident.conf that does not load holds no map at all: refused, whatever the
+    // CN's bytes are (checked against PostgreSQL 15 in verify_client.rs).
+    if file.load().is_err() {
+        return usermap(file, Some(map), name, pg_user);
+    }
     let literal_only = file.lines().iter().all(|l| match &l.result {
         Ok(rule) if rule.map == map => {
             rule.system_regex.is_none()
