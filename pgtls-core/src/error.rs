@@ -133,8 +133,10 @@ pub enum Error {
         operation: &'static str,
     },
 
-    /// Another process holds the store's lock.
-    #[error("the CA store {path} is locked by another process (lock file {lock})")]
+    /// Another writer held the store's lock for longer than [`crate::LOCK_WAIT`].
+    #[error(
+        "the CA store {path} is locked by another process (lock file {lock}); gave up waiting for it"
+    )]
     StoreLocked {
         /// The store directory.
         path: PathBuf,

@@ -100,6 +100,6 @@ pub use params::{BACKDATE, CertificateParams, NameConstraint, NameConstraints, U
 pub use pem::{PemBlock, encode_pem, looks_like_pem, parse_pem};
 pub use serial::SerialNumber;
 pub use store::{
-    DirStore, IndexEntry, IndexStatus, NewFile, Store, StoreCheck, StoreFiles, StoreProblem,
-    write_files, write_key_file, write_public_file,
+    DirStore, IndexEntry, IndexStatus, LOCK_WAIT, NewFile, Store, StoreCheck, StoreFiles,
+    StoreProblem, write_files, write_key_file, write_public_file,
 };

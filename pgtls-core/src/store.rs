@@ -409,10 +409,7 @@ impl DirStore {
         store.read_index()?;
         // Finish what a killed writer left, unless a live writer holds the lock (it
         // does the same when it is done).
-        match lock(&store.files) {
-            Ok(_) | Err(Error::StoreLocked { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        try_lock(&store.files)?;
         Ok(store)
     }
 
@@ -707,18 +704,45 @@ impl Store for DirStore {
     }
 }
 
+/// How long a writer waits for the store's lock before it gives up with
+/// [`Error::StoreLocked`]. Another process's issuance holds the lock for milliseconds
+/// (a large batch for a few seconds); and in a multi-threaded program, a child process
+/// that another thread is starting shares the lock of the moment between its fork and
+/// its exec, so a writer that gave up at once would fail now and then for no reason.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes the store's lock, waiting up to [`LOCK_WAIT`] for another writer, then
+/// cleans up after killed writers.
 fn lock(files: &StoreFiles) -> Result<StoreLock, Error> {
+    // Back off from 1 ms to 100 ms; the waits add up to LOCK_WAIT (no clock read).
+    let mut waited = std::time::Duration::ZERO;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        if let Some(lock) = try_lock(files)? {
+            return Ok(lock);
+        }
+        if waited >= LOCK_WAIT {
+            return Err(Error::StoreLocked {
+                path: files.dir.clone(),
+                lock: files.dir.clone(),
+            });
+        }
+        std::thread::sleep(pause);
+        waited += pause;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Takes the store's lock if it is free (then cleans up after killed writers).
+fn try_lock(files: &StoreFiles) -> Result<Option<StoreLock>, Error> {
     let dir = File::open(&files.dir).map_err(|e| Error::io("cannot open", &files.dir, e))?;
     match dir.try_lock() {
         Ok(()) => {
             let lock = StoreLock { dir };
             recover(files)?;
-            Ok(lock)
+            Ok(Some(lock))
         }
-        Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked {
-            path: files.dir.clone(),
-            lock: files.dir.clone(),
-        }),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &files.dir, e)),
     }
 }

@@ -377,6 +377,55 @@ fn eight_processes_issue_into_one_store() {
     );
 }
 
+/// A writer waits for the store's lock while another process holds it (flock(1), the
+/// same flock(2) lock), and gives up with `StoreLocked`, changing nothing, when it is
+/// held past `LOCK_WAIT`.
+#[test]
+fn a_writer_waits_for_the_lock_then_gives_up_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let store = new_store(&dir);
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let params = CertificateParams::client("waiter", Validity::days_from(now(), 1)).unwrap();
+    let hold = |seconds: &str| {
+        let mut child = Command::new("flock")
+            .arg(&dir)
+            .args(["-c", &format!("echo held; exec sleep {seconds}")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock(1) from util-linux is needed: apt-get install util-linux");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "held");
+        child
+    };
+    // Held for half a second: the issuance waits for it, then goes through.
+    let mut holder = hold("0.5");
+    store.issue(&params, &key.public_key(), now()).unwrap();
+    assert!(
+        holder.try_wait().unwrap().is_some(),
+        "the issuance went through while another process held the lock"
+    );
+    // Held for longer than LOCK_WAIT: a clear error, and the store is unchanged.
+    let before = snapshot(&dir);
+    let mut holder = hold(&(pgtls_core::LOCK_WAIT.as_secs() + 30).to_string());
+    let e = store.issue(&params, &key.public_key(), now()).unwrap_err();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(
+        matches!(&e, Error::StoreLocked { path, .. } if path == &dir),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "a writer that gave up changed the store"
+    );
+}
+
 #[test]
 fn sigkill_at_random_points_leaves_a_sound_store() {
     // 300 kills take 32 s on the 2-core machine (with two niced fuzzers running); the
