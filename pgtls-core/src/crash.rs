@@ -17,6 +17,7 @@ pub const POINTS: &[&str] = &[
     "issue.moved",
     "crl.numbered",
     "recover.moved",
+    "create.staged",
 ];
 
 #[cfg(feature = "crash-points")]

@@ -318,49 +318,58 @@ impl DirStore {
                 });
             }
         }
-        mkdir(dir, 0o755)?;
-        let _lock = lock(&files)?;
-        mkdir(&dir.join("private"), 0o700)?;
-        mkdir(&files.newcerts, 0o755)?;
-        let key_pem = match passphrase {
-            Some(p) => ca.key().to_encrypted_pem_with_iterations(p, iterations)?,
-            None => ca.key().to_pem(),
-        };
-        write_new_secret(&files.key, key_pem.as_bytes())?;
-        write_atomic(
-            &files.cert,
-            ca.certificate().to_pem().as_bytes(),
-            0o644,
-            false,
-        )?;
-        if !ca.chain().is_empty() {
-            let mut chain = ca.certificate().to_pem();
-            for c in ca.chain() {
-                chain.push_str(&c.to_pem());
-            }
-            write_atomic(&files.chain, chain.as_bytes(), 0o644, false)?;
+        if dir.is_dir() {
+            // An existing directory (perhaps a mount point, or with permissions the
+            // operator chose) is filled in place; `index.txt` comes last, so a store is
+            // never seen half made, but a kill can leave files that stop a second try.
+            let _lock = lock(&files)?;
+            populate(&files, &files.dir, &ca, passphrase, iterations)?;
+            return Ok(Self { files, ca });
         }
-        write_atomic(&files.index, b"", 0o644, false)?;
-        write_atomic(
-            &dir.join("index.txt.attr"),
-            b"unique_subject = no\n",
-            0o644,
-            false,
-        )?;
-        let serial = SerialNumber::random()?;
-        write_atomic(
-            &files.serial,
-            format!("{}\n", serial.to_hex()).as_bytes(),
-            0o644,
-            false,
-        )?;
-        write_atomic(&files.crlnumber, b"01\n", 0o644, false)?;
-        write_atomic(
-            &files.openssl_cnf,
-            openssl_cnf(&files).as_bytes(),
-            0o644,
-            false,
-        )?;
+        // A new directory is built under a temporary name next to it and renamed into
+        // place: a killed or failing create leaves no store and nothing that stops the
+        // next try (which removes what a killed one left).
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dir.file_name().ok_or_else(|| Error::NotAStore {
+            path: dir.to_path_buf(),
+            reason: "not a directory name".to_owned(),
+        })?;
+        mkdir(parent, 0o755)?;
+        let parent_abs = parent
+            .canonicalize()
+            .map_err(|e| Error::io("cannot resolve", parent, e))?;
+        remove_stale_staging(parent);
+        let staging = tempfile::Builder::new()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(parent)
+            .map_err(|e| Error::io("cannot create a temporary directory in", parent, e))?;
+        // Locked while it is being filled, so that a concurrent create leaves it alone.
+        let staged = StoreFiles::in_dir(staging.path());
+        let lock = File::open(&staged.dir)
+            .and_then(|f| f.try_lock().map_err(std::io::Error::from).map(|()| f))
+            .map_err(|e| Error::io("cannot lock", &staged.dir, e))?;
+        fs::set_permissions(&staged.dir, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io("cannot set permissions on", &staged.dir, e))?;
+        populate(&staged, &parent_abs.join(name), &ca, passphrase, iterations)?;
+        sync_dir(&staged.dir)?;
+        crate::crash::hit("create.staged");
+        // From here the directory is no longer removed when `staging` is dropped.
+        let staged_path = staging.keep();
+        if let Err(e) = fs::rename(&staged_path, dir) {
+            let _ = fs::remove_dir_all(&staged_path);
+            return Err(if dir.exists() {
+                Error::FileExists {
+                    path: dir.to_path_buf(),
+                }
+            } else {
+                Error::io("cannot rename a new store to", dir, e)
+            });
+        }
+        sync_parent(dir)?;
+        drop(lock);
         Ok(Self { files, ca })
     }
 
@@ -815,6 +824,79 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     fs::read(path).map_err(|e| Error::io("cannot read", path, e))
 }
 
+/// Name prefix of a store being created (a directory next to the new store).
+const STAGING_PREFIX: &str = ".pgtls-tmp-create-";
+
+/// Writes a new store's files into `files.dir` (which exists), `index.txt` last;
+/// `final_dir` is where the store will live, for `openssl.cnf`.
+fn populate(
+    files: &StoreFiles,
+    final_dir: &Path,
+    ca: &Ca,
+    passphrase: Option<&[u8]>,
+    iterations: u32,
+) -> Result<(), Error> {
+    mkdir(&files.dir.join("private"), 0o700)?;
+    mkdir(&files.newcerts, 0o755)?;
+    let key_pem = match passphrase {
+        Some(p) => ca.key().to_encrypted_pem_with_iterations(p, iterations)?,
+        None => ca.key().to_pem(),
+    };
+    write_new_secret(&files.key, key_pem.as_bytes())?;
+    write_atomic(
+        &files.cert,
+        ca.certificate().to_pem().as_bytes(),
+        0o644,
+        false,
+    )?;
+    if !ca.chain().is_empty() {
+        let mut chain = ca.certificate().to_pem();
+        for c in ca.chain() {
+            chain.push_str(&c.to_pem());
+        }
+        write_atomic(&files.chain, chain.as_bytes(), 0o644, false)?;
+    }
+    write_atomic(
+        &files.dir.join("index.txt.attr"),
+        b"unique_subject = no\n",
+        0o644,
+        false,
+    )?;
+    let serial = SerialNumber::random()?;
+    write_atomic(
+        &files.serial,
+        format!("{}\n", serial.to_hex()).as_bytes(),
+        0o644,
+        false,
+    )?;
+    write_atomic(&files.crlnumber, b"01\n", 0o644, false)?;
+    write_atomic(
+        &files.openssl_cnf,
+        openssl_cnf(final_dir, &StoreFiles::in_dir(final_dir).openssl_cnf).as_bytes(),
+        0o644,
+        false,
+    )?;
+    write_atomic(&files.index, b"", 0o644, false)
+}
+
+/// Removes the temporary directories of creates that were killed (those nobody holds
+/// locked) next to a new store. Best effort: what it cannot remove stays harmless.
+fn remove_stale_staging(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            continue;
+        }
+        let path = e.path();
+        let unlocked = File::open(&path).is_ok_and(|f| f.try_lock().is_ok());
+        if unlocked && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
 fn mkdir(dir: &Path, mode: u32) -> Result<(), Error> {
     if dir.is_dir() {
         return Ok(());
@@ -1182,11 +1264,8 @@ fn format_index_time(t: OffsetDateTime) -> String {
     }
 }
 
-fn openssl_cnf(files: &StoreFiles) -> String {
-    let dir = files
-        .dir
-        .canonicalize()
-        .unwrap_or_else(|_| files.dir.clone());
+fn openssl_cnf(dir: &Path, cnf: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     format!(
         "# Generated by pgtls: lets `openssl ca -config {cnf}` work on this store\n\
          # (for example `-revoke newcerts/SERIAL.pem -crl_reason keyCompromise` or `-gencrl`).\n\
@@ -1224,7 +1303,7 @@ fn openssl_cnf(files: &StoreFiles) -> String {
          \n\
          [ pgtls_crl ]\n\
          authorityKeyIdentifier = keyid:always\n",
-        cnf = files.openssl_cnf.display(),
+        cnf = cnf.display(),
         dir = dir.display(),
     )
 }

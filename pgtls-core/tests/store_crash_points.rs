@@ -58,6 +58,16 @@ fn client(name: &str) -> CertificateParams {
 
 /// The operations a worker runs.
 fn run_op(dir: &Path, op: &str) {
+    if op == "create" {
+        let p = CertificateParams::ca(
+            DistinguishedName::common_name("Created CA"),
+            Validity::days_from(now(), 3650),
+            None,
+        );
+        let ca = Ca::create_root(&p, KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap()).unwrap();
+        DirStore::create(dir, ca, None).unwrap();
+        return;
+    }
     let store = locked(|| DirStore::open(dir, None));
     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
     match op {
@@ -426,4 +436,46 @@ fn a_kill_during_the_clean_up_is_finished_by_the_next_open() {
     }
     let after = recovered(&dir, "after the interrupted clean-ups", false);
     assert_eq!(after.index.len(), before.index.len() + 5);
+}
+
+#[test]
+fn a_create_killed_anywhere_leaves_no_store_and_does_not_stop_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut passes = BTreeMap::new();
+    for point in pgtls_core::crash::POINTS {
+        let mut n = 1;
+        loop {
+            let parent = tmp.path().join(format!("{point}-{n}"));
+            let dir = parent.join("ca");
+            let what = format!("create killed at {point}:{n}");
+            if !worker(&dir, "create", Some((point, n))) {
+                break;
+            }
+            assert!(!dir.exists(), "{what}: a store directory appeared");
+            let staged: Vec<_> = std::fs::read_dir(&parent).unwrap().collect();
+            assert_eq!(
+                staged.len(),
+                1,
+                "{what}: expected the one staging directory"
+            );
+            // The next create goes through and removes what the killed one left.
+            worker(&dir, "create", None);
+            let left: Vec<_> = std::fs::read_dir(&parent)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, vec![std::ffi::OsString::from("ca")], "{what}");
+            let s = recovered(&dir, &what, false);
+            assert!(s.index.is_empty() && s.crl.is_none(), "{what}: {s:?}");
+            assert_eq!(s.crlnumber, "01");
+            n += 1;
+        }
+        passes.insert(*point, n - 1);
+    }
+    // Six files through a temporary and a rename each (the key is written in place,
+    // 0600 from its creation, inside the staging directory), then the one rename.
+    assert_eq!(
+        passes,
+        counts(&[("tmp.written", 6), ("tmp.renamed", 6), ("create.staged", 1)])
+    );
 }
