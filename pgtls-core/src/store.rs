@@ -293,6 +293,11 @@ impl DirStore {
     /// encrypted when `passphrase` is given. Refuses when the directory already holds a
     /// CA key or an index.
     ///
+    /// A missing `dir` is built complete under a temporary name next to it
+    /// (`.pgtls-tmp-create-*`) and renamed into place, so a create that fails or is
+    /// killed leaves no store behind; the next create removes a killed one's leftovers.
+    /// An existing directory is filled in place, `index.txt` last.
+    ///
     /// # Errors
     /// [`Error::FileExists`], [`Error::Io`].
     pub fn create(dir: &Path, ca: Ca, passphrase: Option<&[u8]>) -> Result<Self, Error> {
