@@ -456,6 +456,10 @@ pub(crate) struct ExpiryArgs {
     /// Warn about certificates and CRLs that expire within this many days.
     #[arg(long, default_value_t = 30)]
     warn_days: u32,
+    /// Exit 1 when anything needs action within --warn-days (the CA certificate, the CRL,
+    /// or a certificate that is neither revoked nor expired yet): for cron and monitoring.
+    #[arg(long)]
+    check: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,

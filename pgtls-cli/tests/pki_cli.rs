@@ -185,6 +185,17 @@ fn inspect_agrees_with_openssl() {
     let rep = json(o);
     assert_eq!(rep["certificates"][0]["status"], "revoked");
     assert_eq!(rep["warnings"].as_array().unwrap().len(), 1);
+    // --check turns what needs action into exit status 1 (for cron and monitoring), and
+    // is quiet when nothing does.
+    let o = pgtls(&["expiry", "--dir", p(&s), "--warn-days", "7", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("need action within 7 days") && err.contains("CRL"),
+        "{err}"
+    );
+    let o = pgtls(&["expiry", "--dir", p(&s), "--warn-days", "1", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
 
     // Garbage is an error naming the file.
     fs::write(d.join("junk.bin"), b"\x00\x01\x02").unwrap();

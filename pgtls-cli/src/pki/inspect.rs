@@ -262,6 +262,18 @@ pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure>
         "warnings": warnings,
     });
     print(a.json, &v, &text);
+    let expiring = rows.iter().filter(|r| r["status"] == "expiring").count();
+    if a.check && (expiring > 0 || !warnings.is_empty()) {
+        return Err(Failure::Other(format!(
+            "{} need action within {warn} days: {expiring} certificate(s) expiring{}",
+            a.dir.display(),
+            if warnings.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", warnings.join("; "))
+            }
+        )));
+    }
     Ok(())
 }
 
