@@ -74,8 +74,9 @@ pub(crate) struct CaCheckArgs {
     #[arg(long)]
     dir: PathBuf,
     /// Index the certificates of this CA found in newcerts/ but missing from index.txt
-    /// (as valid, so that they can be revoked), and finish or roll back what a killed
-    /// writer left; then check.
+    /// (as valid, so that they can be revoked), finish or roll back what a killed
+    /// writer left, and rewrite the openssl.cnf pgtls wrote if it names another
+    /// directory (a moved store); then check.
     #[arg(long)]
     repair: bool,
     /// Print JSON.
@@ -753,10 +754,13 @@ fn ca_import(a: &CaImportArgs) -> Result<(), Failure> {
 
 fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let files = pgtls_core::StoreFiles::in_dir(&a.dir);
-    let repaired = if a.repair {
-        DirStore::index_unindexed(&files)?
+    let (repaired, cnf_rewritten) = if a.repair {
+        (
+            DirStore::index_unindexed(&files)?,
+            DirStore::rewrite_openssl_cnf(&files)?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let report = DirStore::check(&files, now)?;
     let problems: Vec<Value> = report
@@ -770,6 +774,7 @@ fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
                 StoreProblem::Unfinished { path } => ("unfinished", path, None),
                 StoreProblem::Permissions { path, .. } => ("permissions", path, None),
                 StoreProblem::Crl { path, .. } => ("crl", path, None),
+                StoreProblem::OpensslCnf { path, .. } => ("openssl_cnf", path, None),
                 _ => ("other", &files.dir, None),
             };
             json!({
@@ -787,9 +792,16 @@ fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
         "certificates": report.certificates,
         "crl_number": report.crl_number.as_ref().map(SerialNumber::to_hex),
         "repaired": repaired.iter().map(|e| e.serial.to_hex()).collect::<Vec<_>>(),
+        "openssl_cnf_rewritten": cnf_rewritten,
         "problems": problems,
     });
     let mut human = String::new();
+    if cnf_rewritten {
+        human.push_str(&format!(
+            "rewrote {} for this directory\n",
+            files.openssl_cnf.display()
+        ));
+    }
     for e in &repaired {
         human.push_str(&format!(
             "indexed {} ({}) as valid\n",

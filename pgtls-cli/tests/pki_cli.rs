@@ -585,4 +585,57 @@ fn ca_check_reports_problems_and_repairs_a_lost_index_entry() {
     .unwrap();
     ok(pgtls(&["crl", "--dir", p(&s)]));
     ok(pgtls(&["ca", "check", "--dir", p(&s)]));
+
+    // The store is moved (or restored elsewhere): its openssl.cnf still names the old
+    // directory, where `openssl ca -config` would go on working. Check says so; --repair
+    // rewrites it, and openssl then works on the moved store.
+    let moved = d.join("moved-ca");
+    fs::rename(&s, &moved).unwrap();
+    let o = pgtls(&["ca", "check", "--dir", p(&moved), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["problems"][0]["kind"], "openssl_cnf", "{v}");
+    assert!(
+        v["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&s.canonicalize().unwrap_or(s.clone()).display().to_string())
+            || v["problems"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&s.display().to_string()),
+        "{v}"
+    );
+    let v = json(pgtls(&[
+        "ca",
+        "check",
+        "--dir",
+        p(&moved),
+        "--repair",
+        "--json",
+    ]));
+    assert_eq!(v["openssl_cnf_rewritten"], true, "{v}");
+    assert_eq!(v["problems"], serde_json::json!([]), "{v}");
+    let cnf = moved.join("openssl.cnf");
+    let crl = d.join("openssl-after-move.crl");
+    let o = openssl(
+        d,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            p(&cnf),
+            "-gencrl",
+            "-out",
+            p(&crl),
+        ],
+    )
+    .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        fs::read_to_string(moved.join("crlnumber")).unwrap().trim(),
+        "03",
+        "openssl ca did not use the moved store's crlnumber"
+    );
+    ok(pgtls(&["ca", "check", "--dir", p(&moved)]));
 }

@@ -280,3 +280,33 @@ fn check_refuses_what_is_not_a_store_and_names_a_corrupt_index_line() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_moved_store_has_its_openssl_cnf_rewritten_and_no_other_is_touched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old");
+    store(&old);
+    let new = tmp.path().join("new");
+    fs::rename(&old, &new).unwrap();
+    let files = StoreFiles::in_dir(&new);
+    let p = problems(&new);
+    assert!(
+        matches!(&p[..], [StoreProblem::OpensslCnf { names, .. }] if names.ends_with("old")),
+        "{p:?}"
+    );
+    assert!(DirStore::rewrite_openssl_cnf(&files).unwrap());
+    assert_eq!(problems(&new), vec![]);
+    assert!(!DirStore::rewrite_openssl_cnf(&files).unwrap());
+    let cnf = fs::read_to_string(&files.openssl_cnf).unwrap();
+    let here = new.canonicalize().unwrap();
+    assert!(
+        cnf.contains(&format!("dir = {}\n", here.display())),
+        "{cnf}"
+    );
+    // An openssl.cnf someone else wrote is theirs: neither reported nor rewritten.
+    let theirs = "[ ca ]\ndefault_ca = mine\n[ mine ]\ndir = /somewhere/else\n";
+    fs::write(&files.openssl_cnf, theirs).unwrap();
+    assert_eq!(problems(&new), vec![]);
+    assert!(!DirStore::rewrite_openssl_cnf(&files).unwrap());
+    assert_eq!(fs::read_to_string(&files.openssl_cnf).unwrap(), theirs);
+}

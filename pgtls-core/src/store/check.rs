@@ -66,6 +66,15 @@ pub enum StoreProblem {
         /// What is wrong.
         reason: String,
     },
+    /// The `openssl.cnf` pgtls wrote names another directory (the store was moved or
+    /// restored elsewhere): `openssl ca -config` with it would work on that directory.
+    /// [`DirStore::rewrite_openssl_cnf`] fixes it.
+    OpensslCnf {
+        /// `openssl.cnf`.
+        path: PathBuf,
+        /// The directory it names.
+        names: PathBuf,
+    },
 }
 
 impl fmt::Display for StoreProblem {
@@ -110,6 +119,14 @@ impl fmt::Display for StoreProblem {
                 }
             }
             Self::Crl { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Self::OpensslCnf { path, names } => write!(
+                f,
+                "{}: names the store directory {}, not this one (moved or restored?): \
+                 `openssl ca -config` would work on that directory; `pgtls ca check \
+                 --repair` rewrites it",
+                path.display(),
+                names.display()
+            ),
         }
     }
 }
@@ -260,8 +277,31 @@ impl DirStore {
                 ),
             });
         }
+        if let Some(names) = foreign_openssl_cnf(files)? {
+            problems.push(StoreProblem::OpensslCnf {
+                path: files.openssl_cnf.clone(),
+                names,
+            });
+        }
         out.problems = problems;
         Ok(out)
+    }
+
+    /// Rewrites the `openssl.cnf` pgtls generated when it names another directory
+    /// ([`StoreProblem::OpensslCnf`]); leaves any other `openssl.cnf` alone. Returns
+    /// whether it rewrote it.
+    ///
+    /// # Errors
+    /// [`Error::StoreLocked`], [`Error::Io`].
+    pub fn rewrite_openssl_cnf(files: &StoreFiles) -> Result<bool, Error> {
+        let _lock = lock(files)?;
+        if foreign_openssl_cnf(files)?.is_none() {
+            return Ok(false);
+        }
+        let text = super::openssl_cnf(&files.dir, &files.openssl_cnf);
+        super::Prepared::new(&files.dir, text.as_bytes(), 0o644)?
+            .commit(&files.openssl_cnf, true)?;
+        Ok(true)
     }
 
     /// Indexes every certificate in `newcerts/` that `index.txt` does not list and that
@@ -295,6 +335,34 @@ impl DirStore {
             super::Prepared::new(&files.dir, text.as_bytes(), 0o644)?.commit(&files.index, true)?;
         }
         Ok(added)
+    }
+}
+
+/// The directory a pgtls-generated `openssl.cnf` names when that is not `files.dir`
+/// (None: it names this store, or there is no such file, or someone else wrote it).
+fn foreign_openssl_cnf(files: &StoreFiles) -> Result<Option<PathBuf>, Error> {
+    if !files.openssl_cnf.is_file() {
+        return Ok(None);
+    }
+    let text = read(&files.openssl_cnf)?;
+    let text = String::from_utf8_lossy(&text);
+    if !text.starts_with(super::OPENSSL_CNF_HEADER) {
+        return Ok(None);
+    }
+    let Some(named) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("dir = "))
+        .map(PathBuf::from)
+    else {
+        return Ok(None);
+    };
+    let here = files
+        .dir
+        .canonicalize()
+        .map_err(|e| Error::io("cannot resolve", &files.dir, e))?;
+    match named.canonicalize() {
+        Ok(there) if there == here => Ok(None),
+        _ => Ok(Some(named)),
     }
 }
 
