@@ -329,7 +329,7 @@ san_section san_two "DNS:a.example.com, DNS:b.example.com"
 hostcase san-two "$D/CN=cn.example.com" san_two "c.example.com,a.example.com"
 san_section san_wildcard "DNS:*.example.com"
 hostcase san-wildcard "$D/CN=wild" san_wildcard \
-    "a.example.com,a.b.example.com,example.com,A.EXAMPLE.COM,.example.com"
+    "a.example.com,a.b.example.com,example.com,A.EXAMPLE.COM,.example.com,a..example.com,..example.com,a.b..example.com,a...example.com"
 san_section san_wildcard_plus_cn "DNS:*.example.com"
 hostcase san-wildcard-plus-cn "$D/CN=example.com" san_wildcard_plus_cn "example.com,x.example.com"
 san_section san_wildcard_upper "DNS:*.EXAMPLE.com"
