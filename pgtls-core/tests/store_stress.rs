@@ -727,8 +727,35 @@ fn full_disk_gives_clear_errors_and_changes_nothing() {
             "files left in {out:?}"
         );
     }
+    // Creating a store runs out of space half-way: no store directory, and nothing of
+    // the half-built one stays next to it.
+    let other = mnt.join("ca2");
+    let listing = || {
+        let mut v: Vec<String> = std::fs::read_dir(&mnt)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let listed = listing();
+    let new_ca = || {
+        Ca::create_root(
+            &CertificateParams::ca(
+                DistinguishedName::common_name("Full CA"),
+                Validity::days_from(now(), 365),
+                None,
+            ),
+            KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+        )
+        .unwrap()
+    };
+    let e = DirStore::create(&other, new_ca(), None).unwrap_err();
+    assert_os_error(&e, "No space left on device");
+    assert_eq!(listing(), listed, "a failed create left something behind");
     // With room again, the store works and the first certificate is still there.
     std::fs::remove_file(&filler).unwrap();
+    DirStore::create(&other, new_ca(), None).unwrap();
     let store = DirStore::open(&dir, None).unwrap();
     store.revoke(&first.serial().unwrap(), None, now()).unwrap();
     store.issue(&params, &key.public_key(), now()).unwrap();
