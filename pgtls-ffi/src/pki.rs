@@ -697,7 +697,9 @@ pub unsafe extern "C" fn pgtls_ca_free(ca: *mut pgtls_ca) {
 
 /// A CA store in a directory, in the layout `openssl ca` uses (`index.txt`,
 /// `serial`, `crlnumber`, `newcerts/`, `private/`). Every change is locked
-/// and written atomically. Functions: `pgtls_store_create`,
+/// and written atomically; a change waits up to 10 seconds for another writer
+/// (another process, or another handle on the same directory) before it fails
+/// with `PGTLS_STATUS_STORE`. Functions: `pgtls_store_create`,
 /// `pgtls_store_open`, `pgtls_store_ca_certificate`, `pgtls_store_issue_server`,
 /// `pgtls_store_issue_client`, `pgtls_store_sign_csr`, `pgtls_store_revoke`,
 /// `pgtls_store_generate_crl`, `pgtls_store_entries_json`, `pgtls_store_free`.
