@@ -8,11 +8,13 @@ pub mod ffi;
 pub mod ffi_extra;
 pub mod hba;
 pub mod input;
+pub mod store;
 pub mod verify;
 
 pub use self::core::{cert_issue, crl_parse, csr_sign, key_load};
 pub use self::ffi::{ffi_bytes, ffi_verdict};
 pub use self::hba::{hba_eval, hba_parse, ident_parse};
+pub use self::store::store_files;
 pub use self::verify::{chain_verify, conninfo, hostname};
 
 /// A fuzz check.
@@ -33,4 +35,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("ffi_bytes", ffi_bytes),
     ("cert_issue", cert_issue),
     ("ffi_verdict", ffi_verdict),
+    ("store_files", store_files),
 ];
