@@ -11,7 +11,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export OPENSSL_CONF=/dev/null
 
-for t in hba_parse ident_parse hba_eval conninfo hostname chain_verify csr_sign crl_parse key_load ffi_bytes cert_issue ffi_verdict; do
+for t in hba_parse ident_parse hba_eval conninfo hostname chain_verify csr_sign crl_parse key_load ffi_bytes cert_issue ffi_verdict store_files; do
     mkdir -p "$C/$t"
     rm -f "$C/$t"/seed-*
 done
@@ -194,4 +194,73 @@ cat "$A/root.crt" "$A/root-sec1.key" >"$C/ffi_bytes/seed-ca-root-sec1"
 { cat "$A/root.crt" "$A/root-enc.key"; printf '\0pass:wrong'; } >"$C/ffi_bytes/seed-ca-root-enc-wrong"
 cat "$A/int.crt" "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-intermediate"
 cat "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-mismatch"
+
+# ---- store_files: serial, crlnumber (length-prefixed), CRL choice (2 bytes: 0 none,
+# 1 the CA's own, 2 bytes follow), operation (2 bytes: 0 issue, 1 revoke, 2 CRL), then
+# index.txt. The index of a real `openssl ca` store (valid, revoked with a reason, on
+# hold with an instruction, key compromise with its time), and hand-made edge cases.
+S="$TMP/store"
+mkdir -p "$S/newcerts" "$S/private"
+: >"$S/index.txt"
+echo 01 >"$S/serial"
+echo 01 >"$S/crlnumber"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=Seed Store CA" \
+    -keyout "$S/private/cakey.pem" -out "$S/cacert.pem" -days 3650 2>/dev/null
+cat >"$S/ca.cnf" <<CNF
+[ ca ]
+default_ca = s
+[ s ]
+dir = $S
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = \$dir/cacert.pem
+private_key = \$dir/private/cakey.pem
+default_md = sha256
+default_days = 30
+default_crl_days = 7
+policy = p
+unique_subject = no
+[ p ]
+commonName = supplied
+CNF
+for cn in alice bob carol dave; do
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=seeds/CN=$cn" \
+        -keyout "$TMP/$cn.key" -out "$TMP/$cn.csr" 2>/dev/null
+    openssl ca -batch -config "$S/ca.cnf" -in "$TMP/$cn.csr" -out "$TMP/$cn.crt" 2>/dev/null
+done
+openssl ca -config "$S/ca.cnf" -revoke "$TMP/bob.crt" -crl_reason keyCompromise 2>/dev/null
+openssl ca -config "$S/ca.cnf" -revoke "$TMP/carol.crt" -crl_hold holdInstructionReject 2>/dev/null
+openssl ca -config "$S/ca.cnf" -revoke "$TMP/dave.crt" -crl_compromise 20261031120000Z 2>/dev/null
+openssl ca -config "$S/ca.cnf" -gencrl -out "$TMP/store.crl" 2>/dev/null
+python3 - "$C/store_files" "$S" <<'PY'
+import sys
+out, store = sys.argv[1], sys.argv[2]
+def seed(name, serial, crlnumber, crl_choice, op, index, crl_bytes=b""):
+    b = bytes([len(serial)]) + serial + bytes([len(crlnumber)]) + crlnumber
+    b += bytes([0, crl_choice])
+    if crl_choice == 2:
+        b += bytes([len(crl_bytes)]) + crl_bytes
+    b += bytes([0, op]) + index
+    open(f"{out}/seed-{name}", "wb").write(b)
+rd = lambda f: open(f"{store}/{f}", "rb").read()
+for op in range(3):
+    seed(f"openssl-ca-op{op}", rd("serial"), rd("crlnumber"), 1, op, rd("index.txt"))
+v1 = b"V\t361122000000Z\t\t01\tunknown\t/CN=alice\n"
+r2 = b"R\t361122000000Z\t261101120000Z,keyCompromise\t02\tunknown\t/O=pgtls/CN=bob\n"
+e3 = b"E\t241122000000Z\t\t03\tunknown\t/CN=old\n"
+v4 = b"V\t20511122000000Z\t\t0A1B2C3D4E5F60718293A4B5C6D7E8F901234567\tunknown\t/DC=org/DC=example/CN=carol\n"
+u7 = b"R\t361122000000Z\t261101120000Z\t07\tunknown\t/CN=no reason\n"
+for op in range(3):
+    seed(f"empty-op{op}", b"01\n", b"01\n", 0, op, b"")
+    seed(f"mixed-op{op}", b"08\n", b"03\n", 1, op, v1 + r2 + e3 + u7)
+    seed(f"four-digit-year-op{op}", b"4000000000000000000000000000000000000001\n", b"FF\n", 0, op, v1 + v4)
+seed("crlnumber-ff", b"02\n", b"FF\n", 1, 2, v1 + r2)
+seed("serial-taken", b"01\n", b"01\n", 0, 0, v1)
+seed("truncated", b"02\n", b"01\n", 0, 0, v1 + b"V\t3611")
+seed("junk-crl", b"02\n", b"02\n", 2, 2, v1, b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n")
+seed("crlf", b"02\r\n", b"02\r\n", 0, 1, v1.replace(b"\n", b"\r\n"))
+PY
+
 du -sh "$C"
