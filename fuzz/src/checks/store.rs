@@ -24,6 +24,18 @@ fn store_dir() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
+        // Stores of processes that are gone (the replay test runs this too).
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let pid = name.to_string_lossy();
+                if let Some(pid) = pid.strip_prefix("pgtls-fuzz-store-")
+                    && !Path::new("/proc").join(pid).exists()
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         let dir = base.join(format!("pgtls-fuzz-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let f = fixture();
