@@ -180,12 +180,14 @@ tlv() { printf '%s%02x%s' "$1" $((${#2} / 2)) "$2"; } # TAG HEXVALUE (short leng
 
 # ---------------------------------------------------------------- keys, CAs, signing
 
-key() { # FILE [rsa|rsa-pss|p384|ed25519]
+key() { # FILE [rsa|rsa-pss|p384|p521|ed25519|ed448]
     case "${2:-}" in
     rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
     rsa-pss) openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
     p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1" ;;
+    p521) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$1" ;;
     ed25519) openssl genpkey -algorithm ED25519 -out "$1" ;;
+    ed448) openssl genpkey -algorithm ED448 -out "$1" ;;
     *) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" ;;
     esac
     chmod 600 "$1"
@@ -295,6 +297,11 @@ cp ca/intA/key.pem ca/intAx/key.pem
 csr ca/intAx/key.pem "/O=pgtls-verifydiff/CN=Intermediate A" ca/intAx/csr.pem
 sign ca/intAx/csr.pem rootB int ca/intAx/crt.pem
 mkroot rootEd "/O=pgtls-verifydiff/CN=Root Ed25519" ed25519
+# Roots whose signatures on leaves are RSASSA-PSS (openssl's default salt length for a
+# PSS key is the maximum, not the hash length), Ed448 and ECDSA P-521.
+mkroot rootPss "/O=pgtls-verifydiff/CN=Root RSA-PSS" rsa-pss
+mkroot rootEd448 "/O=pgtls-verifydiff/CN=Root Ed448" ed448
+mkroot rootP521 "/O=pgtls-verifydiff/CN=Root P-521" p521
 mkroot_dated rootExpired "/O=pgtls-verifydiff/CN=Root expired" 20200101000000Z 20210101000000Z
 
 : >cases.tsv
@@ -499,6 +506,16 @@ chaincase leaf-ed25519 rootA leaf "" ca/rootA/crt.pem ed25519
 chain_case_line leaf-ed25519
 chaincase chain-ed25519-root rootEd leaf "" ca/rootEd/crt.pem
 chain_case_line chain-ed25519-root
+chaincase leaf-p521 rootA leaf "" ca/rootA/crt.pem p521
+chain_case_line leaf-p521
+chaincase leaf-ed448 rootA leaf "" ca/rootA/crt.pem ed448
+chain_case_line leaf-ed448
+chaincase chain-p521-root rootP521 leaf "" ca/rootP521/crt.pem
+chain_case_line chain-p521-root
+chaincase chain-rsa-pss-root rootPss leaf "" ca/rootPss/crt.pem
+chain_case_line chain-rsa-pss-root
+chaincase chain-ed448-root rootEd448 leaf "" ca/rootEd448/crt.pem
+chain_case_line chain-ed448-root
 
 # Self-signed leaf: trusted only when it is itself in the root file.
 for n in self-signed-leaf self-signed-leaf-untrusted; do
