@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,19 +68,6 @@ fn index_serials(dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn newcert_serials(dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(StoreFiles::in_dir(dir).newcerts)
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".pem")
-                .to_owned()
-        })
-        .collect()
-}
-
 fn leftovers(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
@@ -90,7 +79,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn assert_clean(dir: &Path) {
     assert_eq!(leftovers(dir), Vec::<String>::new(), "files left behind");
     assert_eq!(
-        newcert_serials(dir),
+        common::newcert_serials(dir),
         index_serials(dir),
         "newcerts/ vs index"
     );

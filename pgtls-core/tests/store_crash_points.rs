@@ -20,13 +20,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pgtls_core::{
-    Ca, CertificateParams, DirStore, DistinguishedName, Error, IndexStatus, KeyAlgorithm, KeyPair,
+    Ca, CertificateParams, DirStore, DistinguishedName, IndexStatus, KeyAlgorithm, KeyPair,
     RevocationReason, SerialNumber, Store, StoreFiles, Validity,
 };
 use time::{Duration, OffsetDateTime};
@@ -35,21 +37,6 @@ const SIGABRT: i32 = 6;
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
-}
-
-/// Retries while the store is locked. Only one process works on a store at a time
-/// here, but the test threads spawn workers in parallel: a child between fork and exec
-/// still shares the lock of whatever store a thread had locked at that instant.
-fn locked<T>(mut op: impl FnMut() -> Result<T, Error>) -> T {
-    let start = std::time::Instant::now();
-    loop {
-        match op() {
-            Err(Error::StoreLocked { .. }) if start.elapsed().as_secs() < 60 => {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            other => return other.unwrap(),
-        }
-    }
 }
 
 fn client(name: &str) -> CertificateParams {
@@ -68,18 +55,20 @@ fn run_op(dir: &Path, op: &str) {
         DirStore::create(dir, ca, None).unwrap();
         return;
     }
-    let store = locked(|| DirStore::open(dir, None));
+    let store = DirStore::open(dir, None).unwrap();
     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
     match op {
         "open" => {}
         "issue1" => {
-            locked(|| store.issue(&client("one"), &key.public_key(), now()));
+            store
+                .issue(&client("one"), &key.public_key(), now())
+                .unwrap();
         }
         "issue5" => {
             let reqs: Vec<_> = (0..5)
                 .map(|i| (client(&format!("batch{i}")), key.public_key()))
                 .collect();
-            locked(|| store.issue_batch(&reqs, now()));
+            store.issue_batch(&reqs, now()).unwrap();
         }
         "revoke" => {
             let e = store
@@ -88,10 +77,14 @@ fn run_op(dir: &Path, op: &str) {
                 .into_iter()
                 .find(|e| e.status == IndexStatus::Valid)
                 .unwrap();
-            locked(|| store.revoke(&e.serial, Some(RevocationReason::Superseded), now()));
+            store
+                .revoke(&e.serial, Some(RevocationReason::Superseded), now())
+                .unwrap();
         }
         "crl" => {
-            locked(|| store.generate_crl(now() + Duration::days(7), now()));
+            store
+                .generate_crl(now() + Duration::days(7), now())
+                .unwrap();
         }
         other => panic!("unknown operation {other}"),
     }
@@ -152,7 +145,8 @@ fn state(dir: &Path) -> State {
         .unwrap()
         .trim()
         .to_owned();
-    let crl = locked(|| DirStore::open(dir, None))
+    let crl = DirStore::open(dir, None)
+        .unwrap()
         .current_crl()
         .unwrap()
         .and_then(|c| c.crl_number().map(SerialNumber::to_hex));
@@ -163,35 +157,16 @@ fn state(dir: &Path) -> State {
     }
 }
 
-fn leftovers(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(".pgtls-"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Opens the store after a crash and checks everything that must hold whatever the
 /// point; returns its state.
 fn recovered(dir: &Path, what: &str, stale_crl_allowed: bool) -> State {
-    locked(|| DirStore::open(dir, None));
+    DirStore::open(dir, None).unwrap();
     assert_eq!(
-        leftovers(dir),
+        common::store_leftovers(dir),
         Vec::<PathBuf>::new(),
         "{what}: left after open"
     );
-    let report = locked(|| DirStore::check(&StoreFiles::in_dir(dir), now()));
+    let report = DirStore::check(&StoreFiles::in_dir(dir), now()).unwrap();
     let problems: Vec<_> = report
         .problems
         .iter()
@@ -199,18 +174,7 @@ fn recovered(dir: &Path, what: &str, stale_crl_allowed: bool) -> State {
         .collect();
     assert!(problems.is_empty(), "{what}: {problems:?}");
     let s = state(dir);
-    let newcerts: Vec<String> = std::fs::read_dir(StoreFiles::in_dir(dir).newcerts)
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".pem")
-                .to_owned()
-        })
-        .collect();
-    let mut newcerts = newcerts;
-    newcerts.sort();
+    let newcerts: Vec<String> = common::newcert_serials(dir).into_iter().collect();
     assert_eq!(
         newcerts,
         s.index.keys().cloned().collect::<Vec<_>>(),
@@ -237,6 +201,8 @@ fn copy_store(from: &Path, to: &Path) {
         .status()
         .unwrap();
     assert!(st.success(), "cp -a failed");
+    // A copy is a moved store: point its openssl.cnf at itself.
+    assert!(DirStore::rewrite_openssl_cnf(&StoreFiles::in_dir(to)).unwrap());
 }
 
 /// A store with three certificates, one revoked, and a CRL.
@@ -253,13 +219,14 @@ fn template(root: &Path) -> PathBuf {
     let serials: Vec<_> = ["a", "b", "c"]
         .iter()
         .map(|n| {
-            locked(|| s.issue(&client(n), &k.public_key(), now()))
+            s.issue(&client(n), &k.public_key(), now())
+                .unwrap()
                 .serial()
                 .unwrap()
         })
         .collect();
-    locked(|| s.revoke(&serials[0], None, now()));
-    locked(|| s.generate_crl(now() + Duration::days(7), now()));
+    s.revoke(&serials[0], None, now()).unwrap();
+    s.generate_crl(now() + Duration::days(7), now()).unwrap();
     dir
 }
 
@@ -423,7 +390,7 @@ fn a_kill_during_the_clean_up_is_finished_by_the_next_open() {
     // Killed right after the commit: five certificates recorded, none moved yet.
     assert!(worker(&dir, "issue5", Some(("issue.committed", 1))));
     let pending = |d: &Path| {
-        leftovers(d)
+        common::store_leftovers(d)
             .iter()
             .filter(|p| p.to_string_lossy().contains(".pgtls-pending-"))
             .count()

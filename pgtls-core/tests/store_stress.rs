@@ -22,6 +22,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -253,38 +255,9 @@ fn check_store(dir: &Path, ca_key_pem: &[u8]) -> BTreeSet<String> {
     serials
 }
 
-fn newcert_names(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(StoreFiles::in_dir(dir).newcerts)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with(".pgtls-tmp-"))
-        .map(|n| n.trim_end_matches(".pem").to_owned())
-        .collect()
-}
-
 fn is_temporary(p: &Path) -> bool {
     p.file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with(".pgtls-tmp-"))
-}
-
-/// Temporary files and unfinished issuances anywhere in the store.
-fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| {
-                let n = n.to_string_lossy();
-                n.starts_with(".pgtls-tmp-") || n.starts_with(".pgtls-pending-")
-            }) {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
@@ -357,7 +330,7 @@ fn eight_processes_issue_into_one_store() {
         "index.txt vs the serials the workers were given"
     );
     assert_eq!(
-        newcert_names(&dir),
+        common::newcert_serials(&dir),
         unique,
         "newcerts/ vs the serials the workers were given"
     );
@@ -371,9 +344,9 @@ fn eight_processes_issue_into_one_store() {
         );
     }
     assert!(
-        temporaries(&dir).is_empty(),
+        common::store_leftovers(&dir).is_empty(),
         "temporary files left: {:?}",
-        temporaries(&dir)
+        common::store_leftovers(&dir)
     );
 }
 
@@ -491,7 +464,7 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         }
         // What a killed writer left: temporaries and the unfinished certificates of at
         // most one issuance (a batch has up to 8).
-        let left = temporaries(&dir);
+        let left = common::store_leftovers(&dir);
         let pending_now = left.iter().filter(|p| !is_temporary(p)).count();
         leftover_temps += left.iter().filter(|p| is_temporary(p)).count();
         pending_seen += pending_now;
@@ -503,14 +476,18 @@ fn sigkill_at_random_points_leaves_a_sound_store() {
         // Opening the store cleans up after the killed writer: no temporary stays, and
         // the index lists exactly the certificates in newcerts/.
         drop(DirStore::open(&dir, None).unwrap_or_else(|e| panic!("store does not open: {e}")));
-        assert_eq!(temporaries(&dir), Vec::<PathBuf>::new(), "left after open");
+        assert_eq!(
+            common::store_leftovers(&dir),
+            Vec::<PathBuf>::new(),
+            "left after open"
+        );
         let index: BTreeSet<String> = DirStore::read_entries(&StoreFiles::in_dir(&dir))
             .unwrap_or_else(|e| panic!("index unreadable after a kill: {e}"))
             .iter()
             .map(|e| e.serial.to_hex())
             .collect();
         assert_eq!(
-            newcert_names(&dir),
+            common::newcert_serials(&dir),
             index,
             "newcerts/ and index.txt disagree after kill {kills}"
         );
