@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Every mutation holds an exclusive `flock` on the store directory itself (so no lock
-//! file appears and a failed operation leaves the directory unchanged); every write goes
+//! file appears and a failed operation leaves the directory unchanged), waiting up to
+//! [`LOCK_WAIT`] for another writer; every write goes
 //! to a temporary file in the same directory, is fsynced, renamed into place, and the
 //! directory is fsynced; keys are created with mode 0600 before their first byte.
 //!
@@ -49,6 +50,14 @@
 //! issuance: moved into `newcerts/` when `index.txt` lists its serial, removed when it
 //! does not (the certificate was never recorded nor returned). So a store killed at any
 //! instant opens with an index that lists exactly the certificates in `newcerts/`.
+//!
+//! Creating a store in a directory that does not exist yet builds it complete under a
+//! temporary name next to it (`.pgtls-tmp-create-*`, locked while it is filled) and
+//! renames it into place; the next create removes what a killed one left.
+//!
+//! The write paths pass named crash points (`crash.rs`; compiled in only with the
+//! test-only `crash-points` feature): `tests/store_crash_points.rs` aborts a process at
+//! every pass of every point and checks that each operation was all or nothing.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
