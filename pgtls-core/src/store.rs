@@ -896,19 +896,25 @@ fn populate(
     write_atomic(&files.index, b"", 0o644, false)
 }
 
-/// Removes the temporary directories of creates that were killed (those nobody holds
-/// locked) next to a new store. Best effort: what it cannot remove stays harmless.
+/// Removes the temporary directories of creates that were killed next to a new store:
+/// those nobody holds locked and that are not empty. A live create locks its directory
+/// right after making it and writes nothing before, so an empty one may be a create
+/// between those two steps and is left alone (it holds nothing). Best effort: what it
+/// cannot remove stays harmless.
 fn remove_stale_staging(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
     for e in entries.flatten() {
-        if !e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+        if !e.file_name().to_string_lossy().starts_with(STAGING_PREFIX)
+            || !e.file_type().is_ok_and(|t| t.is_dir())
+        {
             continue;
         }
         let path = e.path();
         let unlocked = File::open(&path).is_ok_and(|f| f.try_lock().is_ok());
-        if unlocked && e.file_type().is_ok_and(|t| t.is_dir()) {
+        let filled = fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some());
+        if unlocked && filled {
             let _ = fs::remove_dir_all(&path);
         }
     }

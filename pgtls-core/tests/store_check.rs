@@ -310,3 +310,40 @@ fn a_moved_store_has_its_openssl_cnf_rewritten_and_no_other_is_touched() {
     assert!(!DirStore::rewrite_openssl_cnf(&files).unwrap());
     assert_eq!(fs::read_to_string(&files.openssl_cnf).unwrap(), theirs);
 }
+
+#[test]
+fn create_removes_only_what_killed_creates_left() {
+    use std::os::unix::fs::DirBuilderExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path();
+    let staging = |name: &str, with_file: bool| {
+        let d = parent.join(format!(".pgtls-tmp-create-{name}"));
+        fs::DirBuilder::new().mode(0o700).create(&d).unwrap();
+        if with_file {
+            fs::create_dir(d.join("private")).unwrap();
+            fs::write(d.join("private/cakey.pem"), b"key of a killed create").unwrap();
+        }
+        d
+    };
+    // Killed after writing: removed. A live create that has just made its directory
+    // (empty, not yet locked): left. A live create filling its directory (locked): left.
+    let killed = staging("killed", true);
+    let just_made = staging("just-made", false);
+    let filling = staging("filling", true);
+    let lock = fs::File::open(&filling).unwrap();
+    lock.try_lock().unwrap();
+    let other = parent.join(".pgtls-tmp-other");
+    fs::write(&other, b"not a staging directory").unwrap();
+    DirStore::create(&parent.join("ca"), ca("Sweep CA"), None).unwrap();
+    assert!(!killed.exists(), "a killed create's directory stayed");
+    assert!(
+        just_made.exists(),
+        "removed an empty staging directory (maybe live)"
+    );
+    assert!(
+        filling.join("private/cakey.pem").exists(),
+        "removed a locked one"
+    );
+    assert!(other.exists());
+    drop(lock);
+}
