@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz-long.sh: long fuzzing, accumulated over time in fuzz/LEDGER.tsv.
 #
-#   scripts/fuzz-long.sh [-s SLICE_SECONDS] [-t TOTAL_SECONDS] [-j WORKERS] [-n] [-N] [TARGET...]
+#   scripts/fuzz-long.sh [-s SLICE_SECONDS] [-t TOTAL_SECONDS] [-g GOAL_SECONDS] [-j WORKERS] [-n] [-N] [TARGET...]
 #
 # Runs the release fuzz binaries (`cargo fuzz build -O`, AddressSanitizer) in slices of
 # SLICE_SECONDS (default 600), round robin over TARGETs (default: every target, the one
@@ -15,6 +15,11 @@
 # fuzzers under `nice -n 19`, so they only use CPU nobody else wants; the CPU column
 # is what they actually got. `-N` does not build: the binaries are in FUZZ_TARGET_DIR
 # (built from a clean worktree, say) and PGTLS_FUZZ_COMMIT names their commit.
+#
+# `-g GOAL_SECONDS` fuzzes toward a goal of accumulated fuzzer CPU per target instead:
+# each round takes only the targets below the goal, the one closest to it first, and
+# gives each a slice of what it still lacks (capped at SLICE_SECONDS), so on a bounded
+# session as many targets as possible reach the goal; it stops when all have.
 #
 # A crash or property violation ends that slice with result "CRASH <artifact>"; the
 # input is in fuzz/artifacts/<target>/ and the script exits non-zero at the end.
@@ -77,11 +82,12 @@ if [ "${1:-}" = "--slice" ]; then
     exit "$rc"
 fi
 
-SLICE=600 TOTAL=0 JOBS=1 NICE=0 BUILD=1
-while getopts 's:t:j:nN' o; do
+SLICE=600 TOTAL=0 GOAL=0 JOBS=1 NICE=0 BUILD=1
+while getopts 's:t:g:j:nN' o; do
     case $o in
         s) SLICE=$OPTARG ;;
         t) TOTAL=$OPTARG ;;
+        g) GOAL=$OPTARG ;;
         j) JOBS=$OPTARG ;;
         n) NICE=1 ;;
         N) BUILD=0 ;;
@@ -111,12 +117,30 @@ elif [ -z "${PGTLS_FUZZ_COMMIT:-}" ]; then
 fi
 export PGTLS_FUZZ_COMMIT
 
+accumulated() {
+    awk -F'\t' -v t="$1" 'NR > 1 && $4 == t { s += $6 } END { printf "%d", s }' "$LEDGER" 2>/dev/null || echo 0
+}
+
 # Targets by accumulated CPU seconds, least first (ties: name).
 order() {
     for t in "$@"; do
-        acc=$(awk -F'\t' -v t="$t" 'NR > 1 && $4 == t { s += $6 } END { printf "%d", s }' "$LEDGER" 2>/dev/null || echo 0)
+        acc=$(accumulated "$t")
         printf '%s %s\n' "${acc:-0}" "$t"
     done | sort -n -k1,1 -k2,2 | awk '{ print $2 }'
+}
+
+# -g: "TARGET SECONDS" for each target below the goal, the smallest need first. The
+# slice asks for 2 % and 30 s more than the need: the fuzzer's CPU is a little below
+# its wall clock even on an idle core.
+goal_round() {
+    for t in "$@"; do
+        acc=$(accumulated "$t")
+        need=$((GOAL - ${acc:-0}))
+        [ "$need" -gt 0 ] || continue
+        secs=$((need + need / 50 + 30))
+        [ "$secs" -gt "$SLICE" ] && secs=$SLICE
+        printf '%s %s %s\n' "$need" "$t" "$secs"
+    done | sort -n -k1,1 -k2,2 | awk '{ print $2, $3 }'
 }
 
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo fuzz list); fi
@@ -124,9 +148,27 @@ deadline=0
 [ "$TOTAL" -gt 0 ] && deadline=$(($(date +%s) + TOTAL))
 failed=0
 while :; do
-    mapfile -t round < <(order "${targets[@]}")
-    printf '%s\n' "${round[@]}" |
-        xargs -P "$JOBS" -I{} "$SELF" --slice {} "$SLICE" "$NICE" "$deadline" || failed=1
+    if [ "$GOAL" -gt 0 ]; then
+        mapfile -t round < <(goal_round "${targets[@]}")
+        [ "${#round[@]}" -gt 0 ] || break
+        printf '%s\n' "${round[@]}" |
+            xargs -P "$JOBS" -L 1 sh -c 'exec "$0" --slice "$3" "$4" "$1" "$2"' \
+                "$SELF" "$NICE" "$deadline" || failed=1
+        # A target whose last slice crashed waits for a fix instead of crashing again.
+        kept=()
+        for t in "${targets[@]}"; do
+            last=$(awk -F'\t' -v t="$t" 'NR > 1 && $4 == t { r = $11 } END { print r }' "$LEDGER")
+            case $last in CRASH*) ;; *) kept+=("$t") ;; esac
+        done
+        targets=("${kept[@]}")
+        [ "${#targets[@]}" -gt 0 ] || break
+        [ "$deadline" -eq 0 ] || [ "$(date +%s)" -lt $((deadline - 60)) ] || break
+        continue
+    else
+        mapfile -t round < <(order "${targets[@]}")
+        printf '%s\n' "${round[@]}" |
+            xargs -P "$JOBS" -I{} "$SELF" --slice {} "$SLICE" "$NICE" "$deadline" || failed=1
+    fi
     [ "$deadline" -gt 0 ] && [ "$(date +%s)" -lt $((deadline - 60)) ] || break
 done
 exit "$failed"
