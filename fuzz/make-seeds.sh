@@ -79,6 +79,20 @@ import sys
 d = open(sys.argv[1], 'rb').read()
 open(sys.argv[2], 'wb').write(b'\x02\x00\x03\x00\x00' + len(d).to_bytes(2, 'big') + d)
 PY
+# chain_verify with the root file as input (flag 8: the 2-byte length-prefixed bytes
+# after the host are the root file; flag 16: they follow the fixture's root; flag 32:
+# verify just after the leaf's notBefore, as the gen.sh certificates are made today).
+lp() { python3 -c 'import sys; d=sys.stdin.buffer.read(); sys.stdout.buffer.write(len(d).to_bytes(2,"big")+d)'; }
+for c in chain-intermediate chain-intermediate-in-rootcert chain-intermediate-only-in-rootcert chain-root-bundle chain-pathlen-ok chain-ed25519-root cross-sent-both; do
+    [ -f "$G/cases/$c/root.pem" ] || continue
+    { printf '\x28\x00\x03\x00\x00'; lp <"$G/cases/$c/root.pem"; cat "$G/cases/$c/chain.pem"; } >"$C/chain_verify/seed-rootfile-$c"
+done
+openssl x509 -in "$G/cases/chain-direct/root.pem" -trustout -addtrust serverAuth -out "$TMP/trusted.pem"
+{ printf '\x28\x00\x03\x00\x00'; lp <"$TMP/trusted.pem"; cat "$G/cases/chain-direct/chain.pem"; } >"$C/chain_verify/seed-rootfile-trusted"
+crl1=$(find "$G" -name '*.crl' -o -name 'crl*.pem' | sort | head -1)
+{ printf '\x12\x00\x03\x00\x00'; lp <"$crl1"; } >"$C/chain_verify/seed-rootfile-fixture-plus-crl"
+{ printf '\x12\x00\x03\x00\x00'; printf -- '-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n' | lp; } >"$C/chain_verify/seed-rootfile-fixture-plus-garbage"
+{ printf '\x0a\x00\x03\x00\x00'; printf 'no PEM here\n' | lp; } >"$C/chain_verify/seed-rootfile-empty"
 for crl in $(find "$G" -name '*.crl' -o -name 'crl*.pem' | sort | head -8); do
     name=$(echo "${crl#$G/}" | tr '/' '_')
     cp "$crl" "$C/crl_parse/seed-$name"

@@ -54,6 +54,14 @@ impl<'a> Reader<'a> {
         head
     }
 
+    /// Up to 65535 bytes: a big-endian 2-byte length, then that many bytes.
+    pub fn long_bytes(&mut self) -> &'a [u8] {
+        let n = (usize::from(self.u8()) << 8 | usize::from(self.u8())).min(self.data.len());
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        head
+    }
+
     /// A short string over `alphabet` (each byte indexes it).
     pub fn string_from(&mut self, alphabet: &[u8], max: usize) -> String {
         self.bytes(max)

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use pgtls_core::{CertificateParams, DistinguishedName, SubjectAltName, Usage, Validity};
-use pgtls_verify::{Env, Params, PgVersion, Verdict, verify_server};
+use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, Verdict, verify_server};
 
 use super::core::{NOW, fixture, now};
 use super::input::Reader;
@@ -485,17 +485,35 @@ const MODES: &[&str] = &[
 ];
 
 /// Arbitrary chains (PEM or DER) under every sslmode, with the fixture root file
-/// (optionally with its CRL): `disable` never uses TLS; with a root file present
-/// `allow`, `prefer` and `require` decide exactly as `verify-ca` (libpq verifies
-/// whenever the root file exists); `verify-full` accepts only what `verify-ca`
-/// accepts; unparsable input is an error in every TLS mode or in none.
+/// (optionally with its CRL), or a root file of fuzzer bytes (flag 8), or the fixture
+/// root followed by fuzzer bytes (flag 16), at NOW or (flag 32) just after the leaf's
+/// notBefore: `disable` never uses TLS; with a root
+/// file present `allow`, `prefer` and `require` decide exactly as `verify-ca` (libpq
+/// verifies whenever the root file exists); `verify-full` accepts only what
+/// `verify-ca` accepts; unparsable input is an error in every TLS mode or in none; a
+/// root file that does not load refuses every mode that uses TLS, with the same
+/// message; and the rustls verifier ([`LibpqVerifier`]) decides as `verify_server`
+/// in every mode.
 pub fn chain_verify(data: &[u8]) {
     let mut r = Reader::new(data);
     let flags = r.u8();
     let version = r.pick(VERSIONS);
     let host = r.pick(&["db.example.test", "127.0.0.1", "other.test", "::1"]);
-    let mut chain = split_chain(r.rest());
     let f = fixture();
+    let root = if flags & 24 == 0 {
+        f.root.clone()
+    } else {
+        let mut text = if flags & 16 == 16 {
+            std::fs::read(&f.root).expect("fixture root")
+        } else {
+            Vec::new()
+        };
+        text.extend_from_slice(r.long_bytes());
+        let path = f.dir.join("fuzz-root.crt");
+        std::fs::write(&path, &text).expect("scratch root file");
+        path
+    };
+    let mut chain = split_chain(r.rest());
     if flags & 2 == 2 {
         // A leaf the fixture CA really issued (revoked by the CRL when bit 2 is set)
         // in front of whatever the fuzzer sent, so the accepting paths are reached.
@@ -519,16 +537,25 @@ pub fn chain_verify(data: &[u8]) {
     if chain.is_empty() {
         return;
     }
+    // Flag 32: verify at the leaf's notBefore + 60 s instead of NOW, so chains made at
+    // any date (the seeds from gen.sh) reach the accepting paths.
+    let at = if flags & 32 == 32 {
+        pgtls_core::Certificate::from_der(&chain[0], "leaf")
+            .map_or(NOW, |c| c.not_before().unix_timestamp().saturating_add(60))
+    } else {
+        NOW
+    };
     let mut results: Vec<(&str, Result<Verdict, String>)> = Vec::new();
     for mode in MODES {
         let mut p = Params::default();
         p.set("sslmode", (*mode).to_owned());
         p.set("host", host.to_owned());
-        p.set("sslrootcert", f.root.display().to_string());
+        p.set("sslrootcert", root.display().to_string());
         if flags & 1 == 1 {
             p.set("sslcrl", f.crl.display().to_string());
         }
-        let v = verify_server(&p, &Env::empty(), version, &chain, NOW).map_err(|e| e.to_string());
+        let v = verify_server(&p, &Env::empty(), version, &chain, at).map_err(|e| e.to_string());
+        rustls_agrees(&p, version, &chain, at, &v, mode);
         results.push((mode, v));
     }
     let get = |m: &str| &results.iter().find(|(k, _)| *k == m).expect("mode").1;
@@ -542,6 +569,18 @@ pub fn chain_verify(data: &[u8]) {
         "parse errors differ between modes: {errs:?}"
     );
     let accept = |m: &str| get(m).as_ref().is_ok_and(|v| v.accept);
+    let unloadable = |m: &str| {
+        get(m)
+            .as_ref()
+            .ok()
+            .and_then(|v| v.message.clone())
+            .filter(|s| s.starts_with("could not read root certificate file"))
+    };
+    let refusals: Vec<Option<String>> = MODES[1..].iter().map(|m| unloadable(m)).collect();
+    assert!(
+        refusals.iter().all(|x| *x == refusals[0]),
+        "an unloadable root file is refused differently between modes: {refusals:?}"
+    );
     for m in ["allow", "prefer", "require"] {
         assert_eq!(
             accept(m),
@@ -570,5 +609,71 @@ pub fn chain_verify(data: &[u8]) {
                 );
             }
         }
+    }
+}
+
+/// The rustls verifier built from the same parameters decides as `verify_server`:
+/// it refuses to exist exactly when `verify_server` refuses before looking at the
+/// chain (with the same message), fails on exactly the chains `verify_server` cannot
+/// parse, and otherwise accepts exactly what `verify_server` accepts, carrying
+/// libpq's message when it refuses.
+fn rustls_agrees(
+    p: &Params,
+    version: PgVersion,
+    chain: &[Vec<u8>],
+    at: i64,
+    want: &Result<Verdict, String>,
+    mode: &str,
+) {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+    let verifier = match LibpqVerifier::new(p, &Env::empty(), version) {
+        Ok(v) => v,
+        Err(refusal) => {
+            let v = want.as_ref().unwrap_or_else(|e| {
+                panic!("{mode}: no verifier ({refusal:?}) but verify_server failed: {e}")
+            });
+            assert!(
+                !v.accept && v.message.as_deref() == Some(refusal.message.as_str()),
+                "{mode}: the verifier is refused with {:?}, verify_server says {v:?}",
+                refusal.message
+            );
+            return;
+        }
+    };
+    let Some((leaf, rest)) = chain.split_first() else {
+        return;
+    };
+    let intermediates: Vec<CertificateDer<'_>> = rest
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
+    let name = ServerName::try_from("db.example.test").expect("server name");
+    let Ok(secs) = u64::try_from(at) else {
+        return; // before 1970: rustls has no such time
+    };
+    let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+    let got = verifier.verify_server_cert(
+        &CertificateDer::from(leaf.as_slice()),
+        &intermediates,
+        &name,
+        &[],
+        now,
+    );
+    match (want, &got) {
+        (Err(_), Err(_)) => {}
+        (Ok(v), Ok(_)) if v.accept => {}
+        (Ok(v), Err(rustls::Error::InvalidCertificate(e))) if !v.accept => {
+            if let rustls::CertificateError::Other(other) = e {
+                let msg = other.0.to_string();
+                let libpq = v.message.as_deref().unwrap_or_default();
+                assert!(
+                    msg.starts_with(libpq),
+                    "{mode}: the verifier says {msg:?}, verify_server {libpq:?}"
+                );
+            }
+        }
+        _ => panic!("{mode}: verify_server says {want:?}, the rustls verifier {got:?}"),
     }
 }
