@@ -209,6 +209,16 @@ cat "$A/root.crt" "$A/root-sec1.key" >"$C/ffi_bytes/seed-ca-root-sec1"
 cat "$A/int.crt" "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-intermediate"
 cat "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-mismatch"
 
+# ---- ffi_bytes, pgtls_store_sign_csr / _revoke: a CSR, then an optional
+# "\0sign:<usage>\0<names>\0<reason>" (see fuzz/src/checks/ffi_store.rs sign_parts)
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0db.example.test, 127.0.0.1\0keyCompromise'; } >"$C/ffi_bytes/seed-sign-server-names"
+{ cat "$C/csr_sign/seed-p384.der"; printf '\0sign:server\0\0superseded'; } >"$C/ffi_bytes/seed-sign-server-der"
+{ cat "$C/csr_sign/seed-ed25519.pem"; printf '\0sign:client\0\0cessationOfOperation'; } >"$C/ffi_bytes/seed-sign-client"
+{ cat "$C/csr_sign/seed-rsa.pem"; printf '\0sign:client\0db.example.test'; } >"$C/ffi_bytes/seed-sign-client-names"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0DNS:x,IP:1.2.3.4.5\0'; } >"$C/ffi_bytes/seed-sign-bad-names"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0\0bogusReason'; } >"$C/ffi_bytes/seed-sign-bad-reason"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:ca'; } >"$C/ffi_bytes/seed-sign-bad-usage"
+
 # ---- store_files: serial, crlnumber (length-prefixed), CRL choice (2 bytes: 0 none,
 # 1 the CA's own, 2 bytes follow), operation (2 bytes: 0 issue, 1 revoke, 2 CRL), then
 # index.txt. The index of a real `openssl ca` store (valid, revoked with a reason, on

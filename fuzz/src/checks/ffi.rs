@@ -44,10 +44,11 @@ fn buf_bytes(buf: *mut pgtls_buf) -> Vec<u8> {
     v
 }
 
-/// Arbitrary bytes through `pgtls_cert_parse`, `pgtls_key_parse` and
-/// `pgtls_inspect_json`: success exactly when the Rust API succeeds, the same field
-/// values, an error object with the status on failure, and `(NULL, n > 0)` refused
-/// as a NULL argument.
+/// Arbitrary bytes through `pgtls_cert_parse` (and every accessor), `pgtls_key_parse`,
+/// `pgtls_inspect_json`, `pgtls_ca_load` and the store's signing, revocation and CRL
+/// entry points: success exactly when the Rust API succeeds, the same field values,
+/// an error object with the status on failure, and `(NULL, n > 0)` refused as a NULL
+/// argument.
 pub fn ffi_bytes(data: &[u8]) {
     // --- certificates
     let rust = pgtls_core::Certificate::from_pem_or_der(data, "certificate");
@@ -68,6 +69,7 @@ pub fn ffi_bytes(data: &[u8]) {
                 assert_eq!(pgtls_cert_not_before(cert), c.not_before().unix_timestamp());
                 assert_eq!(pgtls_cert_is_ca(cert), c.constraints().is_ca);
                 assert_eq!(pgtls_cert_san_count(cert), c.subject_alt_names().len());
+                super::ffi_store::cert_accessors(cert, c);
                 pgtls_cert_free(cert);
             }
         }
@@ -161,6 +163,10 @@ pub fn ffi_bytes(data: &[u8]) {
 
     // --- pgtls_ca_load (certificate, key and passphrase cut from the bytes)
     super::ffi_extra::ca_load(data);
+
+    // --- pgtls_store_sign_csr, _revoke, _generate_crl (CSR, usage, names, reason
+    // cut from the bytes)
+    super::ffi_store::store_sign(data);
 }
 
 fn c_text(p: *const std::ffi::c_char) -> Option<String> {

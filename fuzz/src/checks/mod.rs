@@ -6,6 +6,7 @@
 pub mod core;
 pub mod ffi;
 pub mod ffi_extra;
+pub mod ffi_store;
 pub mod hba;
 pub mod input;
 pub mod store;
