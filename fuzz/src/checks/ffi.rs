@@ -3,46 +3,13 @@
 use std::ffi::CStr;
 use std::ptr;
 
+use super::cabi::{buf_bytes, c_form, c_text, take_error};
+
 use pgtls::{
-    pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len, pgtls_cert, pgtls_cert_free,
-    pgtls_cert_is_ca, pgtls_cert_not_after, pgtls_cert_not_before, pgtls_cert_parse,
-    pgtls_cert_san_count, pgtls_cert_serial, pgtls_error, pgtls_error_free, pgtls_error_message,
-    pgtls_error_status, pgtls_inspect_json, pgtls_key, pgtls_key_free, pgtls_key_parse,
-    pgtls_status,
+    pgtls_buf, pgtls_cert, pgtls_cert_free, pgtls_cert_is_ca, pgtls_cert_not_after,
+    pgtls_cert_not_before, pgtls_cert_parse, pgtls_cert_san_count, pgtls_cert_serial, pgtls_error,
+    pgtls_inspect_json, pgtls_key, pgtls_key_free, pgtls_key_parse, pgtls_status,
 };
-
-/// Checks the error object of a failed call and frees it.
-fn take_error(status: pgtls_status, err: *mut pgtls_error) {
-    assert!(!err.is_null(), "{status:?} without an error object");
-    // SAFETY: err is a live error object returned by the library.
-    let (s, msg) = unsafe { (pgtls_error_status(err), pgtls_error_message(err)) };
-    assert_eq!(
-        s, status,
-        "error object status differs from the return value"
-    );
-    assert!(!msg.is_null(), "error without message");
-    // SAFETY: NUL-terminated string borrowed from err.
-    let text = unsafe { CStr::from_ptr(msg) }
-        .to_string_lossy()
-        .into_owned();
-    assert!(!text.is_empty(), "empty error message");
-    // SAFETY: err came from the library and is freed once.
-    unsafe { pgtls_error_free(err) };
-}
-
-fn buf_bytes(buf: *mut pgtls_buf) -> Vec<u8> {
-    // SAFETY: buf is a live buffer from the library.
-    let (data, len) = unsafe { (pgtls_buf_data(buf), pgtls_buf_len(buf)) };
-    let v = if len == 0 {
-        Vec::new()
-    } else {
-        // SAFETY: the library guarantees (data, len) is readable while buf lives.
-        unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
-    };
-    // SAFETY: freed once.
-    unsafe { pgtls_buf_free(buf) };
-    v
-}
 
 /// Arbitrary bytes through `pgtls_cert_parse` (and every accessor), `pgtls_key_parse`,
 /// `pgtls_inspect_json`, `pgtls_ca_load` and the store's signing, revocation and CRL
@@ -75,7 +42,7 @@ pub fn ffi_bytes(data: &[u8]) {
         }
         (Err(_), s) if s != pgtls_status::Ok => {
             assert!(cert.is_null(), "output written on failure");
-            take_error(s, err);
+            take_error(s, err, "ffi_bytes");
         }
         (r, s) => panic!(
             "C ABI {s:?} but Rust API {:?}",
@@ -106,7 +73,7 @@ pub fn ffi_bytes(data: &[u8]) {
         }
         (Err(_), s) if s != pgtls_status::Ok => {
             assert!(key.is_null(), "output written on failure");
-            take_error(s, err);
+            take_error(s, err, "ffi_bytes");
         }
         (r, s) => panic!(
             "C ABI {s:?} but Rust API {:?}",
@@ -142,7 +109,7 @@ pub fn ffi_bytes(data: &[u8]) {
         }
         (Err(_), s) if s != pgtls_status::Ok => {
             assert!(json.is_null(), "output written on failure");
-            take_error(s, err);
+            take_error(s, err, "ffi_bytes");
         }
         (r, s) => panic!(
             "C ABI {s:?} but Rust API {:?}",
@@ -158,7 +125,7 @@ pub fn ffi_bytes(data: &[u8]) {
         let st = unsafe { pgtls_cert_parse(ptr::null(), data.len(), &mut cert, &mut err) };
         assert_eq!(st, pgtls_status::NullArgument);
         assert!(cert.is_null());
-        take_error(st, err);
+        take_error(st, err, "ffi_bytes");
     }
 
     // --- pgtls_ca_load (certificate, key and passphrase cut from the bytes)
@@ -167,16 +134,6 @@ pub fn ffi_bytes(data: &[u8]) {
     // --- pgtls_store_sign_csr, _revoke, _generate_crl (CSR, usage, names, reason
     // cut from the bytes)
     super::ffi_store::store_sign(data);
-}
-
-fn c_text(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: NULL or a NUL-terminated string borrowed from a live object.
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
-/// The same text as the C ABI shows it (it drops NUL bytes to make a C string).
-fn c_form(s: &str) -> String {
-    s.replace('\0', "")
 }
 
 /// Verdicts through the C ABI equal the Rust API's:
@@ -284,7 +241,7 @@ pub fn ffi_verdict(data: &[u8]) {
         }
         (Err(_), s) if s != pgtls_status::Ok => {
             assert!(verdict.is_null(), "output written on failure");
-            take_error(s, err);
+            take_error(s, err, "ffi_bytes");
         }
         (r, s) => panic!("pgtls_verify_server {s:?} but the Rust API {r:?} ({conninfo})"),
     }

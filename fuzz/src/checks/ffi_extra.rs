@@ -6,7 +6,6 @@
 //! the Rust API's answer. Called from `ffi_verdict` (structured, on the bytes the
 //! original checks leave) and `ffi_bytes` (raw).
 
-use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ptr;
 use std::sync::OnceLock;
@@ -16,73 +15,29 @@ use ::pgtls_hba::{
 };
 use pgtls::{
     PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
-    PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_buf, pgtls_buf_data,
-    pgtls_buf_free, pgtls_buf_len, pgtls_ca, pgtls_ca_certificate, pgtls_ca_chain_to_pem,
-    pgtls_ca_create_intermediate, pgtls_ca_free, pgtls_ca_load, pgtls_cert_serial,
-    pgtls_client_decision, pgtls_client_decision_accept, pgtls_client_decision_free,
-    pgtls_client_decision_log, pgtls_client_decision_message, pgtls_client_decision_to_json,
-    pgtls_client_decision_undecided, pgtls_client_decision_verdict, pgtls_error, pgtls_error_free,
-    pgtls_error_message, pgtls_error_status, pgtls_hba as CHba, pgtls_hba_decision,
-    pgtls_hba_decision_free, pgtls_hba_decision_line, pgtls_hba_decision_message,
-    pgtls_hba_decision_method, pgtls_hba_decision_to_json, pgtls_hba_decision_verdict,
-    pgtls_hba_evaluate_request, pgtls_hba_request, pgtls_hba_request_add_role,
-    pgtls_hba_request_add_server_address, pgtls_hba_request_free, pgtls_hba_request_new,
-    pgtls_hba_request_set_address, pgtls_hba_request_set_client_hostname,
-    pgtls_hba_request_set_flags, pgtls_hba_request_set_user_exists, pgtls_ident,
-    pgtls_ident_check_usermap, pgtls_ident_free, pgtls_ident_parse, pgtls_ident_usermap, pgtls_key,
-    pgtls_key_free, pgtls_key_parse, pgtls_status, pgtls_usermap_decision,
-    pgtls_usermap_decision_free, pgtls_usermap_decision_line, pgtls_usermap_decision_log,
-    pgtls_usermap_decision_undecided, pgtls_usermap_decision_verdict, pgtls_verify_client,
+    PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_buf, pgtls_ca,
+    pgtls_ca_certificate, pgtls_ca_chain_to_pem, pgtls_ca_create_intermediate, pgtls_ca_free,
+    pgtls_ca_load, pgtls_cert_serial, pgtls_client_decision, pgtls_client_decision_accept,
+    pgtls_client_decision_free, pgtls_client_decision_log, pgtls_client_decision_message,
+    pgtls_client_decision_to_json, pgtls_client_decision_undecided, pgtls_client_decision_verdict,
+    pgtls_error, pgtls_hba as CHba, pgtls_hba_decision, pgtls_hba_decision_free,
+    pgtls_hba_decision_line, pgtls_hba_decision_message, pgtls_hba_decision_method,
+    pgtls_hba_decision_to_json, pgtls_hba_decision_verdict, pgtls_hba_evaluate_request,
+    pgtls_hba_request, pgtls_hba_request_add_role, pgtls_hba_request_add_server_address,
+    pgtls_hba_request_free, pgtls_hba_request_new, pgtls_hba_request_set_address,
+    pgtls_hba_request_set_client_hostname, pgtls_hba_request_set_flags,
+    pgtls_hba_request_set_user_exists, pgtls_ident, pgtls_ident_check_usermap, pgtls_ident_free,
+    pgtls_ident_parse, pgtls_ident_usermap, pgtls_key, pgtls_key_free, pgtls_key_parse,
+    pgtls_status, pgtls_usermap_decision, pgtls_usermap_decision_free, pgtls_usermap_decision_line,
+    pgtls_usermap_decision_log, pgtls_usermap_decision_undecided, pgtls_usermap_decision_verdict,
+    pgtls_verify_client,
 };
 use pgtls_core::{Ca, Certificate, CertificateParams, KeyPair, Validity};
 use time::Duration;
 
+use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};
 use super::core::{NOW, fixture, now, revoked_serial};
 use super::input::Reader;
-
-/// Checks the error object of a failed call (status equal to the return value, a
-/// non-empty message) and frees it.
-fn take_error(status: pgtls_status, err: *mut pgtls_error, what: &str) {
-    assert!(!err.is_null(), "{what}: {status:?} without an error object");
-    // SAFETY: err is a live error object returned by the library.
-    let (s, msg) = unsafe { (pgtls_error_status(err), pgtls_error_message(err)) };
-    assert_eq!(s, status, "{what}: error object status differs");
-    assert!(!msg.is_null(), "{what}: error without message");
-    // SAFETY: NUL-terminated string borrowed from err.
-    let empty = unsafe { CStr::from_ptr(msg) }.to_bytes().is_empty();
-    assert!(!empty, "{what}: empty error message");
-    // SAFETY: err came from the library and is freed once.
-    unsafe { pgtls_error_free(err) };
-}
-
-fn c_text(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: NULL or a NUL-terminated string borrowed from a live object.
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
-/// The text as the C ABI shows it (NUL bytes dropped to make a C string).
-fn c_form(s: &str) -> String {
-    s.replace('\0', "")
-}
-
-fn buf_bytes(buf: *mut pgtls_buf) -> Vec<u8> {
-    // SAFETY: buf is a live buffer from the library.
-    let (data, len) = unsafe { (pgtls_buf_data(buf), pgtls_buf_len(buf)) };
-    let v = if len == 0 {
-        Vec::new()
-    } else {
-        // SAFETY: the library guarantees (data, len) is readable while buf lives.
-        unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
-    };
-    // SAFETY: freed once.
-    unsafe { pgtls_buf_free(buf) };
-    v
-}
-
-/// `(ptr, len)` of an optional text: `(NULL, 0)` for `None`.
-fn opt_parts(s: Option<&str>) -> (*const u8, usize) {
-    s.map_or((ptr::null(), 0), |s| (s.as_ptr(), s.len()))
-}
 
 // ------------------------------------------------------------------ hba
 

@@ -8,21 +8,21 @@
 //! `ffi_bytes`.
 
 use std::cell::RefCell;
-use std::ffi::CStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::ptr;
 
 use pgtls::{
-    pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len, pgtls_cert, pgtls_cert_free,
-    pgtls_cert_issuer, pgtls_cert_san, pgtls_cert_san_count, pgtls_cert_serial, pgtls_cert_subject,
-    pgtls_cert_to_json, pgtls_cert_to_pem, pgtls_error, pgtls_error_free, pgtls_error_message,
-    pgtls_error_status, pgtls_status, pgtls_store, pgtls_store_entries_json, pgtls_store_free,
-    pgtls_store_generate_crl, pgtls_store_open, pgtls_store_revoke, pgtls_store_sign_csr,
+    pgtls_buf, pgtls_cert, pgtls_cert_free, pgtls_cert_issuer, pgtls_cert_san,
+    pgtls_cert_san_count, pgtls_cert_serial, pgtls_cert_subject, pgtls_cert_to_json,
+    pgtls_cert_to_pem, pgtls_error, pgtls_status, pgtls_store, pgtls_store_entries_json,
+    pgtls_store_free, pgtls_store_generate_crl, pgtls_store_open, pgtls_store_revoke,
+    pgtls_store_sign_csr,
 };
 use pgtls_core::{
-    Certificate, CertificateParams, Crl, Csr, DirStore, RevocationReason, SubjectAltName, Validity,
+    Certificate, CertificateParams, Crl, Csr, RevocationReason, SubjectAltName, Validity,
 };
 
+use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};
 use super::core::{NOW, fixture, now};
 
 /// Validity of every certificate the store signs here.
@@ -30,43 +30,6 @@ const DAYS: u32 = 30;
 /// Certificates a scratch store holds before it is made afresh (each change rewrites
 /// the index, so an ever-growing store would slow the fuzzer down).
 const STORE_LIMIT: usize = 32;
-
-fn take_error(status: pgtls_status, err: *mut pgtls_error, what: &str) -> String {
-    assert!(!err.is_null(), "{what}: {status:?} without an error object");
-    // SAFETY: err is a live error object returned by the library.
-    let (s, msg) = unsafe { (pgtls_error_status(err), pgtls_error_message(err)) };
-    assert_eq!(s, status, "{what}: error object status differs");
-    assert!(!msg.is_null(), "{what}: error without message");
-    // SAFETY: NUL-terminated string borrowed from err.
-    let text = unsafe { CStr::from_ptr(msg) }
-        .to_string_lossy()
-        .into_owned();
-    assert!(!text.is_empty(), "{what}: empty error message");
-    // SAFETY: err came from the library and is freed once.
-    unsafe { pgtls_error_free(err) };
-    text
-}
-
-fn buf_bytes(buf: *mut pgtls_buf) -> Vec<u8> {
-    assert!(!buf.is_null());
-    // SAFETY: buf is live until freed below.
-    let (data, len) = unsafe { (pgtls_buf_data(buf), pgtls_buf_len(buf)) };
-    // SAFETY: the library guarantees (data, len) is readable while buf lives.
-    let v = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
-    // SAFETY: freed once.
-    unsafe { pgtls_buf_free(buf) };
-    v
-}
-
-fn c_text(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: NULL or a NUL-terminated string borrowed from a live object.
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
-/// The text as the C ABI shows it: NUL bytes dropped to make a C string.
-fn c_form(s: &str) -> String {
-    String::from_utf8_lossy(&s.bytes().filter(|b| *b != 0).collect::<Vec<_>>()).into_owned()
-}
 
 /// A certificate's accessors equal the Rust certificate's fields: subject, issuer
 /// and serial as text (NULs dropped), every SAN in order and NULL past the last, the
@@ -164,34 +127,9 @@ thread_local! {
     static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
 }
 
-/// A store of (a copy of) the fixture CA, made with the Rust API on tmpfs when there
-/// is one, opened through `pgtls_store_open`.
+/// A fresh scratch store of the fixture CA, opened through `pgtls_store_open`.
 fn new_scratch() -> Scratch {
-    let base = Path::new("/dev/shm");
-    let base = if base.is_dir() {
-        base.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    // Scratch stores of processes that are gone (the replay test runs this too).
-    if let Ok(entries) = std::fs::read_dir(&base) {
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if let Some(pid) = name.to_string_lossy().strip_prefix("pgtls-fuzz-cstore-")
-                && !Path::new("/proc").join(pid).exists()
-            {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let dir = base.join(format!("pgtls-fuzz-cstore-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let f = fixture();
-    let key = pgtls_core::KeyPair::from_pem_or_der(f.ca.key().to_pem().as_bytes(), None, "key")
-        .expect("fixture CA key");
-    let ca = pgtls_core::Ca::from_parts(f.ca.certificate().clone(), key, Vec::new(), "CA")
-        .expect("fixture CA");
-    DirStore::create(&dir, ca, None).expect("scratch store");
+    let dir = super::store::scratch_store("pgtls-fuzz-cstore-");
     let text = dir.to_str().expect("UTF-8 scratch path");
     let mut store: *mut pgtls_store = ptr::null_mut();
     // SAFETY: valid slices and out pointer.
@@ -274,10 +212,6 @@ fn entries(store: *const pgtls_store) -> Vec<serde_json::Value> {
     v.as_array().expect("entries array").clone()
 }
 
-fn arg(b: Option<&[u8]>) -> (*const u8, usize) {
-    b.map_or((ptr::null(), 0), |b| (b.as_ptr(), b.len()))
-}
-
 /// `pgtls_store_sign_csr` succeeds exactly when [`rust_sign`] does, with the same
 /// certificate but for the serial (subject, issuer, SANs, validity, key), recorded
 /// in the index as one new valid entry; a failure has an error object, writes no
@@ -297,7 +231,7 @@ pub fn store_sign(data: &[u8]) {
         let scratch = slot.as_mut().expect("scratch store");
         let store = scratch.store;
         let before = entries(store);
-        let (n_ptr, n_len) = arg(names);
+        let (n_ptr, n_len) = opt_parts(names);
         let mut cert: *mut pgtls_cert = ptr::null_mut();
         let mut err: *mut pgtls_error = ptr::null_mut();
         // SAFETY: live store, valid slices (or (NULL, 0)) and out pointers.
@@ -372,7 +306,7 @@ fn revoke(store: *mut pgtls_store, serial: &str, reason: Option<&[u8]>) {
             .and_then(|r| r.parse::<RevocationReason>().map_err(|e| e.to_string()))
             .map(Some),
     };
-    let (r_ptr, r_len) = arg(reason);
+    let (r_ptr, r_len) = opt_parts(reason);
     let call = || {
         let mut err: *mut pgtls_error = ptr::null_mut();
         // SAFETY: live store, valid slices (or (NULL, 0)) and out pointer.

@@ -3,6 +3,7 @@
 //! Shared by the cargo-fuzz binaries (fuzz/fuzz_targets/) and the replay test in the
 //! main workspace, which iterates [`TARGETS`] over fuzz/regressions/<target>/.
 
+pub mod cabi;
 pub mod core;
 pub mod ffi;
 pub mod ffi_extra;

@@ -13,39 +13,41 @@ use time::Duration;
 use super::core::{fixture, now};
 use super::input::Reader;
 
-/// A store of the fixture CA, made once per process on tmpfs when there is one (the
-/// store fsyncs every change).
-fn store_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let base = Path::new("/dev/shm");
-        let base = if base.is_dir() {
-            base.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        // Stores of processes that are gone (the replay test runs this too).
-        if let Ok(entries) = std::fs::read_dir(&base) {
-            for e in entries.flatten() {
-                let name = e.file_name();
-                let pid = name.to_string_lossy();
-                if let Some(pid) = pid.strip_prefix("pgtls-fuzz-store-")
-                    && !Path::new("/proc").join(pid).exists()
-                {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
+/// A fresh store of (a copy of) the fixture CA in `<tmpfs or temp dir>/<prefix><pid>`
+/// (tmpfs when there is one: the store fsyncs every change), after removing the
+/// stores of processes that are gone (the replay test makes them too).
+pub fn scratch_store(prefix: &str) -> PathBuf {
+    let base = Path::new("/dev/shm");
+    let base = if base.is_dir() {
+        base.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if let Some(pid) = name.to_string_lossy().strip_prefix(prefix)
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
             }
         }
-        let dir = base.join(format!("pgtls-fuzz-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let f = fixture();
-        let key = pgtls_core::KeyPair::from_pem_or_der(f.ca.key().to_pem().as_bytes(), None, "key")
-            .expect("fixture CA key");
-        let ca = pgtls_core::Ca::from_parts(f.ca.certificate().clone(), key, Vec::new(), "CA")
-            .expect("fixture CA");
-        DirStore::create(&dir, ca, None).expect("fuzz store");
-        dir
-    })
+    }
+    let dir = base.join(format!("{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let f = fixture();
+    let key = pgtls_core::KeyPair::from_pem_or_der(f.ca.key().to_pem().as_bytes(), None, "key")
+        .expect("fixture CA key");
+    let ca = pgtls_core::Ca::from_parts(f.ca.certificate().clone(), key, Vec::new(), "CA")
+        .expect("fixture CA");
+    DirStore::create(&dir, ca, None).expect("scratch store");
+    dir
+}
+
+/// The store this target works on, made once per process.
+fn store_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| scratch_store("pgtls-fuzz-store-"))
 }
 
 fn read(path: &Path) -> Option<Vec<u8>> {
