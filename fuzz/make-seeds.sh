@@ -218,6 +218,9 @@ cat "$A/root.crt" "$A/int.key" >"$C/ffi_bytes/seed-ca-mismatch"
 { cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0DNS:x,IP:1.2.3.4.5\0'; } >"$C/ffi_bytes/seed-sign-bad-names"
 { cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0\0bogusReason'; } >"$C/ffi_bytes/seed-sign-bad-reason"
 { cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:ca'; } >"$C/ffi_bytes/seed-sign-bad-usage"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0\0unspecified'; } >"$C/ffi_bytes/seed-sign-unspecified"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0\0certificate-hold'; } >"$C/ffi_bytes/seed-sign-hold"
+{ cat "$C/csr_sign/seed-p256.pem"; printf '\0sign:server\0\0removeFromCRL'; } >"$C/ffi_bytes/seed-sign-remove"
 
 # ---- store_files: serial, crlnumber (length-prefixed), CRL choice (2 bytes: 0 none,
 # 1 the CA's own, 2 bytes follow), operation (2 bytes: 0 issue, 1 revoke, 2 CRL), then
