@@ -484,16 +484,17 @@ const MODES: &[&str] = &[
     "verify-full",
 ];
 
-/// Arbitrary chains (PEM or DER) under every sslmode, with the fixture root file
-/// (optionally with its CRL), or a root file of fuzzer bytes (flag 8), or the fixture
-/// root followed by fuzzer bytes (flag 16), at NOW or (flag 32) just after the leaf's
-/// notBefore: `disable` never uses TLS; with a root
-/// file present `allow`, `prefer` and `require` decide exactly as `verify-ca` (libpq
-/// verifies whenever the root file exists); `verify-full` accepts only what
-/// `verify-ca` accepts; unparsable input is an error in every TLS mode or in none; a
-/// root file that does not load refuses every mode that uses TLS, with the same
-/// message; and the rustls verifier ([`LibpqVerifier`]) decides as `verify_server`
-/// in every mode.
+/// Arbitrary chains (PEM or DER) under every sslmode. The root file is the fixture's
+/// (optionally with its CRL as `sslcrl`), or fuzzer bytes (flag 8), or the fixture's
+/// root followed by fuzzer bytes (flag 16); the time is NOW or (flag 32) just after
+/// the leaf's notBefore. Properties:
+/// - `disable` never uses TLS;
+/// - with a root file present, `allow`, `prefer` and `require` decide exactly as
+///   `verify-ca` (libpq verifies whenever the root file exists);
+/// - `verify-full` accepts only what `verify-ca` accepts;
+/// - unparsable input is an error in every TLS mode or in none;
+/// - a root file that does not load refuses every TLS mode with the same message;
+/// - the rustls verifier ([`LibpqVerifier`]) decides as `verify_server` in every mode.
 pub fn chain_verify(data: &[u8]) {
     let mut r = Reader::new(data);
     let flags = r.u8();
