@@ -43,6 +43,10 @@ trap 'rm -rf "$SNAP"' EXIT
 for t in "${targets[@]}"; do
     cp -r "$CORPUS/$t" "$SNAP/$t"
     n=$(find "$SNAP/$t" -type f | wc -l)
+    # cargo fuzz coverage merges every .profraw in coverage/<target>/raw/, and its
+    # per-worker batch files from an earlier run with more batches would stay there:
+    # start from nothing, so the report is this corpus and only this corpus.
+    rm -rf "coverage/$t/raw" "coverage/$t/coverage.profdata"
     cargo fuzz coverage "$t" "$SNAP/$t" >"/tmp/pgtls-cov-$t.log" 2>&1 || {
         tail -20 "/tmp/pgtls-cov-$t.log" >&2
         echo "fuzz-coverage: $t failed" >&2
