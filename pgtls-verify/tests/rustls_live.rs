@@ -208,3 +208,136 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
         failures.join("\n")
     );
 }
+
+/// The handshake signature over every server key type, TLS 1.3 and 1.2:
+/// rustls + `LibpqVerifier` must connect where psql connects, except for the
+/// cases KNOWN-DIVERGENCES.md lists (Ed448 and id-RSASSA-PSS keys; a P-521
+/// key over TLS 1.2), where it must fail the handshake (a false reject, never a false accept). A key type
+/// psql cannot use either fails the test: the case would prove nothing.
+#[test]
+fn every_server_key_type_through_rustls_and_psql() {
+    let tmp = common::fixtures();
+    let dir = tmp.path();
+    let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let ossl = |args: &[&str]| {
+        pgtls_testkit::openssl(dir, args).unwrap();
+    };
+    // (name, genpkey arguments, rustls connects over TLS 1.3, over TLS 1.2).
+    // P-521 over TLS 1.2: rustls offers no secp521r1 group, and OpenSSL takes
+    // the client's groups as the curves it can verify (RFC 8422 5.1): the
+    // server ends the handshake with "no shared cipher".
+    let kinds: [(&str, &[&str], bool, bool); 7] = [
+        (
+            "rsa2048",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            true,
+            true,
+        ),
+        (
+            "rsapss",
+            &["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"],
+            false,
+            false,
+        ),
+        (
+            "p256",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            true,
+            true,
+        ),
+        (
+            "p384",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            true,
+            true,
+        ),
+        (
+            "p521",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            true,
+            false,
+        ),
+        ("ed25519", &["-algorithm", "ED25519"], true, true),
+        ("ed448", &["-algorithm", "ED448"], false, false),
+    ];
+    let c = Cluster::init().unwrap();
+    c.write_file("root.crt", &read("root.pem"), 0o644).unwrap();
+    c.write_file("server.crt", &read("leafd.pem"), 0o644)
+        .unwrap();
+    c.write_file("server.key", &read("leafd.key"), 0o600)
+        .unwrap();
+    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'root.crt'\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+    let ci = format!(
+        "host=db.example.test sslmode=verify-full sslrootcert={}",
+        dir.join("root.pem").display()
+    );
+    let mut failures = Vec::new();
+    let mut connected = 0;
+    for tls in ["TLSv1.3", "TLSv1.2"] {
+        for (name, genpkey, over13, over12) in kinds {
+            let rustls_connects = if tls == "TLSv1.3" { over13 } else { over12 };
+            let key = format!("k-{name}.key");
+            let mut args = vec!["genpkey"];
+            args.extend(genpkey);
+            args.extend(["-out", key.as_str()]);
+            ossl(&args);
+            ossl(&[
+                "req",
+                "-new",
+                "-key",
+                &key,
+                "-subj",
+                "/CN=db.example.test",
+                "-out",
+                "k.csr",
+            ]);
+            ossl(&[
+                "x509",
+                "-req",
+                "-in",
+                "k.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-days",
+                "2",
+                "-set_serial",
+                "7",
+                "-extfile",
+                "srv.ext",
+                "-extensions",
+                "v3",
+                "-out",
+                "k.pem",
+            ]);
+            c.write_file("server.crt", &read("k.pem"), 0o644).unwrap();
+            c.write_file("server.key", &read(&key), 0o600).unwrap();
+            c.append_conf(&format!(
+                "ssl_min_protocol_version = '{tls}'\nssl_max_protocol_version = '{tls}'\n"
+            ))
+            .unwrap();
+            c.reload().unwrap();
+            let p = via_psql(&c, &ci, &home);
+            let r = via_rustls(&c, &ci);
+            match (&p, &r) {
+                (Ok(()), Ok(b'R')) if rustls_connects => connected += 1,
+                (Ok(()), Err(_)) if !rustls_connects => {}
+                _ => failures.push(format!(
+                    "{name} key, {tls}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
+                )),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "server key types:\n{}\nserver log:\n{}",
+        failures.join("\n"),
+        c.log()
+    );
+    assert_eq!(connected, 9);
+}
