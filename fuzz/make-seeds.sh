@@ -40,6 +40,15 @@ for n in 1 2 3 4 5 6 7 8; do
     head -c $((n * 16)) /dev/urandom >"$C/hostname/seed-$n"
     head -c $((n * 20)) /dev/urandom >"$C/cert_issue/seed-$n"
 done
+# cert_issue through to the handshake signatures: one attribute (CN "test"), one
+# dNSName, a server or client certificate, 31 days, no serial, the key algorithm
+# (Ed25519, P-384, P-256), then the handshake flag and the message.
+for u in 1 2; do
+    for a in 0 1 2; do
+        printf "\x00\x01\x00\x00\x04test\x00\x01\x00\x00\x02ab\x00\x0$u\x01\x00\x00\x0$a\x01handshake message" \
+            >"$C/cert_issue/seed-handshake-u$u-a$a"
+    done
+done
 
 # ---- conninfo
 n=0
@@ -72,6 +81,12 @@ for c in chain-direct chain-intermediate cn-only cn-bmpstring multi-cn san-dns s
 done
 printf '\x02\x00\x03\x00\x00' >"$C/chain_verify/seed-fixture-leaf"
 printf '\x07\x00\x03\x00\x01' >"$C/chain_verify/seed-fixture-revoked"
+# Flag 64: handshake signatures over the leaf; with flag 2 the leaf is the fixture
+# leaf, whose key signs.
+printf '\x42\x00\x03\x00\x00' >"$C/chain_verify/seed-handshake-fixture-leaf"
+for c in v1-cn rsa-chain chain-intermediate; do
+    { printf '\x40\x00\x03\x00\x00'; cat "$G/cases/$c/chain.pem"; } >"$C/chain_verify/seed-handshake-$c"
+done
 # DER, 2-byte length prefixed
 openssl x509 -in "$G/cases/chain-direct/chain.pem" -outform DER -out "$TMP/leaf.der"
 python3 - "$TMP/leaf.der" "$C/chain_verify/seed-der" <<'PY'

@@ -330,4 +330,12 @@ pub fn cert_issue(data: &[u8]) {
             v.checks
         );
     }
+
+    // issue -> handshake: the issued certificate's key signs (through the rustls
+    // verifier, TLS 1.2 and 1.3); the CA's certificate never takes that signature.
+    if r.bool() {
+        let message = r.rest();
+        super::verify::handshake_signatures(cert.der(), &key, message, message);
+        super::verify::handshake_signatures(f.ca.certificate().der(), &key, message, message);
+    }
 }

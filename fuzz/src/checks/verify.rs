@@ -494,7 +494,9 @@ const MODES: &[&str] = &[
 /// - `verify-full` accepts only what `verify-ca` accepts;
 /// - unparsable input is an error in every TLS mode or in none;
 /// - a root file that does not load refuses every TLS mode with the same message;
-/// - the rustls verifier ([`LibpqVerifier`]) decides as `verify_server` in every mode.
+/// - the rustls verifier ([`LibpqVerifier`]) decides as `verify_server` in every mode;
+/// - with flag 64, handshake signatures over the leaf hold the properties of
+///   [`handshake_signatures`].
 pub fn chain_verify(data: &[u8]) {
     let mut r = Reader::new(data);
     let flags = r.u8();
@@ -546,6 +548,13 @@ pub fn chain_verify(data: &[u8]) {
     } else {
         NOW
     };
+    if flags & 64 == 64 {
+        // The leaf's handshake signature: only the fixture leaf key's certificate
+        // takes that key's signatures (the key is made at run time, so no input
+        // carries it but the leaf of flag 2).
+        let junk = &data[..data.len().min(72)];
+        handshake_signatures(&chain[0], &f.leaf_key, data, junk);
+    }
     let mut results: Vec<(&str, Result<Verdict, String>)> = Vec::new();
     for mode in MODES {
         let mut p = Params::default();
@@ -676,5 +685,117 @@ fn rustls_agrees(
             }
         }
         _ => panic!("{mode}: verify_server says {want:?}, the rustls verifier {got:?}"),
+    }
+}
+
+/// Every signature scheme a peer may claim here, advertised by the verifier or not.
+const CLAIMS: &[rustls::SignatureScheme] = &[
+    rustls::SignatureScheme::RSA_PKCS1_SHA1,
+    rustls::SignatureScheme::ECDSA_SHA1_Legacy,
+    rustls::SignatureScheme::RSA_PKCS1_SHA256,
+    rustls::SignatureScheme::RSA_PKCS1_SHA384,
+    rustls::SignatureScheme::RSA_PKCS1_SHA512,
+    rustls::SignatureScheme::RSA_PSS_SHA256,
+    rustls::SignatureScheme::RSA_PSS_SHA384,
+    rustls::SignatureScheme::RSA_PSS_SHA512,
+    rustls::SignatureScheme::ECDSA_NISTP256_SHA256,
+    rustls::SignatureScheme::ECDSA_NISTP384_SHA384,
+    rustls::SignatureScheme::ECDSA_NISTP521_SHA512,
+    rustls::SignatureScheme::ED25519,
+    rustls::SignatureScheme::ED448,
+];
+
+/// Handshake signatures (CertificateVerify in TLS 1.3, ServerKeyExchange in 1.2)
+/// through the rustls verifier, for the certificate `leaf` and a signature over
+/// `message` that `key` makes under each scheme it can (`junk` as the signature
+/// under the others). Properties:
+/// - a signature is accepted only when `key` made it and `leaf` carries `key`'s
+///   SubjectPublicKeyInfo byte for byte (no other key's certificate, whatever its
+///   bytes, takes it), and never over a changed message;
+/// - when `leaf` carries the key, `key`'s signature is accepted under its scheme in
+///   TLS 1.2, and in TLS 1.3 unless the scheme is PKCS#1 v1.5;
+/// - wherever webpki parses `leaf`, the verdict is rustls' own.
+pub(crate) fn handshake_signatures(
+    leaf: &[u8],
+    key: &pgtls_core::KeyPair,
+    message: &[u8],
+    junk: &[u8],
+) {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::internal::msgs::codec::Codec;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut p = Params::default();
+    p.set("sslmode", "require".to_owned());
+    let verifier = LibpqVerifier::new(&p, &Env::empty(), PgVersion::V15).expect("require verifier");
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let algs = provider.signature_verification_algorithms;
+    let signing = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            key.to_pkcs8_der().to_vec(),
+        )))
+        .expect("rustls loads a pgtls key");
+    let spki = key.public_key().spki_der().to_vec();
+    let carries_key = leaf.windows(spki.len()).any(|w| w == spki.as_slice());
+    let cert = CertificateDer::from(leaf);
+    let webpki_parses = webpki::EndEntityCert::try_from(&cert).is_ok();
+    let mut changed = message.to_vec();
+    match changed.last_mut() {
+        Some(b) => *b ^= 1,
+        None => changed.push(0),
+    }
+    let dss = |scheme: rustls::SignatureScheme, sig: &[u8]| {
+        // As a peer sends it: scheme, u16 length, signature.
+        let mut wire = Vec::new();
+        scheme.encode(&mut wire);
+        let sig = &sig[..sig.len().min(usize::from(u16::MAX))];
+        wire.extend_from_slice(&u16::try_from(sig.len()).unwrap_or(0).to_be_bytes());
+        wire.extend_from_slice(sig);
+        rustls::DigitallySignedStruct::read_bytes(&wire).expect("DigitallySignedStruct")
+    };
+    for &claim in CLAIMS {
+        let made = signing
+            .choose_scheme(&[claim])
+            .map(|s| s.sign(message).expect("signing"));
+        let sig = made.clone().unwrap_or_else(|| junk.to_vec());
+        let d = dss(claim, &sig);
+        for tls13 in [false, true] {
+            let ours = |m: &[u8]| {
+                if tls13 {
+                    verifier.verify_tls13_signature(m, &cert, &d).is_ok()
+                } else {
+                    verifier.verify_tls12_signature(m, &cert, &d).is_ok()
+                }
+            };
+            let theirs = |m: &[u8]| {
+                if tls13 {
+                    rustls::crypto::verify_tls13_signature(m, &cert, &d, &algs).is_ok()
+                } else {
+                    rustls::crypto::verify_tls12_signature(m, &cert, &d, &algs).is_ok()
+                }
+            };
+            let what = format!("{claim:?}, TLS 1.{}", if tls13 { 3 } else { 2 });
+            let got = ours(message);
+            if got {
+                assert!(
+                    made.is_some() && carries_key,
+                    "{what}: accepted a signature the certificate's key did not make"
+                );
+            }
+            assert!(!ours(&changed), "{what}: accepted over a changed message");
+            if made.is_some() && carries_key && webpki_parses {
+                let pkcs1 = matches!(
+                    claim,
+                    rustls::SignatureScheme::RSA_PKCS1_SHA256
+                        | rustls::SignatureScheme::RSA_PKCS1_SHA384
+                        | rustls::SignatureScheme::RSA_PKCS1_SHA512
+                );
+                assert_eq!(got, !(tls13 && pkcs1), "{what}: the key's own signature");
+            }
+            if webpki_parses {
+                assert_eq!(got, theirs(message), "{what}: rustls' own check differs");
+            }
+        }
     }
 }
