@@ -15,7 +15,9 @@
 //! - [`server`]: what the server decides about a client certificate;
 //! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
 //!   a real handshake;
-//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode.
+//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode;
+//! - [`provider`]: the rustls crypto provider that offers what libpq offers
+//!   (aws-lc-rs plus ECDHE on secp521r1, which `ssl_ecdh_curve` may demand).
 //!
 //! # Quick start
 //! ```no_run
@@ -47,6 +49,7 @@ mod params;
 mod pem;
 pub mod policy;
 pub mod probe;
+pub mod provider;
 mod rustls_verifier;
 pub mod server;
 mod sslmode;

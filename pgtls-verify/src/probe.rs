@@ -207,12 +207,13 @@ pub fn connect_tls(
     Ok(tls)
 }
 
-/// A rustls client configuration with PostgreSQL's ALPN when `direct`.
+/// A rustls client configuration with PostgreSQL's ALPN when `direct`, on
+/// [`crate::provider::crypto_provider`] (the key-exchange groups libpq offers).
 pub fn client_config(
     verifier: Arc<dyn ServerCertVerifier>,
     direct: bool,
 ) -> Result<ClientConfig, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = crate::provider::crypto_provider_arc();
     let mut cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -241,7 +242,7 @@ fn sni_name(host: &str) -> ServerName<'static> {
 /// # Errors
 /// Connection, negotiation or handshake failure.
 pub fn capture(host: &str, port: u16, direct: bool) -> Result<Capture, ProbeError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = crate::provider::crypto_provider_arc();
     let recorder = Arc::new(Recorder {
         seen: Mutex::new(Vec::new()),
         provider: provider.clone(),

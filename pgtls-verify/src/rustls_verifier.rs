@@ -44,6 +44,10 @@ impl fmt::Display for LibpqRejection {
 impl std::error::Error for LibpqRejection {}
 
 /// libpq's server-certificate decision as a rustls verifier.
+///
+/// Build the `ClientConfig` on [`crate::provider::crypto_provider`] (as
+/// [`crate::probe::client_config`] does): rustls' own aws-lc-rs provider lacks
+/// the secp521r1 group that libpq offers and some servers demand.
 #[derive(Debug)]
 pub struct LibpqVerifier {
     trust: TrustConfig,
@@ -73,7 +77,7 @@ impl LibpqVerifier {
         let trust = TrustConfig::load(&plan, env)?;
         Ok(Self {
             trust,
-            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            provider: crate::provider::crypto_provider_arc(),
         })
     }
 
