@@ -3,6 +3,8 @@
 //!
 //! PostgreSQL's `ssl_ecdh_curve` (PG 12–17; `prime256v1` by default) names the
 //! one curve the server does ECDHE on: OpenSSL 3 then offers only that group.
+//! (PG 18 replaces it with `ssl_groups`, a list, `X25519:prime256v1` by
+//! default; a list of groups none of which rustls has still fails.)
 //! libpq (OpenSSL) offers `secp521r1`; rustls' aws-lc-rs provider does not, so a
 //! server with `ssl_ecdh_curve = 'secp521r1'` refuses every rustls client
 //! (`no suitable key share`) that psql connects to. In TLS 1.2 the client's
