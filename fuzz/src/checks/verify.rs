@@ -712,7 +712,7 @@ const CLAIMS: &[rustls::SignatureScheme] = &[
 /// - a signature is accepted only when `key` made it and `leaf` carries `key`'s
 ///   SubjectPublicKeyInfo byte for byte (no other key's certificate, whatever its
 ///   bytes, takes it), and never over a changed message;
-/// - when `leaf` carries the key, `key`'s signature is accepted under its scheme in
+/// - when `leaf`'s key is `key`, `key`'s signature is accepted under its scheme in
 ///   TLS 1.2, and in TLS 1.3 unless the scheme is PKCS#1 v1.5;
 /// - wherever webpki parses `leaf`, the verdict is rustls' own.
 pub(crate) fn handshake_signatures(
@@ -736,8 +736,14 @@ pub(crate) fn handshake_signatures(
             key.to_pkcs8_der().to_vec(),
         )))
         .expect("rustls loads a pgtls key");
+    // Accepting needs the key's SPKI bytes somewhere in the leaf (weak, but it
+    // needs no parser); the key's own signature must be accepted when the leaf's
+    // parsed key is the key (libFuzzer can copy the SPKI bytes it sees compared
+    // here into other places of a certificate).
     let spki = key.public_key().spki_der().to_vec();
     let carries_key = leaf.windows(spki.len()).any(|w| w == spki.as_slice());
+    let is_keys_cert = pgtls_core::Certificate::from_der(leaf, "leaf")
+        .is_ok_and(|c| c.public_key() == &key.public_key());
     let cert = CertificateDer::from(leaf);
     let webpki_parses = webpki::EndEntityCert::try_from(&cert).is_ok();
     let mut changed = message.to_vec();
@@ -784,7 +790,7 @@ pub(crate) fn handshake_signatures(
                 );
             }
             assert!(!ours(&changed), "{what}: accepted over a changed message");
-            if made.is_some() && carries_key && webpki_parses {
+            if made.is_some() && is_keys_cert && webpki_parses {
                 let pkcs1 = matches!(
                     claim,
                     rustls::SignatureScheme::RSA_PKCS1_SHA256
