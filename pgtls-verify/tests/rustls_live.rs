@@ -209,13 +209,16 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     );
 }
 
-/// The handshake signature over every server key type, TLS 1.3 and 1.2:
-/// rustls + `LibpqVerifier` must connect where psql connects, except for the
-/// key types KNOWN-DIVERGENCES.md lists (Ed448, id-RSASSA-PSS), where it
-/// must fail the handshake (a false reject, never a false accept). A key type
-/// psql cannot use either fails the test: the case would prove nothing.
+/// The transport around the verifier, against a real server: every server key
+/// type (handshake signatures), every `ssl_ecdh_curve` (key exchange), TLS 1.3
+/// and 1.2, and TLS 1.2 cipher suites. rustls + `LibpqVerifier` on
+/// `probe::client_config` must connect where psql connects, except for what
+/// KNOWN-DIVERGENCES.md lists (Ed448 and id-RSASSA-PSS keys; CBC, DHE and
+/// RSA-key-exchange suites), where it must fail the handshake (a false reject,
+/// never a false accept). A case psql cannot connect in fails the test: it
+/// would prove nothing.
 #[test]
-fn every_server_key_type_through_rustls_and_psql() {
+fn server_keys_curves_and_suites_through_rustls_and_psql() {
     let tmp = common::fixtures();
     let dir = tmp.path();
     let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
@@ -357,6 +360,86 @@ fn every_server_key_type_through_rustls_and_psql() {
             }
         }
     }
+    // TLS 1.2 cipher suites (`ssl_ciphers`): rustls has ECDHE with AES-GCM or
+    // ChaCha20-Poly1305 only; a server restricted to CBC, DHE or RSA key
+    // exchange suites refuses it where psql connects (KNOWN-DIVERGENCES.md).
+    ossl(&[
+        "req",
+        "-new",
+        "-key",
+        "k-rsa2048.key",
+        "-subj",
+        "/CN=db.example.test",
+        "-out",
+        "k.csr",
+    ]);
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        "k.csr",
+        "-CA",
+        "root.pem",
+        "-CAkey",
+        "root.key",
+        "-days",
+        "2",
+        "-set_serial",
+        "8",
+        "-extfile",
+        "srv.ext",
+        "-extensions",
+        "v3",
+        "-out",
+        "krsa.pem",
+    ]);
+    let mut rustls_connected = 0;
+    for (cert, key, suites, rustls_connects) in [
+        (
+            "leafd.pem",
+            "leafd.key",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            true,
+        ),
+        (
+            "leafd.pem",
+            "leafd.key",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            true,
+        ),
+        ("leafd.pem", "leafd.key", "ECDHE-ECDSA-AES128-SHA256", false),
+        ("leafd.pem", "leafd.key", "ECDHE-ECDSA-AES256-SHA", false),
+        (
+            "krsa.pem",
+            "k-rsa2048.key",
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            true,
+        ),
+        (
+            "krsa.pem",
+            "k-rsa2048.key",
+            "DHE-RSA-AES256-GCM-SHA384",
+            false,
+        ),
+        ("krsa.pem", "k-rsa2048.key", "AES256-GCM-SHA384", false),
+    ] {
+        c.write_file("server.crt", &read(cert), 0o644).unwrap();
+        c.write_file("server.key", &read(key), 0o600).unwrap();
+        c.append_conf(&format!(
+            "ssl_ecdh_curve = 'prime256v1'\nssl_ciphers = '{suites}'\nssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n"
+        ))
+        .unwrap();
+        c.reload().unwrap();
+        let p = via_psql(&c, &ci, &home);
+        let r = via_rustls(&c, &ci);
+        match (&p, &r) {
+            (Ok(()), Ok(b'R')) if rustls_connects => rustls_connected += 1,
+            (Ok(()), Err(_)) if !rustls_connects => {}
+            _ => failures.push(format!(
+                "ssl_ciphers {suites}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
+            )),
+        }
+    }
     assert!(
         failures.is_empty(),
         "server key types:\n{}\nserver log:\n{}",
@@ -364,4 +447,5 @@ fn every_server_key_type_through_rustls_and_psql() {
         c.log()
     );
     assert_eq!(connected, 16);
+    assert_eq!(rustls_connected, 3);
 }
