@@ -224,46 +224,57 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
     let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let ossl = |args: &[&str]| {
-        pgtls_testkit::openssl(dir, args).unwrap();
+    // An openssl command line (no file name here has a space).
+    let ossl = |line: &str| {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        pgtls_testkit::openssl(dir, &args).unwrap();
+    };
+    // A server certificate for the key file `key`, from the fixture root.
+    let issue = |key: &str, out: &str| {
+        ossl(&format!(
+            "req -new -key {key} -subj /CN=db.example.test -out {out}.csr"
+        ));
+        ossl(&format!(
+            "x509 -req -in {out}.csr -CA root.pem -CAkey root.key -days 2 -extfile srv.ext -extensions v3 -out {out}"
+        ));
     };
     // (name, genpkey arguments, rustls connects over TLS 1.3, over TLS 1.2).
     // P-521 over TLS 1.2 needs secp521r1 among the client's groups (OpenSSL
     // takes them as the curves it may use for the certificate, RFC 8422 5.1):
     // rustls' aws-lc-rs provider has none, `provider::crypto_provider` adds it.
-    let kinds: [(&str, &[&str], bool, bool); 7] = [
+    let kinds = [
         (
             "rsa2048",
-            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "-algorithm RSA -pkeyopt rsa_keygen_bits:2048",
             true,
             true,
         ),
         (
             "rsapss",
-            &["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048",
             false,
             false,
         ),
         (
             "p256",
-            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
             true,
             true,
         ),
         (
             "p384",
-            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            "-algorithm EC -pkeyopt ec_paramgen_curve:P-384",
             true,
             true,
         ),
         (
             "p521",
-            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            "-algorithm EC -pkeyopt ec_paramgen_curve:P-521",
             true,
             true,
         ),
-        ("ed25519", &["-algorithm", "ED25519"], true, true),
-        ("ed448", &["-algorithm", "ED448"], false, false),
+        ("ed25519", "-algorithm ED25519", true, true),
+        ("ed448", "-algorithm ED448", false, false),
     ];
     let c = Cluster::init().unwrap();
     c.write_file("root.crt", &read("root.pem"), 0o644).unwrap();
@@ -278,122 +289,57 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
         "host=db.example.test sslmode=verify-full sslrootcert={}",
         dir.join("root.pem").display()
     );
+    // Serves `cert` and `key` with `conf` appended (a later setting wins),
+    // then connects through psql and through rustls.
+    let attempt = |cert: &str, key: &str, conf: &str| {
+        c.write_file("server.crt", &read(cert), 0o644).unwrap();
+        c.write_file("server.key", &read(key), 0o600).unwrap();
+        c.append_conf(conf).unwrap();
+        c.reload().unwrap();
+        (via_psql(&c, &ci, &home), via_rustls(&c, &ci))
+    };
     let mut failures = Vec::new();
     let mut connected = 0;
-    for tls in ["TLSv1.3", "TLSv1.2"] {
-        for (name, genpkey, over13, over12) in kinds {
-            let rustls_connects = if tls == "TLSv1.3" { over13 } else { over12 };
-            let key = format!("k-{name}.key");
-            let mut args = vec!["genpkey"];
-            args.extend(genpkey);
-            args.extend(["-out", key.as_str()]);
-            ossl(&args);
-            ossl(&[
-                "req",
-                "-new",
-                "-key",
-                &key,
-                "-subj",
-                "/CN=db.example.test",
-                "-out",
-                "k.csr",
-            ]);
-            ossl(&[
-                "x509",
-                "-req",
-                "-in",
-                "k.csr",
-                "-CA",
-                "root.pem",
-                "-CAkey",
-                "root.key",
-                "-days",
-                "2",
-                "-set_serial",
-                "7",
-                "-extfile",
-                "srv.ext",
-                "-extensions",
-                "v3",
-                "-out",
-                "k.pem",
-            ]);
-            c.write_file("server.crt", &read("k.pem"), 0o644).unwrap();
-            c.write_file("server.key", &read(&key), 0o600).unwrap();
-            c.append_conf(&format!(
-                "ssl_min_protocol_version = '{tls}'\nssl_max_protocol_version = '{tls}'\n"
-            ))
-            .unwrap();
-            c.reload().unwrap();
-            let p = via_psql(&c, &ci, &home);
-            let r = via_rustls(&c, &ci);
+    // psql must connect; rustls as `rustls_connects` says.
+    let mut judge =
+        |what: String, (p, r): (Result<(), String>, Result<u8, String>), rustls_connects: bool| {
             match (&p, &r) {
                 (Ok(()), Ok(b'R')) if rustls_connects => connected += 1,
                 (Ok(()), Err(_)) if !rustls_connects => {}
                 _ => failures.push(format!(
-                    "{name} key, {tls}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
+                    "{what}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
                 )),
             }
+        };
+    for tls in ["TLSv1.3", "TLSv1.2"] {
+        let versions =
+            format!("ssl_min_protocol_version = '{tls}'\nssl_max_protocol_version = '{tls}'\n");
+        for (name, genpkey, over13, over12) in kinds {
+            let (key, cert) = (format!("k-{name}.key"), format!("k-{name}.pem"));
+            ossl(&format!("genpkey {genpkey} -out {key}"));
+            issue(&key, &cert);
+            let conf = format!("ssl_ecdh_curve = 'prime256v1'\n{versions}");
+            let over = if tls == "TLSv1.3" { over13 } else { over12 };
+            judge(
+                format!("{name} key, {tls}"),
+                attempt(&cert, &key, &conf),
+                over,
+            );
         }
-    }
-    // ssl_ecdh_curve: the one group the server does ECDHE on (OpenSSL 3 offers
-    // no other). psql connects with each; so must rustls (secp521r1 is not in
-    // rustls' aws-lc-rs provider: a HelloRetryRequest / ServerKeyExchange on it).
-    c.write_file("server.crt", &read("leafd.pem"), 0o644)
-        .unwrap();
-    c.write_file("server.key", &read("leafd.key"), 0o600)
-        .unwrap();
-    for curve in ["prime256v1", "secp384r1", "secp521r1"] {
-        for tls in ["TLSv1.3", "TLSv1.2"] {
-            c.append_conf(&format!(
-                "ssl_ecdh_curve = '{curve}'\nssl_min_protocol_version = '{tls}'\nssl_max_protocol_version = '{tls}'\n"
-            ))
-            .unwrap();
-            c.reload().unwrap();
-            let p = via_psql(&c, &ci, &home);
-            let r = via_rustls(&c, &ci);
-            match (&p, &r) {
-                (Ok(()), Ok(b'R')) => connected += 1,
-                _ => failures.push(format!(
-                    "ssl_ecdh_curve {curve}, {tls}: psql {p:?} / rustls {r:?}"
-                )),
-            }
+        // ssl_ecdh_curve: the one group the server does ECDHE on (OpenSSL 3
+        // offers no other). rustls must connect with each (secp521r1 is not in
+        // rustls' aws-lc-rs provider).
+        for curve in ["prime256v1", "secp384r1", "secp521r1"] {
+            let conf = format!("ssl_ecdh_curve = '{curve}'\n{versions}");
+            let result = attempt("leafd.pem", "leafd.key", &conf);
+            judge(format!("ssl_ecdh_curve {curve}, {tls}"), result, true);
         }
     }
     // TLS 1.2 cipher suites (`ssl_ciphers`): rustls has ECDHE with AES-GCM or
     // ChaCha20-Poly1305 only; a server restricted to CBC, DHE or RSA key
     // exchange suites refuses it where psql connects (KNOWN-DIVERGENCES.md).
-    ossl(&[
-        "req",
-        "-new",
-        "-key",
-        "k-rsa2048.key",
-        "-subj",
-        "/CN=db.example.test",
-        "-out",
-        "k.csr",
-    ]);
-    ossl(&[
-        "x509",
-        "-req",
-        "-in",
-        "k.csr",
-        "-CA",
-        "root.pem",
-        "-CAkey",
-        "root.key",
-        "-days",
-        "2",
-        "-set_serial",
-        "8",
-        "-extfile",
-        "srv.ext",
-        "-extensions",
-        "v3",
-        "-out",
-        "krsa.pem",
-    ]);
-    let mut rustls_connected = 0;
+    issue("k-rsa2048.key", "krsa.pem");
+    let tls12 = "ssl_ecdh_curve = 'prime256v1'\nssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n";
     for (cert, key, suites, rustls_connects) in [
         (
             "leafd.pem",
@@ -423,29 +369,15 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
         ),
         ("krsa.pem", "k-rsa2048.key", "AES256-GCM-SHA384", false),
     ] {
-        c.write_file("server.crt", &read(cert), 0o644).unwrap();
-        c.write_file("server.key", &read(key), 0o600).unwrap();
-        c.append_conf(&format!(
-            "ssl_ecdh_curve = 'prime256v1'\nssl_ciphers = '{suites}'\nssl_min_protocol_version = 'TLSv1.2'\nssl_max_protocol_version = 'TLSv1.2'\n"
-        ))
-        .unwrap();
-        c.reload().unwrap();
-        let p = via_psql(&c, &ci, &home);
-        let r = via_rustls(&c, &ci);
-        match (&p, &r) {
-            (Ok(()), Ok(b'R')) if rustls_connects => rustls_connected += 1,
-            (Ok(()), Err(_)) if !rustls_connects => {}
-            _ => failures.push(format!(
-                "ssl_ciphers {suites}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
-            )),
-        }
+        let result = attempt(cert, key, &format!("{tls12}ssl_ciphers = '{suites}'\n"));
+        judge(format!("ssl_ciphers {suites}"), result, rustls_connects);
     }
     assert!(
         failures.is_empty(),
-        "server key types:\n{}\nserver log:\n{}",
+        "server keys, curves and suites:\n{}\nserver log:\n{}",
         failures.join("\n"),
         c.log()
     );
-    assert_eq!(connected, 16);
-    assert_eq!(rustls_connected, 3);
+    // 10 key cases (5 key types x 2 versions), 6 curve cases, 3 suites.
+    assert_eq!(connected, 19);
 }
