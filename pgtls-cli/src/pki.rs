@@ -677,7 +677,7 @@ fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failur
 
 fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let subject = match &a.subject {
-        Some(s) => DistinguishedName::parse_openssl(s)?,
+        Some(s) => DistinguishedName::parse_openssl(s).map_err(Error::from)?,
         None => DistinguishedName::common_name(&a.cn),
     };
     let mut params = CertificateParams::ca(subject, Validity::days_from(now, a.days), a.path_len);
@@ -854,7 +854,7 @@ fn key(a: &KeyArgs) -> Result<(), Failure> {
 }
 
 fn csr(a: &CsrArgs) -> Result<(), Failure> {
-    let subject = DistinguishedName::parse_openssl(&a.subject)?;
+    let subject = DistinguishedName::parse_openssl(&a.subject).map_err(Error::from)?;
     let names = sans(&a.san)?;
     let key = match (&a.key, &a.new_key) {
         (Some(k), None) => {
@@ -938,7 +938,7 @@ fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
         }
     };
     params.subject = match &a.subject {
-        Some(s) => DistinguishedName::parse_openssl(s)?,
+        Some(s) => DistinguishedName::parse_openssl(s).map_err(Error::from)?,
         None => csr.subject().clone(),
     };
     let cert = store.issue(&params, csr.public_key(), now)?;

@@ -69,8 +69,8 @@ impl Certificate {
             return Err(Error::malformed(source, "certificate", "trailing data"));
         }
         let bad = |what: String| Error::malformed(source, "certificate", what);
-        let subject = DistinguishedName::from_der(cert.subject().as_raw(), source)?;
-        let issuer = DistinguishedName::from_der(cert.issuer().as_raw(), source)?;
+        let subject = crate::name::name_from_der(cert.subject().as_raw(), source)?;
+        let issuer = crate::name::name_from_der(cert.issuer().as_raw(), source)?;
         let public_key = PublicKey::from_spki_der(cert.public_key().raw, source)?;
         let mut ski = None;
         let mut aki = None;
@@ -244,14 +244,15 @@ impl Certificate {
 
     /// Whether the signature verifies with `issuer`'s public key.
     pub fn is_signed_by(&self, issuer: &Self) -> bool {
-        let (Ok((_, me)), Ok((_, them))) = (
-            X509Certificate::from_der(&self.der),
-            X509Certificate::from_der(&issuer.der),
-        ) else {
-            return false;
-        };
-        me.verify_signature(Some(them.public_key())).is_ok()
+        signed_by(&self.der, issuer)
     }
+}
+
+/// Whether the signed structure `der` (certificate, CRL) verifies with `issuer`'s key,
+/// through pgtls-x509's signature table.
+pub(crate) fn signed_by(der: &[u8], issuer: &Certificate) -> bool {
+    pgtls_x509::signature::SignedData::from_der(der)
+        .is_ok_and(|s| s.verify_with(issuer.public_key().spki_der()).is_ok())
 }
 
 pub(crate) fn general_name_to_san(g: &GeneralName<'_>) -> Option<SubjectAltName> {

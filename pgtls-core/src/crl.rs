@@ -250,7 +250,7 @@ impl Crl {
         if !rest.is_empty() {
             return Err(Error::malformed(source, "CRL", "trailing data"));
         }
-        let issuer = DistinguishedName::from_der(crl.issuer().as_raw(), source)?;
+        let issuer = crate::name::name_from_der(crl.issuer().as_raw(), source)?;
         let authority_key_id = crl
             .extensions()
             .iter()
@@ -339,12 +339,6 @@ impl Crl {
 
     /// Whether the signature verifies with `issuer`'s key.
     pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
-        let Ok((_, crl)) = CertificateRevocationList::from_der(&self.der) else {
-            return false;
-        };
-        let Ok((_, ca)) = x509_parser::certificate::X509Certificate::from_der(issuer.der()) else {
-            return false;
-        };
-        crl.verify_signature(ca.public_key()).is_ok()
+        crate::cert::signed_by(&self.der, issuer)
     }
 }

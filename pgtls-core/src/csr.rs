@@ -81,12 +81,15 @@ impl Csr {
                 "trailing data",
             ));
         }
-        csr.verify_signature().map_err(|_| Error::BadSignature {
-            input: source.to_owned(),
-            what: "certificate request",
-        })?;
+        pgtls_x509::signature::SignedData::from_der(der)
+            .map_err(|e| Error::malformed(source, "certificate request", e.0))?
+            .verify_with(csr.certification_request_info.subject_pki.raw)
+            .map_err(|_| Error::BadSignature {
+                input: source.to_owned(),
+                what: "certificate request",
+            })?;
         let info = &csr.certification_request_info;
-        let subject = DistinguishedName::from_der(info.subject.as_raw(), source)?;
+        let subject = crate::name::name_from_der(info.subject.as_raw(), source)?;
         let public_key = PublicKey::from_spki_der(info.subject_pki.raw, source)?;
         let mut requested_sans = Vec::new();
         if let Some(exts) = csr.requested_extensions() {

@@ -227,3 +227,11 @@ impl Error {
         }
     }
 }
+
+impl From<pgtls_x509::NameError> for Error {
+    /// A name built from text (`-subj` syntax, [`crate::DistinguishedName::push`]) that is
+    /// not valid.
+    fn from(e: pgtls_x509::NameError) -> Self {
+        Self::invalid("subject", e.to_string())
+    }
+}

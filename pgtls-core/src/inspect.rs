@@ -12,7 +12,7 @@ use crate::pem::{looks_like_pem, parse_pem};
 #[derive(Debug)]
 pub enum Inspection {
     /// A certificate.
-    Certificate(Certificate),
+    Certificate(Box<Certificate>),
     /// A certificate signing request (its signature verified).
     Csr(Csr),
     /// A CRL.
@@ -42,7 +42,7 @@ pub fn inspect(
 ) -> Result<Vec<Inspection>, Error> {
     if !looks_like_pem(input) {
         if let Ok(c) = Certificate::from_der(input, source) {
-            return Ok(vec![Inspection::Certificate(c)]);
+            return Ok(vec![Inspection::Certificate(Box::new(c))]);
         }
         if let Ok(c) = Crl::from_der(input, source) {
             return Ok(vec![Inspection::Crl(c)]);
@@ -73,7 +73,7 @@ pub fn inspect(
     for block in parse_pem(input, source)? {
         let item = match block.label.as_str() {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" => {
-                Inspection::Certificate(Certificate::from_der(&block.der, source)?)
+                Inspection::Certificate(Box::new(Certificate::from_der(&block.der, source)?))
             }
             "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                 Inspection::Csr(Csr::from_der(&block.der, source)?)

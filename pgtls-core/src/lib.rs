@@ -95,7 +95,7 @@ pub use csr::Csr;
 pub use error::Error;
 pub use inspect::{Inspection, inspect};
 pub use key::{KeyAlgorithm, KeyPair, KeyType, PBKDF2_ITERATIONS, PublicKey};
-pub use name::{DistinguishedName, NameAttribute, SubjectAltName};
+pub use name::{DistinguishedName, SubjectAltName};
 pub use params::{BACKDATE, CertificateParams, NameConstraint, NameConstraints, Usage, Validity};
 pub use pem::{PemBlock, encode_pem, looks_like_pem, parse_pem};
 pub use serial::SerialNumber;

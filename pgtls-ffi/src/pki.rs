@@ -531,7 +531,8 @@ pub unsafe extern "C" fn pgtls_ca_create_root(
         let key = unsafe { object(key, "key") }?;
         let now = unix_time(now, "now")?;
         let path_len = path_len_arg(path_len)?;
-        let dn = DistinguishedName::parse_openssl(subject).map_err(|e| core_error(&e))?;
+        let dn = DistinguishedName::parse_openssl(subject)
+            .map_err(|e| core_error(&::pgtls_core::Error::from(e)))?;
         let params = CertificateParams::ca(dn, validity(days, now), path_len);
         let ca = Ca::create_root(&params, copy_key(&key.key)?).map_err(|e| core_error(&e))?;
         let cert = pgtls_cert::new(ca.certificate().clone());
@@ -634,7 +635,8 @@ pub unsafe extern "C" fn pgtls_ca_create_intermediate(
         let key = unsafe { object(key, "key") }?;
         let now = unix_time(now, "now")?;
         let path_len = path_len_arg(path_len)?;
-        let dn = DistinguishedName::parse_openssl(subject).map_err(|e| core_error(&e))?;
+        let dn = DistinguishedName::parse_openssl(subject)
+            .map_err(|e| core_error(&::pgtls_core::Error::from(e)))?;
         let params = CertificateParams::ca(dn, validity(days, now), path_len);
         let new = ca
             .ca
@@ -1099,7 +1101,8 @@ pub unsafe extern "C" fn pgtls_csr_create(
         let names = names_list(unsafe { text(names, names_len, "names") }?)?;
         // SAFETY: per the function's contract.
         let key = unsafe { object(key, "key") }?;
-        let dn = DistinguishedName::parse_openssl(subject).map_err(|e| core_error(&e))?;
+        let dn = DistinguishedName::parse_openssl(subject)
+            .map_err(|e| core_error(&::pgtls_core::Error::from(e)))?;
         let csr = Csr::create(&dn, &names, &key.key).map_err(|e| core_error(&e))?;
         out.set(pgtls_buf::new(csr.to_pem().into_bytes()));
         Ok(())

@@ -242,12 +242,9 @@ pub unsafe extern "C" fn pgtls_leaf_parse(
         let out = Out::new(leaf_out, "leaf_out")?;
         // SAFETY: per the function's contract.
         let input = unsafe { bytes(input, input_len, "input") }?;
-        let der = if input.trim_ascii_start().starts_with(b"-----BEGIN") {
-            let mut chain = read_chain_pem(input).map_err(|e| verify_error(&e))?;
-            chain.swap_remove(0)
-        } else {
-            input.to_vec()
-        };
+        let mut chain =
+            ::pgtls_verify::read_chain_pem_or_der(input).map_err(|e| verify_error(&e))?;
+        let der = chain.swap_remove(0);
         let leaf = ::pgtls_verify::hostname::Leaf::from_der(&der).map_err(|e| verify_error(&e))?;
         out.set(Box::new(pgtls_leaf { leaf }));
         Ok(())

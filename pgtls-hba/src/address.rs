@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// glibc `getaddrinfo(AI_NUMERICHOST)`: `None` means `EAI_NONAME` (a host name).
 pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
-    if let Some(v4) = inet_aton_exact(s) {
-        return Some(IpAddr::V4(v4));
+    if let Some(v4) = crate::inet::inet_aton_exact(s.as_bytes()) {
+        return Some(IpAddr::V4(Ipv4Addr::from(v4)));
     }
     let (addr, scope) = match s.split_once('%') {
         Some((a, sc)) => (a, Some(sc)),
@@ -35,78 +35,6 @@ pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
         }
     }
     Some(IpAddr::V6(a))
-}
-
-/// One `strtoul(.., 0)` number: decimal, 0-octal or 0x-hex. Returns value and rest.
-fn strtoul0(s: &[u8]) -> Option<(u64, &[u8])> {
-    let first = *s.first()?;
-    if !first.is_ascii_digit() {
-        return None;
-    }
-    let (base, mut i) = if first == b'0' {
-        if matches!(s.get(1), Some(b'x' | b'X')) && s.get(2).is_some_and(u8::is_ascii_hexdigit) {
-            (16u64, 2usize)
-        } else {
-            (8, 1)
-        }
-    } else {
-        (10, 0)
-    };
-    let mut val: u64 = 0;
-    while let Some(&c) = s.get(i) {
-        let d = match c {
-            b'0'..=b'9' => u64::from(c - b'0'),
-            b'a'..=b'f' => u64::from(c - b'a') + 10,
-            b'A'..=b'F' => u64::from(c - b'A') + 10,
-            _ => break,
-        };
-        if d >= base {
-            break;
-        }
-        val = val.checked_mul(base)?.checked_add(d)?;
-        i += 1;
-    }
-    Some((val, &s[i..]))
-}
-
-/// glibc `__inet_aton_exact`.
-fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
-    let mut rest = s.as_bytes();
-    let mut parts: Vec<u64> = Vec::new();
-    let last;
-    loop {
-        let (val, r) = strtoul0(rest)?;
-        if val > 0xffff_ffff {
-            return None;
-        }
-        if let Some(r2) = r.strip_prefix(b".") {
-            if parts.len() >= 3 || val > 0xff {
-                return None;
-            }
-            parts.push(val);
-            rest = r2;
-        } else {
-            if !r.is_empty() {
-                return None;
-            }
-            last = val;
-            break;
-        }
-    }
-    let limit: u64 = match parts.len() {
-        0 => 0xffff_ffff,
-        1 => 0x00ff_ffff,
-        2 => 0xffff,
-        _ => 0xff,
-    };
-    if last > limit {
-        return None;
-    }
-    let mut v = last;
-    for (i, p) in parts.iter().enumerate() {
-        v |= p << (24 - 8 * i);
-    }
-    u32::try_from(v).ok().map(Ipv4Addr::from)
 }
 
 /// `pg_sockaddr_cidr_mask`: the mask for a `/bits` suffix (`strtol`, base 10).
@@ -165,65 +93,9 @@ pub(crate) fn mask_from_prefix(n: u8, v6: bool) -> IpAddr {
     }
 }
 
-/// `inet_ntop` as glibc prints it (IPv4-compatible and -mapped IPv6 in dotted form).
+/// `inet_ntop` as glibc prints it.
 pub(crate) fn ntop(a: &IpAddr) -> String {
-    match a {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => ntop6(v6),
-    }
-}
-
-fn ntop6(a: &Ipv6Addr) -> String {
-    let w = a.segments();
-    // Longest run of zero words (length >= 2), first one on ties.
-    let (mut best_base, mut best_len) = (None::<usize>, 0usize);
-    let mut i = 0;
-    while i < 8 {
-        if w[i] == 0 {
-            let start = i;
-            while i < 8 && w[i] == 0 {
-                i += 1;
-            }
-            let len = i - start;
-            if len > best_len {
-                best_base = Some(start);
-                best_len = len;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if best_len < 2 {
-        best_base = None;
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    while i < 8 {
-        if let Some(b) = best_base
-            && i >= b
-            && i < b + best_len
-        {
-            if i == b {
-                out.push(':');
-            }
-            i += 1;
-            continue;
-        }
-        if i != 0 {
-            out.push(':');
-        }
-        if i == 6 && best_base == Some(0) && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
-            let o = a.octets();
-            out.push_str(&format!("{}.{}.{}.{}", o[12], o[13], o[14], o[15]));
-            break;
-        }
-        out.push_str(&format!("{:x}", w[i]));
-        i += 1;
-    }
-    if best_base.is_some_and(|b| b + best_len == 8) {
-        out.push(':');
-    }
-    out
+    crate::inet::inet_ntop(a)
 }
 
 /// `(client XOR addr) AND mask == 0`, same family only.

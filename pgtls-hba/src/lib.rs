@@ -89,6 +89,7 @@ mod error;
 mod eval;
 mod hba;
 mod ident;
+pub mod inet;
 mod ldapurl;
 mod lint;
 mod method;

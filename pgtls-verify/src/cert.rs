@@ -4,9 +4,10 @@
 //! OpenSSL caches a certificate's extensions (`ossl_x509v3_cache_extensions`
 //! in crypto/x509/v3_purp.c): the chain builder then works on plain fields.
 
+use pgtls_x509::signature::{self, KeyKind, PublicKeyInfo, SignatureAlgorithm, SignedData};
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
 /// A parsed X.509 certificate (owned).
@@ -35,18 +36,31 @@ pub(crate) struct Cert {
 /// The signature over a certificate or CRL.
 #[derive(Clone, Debug)]
 pub(crate) struct SigInfo {
-    pub(crate) alg_oid: String,
-    pub(crate) alg_params: Option<Vec<u8>>,
+    /// The algorithm, from pgtls-x509's table; `None` when unknown or its parameters
+    /// are not valid (such a signature never verifies).
+    pub(crate) alg: Option<SignatureAlgorithm>,
     pub(crate) value: Vec<u8>,
+}
+
+impl SigInfo {
+    /// The signature of a signed structure (certificate or CRL) in `der`.
+    fn of(der: &[u8], value: &[u8]) -> Self {
+        let alg = SignedData::from_der(der)
+            .ok()
+            .and_then(|s| SignatureAlgorithm::from_der(s.algorithm).ok());
+        Self {
+            alg,
+            value: value.to_vec(),
+        }
+    }
 }
 
 /// A subject public key.
 #[derive(Clone, Debug)]
 pub(crate) struct Spki {
-    pub(crate) alg_oid: String,
-    /// For EC keys: the named curve OID.
-    pub(crate) curve_oid: Option<String>,
-    pub(crate) key: Vec<u8>,
+    /// The key as pgtls-x509 reads it for verification.
+    pub(crate) public: Option<PublicKeyInfo>,
+    pub(crate) kind: KeyKind,
     /// Key size in bits (RSA modulus bits, EC field bits), 0 when unknown.
     pub(crate) bits: usize,
 }
@@ -133,237 +147,11 @@ const SUPPORTED_CRITICAL: &[&str] = &[
     "2.5.29.54",             // inhibitAnyPolicy
 ];
 
-/// A distinguished name: the DER bytes plus OpenSSL's canonical form
-/// (`x509_name_canon`, crypto/x509/x_name.c) used by `X509_NAME_cmp`.
-#[derive(Clone, Debug)]
-pub(crate) struct Name {
-    canon: Vec<Vec<(String, CanonValue)>>,
-    /// RDNs in certificate order, members in DER order: (oid, tag, raw bytes).
-    pub(crate) rdns: Vec<Vec<(String, u32, Vec<u8>)>>,
-    /// OpenSSL's `X509_NAME_hash_ex` (SHA-1 of the canonical encoding, first
-    /// four bytes little-endian): the `hhhhhhhh` of hashed directories.
-    pub(crate) hash: u32,
-}
+/// A distinguished name (pgtls-x509's: exact DER, OpenSSL's canonical form and hash).
+pub(crate) type Name = pgtls_x509::DistinguishedName;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum CanonValue {
-    Text(Vec<u8>),
-    Raw(u32, Vec<u8>),
-}
-
-impl PartialEq for Name {
-    fn eq(&self, other: &Self) -> bool {
-        self.canon == other.canon
-    }
-}
-
-impl Name {
-    fn from_x509(name: &X509Name<'_>) -> Self {
-        let mut canon = Vec::new();
-        let mut rdns = Vec::new();
-        let mut enc = Vec::new();
-        for rdn in name.iter() {
-            let mut set = Vec::new();
-            let mut raw = Vec::new();
-            let mut members: Vec<Vec<u8>> = Vec::new();
-            for atv in rdn.iter() {
-                let oid = atv.attr_type().to_id_string();
-                let any = atv.attr_value();
-                let tag = any.tag().0;
-                let data = any.data.to_vec();
-                let value = match canonical_text(tag, &data) {
-                    Some(t) => CanonValue::Text(t),
-                    None => CanonValue::Raw(tag, data.clone()),
-                };
-                let mut m = tlv(0x06, atv.attr_type().as_bytes());
-                match &value {
-                    CanonValue::Text(t) => m.extend(tlv(0x0c, t)),
-                    CanonValue::Raw(_, _) => m.extend(any_der(any)),
-                }
-                members.push(tlv(0x30, &m));
-                set.push((oid.clone(), value));
-                raw.push((oid, tag, data));
-            }
-            members.sort();
-            enc.extend(tlv(0x31, &members.concat()));
-            canon.push(set);
-            rdns.push(raw);
-        }
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &enc);
-        let d = digest.as_ref();
-        let hash = u32::from_le_bytes([
-            d.first().copied().unwrap_or(0),
-            d.get(1).copied().unwrap_or(0),
-            d.get(2).copied().unwrap_or(0),
-            d.get(3).copied().unwrap_or(0),
-        ]);
-        Self { canon, rdns, hash }
-    }
-
-    /// A one-line rendering for diagnostics (`CN=x, O=y`, certificate order).
-    pub(crate) fn display(&self) -> String {
-        let mut out = Vec::new();
-        for rdn in &self.rdns {
-            let parts: Vec<String> = rdn
-                .iter()
-                .map(|(oid, tag, data)| {
-                    let key = short_name(oid).unwrap_or(oid.as_str());
-                    let text = string_value(*tag, data)
-                        .unwrap_or_else(|| String::from_utf8_lossy(data).into_owned());
-                    format!("{key}={text}")
-                })
-                .collect();
-            out.push(parts.join("+"));
-        }
-        out.join(", ")
-    }
-}
-
-/// The DER element at the start of `b`: (header length, end of the
-/// element); `None` when `b` is too short or the length overflows.
-pub(crate) fn first_tlv_bounds(b: &[u8]) -> Option<(usize, usize)> {
-    let len_byte = *b.get(1)?;
-    let (hdr, len) = if len_byte < 0x80 {
-        (2usize, usize::from(len_byte))
-    } else {
-        let n = usize::from(len_byte & 0x7f);
-        let mut l = 0usize;
-        for i in 0..n {
-            l = l
-                .checked_mul(256)?
-                .checked_add(usize::from(*b.get(2 + i)?))?;
-        }
-        (2 + n, l)
-    };
-    Some((hdr, hdr.checked_add(len)?))
-}
-
-/// DER tag-length-value.
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let n = content.len();
-    let mut v = vec![tag];
-    if n < 0x80 {
-        v.push(u8::try_from(n).unwrap_or(0));
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        v.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
-        v.extend(bytes);
-    }
-    v.extend_from_slice(content);
-    v
-}
-
-/// The DER of an attribute value as it appeared.
-fn any_der(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Vec<u8> {
-    let h = &any.header;
-    let class = (h.class() as u8) << 6;
-    let constructed = if h.is_constructed() { 0x20 } else { 0 };
-    let t = h.tag().0;
-    if t < 31 {
-        tlv(class | constructed | u8::try_from(t).unwrap_or(0), any.data)
-    } else {
-        // High tag numbers do not occur in names in practice; keep the content.
-        tlv(class | constructed | 0x1f, any.data)
-    }
-}
-
-/// Short attribute names as OpenSSL prints them.
-pub(crate) fn short_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.9" => "street",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.4" => "SN",
-        "2.5.4.42" => "GN",
-        "2.5.4.12" => "title",
-        "2.5.4.46" => "dnQualifier",
-        "2.5.4.65" => "pseudonym",
-        "2.5.4.43" => "initials",
-        "2.5.4.44" => "generationQualifier",
-        "2.5.4.17" => "postalCode",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        _ => return None,
-    })
-}
-
-/// Decodes an ASN.1 string value to UTF-8 text, if the tag is a string type.
-pub(crate) fn string_value(tag: u32, data: &[u8]) -> Option<String> {
-    match tag {
-        // UTF8String, PrintableString, IA5String, VisibleString, NumericString
-        12 | 19 | 22 | 26 | 18 => Some(String::from_utf8_lossy(data).into_owned()),
-        // T61String: OpenSSL treats it as Latin-1.
-        20 => Some(data.iter().map(|&b| char::from(b)).collect()),
-        // BMPString: UCS-2 big endian.
-        30 => {
-            let units: Vec<u16> = data
-                .chunks(2)
-                .map(|c| {
-                    u16::from_be_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                })
-                .collect();
-            Some(String::from_utf16_lossy(&units))
-        }
-        // UniversalString: UCS-4 big endian.
-        28 => Some(
-            data.chunks(4)
-                .map(|c| {
-                    let mut b = [0u8; 4];
-                    for (i, x) in c.iter().enumerate() {
-                        if let Some(slot) = b.get_mut(i) {
-                            *slot = *x;
-                        }
-                    }
-                    char::from_u32(u32::from_be_bytes(b)).unwrap_or('\u{fffd}')
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
-/// OpenSSL's `asn1_string_canon`: to UTF-8, strip leading/trailing spaces,
-/// collapse internal runs of white space, ASCII lower-case.
-fn canonical_text(tag: u32, data: &[u8]) -> Option<Vec<u8>> {
-    let text = string_value(tag, data)?;
-    let bytes = text.as_bytes();
-    let is_space = |b: u8| b == b' ' || (b'\t'..=b'\r').contains(&b);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut start = 0;
-    let mut end = bytes.len();
-    while start < end && bytes.get(start).is_some_and(|&b| is_space(b)) {
-        start += 1;
-    }
-    while end > start && bytes.get(end - 1).is_some_and(|&b| is_space(b)) {
-        end -= 1;
-    }
-    let mut prev_space = false;
-    for &b in bytes.get(start..end).unwrap_or_default() {
-        if is_space(b) {
-            if !prev_space {
-                out.push(b' ');
-            }
-            prev_space = true;
-        } else {
-            out.push(b.to_ascii_lowercase());
-            prev_space = false;
-        }
-    }
-    Some(out)
+fn name_of(raw: &[u8]) -> Result<Name, ParseFailure> {
+    Name::from_der(raw).map_err(|e| ParseFailure(format!("name: {e}")))
 }
 
 /// Why a certificate could not be parsed.
@@ -377,38 +165,22 @@ impl Cert {
         if !rest.is_empty() {
             return Err(ParseFailure("trailing data after the certificate".into()));
         }
-        let subject = Name::from_x509(x.subject());
-        let issuer = Name::from_x509(x.issuer());
-        let first_cn = x
-            .subject()
-            .iter_common_name()
-            .next()
-            .map(|atv| (atv.attr_value().tag().0, atv.attr_value().data.to_vec()));
-        let sig = SigInfo {
-            alg_oid: x.signature_algorithm.algorithm.to_id_string(),
-            alg_params: x
-                .signature_algorithm
-                .parameters
-                .as_ref()
-                .map(|p| p.data.to_vec()),
-            value: x.signature_value.data.to_vec(),
-        };
+        let subject = name_of(x.subject().as_raw())?;
+        let issuer = name_of(x.issuer().as_raw())?;
+        let first_cn = subject
+            .first_common_name()
+            .map(|a| (u32::from(a.tag()), a.value_bytes().to_vec()));
+        let sig = SigInfo::of(der, x.signature_value.data.as_ref());
         let pk = x.public_key();
-        let curve_oid = pk
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok())
-            .map(|o| o.to_id_string());
         let bits = pk.parsed().map(|p| p.key_size()).unwrap_or(0);
+        let public = PublicKeyInfo::from_der(pk.raw).ok();
         let spki = Spki {
-            alg_oid: pk.algorithm.algorithm.to_id_string(),
-            curve_oid,
-            key: pk.subject_public_key.data.to_vec(),
+            kind: public.as_ref().map_or(KeyKind::Other, |p| p.kind),
+            public,
             bits,
         };
         let ext = extensions(&x);
-        let self_issued = subject == issuer;
+        let self_issued = subject.matches(&issuer);
         let mut cert = Self {
             der: der.to_vec(),
             tbs: x.tbs_certificate.as_ref().to_vec(),
@@ -427,7 +199,7 @@ impl Cert {
         };
         cert.self_signed = self_issued
             && akid_matches(&cert, cert.ext.authority_key_id.as_ref())
-            && sig_alg_matches_key(&cert.spki, &cert.sig.alg_oid);
+            && sig_alg_matches_key(&cert.spki, &cert.sig);
         Ok(cert)
     }
 
@@ -481,12 +253,12 @@ impl Cert {
 
     /// OpenSSL's subject-name hash (`openssl x509 -hash`).
     pub(crate) fn subject_hash(&self) -> u32 {
-        self.subject.hash
+        self.subject.hash()
     }
 
     /// Subject for reports.
     pub(crate) fn subject_text(&self) -> String {
-        self.subject.display()
+        self.subject.to_string()
     }
 }
 
@@ -504,7 +276,7 @@ pub(crate) fn akid_matches(issuer: &Cert, akid: Option<&Akid>) -> bool {
         return false;
     }
     if let Some(name) = &akid.issuer
-        && *name != issuer.issuer
+        && !name.matches(&issuer.issuer)
     {
         return false;
     }
@@ -519,70 +291,24 @@ fn strip_zeros(b: &[u8]) -> &[u8] {
     s
 }
 
-/// Key type of a public key algorithm.
-fn key_type(spki_oid: &str) -> &'static str {
-    match spki_oid {
-        "1.2.840.113549.1.1.1" => "rsa",
-        "1.2.840.113549.1.1.10" => "rsa-pss",
-        "1.2.840.10045.2.1" => "ec",
-        "1.3.101.112" => "ed25519",
-        "1.3.101.113" => "ed448",
-        "1.2.840.10040.4.1" => "dsa",
-        _ => "other",
-    }
-}
-
-/// Key type a signature algorithm needs.
-fn sig_key_type(sig_oid: &str) -> &'static str {
-    match sig_oid {
-        "1.2.840.113549.1.1.4"
-        | "1.2.840.113549.1.1.5"
-        | "1.2.840.113549.1.1.11"
-        | "1.2.840.113549.1.1.12"
-        | "1.2.840.113549.1.1.13"
-        | "1.2.840.113549.1.1.14"
-        | "1.3.14.3.2.29" => "rsa",
-        "1.2.840.113549.1.1.10" => "rsa-pss",
-        "1.2.840.10045.4.1"
-        | "1.2.840.10045.4.3.1"
-        | "1.2.840.10045.4.3.2"
-        | "1.2.840.10045.4.3.3"
-        | "1.2.840.10045.4.3.4" => "ec",
-        "1.3.101.112" => "ed25519",
-        "1.3.101.113" => "ed448",
-        "1.2.840.10040.4.3" | "2.16.840.1.101.3.4.3.2" => "dsa",
-        _ => "unknown",
-    }
-}
-
 /// `check_sig_alg_match`: the signature algorithm's key type is the key's type
-/// (an RSA-PSS signature may come from a plain RSA key).
-pub(crate) fn sig_alg_matches_key(issuer_key: &Spki, sig_oid: &str) -> bool {
-    let k = key_type(&issuer_key.alg_oid);
-    let s = sig_key_type(sig_oid);
-    s == k || (s == "rsa-pss" && k == "rsa") || s == "unknown"
+/// (an RSA-PSS signature may come from a plain RSA key); an algorithm pgtls does
+/// not know is not a mismatch (its signature fails to verify instead).
+pub(crate) fn sig_alg_matches_key(issuer_key: &Spki, sig: &SigInfo) -> bool {
+    sig.alg.is_none_or(|a| a.fits_key(issuer_key.kind))
 }
 
-/// Is this signature algorithm's digest weaker than 112 bits (SHA-1, MD5)?
-pub(crate) fn sig_digest_too_weak(sig_oid: &str) -> bool {
-    matches!(
-        sig_oid,
-        "1.2.840.113549.1.1.4" // md5WithRSA
-            | "1.2.840.113549.1.1.5" // sha1WithRSA
-            | "1.3.14.3.2.29"
-            | "1.2.840.10045.4.1" // ecdsa-with-SHA1
-            | "1.2.840.10040.4.3" // dsa-with-sha1
-            | "1.2.840.113549.1.1.2" // md2
-            | "1.2.840.113549.1.1.3" // md4
-    )
+/// Is this signature algorithm's digest weaker than 112 bits (SHA-1, MD5, MD4, MD2)?
+pub(crate) fn sig_digest_too_weak(sig: &SigInfo) -> bool {
+    sig.alg.is_some_and(|a| a.digest_too_weak())
 }
 
 /// Is the key weaker than OpenSSL security level 2 allows (112-bit: RSA/DSA
 /// below 2048 bits, EC below 224 bits)?
 pub(crate) fn key_too_weak(spki: &Spki) -> bool {
-    match key_type(&spki.alg_oid) {
-        "rsa" | "rsa-pss" | "dsa" => spki.bits > 0 && spki.bits < 2048,
-        "ec" => spki.bits > 0 && spki.bits < 224,
+    match spki.kind {
+        KeyKind::Rsa | KeyKind::RsaPss | KeyKind::Dsa => spki.bits > 0 && spki.bits < 2048,
+        KeyKind::Ec => spki.bits > 0 && spki.bits < 224,
         _ => false,
     }
 }
@@ -664,7 +390,7 @@ fn extensions(x: &X509Certificate<'_>) -> Extensions {
             ParsedExtension::AuthorityKeyIdentifier(akid) => {
                 let issuer = akid.authority_cert_issuer.as_ref().and_then(|names| {
                     names.iter().find_map(|n| match n {
-                        GeneralName::DirectoryName(dn) => Some(Name::from_x509(dn)),
+                        GeneralName::DirectoryName(dn) => Name::from_der(dn.as_raw()).ok(),
                         _ => None,
                     })
                 });
@@ -808,19 +534,11 @@ impl Crl {
             })
             .collect();
         Ok(Self {
-            issuer: Name::from_x509(c.issuer()),
+            issuer: name_of(c.issuer().as_raw())?,
             this_update: c.last_update().timestamp(),
             next_update: c.next_update().map(|t| t.timestamp()),
             tbs: c.tbs_cert_list.as_ref().to_vec(),
-            sig: SigInfo {
-                alg_oid: c.signature_algorithm.algorithm.to_id_string(),
-                alg_params: c
-                    .signature_algorithm
-                    .parameters
-                    .as_ref()
-                    .map(|p| p.data.to_vec()),
-                value: c.signature_value.data.to_vec(),
-            },
+            sig: SigInfo::of(der, c.signature_value.data.as_ref()),
             revoked,
             akid,
             idp,
@@ -836,64 +554,11 @@ impl Crl {
     }
 }
 
-/// Verifies `sig` over `data` with the public key `key`.
+/// Verifies `sig` over `data` with the public key `key` (pgtls-x509's table).
 pub(crate) fn verify_signature(key: &Spki, sig: &SigInfo, data: &[u8]) -> bool {
-    use aws_lc_rs::signature as s;
-    let alg: &dyn s::VerificationAlgorithm = match sig.alg_oid.as_str() {
-        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => {
-            &s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
-        }
-        "1.2.840.113549.1.1.11" => &s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-        "1.2.840.113549.1.1.12" => &s::RSA_PKCS1_2048_8192_SHA384,
-        "1.2.840.113549.1.1.13" => &s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
-        "1.2.840.113549.1.1.10" => match pss_hash(sig.alg_params.as_deref()) {
-            Some(256) => &s::RSA_PSS_2048_8192_SHA256,
-            Some(384) => &s::RSA_PSS_2048_8192_SHA384,
-            Some(512) => &s::RSA_PSS_2048_8192_SHA512,
-            _ => return false,
-        },
-        "1.2.840.10045.4.3.2" => match key.curve_oid.as_deref() {
-            Some("1.2.840.10045.3.1.7") => &s::ECDSA_P256_SHA256_ASN1,
-            Some("1.3.132.0.34") => &s::ECDSA_P384_SHA256_ASN1,
-            Some("1.3.132.0.35") => &s::ECDSA_P521_SHA256_ASN1,
-            _ => return false,
-        },
-        "1.2.840.10045.4.3.3" => match key.curve_oid.as_deref() {
-            Some("1.2.840.10045.3.1.7") => &s::ECDSA_P256_SHA384_ASN1,
-            Some("1.3.132.0.34") => &s::ECDSA_P384_SHA384_ASN1,
-            Some("1.3.132.0.35") => &s::ECDSA_P521_SHA384_ASN1,
-            _ => return false,
-        },
-        "1.2.840.10045.4.3.4" => match key.curve_oid.as_deref() {
-            Some("1.2.840.10045.3.1.7") => &s::ECDSA_P256_SHA512_ASN1,
-            Some("1.3.132.0.34") => &s::ECDSA_P384_SHA512_ASN1,
-            Some("1.3.132.0.35") => &s::ECDSA_P521_SHA512_ASN1,
-            _ => return false,
-        },
-        "1.3.101.112" => &s::ED25519,
-        _ => return false,
-    };
-    s::UnparsedPublicKey::new(alg, &key.key)
-        .verify(data, &sig.value)
-        .is_ok()
-}
-
-/// The hash size named in RSASSA-PSS parameters (SHA-1 default when absent).
-fn pss_hash(params: Option<&[u8]>) -> Option<u32> {
-    let p = params?;
-    // Look for the hash algorithm OIDs' distinguishing bytes.
-    let sha256 = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-    let sha384 = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
-    let sha512 = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
-    let has = |needle: &[u8]| p.windows(needle.len()).any(|w| w == needle);
-    if has(&sha256) {
-        Some(256)
-    } else if has(&sha384) {
-        Some(384)
-    } else if has(&sha512) {
-        Some(512)
-    } else {
-        None
+    match (&sig.alg, &key.public) {
+        (Some(alg), Some(public)) => signature::verify(alg, public, data, &sig.value).is_ok(),
+        _ => false,
     }
 }
 
@@ -901,11 +566,7 @@ fn pss_hash(params: Option<&[u8]>) -> Option<u32> {
 impl Cert {
     /// A certificate reduced to the names the host-name check reads.
     pub(crate) fn synthetic(san: Option<Vec<San>>, cn: Option<&[u8]>) -> Self {
-        let name = Name {
-            canon: Vec::new(),
-            rdns: Vec::new(),
-            hash: 0,
-        };
+        let name = Name::empty();
         Self {
             der: Vec::new(),
             tbs: Vec::new(),
@@ -916,14 +577,12 @@ impl Cert {
             not_before: 0,
             not_after: 0,
             sig: SigInfo {
-                alg_oid: String::new(),
-                alg_params: None,
+                alg: None,
                 value: Vec::new(),
             },
             spki: Spki {
-                alg_oid: String::new(),
-                curve_oid: None,
-                key: Vec::new(),
+                public: None,
+                kind: KeyKind::Other,
                 bits: 0,
             },
             ext: Extensions {

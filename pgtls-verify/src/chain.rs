@@ -37,11 +37,52 @@ pub(crate) const MAX_DEPTH: usize = 100;
 /// error depth 101).
 const CHAIN_LIMIT: usize = MAX_DEPTH + 1;
 
+/// The work one verification may do, as rustls-webpki's `Budget` bounds its path
+/// building (after Go's CVE-2018-16875 and mozilla::pkix). OpenSSL's `build_chain` never
+/// backtracks: each of at most `CHAIN_LIMIT + 1` steps looks at every candidate once, the
+/// chain's signatures are checked once each, and one CRL per certificate. The limits are
+/// that work, so they never stop a verification OpenSSL would finish; what they rule out
+/// is any change that would make a hostile root file, CRL file or chain cost more than
+/// linear work (backtracking over candidates is exponential). Exhausting the budget fails
+/// closed with OpenSSL's `unspecified certificate verification error`.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    issuer_checks: usize,
+    crl_checks: usize,
+    signatures: usize,
+}
+
+impl Budget {
+    /// The budget for a chain of `peer` certificates, `trusted` store certificates and
+    /// `crls` CRLs.
+    pub(crate) fn for_inputs(peer: usize, trusted: usize, crls: usize) -> Self {
+        let steps = CHAIN_LIMIT + 1;
+        Self {
+            issuer_checks: steps.saturating_mul(peer.saturating_add(trusted)),
+            crl_checks: steps.saturating_mul(crls),
+            signatures: 2 * steps,
+        }
+    }
+
+    fn spend(left: &mut usize, depth: usize, c: &Cert) -> Result<(), ChainFailure> {
+        match left.checked_sub(1) {
+            Some(n) => {
+                *left = n;
+                Ok(())
+            }
+            None => Err(fail(X509Reason::Unspecified, depth, c)),
+        }
+    }
+}
+
 /// The reason OpenSSL's verifier gives (the `X509_V_ERR_*` code libpq hides
 /// behind `certificate verify failed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum X509Reason {
+    /// 1: `unspecified certificate verification error`; pgtls gives it only when a
+    /// verification exhausts its work budget, which OpenSSL's algorithm never does.
+    Unspecified,
     /// 2: an issuer in the trust store is not self-signed and its issuer is unknown.
     UnableToGetIssuerCert,
     /// 3: CRL checking is on and no usable CRL covers a certificate.
@@ -107,6 +148,7 @@ impl X509Reason {
     pub fn code(self) -> u32 {
         use X509Reason::*;
         match self {
+            Unspecified => 1,
             UnableToGetIssuerCert => 2,
             UnableToGetCrl => 3,
             UnableToDecodeIssuerPublicKey => 6,
@@ -143,6 +185,7 @@ impl X509Reason {
     pub fn text(self) -> &'static str {
         use X509Reason::*;
         match self {
+            Unspecified => "unspecified certificate verification error",
             UnableToGetIssuerCert => "unable to get issuer certificate",
             UnableToGetCrl => "unable to get certificate CRL",
             UnableToDecodeIssuerPublicKey => "unable to decode issuer public key",
@@ -180,6 +223,7 @@ impl X509Reason {
     pub fn rank(self) -> u32 {
         use X509Reason::*;
         match self {
+            Unspecified => 5,
             UnableToGetIssuerCertLocally
             | UnableToGetIssuerCert
             | DepthZeroSelfSignedCert
@@ -268,6 +312,18 @@ pub(crate) fn verify(
     purpose: Purpose,
     now: i64,
 ) -> Result<Vec<ChainLink>, ChainFailure> {
+    let mut budget = Budget::for_inputs(peer.len(), store.trusted.len(), store.crls.len());
+    verify_within(peer, store, purpose, now, &mut budget)
+}
+
+/// [`verify`] with an explicit budget.
+pub(crate) fn verify_within(
+    peer: &[Cert],
+    store: &Store,
+    purpose: Purpose,
+    now: i64,
+    budget: &mut Budget,
+) -> Result<Vec<ChainLink>, ChainFailure> {
     let Some(leaf) = peer.first() else {
         return Err(ChainFailure {
             reason: X509Reason::UnableToGetIssuerCertLocally,
@@ -275,13 +331,13 @@ pub(crate) fn verify(
             subject: String::new(),
         });
     };
-    let (chain, num_untrusted) = build_chain(leaf, peer, &store.trusted, now)?;
+    let (chain, num_untrusted) = build_chain(leaf, peer, &store.trusted, now, budget)?;
     check_extensions(&chain, num_untrusted, purpose)?;
     check_auth_level(&chain)?;
     if store.crl_check {
-        check_revocation(&chain, &store.crls, now)?;
+        check_revocation(&chain, &store.crls, now, budget)?;
     }
-    internal_verify(&chain, now)?;
+    internal_verify(&chain, now, budget)?;
     check_name_constraints(&chain)?;
     Ok(chain
         .iter()
@@ -296,9 +352,9 @@ pub(crate) fn verify(
 
 /// `ossl_x509_likely_issued(issuer, subject)`.
 fn likely_issued(issuer: &Cert, subject: &Cert) -> bool {
-    issuer.subject == subject.issuer
+    issuer.subject.matches(&subject.issuer)
         && cert::akid_matches(issuer, subject.ext.authority_key_id.as_ref())
-        && cert::sig_alg_matches_key(&issuer.spki, &subject.sig.alg_oid)
+        && cert::sig_alg_matches_key(&issuer.spki, &subject.sig)
 }
 
 fn time_ok(c: &Cert, now: i64) -> bool {
@@ -315,9 +371,11 @@ fn find_issuer<'a>(
     chain: &[&Cert],
     now: i64,
     from_store: bool,
-) -> Option<&'a Cert> {
+    budget: &mut Budget,
+) -> Result<Option<&'a Cert>, ChainFailure> {
     let mut best: Option<&Cert> = None;
     for c in cands {
+        Budget::spend(&mut budget.issuer_checks, chain.len(), x)?;
         if !likely_issued(c, x) {
             continue;
         }
@@ -326,13 +384,13 @@ fn find_issuer<'a>(
             continue;
         }
         if time_ok(c, now) {
-            return Some(c);
+            return Ok(Some(c));
         }
         if best.is_none_or(|b| c.not_after > b.not_after) {
             best = Some(c);
         }
     }
-    best
+    Ok(best)
 }
 
 /// `build_chain` (crypto/x509/x509_vfy.c), trusted-first, no partial chains.
@@ -341,6 +399,7 @@ fn build_chain<'a>(
     peer: &'a [Cert],
     trusted: &'a [Cert],
     now: i64,
+    budget: &mut Budget,
 ) -> Result<(Vec<&'a Cert>, usize), ChainFailure> {
     let mut chain: Vec<&Cert> = vec![leaf];
     let mut num_untrusted = 1usize;
@@ -350,7 +409,7 @@ fn build_chain<'a>(
         let Some(&curr) = chain.last() else { break };
         let mut extended = false;
         if num <= CHAIN_LIMIT
-            && let Some(issuer) = find_issuer(trusted, curr, &chain, now, true)
+            && let Some(issuer) = find_issuer(trusted, curr, &chain, now, true, budget)?
         {
             let mut ok = true;
             if !curr.self_signed {
@@ -383,7 +442,7 @@ fn build_chain<'a>(
         }
         if search_untrusted && !curr.self_signed && num <= CHAIN_LIMIT {
             let rest = peer.get(1..).unwrap_or_default();
-            if let Some(issuer) = find_issuer(rest, curr, &chain, now, false) {
+            if let Some(issuer) = find_issuer(rest, curr, &chain, now, false, budget)? {
                 chain.push(issuer);
                 num_untrusted += 1;
                 extended = true;
@@ -495,7 +554,7 @@ fn check_auth_level(chain: &[&Cert]) -> Result<(), ChainFailure> {
             };
             return Err(fail(r, i, c));
         }
-        if i + 1 < num && cert::sig_digest_too_weak(&c.sig.alg_oid) {
+        if i + 1 < num && cert::sig_digest_too_weak(&c.sig) {
             return Err(fail(X509Reason::CaMdTooWeak, i, c));
         }
     }
@@ -541,7 +600,7 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
         return (0, None);
     }
     let mut score = 0;
-    if crl.issuer != x.issuer {
+    if !crl.issuer.matches(&x.issuer) {
         return (0, None);
     }
     score |= CRL_SCORE_ISSUER_NAME;
@@ -563,7 +622,7 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
     } else {
         cidx += 1;
         while let Some(ci) = chain.get(cidx) {
-            if ci.subject == crl.issuer && cert::akid_matches(ci, crl.akid.as_ref()) {
+            if ci.subject.matches(&crl.issuer) && cert::akid_matches(ci, crl.akid.as_ref()) {
                 score |= CRL_SCORE_AKID | CRL_SCORE_SAME_PATH;
                 issuer = Some(cidx);
                 break;
@@ -609,10 +668,16 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
 
 /// `check_revocation` with `X509_V_FLAG_CRL_CHECK_ALL`: every certificate of
 /// the chain, the self-signed top included, needs a CRL from its issuer.
-fn check_revocation(chain: &[&Cert], crls: &[Crl], now: i64) -> Result<(), ChainFailure> {
+fn check_revocation(
+    chain: &[&Cert],
+    crls: &[Crl],
+    now: i64,
+    budget: &mut Budget,
+) -> Result<(), ChainFailure> {
     for (depth, x) in chain.iter().enumerate() {
         let mut best: Option<(&Crl, u32, Option<usize>)> = None;
         for crl in crls {
+            Budget::spend(&mut budget.crl_checks, depth, x)?;
             let (score, issuer) = crl_score(chain, depth, crl, now);
             if score == 0 {
                 continue;
@@ -641,6 +706,7 @@ fn check_revocation(chain: &[&Cert], crls: &[Crl], now: i64) -> Result<(), Chain
         {
             return Err(fail(r, depth, x));
         }
+        Budget::spend(&mut budget.signatures, depth, x)?;
         if !cert::verify_signature(&issuer.spki, &crl.sig, &crl.tbs) {
             return Err(fail(X509Reason::CrlSignatureFailure, depth, x));
         }
@@ -659,7 +725,7 @@ fn check_revocation(chain: &[&Cert], crls: &[Crl], now: i64) -> Result<(), Chain
 /// `internal_verify`: signatures and validity, from the top down. The
 /// self-signed top's own signature is not checked (OpenSSL skips it unless
 /// `X509_V_FLAG_CHECK_SS_SIGNATURE`).
-fn internal_verify(chain: &[&Cert], now: i64) -> Result<(), ChainFailure> {
+fn internal_verify(chain: &[&Cert], now: i64, budget: &mut Budget) -> Result<(), ChainFailure> {
     let Some(mut n) = chain.len().checked_sub(1) else {
         return Ok(());
     };
@@ -676,6 +742,9 @@ fn internal_verify(chain: &[&Cert], now: i64) -> Result<(), ChainFailure> {
         xs = chain.get(n).copied().unwrap_or(top);
     }
     loop {
+        if !std::ptr::eq(xs, xi) {
+            Budget::spend(&mut budget.signatures, n, xs)?;
+        }
         if !std::ptr::eq(xs, xi) && !cert::verify_signature(&xi.spki, &xs.sig, &xs.tbs) {
             return Err(fail(X509Reason::CertSignatureFailure, n, xs));
         }
@@ -723,8 +792,7 @@ fn ip_within(ip: &[u8], base: &[u8]) -> bool {
 
 /// A CN that looks like a host name (OpenSSL's `cn2dnsid`), for name constraints.
 fn cn_as_dns(c: &Cert) -> Option<Vec<u8>> {
-    let (tag, data) = c.first_cn.as_ref()?;
-    let text = cert::string_value(*tag, data)?;
+    let text = c.subject.first_common_name()?.text()?;
     let b = text.as_bytes();
     if b.is_empty() || !b.contains(&b'.') || b.first() == Some(&b'.') || b.last() == Some(&b'.') {
         return None;
@@ -791,6 +859,28 @@ fn check_name_constraints(chain: &[&Cert]) -> Result<(), ChainFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exhausted_budget_fails_closed() {
+        let leaf = Cert::synthetic(None, Some(b"db"));
+        let store = Store {
+            trusted: vec![Cert::synthetic(None, None); 3],
+            crls: Vec::new(),
+            crl_check: false,
+        };
+        let peer = [leaf];
+        let mut tiny = Budget {
+            issuer_checks: 2,
+            crl_checks: 0,
+            signatures: 0,
+        };
+        let err = verify_within(&peer, &store, Purpose::SslServer, 1, &mut tiny).unwrap_err();
+        assert_eq!(err.reason, X509Reason::Unspecified);
+        assert_eq!(err.reason.code(), 1);
+        // The budget for these inputs is enough for OpenSSL's whole walk.
+        let err = verify(&peer, &store, Purpose::SslServer, 1).unwrap_err();
+        assert_ne!(err.reason, X509Reason::Unspecified);
+    }
 
     #[test]
     fn dns_constraint_rules_follow_openssl_nc_dns() {

@@ -14,9 +14,8 @@
 //! `pg_strcasecmp` (ASCII case folding), so no UTF-8 or IDNA processing
 //! happens, and a trailing dot is significant.
 
-use std::net::Ipv6Addr;
-
 use pgtls_hba::PgVersion;
+use pgtls_hba::inet::{inet_aton, inet_pton6, pg_inet_net_ntop as inet_net_ntop};
 
 use crate::cert::{Cert, San};
 
@@ -69,89 +68,6 @@ pub fn host_kind(host: &[u8]) -> HostKind {
     } else {
         HostKind::Dns
     }
-}
-
-/// glibc's `inet_aton`: one to four parts separated by `.`, each decimal,
-/// octal (leading `0`) or hex (`0x`), the last part filling the remaining
-/// bytes; anything after a white-space character is ignored.
-pub fn inet_aton(s: &[u8]) -> Option<[u8; 4]> {
-    const MAX: [u64; 4] = [0xffff_ffff, 0x00ff_ffff, 0xffff, 0xff];
-    let mut parts: Vec<u8> = Vec::new();
-    let mut i = 0usize;
-    let val;
-    loop {
-        let c = s.get(i).copied().unwrap_or(0);
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        // strtoul(cp, &end, 0)
-        let (v, used) = strtoul0(s.get(i..).unwrap_or_default())?;
-        i += used;
-        match s.get(i).copied().unwrap_or(0) {
-            b'.' => {
-                if parts.len() > 2 || v > 0xff {
-                    return None;
-                }
-                parts.push(u8::try_from(v).ok()?);
-                i += 1;
-            }
-            _ => {
-                val = v;
-                break;
-            }
-        }
-    }
-    let c = s.get(i).copied().unwrap_or(0);
-    if c != 0 && !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    if val > *MAX.get(parts.len())? {
-        return None;
-    }
-    let mut word = u32::try_from(val).ok()?;
-    for (k, p) in parts.iter().enumerate() {
-        word |= u32::from(*p) << (24 - 8 * k);
-    }
-    Some(word.to_be_bytes())
-}
-
-/// `strtoul(s, &end, 0)` on input starting with a digit: (value, bytes used);
-/// None on overflow past `unsigned long` (64-bit).
-fn strtoul0(s: &[u8]) -> Option<(u64, usize)> {
-    let (base, start) = match (s.first(), s.get(1), s.get(2)) {
-        (Some(b'0'), Some(b'x' | b'X'), Some(d)) if d.is_ascii_hexdigit() => (16u64, 2usize),
-        (Some(b'0'), _, _) => (8, 0),
-        _ => (10, 0),
-    };
-    let mut v: u64 = 0;
-    let mut i = start;
-    let mut overflow = false;
-    while let Some(&c) = s.get(i) {
-        let d = match c {
-            b'0'..=b'9' => u64::from(c - b'0'),
-            b'a'..=b'f' => u64::from(c - b'a' + 10),
-            b'A'..=b'F' => u64::from(c - b'A' + 10),
-            _ => break,
-        };
-        if d >= base {
-            break;
-        }
-        match v.checked_mul(base).and_then(|x| x.checked_add(d)) {
-            Some(n) => v = n,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if overflow || v > 0xffff_ffff {
-        return None;
-    }
-    Some((v, i))
-}
-
-/// `inet_pton(AF_INET6, host)`.
-pub fn inet_pton6(s: &[u8]) -> Option<[u8; 16]> {
-    let text = std::str::from_utf8(s).ok()?;
-    text.parse::<Ipv6Addr>().ok().map(|a| a.octets())
 }
 
 /// The outcome of one name comparison (`pq_verify_peer_name_matches_certificate_name`).
@@ -209,82 +125,6 @@ fn match_ip(ip: &[u8], host: &[u8]) -> NameResult {
     } else {
         NameResult::NoMatch(text)
     }
-}
-
-/// `pg_inet_net_ntop` for a full-length address (no `/bits` suffix).
-pub fn inet_net_ntop(ip: &[u8]) -> String {
-    if let Ok(v4) = <[u8; 4]>::try_from(ip) {
-        return format!("{}.{}.{}.{}", v4[0], v4[1], v4[2], v4[3]);
-    }
-    let Ok(b) = <[u8; 16]>::try_from(ip) else {
-        return String::new();
-    };
-    let words: Vec<u16> = b
-        .chunks(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect();
-    // Longest run of zero words (first one wins ties), length >= 2.
-    let (mut best_base, mut best_len) = (None::<usize>, 0usize);
-    let (mut cur_base, mut cur_len) = (None::<usize>, 0usize);
-    for (i, w) in words.iter().enumerate() {
-        if *w == 0 {
-            if cur_base.is_none() {
-                cur_base = Some(i);
-                cur_len = 1;
-            } else {
-                cur_len += 1;
-            }
-        } else if let Some(cb) = cur_base {
-            if best_base.is_none() || cur_len > best_len {
-                best_base = Some(cb);
-                best_len = cur_len;
-            }
-            cur_base = None;
-        }
-    }
-    if let Some(cb) = cur_base
-        && (best_base.is_none() || cur_len > best_len)
-    {
-        best_base = Some(cb);
-        best_len = cur_len;
-    }
-    if best_len < 2 {
-        best_base = None;
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    while i < 8 {
-        if let Some(bb) = best_base
-            && i >= bb
-            && i < bb + best_len
-        {
-            if i == bb {
-                out.push(':');
-            }
-            i += 1;
-            continue;
-        }
-        if i != 0 {
-            out.push(':');
-        }
-        let w7 = words.get(7).copied().unwrap_or(0);
-        let w5 = words.get(5).copied().unwrap_or(0);
-        if i == 6
-            && best_base == Some(0)
-            && (best_len == 6 || (best_len == 7 && w7 != 0x0001) || (best_len == 5 && w5 == 0xffff))
-        {
-            out.push_str(&format!("{}.{}.{}.{}", b[12], b[13], b[14], b[15]));
-            return out;
-        }
-        out.push_str(&format!("{:x}", words.get(i).copied().unwrap_or(0)));
-        i += 1;
-    }
-    if let Some(bb) = best_base
-        && bb + best_len == 8
-    {
-        out.push(':');
-    }
-    out
 }
 
 /// libpq's verify-full name check of `leaf` against `host` (the `host`
@@ -384,6 +224,7 @@ pub(crate) fn check(leaf: &Cert, host: &[u8], version: PgVersion) -> HostCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     // Table from glibc inet_aton semantics (libpq is_ip_address uses it, fe-secure-openssl.c).
     #[test]

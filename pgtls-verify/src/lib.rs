@@ -46,7 +46,6 @@ mod error;
 pub mod hostname;
 mod outcome;
 mod params;
-mod pem;
 pub mod policy;
 pub mod probe;
 pub mod provider;
@@ -100,15 +99,15 @@ pub fn read_chain_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Error> {
 /// # Errors
 /// Malformed PEM or no certificate.
 pub fn read_chain_pem(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
-    let blocks = pem::blocks(data).map_err(|e| Error::Pem {
+    let blocks = pgtls_x509::pem::read_x509_info(data).map_err(|e| Error::Pem {
         path: "<input>".into(),
         reason: e.0,
     })?;
     let certs: Vec<Vec<u8>> = blocks
         .into_iter()
         .filter_map(|b| match b {
-            pem::Block::Cert { der, .. } => Some(der),
-            pem::Block::Crl(_) => None,
+            pgtls_x509::pem::X509InfoBlock::Certificate { der, .. } => Some(der),
+            pgtls_x509::pem::X509InfoBlock::Crl(_) => None,
         })
         .collect();
     if certs.is_empty() {
@@ -117,6 +116,19 @@ pub fn read_chain_pem(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         });
     }
     Ok(certs)
+}
+
+/// Reads certificates given as PEM (leaf first) or as one DER certificate, telling the
+/// two apart as pgtls-x509's [`pgtls_x509::pem::sniff`] does; input that is neither is
+/// returned as one (DER) certificate, for the certificate parser to refuse.
+///
+/// # Errors
+/// Malformed PEM or no certificate in PEM text.
+pub fn read_chain_pem_or_der(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    match pgtls_x509::pem::sniff(data) {
+        pgtls_x509::pem::Encoding::Pem => read_chain_pem(data),
+        _ => Ok(vec![data.to_vec()]),
+    }
 }
 
 /// What libpq would decide for a server presenting `chain` (DER, leaf first)
@@ -186,5 +198,5 @@ pub fn certificate_subject_hash(der: &[u8]) -> Option<u32> {
 /// OpenSSL's issuer-name hash of a DER CRL (`openssl crl -hash`), the
 /// `hhhhhhhh` of `hhhhhhhh.r0` in `sslcrldir` / `ssl_crl_dir`.
 pub fn crl_issuer_hash(der: &[u8]) -> Option<u32> {
-    cert::Crl::from_der(der).ok().map(|c| c.issuer.hash)
+    cert::Crl::from_der(der).ok().map(|c| c.issuer.hash())
 }

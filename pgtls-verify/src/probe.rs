@@ -271,9 +271,8 @@ pub fn capture(host: &str, port: u16, direct: bool) -> Result<Capture, ProbeErro
 
 /// A DER distinguished name as text (`CN=x, O=y`).
 pub fn dn_text(der: &[u8]) -> String {
-    use x509_parser::prelude::{FromDer, X509Name};
-    match X509Name::from_der(der) {
-        Ok((_, n)) => n.to_string(),
+    match pgtls_x509::DistinguishedName::from_der(der) {
+        Ok(n) => n.to_string(),
         Err(_) => format!("<{} bytes, unparsable>", der.len()),
     }
 }

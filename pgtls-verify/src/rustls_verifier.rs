@@ -204,6 +204,5 @@ pub(crate) fn handshake_signature(
 
 /// The contents of the DER element at the start of `b`.
 fn first_tlv_contents(b: &[u8]) -> Option<&[u8]> {
-    let (hdr, end) = crate::cert::first_tlv_bounds(b)?;
-    b.get(hdr..end)
+    pgtls_x509::der::read(b).ok().map(|(t, _)| t.content)
 }

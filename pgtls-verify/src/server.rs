@@ -17,7 +17,7 @@ use pgtls_hba::{
     ServerSettings, UsermapOutcome,
 };
 
-use crate::cert::{self, Cert, Crl};
+use crate::cert::{Cert, Crl};
 use crate::chain::{self, Purpose, Store, X509Reason};
 use crate::outcome::Check;
 use crate::trust;
@@ -103,65 +103,6 @@ pub fn alert_text(reason: X509Reason) -> &'static str {
         | EeKeyTooSmall
         | UnableToDecodeIssuerPublicKey => "sslv3 alert bad certificate",
         _ => "sslv3 alert certificate unknown",
-    }
-}
-
-/// `X509_NAME_print_ex(..., XN_FLAG_RFC2253)`: reversed RDN order, `,` and
-/// `+` separators, short names, RFC 2253 escaping, bytes >= 0x80 of the UTF-8
-/// form as `\XX`, non-string values as `#` + DER hex.
-pub(crate) fn rfc2253(name: &cert::Name) -> String {
-    type Atv = (String, u32, Vec<u8>);
-    let mut entries: Vec<(usize, &Atv)> = Vec::new();
-    for (set, rdn) in name.rdns.iter().enumerate() {
-        for atv in rdn {
-            entries.push((set, atv));
-        }
-    }
-    let mut out = String::new();
-    let mut prev_set: Option<usize> = None;
-    for (set, (oid, tag, data)) in entries.iter().rev() {
-        if let Some(p) = prev_set {
-            out.push(if p == *set { '+' } else { ',' });
-        }
-        prev_set = Some(*set);
-        let short = cert::short_name(oid);
-        out.push_str(short.unwrap_or(oid));
-        out.push('=');
-        let text = if short.is_none() {
-            None
-        } else {
-            cert::string_value(*tag, data)
-        };
-        match text {
-            Some(t) => escape_2253(&t, &mut out),
-            None => {
-                out.push('#');
-                for b in cert::tlv(u8::try_from(*tag).unwrap_or(0), data) {
-                    out.push_str(&format!("{b:02X}"));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn escape_2253(text: &str, out: &mut String) {
-    let bytes = text.as_bytes();
-    let last = bytes.len().saturating_sub(1);
-    for (i, &b) in bytes.iter().enumerate() {
-        let first_esc = i == 0 && (b == b'#' || b == b' ');
-        let last_esc = i == last && b == b' ';
-        if !(0x20..0x7f).contains(&b) {
-            out.push_str(&format!("\\{b:02X}"));
-        } else if matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
-            || first_esc
-            || last_esc
-        {
-            out.push('\\');
-            out.push(char::from(b));
-        } else {
-            out.push(char::from(b));
-        }
     }
 }
 
@@ -324,7 +265,7 @@ pub fn decide_client(
             d.peer_cn = Some(String::from_utf8_lossy(cn).into_owned());
         }
         if tls.version >= PgVersion::V14 {
-            d.peer_dn = Some(rfc2253(&p.subject));
+            d.peer_dn = Some(p.subject.rfc2253());
         }
     }
 
@@ -677,22 +618,6 @@ fn bracket_end(b: &[u8], mut i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_like_openssl_rfc2253() {
-        let mut s = String::new();
-        escape_2253("x,y", &mut s);
-        assert_eq!(s, "x\\,y");
-        s.clear();
-        escape_2253("josé", &mut s);
-        assert_eq!(s, "jos\\C3\\A9");
-        s.clear();
-        escape_2253(" #a ", &mut s);
-        assert_eq!(s, "\\ #a\\ ");
-        s.clear();
-        escape_2253("#a", &mut s);
-        assert_eq!(s, "\\#a");
-    }
 
     #[test]
     fn group1_spans_whole_match_only_for_one_outer_group() {

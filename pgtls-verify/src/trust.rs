@@ -10,9 +10,9 @@ use crate::cert::{Cert, Crl};
 use crate::chain::{self, Purpose, Store};
 use crate::hostname::{self, HostCheck};
 use crate::outcome::{Check, Verdict};
-use crate::pem::{self, Block};
 use crate::policy::{self, Plan, Refusal, RootPlan};
 use crate::sslmode::SslMode;
+use pgtls_x509::pem::{X509InfoBlock as Block, read_x509_info};
 
 /// OpenSSL's default `max_cert_list` (100 KiB): a larger Certificate message
 /// aborts the handshake with `excessive message size`.
@@ -79,12 +79,12 @@ pub(crate) fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), S
         Err(e) if e.raw_os_error() == Some(21) => Vec::new(), // EISDIR: fopen works, reads nothing
         Err(e) => return Err(io_reason(&e)),
     };
-    let blocks = pem::blocks(&data).map_err(|e| e.0.to_string())?;
+    let blocks = read_x509_info(&data).map_err(|e| e.0.to_string())?;
     let mut certs = Vec::new();
     let mut crls = Vec::new();
     for b in blocks {
         match b {
-            Block::Cert { der, trusted } => {
+            Block::Certificate { der, trusted } => {
                 let der = if trusted {
                     first_tlv(&der).unwrap_or(der)
                 } else {
@@ -136,8 +136,7 @@ fn asn1_reason(der: &[u8]) -> &'static str {
 
 /// The first DER element of `b` (a TRUSTED CERTIFICATE is a certificate plus aux data).
 fn first_tlv(b: &[u8]) -> Option<Vec<u8>> {
-    let (_, end) = crate::cert::first_tlv_bounds(b)?;
-    b.get(..end).map(<[u8]>::to_vec)
+    pgtls_x509::der::read(b).ok().map(|(t, _)| t.raw.to_vec())
 }
 
 /// The text libpq prints for a system error (strerror, without Rust's suffix).
@@ -202,7 +201,7 @@ pub(crate) fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
                 continue;
             };
             if is_crl {
-                crls.extend(r.into_iter().filter(|x| x.issuer.hash == h));
+                crls.extend(r.into_iter().filter(|x| x.issuer.hash() == h));
             } else {
                 certs.extend(c.into_iter().filter(|x| x.subject_hash() == h));
             }

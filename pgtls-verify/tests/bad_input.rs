@@ -153,7 +153,7 @@ proptest! {
     fn arbitrary_input_never_panics(data in proptest::collection::vec(any::<u8>(), 0..600), text in ".{0,80}") {
         let _ = pgtls_verify::read_chain_pem(&data);
         let _ = pgtls_verify::certificate_subject(&data);
-        let _ = pgtls_verify::hostname::inet_aton(text.as_bytes());
+        let _ = pgtls_hba::inet::inet_aton(text.as_bytes());
         let _ = pgtls_verify::hostname::host_kind(&data);
         let _ = Params::parse_conninfo(&text);
         let mut p = Params::default();

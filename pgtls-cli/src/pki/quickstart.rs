@@ -88,7 +88,8 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         let subject = DistinguishedName::parse_openssl(&format!(
             "/O=pgtls quickstart/CN=PostgreSQL CA for {}",
             a.host.first().map(String::as_str).unwrap_or("localhost")
-        ))?;
+        ))
+        .map_err(pgtls_core::Error::from)?;
         let params = CertificateParams::ca(subject, Validity::days_from(now, a.ca_days), Some(0));
         let key = generate_key(&a.key)?;
         let ca = pgtls_core::Ca::create_root(&params, key)?;
