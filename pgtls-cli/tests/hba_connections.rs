@@ -37,7 +37,7 @@ use pgtls_testkit::Cluster;
 
 mod hba_support;
 use hba_support::{
-    Conn, Outcome, classify, client_hostname, first_load_error, interface_cidrs, judge,
+    Conn, Outcome, ServerArgs, classify, client_hostname, first_load_error, interface_cidrs, judge,
     judge_not_loaded, known_divergences, logged_line, make_certs, pgtls_check, reload_and_sync,
 };
 
@@ -591,6 +591,7 @@ fn check_matches_real_connections() {
     let hostname = client_hostname();
     let server_addresses = interface_cidrs().join(",");
     let no_groups = Vec::new();
+    let server_args = ServerArgs::new(pgtls_testkit::PG_MAJOR);
     let check = |a: &Attempt, server_ssl: bool| {
         let conn = Conn {
             server_ssl,
@@ -615,7 +616,7 @@ fn check_matches_real_connections() {
                 _ => None,
             },
         };
-        pgtls_check(&hba_file, &server_addresses, &conn)
+        pgtls_check(&hba_file, &server_addresses, &conn, &server_args)
     };
     let oracle = Oracle { cluster, certs };
 

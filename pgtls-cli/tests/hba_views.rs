@@ -1,7 +1,16 @@
 //! Differential test: `pgtls hba rules` / `pgtls hba ident` against the
-//! `pg_hba_file_rules` / `pg_ident_file_mappings` views of a real PostgreSQL 15.
+//! `pg_hba_file_rules` / `pg_ident_file_mappings` views of real PostgreSQL
+//! servers, one per major version (`PGTLS_PG_VERSIONS`, default all of 12 to
+//! 18; builds from the system or `scripts/pg-versions.sh`).
 //!
-//! One cluster serves the whole corpus in `testdata/hba/` (see its README.md).
+//! Per version, one cluster serves the whole corpus in `testdata/hba/` (see
+//! its README.md). `pg_ident_file_mappings` exists from 15: older servers
+//! get no ident pass. The builds of other versions than the system's 15 lack
+//! LDAP and PAM; the test asks the server which methods its build has (a
+//! one-line probe file per method, read through the view) and tells pgtls
+//! with `--build-without`. The load pass runs on every file on 15 (or with
+//! `PGTLS_PG_MATRIX=full`) and on a sample elsewhere; the view passes, where
+//! versions differ, run on every file of every version.
 //! The server is started with `hba_file` and `ident_file` pointing into a
 //! scratch directory. For each corpus file the test overwrites that file (and
 //! copies the `@`-included support files next to it), asks the view, which
@@ -38,9 +47,9 @@ use serde_json::Value;
 
 mod hba_support;
 use hba_support::{
-    Conn, Corpus, Outcome, classify, client_hostname, clip, first_load_error, interface_cidrs,
-    judge, judge_not_loaded, known_divergences, logged_line, make_certs, pgtls_check,
-    reload_and_sync, testdata, write_world_readable,
+    Conn, Corpus, Outcome, ServerArgs, classify, client_hostname, clip, first_load_error,
+    interface_cidrs, judge, judge_not_loaded, known_divergences_for, logged_line, make_certs,
+    pgtls_check, reload_and_sync, testdata, write_world_readable,
 };
 
 /// The configuration the server actually runs with; written back before
@@ -100,12 +109,21 @@ fn unhex(hex: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `pgtls hba <what> FILE --pg-version 15 [--ssl S] --format jsonl`.
-fn pgtls_rows(what: &str, file: &Path, ssl: Option<&str>) -> Result<Vec<Value>, String> {
+/// Runs `pgtls hba <what> FILE --pg-version N [--build-without ..] [--ssl S] --format jsonl`.
+fn pgtls_rows(
+    what: &str,
+    file: &Path,
+    ssl: Option<&str>,
+    server: &ServerArgs,
+) -> Result<Vec<Value>, String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
-    cmd.args(["hba", what])
-        .arg(file)
-        .args(["--pg-version", "15"]);
+    cmd.args(["hba", what]).arg(file);
+    if what == "ident" {
+        // The build does not change how pg_ident.conf is read.
+        cmd.args(["--pg-version", &server.version.to_string()]);
+    } else {
+        cmd.args(server.args());
+    }
     if let Some(s) = ssl {
         cmd.args(["--ssl", s]);
     }
@@ -178,13 +196,21 @@ fn wait_for_setting(cluster: &Cluster, name: &str, want: &str) {
 
 struct Run<'a> {
     cluster: &'a Cluster,
+    server: ServerArgs,
     /// Where `hba_file` / `ident_file` point.
     live: &'a Path,
     /// Per corpus file (relative name): the mismatch text, if any.
     mismatches: BTreeMap<String, Vec<String>>,
     compared: usize,
+    /// Rows the server's views gave, summed over the passes.
+    view_rows: usize,
+    /// Files and connection attempts of the load pass.
+    loaded_files: usize,
+    load_attempts: usize,
     /// Lint witnesses replayed against the server.
     witnesses: usize,
+    /// Where PGTLS_HBADIFF_DUMP output goes for this version.
+    dump: Option<std::path::PathBuf>,
 }
 
 impl Run<'_> {
@@ -198,7 +224,8 @@ impl Run<'_> {
             let bytes = fs::read(case).unwrap();
             write_world_readable(self.live, &bytes);
             let expected = view_rows(self.cluster, view);
-            if let Some(dump) = std::env::var_os("PGTLS_HBADIFF_DUMP") {
+            self.view_rows += expected.len();
+            if let Some(dump) = &self.dump {
                 // For people working on pgtls-hba: what the server said.
                 let name = format!(
                     "{}{}.jsonl",
@@ -206,9 +233,9 @@ impl Run<'_> {
                     ssl.map_or("", |s| if s == "on" { ".ssl" } else { "" })
                 );
                 let text: String = expected.iter().map(|v| format!("{v}\n")).collect();
-                fs::write(Path::new(&dump).join(name), text).unwrap();
+                fs::write(dump.join(name), text).unwrap();
             }
-            let got = pgtls_rows(what, self.live, ssl);
+            let got = pgtls_rows(what, self.live, ssl, &self.server);
             self.compared += 1;
             let label = ssl.map_or_else(String::new, |s| format!(" (ssl={s})"));
             let diff = match got {
@@ -278,6 +305,7 @@ fn output_within(mut cmd: Command, limit: std::time::Duration) -> Option<std::pr
 /// name the line for password methods). Returns how many were replayed.
 fn replay_witnesses(
     cluster: &Cluster,
+    server: &ServerArgs,
     file: &Path,
     nocert: &str,
     diffs: &mut Vec<String>,
@@ -285,7 +313,8 @@ fn replay_witnesses(
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
     cmd.args(["hba", "lint"])
         .arg(file)
-        .args(["--pg-version", "15", "--ssl", "on", "--json"]);
+        .args(server.args())
+        .args(["--ssl", "on", "--json"]);
     let Some(out) = output_within(cmd, LINT_TIMEOUT) else {
         diffs.push(format!(
             "`pgtls hba lint --json` did not finish within {} s",
@@ -379,7 +408,7 @@ const LOAD_PASS_USERS: &[(&str, &str, &[&str])] =
 /// socket, TCP, TCP with TLS; each `LOAD_PASS_USERS` entry; no password)
 /// must get the same verdict and message, and the same line where the
 /// server names one.
-fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
+fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path, sample: bool) {
     let cluster = run.cluster;
     let addresses = interface_cidrs().join(",");
     let hostname = client_hostname();
@@ -398,8 +427,12 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
         ("host=127.0.0.1".to_string(), "disable", Some("127.0.0.1")),
         ("host=127.0.0.1".to_string(), "require", Some("127.0.0.1")),
     ];
-    for case in &rules.cases {
+    for (i, case) in rules.cases.iter().enumerate() {
         let name = Corpus::name(case);
+        if sample && !in_load_sample(i, &name) {
+            continue;
+        }
+        run.loaded_files += 1;
         write_world_readable(run.live, &fs::read(case).unwrap());
         let log = reload_and_sync(cluster);
         let mut diffs = Vec::new();
@@ -416,11 +449,12 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                 replication: None,
                 client_hostname: None,
             };
-            if let Some(dump) = std::env::var_os("PGTLS_HBADIFF_DUMP") {
-                let path = Path::new(&dump).join(format!("{}.load.txt", name.replace('/', "_")));
+            if let Some(dump) = &run.dump {
+                let path = dump.join(format!("{}.load.txt", name.replace('/', "_")));
                 fs::write(path, format!("not loaded: {first}\n")).unwrap();
             }
-            let got = pgtls_check(run.live, &addresses, &conn);
+            run.load_attempts += 1;
+            let got = pgtls_check(run.live, &addresses, &conn, &run.server);
             for d in judge_not_loaded(&first, &got) {
                 diffs.push(format!("{}: {d}", got.command));
             }
@@ -452,9 +486,8 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     // trust, reject and password requests name no line.
                     (_, None) => None,
                 };
-                if let Some(dump) = std::env::var_os("PGTLS_HBADIFF_DUMP") {
-                    let path =
-                        Path::new(&dump).join(format!("{}.load.txt", name.replace('/', "_")));
+                if let Some(dump) = &run.dump {
+                    let path = dump.join(format!("{}.load.txt", name.replace('/', "_")));
                     let mut text = fs::read_to_string(&path).unwrap_or_default();
                     text.push_str(&format!(
                         "{host} {user}@{db} sslmode={sslmode}: {outcome:?}, line {line:?}\n"
@@ -471,7 +504,8 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     replication: None,
                     client_hostname: address.and(hostname.as_deref()),
                 };
-                let got = pgtls_check(run.live, &addresses, &conn);
+                run.load_attempts += 1;
+                let got = pgtls_check(run.live, &addresses, &conn, &run.server);
                 for d in judge(&outcome, line, &got) {
                     diffs.push(format!(
                         "{} (server: {outcome:?}, line {line:?}): {d}",
@@ -479,7 +513,7 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
                     ));
                 }
             }
-            run.witnesses += replay_witnesses(cluster, run.live, &nocert, &mut diffs);
+            run.witnesses += replay_witnesses(cluster, &run.server, run.live, &nocert, &mut diffs);
         }
         run.compared += 1;
         if !diffs.is_empty() {
@@ -491,11 +525,79 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path) {
     }
 }
 
-#[test]
-fn views_match_postgresql_15() {
-    std::net::TcpListener::bind("[::1]:0").expect(
-        "this test connects over IPv6 loopback: enable ::1 on lo (for Docker: --sysctl net.ipv6.conf.lo.disable_ipv6=0)",
-    );
+/// The load pass's sample on versions other than 15 (unless
+/// `PGTLS_PG_MATRIX=full`): every fifth file, and the files whose loading
+/// differs between versions (include directives, regular expressions,
+/// methods and options that came or went, files that load and take
+/// connections).
+fn in_load_sample(index: usize, name: &str) -> bool {
+    const VERSIONED: &[&str] = &[
+        "rules/006-",
+        "rules/007-",
+        "rules/008-",
+        "rules/021-",
+        "rules/043-",
+        "rules/045-",
+        "rules/048-",
+        "rules/055-",
+        "rules/056-",
+        "rules/057-",
+        "rules/070-",
+        "rules/080-",
+        "rules/081-",
+    ];
+    index.is_multiple_of(5) || VERSIONED.iter().any(|p| name.starts_with(p))
+}
+
+/// Which authentication methods the server's build lacks, asked of the server:
+/// for each method a one-line probe file read through `pg_hba_file_rules`
+/// (a build without it says `invalid authentication method "M": not
+/// supported by this build`). Returns the `--build-without` argument.
+fn build_without(cluster: &Cluster, hba: &Path) -> Vec<String> {
+    let probes = [
+        (
+            "ldap",
+            "host all all 127.0.0.1/32 ldap ldapserver=127.0.0.1 ldapprefix=a\n",
+        ),
+        ("pam", "host all all 127.0.0.1/32 pam\n"),
+        ("gss", "host all all 127.0.0.1/32 gss\n"),
+    ];
+    let mut without = Vec::new();
+    for (method, line) in probes {
+        write_world_readable(hba, line.as_bytes());
+        let rows = view_rows(cluster, "pg_hba_file_rules");
+        assert_eq!(rows.len(), 1, "probe for {method}: {rows:?}");
+        if rows[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("not supported by this build"))
+        {
+            without.push(method.to_string());
+        }
+    }
+    write_world_readable(hba, WORKING_HBA.as_bytes());
+    if without.is_empty() {
+        Vec::new()
+    } else {
+        vec!["--build-without".into(), without.join(",")]
+    }
+}
+
+/// What one version's run compared.
+struct Summary {
+    version: u32,
+    build: String,
+    rules_files: usize,
+    ident_files: usize,
+    view_rows: usize,
+    loaded_files: usize,
+    load_attempts: usize,
+    witnesses: usize,
+    mismatching_files: usize,
+    report: String,
+}
+
+fn run_version(version: u32) -> Summary {
+    let full = pgtls_testkit::full_matrix(version).unwrap();
     let scratch = tempfile::Builder::new()
         .prefix("pgtls-hbadiff-")
         .tempdir()
@@ -530,7 +632,7 @@ fn views_match_postgresql_15() {
     idents.copy_support(&ident_dir);
 
     make_certs(scratch.path(), &[("server", "/CN=localhost")]);
-    let cluster = Cluster::init().unwrap();
+    let cluster = Cluster::builder().version(version).init().unwrap();
     for f in ["server.crt", "server.key"] {
         let pem = fs::read(scratch.path().join(f)).unwrap();
         cluster.write_file(f, &pem, 0o600).unwrap();
@@ -559,18 +661,36 @@ fn views_match_postgresql_15() {
             "the view did not re-read the file"
         );
     }
+    let mut server = ServerArgs::new(version);
+    server.extra = build_without(&cluster, &hba);
 
+    let dump = std::env::var_os("PGTLS_HBADIFF_DUMP").map(|d| {
+        let d = Path::new(&d).join(format!("pg{version}"));
+        fs::create_dir_all(&d).unwrap();
+        d
+    });
     let mut run = Run {
         cluster: &cluster,
+        server: server.clone(),
         live: &hba,
         mismatches: BTreeMap::new(),
         compared: 0,
+        view_rows: 0,
+        loaded_files: 0,
+        load_attempts: 0,
         witnesses: 0,
+        dump,
     };
     run.pass("rules", &rules, Some("off"));
-    run.live = &ident;
-    run.pass("ident", &idents, None);
-    write_world_readable(&ident, WORKING_IDENT.as_bytes());
+    // pg_ident_file_mappings came in 15.
+    let ident_files = if version >= 15 {
+        run.live = &ident;
+        run.pass("ident", &idents, None);
+        write_world_readable(&ident, WORKING_IDENT.as_bytes());
+        idents.cases.len()
+    } else {
+        0
+    };
 
     // ssl = on for the second rules pass; the working file goes back first,
     // since a reload reads it.
@@ -590,8 +710,8 @@ fn views_match_postgresql_15() {
     );
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
 
-    // Load pass: each rules file for real, one reload per file.
-    load_pass(&mut run, &rules, scratch.path());
+    // Load pass: each rules file (or the sample) for real, one reload per file.
+    load_pass(&mut run, &rules, scratch.path(), !full);
     write_world_readable(&hba, WORKING_HBA.as_bytes());
     let log = reload_and_sync(&cluster);
     assert!(!log.contains("was not reloaded"), "{log}");
@@ -601,14 +721,12 @@ fn views_match_postgresql_15() {
     // format changes): the corpus has more than this many.
     assert!(
         run.witnesses >= 6,
-        "only {} lint witnesses could be replayed; has `pgtls hba lint --json` changed its witness format?",
+        "PostgreSQL {version}: only {} lint witnesses could be replayed; has `pgtls hba lint --json` changed its witness format?",
         run.witnesses
     );
-    let compared = run.compared;
-    let mismatches = run.mismatches;
-    let known = known_divergences("hba_views");
+    let known = known_divergences_for("hba_views", version);
     let mut report = String::new();
-    for (file, diffs) in &mismatches {
+    for (file, diffs) in &run.mismatches {
         if known.contains_key(file) {
             continue;
         }
@@ -618,16 +736,69 @@ fn views_match_postgresql_15() {
         }
     }
     for (file, reason) in &known {
-        if !mismatches.contains_key(file) {
+        if !run.mismatches.contains_key(file) {
             report.push_str(&format!(
-                "{file}: listed in known-divergences.json ({reason}) but pgtls now agrees with PostgreSQL; remove the entry\n"
+                "{file}: listed as a known divergence on PostgreSQL {version} ({reason}) but pgtls now agrees with PostgreSQL; remove the entry\n"
             ));
         }
     }
-    assert!(
-        report.is_empty(),
-        "pgtls differs from PostgreSQL 15 ({} of {compared} comparisons; {} files):\n{report}",
-        mismatches.values().map(Vec::len).sum::<usize>(),
-        mismatches.len()
+    if !report.is_empty() {
+        report = format!(
+            "pgtls differs from PostgreSQL {version} ({} of {} comparisons; {} files):\n{report}",
+            run.mismatches.values().map(Vec::len).sum::<usize>(),
+            run.compared,
+            run.mismatches.len()
+        );
+    }
+    Summary {
+        version,
+        build: server.extra.join(" "),
+        rules_files: rules.cases.len(),
+        ident_files,
+        view_rows: run.view_rows,
+        loaded_files: run.loaded_files,
+        load_attempts: run.load_attempts,
+        witnesses: run.witnesses,
+        mismatching_files: run.mismatches.len(),
+        report,
+    }
+}
+
+#[test]
+fn views_match_postgresql_every_version() {
+    std::net::TcpListener::bind("[::1]:0").expect(
+        "this test connects over IPv6 loopback: enable ::1 on lo (for Docker: --sysctl net.ipv6.conf.lo.disable_ipv6=0)",
     );
+    let versions = pgtls_testkit::pg_versions().unwrap();
+    let mut failures = String::new();
+    for v in versions {
+        let start = std::time::Instant::now();
+        let s = run_version(v);
+        println!(
+            "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
+             load pass {} files / {} `hba check` runs / {} lint witnesses, {} files mismatching (known or not){}, {:.0?}",
+            s.version,
+            s.view_rows,
+            s.rules_files,
+            s.ident_files,
+            s.loaded_files,
+            s.load_attempts,
+            s.witnesses,
+            s.mismatching_files,
+            if s.build.is_empty() {
+                String::new()
+            } else {
+                format!(", pgtls told {}", s.build)
+            },
+            start.elapsed()
+        );
+        if s.view_rows == 0 || s.load_attempts == 0 {
+            failures.push_str(&format!(
+                "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs)\n",
+                s.view_rows, s.load_attempts
+            ));
+        }
+        failures.push_str(&s.report);
+    }
+    assert!(failures.is_empty(), "{failures}");
 }

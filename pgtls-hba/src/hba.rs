@@ -691,10 +691,16 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
             if n == 1 || n == servers || (allow_zero && n == 0) {
                 return Ok(());
             }
-            // 12-13 build the same text through verify_option_list_length.
-            Err(LineError::new(format!(
+            let msg = format!(
                 "the number of RADIUS {what} ({n}) must be 1 or the same as the number of RADIUS servers ({servers})"
-            )))
+            );
+            // 12 and 13 log it through verify_option_list_length but leave
+            // the view's error empty (an all-NULL row, measured live).
+            Err(if v <= PgVersion::V13 {
+                LineError::silent(msg)
+            } else {
+                LineError::new(msg)
+            })
         };
         check(secrets, "secrets", false)?;
         check(count(&o.radiusports), "ports", true)?;
@@ -718,11 +724,9 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
         }
     }
     if method == AuthMethod::Cert {
-        o.clientcert = if v >= PgVersion::V14 {
-            ClientCert::VerifyFull
-        } else {
-            ClientCert::VerifyCa
-        };
+        // Every version: `cert` checks the name (12.22 and 13.23 show
+        // `clientcert=verify-full` in the view too, measured live).
+        o.clientcert = ClientCert::VerifyFull;
     }
     Ok(HbaRule {
         conn_type,
@@ -873,7 +877,9 @@ fn parse_option(
             match val {
                 "verify-full" => o.clientcert = ClientCert::VerifyFull,
                 "verify-ca" => {
-                    if method == M::Cert {
+                    // 12 and 13 take it on a `cert` line (and force
+                    // verify-full); 14 made it an error (measured live).
+                    if method == M::Cert && v >= PgVersion::V14 {
                         return Err(LineError {
                             message: "clientcert only accepts \"verify-full\" when using \"cert\" authentication"
                                 .to_owned(),

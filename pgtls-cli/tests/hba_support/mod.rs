@@ -89,8 +89,23 @@ pub(crate) fn clip(s: &str) -> String {
 
 /// `(case, reason)` entries of `testdata/hba/known-divergences.json` for `test`.
 pub(crate) fn known_divergences(test: &str) -> BTreeMap<String, String> {
-    let path = testdata().join("known-divergences.json");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    known_divergences_in(&testdata().join("known-divergences.json"), test)
+}
+
+/// The entries for `test` on PostgreSQL `version`: those of
+/// `known-divergences.json` (every version) and of
+/// `known-divergences-pg<version>.json` when that file exists.
+pub(crate) fn known_divergences_for(test: &str, version: u32) -> BTreeMap<String, String> {
+    let mut all = known_divergences(test);
+    let path = testdata().join(format!("known-divergences-pg{version}.json"));
+    if path.exists() {
+        all.extend(known_divergences_in(&path, test));
+    }
+    all
+}
+
+fn known_divergences_in(path: &Path, test: &str) -> BTreeMap<String, String> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let all: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let list = all["divergences"]
@@ -213,18 +228,46 @@ pub(crate) struct Answer {
     pub(crate) command: String,
 }
 
-/// Runs `pgtls hba check FILE --pg-version 15 --ssl on|off ...` twice, plain
+/// What pgtls is told about the server: its major version and the
+/// arguments that describe its build and settings (`--pg-version N ...`).
+#[derive(Clone, Debug)]
+pub(crate) struct ServerArgs {
+    pub(crate) version: u32,
+    /// Further arguments, such as `--build-without ldap,pam`.
+    pub(crate) extra: Vec<String>,
+}
+
+impl ServerArgs {
+    /// PostgreSQL `version` with the default build.
+    pub(crate) fn new(version: u32) -> Self {
+        Self {
+            version,
+            extra: Vec::new(),
+        }
+    }
+
+    /// `--pg-version N` and the extra arguments.
+    pub(crate) fn args(&self) -> Vec<String> {
+        let mut v = vec!["--pg-version".to_string(), self.version.to_string()];
+        v.extend(self.extra.iter().cloned());
+        v
+    }
+}
+
+/// Runs `pgtls hba check FILE --pg-version N --ssl on|off ...` twice, plain
 /// and with `--json`.
-pub(crate) fn pgtls_check(file: &Path, server_addresses: &str, c: &Conn<'_>) -> Answer {
-    let mut args: Vec<String> = vec![
-        "hba".into(),
-        "check".into(),
-        file.display().to_string(),
-        "--pg-version".into(),
-        "15".into(),
+pub(crate) fn pgtls_check(
+    file: &Path,
+    server_addresses: &str,
+    c: &Conn<'_>,
+    server: &ServerArgs,
+) -> Answer {
+    let mut args: Vec<String> = vec!["hba".into(), "check".into(), file.display().to_string()];
+    args.extend(server.args());
+    args.extend([
         "--ssl".into(),
         if c.server_ssl { "on" } else { "off" }.into(),
-    ];
+    ]);
     match c.address {
         None => args.push("--local".into()),
         Some(a) => {
@@ -362,20 +405,36 @@ pub(crate) fn judge_not_loaded(first_error: &str, got: &Answer) -> Vec<String> {
 
 /// The server's first error after the last `received SIGHUP` in `log`.
 /// Lines the server logs without rejecting the file are not errors: an
-/// unknown `ldapscheme` (spec R6) and the "record cannot match" warnings
-/// (R4.1).
+/// unknown `ldapscheme` (spec R6), the "record cannot match" warnings
+/// (R4.1), and for `include_if_exists` of a missing file (16+) the pair
+/// `could not open file "F": No such file or directory` + `skipping missing
+/// authentication file "F"`.
 pub(crate) fn first_load_error(log: &str) -> Option<String> {
     let after = log.rsplit_once("received SIGHUP")?.1;
-    after
+    let messages: Vec<&str> = after
         .lines()
         .skip(1)
         .filter_map(|l| l.split_once(" LOG:  ").map(|(_, m)| m))
-        .find(|m| {
+        .collect();
+    messages
+        .iter()
+        .enumerate()
+        .find(|(i, m)| {
+            let skipped_missing = m
+                .strip_prefix("could not open file \"")
+                .and_then(|r| r.strip_suffix("\": No such file or directory"))
+                .is_some_and(|f| {
+                    messages.get(i + 1).is_some_and(|n| {
+                        *n == format!("skipping missing authentication file \"{f}\"")
+                    })
+                });
             !m.starts_with("connection received: ")
                 && !m.starts_with("invalid ldapscheme value: ")
                 && !m.contains(" record cannot match because ")
+                && !m.starts_with("skipping missing authentication file ")
+                && !skipped_missing
         })
-        .map(str::to_string)
+        .map(|(_, m)| (*m).to_string())
 }
 
 /// Sends SIGHUP to the postmaster and returns once a connection attempt has
