@@ -156,7 +156,8 @@ pub(crate) struct ProbeArgs {
     /// The host name verify-full checks (default: HOST).
     #[arg(long)]
     host: Option<String>,
-    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest.
+    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest, and evaluate
+    /// libpq with sslnegotiation=direct (which it allows with require and verify-* only).
     #[arg(long)]
     direct: bool,
     /// PostgreSQL major version whose libpq rules apply (12 to 18).
@@ -501,9 +502,15 @@ pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
             None => println!("does not ask for a client certificate"),
         }
         println!("libpq {} would, per sslmode:", args.pg_version);
-        println!("  disable      connect without TLS");
         for (m, v) in &modes {
-            let what = if *m == pgtls_verify::SslMode::Allow {
+            let refused_at_once = !v.tls;
+            let what = if refused_at_once
+                && v.message.as_deref() == Some(pgtls_verify::DISABLE_MESSAGE)
+            {
+                "connect without TLS".to_string()
+            } else if refused_at_once {
+                format!("refuse: {}", v.message.as_deref().unwrap_or(""))
+            } else if *m == pgtls_verify::SslMode::Allow {
                 if v.accept {
                     "connect without TLS (plaintext first); TLS would work if the server refused it"
                         .to_string()
