@@ -11,7 +11,10 @@
 //!   `sslmode=disable: libpq does not use TLS`; for a Unix-socket `--host`,
 //!   `libpq does not use TLS over a Unix-domain socket`. For `allow`/`prefer`
 //!   the verdict is that of the TLS attempt (libpq would then fall back to
-//!   plaintext: the JSON says so in `plaintext_fallback`);
+//!   plaintext: the JSON says so in `plaintext_fallback`). The client certificate
+//!   (`--sslcert`/`--sslkey`, or libpq's defaults) is read as libpq reads it, and
+//!   `--sslcertmode require` refuses unless `--server-requests-cert` is given and a
+//!   certificate is loaded (JSON `client_cert_sent`);
 //! - 2: bad usage, or input pgtls cannot evaluate (unreadable chain file,
 //!   malformed PEM, a certificate that does not parse).
 //!
@@ -70,9 +73,20 @@ pub(crate) struct ServerArgs {
     /// sslnegotiation (PG17+).
     #[arg(long)]
     sslnegotiation: Option<String>,
-    /// sslcertmode (PG16+).
+    /// sslcertmode (PG16+): disable, allow (default: $PGSSLCERTMODE, else allow) or require.
     #[arg(long)]
     sslcertmode: Option<String>,
+    /// Client certificate file. Default: $PGSSLCERT, else ~/.postgresql/postgresql.crt
+    /// (a file that does not exist means no certificate).
+    #[arg(long)]
+    sslcert: Option<PathBuf>,
+    /// Client key file. Default: $PGSSLKEY, else ~/.postgresql/postgresql.key.
+    #[arg(long)]
+    sslkey: Option<PathBuf>,
+    /// The server asks for a client certificate (a CertificateRequest: PostgreSQL
+    /// does when ssl_ca_file is set). Default: it does not.
+    #[arg(long)]
+    server_requests_cert: bool,
     /// A conninfo string or postgresql:// URI; explicit flags override it.
     #[arg(long)]
     conninfo: Option<String>,
@@ -142,7 +156,8 @@ pub(crate) struct ProbeArgs {
     /// The host name verify-full checks (default: HOST).
     #[arg(long)]
     host: Option<String>,
-    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest.
+    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest, and evaluate
+    /// libpq with sslnegotiation=direct (which it allows with require and verify-* only).
     #[arg(long)]
     direct: bool,
     /// PostgreSQL major version whose libpq rules apply (12 to 18).
@@ -202,6 +217,7 @@ pub(crate) fn verdict_json(v: &Verdict) -> Value {
         "message": v.message,
         "tls": v.tls,
         "plaintext_fallback": v.plaintext_fallback,
+        "client_cert_sent": v.client_cert_sent,
         "checks": v.checks.iter().map(check_json).collect::<Vec<_>>(),
     })
 }
@@ -239,6 +255,12 @@ fn server(a: ServerArgs) -> ExitCode {
     if a.sslcertmode.is_some() {
         params.sslcertmode = s(&a.sslcertmode);
     }
+    if a.sslcert.is_some() {
+        params.sslcert = a.sslcert.clone();
+    }
+    if a.sslkey.is_some() {
+        params.sslkey = a.sslkey.clone();
+    }
     let now = match now(a.at.as_deref()) {
         Ok(n) => n,
         Err(e) => return usage_error(e),
@@ -248,7 +270,16 @@ fn server(a: ServerArgs) -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let env = Env::from_process();
-    let v = match pgtls_verify::verify_server(&params, &env, a.pg_version, &chain, now) {
+    let server =
+        pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
+    let v = match pgtls_verify::verify_server_handshake(
+        &params,
+        &env,
+        a.pg_version,
+        &chain,
+        server,
+        now,
+    ) {
         Ok(v) => v,
         Err(e) => return usage_error(e),
     };
@@ -471,9 +502,15 @@ pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
             None => println!("does not ask for a client certificate"),
         }
         println!("libpq {} would, per sslmode:", args.pg_version);
-        println!("  disable      connect without TLS");
         for (m, v) in &modes {
-            let what = if *m == pgtls_verify::SslMode::Allow {
+            let refused_at_once = !v.tls;
+            let what = if refused_at_once
+                && v.message.as_deref() == Some(pgtls_verify::DISABLE_MESSAGE)
+            {
+                "connect without TLS".to_string()
+            } else if refused_at_once {
+                format!("refuse: {}", v.message.as_deref().unwrap_or(""))
+            } else if *m == pgtls_verify::SslMode::Allow {
                 if v.accept {
                     "connect without TLS (plaintext first); TLS would work if the server refused it"
                         .to_string()

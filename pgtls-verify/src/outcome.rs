@@ -6,7 +6,8 @@ use crate::chain::{ChainFailure, X509Reason};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Check {
-    /// Short name: `sslmode`, `transport`, `root`, `crl`, `handshake`, `chain`, `hostname`.
+    /// Short name: `sslmode`, `transport`, `root`, `crl`, `client-cert`,
+    /// `handshake`, `chain`, `hostname`, `sslcertmode`.
     pub name: &'static str,
     /// `Some(true)` passed, `Some(false)` failed, `None` not performed.
     pub passed: Option<bool>,
@@ -79,8 +80,13 @@ pub struct Verdict {
     /// The checks, in the order libpq performs them.
     pub checks: Vec<Check>,
     /// For allow/prefer: libpq would retry (or have started) in plaintext
-    /// after a failed TLS attempt.
+    /// after a failed TLS attempt, and the plaintext session could complete
+    /// (never under `sslcertmode=require`: libpq refuses a session in which
+    /// the server asked for no certificate).
     pub plaintext_fallback: bool,
+    /// libpq sends its client certificate in this handshake (one is loaded
+    /// and the server asks for one).
+    pub client_cert_sent: bool,
 }
 
 impl Verdict {
@@ -91,6 +97,7 @@ impl Verdict {
             message: None,
             checks,
             plaintext_fallback: false,
+            client_cert_sent: false,
         }
     }
 
@@ -101,6 +108,7 @@ impl Verdict {
             message: Some(message.into()),
             checks,
             plaintext_fallback: false,
+            client_cert_sent: false,
         }
     }
 

@@ -19,6 +19,11 @@ pub struct Params {
     pub sslcrl: Option<PathBuf>,
     /// `sslcrldir` (PostgreSQL 14+).
     pub sslcrldir: Option<PathBuf>,
+    /// `sslcert`: the client certificate file (default
+    /// `~/.postgresql/postgresql.crt`; a missing file means no certificate).
+    pub sslcert: Option<PathBuf>,
+    /// `sslkey`: the client key file (default `~/.postgresql/postgresql.key`).
+    pub sslkey: Option<PathBuf>,
     /// `host` (the name verify-full compares; never hostaddr).
     pub host: Option<String>,
     /// `hostaddr`.
@@ -61,6 +66,8 @@ impl Env {
             "PGSSLROOTCERT",
             "PGSSLCRL",
             "PGSSLCRLDIR",
+            "PGSSLCERT",
+            "PGSSLKEY",
             "PGSSLSNI",
             "PGSSLCERTMODE",
             "PGSSLNEGOTIATION",
@@ -224,6 +231,8 @@ impl Params {
             "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
             "sslcrl" => self.sslcrl = Some(PathBuf::from(value)),
             "sslcrldir" => self.sslcrldir = Some(PathBuf::from(value)),
+            "sslcert" => self.sslcert = Some(PathBuf::from(value)),
+            "sslkey" => self.sslkey = Some(PathBuf::from(value)),
             "host" => self.host = Some(value),
             "hostaddr" => self.hostaddr = Some(value),
             "port" => self.port = Some(value),

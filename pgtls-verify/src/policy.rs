@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use pgtls_hba::PgVersion;
 
+use crate::client_cert::{CertMode, ClientCertPlan};
 use crate::params::{Env, Params};
 use crate::sslmode::SslMode;
 
@@ -75,6 +76,11 @@ pub struct Plan {
     pub host: Option<String>,
     /// Whether the target is a Unix-domain socket (libpq never uses TLS there).
     pub unix_socket: bool,
+    /// `sslcertmode` (PostgreSQL 16+; [`CertMode::Allow`] before, as libpq
+    /// then behaves).
+    pub certmode: CertMode,
+    /// The client certificate and key files libpq would try.
+    pub client_cert: ClientCertPlan,
 }
 
 /// libpq refuses before any TLS happens; the text is libpq's message.
@@ -171,17 +177,18 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
             "weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"
         )));
     }
+    let mut certmode = CertMode::Allow;
     if version >= PgVersion::V16 {
         let cm =
             given_or_env(params.sslcertmode.as_deref(), env, "PGSSLCERTMODE").unwrap_or("allow");
-        if !matches!(cm, "disable" | "allow" | "require") {
+        certmode = cm.parse().map_err(|()| {
             let k = if version >= PgVersion::V17 {
                 "\"sslcertmode\""
             } else {
                 "sslcertmode"
             };
-            return Err(refuse(format!("invalid {k} value: \"{cm}\"")));
-        }
+            refuse(format!("invalid {k} value: \"{cm}\""))
+        })?;
     }
 
     let host = params.host.clone().filter(|h| !h.is_empty());
@@ -226,6 +233,31 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
     } else {
         None
     };
+    // initialize_SSL: sslcert / sslkey (or their variables), else the home defaults.
+    let sslcert = nonempty(
+        params
+            .sslcert
+            .clone()
+            .or_else(|| env.var("PGSSLCERT").map(PathBuf::from)),
+    );
+    let sslkey = nonempty(
+        params
+            .sslkey
+            .clone()
+            .or_else(|| env.var("PGSSLKEY").map(PathBuf::from)),
+    );
+    let in_home = |f: &str| home.as_ref().map(|h| h.join(".postgresql").join(f));
+    let client_cert = ClientCertPlan {
+        cert: if certmode == CertMode::Disable {
+            None
+        } else {
+            sslcert.or_else(|| in_home("postgresql.crt"))
+        },
+        engine_key: sslkey
+            .as_ref()
+            .is_some_and(|k| k.as_os_str().as_encoded_bytes().contains(&b':')),
+        key: sslkey.or_else(|| in_home("postgresql.key")),
+    };
     let crl = match (crl_file, crl_dir) {
         (None, None) => CrlPlan {
             file: home.map(|h| h.join(".postgresql").join("root.crl")),
@@ -242,6 +274,8 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
         crl,
         host,
         unix_socket,
+        certmode,
+        client_cert,
     })
 }
 

@@ -277,8 +277,18 @@ pub fn dn_text(der: &[u8]) -> String {
     }
 }
 
-/// Evaluates the captured chain under every sslmode (with `base`'s root,
-/// CRL and host), as libpq `version` would.
+/// Evaluates the captured handshake under every sslmode, `disable` first
+/// (with `base`'s root, CRL, host and client-certificate settings), as libpq
+/// `version` would: each verdict is [`crate::verify_server_handshake`]'s, so
+/// the probe and `pgtls verify server` share every rule.
+///
+/// A capture made with direct TLS is evaluated with `sslnegotiation=direct`:
+/// libpq 17+ refuses every mode but require, verify-ca and verify-full
+/// before connecting (`weak sslmode "prefer" may not be used with
+/// sslnegotiation=direct ...`), and libpq before 17 refuses the option. A
+/// CertificateRequest in the capture means the server asks for a client
+/// certificate (`sslcertmode`). `disable`'s verdict is a refusal with
+/// [`crate::DISABLE_MESSAGE`] when libpq would connect without TLS.
 ///
 /// # Errors
 /// A captured certificate pgtls cannot parse.
@@ -289,14 +299,16 @@ pub fn evaluate_modes(
     version: PgVersion,
     now: i64,
 ) -> Result<Vec<(SslMode, Verdict)>, crate::Error> {
+    let server =
+        crate::ServerHandshake::new().requesting_client_cert(capture.client_ca_names.is_some());
     let mut out = Vec::new();
     for mode in SslMode::ALL {
         let mut p = base.clone();
         p.sslmode = Some(mode.as_str().to_string());
-        if mode == SslMode::Disable {
-            continue;
+        if capture.direct {
+            p.sslnegotiation = Some("direct".to_string());
         }
-        let v = crate::verify_server(&p, env, version, &capture.chain, now)?;
+        let v = crate::verify_server_handshake(&p, env, version, &capture.chain, server, now)?;
         out.push((mode, v));
     }
     Ok(out)

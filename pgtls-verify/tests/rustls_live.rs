@@ -173,7 +173,14 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     base.host = Some("db.example.test".into());
     base.sslrootcert = Some(dir.join("root.pem"));
     let modes = probe::evaluate_modes(&cap, &base, &Env::empty(), PgVersion::V15, now).unwrap();
-    assert!(modes.iter().all(|(_, v)| v.accept), "{modes:?}");
+    assert_eq!(modes.len(), 6);
+    let (disable, tls_modes) = modes.split_first().unwrap();
+    assert_eq!(disable.0, pgtls_verify::SslMode::Disable);
+    assert_eq!(
+        disable.1.message.as_deref(),
+        Some(pgtls_verify::DISABLE_MESSAGE)
+    );
+    assert!(tls_modes.iter().all(|(_, v)| v.accept), "{modes:?}");
 
     // A v1, CN-only server certificate (rustls-webpki rejects it, libpq accepts it).
     c.write_file("server.crt", &read("leafv1.pem"), 0o644)
