@@ -70,7 +70,7 @@ pub use outcome::{Check, Verdict};
 pub use params::{ConninfoError, Env, Params};
 pub use pgtls_hba::PgVersion;
 pub use policy::{Attempt, Plan, Refusal, RootPlan};
-pub use rustls_verifier::{LibpqRejection, LibpqVerifier};
+pub use rustls_verifier::{LibpqRejection, LibpqVerifier, libpq_message};
 pub use sslmode::{InvalidSslMode, SslMode};
 pub use trust::{MAX_CERT_LIST, RootState, TrustConfig};
 

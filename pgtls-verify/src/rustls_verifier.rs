@@ -1,11 +1,19 @@
 //! A rustls 0.23 `ServerCertVerifier` that decides as libpq does.
 //!
-//! A thin adapter: the decision is [`TrustConfig::evaluate`], the same code
-//! `pgtls verify server` runs. So a Rust client on rustls gets libpq's
+//! A thin adapter: the decision is [`TrustConfig::evaluate_host`], the same
+//! code `pgtls verify server` runs. So a Rust client on rustls gets libpq's
 //! `verify-ca` (chain only, no name check) and `verify-full` (libpq's
-//! host-name rules against the `host` parameter, CN fallback included), and
-//! `require` verifies the chain when a root file exists, as libpq does.
+//! host-name rules, CN fallback included), and `require` verifies the chain
+//! when a root file exists, as libpq does.
 //! Handshake signatures are checked with the crypto provider's algorithms.
+//!
+//! Every refusal is a `rustls::Error::InvalidCertificate(CertificateError::
+//! Other(..))` holding a [`LibpqRejection`], whose `Display` is libpq's
+//! message; [`libpq_message`] finds it in any error's chain (through
+//! `std::io::Error` and `rustls::Error`, which have no `source`). rustls
+//! 0.23's own `Display` of that error prints `CertificateError::Other` in its
+//! `Debug` form (`invalid peer certificate: Other(OtherError(LibpqRejection
+//! { message: ... }))`): show `libpq_message` to people instead.
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,10 +31,18 @@ use crate::{DISABLE_MESSAGE, UNIX_SOCKET_MESSAGE};
 
 /// Why the verifier refused a server certificate: libpq's message and the
 /// hidden OpenSSL reason. Carried in `rustls::Error::InvalidCertificate(
-/// CertificateError::Other(..))` (or a more specific `CertificateError`).
+/// CertificateError::Other(..))`, for every refusal (expired, revoked and
+/// bad-signature chains too: [`LibpqRejection::reason`] says which).
+///
+/// `Display` prints the message alone, as psql prints it after
+/// `connection to server at ... failed: `; the alternate form (`{:#}`) adds
+/// the hidden reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LibpqRejection {
-    /// libpq's message, e.g. `SSL error: certificate verify failed`.
+    /// libpq's message, e.g. `SSL error: certificate verify failed`
+    /// (pgtls's own text for [`LibpqVerifier`]'s host mismatch, which libpq
+    /// cannot meet).
     pub message: String,
     /// OpenSSL's reason, for chain failures.
     pub reason: Option<X509Reason>,
@@ -34,24 +50,85 @@ pub struct LibpqRejection {
 
 impl fmt::Display for LibpqRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason {
-            Some(r) => write!(f, "{} ({})", self.message, r.text()),
-            None => f.write_str(&self.message),
+        f.write_str(&self.message)?;
+        if f.alternate()
+            && let Some(r) = self.reason
+        {
+            write!(f, " ({})", r.text())?;
         }
+        Ok(())
     }
 }
 
 impl std::error::Error for LibpqRejection {}
+
+/// libpq's message in an error or its chain of sources: a [`LibpqRejection`]
+/// (also inside a `rustls::Error` and a `std::io::Error`, as rustls and
+/// tokio-rustls wrap it), or a [`Refusal`] (the verifier could not be built,
+/// as libpq refuses before connecting).
+pub fn libpq_message<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a str> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<LibpqRejection>() {
+            return Some(&r.message);
+        }
+        if let Some(r) = e.downcast_ref::<Refusal>() {
+            return Some(&r.message);
+        }
+        if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(o))) =
+            e.downcast_ref::<rustls::Error>()
+            && let Some(m) = libpq_message(o.0.as_ref())
+        {
+            return Some(m);
+        }
+        // io::Error's source() skips the error it wraps.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && let Some(m) = libpq_message(inner)
+        {
+            return Some(m);
+        }
+        next = e.source();
+    }
+    None
+}
 
 /// libpq's server-certificate decision as a rustls verifier.
 ///
 /// Build the `ClientConfig` on [`crate::provider::crypto_provider`] (as
 /// [`crate::probe::client_config`] does): rustls' own aws-lc-rs provider lacks
 /// the secp521r1 group that libpq offers and some servers demand.
+///
+/// # Which host name is checked (verify-full)
+/// The name of the host actually being connected to, never another:
+/// - built with a `host` (a list `a,b` too): the `ServerName` rustls passes
+///   must be that host (one of the list, compared as libpq compares names,
+///   ignoring ASCII case; an IP address as an address), and that host is
+///   checked. Any other `ServerName` is refused with a pgtls message naming
+///   both (a verifier shared by connections to several hosts would otherwise
+///   check the wrong name): build one verifier per host, or one without
+///   `host`;
+/// - built without `host` and without `hostaddr`: the `ServerName` is the
+///   host (a DNS name, or an IP address in its usual text form);
+/// - built with `hostaddr` only: libpq has no host name to check, and
+///   refuses (`host name must be specified for a verified SSL connection`),
+///   whatever the `ServerName`.
+///
+/// Under `require` and `verify-ca` libpq checks no name, and neither does
+/// the verifier: the `ServerName` does not matter.
+///
+/// `sslcertmode` is not decided here: it depends on whether the server asks
+/// for a client certificate, after this verifier has run.
 #[derive(Debug)]
 pub struct LibpqVerifier {
     trust: TrustConfig,
     provider: Arc<CryptoProvider>,
+    /// The configured host(s), split on commas.
+    hosts: Vec<String>,
+    /// `hostaddr` was given (and no host).
+    hostaddr_only: bool,
+    verify_full: bool,
 }
 
 impl LibpqVerifier {
@@ -75,10 +152,53 @@ impl LibpqVerifier {
             });
         }
         let trust = TrustConfig::load(&plan, env)?;
+        let hosts: Vec<String> = plan
+            .host
+            .as_deref()
+            .map(|h| h.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        let hostaddr_only =
+            hosts.is_empty() && params.hostaddr.as_deref().is_some_and(|a| !a.is_empty());
         Ok(Self {
             trust,
             provider: crate::provider::crypto_provider_arc(),
+            hosts,
+            hostaddr_only,
+            verify_full: plan.mode == crate::SslMode::VerifyFull,
         })
+    }
+
+    /// The host name verify-full checks for a connection to `server_name`,
+    /// or the refusal when it is not the configured host.
+    fn host_for(&self, server_name: &ServerName<'_>) -> Result<Option<String>, rustls::Error> {
+        let (name, ip) = match server_name {
+            ServerName::DnsName(d) => (d.as_ref().to_string(), None),
+            ServerName::IpAddress(a) => {
+                let ip = std::net::IpAddr::from(*a);
+                (ip.to_string(), Some(ip))
+            }
+            _ => (String::new(), None),
+        };
+        if self.hostaddr_only {
+            return Ok(None);
+        }
+        if self.hosts.is_empty() {
+            return Ok((!name.is_empty()).then_some(name));
+        }
+        let same = |h: &str| match ip {
+            Some(ip) => h.parse::<std::net::IpAddr>().is_ok_and(|x| x == ip),
+            None => h.eq_ignore_ascii_case(&name),
+        };
+        match self.hosts.iter().find(|h| same(h)) {
+            Some(h) => Ok(Some(h.clone())),
+            None => Err(to_rustls(
+                format!(
+                    "server name \"{name}\" is not the host this verifier was built for (\"{}\"): libpq checks the host it connects to; build one LibpqVerifier per host, or one without host",
+                    self.hosts.join(",")
+                ),
+                None,
+            )),
+        }
     }
 
     /// Uses another crypto provider for handshake signatures.
@@ -94,16 +214,9 @@ impl LibpqVerifier {
 }
 
 fn to_rustls(message: String, reason: Option<X509Reason>) -> rustls::Error {
-    let specific = match reason {
-        Some(X509Reason::CertHasExpired) => Some(CertificateError::Expired),
-        Some(X509Reason::CertNotYetValid) => Some(CertificateError::NotValidYet),
-        Some(X509Reason::CertRevoked) => Some(CertificateError::Revoked),
-        Some(X509Reason::CertSignatureFailure) => Some(CertificateError::BadSignature),
-        _ => None,
-    };
-    rustls::Error::InvalidCertificate(specific.unwrap_or_else(|| {
-        CertificateError::Other(OtherError(Arc::new(LibpqRejection { message, reason })))
-    }))
+    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
+        LibpqRejection { message, reason },
+    ))))
 }
 
 impl ServerCertVerifier for LibpqVerifier {
@@ -111,17 +224,22 @@ impl ServerCertVerifier for LibpqVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
+        server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let host = if self.verify_full {
+            self.host_for(server_name)?
+        } else {
+            None
+        };
         let mut chain = Vec::with_capacity(1 + intermediates.len());
         chain.push(end_entity.to_vec());
         chain.extend(intermediates.iter().map(|c| c.to_vec()));
         let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         let verdict = self
             .trust
-            .evaluate(&chain, now)
+            .evaluate_host(&chain, now, host.as_deref())
             .map_err(|e| to_rustls(e.to_string(), None))?;
         if verdict.accept {
             Ok(ServerCertVerified::assertion())

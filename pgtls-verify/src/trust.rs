@@ -341,6 +341,21 @@ impl TrustConfig {
     /// # Errors
     /// A certificate pgtls cannot parse.
     pub fn evaluate(&self, chain: &[Vec<u8>], now: i64) -> Result<Verdict, crate::Error> {
+        self.evaluate_host(chain, now, self.host.as_deref())
+    }
+
+    /// As [`TrustConfig::evaluate`], with `host` as the name verify-full
+    /// checks instead of the plan's `host` (`None`: no host name, which
+    /// verify-full refuses as libpq does).
+    ///
+    /// # Errors
+    /// A certificate pgtls cannot parse.
+    pub fn evaluate_host(
+        &self,
+        chain: &[Vec<u8>],
+        now: i64,
+        host: Option<&str>,
+    ) -> Result<Verdict, crate::Error> {
         let mut checks = Vec::new();
         let size = certificate_message_size(chain);
         if size > MAX_CERT_LIST {
@@ -402,7 +417,7 @@ impl TrustConfig {
             checks.push(Check::skip("chain", "not verified (no root file)"));
         }
         if self.mode == SslMode::VerifyFull {
-            let host = self.host.as_deref().unwrap_or("");
+            let host = host.unwrap_or("");
             match hostname::check(leaf, host.as_bytes(), self.version) {
                 HostCheck::Match(n) => checks.push(Check::pass(
                     "hostname",

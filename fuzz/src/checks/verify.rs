@@ -659,7 +659,45 @@ fn rustls_agrees(
         .iter()
         .map(|c| CertificateDer::from(c.as_slice()))
         .collect();
-    let name = ServerName::try_from("db.example.test").expect("server name");
+    // The verifier checks the host rustls names (issue 15): name the configured host.
+    let host = p.host.clone().unwrap_or_default();
+    let name = match ServerName::try_from(host.clone()) {
+        Ok(n) if !host.contains(',') => n,
+        _ => {
+            // Not nameable as one host: under verify-full the verifier refuses any other
+            // name (here db.example.test) unless the host list holds it.
+            if mode == "verify-full" {
+                let other = ServerName::try_from("db.example.test").expect("server name");
+                // (An empty host is no host: the verifier then checks the ServerName.)
+                let listed = host.is_empty()
+                    || host
+                        .split(',')
+                        .any(|h| h.eq_ignore_ascii_case("db.example.test"));
+                let Some((leaf, rest)) = chain.split_first() else {
+                    return;
+                };
+                let inter: Vec<CertificateDer<'_>> = rest
+                    .iter()
+                    .map(|c| CertificateDer::from(c.as_slice()))
+                    .collect();
+                let secs = u64::try_from(at).unwrap_or(0);
+                let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+                let got = verifier.verify_server_cert(
+                    &CertificateDer::from(leaf.as_slice()),
+                    &inter,
+                    &other,
+                    &[],
+                    now,
+                );
+                assert!(
+                    listed || got.is_err(),
+                    "{mode}: a verifier for {host:?} accepted server name db.example.test"
+                );
+                return;
+            }
+            ServerName::try_from("db.example.test").expect("server name")
+        }
+    };
     let Ok(secs) = u64::try_from(at) else {
         return; // before 1970: rustls has no such time
     };
