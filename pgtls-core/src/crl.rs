@@ -5,8 +5,6 @@ use std::str::FromStr;
 
 use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams};
 use time::OffsetDateTime;
-use x509_parser::prelude::{FromDer, ParsedExtension};
-use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::ca::Ca;
 use crate::cert::Certificate;
@@ -221,6 +219,7 @@ impl Ca {
 /// A parsed certificate revocation list.
 #[derive(Clone, Debug)]
 pub struct Crl {
+    x509: pgtls_x509::Crl,
     der: Vec<u8>,
     issuer: DistinguishedName,
     this_update: OffsetDateTime,
@@ -245,45 +244,36 @@ impl Crl {
     /// # Errors
     /// [`Error::Malformed`].
     pub fn from_der(der: &[u8], source: &str) -> Result<Self, Error> {
-        let (rest, crl) = CertificateRevocationList::from_der(der)
-            .map_err(|e| Error::malformed(source, "CRL", e.to_string()))?;
-        if !rest.is_empty() {
+        let x = pgtls_x509::Crl::from_der(der).map_err(|e| Error::malformed(source, "CRL", e.0))?;
+        if der::read_all(der).is_err() {
             return Err(Error::malformed(source, "CRL", "trailing data"));
         }
-        let issuer = crate::name::name_from_der(crl.issuer().as_raw(), source)?;
-        let authority_key_id = crl
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0.to_vec())
-                }
-                _ => None,
-            });
-        let crl_number = crl
-            .crl_number()
-            .and_then(|n| SerialNumber::from_bytes(&n.to_bytes_be()).ok());
+        let time = |t: i64| {
+            OffsetDateTime::from_unix_timestamp(t)
+                .map_err(|_| Error::malformed(source, "CRL", "time out of range"))
+        };
         let mut entries = Vec::new();
-        for r in crl.iter_revoked_certificates() {
-            let serial = SerialNumber::from_bytes(r.raw_serial()).map_err(|_| {
+        for r in x.entries() {
+            let serial = SerialNumber::from_bytes(&r.serial).map_err(|_| {
                 Error::malformed(source, "CRL", "revoked entry with a non-positive serial")
             })?;
             entries.push(RevokedEntry {
                 serial,
-                revoked_at: r.revocation_date.to_datetime(),
-                reason: r
-                    .reason_code()
-                    .and_then(|(_, code)| RevocationReason::from_code(code.0)),
+                revoked_at: time(r.revoked_at)?,
+                reason: r.reason.and_then(RevocationReason::from_code),
             });
         }
         Ok(Self {
             der: der.to_vec(),
-            issuer,
-            this_update: crl.last_update().to_datetime(),
-            next_update: crl.next_update().map(|t| t.to_datetime()),
-            crl_number,
-            authority_key_id,
+            issuer: x.issuer().clone(),
+            this_update: time(x.this_update())?,
+            next_update: x.next_update().map(time).transpose()?,
+            crl_number: x
+                .crl_number()
+                .and_then(|n| SerialNumber::from_bytes(n).ok()),
+            authority_key_id: x.authority_key_id().and_then(|a| a.key_id.clone()),
             entries,
+            x509: x,
         })
     }
 
@@ -339,6 +329,6 @@ impl Crl {
 
     /// Whether the signature verifies with `issuer`'s key.
     pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
-        crate::cert::signed_by(&self.der, issuer)
+        self.x509.is_signed_by(issuer.x509())
     }
 }

@@ -1,7 +1,5 @@
 //! Certificate signing requests: create, parse, verify.
 
-use x509_parser::prelude::{FromDer, ParsedExtension, X509CertificationRequest};
-
 use crate::der::{self, Splice};
 use crate::error::Error;
 use crate::key::{DeferredSigner, KeyPair, PublicKey};
@@ -72,37 +70,20 @@ impl Csr {
     /// # Errors
     /// As [`Csr::from_pem_or_der`].
     pub fn from_der(der: &[u8], source: &str) -> Result<Self, Error> {
-        let (rest, csr) = X509CertificationRequest::from_der(der)
-            .map_err(|e| Error::malformed(source, "certificate request", e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(Error::malformed(
-                source,
-                "certificate request",
-                "trailing data",
-            ));
-        }
-        pgtls_x509::signature::SignedData::from_der(der)
-            .map_err(|e| Error::malformed(source, "certificate request", e.0))?
-            .verify_with(csr.certification_request_info.subject_pki.raw)
+        let csr = pgtls_x509::CertificationRequest::from_der(der)
+            .map_err(|e| Error::malformed(source, "certificate request", e.0))?;
+        csr.verify_self_signature()
             .map_err(|_| Error::BadSignature {
                 input: source.to_owned(),
                 what: "certificate request",
             })?;
-        let info = &csr.certification_request_info;
-        let subject = crate::name::name_from_der(info.subject.as_raw(), source)?;
-        let public_key = PublicKey::from_spki_der(info.subject_pki.raw, source)?;
-        let mut requested_sans = Vec::new();
-        if let Some(exts) = csr.requested_extensions() {
-            for e in exts {
-                if let ParsedExtension::SubjectAlternativeName(san) = e {
-                    requested_sans.extend(
-                        san.general_names
-                            .iter()
-                            .filter_map(crate::cert::general_name_to_san),
-                    );
-                }
-            }
-        }
+        let subject = csr.subject().clone();
+        let public_key = PublicKey::from_spki_der(&csr.public_key().der, source)?;
+        let requested_sans = csr
+            .requested_san()
+            .iter()
+            .filter_map(crate::cert::general_name_to_san)
+            .collect();
         Ok(Self {
             der: der.to_vec(),
             subject,

@@ -16,7 +16,7 @@ pub enum Inspection {
     /// A certificate signing request (its signature verified).
     Csr(Csr),
     /// A CRL.
-    Crl(Crl),
+    Crl(Box<Crl>),
     /// A private key (decrypted when it was encrypted and a passphrase was given).
     PrivateKey {
         /// The key.
@@ -45,7 +45,7 @@ pub fn inspect(
             return Ok(vec![Inspection::Certificate(Box::new(c))]);
         }
         if let Ok(c) = Crl::from_der(input, source) {
-            return Ok(vec![Inspection::Crl(c)]);
+            return Ok(vec![Inspection::Crl(Box::new(c))]);
         }
         match Csr::from_der(input, source) {
             Ok(c) => return Ok(vec![Inspection::Csr(c)]),
@@ -78,7 +78,7 @@ pub fn inspect(
             "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
                 Inspection::Csr(Csr::from_der(&block.der, source)?)
             }
-            "X509 CRL" => Inspection::Crl(Crl::from_der(&block.der, source)?),
+            "X509 CRL" => Inspection::Crl(Box::new(Crl::from_der(&block.der, source)?)),
             "PUBLIC KEY" => Inspection::PublicKey(PublicKey::from_spki_der(&block.der, source)?),
             label if label.ends_with("PRIVATE KEY") => {
                 if block.has_headers {

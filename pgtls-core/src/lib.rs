@@ -2,8 +2,8 @@
 //! PostgreSQL issuance profiles, revocation and CRLs, and a CA store that `openssl ca`
 //! can share.
 //!
-//! Generation goes through rcgen and parsing through x509-parser, but names are kept as
-//! exact DER: a CA made by OpenSSL whose subject repeats an attribute type (`DC=example,
+//! Generation goes through rcgen; parsing, names and signature checks go through
+//! pgtls-x509 (the X.509 layer pgtls-verify reads with too), and names are kept as exact DER: a CA made by OpenSSL whose subject repeats an attribute type (`DC=example,
 //! DC=org`) issues certificates whose issuer is that subject byte for byte. No function
 //! reads the clock: `now` is a parameter.
 //!
@@ -45,7 +45,7 @@
 //!   subject and public-key bytes into the to-be-signed structure and signs once. The
 //!   issuer of everything a CA signs is its subject byte for byte; the subject of a signed
 //!   CSR is the CSR's subject byte for byte (repeated and multi-valued RDNs included).
-//! * **CSRs** are parsed and their signatures verified with x509-parser; the key's
+//! * **CSRs** are parsed and their signatures verified with pgtls-x509; the key's
 //!   algorithm comes from the key (a P-384 key in a SHA-256-signed CSR is certified as
 //!   P-384). Requested extensions are never copied: SANs, usages and validity come from
 //!   the [`CertificateParams`] (the CLI's `--copy-sans` copies DNS/IP SANs on request).

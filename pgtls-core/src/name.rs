@@ -1,5 +1,4 @@
-//! Subject alternative names, and distinguished names read with the source named in
-//! errors (the name type itself is pgtls-x509's).
+//! Subject alternative names (the distinguished-name type is pgtls-x509's).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,12 +7,6 @@ use std::str::FromStr;
 pub use pgtls_x509::DistinguishedName;
 
 use crate::error::Error;
-
-/// Reads the DER of a name; `source` names the input in errors.
-pub(crate) fn name_from_der(der: &[u8], source: &str) -> Result<DistinguishedName, Error> {
-    DistinguishedName::from_der(der)
-        .map_err(|e| Error::malformed(source, "distinguished name", e.to_string()))
-}
 
 /// A subject alternative name.
 #[non_exhaustive]

@@ -39,31 +39,8 @@ pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
 
 /// `pg_sockaddr_cidr_mask`: the mask for a `/bits` suffix (`strtol`, base 10).
 pub(crate) fn cidr_mask(bits: &str, v6: bool) -> Option<(IpAddr, u8)> {
-    let b = bits.as_bytes();
-    if b.is_empty() {
-        return None;
-    }
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
-        i += 1;
-    }
-    let start = i;
-    let mut val: u64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        val = val
-            .saturating_mul(10)
-            .saturating_add(u64::from(b[i] - b'0'));
-        i += 1;
-    }
-    if i == start || i != b.len() {
-        return None;
-    }
-    if neg && val != 0 {
+    let (val, used) = crate::inet::strtol10(bits.as_bytes());
+    if used == 0 || used != bits.len() || val < 0 {
         return None;
     }
     let max = if v6 { 128 } else { 32 };

@@ -746,27 +746,11 @@ fn only_for(name: &str, methods: &str) -> LineError {
     ))
 }
 
-/// `atoi` as glibc has it: `(int) strtol(s, NULL, 10)`.
+/// `atoi` as glibc has it: `(int) strtol(s, NULL, 10)` (the cast keeps the low 32 bits).
 pub(crate) fn atoi(s: &str) -> i32 {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
-        i += 1;
-    }
-    let mut v: i128 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = (v * 10 + i128::from(b[i] - b'0')).min(i128::from(i64::MAX) + 1);
-        i += 1;
-    }
-    let v = if neg { -v } else { v };
-    let long = i64::try_from(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX))).unwrap_or(0);
-    // The (int) cast keeps the low 32 bits.
-    i32::from_ne_bytes(long.to_ne_bytes()[..4].try_into().unwrap_or([0; 4]))
+    let (long, _) = crate::inet::strtol10(s.as_bytes());
+    let b = long.to_le_bytes();
+    i32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// `SplitGUCList(val, ',')`: `None` on a syntax error.

@@ -15,6 +15,35 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+/// glibc's `strtol(s, &end, 10)`: leading white space, an optional sign, decimal digits.
+/// Returns the value (clamped to `i64::MIN`/`i64::MAX` on overflow, as `strtol` clamps to
+/// `LONG_MIN`/`LONG_MAX`) and how many bytes were used (0: no digits, no conversion).
+pub fn strtol10(s: &[u8]) -> (i64, usize) {
+    let mut i = 0;
+    while s
+        .get(i)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+    {
+        i += 1;
+    }
+    let neg = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let start = i;
+    let mut v: i128 = 0;
+    while let Some(d) = s.get(i).filter(|b| b.is_ascii_digit()) {
+        v = (v * 10 + i128::from(d - b'0')).min(i128::from(i64::MAX) + 1);
+        i += 1;
+    }
+    if i == start {
+        return (0, 0);
+    }
+    let v = if neg { -v } else { v };
+    let clamped = v.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    (i64::try_from(clamped).unwrap_or(0), i)
+}
+
 /// `strtoul(s, &end, 0)` on text that starts with a digit: (value, bytes used); `None`
 /// when `s` does not start with a digit or the value exceeds 32 bits.
 pub fn strtoul0(s: &[u8]) -> Option<(u64, usize)> {
@@ -184,6 +213,16 @@ fn ntop6(b: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strtol_forms() {
+        assert_eq!(strtol10(b"  -12x"), (-12, 5));
+        assert_eq!(strtol10(b"+7"), (7, 2));
+        assert_eq!(strtol10(b"x"), (0, 0));
+        assert_eq!(strtol10(b"-"), (0, 0));
+        assert_eq!(strtol10(b"99999999999999999999"), (i64::MAX, 20));
+        assert_eq!(strtol10(b"-99999999999999999999"), (i64::MIN, 21));
+    }
 
     #[test]
     fn aton_forms() {

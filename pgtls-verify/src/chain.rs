@@ -352,13 +352,13 @@ pub(crate) fn verify_within(
 
 /// `ossl_x509_likely_issued(issuer, subject)`.
 fn likely_issued(issuer: &Cert, subject: &Cert) -> bool {
-    issuer.subject.matches(&subject.issuer)
-        && cert::akid_matches(issuer, subject.ext.authority_key_id.as_ref())
-        && cert::sig_alg_matches_key(&issuer.spki, &subject.sig)
+    issuer.subject().matches(subject.issuer())
+        && cert::akid_matches(issuer, subject.extensions().authority_key_id.as_ref())
+        && cert::sig_alg_matches_key(issuer.public_key(), subject.signature())
 }
 
 fn time_ok(c: &Cert, now: i64) -> bool {
-    c.not_before <= now && now < c.not_after
+    c.not_before() <= now && now < c.not_after()
 }
 
 /// `find_issuer` (untrusted certificates: one already in the chain is
@@ -379,14 +379,14 @@ fn find_issuer<'a>(
         if !likely_issued(c, x) {
             continue;
         }
-        let in_chain = !from_store && chain.iter().any(|m| m.der == c.der);
-        if in_chain && !(x.self_issued && chain.len() == 1) {
+        let in_chain = !from_store && chain.iter().any(|m| m.der() == c.der());
+        if in_chain && !(x.is_self_issued() && chain.len() == 1) {
             continue;
         }
         if time_ok(c, now) {
             return Ok(Some(c));
         }
-        if best.is_none_or(|b| c.not_after > b.not_after) {
+        if best.is_none_or(|b| c.not_after() > b.not_after()) {
             best = Some(c);
         }
     }
@@ -412,9 +412,9 @@ fn build_chain<'a>(
             && let Some(issuer) = find_issuer(trusted, curr, &chain, now, true, budget)?
         {
             let mut ok = true;
-            if !curr.self_signed {
+            if !curr.is_self_signed() {
                 chain.push(issuer);
-            } else if curr.der != issuer.der {
+            } else if curr.der() != issuer.der() {
                 // A self-signed untrusted mimic of a trust anchor.
                 ok = false;
             } else {
@@ -430,17 +430,17 @@ fn build_chain<'a>(
                     .get(num_untrusted..)
                     .unwrap_or_default()
                     .iter()
-                    .any(|c| c.self_signed)
+                    .any(|c| c.is_self_signed())
                 {
                     return Ok((chain, num_untrusted));
                 }
-                if chain.last().is_some_and(|c| !c.self_signed) {
+                if chain.last().is_some_and(|c| !c.is_self_signed()) {
                     continue;
                 }
                 break;
             }
         }
-        if search_untrusted && !curr.self_signed && num <= CHAIN_LIMIT {
+        if search_untrusted && !curr.is_self_signed() && num <= CHAIN_LIMIT {
             let rest = peer.get(1..).unwrap_or_default();
             if let Some(issuer) = find_issuer(rest, curr, &chain, now, false, budget)? {
                 chain.push(issuer);
@@ -458,10 +458,10 @@ fn build_chain<'a>(
     if num > CHAIN_LIMIT {
         return Err(fail(X509Reason::CertChainTooLong, top_depth, top));
     }
-    if top.self_signed && num == 1 {
+    if top.is_self_signed() && num == 1 {
         return Err(fail(X509Reason::DepthZeroSelfSignedCert, 0, top));
     }
-    if top.self_signed {
+    if top.is_self_signed() {
         return Err(fail(X509Reason::SelfSignedCertInChain, top_depth, top));
     }
     if num_untrusted < num {
@@ -477,13 +477,13 @@ fn build_chain<'a>(
 /// `X509_check_purpose` for one certificate (`ca` = checked as an issuer).
 fn purpose_ok(c: &Cert, purpose: Purpose, ca: bool) -> bool {
     let eku_has = |oids: &[&str]| {
-        c.ext
+        c.extensions()
             .ext_key_usage
             .as_ref()
             .is_none_or(|ekus| ekus.iter().any(|e| oids.contains(&e.as_str())))
     };
-    let ku_has = |bits: u16| c.ext.key_usage.is_none_or(|ku| ku & bits != 0);
-    let ns_has = |bits: u8| c.ext.ns_cert_type.is_none_or(|ns| ns & bits != 0);
+    let ku_has = |bits: u16| c.extensions().key_usage.is_none_or(|ku| ku & bits != 0);
+    let ns_has = |bits: u8| c.extensions().ns_cert_type.is_none_or(|ns| ns & bits != 0);
     let eku_ok = match purpose {
         Purpose::SslServer => eku_has(&[OID_SERVER_AUTH, OID_NS_SGC, OID_MS_SGC]),
         Purpose::SslClient => eku_has(&[OID_CLIENT_AUTH]),
@@ -494,7 +494,11 @@ fn purpose_ok(c: &Cert, purpose: Purpose, ca: bool) -> bool {
     if ca {
         // check_ssl_ca
         let r = c.check_ca();
-        return r != 0 && (r != 5 || c.ext.ns_cert_type.is_some_and(|ns| ns & NS_SSL_CA != 0));
+        return r != 0
+            && (r != 5
+                || c.extensions()
+                    .ns_cert_type
+                    .is_some_and(|ns| ns & NS_SSL_CA != 0));
     }
     match purpose {
         Purpose::SslServer => {
@@ -516,10 +520,10 @@ fn check_extensions(
     let num = chain.len();
     let mut plen: u64 = 0;
     for (i, c) in chain.iter().enumerate() {
-        if c.ext.unhandled_critical.is_some() {
+        if c.extensions().unhandled_critical.is_some() {
             return Err(fail(X509Reason::UnhandledCriticalExtension, i, c));
         }
-        if c.ext.invalid {
+        if c.extensions().invalid {
             return Err(fail(X509Reason::InvalidExtension, i, c));
         }
         let ca = c.check_ca();
@@ -535,7 +539,7 @@ fn check_extensions(
         {
             return Err(fail(X509Reason::PathLengthExceeded, i, c));
         }
-        if i > 0 && !c.self_issued {
+        if i > 0 && !c.is_self_issued() {
             plen += 1;
         }
     }
@@ -546,7 +550,7 @@ fn check_extensions(
 fn check_auth_level(chain: &[&Cert]) -> Result<(), ChainFailure> {
     let num = chain.len();
     for (i, c) in chain.iter().enumerate() {
-        if cert::key_too_weak(&c.spki) {
+        if cert::key_too_weak(c.public_key()) {
             let r = if i == 0 {
                 X509Reason::EeKeyTooSmall
             } else {
@@ -554,7 +558,7 @@ fn check_auth_level(chain: &[&Cert]) -> Result<(), ChainFailure> {
             };
             return Err(fail(r, i, c));
         }
-        if i + 1 < num && cert::sig_digest_too_weak(&c.sig) {
+        if i + 1 < num && cert::sig_digest_too_weak(c.signature()) {
             return Err(fail(X509Reason::CaMdTooWeak, i, c));
         }
     }
@@ -572,10 +576,10 @@ const CRL_SCORE_SAME_PATH: u32 = 0x008;
 const CRL_SCORE_AKID: u32 = 0x004;
 
 fn crl_time(crl: &Crl, now: i64) -> Option<X509Reason> {
-    if crl.this_update > now {
+    if crl.this_update() > now {
         return Some(X509Reason::CrlNotYetValid);
     }
-    if let Some(next) = crl.next_update
+    if let Some(next) = crl.next_update()
         && next <= now
     {
         return Some(X509Reason::CrlHasExpired);
@@ -591,20 +595,20 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
     };
     // Deltas, indirect CRLs and reason-partitioned CRLs need OpenSSL's
     // extended CRL support, which libpq does not enable.
-    if crl.is_delta
+    if crl.is_delta()
         || crl
-            .idp
+            .issuing_distribution_point()
             .as_ref()
             .is_some_and(|p| p.indirect || p.some_reasons)
     {
         return (0, None);
     }
     let mut score = 0;
-    if !crl.issuer.matches(&x.issuer) {
+    if !crl.issuer().matches(x.issuer()) {
         return (0, None);
     }
     score |= CRL_SCORE_ISSUER_NAME;
-    if !crl.unhandled_critical {
+    if !crl.has_unhandled_critical_extension() {
         score |= CRL_SCORE_NOCRITICAL;
     }
     if crl_time(crl, now).is_none() {
@@ -615,14 +619,15 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
     let mut cidx = if depth != last { depth + 1 } else { depth };
     let mut issuer = None;
     if let Some(ci) = chain.get(cidx)
-        && cert::akid_matches(ci, crl.akid.as_ref())
+        && cert::akid_matches(ci, crl.authority_key_id())
     {
         score |= CRL_SCORE_AKID | CRL_SCORE_ISSUER_CERT;
         issuer = Some(cidx);
     } else {
         cidx += 1;
         while let Some(ci) = chain.get(cidx) {
-            if ci.subject.matches(&crl.issuer) && cert::akid_matches(ci, crl.akid.as_ref()) {
+            if ci.subject().matches(crl.issuer()) && cert::akid_matches(ci, crl.authority_key_id())
+            {
                 score |= CRL_SCORE_AKID | CRL_SCORE_SAME_PATH;
                 issuer = Some(cidx);
                 break;
@@ -635,7 +640,7 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
     }
     // crl_crldp_check
     let scope_ok = (|| {
-        let idp = crl.idp.as_ref();
+        let idp = crl.issuing_distribution_point();
         if idp.is_some_and(|p| p.only_attr) {
             return false;
         }
@@ -646,7 +651,7 @@ fn crl_score(chain: &[&Cert], depth: usize, crl: &Crl, now: i64) -> (u32, Option
         } else if idp.is_some_and(|p| p.only_ca) {
             return false;
         }
-        if let Some(dps) = &x.ext.crl_dp {
+        if let Some(dps) = &x.extensions().crl_dp {
             for names in dps {
                 match idp.and_then(|p| p.uris.as_ref()) {
                     None => return true,
@@ -684,7 +689,7 @@ fn check_revocation(
             }
             match best {
                 Some((b, bs, _))
-                    if score < bs || (score == bs && crl.this_update <= b.this_update) => {}
+                    if score < bs || (score == bs && crl.this_update() <= b.this_update()) => {}
                 _ => best = Some((crl, score, issuer)),
             }
         }
@@ -695,7 +700,11 @@ fn check_revocation(
         let Some(issuer) = issuer_idx.and_then(|i| chain.get(i)) else {
             return Err(fail(X509Reason::UnableToGetCrlIssuer, depth, x));
         };
-        if issuer.ext.key_usage.is_some_and(|ku| ku & KU_CRL_SIGN == 0) {
+        if issuer
+            .extensions()
+            .key_usage
+            .is_some_and(|ku| ku & KU_CRL_SIGN == 0)
+        {
             return Err(fail(X509Reason::KeyUsageNoCrlSign, depth, x));
         }
         if score & CRL_SCORE_SCOPE == 0 {
@@ -707,14 +716,14 @@ fn check_revocation(
             return Err(fail(r, depth, x));
         }
         Budget::spend(&mut budget.signatures, depth, x)?;
-        if !cert::verify_signature(&issuer.spki, &crl.sig, &crl.tbs) {
+        if !cert::verify_signature(issuer.public_key(), crl.signature(), crl.tbs()) {
             return Err(fail(X509Reason::CrlSignatureFailure, depth, x));
         }
         // cert_crl
-        if crl.unhandled_critical {
+        if crl.has_unhandled_critical_extension() {
             return Err(fail(X509Reason::UnhandledCriticalCrlExtension, depth, x));
         }
-        if crl.revokes(&x.serial) {
+        if crl.revokes(x.serial()) {
             return Err(fail(X509Reason::CertRevoked, depth, x));
         }
         let _ = CRL_SCORE_VALID;
@@ -745,13 +754,15 @@ fn internal_verify(chain: &[&Cert], now: i64, budget: &mut Budget) -> Result<(),
         if !std::ptr::eq(xs, xi) {
             Budget::spend(&mut budget.signatures, n, xs)?;
         }
-        if !std::ptr::eq(xs, xi) && !cert::verify_signature(&xi.spki, &xs.sig, &xs.tbs) {
+        if !std::ptr::eq(xs, xi)
+            && !cert::verify_signature(xi.public_key(), xs.signature(), xs.tbs())
+        {
             return Err(fail(X509Reason::CertSignatureFailure, n, xs));
         }
-        if xs.not_before > now {
+        if xs.not_before() > now {
             return Err(fail(X509Reason::CertNotYetValid, n, xs));
         }
-        if xs.not_after <= now {
+        if xs.not_after() <= now {
             return Err(fail(X509Reason::CertHasExpired, n, xs));
         }
         if n == 0 {
@@ -792,7 +803,7 @@ fn ip_within(ip: &[u8], base: &[u8]) -> bool {
 
 /// A CN that looks like a host name (OpenSSL's `cn2dnsid`), for name constraints.
 fn cn_as_dns(c: &Cert) -> Option<Vec<u8>> {
-    let text = c.subject.first_common_name()?.text()?;
+    let text = c.subject().first_common_name()?.text()?;
     let b = text.as_bytes();
     if b.is_empty() || !b.contains(&b'.') || b.first() == Some(&b'.') || b.last() == Some(&b'.') {
         return None;
@@ -814,10 +825,10 @@ fn cn_as_dns(c: &Cert) -> Option<Vec<u8>> {
 /// `check_name_constraints`, for dNSName and iPAddress subtrees.
 fn check_name_constraints(chain: &[&Cert]) -> Result<(), ChainFailure> {
     for (i, x) in chain.iter().enumerate() {
-        if i > 0 && x.self_issued {
+        if i > 0 && x.is_self_issued() {
             continue;
         }
-        let mut names: Vec<San> = x.ext.san.clone().unwrap_or_default();
+        let mut names: Vec<San> = x.extensions().san.clone().unwrap_or_default();
         if i == 0
             && !names.iter().any(|n| matches!(n, San::Dns(_)))
             && let Some(cn) = cn_as_dns(x)
@@ -825,7 +836,7 @@ fn check_name_constraints(chain: &[&Cert]) -> Result<(), ChainFailure> {
             names.push(San::Dns(cn));
         }
         for (j, ca) in chain.iter().enumerate().skip(i + 1) {
-            let Some((permitted, excluded)) = &ca.ext.name_constraints else {
+            let Some((permitted, excluded)) = &ca.extensions().name_constraints else {
                 continue;
             };
             let _ = j;
@@ -841,7 +852,7 @@ fn check_name_constraints(chain: &[&Cert]) -> Result<(), ChainFailure> {
                         (San::Dns(_), San::Dns(_)) | (San::Ip(_), San::Ip(_))
                     )
                 };
-                if matches!(n, San::Other) {
+                if !matches!(n, San::Dns(_) | San::Ip(_)) {
                     continue;
                 }
                 if permitted.iter().any(same_type) && !permitted.iter().any(within) {
@@ -862,9 +873,9 @@ mod tests {
 
     #[test]
     fn an_exhausted_budget_fails_closed() {
-        let leaf = Cert::synthetic(None, Some(b"db"));
+        let leaf = Cert::for_name_checks(None, Some(b"db"));
         let store = Store {
-            trusted: vec![Cert::synthetic(None, None); 3],
+            trusted: vec![Cert::for_name_checks(None, None); 3],
             crls: Vec::new(),
             crl_check: false,
         };

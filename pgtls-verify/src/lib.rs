@@ -293,5 +293,5 @@ pub fn certificate_subject_hash(der: &[u8]) -> Option<u32> {
 /// OpenSSL's issuer-name hash of a DER CRL (`openssl crl -hash`), the
 /// `hhhhhhhh` of `hhhhhhhh.r0` in `sslcrldir` / `ssl_crl_dir`.
 pub fn crl_issuer_hash(der: &[u8]) -> Option<u32> {
-    cert::Crl::from_der(der).ok().map(|c| c.issuer.hash())
+    cert::Crl::from_der(der).ok().map(|c| c.issuer().hash())
 }

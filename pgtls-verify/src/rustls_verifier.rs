@@ -275,8 +275,8 @@ impl ServerCertVerifier for LibpqVerifier {
 }
 
 /// Verifies a handshake signature with the certificate's public key, taken
-/// with x509-parser so that certificates webpki will not parse (v1, as
-/// libpq accepts them) still work.
+/// with pgtls-x509 so that certificates webpki will not parse (v1, as libpq
+/// accepts them) still work.
 pub(crate) fn handshake_signature(
     message: &[u8],
     cert: &CertificateDer<'_>,
@@ -284,18 +284,18 @@ pub(crate) fn handshake_signature(
     provider: &CryptoProvider,
     tls13: bool,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
     let algs = &provider.signature_verification_algorithms;
     let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
-    let (_, x) = X509Certificate::from_der(cert.as_ref()).map_err(|_| bad())?;
+    let x = pgtls_x509::Certificate::from_der(cert.as_ref()).map_err(|_| bad())?;
     let spki = x.public_key();
+    let key = spki.info.as_ref().ok_or_else(bad)?;
     if tls13 {
-        let der = rustls_pki_types::SubjectPublicKeyInfoDer::from(spki.raw);
+        let der = rustls_pki_types::SubjectPublicKeyInfoDer::from(spki.der.as_slice());
         return rustls::crypto::verify_tls13_signature_with_raw_key(message, &der, dss, algs);
     }
     // The AlgorithmIdentifier's contents (what webpki's algorithm ids hold).
     // (SubjectPublicKeyInfo -> contents -> first element: AlgorithmIdentifier)
-    let alg_id = first_tlv_contents(spki.raw)
+    let alg_id = first_tlv_contents(&spki.der)
         .and_then(first_tlv_contents)
         .ok_or_else(bad)?;
     let candidates = algs
@@ -311,7 +311,7 @@ pub(crate) fn handshake_signature(
             continue;
         }
         return alg
-            .verify_signature(&spki.subject_public_key.data, message, dss.signature())
+            .verify_signature(&key.key, message, dss.signature())
             .map(|()| HandshakeSignatureValid::assertion())
             .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadSignature));
     }

@@ -254,7 +254,7 @@ pub fn decide_client(
     }
 
     if let Some(p) = &peer {
-        if let Some((_, cn)) = &p.first_cn {
+        if let Some((_, cn)) = &p.first_cn() {
             if cn.contains(&0) {
                 d.message = Some("SSL connection has been closed unexpectedly".into());
                 d.log = Some("SSL certificate's common name contains embedded null".into());
@@ -265,7 +265,7 @@ pub fn decide_client(
             d.peer_cn = Some(String::from_utf8_lossy(cn).into_owned());
         }
         if tls.version >= PgVersion::V14 {
-            d.peer_dn = Some(p.subject.rfc2253());
+            d.peer_dn = Some(p.subject().rfc2253());
         }
     }
 
@@ -338,7 +338,7 @@ pub fn decide_client(
         let name = match opts.clientname {
             ClientName::Dn if tls.version >= PgVersion::V14 => d.peer_dn.clone(),
             _ => p
-                .first_cn
+                .first_cn()
                 .as_ref()
                 .map(|(_, cn)| String::from_utf8_lossy(cn).into_owned()),
         };
@@ -373,7 +373,7 @@ pub fn decide_client(
         // The server compares the CN's bytes; pgtls holds names as UTF-8.
         let cn_not_utf8 = !(matches!(opts.clientname, ClientName::Dn)
             && tls.version >= PgVersion::V14)
-            && p.first_cn
+            && p.first_cn()
                 .as_ref()
                 .is_some_and(|(_, cn)| std::str::from_utf8(cn).is_err());
         let decision = if cn_not_utf8 {

@@ -201,7 +201,7 @@ pub(crate) fn load_hash_dir(dir: &Path) -> (Vec<Cert>, Vec<Crl>) {
                 continue;
             };
             if is_crl {
-                crls.extend(r.into_iter().filter(|x| x.issuer.hash() == h));
+                crls.extend(r.into_iter().filter(|x| x.issuer().hash() == h));
             } else {
                 certs.extend(c.into_iter().filter(|x| x.subject_hash() == h));
             }
