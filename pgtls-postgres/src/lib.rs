@@ -354,7 +354,11 @@ fn classify(
     if let Some(f) = &st.failure {
         return (Failure::Tls, f.clone());
     }
-    let text = e.to_string();
+    // tokio-postgres's Display shows only the kind; the cause is its source.
+    let mut text = e.to_string();
+    if let Some(cause) = std::error::Error::source(e) {
+        text = format!("{text}: {cause}");
+    }
     if !st.started && text.ends_with("server does not support TLS") {
         return (
             Failure::NoSsl,
@@ -565,4 +569,16 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
         }
     }
     fail(lines, last)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The contract: the connection future can be spawned anywhere.
+    #[test]
+    fn connection_is_send_and_static() {
+        fn spawnable<T: Future + Send + 'static>() {}
+        spawnable::<super::PgConnection>();
+        fn send<T: Send>(_: &T) {}
+        send(&super::connect("host=x"));
+    }
 }
