@@ -1,0 +1,439 @@
+//! The `MakeTlsConnect` / `TlsConnect` pair: a rustls handshake judged by
+//! pgtls-verify's [`LibpqVerifier`], built anew for every connection (root file,
+//! CRLs and client certificate are read per connection, as libpq reads them).
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use pgtls_verify::client_cert::{self, ClientCert};
+use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, policy};
+use rustls::ClientConfig;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
+
+/// Why a TLS handshake did not complete: libpq's message where libpq has one.
+///
+/// `Display` prints the message alone.
+#[derive(Debug)]
+pub struct TlsError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TlsError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The message (libpq's text for refusals libpq makes).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// What happened in one connection's TLS step (shared with the connect loop, which
+/// needs it to apply libpq's fallback rules).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Observed(Arc<Mutex<State>>);
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// The server answered `S` and the handshake started.
+    pub(crate) started: bool,
+    /// The handshake completed.
+    pub(crate) established: bool,
+    /// Why it failed.
+    pub(crate) failure: Option<String>,
+    /// The server sent a CertificateRequest.
+    pub(crate) cert_requested: bool,
+    /// A client certificate was sent.
+    pub(crate) cert_sent: bool,
+}
+
+impl Observed {
+    pub(crate) fn get(&self) -> State {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        if let Ok(mut s) = self.0.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+/// The TLS settings libpq would use, without the host (that comes per connection).
+#[derive(Clone, Debug)]
+pub(crate) struct TlsSettings {
+    pub(crate) params: Params,
+    pub(crate) env: Env,
+    pub(crate) version: PgVersion,
+    pub(crate) versions: Vec<&'static rustls::SupportedProtocolVersion>,
+    pub(crate) sslpassword: Option<String>,
+}
+
+/// A `tokio_postgres::tls::MakeTlsConnect` that decides as libpq does, for
+/// people who build their own `tokio_postgres::Config` (or pool).
+///
+/// Made from a conninfo string by [`crate::config`] (or [`MakeLibpqTls::new`]),
+/// which also gives the `tokio_postgres::Config`. The host name checked under
+/// `verify-full` is the host tokio-postgres connects to (its `host`; with only a
+/// `hostaddr` tokio-postgres refuses TLS). Root file, CRLs and client certificate
+/// are read for every connection.
+///
+/// tokio-postgres's own `SslMode` decides whether TLS is tried: with
+/// `SslMode::Prefer` (its default) a server without TLS gets a plaintext session
+/// even under `verify-full`. [`crate::config`] therefore sets `SslMode::Require`
+/// for `require`, `verify-ca` and `verify-full`; keep it so. `sslmode=prefer`'s
+/// retry after a failed handshake and `allow` need [`crate::connect`].
+#[derive(Clone, Debug)]
+pub struct MakeLibpqTls {
+    settings: Arc<TlsSettings>,
+    observed: Option<Observed>,
+    /// The host checked instead of tokio-postgres's (set by `connect` for hostaddr-only slots).
+    fixed: Option<(Option<String>, Option<String>)>,
+}
+
+impl MakeLibpqTls {
+    /// From a conninfo string, libpq's environment and the libpq version whose
+    /// rules apply.
+    ///
+    /// # Errors
+    /// The connection string's refusal (see [`crate::Error`]).
+    pub fn new(conninfo: &str) -> Result<Self, crate::Error> {
+        crate::Options::new().make_tls(conninfo)
+    }
+
+    pub(crate) fn from_settings(settings: TlsSettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            observed: None,
+            fixed: None,
+        }
+    }
+
+    /// A connector for one attempt of `connect`: the given host/hostaddr pair,
+    /// observed.
+    pub(crate) fn for_attempt(
+        &self,
+        host: Option<String>,
+        hostaddr: Option<String>,
+        observed: Observed,
+    ) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            observed: Some(observed),
+            fixed: Some((host, hostaddr)),
+        }
+    }
+}
+
+impl<S> MakeTlsConnect<S> for MakeLibpqTls
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = TlsStream<S>;
+    type TlsConnect = LibpqTlsConnect;
+    type Error = TlsError;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<LibpqTlsConnect, TlsError> {
+        let (host, hostaddr) = self
+            .fixed
+            .clone()
+            .unwrap_or_else(|| (Some(domain.to_string()).filter(|d| !d.is_empty()), None));
+        Ok(LibpqTlsConnect {
+            settings: self.settings.clone(),
+            host,
+            hostaddr,
+            domain: domain.to_string(),
+            observed: self.observed.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// One connection's TLS handshake (made by [`MakeLibpqTls`]).
+#[derive(Debug)]
+pub struct LibpqTlsConnect {
+    settings: Arc<TlsSettings>,
+    host: Option<String>,
+    hostaddr: Option<String>,
+    /// The name tokio-postgres gave (the host, or the hostaddr for hostaddr-only slots).
+    domain: String,
+    observed: Observed,
+}
+
+/// libpq's SNI rule (`sslsni`, default 1): the host name, unless it is an IP
+/// address. rustls sends no SNI for an IP `ServerName` either.
+fn server_name(domain: &str) -> Result<ServerName<'static>, TlsError> {
+    if let Ok(ip) = domain.parse::<std::net::IpAddr>() {
+        return Ok(ServerName::IpAddress(ip.into()));
+    }
+    ServerName::try_from(domain.to_string()).map_err(|_| {
+        TlsError::new(format!(
+            "pgtls-postgres: \"{domain}\" is not a valid host name for TLS"
+        ))
+    })
+}
+
+/// Reads the client key libpq would load (PEM: PKCS#8, PKCS#1, SEC1, encrypted
+/// PKCS#8 with `sslpassword`).
+fn read_key(path: &Path, password: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
+    use rustls_pki_types::pem::PemObject;
+    let shown = path.display();
+    let data = std::fs::read(path)
+        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
+    if let Ok(k) = PrivateKeyDer::from_pem_slice(&data) {
+        return Ok(k);
+    }
+    let blocks = pgtls_x509::pem::parse(&data).map_err(|_| {
+        TlsError::new(format!(
+            "could not load private key file \"{shown}\": unsupported key format"
+        ))
+    })?;
+    let enc = blocks
+        .iter()
+        .find(|b| b.label == "ENCRYPTED PRIVATE KEY")
+        .ok_or_else(|| {
+            TlsError::new(format!(
+                "could not load private key file \"{shown}\": no private key in it"
+            ))
+        })?;
+    let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+        TlsError::new(format!(
+            "could not load private key file \"{shown}\": the key is encrypted and sslpassword is not set"
+        ))
+    })?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(enc.der.as_slice())
+        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
+    let doc = info.decrypt(password).map_err(|_| {
+        TlsError::new(format!(
+            "could not load private key file \"{shown}\": bad decrypt"
+        ))
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(doc.as_bytes().to_vec().into()))
+}
+
+/// Records whether the server asked for a client certificate, and answers with
+/// the loaded one if any.
+#[derive(Debug)]
+struct CertResolver {
+    key: Option<Arc<rustls::sign::CertifiedKey>>,
+    observed: Observed,
+}
+
+impl rustls::client::ResolvesClientCert for CertResolver {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.observed.update(|s| s.cert_requested = true);
+        let key = self.key.as_ref()?;
+        key.key.choose_scheme(sigschemes)?;
+        self.observed.update(|s| s.cert_sent = true);
+        Some(key.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
+impl LibpqTlsConnect {
+    /// What libpq does between the server's `S` and the handshake
+    /// (`initialize_SSL`): root file, CRLs, client certificate and key.
+    fn client_config(&self) -> Result<ClientConfig, TlsError> {
+        let s = &self.settings;
+        let mut params = s.params.clone();
+        params.host = self.host.clone();
+        params.hostaddr = self.hostaddr.clone();
+        let verifier =
+            LibpqVerifier::new(&params, &s.env, s.version).map_err(|r| TlsError::new(r.message))?;
+        let plan =
+            policy::plan(&params, &s.env, s.version).map_err(|r| TlsError::new(r.message))?;
+        let client = client_cert::load(&plan).map_err(|r| TlsError::new(r.message))?;
+        let provider = pgtls_verify::provider::crypto_provider_arc();
+        let key = match client {
+            ClientCert::None { .. } => None,
+            ClientCert::Loaded { cert, key, .. } => {
+                let chain = pgtls_verify::read_chain_file(&cert).map_err(|e| {
+                    TlsError::new(format!(
+                        "could not read certificate file \"{}\": {e}",
+                        cert.display()
+                    ))
+                })?;
+                let chain: Vec<CertificateDer<'static>> =
+                    chain.into_iter().map(CertificateDer::from).collect();
+                let der = read_key(&key, s.sslpassword.as_deref())?;
+                let ck =
+                    rustls::sign::CertifiedKey::from_der(chain, der, &provider).map_err(|e| {
+                        TlsError::new(format!(
+                            "certificate does not match private key file \"{}\": {e}",
+                            key.display()
+                        ))
+                    })?;
+                Some(Arc::new(ck))
+            }
+        };
+        let resolver = CertResolver {
+            key,
+            observed: self.observed.clone(),
+        };
+        let mut cfg = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&s.versions)
+            .map_err(|e| TlsError::new(format!("SSL error: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_client_cert_resolver(Arc::new(resolver));
+        let sni = params.sslsni.as_deref().or_else(|| s.env.var("PGSSLSNI"));
+        cfg.enable_sni = sni.is_none_or(|v| v != "0");
+        Ok(cfg)
+    }
+}
+
+/// libpq's text for a rustls error that is not the verifier's.
+fn rustls_message(e: &io::Error) -> String {
+    if let Some(m) = pgtls_verify::libpq_message(e) {
+        return m.to_string();
+    }
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return "SSL SYSCALL error: EOF detected".into();
+    }
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(r) => format!("SSL error: {r}"),
+        None => format!("SSL SYSCALL error: {e}"),
+    }
+}
+
+impl<S> TlsConnect<S> for LibpqTlsConnect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = TlsStream<S>;
+    type Error = TlsError;
+    type Future = Pin<Box<dyn Future<Output = Result<TlsStream<S>, TlsError>> + Send>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        Box::pin(async move {
+            self.observed.update(|s| s.started = true);
+            let fail = |e: TlsError| {
+                self.observed
+                    .update(|s| s.failure = Some(e.message.clone()));
+                e
+            };
+            let cfg = self.client_config().map_err(fail)?;
+            let name = server_name(&self.domain).map_err(fail)?;
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+            match connector.connect(name, stream).await {
+                Ok(tls) => {
+                    self.observed.update(|s| s.established = true);
+                    Ok(TlsStream(tls))
+                }
+                Err(e) => Err(fail(TlsError {
+                    message: rustls_message(&e),
+                    source: Some(Box::new(e)),
+                })),
+            }
+        })
+    }
+}
+
+/// A TLS session to a PostgreSQL server, with `tls-server-end-point` channel
+/// binding for SCRAM-SHA-256-PLUS.
+#[derive(Debug)]
+pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>);
+
+impl<S> TlsStream<S> {
+    /// The rustls session (protocol version, cipher suite, peer certificates).
+    pub fn session(&self) -> &rustls::ClientConnection {
+        self.0.get_ref().1
+    }
+}
+
+/// RFC 5929 `tls-server-end-point`: the certificate's hash with its signature's
+/// digest (SHA-256 for MD5 and SHA-1); none for Ed25519/Ed448 and RSASSA-PSS,
+/// which PostgreSQL's server cannot bind either.
+fn end_point(cert: &[u8]) -> Option<Vec<u8>> {
+    use pgtls_x509::signature::{Hash, SignatureAlgorithm};
+    let top = pgtls_x509::der::read_all(cert).ok()?;
+    let parts = pgtls_x509::der::children(top.content).ok()?;
+    let alg = SignatureAlgorithm::from_der(parts.get(1)?.raw).ok()?;
+    if matches!(alg, SignatureAlgorithm::RsaPss(_)) {
+        return None;
+    }
+    let digest = match alg.hash()? {
+        Hash::Md5 | Hash::Sha1 | Hash::Sha256 => &aws_lc_rs::digest::SHA256,
+        Hash::Sha224 => &aws_lc_rs::digest::SHA224,
+        Hash::Sha384 => &aws_lc_rs::digest::SHA384,
+        Hash::Sha512 => &aws_lc_rs::digest::SHA512,
+        _ => return None,
+    };
+    Some(aws_lc_rs::digest::digest(digest, cert).as_ref().to_vec())
+}
+
+impl<S> tokio_postgres::tls::TlsStream for TlsStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    fn channel_binding(&self) -> ChannelBinding {
+        match self
+            .session()
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|c| end_point(c.as_ref()))
+        {
+            Some(h) => ChannelBinding::tls_server_end_point(h),
+            None => ChannelBinding::none(),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
