@@ -184,19 +184,21 @@ fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(crate::EXIT_USAGE)
 }
 
-/// Seconds since the epoch for `--at`, or the current time.
-fn now(at: Option<&str>) -> Result<i64, String> {
-    match at {
-        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
-        Some(s) => {
-            if let Ok(n) = s.parse::<i64>() {
-                return Ok(n);
-            }
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map(|t| t.unix_timestamp())
-                .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)"))
-        }
-    }
+/// The time `--at` names (RFC 3339, or seconds since the epoch), or the current time.
+fn now(at: Option<&str>) -> Result<pgtls_verify::UnixTime, String> {
+    let Some(s) = at else {
+        return Ok(pgtls_verify::UnixTime::now());
+    };
+    let secs = match s.parse::<i64>() {
+        Ok(n) => n,
+        Err(_) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)"))?,
+    };
+    let secs = u64::try_from(secs).map_err(|_| format!("--at {s}: before 1970"))?;
+    Ok(pgtls_verify::UnixTime::since_unix_epoch(
+        std::time::Duration::from_secs(secs),
+    ))
 }
 
 fn check_json(c: &Check) -> Value {
@@ -436,7 +438,7 @@ pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
     base.sslrootcert = args.sslrootcert.clone();
     base.sslcrl = args.sslcrl.clone();
     base.sslcrldir = args.sslcrldir.clone();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = pgtls_verify::UnixTime::now();
     let env = Env::from_process();
     let modes = match p::evaluate_modes(&cap, &base, &env, args.pg_version, now) {
         Ok(m) => m,

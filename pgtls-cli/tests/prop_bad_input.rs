@@ -207,7 +207,8 @@ fn oversized_inputs() {
     let out = inspect_cli(tmp.path(), "big.der", &big);
     refused(&out, &tmp.path().join("big.der"));
     // A chain over OpenSSL's max_cert_list: libpq's handshake fails.
-    let chain: Vec<Vec<u8>> = std::iter::repeat_n(p.cert.der().to_vec(), 400).collect();
+    let chain: Vec<pgtls_verify::CertificateDer<'_>> =
+        std::iter::repeat_n(p.cert.der().into(), 400).collect();
     let root = tmp.path().join("root.crt");
     std::fs::write(&root, p.ca.certificate().to_pem()).unwrap();
     let mut params = Params::default();
@@ -219,7 +220,7 @@ fn oversized_inputs() {
         &Env::empty(),
         PgVersion::V15,
         &chain,
-        now().unix_timestamp(),
+        pgtls_verify::UnixTime::now(),
     )
     .unwrap();
     assert!(!v.accept);
@@ -268,8 +269,10 @@ fn wrong_type_inputs() {
         &params,
         &Env::empty(),
         PgVersion::V15,
-        &[p.cert.der().to_vec()],
-        0,
+        &[pgtls_verify::CertificateDer::from(p.cert.der().to_vec())],
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(0).unwrap_or(0),
+        )),
     )
     .unwrap();
     assert!(!v.accept && v.message.unwrap().contains("sslmode"));

@@ -117,7 +117,16 @@ fn chain(c: &mut Criterion) {
         b.iter(|| {
             let params = Params::parse_conninfo(black_box(&f.conninfo)).unwrap();
             let chain = read_chain_pem(black_box(f.chain_pem.as_bytes())).unwrap();
-            let v = verify_server(&params, &Env::empty(), PgVersion::V15, &chain, f.now).unwrap();
+            let v = verify_server(
+                &params,
+                &Env::empty(),
+                PgVersion::V15,
+                &chain,
+                pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                    u64::try_from(f.now).unwrap_or(0),
+                )),
+            )
+            .unwrap();
             assert!(v.accept);
         });
     });

@@ -90,7 +90,7 @@ pub unsafe extern "C" fn pgtls_verify_server(
         let params = Params::parse_conninfo(conninfo)
             .map_err(|e| Error::from_std(pgtls_status::ParseValue, &e))?;
         let chain = read_chain_pem(chain).map_err(|e| verify_error(&e))?;
-        let v = verify_server(&params, &Env::empty(), version, &chain, now)
+        let v = verify_server(&params, &Env::empty(), version, &chain, unix_time(now)?)
             .map_err(|e| verify_error(&e))?;
         let hidden = v.hidden_reason().and_then(|c| c.reason);
         out.set(Box::new(pgtls_verdict {
@@ -353,9 +353,15 @@ pub unsafe extern "C" fn pgtls_verify_client(
         } else {
             Some(read_chain_pem(chain).map_err(|e| verify_error(&e))?)
         };
-        let d =
-            ::pgtls_verify::server::decide_client(&tls, line, ident, user, chain.as_deref(), now)
-                .map_err(|e| verify_error(&e))?;
+        let d = ::pgtls_verify::server::decide_client(
+            &tls,
+            line,
+            ident,
+            user,
+            chain.as_deref(),
+            unix_time(now)?,
+        )
+        .map_err(|e| verify_error(&e))?;
         let json = json!({
             "verdict": if d.accept { "accept" } else { "reject" },
             "message": d.message,
@@ -507,4 +513,18 @@ pub unsafe extern "C" fn pgtls_client_decision_to_json(
 pub unsafe extern "C" fn pgtls_client_decision_free(decision: *mut pgtls_client_decision) {
     // SAFETY: ownership comes back from the caller.
     boundary((), || unsafe { crate::input::free(decision) });
+}
+
+/// `now` (seconds since the Unix epoch, as C passes it) as a time; a moment before
+/// 1970 is not one libpq can be asked about.
+fn unix_time(now: i64) -> Result<rustls_pki_types::UnixTime, Error> {
+    let secs = u64::try_from(now).map_err(|_| {
+        Error::new(
+            pgtls_status::InvalidArgument,
+            format!("now: {now} is before 1970"),
+        )
+    })?;
+    Ok(rustls_pki_types::UnixTime::since_unix_epoch(
+        std::time::Duration::from_secs(secs),
+    ))
 }

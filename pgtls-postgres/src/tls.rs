@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use pgtls_verify::client_cert::{self, ClientCert};
 use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, policy};
 use rustls::ClientConfig;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{PrivateKeyDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
@@ -284,8 +284,6 @@ impl LibpqTlsConnect {
                         cert.display()
                     ))
                 })?;
-                let chain: Vec<CertificateDer<'static>> =
-                    chain.into_iter().map(CertificateDer::from).collect();
                 let der = read_key(&key, s.sslpassword.as_deref())?;
                 let ck =
                     rustls::sign::CertifiedKey::from_der(chain, der, &provider).map_err(|e| {

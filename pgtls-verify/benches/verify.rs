@@ -16,7 +16,7 @@ use pgtls_x509::Certificate;
 mod common;
 use common::fixtures;
 
-fn der(dir: &Path, name: &str) -> Vec<u8> {
+fn der(dir: &Path, name: &str) -> pgtls_verify::CertificateDer<'static> {
     pgtls_verify::read_chain_file(&dir.join(format!("{name}.pem")))
         .unwrap()
         .remove(0)
@@ -33,7 +33,7 @@ fn trust(dir: &Path, root: &str) -> TrustConfig {
 fn chains(c: &mut Criterion) {
     let tmp = fixtures();
     let dir = tmp.path();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = pgtls_verify::UnixTime::now();
     for (label, root, int, leaf) in [
         ("ecdsa-p256", "root", "int", "leaf"),
         ("rsa-2048", "rsaroot", "rsaint", "rsaleaf"),

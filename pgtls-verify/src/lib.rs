@@ -28,8 +28,8 @@
 //! use pgtls_hba::PgVersion;
 //! let params = Params::parse_conninfo(
 //!     "host=db.example.test sslmode=verify-full sslrootcert=/etc/pg/root.crt").unwrap();
-//! let chain: Vec<Vec<u8>> = vec![/* DER, leaf first */];
-//! let now = 1_800_000_000;
+//! let chain: Vec<rustls_pki_types::CertificateDer<'_>> = vec![/* DER, leaf first */];
+//! let now = rustls_pki_types::UnixTime::now();
 //! let v = verify_server(&params, &Env::from_process(), PgVersion::V15, &chain, now).unwrap();
 //! if !v.accept { eprintln!("{}", v.message.unwrap_or_default()); }
 //! ```
@@ -43,6 +43,10 @@
 //! [`Verdict::plaintext_fallback`] says libpq would then use plaintext
 //! (never under `sslcertmode=require`, which refuses plaintext sessions).
 #![forbid(unsafe_code)]
+
+/// The certificate and time types at pgtls-verify's boundary (rustls-pki-types'), so that
+/// callers need no dependency of their own for them.
+pub use rustls_pki_types::{CertificateDer, UnixTime};
 
 mod cert;
 mod chain;
@@ -83,7 +87,7 @@ pub const UNIX_SOCKET_MESSAGE: &str = "libpq does not use TLS over a Unix-domain
 ///
 /// # Errors
 /// Unreadable file, malformed PEM, or no certificate in it.
-pub fn read_chain_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Error> {
+pub fn read_chain_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let data = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -104,15 +108,17 @@ pub fn read_chain_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Error> {
 ///
 /// # Errors
 /// Malformed PEM or no certificate.
-pub fn read_chain_pem(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+pub fn read_chain_pem(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
     let blocks = pgtls_x509::pem::read_x509_info(data).map_err(|e| Error::Pem {
         path: "<input>".into(),
         reason: e.0,
     })?;
-    let certs: Vec<Vec<u8>> = blocks
+    let certs: Vec<CertificateDer<'static>> = blocks
         .into_iter()
         .filter_map(|b| match b {
-            pgtls_x509::pem::X509InfoBlock::Certificate { der, .. } => Some(der),
+            pgtls_x509::pem::X509InfoBlock::Certificate { der, .. } => {
+                Some(CertificateDer::from(der))
+            }
             pgtls_x509::pem::X509InfoBlock::Crl(_) => None,
         })
         .collect();
@@ -130,10 +136,10 @@ pub fn read_chain_pem(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 ///
 /// # Errors
 /// Malformed PEM or no certificate in PEM text.
-pub fn read_chain_pem_or_der(data: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+pub fn read_chain_pem_or_der(data: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
     match pgtls_x509::pem::sniff(data) {
         pgtls_x509::pem::Encoding::Pem => read_chain_pem(data),
-        _ => Ok(vec![data.to_vec()]),
+        _ => Ok(vec![CertificateDer::from(data.to_vec())]),
     }
 }
 
@@ -161,7 +167,7 @@ impl ServerHandshake {
 }
 
 /// What libpq would decide for a server presenting `chain` (DER, leaf first)
-/// with these parameters, at `now` (seconds since the Unix epoch), the server
+/// with these parameters, at `now`, the server
 /// not asking for a client certificate (PostgreSQL's default: no
 /// `ssl_ca_file`). [`verify_server_handshake`] says whether it asks.
 ///
@@ -172,8 +178,8 @@ pub fn verify_server(
     params: &Params,
     env: &Env,
     version: PgVersion,
-    chain: &[Vec<u8>],
-    now: i64,
+    chain: &[CertificateDer<'_>],
+    now: UnixTime,
 ) -> Result<Verdict, Error> {
     verify_server_handshake(params, env, version, chain, ServerHandshake::new(), now)
 }
@@ -193,9 +199,9 @@ pub fn verify_server_handshake(
     params: &Params,
     env: &Env,
     version: PgVersion,
-    chain: &[Vec<u8>],
+    chain: &[CertificateDer<'_>],
     server: ServerHandshake,
-    now: i64,
+    now: UnixTime,
 ) -> Result<Verdict, Error> {
     let mut checks = Vec::new();
     let plan = match policy::plan(params, env, version) {
@@ -277,6 +283,11 @@ pub fn verify_server_handshake(
     }
     v.plaintext_fallback = !v.accept && fallback;
     Ok(v)
+}
+
+/// Seconds since the Unix epoch, as the chain checks count them.
+pub(crate) fn unix_secs(t: UnixTime) -> i64 {
+    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The subject of a DER certificate as one line (`CN=x, O=y`), if it parses.

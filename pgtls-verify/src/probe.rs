@@ -64,7 +64,7 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ProbeError {
 #[non_exhaustive]
 pub struct Capture {
     /// The certificate chain as sent (DER, leaf first).
-    pub chain: Vec<Vec<u8>>,
+    pub chain: Vec<CertificateDer<'static>>,
     /// The CertificateRequest's CA names (DER), if it asked for a client certificate.
     pub client_ca_names: Option<Vec<Vec<u8>>>,
     /// The negotiated TLS version.
@@ -77,7 +77,7 @@ pub struct Capture {
 
 #[derive(Debug)]
 struct Recorder {
-    seen: Mutex<Vec<Vec<u8>>>,
+    seen: Mutex<Vec<CertificateDer<'static>>>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -91,8 +91,8 @@ impl ServerCertVerifier for Recorder {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if let Ok(mut s) = self.seen.lock() {
-            s.push(end_entity.to_vec());
-            s.extend(intermediates.iter().map(|c| c.to_vec()));
+            s.push(end_entity.clone().into_owned());
+            s.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -297,7 +297,7 @@ pub fn evaluate_modes(
     base: &Params,
     env: &Env,
     version: PgVersion,
-    now: i64,
+    now: UnixTime,
 ) -> Result<Vec<(SslMode, Verdict)>, crate::Error> {
     let server =
         crate::ServerHandshake::new().requesting_client_cert(capture.client_ca_names.is_some());

@@ -234,9 +234,8 @@ impl ServerCertVerifier for LibpqVerifier {
             None
         };
         let mut chain = Vec::with_capacity(1 + intermediates.len());
-        chain.push(end_entity.to_vec());
-        chain.extend(intermediates.iter().map(|c| c.to_vec()));
-        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        chain.push(end_entity.clone());
+        chain.extend(intermediates.iter().cloned());
         let verdict = self
             .trust
             .evaluate_host(&chain, now, host.as_deref())

@@ -17,6 +17,8 @@ use pgtls_hba::{
     ServerSettings, UsermapOutcome,
 };
 
+use rustls_pki_types::{CertificateDer, UnixTime};
+
 use crate::cert::{Cert, Crl};
 use crate::chain::{self, Purpose, Store, X509Reason};
 use crate::outcome::Check;
@@ -174,9 +176,10 @@ pub fn decide_client(
     hba_line: &str,
     ident: Option<&IdentFile>,
     user: &str,
-    client_chain: Option<&[Vec<u8>]>,
-    now: i64,
+    client_chain: Option<&[CertificateDer<'_>]>,
+    now: UnixTime,
 ) -> Result<ServerDecision, crate::Error> {
+    let now = crate::unix_secs(now);
     let cfg = |m: String| crate::Error::Invalid {
         what: "server configuration".into(),
         reason: m,

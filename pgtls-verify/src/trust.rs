@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgtls_hba::PgVersion;
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 use crate::cert::{Cert, Crl};
 use crate::chain::{self, Purpose, Store};
@@ -21,7 +22,7 @@ pub const MAX_CERT_LIST: usize = 100 * 1024;
 /// The size of a TLS 1.3 Certificate message body carrying `chain`: context
 /// and list length, then per entry a 3-byte length, the DER and 2 bytes of
 /// (empty) extensions. OpenSSL compares it with `max_cert_list`.
-pub(crate) fn certificate_message_size(chain: &[Vec<u8>]) -> usize {
+pub(crate) fn certificate_message_size(chain: &[CertificateDer<'_>]) -> usize {
     chain
         .iter()
         .fold(4usize, |n, c| n.saturating_add(5).saturating_add(c.len()))
@@ -29,7 +30,7 @@ pub(crate) fn certificate_message_size(chain: &[Vec<u8>]) -> usize {
 
 /// Parses DER certificates (leaf first), naming the index of one that does
 /// not parse.
-pub(crate) fn parse_chain(chain: &[Vec<u8>]) -> Result<Vec<Cert>, crate::Error> {
+pub(crate) fn parse_chain(chain: &[CertificateDer<'_>]) -> Result<Vec<Cert>, crate::Error> {
     chain
         .iter()
         .enumerate()
@@ -340,7 +341,11 @@ impl TrustConfig {
     ///
     /// # Errors
     /// A certificate pgtls cannot parse.
-    pub fn evaluate(&self, chain: &[Vec<u8>], now: i64) -> Result<Verdict, crate::Error> {
+    pub fn evaluate(
+        &self,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<Verdict, crate::Error> {
         self.evaluate_host(chain, now, self.host.as_deref())
     }
 
@@ -352,10 +357,11 @@ impl TrustConfig {
     /// A certificate pgtls cannot parse.
     pub fn evaluate_host(
         &self,
-        chain: &[Vec<u8>],
-        now: i64,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
         host: Option<&str>,
     ) -> Result<Verdict, crate::Error> {
+        let now = crate::unix_secs(now);
         let mut checks = Vec::new();
         let size = certificate_message_size(chain);
         if size > MAX_CERT_LIST {

@@ -31,7 +31,11 @@ fn openssl_load_reason(dir: &Path, file: &Path) -> String {
     line.split(':').nth(5).unwrap().to_string()
 }
 
-fn verdict(mode: &str, root: &Path, chain: &[Vec<u8>]) -> pgtls_verify::Verdict {
+fn verdict(
+    mode: &str,
+    root: &Path,
+    chain: &[pgtls_verify::CertificateDer<'_>],
+) -> pgtls_verify::Verdict {
     let mut p = Params::default();
     p.sslmode = Some(mode.into());
     p.sslrootcert = Some(root.to_path_buf());
@@ -41,7 +45,7 @@ fn verdict(mode: &str, root: &Path, chain: &[Vec<u8>]) -> pgtls_verify::Verdict 
         &Env::empty(),
         PgVersion::V15,
         chain,
-        time::OffsetDateTime::now_utc().unix_timestamp(),
+        pgtls_verify::UnixTime::now(),
     )
     .unwrap()
 }
@@ -139,12 +143,27 @@ fn non_utf8_names_long_chains_and_broken_chains() {
         &p,
         &Env::empty(),
         PgVersion::V15,
-        &[b"\x30\x03\x02\x01\x00".to_vec()],
-        0,
+        &[pgtls_verify::CertificateDer::from(
+            b"\x30\x03\x02\x01\x00".to_vec(),
+        )],
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(0).unwrap_or(0),
+        )),
     )
     .unwrap_err();
     assert!(e.to_string().contains("could not be parsed"), "{e}");
-    assert!(verify_server(&p, &Env::empty(), PgVersion::V15, &[], 0).is_err());
+    assert!(
+        verify_server(
+            &p,
+            &Env::empty(),
+            PgVersion::V15,
+            &[],
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(0).unwrap_or(0)
+            ))
+        )
+        .is_err()
+    );
 }
 
 proptest! {
@@ -158,6 +177,6 @@ proptest! {
         let _ = Params::parse_conninfo(&text);
         let mut p = Params::default();
         p.sslmode = Some("require".into());
-        let _ = verify_server(&p, &Env::empty(), PgVersion::V15, &[data], 0);
+        let _ = verify_server(&p, &Env::empty(), PgVersion::V15, &[pgtls_verify::CertificateDer::from(data)], pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(0).unwrap_or(0))));
     }
 }

@@ -105,7 +105,16 @@ fn cross_signed_cycle_behind_thousands_of_decoys_ends_as_openssl_ends() {
     ))
     .unwrap();
     let chain = pgtls_verify::read_chain_file(&d.join("leaf.pem")).unwrap();
-    let v = verify_server(&params, &Env::empty(), PgVersion::V15, &chain, now()).unwrap();
+    let v = verify_server(
+        &params,
+        &Env::empty(),
+        PgVersion::V15,
+        &chain,
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now()).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert!(!v.accept, "pgtls accepted a chain openssl refuses");
     let reason = v.checks.iter().find_map(|c| c.reason);
     assert_eq!(

@@ -15,7 +15,10 @@ use pgtls_verify::server::{ServerTls, decide_client};
 
 /// A P-256 CA and a client certificate whose request takes `subject_args`
 /// (`-subj /CN=x`, or `-config FILE`), as DER; returns the CA path too.
-fn client_cert(dir: &Path, subject_args: &[&str]) -> (std::path::PathBuf, Vec<u8>) {
+fn client_cert(
+    dir: &Path,
+    subject_args: &[&str],
+) -> (std::path::PathBuf, pgtls_verify::CertificateDer<'static>) {
     let ec = [
         "-newkey",
         "ec",
@@ -44,7 +47,7 @@ fn client_cert(dir: &Path, subject_args: &[&str]) -> (std::path::PathBuf, Vec<u8
     .unwrap();
     (
         dir.join("ca.crt"),
-        std::fs::read(dir.join("c.der")).unwrap(),
+        std::fs::read(dir.join("c.der")).unwrap().into(),
     )
 }
 
@@ -83,7 +86,17 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
     // Leftmost-first would allow `rust_group`, which the server refuses: a
     // false accept. Neither user may be claimed either way.
     for user in [&rust_group, &server_group] {
-        let d = decide_client(&tls, HBA, Some(&ident), user, Some(&chain), now).unwrap();
+        let d = decide_client(
+            &tls,
+            HBA,
+            Some(&ident),
+            user,
+            Some(&chain),
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
+        )
+        .unwrap();
         assert!(!d.accept, "user {user}: {d:?}");
         assert!(d.undecided.is_some(), "user {user}: {d:?}");
         assert!(
@@ -99,7 +112,17 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
         &format!("m /{pattern} \\1\nm abcd {rust_group}\n"),
         PgVersion::V15,
     );
-    let d = decide_client(&tls, HBA, Some(&ident), &rust_group, Some(&chain), now).unwrap();
+    let d = decide_client(
+        &tls,
+        HBA,
+        Some(&ident),
+        &rust_group,
+        Some(&chain),
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert!(!d.accept && d.undecided.is_some(), "{d:?}");
 
     // An earlier line that allows decides before the undecidable one.
@@ -107,7 +130,17 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
         &format!("m abcd {rust_group}\nm /{pattern} \\1\n"),
         PgVersion::V15,
     );
-    let d = decide_client(&tls, HBA, Some(&ident), &rust_group, Some(&chain), now).unwrap();
+    let d = decide_client(
+        &tls,
+        HBA,
+        Some(&ident),
+        &rust_group,
+        Some(&chain),
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert!(d.accept && d.undecided.is_none(), "{d:?}");
 }
 
@@ -120,7 +153,17 @@ fn exact_cases_of_ambiguous_patterns_are_decided() {
     let chain = [leaf];
     let decide = |ident: &str, user: &str| {
         let f = IdentFile::parse_str(ident, PgVersion::V15);
-        decide_client(&tls, HBA, Some(&f), user, Some(&chain), now).unwrap()
+        decide_client(
+            &tls,
+            HBA,
+            Some(&f),
+            user,
+            Some(&chain),
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
+        )
+        .unwrap()
     };
     // ^(...)$: group 1 is the whole subject under any semantics.
     let d = decide("m /^(alice|carol)$ \\1\n", "carol");
@@ -170,19 +213,41 @@ fn cn_that_is_not_utf8_never_matches_its_lossy_form() {
         None,
         lossy,
         Some(&chain),
-        now,
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now).unwrap_or(0),
+        )),
     )
     .unwrap();
     assert_eq!(d.peer_cn.as_deref(), Some(lossy), "the fixture's CN");
     assert!(!d.accept && d.undecided.is_none(), "{d:?}");
 
     let f = IdentFile::parse_str("m josé carol\nm jos bob\n", PgVersion::V15);
-    let d = decide_client(&tls, HBA, Some(&f), "carol", Some(&chain), now).unwrap();
+    let d = decide_client(
+        &tls,
+        HBA,
+        Some(&f),
+        "carol",
+        Some(&chain),
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert!(!d.accept && d.undecided.is_none(), "{d:?}");
 
     for ident in [format!("m {lossy} carol\n"), "m /^jos.$ carol\n".to_owned()] {
         let f = IdentFile::parse_str(&ident, PgVersion::V15);
-        let d = decide_client(&tls, HBA, Some(&f), "carol", Some(&chain), now).unwrap();
+        let d = decide_client(
+            &tls,
+            HBA,
+            Some(&f),
+            "carol",
+            Some(&chain),
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
+        )
+        .unwrap();
         assert!(!d.accept && d.undecided.is_some(), "{ident}: {d:?}");
     }
 }

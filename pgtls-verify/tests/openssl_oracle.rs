@@ -104,7 +104,16 @@ fn chain_verdicts_match_openssl_verify() {
         params.sslmode = Some("verify-ca".into());
         params.sslrootcert = Some(dir.join(format!("{cafile}.pem")));
         params.sslcrl = crl_path.as_ref().map(Into::into);
-        let v = verify_server(&params, &Env::empty(), PgVersion::V15, &chain, at).unwrap();
+        let v = verify_server(
+            &params,
+            &Env::empty(),
+            PgVersion::V15,
+            &chain,
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(at).unwrap_or(0),
+            )),
+        )
+        .unwrap();
         let got = v
             .hidden_reason()
             .map(|c| (c.reason.unwrap().code(), c.depth.unwrap()));
@@ -275,7 +284,16 @@ fn crl_directories_match_openssl_capath() {
         p.sslmode = Some("verify-ca".into());
         p.sslrootcert = Some(dir.join("root.pem"));
         p.sslcrldir = Some(d.clone());
-        let v = verify_server(&p, &Env::empty(), PgVersion::V15, &chain, now).unwrap();
+        let v = verify_server(
+            &p,
+            &Env::empty(),
+            PgVersion::V15,
+            &chain,
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
+        )
+        .unwrap();
         let got = v.hidden_reason().and_then(|c| c.reason).map(|r| r.code());
         if got != want || v.accept != want.is_none() {
             mismatches.push(format!("{name}: openssl {want:?} pgtls {got:?}"));

@@ -48,7 +48,16 @@ fn direct_tls_refuses_weak_modes_as_libpq_17_does() {
     ] {
         for direct in [false, true] {
             let cap = capture(dir, direct);
-            let modes = evaluate_modes(&cap, &base, &env, version, now()).unwrap();
+            let modes = evaluate_modes(
+                &cap,
+                &base,
+                &env,
+                version,
+                pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                    u64::try_from(now()).unwrap_or(0),
+                )),
+            )
+            .unwrap();
             assert_eq!(
                 modes.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
                 SslMode::ALL.to_vec()
@@ -85,7 +94,9 @@ fn direct_tls_refuses_weak_modes_as_libpq_17_does() {
                     version,
                     &cap.chain,
                     ServerHandshake::new(),
-                    now(),
+                    pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                        u64::try_from(now()).unwrap_or(0),
+                    )),
                 )
                 .unwrap();
                 assert_eq!(same.message, v.message, "{version} direct={direct} {mode}");
@@ -107,7 +118,16 @@ fn a_certificate_request_in_the_capture_counts_for_sslcertmode() {
     std::fs::create_dir_all(&home).unwrap();
     let env = Env::empty().with_var("HOME", home.to_str().unwrap());
     let mut cap = capture(dir, false);
-    let modes = evaluate_modes(&cap, &base, &env, PgVersion::V17, now()).unwrap();
+    let modes = evaluate_modes(
+        &cap,
+        &base,
+        &env,
+        PgVersion::V17,
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now()).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     let require = |m: &[(SslMode, pgtls_verify::Verdict)]| {
         m.iter()
             .find(|(x, _)| *x == SslMode::Require)
@@ -119,7 +139,16 @@ fn a_certificate_request_in_the_capture_counts_for_sslcertmode() {
         Some(client_cert::NOT_REQUESTED_MESSAGE)
     );
     cap.client_ca_names = Some(Vec::new());
-    let modes = evaluate_modes(&cap, &base, &env, PgVersion::V17, now()).unwrap();
+    let modes = evaluate_modes(
+        &cap,
+        &base,
+        &env,
+        PgVersion::V17,
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now()).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert_eq!(
         require(&modes).as_deref(),
         Some(client_cert::NOT_SENT_MESSAGE)

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use pgtls_testkit::Cluster;
 use pgtls_verify::{Env, LibpqRejection, LibpqVerifier, Params, PgVersion, libpq_message, probe};
 use rustls::client::danger::ServerCertVerifier;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{ServerName, UnixTime};
 
 /// rustls with a verifier built from `conninfo`, connecting to `name`.
 fn via_rustls(port: u16, conninfo: &str, name: &str) -> Result<(), String> {
@@ -189,8 +189,8 @@ fn refusals_carry_libpqs_message() {
             .unwrap()
             .remove(0)
     };
-    let leaf = CertificateDer::from(der("leaf.pem"));
-    let int = CertificateDer::from(der("int.pem"));
+    let leaf = der("leaf.pem");
+    let int = der("int.pem");
     let root = dir.join("root.pem").display().to_string();
     let name = ServerName::try_from("db.example.test").unwrap();
     let verifier = |ci: &str| {

@@ -145,7 +145,9 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
             &Env::empty(),
             PgVersion::V15,
             &served_chain,
-            now,
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
         )
         .unwrap();
         let agree = match &p {
@@ -172,7 +174,16 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     let mut base = Params::default();
     base.host = Some("db.example.test".into());
     base.sslrootcert = Some(dir.join("root.pem"));
-    let modes = probe::evaluate_modes(&cap, &base, &Env::empty(), PgVersion::V15, now).unwrap();
+    let modes = probe::evaluate_modes(
+        &cap,
+        &base,
+        &Env::empty(),
+        PgVersion::V15,
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now).unwrap_or(0),
+        )),
+    )
+    .unwrap();
     assert_eq!(modes.len(), 6);
     let (disable, tls_modes) = modes.split_first().unwrap();
     assert_eq!(disable.0, pgtls_verify::SslMode::Disable);

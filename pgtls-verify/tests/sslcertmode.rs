@@ -88,7 +88,7 @@ const VERSIONS: [PgVersion; 3] = [PgVersion::V16, PgVersion::V17, PgVersion::V18
 
 struct Files {
     _tmp: tempfile::TempDir,
-    chain: Vec<Vec<u8>>,
+    chain: Vec<pgtls_verify::CertificateDer<'static>>,
     root: String,
     cert: String,
     key: String,
@@ -118,11 +118,8 @@ fn files() -> Files {
     }
 }
 
-fn now() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(d.as_secs()).unwrap()
+fn now() -> pgtls_verify::UnixTime {
+    pgtls_verify::UnixTime::now()
 }
 
 fn decide(f: &Files, conninfo: &str, requested: bool, version: PgVersion) -> Verdict {

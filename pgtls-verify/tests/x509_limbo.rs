@@ -172,10 +172,10 @@ struct Files {
     roots: PathBuf,
     crls: Option<PathBuf>,
     /// The chain the server sends: leaf then intermediates (DER).
-    chain: Vec<Vec<u8>>,
+    chain: Vec<pgtls_verify::CertificateDer<'static>>,
 }
 
-fn pem_to_der(pems: &[&str]) -> Result<Vec<Vec<u8>>, String> {
+fn pem_to_der(pems: &[&str]) -> Result<Vec<pgtls_verify::CertificateDer<'static>>, String> {
     let mut out = Vec::new();
     for p in pems {
         out.extend(pgtls_verify::read_chain_pem(p.as_bytes()).map_err(|e| e.to_string())?);
@@ -222,6 +222,9 @@ fn pgtls_verify(files: &Files, at: i64, name: Option<&PeerName>) -> Option<Strin
         }
         None => params.sslmode = Some("verify-ca".into()),
     }
+    let at = pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(at).unwrap_or(0),
+    ));
     match verify_server(&params, &Env::empty(), PgVersion::V17, &files.chain, at) {
         Ok(v) if v.accept => None,
         Ok(v) => Some(match v.hidden_reason() {

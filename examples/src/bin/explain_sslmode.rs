@@ -43,7 +43,15 @@ fn main() -> ExitCode {
                 .cloned()
                 .unwrap_or_else(|| "/nonexistent/root.crt".into()),
         );
-        match verify_server(&params, &Env::empty(), PgVersion::V15, &chain, now) {
+        match verify_server(
+            &params,
+            &Env::empty(),
+            PgVersion::V15,
+            &chain,
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(now).unwrap_or(0),
+            )),
+        ) {
             Ok(v) if v.accept => println!("{mode:>11}: TLS session completes"),
             Ok(v) => {
                 let fallback = if v.plaintext_fallback {

@@ -88,13 +88,15 @@ fn run(dir: &std::path::Path, host: &str, role: &str) -> Result<(), Box<dyn std:
         dir.join("root.crl").display()
     );
     let params = Params::parse_conninfo(&conninfo)?;
-    let chain = vec![server.der().to_vec()];
+    let chain = vec![pgtls_verify::CertificateDer::from(server.der())];
     let verdict = verify_server(
         &params,
         &Env::empty(),
         PgVersion::V15,
         &chain,
-        now.unix_timestamp(),
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        )),
     )?;
     if verdict.accept {
         println!("libpq (verify-full, host={host}) would accept the server certificate");

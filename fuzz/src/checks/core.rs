@@ -320,8 +320,10 @@ pub fn cert_issue(data: &[u8]) {
             &p,
             &pgtls_verify::Env::empty(),
             pgtls_verify::PgVersion::V15,
-            &[cert.der().to_vec()],
-            NOW,
+            &[pgtls_verify::CertificateDer::from(cert.der().to_vec())],
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(NOW).unwrap_or(0),
+            )),
         )
         .expect("verify_server on an issued certificate");
         assert!(

@@ -203,8 +203,16 @@ pub fn ffi_verdict(data: &[u8]) {
         .map_err(|e| e.to_string())
         .and_then(|p| {
             let chain = pgtls_verify::read_chain_pem(&chain_pem).map_err(|e| e.to_string())?;
-            pgtls_verify::verify_server(&p, &pgtls_verify::Env::empty(), version, &chain, NOW)
-                .map_err(|e| e.to_string())
+            pgtls_verify::verify_server(
+                &p,
+                &pgtls_verify::Env::empty(),
+                version,
+                &chain,
+                pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                    u64::try_from(NOW).unwrap_or(0),
+                )),
+            )
+            .map_err(|e| e.to_string())
         });
     let mut verdict: *mut pgtls_verdict = ptr::null_mut();
     let mut err: *mut pgtls_error = ptr::null_mut();

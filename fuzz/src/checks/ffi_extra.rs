@@ -602,7 +602,9 @@ pub fn client_decision(
             with_ident.then_some(ident_file),
             user,
             c.as_deref(),
-            NOW,
+            pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                u64::try_from(NOW).unwrap_or(0),
+            )),
         )
     });
 

@@ -427,8 +427,16 @@ pub fn hostname(data: &[u8]) {
     p.set("sslmode", "verify-full".to_owned());
     p.set("host", host.clone());
     p.set("sslrootcert", f.root.display().to_string());
-    let v = verify_server(&p, &Env::empty(), version, &[cert.der().to_vec()], NOW)
-        .expect("verify_server on an issued certificate");
+    let v = verify_server(
+        &p,
+        &Env::empty(),
+        version,
+        &[pgtls_verify::CertificateDer::from(cert.der().to_vec())],
+        pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(NOW).unwrap_or(0),
+        )),
+    )
+    .expect("verify_server on an issued certificate");
     let chain_ok = v
         .checks
         .iter()
@@ -460,10 +468,19 @@ pub fn hostname(data: &[u8]) {
     }
 }
 
+/// `at` (seconds since the epoch) as pgtls-verify's time.
+fn unix(at: i64) -> pgtls_verify::UnixTime {
+    pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(at).unwrap_or(0),
+    ))
+}
+
 /// Splits fuzzer bytes into a chain: PEM text, or 2-byte-length-prefixed DER blobs.
 fn split_chain(data: &[u8]) -> Vec<Vec<u8>> {
     if data.windows(11).any(|w| w == b"-----BEGIN ") {
-        return pgtls_verify::read_chain_pem(data).unwrap_or_default();
+        return pgtls_verify::read_chain_pem(data)
+            .map(|c| c.iter().map(|d| d.to_vec()).collect())
+            .unwrap_or_default();
     }
     let mut out = Vec::new();
     let mut rest = data;
@@ -564,7 +581,10 @@ pub fn chain_verify(data: &[u8]) {
         if flags & 1 == 1 {
             p.set("sslcrl", f.crl.display().to_string());
         }
-        let v = verify_server(&p, &Env::empty(), version, &chain, at).map_err(|e| e.to_string());
+        let ders: Vec<pgtls_verify::CertificateDer<'_>> =
+            chain.iter().map(|c| c.as_slice().into()).collect();
+        let v =
+            verify_server(&p, &Env::empty(), version, &ders, unix(at)).map_err(|e| e.to_string());
         rustls_agrees(&p, version, &chain, at, &v, mode);
         results.push((mode, v));
     }
