@@ -361,3 +361,249 @@ fn renderers_and_hash_match_openssl_on_openssl_made_subjects() {
         bad.join("\n")
     );
 }
+
+/// The two renderers the PostgreSQL server has, against a real PostgreSQL 15 with client
+/// certificates made by openssl: `rfc2253` is the server's `peer_dn` (a `cert
+/// clientname=DN` line whose pg_ident map names exactly pgtls's rendering lets the client
+/// in, and nothing else would), and `postgres_cstring` is `ssl_client_dn()` (sslinfo).
+#[test]
+fn rfc2253_and_postgres_cstring_match_the_server() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let ossl = |args: &[&str]| openssl(d, args).unwrap();
+    ossl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "ca.key",
+    ]);
+    ossl(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=Name Test CA",
+        "-days",
+        "30",
+        "-out",
+        "ca.crt",
+    ]);
+    ossl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "srv.key",
+    ]);
+    ossl(&[
+        "req",
+        "-new",
+        "-key",
+        "srv.key",
+        "-subj",
+        "/CN=localhost",
+        "-out",
+        "srv.csr",
+    ]);
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "2",
+        "-days",
+        "30",
+        "-out",
+        "srv.crt",
+    ]);
+    // (label, string_mask, multivalue, subject). A BMPString or UniversalString CN has
+    // NUL bytes, which the server refuses (`SSL certificate's common name contains
+    // embedded null`): those subjects carry no CN.
+    let subjects: [(&str, &str, bool, &str); 9] = [
+        (
+            "utf8",
+            "utf8only",
+            true,
+            "/DC=org/O=Caf\u{e9} \u{17d}/OU=  Sp   U /CN=db+UID=u1",
+        ),
+        (
+            "bmp",
+            "MASK:0x0800",
+            true,
+            "/O=Caf\u{e9} \u{17d}/OU=b\u{f6}b+L=x",
+        ),
+        (
+            "universal",
+            "MASK:0x0100",
+            false,
+            "/O=smile \u{1f600}/OU=Org",
+        ),
+        (
+            "escapes",
+            "utf8only",
+            false,
+            "/CN=a,b+c;d<e>f\"g\\\\h=i\\/j/O= lead/OU=#hash",
+        ),
+        (
+            "printable",
+            "default",
+            false,
+            "/C=DE/ST=Berlin/L=Mitte/O=Ex Org/CN=plain",
+        ),
+        (
+            "types1",
+            "utf8only",
+            false,
+            "/emailAddress=a@b.example/serialNumber=123/CN=t1",
+        ),
+        (
+            "types2",
+            "utf8only",
+            false,
+            "/street=Main 1/title=T/GN=G/SN=S/CN=t2",
+        ),
+        ("types3", "utf8only", false, "/initials=I/pseudonym=P/CN=t3"),
+        (
+            "long",
+            "utf8only",
+            false,
+            "/O=Long Organisation Name Limited/OU=Engineering Department/CN=long",
+        ),
+    ];
+    let mut ident = String::new();
+    let mut clients = Vec::new();
+    for (label, mask, multi, subj) in subjects {
+        let cnf = d.join(format!("{label}.cnf"));
+        fs::write(
+            &cnf,
+            format!("[req]\ndistinguished_name = dn\nstring_mask = {mask}\n[dn]\n"),
+        )
+        .unwrap();
+        let key = format!("{label}.key");
+        let csr = format!("{label}.csr");
+        let crt = format!("{label}.crt");
+        ossl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            &key,
+        ]);
+        let mut req = vec![
+            "req",
+            "-new",
+            "-utf8",
+            "-config",
+            cnf.to_str().unwrap(),
+            "-key",
+            &key,
+        ];
+        if multi {
+            req.push("-multivalue-rdn");
+        }
+        req.extend(["-subj", subj, "-out", &csr]);
+        ossl(&req);
+        ossl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &format!("{}", 10 + clients.len()),
+            "-days",
+            "30",
+            "-out",
+            &crt,
+        ]);
+        let cert = pgtls_core::Certificate::from_pem_or_der(&fs::read(d.join(&crt)).unwrap(), &crt)
+            .unwrap();
+        let dn = cert.subject().rfc2253();
+        ident.push_str(&format!("m \"{}\" postgres\n", dn.replace('"', "\"\"")));
+        clients.push((
+            label,
+            key,
+            crt,
+            dn,
+            cert.subject().postgres_cstring().unwrap(),
+        ));
+    }
+    let read = |n: &str| fs::read(d.join(n)).unwrap();
+    let c = pgtls_testkit::Cluster::init().unwrap();
+    c.write_file("server.crt", &read("srv.crt"), 0o644).unwrap();
+    c.write_file("server.key", &read("srv.key"), 0o600).unwrap();
+    c.write_file("root.crt", &read("ca.crt"), 0o644).unwrap();
+    c.append_conf(
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'root.crt'\n",
+    )
+    .unwrap();
+    c.write_hba("local all all trust\nhostssl all all 127.0.0.1/32 cert clientname=DN map=m\n")
+        .unwrap();
+    c.write_ident(&ident).unwrap();
+    let c = c.start_initialized().unwrap();
+    c.sql("create extension sslinfo").unwrap();
+    let mut bad = Vec::new();
+    for (label, key, crt, dn, cstring) in &clients {
+        let ci = format!(
+            "hostaddr=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require \
+             sslcert={} sslkey={}",
+            c.port(),
+            d.join(crt).display(),
+            d.join(key).display()
+        );
+        let out = c
+            .psql(&["-X", "-Atc", "select ssl_client_dn()"], &ci, &[])
+            .unwrap();
+        if !out.status.success() {
+            bad.push(format!(
+                "{label}: the server refused the map for pgtls's RFC 2253 form {dn:?}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+            continue;
+        }
+        let got = out.stdout.strip_suffix(b"\n").unwrap_or(&out.stdout);
+        // The server keeps the first NAMEDATALEN - 1 bytes (`be_tls_get_peer_subject_name`
+        // into a char[NAMEDATALEN]).
+        let want = &cstring.as_bytes()[..cstring.len().min(63)];
+        if got != want {
+            let got = String::from_utf8_lossy(got);
+            bad.push(format!(
+                "{label}: ssl_client_dn() {got:?}, pgtls {cstring:?}"
+            ));
+        }
+    }
+    eprintln!(
+        "server renderers: {} client certificates x 2 checks",
+        clients.len()
+    );
+    assert_eq!(clients.len(), 9);
+    assert!(
+        clients.iter().any(|c| c.4.len() > 63),
+        "no subject tests the server's truncation"
+    );
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

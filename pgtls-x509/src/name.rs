@@ -16,6 +16,7 @@
 //! | [`DistinguishedName::oneline`] | `CN = db, O = Example` | `X509_NAME_print_ex(XN_FLAG_ONELINE)`, `openssl x509 -subject` |
 //! | [`DistinguishedName::rfc2253`] | `O=Example,CN=db` (reversed) | `XN_FLAG_RFC2253`, the server's `peer_dn` / `ssl_client_dn()` |
 //! | [`DistinguishedName::to_openssl_oneline`] | `/O=Example/CN=db` | `X509_NAME_oneline`, `index.txt`, `-nameopt compat` |
+//! | [`DistinguishedName::postgres_cstring`] | `/O=Example/CN=db` (UTF-8, RFC 2253 escapes) | the server's `X509_NAME_to_cstring`: `pg_stat_ssl.client_dn`, `ssl_client_dn()` |
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -474,6 +475,26 @@ impl DistinguishedName {
     /// `CN = db, O = Example`, values with special characters in double quotes.
     pub fn oneline(&self) -> String {
         print_ex(self, &Flags::ONELINE)
+    }
+
+    /// What the PostgreSQL server prints for a client certificate's subject or issuer
+    /// (`X509_NAME_to_cstring` in be-secure-openssl.c: `pg_stat_ssl.client_dn`,
+    /// sslinfo's `ssl_client_dn()`): every attribute as `/SN=value`, the value with RFC
+    /// 2253 escapes in UTF-8, multi-valued RDNs not joined. `None` when an attribute's
+    /// type has no OpenSSL name: the server then raises `could not get NID for
+    /// ASN1_OBJECT object`.
+    pub fn postgres_cstring(&self) -> Option<String> {
+        let mut out = String::new();
+        for a in &self.attributes {
+            if !a.is_known_type() {
+                return None;
+            }
+            out.push('/');
+            out.push_str(&a.kind());
+            out.push('=');
+            print_value(&mut out, a, &Flags::DISPLAY, false);
+        }
+        Some(out)
     }
 
     /// OpenSSL's `X509_NAME_oneline`, as `index.txt` stores it and `-nameopt compat`
