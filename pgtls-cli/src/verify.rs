@@ -62,13 +62,13 @@ pub(crate) struct ServerArgs {
     #[arg(long)]
     hostaddr: Option<String>,
     /// Root certificate file, or `system` (PG16+). Default: $PGSSLROOTCERT, else ~/.postgresql/root.crt.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslrootcert: Option<PathBuf>,
     /// CRL file. Default: $PGSSLCRL, else ~/.postgresql/root.crl (when no --sslcrldir).
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslcrl: Option<PathBuf>,
     /// CRL directory (OpenSSL hashed layout, PG14+). Default: $PGSSLCRLDIR.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslcrldir: Option<PathBuf>,
     /// sslnegotiation (PG17+).
     #[arg(long)]
@@ -78,10 +78,10 @@ pub(crate) struct ServerArgs {
     sslcertmode: Option<String>,
     /// Client certificate file. Default: $PGSSLCERT, else ~/.postgresql/postgresql.crt
     /// (a file that does not exist means no certificate).
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslcert: Option<PathBuf>,
     /// Client key file. Default: $PGSSLKEY, else ~/.postgresql/postgresql.key.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslkey: Option<PathBuf>,
     /// The server asks for a client certificate (a CertificateRequest: PostgreSQL
     /// does when ssl_ca_file is set). Default: it does not.
@@ -94,8 +94,12 @@ pub(crate) struct ServerArgs {
     #[arg(long, default_value = "15")]
     pg_version: PgVersion,
     /// PEM chain as the server sends it, leaf first.
-    #[arg(long)]
-    chain: PathBuf,
+    #[arg(long, required_unless_present = "chains", conflicts_with = "chains")]
+    chain: Option<PathBuf>,
+    /// Several chains, each evaluated with the same flags: one verdict per chain, in
+    /// order (with --json one object per line). Exit 0 when every chain is accepted.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    chains: Vec<PathBuf>,
     /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
     #[arg(long)]
     at: Option<String>,
@@ -145,13 +149,13 @@ pub(crate) struct ProbeArgs {
     /// The server to probe, as HOST or HOST:PORT (port default 5432).
     target: String,
     /// Root certificate file to evaluate the chain against.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslrootcert: Option<PathBuf>,
     /// CRL file.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslcrl: Option<PathBuf>,
     /// CRL directory.
-    #[arg(long)]
+    #[arg(long, value_parser = path_or_empty)]
     sslcrldir: Option<PathBuf>,
     /// The host name verify-full checks (default: HOST).
     #[arg(long)]
@@ -182,6 +186,12 @@ const EXIT_UNDECIDED: u8 = 4;
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pgtls: error: {msg}");
     ExitCode::from(crate::EXIT_USAGE)
+}
+
+/// A path flag whose empty value means "not set" (and overrides the environment), as
+/// libpq takes an empty `sslrootcert`, `sslcrl`, `sslcrldir`, `sslcert`, `sslkey`.
+fn path_or_empty(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(s))
 }
 
 /// The time `--at` names (RFC 3339, or seconds since the epoch), or the current time.
@@ -267,25 +277,59 @@ fn server(a: ServerArgs) -> ExitCode {
         Ok(n) => n,
         Err(e) => return usage_error(e),
     };
-    let chain = match pgtls_verify::read_chain_file(&a.chain) {
-        Ok(c) => c,
-        Err(e) => return usage_error(e),
-    };
     let env = Env::from_process();
     let server =
         pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
-    let v = match pgtls_verify::verify_server_handshake(
-        &params,
-        &env,
-        a.pg_version,
-        &chain,
-        server,
-        now,
-    ) {
-        Ok(v) => v,
-        Err(e) => return usage_error(e),
+    let decide = |file: &std::path::Path| -> Result<Verdict, String> {
+        let chain = pgtls_verify::read_chain_file(file).map_err(|e| e.to_string())?;
+        pgtls_verify::verify_server_handshake(&params, &env, a.pg_version, &chain, server, now)
+            .map_err(|e| e.to_string())
     };
-    report(&v, a.json)
+    let Some(one) = &a.chain else {
+        return batch(&a.chains, decide, a.json);
+    };
+    match decide(one) {
+        Ok(v) => report(&v, a.json),
+        Err(e) => usage_error(e),
+    }
+}
+
+/// `--chains`: every chain's verdict in order; exit 0 when all are accepted, 1 when any
+/// is refused, 2 when one cannot be read (checked before anything is printed).
+fn batch(
+    files: &[PathBuf],
+    decide: impl Fn(&std::path::Path) -> Result<Verdict, String>,
+    json: bool,
+) -> ExitCode {
+    let mut verdicts = Vec::with_capacity(files.len());
+    for f in files {
+        match decide(f) {
+            Ok(v) => verdicts.push(v),
+            Err(e) => return usage_error(e),
+        }
+    }
+    for (f, v) in files.iter().zip(&verdicts) {
+        if json {
+            let mut j = verdict_json(v);
+            j["chain"] = json!(f.display().to_string());
+            println!("{j}");
+        } else if v.accept {
+            println!("{}: accept", f.display());
+        } else {
+            println!(
+                "{}: reject: {}",
+                f.display(),
+                v.message.as_deref().unwrap_or("rejected")
+            );
+        }
+    }
+    match verdicts.iter().find(|v| !v.accept) {
+        None => ExitCode::SUCCESS,
+        Some(v) => {
+            eprintln!("{}", v.message.as_deref().unwrap_or("rejected"));
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn report(v: &Verdict, json: bool) -> ExitCode {
