@@ -1239,10 +1239,13 @@ pgtls_status pgtls_store_issue_client(const pgtls_store *store,
 
 /**
  * Signs a certificate signing request (PEM or DER; its signature is checked)
- * and records the certificate. The subject is kept byte for byte. `usage` is
- * `"server"` or `"client"`. For a server, `names` (comma-separated) gives
- * the subject alternative names; `(NULL, 0)` takes those the CSR requests.
- * For a client, `names` must be empty.
+ * and records the certificate, with pgtls-core's one CSR policy (`CsrPolicy`):
+ * the subject is kept byte for byte; `usage` is `"server"` or `"client"`;
+ * `names` (comma-separated) are the subject alternative names. For a server,
+ * `(NULL, 0)` names take the DNS and IP names the CSR requests (never its
+ * e-mail or URI names), and at least one name is needed. A client's role is
+ * its subject's first commonName, which must be there; for a client `names`
+ * must be empty (`PGTLS_STATUS_INVALID_ARGUMENT` otherwise).
  *
  * # Safety
  * As for `pgtls_store_issue_server`.

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use pgtls_core::{
-    CertificateParams, Csr, DirStore, DistinguishedName, Error, KeyAlgorithm, KeyPair,
-    NameConstraint, NameConstraints, NewFile, PBKDF2_ITERATIONS, RevocationReason, SerialNumber,
-    Store, StoreProblem, SubjectAltName, Validity, write_files, write_key_file, write_public_file,
+    CertificateParams, Csr, CsrPolicy, CsrUsage, DirStore, DistinguishedName, Error, KeyAlgorithm,
+    KeyPair, NameConstraint, NameConstraints, NewFile, PBKDF2_ITERATIONS, RevocationReason,
+    SerialNumber, Store, StoreProblem, SubjectAltName, Validity, write_files, write_key_file,
+    write_public_file,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -912,36 +913,22 @@ fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let store = a.store.open()?;
     let csr = Csr::from_pem_or_der(&read_file(&a.csr)?, &label(&a.csr))?;
     check_new(&[&a.out], a.force)?;
-    let validity = Validity::days_from(now, a.days);
-    let mut names = sans(&a.host)?;
-    if a.copy_sans {
-        names.extend(
-            csr.requested_sans()
-                .iter()
-                .filter(|s| matches!(s, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)))
-                .cloned(),
-        );
+    let usage = match a.profile {
+        ProfileArg::Server => CsrUsage::Server,
+        ProfileArg::Client => CsrUsage::Client,
+    };
+    let mut policy = CsrPolicy::new(usage, Validity::days_from(now, a.days));
+    policy.names = sans(&a.host)?;
+    policy.copy_requested_names = a.copy_sans;
+    if let Some(s) = &a.subject {
+        policy.subject = Some(DistinguishedName::parse_openssl(s).map_err(Error::from)?);
     }
-    let mut params = match a.profile {
-        ProfileArg::Server => {
-            if names.is_empty() {
-                return Err(Failure::Usage(
-                    "the server profile needs --host NAME or --copy-sans".to_owned(),
-                ));
-            }
-            CertificateParams::server(&names, None, validity)?
-        }
-        ProfileArg::Client => {
-            let mut p = CertificateParams::client("placeholder", validity)?;
-            p.subject_alt_names = names;
-            p
-        }
-    };
-    params.subject = match &a.subject {
-        Some(s) => DistinguishedName::parse_openssl(s).map_err(Error::from)?,
-        None => csr.subject().clone(),
-    };
-    let cert = store.issue(&params, csr.public_key(), now)?;
+    if usage == CsrUsage::Server && policy.names.is_empty() && !a.copy_sans {
+        return Err(Failure::Usage(
+            "the server profile needs --host NAME or --copy-sans".to_owned(),
+        ));
+    }
+    let cert = store.sign_csr(&csr, &policy, now)?;
     write_cert_chain(&a.out, &cert, &store, a.full_chain, a.force)?;
     let mut v = cert_json(&cert);
     v["file"] = json!(label(&a.out));

@@ -353,20 +353,16 @@ fn rcgen_params(
 }
 
 impl Ca {
-    /// Signs a CSR with `params`, keeping the CSR's subject byte for byte (to replace it,
-    /// set `params.subject` and call [`Ca::issue`] with [`Csr::public_key`]). The CSR's
-    /// requested extensions are ignored: SANs, usages and validity come from `params`.
+    /// Signs a CSR as `policy` says (see [`CsrPolicy`](crate::CsrPolicy): the one CSR policy of pgtls).
     ///
     /// # Errors
-    /// As [`Ca::issue`].
+    /// As [`CsrPolicy::params`](crate::CsrPolicy::params) and [`Ca::issue`].
     pub fn sign_csr(
         &self,
         csr: &Csr,
-        params: &CertificateParams,
+        policy: &crate::CsrPolicy,
         now: OffsetDateTime,
     ) -> Result<Certificate, Error> {
-        let mut p = params.clone();
-        p.subject = csr.subject().clone();
-        self.issue(&p, csr.public_key(), now)
+        self.issue(&policy.params(csr)?, csr.public_key(), now)
     }
 }

@@ -47,8 +47,10 @@
 //!   CSR is the CSR's subject byte for byte (repeated and multi-valued RDNs included).
 //! * **CSRs** are parsed and their signatures verified with pgtls-x509; the key's
 //!   algorithm comes from the key (a P-384 key in a SHA-256-signed CSR is certified as
-//!   P-384). Requested extensions are never copied: SANs, usages and validity come from
-//!   the [`CertificateParams`] (the CLI's `--copy-sans` copies DNS/IP SANs on request).
+//!   P-384). How a CSR is signed is one policy, [`CsrPolicy`] (the CLI's flags and the
+//!   C ABI's arguments map onto it): requested DNS and IP names are copied only when
+//!   asked, nothing else the CSR requests is, and a client certificate needs the
+//!   commonName the server reads as its role.
 //! * **Validity.** A certificate that would outlive its issuer is an error
 //!   ([`Error::OutlivesIssuer`]), not a silent clamp: you get the validity you asked for
 //!   or a reason. (`pgtls quickstart` shortens its leaves to the CA's end and prints a
@@ -98,6 +100,7 @@ pub use key::{KeyAlgorithm, KeyPair, KeyType, PBKDF2_ITERATIONS, PublicKey};
 pub use name::{DistinguishedName, SubjectAltName};
 pub use params::{BACKDATE, CertificateParams, NameConstraint, NameConstraints, Usage, Validity};
 pub use pem::{PemBlock, encode_pem, looks_like_pem, parse_pem};
+pub use profile::{CsrPolicy, CsrUsage};
 pub use serial::SerialNumber;
 pub use store::{
     DirStore, IndexEntry, IndexStatus, LOCK_WAIT, NewFile, Store, StoreCheck, StoreFiles,

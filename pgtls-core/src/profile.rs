@@ -73,3 +73,93 @@ impl CertificateParams {
         }
     }
 }
+
+/// Which PostgreSQL profile a signed CSR gets.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsrUsage {
+    /// A server certificate (serverAuth; at least one subject alternative name).
+    Server,
+    /// A client certificate (clientAuth; the subject's first commonName is the role).
+    Client,
+}
+
+/// How a CSR is signed: the one policy of pgtls, which the `pgtls sign` flags and the C
+/// ABI's `pgtls_store_sign_csr` arguments map onto.
+///
+/// * The subject is the CSR's byte for byte, or `subject` when set.
+/// * Subject alternative names are `names`, then, when `copy_requested_names` is set,
+///   the DNS and IP names the CSR requests (in its order, without repeats). Other kinds
+///   it requests (e-mail, URI, directory names) are never copied, and nothing else the CSR
+///   asks for (key usages, basic constraints, validity) is: those come from the profile.
+/// * A server certificate needs at least one name.
+/// * A client certificate's subject must have a first commonName that is not empty and
+///   has no NUL: the server reads that CN as the database role for `cert` and
+///   `clientcert=verify-full` (and refuses a certificate without one).
+#[derive(Clone, Debug)]
+pub struct CsrPolicy {
+    /// The profile.
+    pub usage: CsrUsage,
+    /// Subject alternative names to certify.
+    pub names: Vec<SubjectAltName>,
+    /// Also certify the DNS and IP names the CSR requests.
+    pub copy_requested_names: bool,
+    /// Replaces the CSR's subject.
+    pub subject: Option<DistinguishedName>,
+    /// The validity.
+    pub validity: Validity,
+}
+
+impl CsrPolicy {
+    /// A policy with the CSR's subject, no names and no copying.
+    pub fn new(usage: CsrUsage, validity: Validity) -> Self {
+        Self {
+            usage,
+            names: Vec::new(),
+            copy_requested_names: false,
+            subject: None,
+            validity,
+        }
+    }
+
+    /// The certificate parameters this policy gives `csr`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`]: a server certificate without a name, a client
+    /// certificate whose subject has no usable commonName.
+    pub fn params(&self, csr: &crate::Csr) -> Result<CertificateParams, Error> {
+        let mut names = self.names.clone();
+        if self.copy_requested_names {
+            for s in csr.requested_sans() {
+                if matches!(s, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)) && !names.contains(s)
+                {
+                    names.push(s.clone());
+                }
+            }
+        }
+        let subject = self
+            .subject
+            .clone()
+            .unwrap_or_else(|| csr.subject().clone());
+        let mut params = match self.usage {
+            CsrUsage::Server => CertificateParams::server(&names, None, self.validity)?,
+            CsrUsage::Client => {
+                let role = subject
+                    .first_common_name()
+                    .map(|a| a.display_value())
+                    .unwrap_or_default();
+                let mut p = CertificateParams::client(&role, self.validity).map_err(|_| {
+                    Error::invalid(
+                        "subject",
+                        "a client certificate needs a commonName (the database role the \
+                         server reads), non-empty and without NUL",
+                    )
+                })?;
+                p.subject_alt_names = names;
+                p
+            }
+        };
+        params.subject = subject;
+        Ok(params)
+    }
+}

@@ -70,9 +70,11 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::ca::Ca;
 use crate::cert::Certificate;
 use crate::crl::{Crl, CrlParams, RevocationReason, RevokedEntry};
+use crate::csr::Csr;
 use crate::error::Error;
 use crate::key::{KeyPair, PublicKey};
 use crate::params::CertificateParams;
+use crate::profile::CsrPolicy;
 use crate::serial::SerialNumber;
 
 mod check;
@@ -258,6 +260,20 @@ pub trait Store {
         requests: &[(CertificateParams, PublicKey)],
         now: OffsetDateTime,
     ) -> Result<Vec<Certificate>, Error>;
+
+    /// Signs and records a CSR as `policy` says ([`CsrPolicy`]: the one CSR policy of
+    /// pgtls, which the CLI and the C ABI map their arguments onto).
+    ///
+    /// # Errors
+    /// As [`CsrPolicy::params`] and [`Store::issue`].
+    fn sign_csr(
+        &self,
+        csr: &Csr,
+        policy: &CsrPolicy,
+        now: OffsetDateTime,
+    ) -> Result<Certificate, Error> {
+        self.issue(&policy.params(csr)?, csr.public_key(), now)
+    }
 
     /// Marks a certificate revoked at `now`.
     ///

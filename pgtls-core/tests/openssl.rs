@@ -334,8 +334,9 @@ fn csrs_both_ways_with_exact_subjects() {
         csr.requested_sans(),
         &["evil.example.com".parse::<SubjectAltName>().unwrap()]
     );
-    let params = CertificateParams::client("ignored", Validity::days_from(now(), 30)).unwrap();
-    let cert = ca.sign_csr(&csr, &params, now()).unwrap();
+    let policy =
+        pgtls_core::CsrPolicy::new(pgtls_core::CsrUsage::Client, Validity::days_from(now(), 30));
+    let cert = ca.sign_csr(&csr, &policy, now()).unwrap();
     assert_eq!(cert.subject().der(), csr.subject().der());
     assert!(
         cert.subject_alt_names().is_empty(),

@@ -5,8 +5,9 @@ use std::ffi::{CString, c_char};
 use std::path::Path;
 
 use pgtls_core::{
-    Ca, Certificate, CertificateParams, Csr, DirStore, DistinguishedName, Inspection, KeyAlgorithm,
-    KeyPair, RevocationReason, SerialNumber, Store, SubjectAltName, Validity,
+    Ca, Certificate, CertificateParams, Csr, CsrPolicy, CsrUsage, DirStore, DistinguishedName,
+    Inspection, KeyAlgorithm, KeyPair, RevocationReason, SerialNumber, Store, SubjectAltName,
+    Validity,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -887,10 +888,13 @@ pub unsafe extern "C" fn pgtls_store_issue_client(
 }
 
 /// Signs a certificate signing request (PEM or DER; its signature is checked)
-/// and records the certificate. The subject is kept byte for byte. `usage` is
-/// `"server"` or `"client"`. For a server, `names` (comma-separated) gives
-/// the subject alternative names; `(NULL, 0)` takes those the CSR requests.
-/// For a client, `names` must be empty.
+/// and records the certificate, with pgtls-core's one CSR policy (`CsrPolicy`):
+/// the subject is kept byte for byte; `usage` is `"server"` or `"client"`;
+/// `names` (comma-separated) are the subject alternative names. For a server,
+/// `(NULL, 0)` names take the DNS and IP names the CSR requests (never its
+/// e-mail or URI names), and at least one name is needed. A client's role is
+/// its subject's first commonName, which must be there; for a client `names`
+/// must be empty (`PGTLS_STATUS_INVALID_ARGUMENT` otherwise).
 ///
 /// # Safety
 /// As for `pgtls_store_issue_server`.
@@ -920,37 +924,30 @@ pub unsafe extern "C" fn pgtls_store_sign_csr(
         let names = unsafe { text(names, names_len, "names") }?;
         let now = unix_time(now, "now")?;
         let csr = Csr::from_pem_or_der(csr, "csr").map_err(|e| core_error(&e))?;
-        let validity = validity(days, now);
-        let mut params = match usage {
-            "server" => {
-                let mut sans = names_list(names)?;
-                if sans.is_empty() {
-                    sans = csr.requested_sans().to_vec();
-                }
-                CertificateParams::server(&sans, None, validity)
-            }
-            "client" if names.is_empty() => {
-                let role = csr.subject().common_name_value().unwrap_or_default();
-                CertificateParams::client(&role, validity)
-            }
-            "client" => {
-                return Err(Error::new(
-                    pgtls_status::InvalidArgument,
-                    "names: a client certificate takes no names",
-                ));
-            }
+        let usage = match usage {
+            "server" => CsrUsage::Server,
+            "client" => CsrUsage::Client,
             other => {
                 return Err(Error::new(
                     pgtls_status::InvalidArgument,
                     format!("usage {other:?}: expected \"server\" or \"client\""),
                 ));
             }
+        };
+        let mut policy = CsrPolicy::new(usage, validity(days, now));
+        policy.names = names_list(names)?;
+        if usage == CsrUsage::Client && !policy.names.is_empty() {
+            return Err(Error::new(
+                pgtls_status::InvalidArgument,
+                "names: a client certificate takes no names",
+            ));
         }
-        .map_err(|e| core_error(&e))?;
-        params.subject = csr.subject().clone();
+        // (NULL, 0) names: a server certificate takes the DNS and IP names the CSR
+        // requests.
+        policy.copy_requested_names = usage == CsrUsage::Server && policy.names.is_empty();
         let cert = store
             .store
-            .issue(&params, csr.public_key(), now)
+            .sign_csr(&csr, &policy, now)
             .map_err(|e| core_error(&e))?;
         out.set(pgtls_cert::new(cert));
         Ok(())

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use pgtls_core::{
-    Ca, Certificate, CertificateParams, Crl, CrlParams, Csr, DistinguishedName, KeyAlgorithm,
-    KeyPair, NameConstraint, NameConstraints, RevocationReason, RevokedEntry, SerialNumber,
-    SubjectAltName, Usage, Validity,
+    Ca, Certificate, CertificateParams, Crl, CrlParams, Csr, CsrPolicy, CsrUsage,
+    DistinguishedName, KeyAlgorithm, KeyPair, NameConstraint, NameConstraints, RevocationReason,
+    RevokedEntry, SerialNumber, SubjectAltName, Usage, Validity,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -94,15 +94,6 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-fn server_params() -> CertificateParams {
-    CertificateParams::server(
-        &[SubjectAltName::Dns("db.example.test".to_owned())],
-        None,
-        Validity::days_from(now(), 30),
-    )
-    .expect("server params")
-}
-
 /// CSR bytes (PEM or DER): a CSR that parses re-encodes to itself, and signing it
 /// gives a certificate for the CSR's key and subject (byte for byte), signed by the
 /// CA, that parses back to the same certificate.
@@ -117,9 +108,26 @@ pub fn csr_sign(data: &[u8]) {
     assert_eq!(again.public_key(), csr.public_key());
     let _ = csr.requested_sans();
     let f = fixture();
-    let Ok(cert) = f.ca.sign_csr(&csr, &server_params(), now()) else {
+    // The one CSR policy: the given name, then the DNS and IP names the CSR requests.
+    let mut policy = CsrPolicy::new(CsrUsage::Server, Validity::days_from(now(), 30));
+    policy.names = vec![SubjectAltName::Dns("db.example.test".to_owned())];
+    policy.copy_requested_names = true;
+    let Ok(cert) = f.ca.sign_csr(&csr, &policy, now()) else {
         return;
     };
+    let sans = cert.subject_alt_names();
+    assert_eq!(
+        sans.first(),
+        Some(&SubjectAltName::Dns("db.example.test".to_owned()))
+    );
+    for s in csr.requested_sans() {
+        let dns_or_ip = matches!(s, SubjectAltName::Dns(_) | SubjectAltName::Ip(_));
+        assert_eq!(
+            sans.contains(s),
+            dns_or_ip || *s == SubjectAltName::Dns("db.example.test".to_owned()),
+            "requested {s} copied (or not) against the policy"
+        );
+    }
     assert_eq!(
         cert.public_key(),
         csr.public_key(),

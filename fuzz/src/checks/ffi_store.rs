@@ -19,7 +19,7 @@ use pgtls::{
     pgtls_store_sign_csr,
 };
 use pgtls_core::{
-    Certificate, CertificateParams, Crl, Csr, RevocationReason, SubjectAltName, Validity,
+    Certificate, Crl, Csr, CsrPolicy, CsrUsage, RevocationReason, SubjectAltName, Validity,
 };
 
 use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};
@@ -169,38 +169,32 @@ pub fn sign_parts(data: &[u8]) -> SignParts<'_> {
     (&data[..i], usage, fields.next(), fields.next())
 }
 
-/// What `pgtls_store_sign_csr` documents, through the Rust API: the CSR (PEM or DER,
-/// signature checked); `server` with the comma-separated `names` (or the CSR's
-/// requested SANs when there are none), `client` with the CSR's CN as the role and
-/// no names; the subject kept byte for byte; signed by the fixture CA.
+/// What `pgtls_store_sign_csr` documents, through the Rust API: its arguments mapped
+/// onto pgtls-core's one CSR policy (`CsrPolicy`, which decides the names and the role)
+/// and signed by the fixture CA. The policy itself is the library's, so this checks the
+/// C ABI against the library, not against a copy of the C ABI's own rules.
 fn rust_sign(csr: &[u8], usage: &[u8], names: Option<&[u8]>) -> Result<Certificate, String> {
     let e = |e: pgtls_core::Error| e.to_string();
-    let usage = std::str::from_utf8(usage).map_err(|e| e.to_string())?;
+    let usage = match std::str::from_utf8(usage).map_err(|e| e.to_string())? {
+        "server" => CsrUsage::Server,
+        "client" => CsrUsage::Client,
+        other => return Err(format!("usage {other:?}")),
+    };
     let names = std::str::from_utf8(names.unwrap_or_default()).map_err(|e| e.to_string())?;
     let csr = Csr::from_pem_or_der(csr, "csr").map_err(e)?;
-    let validity = Validity::days_from(now(), DAYS);
-    let params = match usage {
-        "server" => {
-            let mut sans = names
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::parse::<SubjectAltName>)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(e)?;
-            if sans.is_empty() {
-                sans = csr.requested_sans().to_vec();
-            }
-            CertificateParams::server(&sans, None, validity)
-        }
-        "client" if names.is_empty() => {
-            let role = csr.subject().common_name_value().unwrap_or_default();
-            CertificateParams::client(&role, validity)
-        }
-        other => return Err(format!("usage {other:?} with names {names:?}")),
+    let mut policy = CsrPolicy::new(usage, Validity::days_from(now(), DAYS));
+    policy.names = names
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<SubjectAltName>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    if usage == CsrUsage::Client && !policy.names.is_empty() {
+        return Err("names: a client certificate takes no names".to_owned());
     }
-    .map_err(e)?;
-    fixture().ca.sign_csr(&csr, &params, now()).map_err(e)
+    policy.copy_requested_names = usage == CsrUsage::Server && policy.names.is_empty();
+    fixture().ca.sign_csr(&csr, &policy, now()).map_err(e)
 }
 
 fn entries(store: *const pgtls_store) -> Vec<serde_json::Value> {
