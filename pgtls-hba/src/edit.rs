@@ -48,6 +48,55 @@ pub fn quote_token(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Writes a literal role or database *name* as a pg_hba.conf token: quoted
+/// whenever the server would otherwise read it as something else, i.e. besides
+/// what [`quote_token`] quotes, a keyword of the user or database field (`all`,
+/// `sameuser`, `samerole`, `samegroup`, `replication`) or a leading `+` (group
+/// membership). Quoted, such a token is compared as plain text, so `"all"`
+/// matches only the role named `all` and `"a,b"` the one role named `a,b`.
+///
+/// # Errors
+/// [`UnwritableToken`] (with `field`) when the name holds a line break or NUL,
+/// or starts with `/`: PostgreSQL 16+ compiles such a token as a regular
+/// expression even when it is quoted (`regcomp_auth_token` checks only the
+/// first character), so no token names it literally for every version.
+pub fn literal_name(field: &'static str, name: &str) -> Result<String, UnwritableToken> {
+    if name.contains(['\n', '\r', '\0']) {
+        return Err(UnwritableToken {
+            field,
+            value: name.to_owned(),
+            reason: LINE_BREAK,
+        });
+    }
+    if name.starts_with('/') {
+        // PostgreSQL 16+ reads a leading `/` as a regular expression even in
+        // quotes; up to 15 it is plain text: no one token means the name in both.
+        return Err(UnwritableToken {
+            field,
+            value: name.to_owned(),
+            reason: "a leading / makes it a regular expression from PostgreSQL 16 on, quoted or not",
+        });
+    }
+    let keyword = matches!(
+        name,
+        "all" | "sameuser" | "samerole" | "samegroup" | "replication"
+    );
+    if keyword || name.starts_with('+') {
+        return Ok(format!("\"{}\"", name.replace('"', "\"\"")));
+    }
+    Ok(quote_token(name))
+}
+
+/// A user or database field naming exactly `names` (literal names, see
+/// [`literal_name`]), comma-separated.
+///
+/// # Errors
+/// [`UnwritableToken`] for a name with a line break or NUL.
+pub fn literal_list(field: &'static str, names: &[&str]) -> Result<String, UnwritableToken> {
+    let quoted: Result<Vec<String>, _> = names.iter().map(|n| literal_name(field, n)).collect();
+    Ok(quoted?.join(","))
+}
+
 fn line_ending(text: &[u8]) -> &'static str {
     if text.windows(2).any(|w| w == b"\r\n") {
         "\r\n"
@@ -225,6 +274,7 @@ pub fn policy_lines(
             return Err(UnwritableToken {
                 field,
                 value: value.to_owned(),
+                reason: LINE_BREAK,
             });
         }
     }
@@ -254,14 +304,18 @@ pub fn policy_lines(
 /// A value that cannot be written as a pg_hba.conf token (it holds a line
 /// break or NUL).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the {field} {value:?} cannot be written to pg_hba.conf: it contains a line break or NUL")]
+#[error("the {field} {value:?} cannot be written to pg_hba.conf: {reason}")]
 #[non_exhaustive]
 pub struct UnwritableToken {
     /// Which field (`database`, `user`, `address`, `map`).
     pub field: &'static str,
     /// The value given.
     pub value: String,
+    /// Why (`it contains a line break or NUL`, ...).
+    pub reason: &'static str,
 }
+
+const LINE_BREAK: &str = "it contains a line break or NUL";
 
 #[cfg(test)]
 mod tests {
@@ -334,5 +388,37 @@ mod tests {
             assert!(policy_lines(CertPolicy::Cert, "d", "u", "all", Some(evil)).is_err());
         }
         assert_eq!(quote_token("say\"x"), "\"say\"\"x\"");
+    }
+    #[test]
+    fn literal_names_match_only_themselves() {
+        let names = [
+            "ops team", "all", "a,b", "+grp", "q\"t", "@f", "sameuser", "app",
+        ];
+        let field = literal_list("user", &names).unwrap();
+        assert_eq!(
+            field,
+            "\"ops team\",\"all\",\"a,b\",\"+grp\",\"q\"\"t\",\"@f\",\"sameuser\",app"
+        );
+        for v in [PgVersion::V15, PgVersion::V16] {
+            let text = format!("hostssl all {field} all cert\n");
+            let f = HbaFile::parse_str(&text, ServerSettings::new(v, true));
+            assert!(f.check_load().is_ok(), "{text}");
+            let addr = "10.1.1.1".parse().unwrap();
+            for n in names {
+                let req = Request::tcp(addr, "postgres", n).with_tls(true);
+                assert_eq!(evaluate(&f, &req).line_number(), Some(1), "{n} {v:?}");
+            }
+            // Neither `all` nor `+grp` nor the halves of `a,b` act as patterns.
+            for other in ["postgres", "a", "b", "x", "f", "grp"] {
+                let req = Request::tcp(addr, "postgres", other)
+                    .with_tls(true)
+                    .with_member_of(vec!["grp".to_owned()]);
+                assert_eq!(evaluate(&f, &req).line_number(), None, "{other} {v:?}");
+            }
+        }
+        assert!(literal_name("user", "a\nb").is_err());
+        assert!(literal_name("user", "a\0b").is_err());
+        let e = literal_name("user", "/^x").unwrap_err();
+        assert!(e.to_string().contains("regular expression"), "{e}");
     }
 }

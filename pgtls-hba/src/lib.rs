@@ -100,8 +100,8 @@ mod version;
 mod view;
 
 pub use edit::{
-    CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, policy_lines,
-    quote_token,
+    CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
+    literal_name, policy_lines, quote_token,
 };
 pub use error::Error;
 pub use eval::{Decision, Outcome, Replication, Request, evaluate};

@@ -246,6 +246,38 @@ impl Params {
     }
 }
 
+/// A value written for a conninfo string so that libpq's `conninfo_parse`
+/// reads it back unchanged: bare when it is non-empty and made only of
+/// characters that need nothing (letters, digits, `_ . / : @ + , = -`),
+/// otherwise single-quoted with `\\` and `\'` escaped.
+pub fn conninfo_value(v: &str) -> String {
+    let bare = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@+,=-".contains(c));
+    if bare {
+        return v.to_owned();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('\'');
+    for c in v.chars() {
+        if c == '\\' || c == '\'' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// A conninfo string of `key=value` pairs, each value through [`conninfo_value`].
+pub fn conninfo_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", conninfo_value(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `conninfo_parse`: white-space separated `key = value`, values optionally
 /// single-quoted with backslash escapes.
 fn parse_kv(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
@@ -418,6 +450,31 @@ fn parse_uri(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conninfo_values_read_back() {
+        let users = [
+            "ops team",
+            "",
+            "a'b",
+            "a\\b",
+            "a,b",
+            "x=y",
+            "tab\there",
+            "\u{b}",
+            "é",
+        ];
+        for u in users {
+            let s = conninfo_string([("user", u), ("sslcert", "/d/ops team/c.crt")]);
+            let p = Params::parse_conninfo(&s).unwrap();
+            assert_eq!(p.user.as_deref(), Some(u), "{s}");
+            assert_eq!(p.sslcert, Some(PathBuf::from("/d/ops team/c.crt")), "{s}");
+        }
+        assert_eq!(conninfo_value("app"), "app");
+        assert_eq!(conninfo_value("ops team"), "'ops team'");
+        assert_eq!(conninfo_value("a'b\\"), "'a\\'b\\\\'");
+        assert_eq!(conninfo_value(""), "''");
+    }
 
     #[test]
     fn conninfo_keywords_and_quotes() {

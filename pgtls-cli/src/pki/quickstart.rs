@@ -43,6 +43,27 @@ pub(crate) struct QuickstartArgs {
     json: bool,
 }
 
+/// `s` as one POSIX shell word: bare when it needs nothing, else in double
+/// quotes with `$`, `` ` ``, `"` and `\\` escaped (the conninfo's own single
+/// quotes stay literal inside them).
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:@+,=-".contains(c))
+    {
+        return s.to_owned();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if matches!(c, '$' | '`' | '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -57,6 +78,10 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     }
     let dir = abs(&a.dir);
     let names = sans(&a.host)?;
+    let role_refs: Vec<&str> = a.role.iter().map(String::as_str).collect();
+    // The pg_hba.conf user field naming exactly these roles (never a keyword or pattern).
+    let roles = pgtls_hba::literal_list("role", &role_refs)
+        .map_err(|e| Failure::Usage(format!("--role: {e}")))?;
     for r in &a.role {
         CertificateParams::client(r, Validity::days_from(now, 1))?;
         if r.contains('/') || r == "." || r == ".." {
@@ -144,7 +169,25 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     }
 
     let host = a.host.first().map(String::as_str).unwrap_or("localhost");
-    let roles = a.role.join(",");
+    let conninfo = |r: &str, cdir: &Path| {
+        let f = |name: &str| cdir.join(name).display().to_string();
+        let (rc, cc, ck, cl) = (
+            f("root.crt"),
+            f("postgresql.crt"),
+            f("postgresql.key"),
+            f("root.crl"),
+        );
+        pgtls_verify::conninfo_string([
+            ("host", host),
+            ("user", r),
+            ("dbname", "postgres"),
+            ("sslmode", "verify-full"),
+            ("sslrootcert", rc.as_str()),
+            ("sslcert", cc.as_str()),
+            ("sslkey", ck.as_str()),
+            ("sslcrl", cl.as_str()),
+        ])
+    };
     let mut text = format!(
         "Created in {dir}:\n  CA store     {ca}\n  server       {sc} / {sk}\n  CA for both  {rc}\n  CRL          {rl} (next update {nu})\n",
         dir = dir.display(),
@@ -172,7 +215,8 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     for (r, cdir, _) in &clients {
         text.push_str(&format!(
             "\n# client {r} (or copy {cdir}/* to ~/.postgresql/)\n\
-             psql \"host={host} user={r} dbname=postgres sslmode=verify-full sslrootcert={cdir}/root.crt sslcert={cdir}/postgresql.crt sslkey={cdir}/postgresql.key sslcrl={cdir}/root.crl\"\n",
+             psql {}\n",
+            shell_quote(&conninfo(r, cdir)),
             cdir = cdir.display(),
         ));
     }
@@ -201,10 +245,7 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
             "role": r,
             "serial": serial,
             "dir": cdir.display().to_string(),
-            "conninfo": format!(
-                "host={host} user={r} dbname=postgres sslmode=verify-full sslrootcert={d}/root.crt sslcert={d}/postgresql.crt sslkey={d}/postgresql.key sslcrl={d}/root.crl",
-                d = cdir.display()
-            ),
+            "conninfo": conninfo(r, cdir),
         })).collect::<Vec<_>>(),
     });
     print(a.json, &v, &text);
