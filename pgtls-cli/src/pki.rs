@@ -166,7 +166,7 @@ pub(crate) struct CaCreateArgs {
     #[arg(long, default_value = "pgtls CA")]
     cn: String,
     /// Validity in days.
-    #[arg(long, default_value_t = 3650)]
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Maximum number of intermediate CAs below this one.
     #[arg(long)]
@@ -298,7 +298,7 @@ pub(crate) struct SignArgs {
     #[arg(long)]
     subject: Option<String>,
     /// Validity in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Where to write the certificate (PEM).
     #[arg(long)]
@@ -338,7 +338,7 @@ pub(crate) struct IssueFiles {
 #[derive(Args)]
 pub(crate) struct IssueOut {
     /// Validity in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Replace existing files.
     #[arg(long)]
@@ -424,7 +424,7 @@ pub(crate) struct CrlArgs {
     #[command(flatten)]
     store: StoreArgs,
     /// Days until nextUpdate (after it, PostgreSQL rejects every client certificate).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Also write the CRL here (the store keeps it in crl.pem).
     #[arg(long)]

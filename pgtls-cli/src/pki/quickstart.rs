@@ -25,13 +25,13 @@ pub(crate) struct QuickstartArgs {
     #[arg(long, required = true)]
     role: Vec<String>,
     /// Validity of the server and client certificates, in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
     days: u32,
     /// Validity of a new CA, in days.
-    #[arg(long, default_value_t = 3650)]
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(1..))]
     ca_days: u32,
     /// Days until the CRL's nextUpdate.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     crl_days: u32,
     /// Replace existing server and client keys and certificates (an existing CA is kept).
     #[arg(long)]
