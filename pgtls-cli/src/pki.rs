@@ -455,11 +455,17 @@ pub(crate) struct ExpiryArgs {
     /// The CA store directory.
     #[arg(long)]
     dir: PathBuf,
-    /// Warn about certificates and CRLs that expire within this many days.
+    /// Warn about the CA and the certificates that expire within this many days.
     #[arg(long, default_value_t = 30)]
     warn_days: u32,
-    /// Exit 1 when anything needs action within --warn-days (the CA certificate, the CRL,
-    /// or a certificate that is neither revoked nor expired yet): for cron and monitoring.
+    /// Warn about the CRL when fewer than this many days are left before its nextUpdate.
+    /// Default: a third of the CRL's own period (nextUpdate - thisUpdate), at least one day,
+    /// so a CRL republished on schedule is never flagged (a fresh 30-day CRL warns at 10 days).
+    #[arg(long, value_name = "DAYS")]
+    crl_warn_days: Option<u32>,
+    /// Exit 1 when anything needs action (the CA certificate or a certificate that is neither
+    /// revoked nor expired within --warn-days, the CRL within --crl-warn-days, an expired
+    /// CRL): for cron and monitoring.
     #[arg(long)]
     check: bool,
     /// Print JSON.

@@ -66,3 +66,61 @@ fn zero_days_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("--days"), "{}", err(&o));
 }
+
+fn expiry(ca: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["expiry", "--dir", p(ca), "--check"];
+    args.extend(extra);
+    pgtls(&args)
+}
+
+/// A fresh quickstart store passes `expiry --check`: the CRL's threshold is a third of its
+/// own period unless `--crl-warn-days` says otherwise; an expired CRL says so.
+#[test]
+fn expiry_check_passes_a_fresh_store_and_flags_a_due_crl() {
+    pgtls_testkit::require_openssl().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    quickstart(&dir);
+    let ca = dir.join("ca");
+    let o = expiry(&ca, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).is_empty(), "{}", err(&o));
+    let o = expiry(&ca, &["--crl-warn-days", "31"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("the CRL"), "{}", err(&o));
+    // A 3-day CRL: default threshold 1 day, so still fine; with 5 days it is due.
+    ok(pgtls(&["crl", "--dir", p(&ca), "--days", "3"]));
+    assert_eq!(expiry(&ca, &[]).status.code(), Some(0));
+    assert_eq!(
+        expiry(&ca, &["--crl-warn-days", "5"]).status.code(),
+        Some(1)
+    );
+    // An expired CRL (made by openssl on the store's own openssl.cnf) is named as expired.
+    let cnf = ca.join("openssl.cnf");
+    let out = ca.join("crl.pem");
+    pgtls_testkit::openssl(
+        &ca,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            p(&cnf),
+            "-gencrl",
+            "-crl_lastupdate",
+            "20200101000000Z",
+            "-crl_nextupdate",
+            "20200201000000Z",
+            "-out",
+            p(&out),
+        ],
+    )
+    .unwrap();
+    let o = expiry(&ca, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("(EXPIRED)"), "{out}");
+    assert!(err(&o).contains("expired"), "{}", err(&o));
+    let o = pgtls(&["expiry", "--dir", p(&ca), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["crl"]["expired"], true);
+}

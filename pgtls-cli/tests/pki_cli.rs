@@ -175,8 +175,8 @@ fn inspect_agrees_with_openssl() {
     assert_eq!(r["revoked_count"], 1);
     assert_eq!(r["revoked"][0]["serial"], v["serial"]);
     assert_eq!(r["revoked"][0]["reason"], "cessationOfOperation");
-    // The expiry report warns about a CRL that expires within the warning window.
-    let o = pgtls(&["expiry", "--dir", p(&s), "--warn-days", "7", "--json"]);
+    // The expiry report warns about a CRL that expires within the CRL warning window.
+    let o = pgtls(&["expiry", "--dir", p(&s), "--crl-warn-days", "7", "--json"]);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("CRL"),
         "{}",
@@ -187,7 +187,16 @@ fn inspect_agrees_with_openssl() {
     assert_eq!(rep["warnings"].as_array().unwrap().len(), 1);
     // --check turns what needs action into exit status 1 (for cron and monitoring), and
     // is quiet when nothing does.
-    let o = pgtls(&["expiry", "--dir", p(&s), "--warn-days", "7", "--check"]);
+    let o = pgtls(&[
+        "expiry",
+        "--dir",
+        p(&s),
+        "--warn-days",
+        "7",
+        "--crl-warn-days",
+        "7",
+        "--check",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

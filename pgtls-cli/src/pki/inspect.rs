@@ -229,26 +229,37 @@ pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure>
         Some(c) => {
             let next = c.next_update();
             let d = next.map(|t| days_left(t, now));
+            let crl_warn = crl_warn_days(a.crl_warn_days, c);
             match (next, d) {
                 (Some(t), _) if t <= now => warnings.push(format!(
                     "the CRL {} expired at {t}: PostgreSQL now rejects every client certificate; run `pgtls crl --dir {}`",
                     files.crl.display(),
                     a.dir.display()
                 )),
-                (Some(t), Some(d)) if d <= warn => warnings.push(format!(
+                (Some(t), Some(d)) if d < crl_warn => warnings.push(format!(
                     "the CRL {} expires at {t} ({d} days): publish a new one with `pgtls crl --dir {}`",
                     files.crl.display(),
                     a.dir.display()
                 )),
                 _ => {}
             }
+            let state = match (next, d) {
+                (Some(t), _) if t <= now => "EXPIRED".to_owned(),
+                (Some(_), Some(d)) => format!("{d} days left"),
+                _ => "never expires".to_owned(),
+            };
             let _ = writeln!(
                 text,
-                "CRL number {} next update {}",
+                "CRL number {} next update {} ({state})",
                 c.crl_number().map(|n| n.to_hex()).unwrap_or_default(),
                 next.map(fmt_time).unwrap_or_else(|| "none".into())
             );
-            json!({"next_update": next.map(fmt_time), "days_left": d})
+            json!({
+                "next_update": next.map(fmt_time),
+                "days_left": d,
+                "expired": next.is_some_and(|t| t <= now),
+                "warn_days": crl_warn,
+            })
         }
         None => Value::Null,
     };
@@ -275,6 +286,18 @@ pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure>
         )));
     }
     Ok(())
+}
+
+/// The CRL's warning threshold in days: `--crl-warn-days`, else a third of its own period
+/// (nextUpdate - thisUpdate), at least 1. A CRL is meant to be republished well before its
+/// nextUpdate; a fixed threshold as long as its period would flag every fresh CRL.
+fn crl_warn_days(given: Option<u32>, c: &Crl) -> i64 {
+    if let Some(d) = given {
+        return i64::from(d);
+    }
+    c.next_update()
+        .map(|n| ((n - c.this_update()).whole_days() / 3).max(1))
+        .unwrap_or(1)
 }
 
 /// The public half of a store, for reports that need no key.
