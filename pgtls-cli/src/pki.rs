@@ -165,9 +165,9 @@ pub(crate) struct CaCreateArgs {
     /// Common name (when --subject is not given).
     #[arg(long, default_value = "pgtls CA")]
     cn: String,
-    /// Validity in days.
-    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(1..))]
-    days: u32,
+    /// Validity in days [default: 3650; with --parent, until the parent CA ends if sooner].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    days: Option<u32>,
     /// Maximum number of intermediate CAs below this one.
     #[arg(long)]
     path_len: Option<u8>,
@@ -687,7 +687,11 @@ fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
         Some(s) => DistinguishedName::parse_openssl(s).map_err(Error::from)?,
         None => DistinguishedName::common_name(&a.cn),
     };
-    let mut params = CertificateParams::ca(subject, Validity::days_from(now, a.days), a.path_len);
+    let mut params = CertificateParams::ca(
+        subject,
+        Validity::days_from(now, a.days.unwrap_or(3650)),
+        a.path_len,
+    );
     params.name_constraints = parse_constraints(a)?;
     if a.key.encrypt && a.pass.get()?.is_none() {
         return Err(Failure::Usage(
@@ -706,6 +710,29 @@ fn ca_create(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
                 ca_passphrase_env: None,
             }
             .open()?;
+            // An intermediate must not outlive its parent: the default validity ends with
+            // the parent (said on stderr); an explicit --days that outlives it is bad usage.
+            let parent_end = parent.ca().certificate().not_after();
+            if params.validity.not_after > parent_end {
+                match a.days {
+                    None => {
+                        params.validity.not_after = parent_end;
+                        eprintln!(
+                            "pgtls: warning: the intermediate ends with its parent CA at {}",
+                            fmt_time(parent_end)
+                        );
+                    }
+                    Some(d) => {
+                        return Err(Failure::Usage(format!(
+                            "--days {d}: the intermediate would end at {}, after its parent CA \
+                             ({}); use --days {} or less, or renew the parent",
+                            fmt_time(params.validity.not_after),
+                            fmt_time(parent_end),
+                            (parent_end - now).whole_days()
+                        )));
+                    }
+                }
+            }
             // Record the intermediate in the parent's index like any issued certificate.
             let cert = parent.issue(&params, &key.public_key(), now)?;
             let mut chain = vec![parent.ca().certificate().clone()];

@@ -124,3 +124,58 @@ fn expiry_check_passes_a_fresh_store_and_flags_a_due_crl() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["crl"]["expired"], true);
 }
+
+/// `ca create --parent` works with its own defaults (the intermediate ends with its parent
+/// at the latest); an explicit `--days` that outlives the parent is bad usage naming --days.
+#[test]
+fn intermediate_defaults_fit_the_parent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    ok(pgtls(&["ca", "create", "--dir", p(&root), "--days", "100"]));
+    let inter = tmp.path().join("inter");
+    let o = pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&inter),
+        "--parent",
+        p(&root),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).contains("ends with its parent"), "{}", err(&o));
+    let root_end = serde_json::from_str::<serde_json::Value>(&ok(pgtls(&[
+        "inspect",
+        p(&root.join("cacert.pem")),
+        "--json",
+    ])))
+    .unwrap()["not_after"]
+        .clone();
+    let inter_end = serde_json::from_str::<serde_json::Value>(&ok(pgtls(&[
+        "inspect",
+        p(&inter.join("cacert.pem")),
+        "--json",
+    ])))
+    .unwrap()["not_after"]
+        .clone();
+    assert!(root_end.is_string());
+    assert_eq!(root_end, inter_end);
+    let bad = tmp.path().join("bad");
+    let o = pgtls(&[
+        "ca",
+        "create",
+        "--dir",
+        p(&bad),
+        "--parent",
+        p(&root),
+        "--days",
+        "200",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("--days 200") && err(&o).contains("--days 99"),
+        "{}",
+        err(&o)
+    );
+    assert!(!bad.exists());
+}
