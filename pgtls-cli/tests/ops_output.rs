@@ -179,3 +179,74 @@ fn intermediate_defaults_fit_the_parent() {
     );
     assert!(!bad.exists());
 }
+
+/// The help text of `pgtls ARGS...`.
+fn help(args: &[String]) -> String {
+    let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.push("--help");
+    ok(pgtls(&a))
+}
+
+/// Every subcommand path (`["ca", "create"]`, ...), from the "Commands:" sections.
+fn commands(prefix: &[String], out: &mut Vec<Vec<String>>) {
+    let text = help(prefix);
+    let Some(section) = text.split("Commands:\n").nth(1) else {
+        out.push(prefix.to_vec());
+        return;
+    };
+    for line in section.lines().take_while(|l| l.starts_with("  ")) {
+        let name = line.split_whitespace().next().unwrap();
+        if name != "help" {
+            let mut p = prefix.to_vec();
+            p.push(name.to_owned());
+            commands(&p, out);
+        }
+    }
+}
+
+/// A flag a command's help text mentions is one that command takes: quickstart offered
+/// `--encrypt` "with the passphrase from --passphrase-file/-env" and had neither.
+#[test]
+fn help_mentions_only_flags_the_command_has() {
+    let mut all = Vec::new();
+    commands(&[], &mut all);
+    assert!(all.len() > 15, "{all:?}");
+    let quickstart = help(&["quickstart".to_owned()]);
+    assert!(!quickstart.contains("--encrypt"), "{quickstart}");
+    let mut wrong = Vec::new();
+    for cmd in &all {
+        let text = help(cmd);
+        let options = text.split("Options:\n").nth(1).unwrap_or("");
+        let mut has: Vec<&str> = Vec::new();
+        for l in options.lines() {
+            let t = l.trim_start();
+            if t.starts_with('-') {
+                has.extend(
+                    t.split([' ', ','])
+                        .take_while(|w| w.starts_with('-') || w.is_empty())
+                        .filter(|w| w.starts_with("--")),
+                );
+            }
+        }
+        for w in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            // `--passphrase-*` names a family; `--with-ldap` is PostgreSQL's configure flag.
+            let family = w.ends_with('-');
+            let flag = w.trim_end_matches('-');
+            let known = if family {
+                has.iter().any(|h| h.starts_with(w))
+            } else {
+                has.contains(&flag)
+            };
+            if flag.starts_with("--") && flag.len() > 2 && !known && !flag.starts_with("--with-") {
+                wrong.push(format!("pgtls {}: {flag}", cmd.join(" ")));
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "help mentions flags the command lacks:\n{}",
+        wrong.join("\n")
+    );
+}

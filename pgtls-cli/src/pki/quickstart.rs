@@ -36,8 +36,10 @@ pub(crate) struct QuickstartArgs {
     /// Replace existing server and client keys and certificates (an existing CA is kept).
     #[arg(long)]
     force: bool,
-    #[command(flatten)]
-    key: KeyOptions,
+    /// Key type: p256, p384, ed25519, rsa2048, rsa3072, rsa4096 (keys are written
+    /// unencrypted: the server needs ssl_passphrase_command for encrypted ones).
+    #[arg(long = "key-type", default_value = "p256")]
+    key_type: String,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -69,13 +71,11 @@ fn abs(p: &Path) -> PathBuf {
 }
 
 pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure> {
-    if a.key.encrypt {
-        return Err(Failure::Usage(
-            "quickstart writes unencrypted keys (PostgreSQL needs ssl_passphrase_command for \
-             encrypted ones); use `pgtls issue` with --encrypt instead"
-                .to_owned(),
-        ));
-    }
+    let key = KeyOptions {
+        key_type: a.key_type.clone(),
+        encrypt: false,
+        kdf_iterations: super::PBKDF2_ITERATIONS,
+    };
     let dir = abs(&a.dir);
     let names = sans(&a.host)?;
     let role_refs: Vec<&str> = a.role.iter().map(String::as_str).collect();
@@ -116,7 +116,7 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         ))
         .map_err(pgtls_core::Error::from)?;
         let params = CertificateParams::ca(subject, Validity::days_from(now, a.ca_days), Some(0));
-        let key = generate_key(&a.key)?;
+        let key = generate_key(&key)?;
         let ca = pgtls_core::Ca::create_root(&params, key)?;
         DirStore::create(&ca_dir, ca, None)?
     };
@@ -133,9 +133,9 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     }
 
     let server_params = CertificateParams::server(&names, None, validity)?;
-    let skey = generate_key(&a.key)?;
+    let skey = generate_key(&key)?;
     let scert = store.issue(&server_params, &skey.public_key(), now)?;
-    write_key(&server_key, &skey, &a.key, &Passphrase::default(), a.force)?;
+    write_key(&server_key, &skey, &key, &Passphrase::default(), a.force)?;
     write_public_file(&server_crt, scert.to_pem().as_bytes(), a.force)?;
     write_public_file(&root_crt, trust.as_bytes(), true)?;
 
@@ -144,12 +144,12 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         let cdir = client_dir(r);
         std::fs::create_dir_all(&cdir).map_err(|e| Failure::io("cannot create", &cdir, e))?;
         let params = CertificateParams::client(r, validity)?;
-        let ckey = generate_key(&a.key)?;
+        let ckey = generate_key(&key)?;
         let ccert = store.issue(&params, &ckey.public_key(), now)?;
         write_key(
             &cdir.join("postgresql.key"),
             &ckey,
-            &a.key,
+            &key,
             &Passphrase::default(),
             a.force,
         )?;
