@@ -114,7 +114,8 @@ pub(crate) struct ClientArgs {
     /// The pg_hba.conf line the connection matches.
     #[arg(long)]
     hba_line: String,
-    /// pg_ident.conf file (for map=).
+    /// The server's pg_ident.conf (its ident_file); required when --hba-line has map=
+    /// (pgtls does not guess the file: an empty map would predict refusals).
     #[arg(long)]
     ident: Option<PathBuf>,
     /// The server's ssl_ca_file.
@@ -406,6 +407,9 @@ fn client(a: ClientArgs) -> ExitCode {
         now,
     ) {
         Ok(d) => d,
+        Err(e @ pgtls_verify::Error::IdentNeeded { .. }) => {
+            return usage_error(format!("--ident FILE is needed: {e}"));
+        }
         Err(e) => return usage_error(e),
     };
     let verdict = if d.accept {
@@ -443,10 +447,25 @@ fn client(a: ClientArgs) -> ExitCode {
         ExitCode::from(EXIT_UNDECIDED)
     } else {
         eprintln!("{}", d.message.as_deref().unwrap_or("rejected"));
-        if !a.json
-            && let Some(l) = &d.log
-        {
-            eprintln!("pgtls: server log: {l}");
+        if !a.json {
+            if let Some(l) = &d.log {
+                eprintln!("pgtls: server log: {l}");
+            }
+            // The reason OpenSSL gives, which neither the client nor the log shows.
+            for c in &d.checks {
+                if let Some(r) = c.reason {
+                    eprintln!(
+                        "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                        r.text(),
+                        r.code(),
+                        c.depth.unwrap_or(0),
+                        c.subject.as_deref().unwrap_or("")
+                    );
+                    if let Some(h) = r.server_side_hint() {
+                        eprintln!("pgtls: hint: {h}");
+                    }
+                }
+            }
         }
         ExitCode::from(1)
     }

@@ -19,7 +19,7 @@ fn verify_error(e: &::pgtls_verify::Error) -> Error {
         E::Read { .. } => pgtls_status::Io,
         E::Pem { .. } => pgtls_status::ParsePem,
         E::NoCertificate { .. } | E::BadCertificate { .. } => pgtls_status::ParseCertificate,
-        E::Invalid { .. } => pgtls_status::InvalidArgument,
+        E::Invalid { .. } | E::IdentNeeded { .. } => pgtls_status::InvalidArgument,
         _ => pgtls_status::Internal,
     };
     Error::from_std(status, e)
@@ -309,7 +309,9 @@ pub struct pgtls_client_decision {
 /// (PEM, leaf first; `(NULL, 0)`: no certificate) and asking to log in as
 /// `user`, when `hba_line` is the pg_hba.conf line the connection matches;
 /// the server's `ssl_ca_file` and optional `ssl_crl_file` (`(NULL, 0)`:
-/// none) are paths; `ident` (NULL: none) is pg_ident.conf for `map=`.
+/// none) are paths; `ident` is the server's pg_ident.conf, NULL only when
+/// the line has no `map=` (with `map=`, NULL is `PGTLS_STATUS_INVALID_ARGUMENT`:
+/// the server always reads its file; pass an empty one for none).
 ///
 /// # Safety
 /// As for `pgtls_verify_server`; `ident` is NULL or live.

@@ -181,6 +181,27 @@ impl X509Reason {
         }
     }
 
+    /// What an operator does about this reason when it is the *server* refusing
+    /// a client certificate (PostgreSQL sets `X509_V_FLAG_CRL_CHECK |
+    /// X509_V_FLAG_CRL_CHECK_ALL` once `ssl_crl_file` or `ssl_crl_dir` is set),
+    /// for the reasons whose fix is not obvious from the text.
+    pub fn server_side_hint(self) -> Option<&'static str> {
+        use X509Reason::*;
+        match self {
+            UnableToGetCrl => Some(
+                "with ssl_crl_file/ssl_crl_dir set, the server checks a CRL for every CA of \
+                 the client's chain: each CA in ssl_ca_file that issues (a CA of) it needs a \
+                 current CRL there",
+            ),
+            CrlHasExpired => Some(
+                "the CRL's nextUpdate has passed: publish a new CRL (`pgtls crl`), install it \
+                 and reload the server; until then every client certificate is refused",
+            ),
+            CrlNotYetValid => Some("the CRL's thisUpdate is in the future: check the clocks"),
+            _ => None,
+        }
+    }
+
     /// OpenSSL 3.0's text for the code (`X509_verify_cert_error_string`).
     pub fn text(self) -> &'static str {
         use X509Reason::*;

@@ -38,6 +38,17 @@ pub enum Error {
         /// Parser message.
         reason: String,
     },
+    /// A pg_hba.conf line with `map=` was given without the pg_ident.conf the
+    /// server would read for it: what the map allows cannot be known.
+    #[error(
+        "the pg_hba.conf line uses map={map}: the server looks the map up in its ident_file \
+         (pg_ident.conf in the data directory unless ident_file says otherwise); give that file \
+         (an empty file if there is none)"
+    )]
+    IdentNeeded {
+        /// The map name.
+        map: String,
+    },
     /// A certificate the server side could not parse.
     #[error("{what}: {reason}")]
     Invalid {

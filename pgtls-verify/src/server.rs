@@ -164,13 +164,16 @@ fn trust_load(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
 
 /// What the server decides for a client presenting `client_chain` (DER, leaf
 /// first; `None`: no certificate) and asking for `user`, when `hba_line` is
-/// the pg_hba.conf line the connection matches. `ident` is pg_ident.conf for
-/// `map=`.
+/// the pg_hba.conf line the connection matches. `ident` is the server's
+/// pg_ident.conf (its `ident_file`), needed when the line has `map=`: the
+/// server always consults its file, and `None` is not taken to mean an empty
+/// one (an empty file is `IdentFile::parse_str("", version)`).
 ///
 /// # Errors
 /// A configuration the server would not run with (unreadable CA or CRL
 /// file, a pg_hba line the server rejects, a line that cannot match a TLS
-/// connection), or a client certificate pgtls cannot parse.
+/// connection), a `map=` line without `ident` ([`crate::Error::IdentNeeded`]),
+/// or a client certificate pgtls cannot parse.
 pub fn decide_client(
     tls: &ServerTls,
     hba_line: &str,
@@ -193,6 +196,11 @@ pub fn decide_client(
         return Err(cfg(format!(
             "the pg_hba.conf line cannot match a TLS connection: {hba_line}"
         )));
+    }
+    if ident.is_none()
+        && let Some(map) = &rule.options.map
+    {
+        return Err(crate::Error::IdentNeeded { map: map.clone() });
     }
     let store = load_store(tls).map_err(|e| cfg(e.0))?;
     let mut checks = vec![Check::pass(
@@ -368,6 +376,7 @@ pub fn decide_client(
         let empty;
         let file = match ident {
             Some(f) => f,
+            // Only reached without map= (checked above), where the file is not consulted.
             None => {
                 empty = IdentFile::parse_str("", tls.version);
                 &empty
