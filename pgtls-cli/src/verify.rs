@@ -279,6 +279,19 @@ fn server(a: ServerArgs) -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let env = Env::from_process();
+    // The service file fills what neither the flags nor the conninfo set; a lookup that
+    // fails is libpq failing to connect.
+    if let Err(e) = params.apply_service(&env, a.pg_version) {
+        if a.json {
+            println!(
+                "{}",
+                json!({"verdict": "reject", "message": e.to_string(), "tls": false,
+                       "plaintext_fallback": false, "client_cert_sent": false, "checks": []})
+            );
+        }
+        eprintln!("{e}");
+        return ExitCode::from(1);
+    }
     let server =
         pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
     let decide = |file: &std::path::Path| -> Result<Verdict, String> {

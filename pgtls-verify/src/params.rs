@@ -40,6 +40,9 @@ pub struct Params {
     pub user: Option<String>,
     /// `dbname`.
     pub dbname: Option<String>,
+    /// `service`: a section of the connection service file (see
+    /// [`Params::apply_service`]).
+    pub service: Option<String>,
 }
 
 /// The process environment libpq reads, captured as data so that policy
@@ -77,6 +80,9 @@ impl Env {
             "PGUSER",
             "PGDATABASE",
             "HOME",
+            "PGSERVICE",
+            "PGSERVICEFILE",
+            "PGSYSCONFDIR",
             "SSL_CERT_FILE",
             "SSL_CERT_DIR",
         ];
@@ -241,6 +247,7 @@ impl Params {
             "sslnegotiation" => self.sslnegotiation = Some(value),
             "user" => self.user = Some(value),
             "dbname" => self.dbname = Some(value),
+            "service" => self.service = Some(value),
             _ => {}
         }
     }
@@ -276,6 +283,174 @@ pub fn conninfo_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) 
         .map(|(k, v)| format!("{k}={}", conninfo_value(v)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// libpq's compiled-in `SYSCONFDIR` when `PGSYSCONFDIR` is not set: that of
+/// the Debian/Ubuntu libpq pgtls is checked against (`pg_config --sysconfdir`).
+/// Other builds differ; set `PGSYSCONFDIR` to model them.
+pub const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
+
+/// A connection service lookup that fails; `Display` is libpq's message
+/// (psql prints it after `psql: error: `).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// `definition of service "%s" not found`.
+    #[error("definition of service \"{0}\" not found")]
+    NotFound(String),
+    /// `service file "%s" not found` (`PGSERVICEFILE` names a missing file).
+    #[error("service file \"{0}\" not found")]
+    FileNotFound(String),
+    /// `line %d too long in service file "%s"`.
+    #[error("line {line} too long in service file \"{file}\"")]
+    LineTooLong {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+    },
+    /// `syntax error in service file "%s", line %d` (no `=`, or an unknown keyword).
+    #[error("syntax error in service file \"{file}\", line {line}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+    },
+    /// `nested service specifications not supported in service file "%s", line %d`.
+    #[error("nested service specifications not supported in service file \"{file}\", line {line}")]
+    Nested {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+    },
+}
+
+impl Params {
+    /// libpq's `parseServiceInfo`: when `service` (or `PGSERVICE`) names a
+    /// service, fills every keyword not given explicitly from its section of
+    /// `PGSERVICEFILE` (else `~/.pg_service.conf` when it exists), and when the
+    /// section is not there, of `PGSYSCONFDIR/pg_service.conf` (else
+    /// [`DEFAULT_SYSCONFDIR`]). Call it after every explicit setting and
+    /// before environment defaults apply (as libpq does). Lines are read as
+    /// libpq reads them: trimmed, `#` comments, `[name]` sections, `key=value`
+    /// with nothing trimmed around `=`. (`ldap` lines of LDAP-enabled builds are
+    /// not modelled: they are a syntax error here.)
+    ///
+    /// # Errors
+    /// libpq's message when the service is not defined or a file is malformed.
+    pub fn apply_service(
+        &mut self,
+        env: &Env,
+        version: crate::PgVersion,
+    ) -> Result<(), ServiceError> {
+        let Some(service) = self
+            .service
+            .clone()
+            .or_else(|| env.var("PGSERVICE").map(str::to_owned))
+        else {
+            return Ok(());
+        };
+        let user_file = match env.var("PGSERVICEFILE") {
+            Some(f) => Some(PathBuf::from(f)),
+            None => crate::policy::home_directory(env, version)
+                .map(|h| h.join(".pg_service.conf"))
+                .filter(|p| p.exists()),
+        };
+        if let Some(f) = user_file
+            && self.service_file(&f, &service)?
+        {
+            return Ok(());
+        }
+        let dir = env.var("PGSYSCONFDIR").unwrap_or(DEFAULT_SYSCONFDIR);
+        let sys = PathBuf::from(dir).join("pg_service.conf");
+        if sys.exists() && self.service_file(&sys, &service)? {
+            return Ok(());
+        }
+        Err(ServiceError::NotFound(service))
+    }
+
+    /// `parseServiceFile`; true when the section was found.
+    fn service_file(
+        &mut self,
+        path: &std::path::Path,
+        service: &str,
+    ) -> Result<bool, ServiceError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|_| ServiceError::FileNotFound(file.clone()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut found = false;
+        // fgets with a 1024-byte buffer: a line of 1023 bytes or more (with its newline) is too long.
+        for (i, raw) in text.split_inclusive('\n').enumerate() {
+            let line_no = i + 1;
+            if raw.len() >= 1023 {
+                return Err(ServiceError::LineTooLong {
+                    file,
+                    line: line_no,
+                });
+            }
+            let line = raw.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{b}');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                if found {
+                    return Ok(true);
+                }
+                found = rest
+                    .strip_prefix(service)
+                    .is_some_and(|r| r.starts_with(']'));
+                continue;
+            }
+            if !found {
+                continue;
+            }
+            let Some((key, val)) = line.split_once('=') else {
+                return Err(ServiceError::Syntax {
+                    file,
+                    line: line_no,
+                });
+            };
+            if key == "service" {
+                return Err(ServiceError::Nested {
+                    file,
+                    line: line_no,
+                });
+            }
+            if !KNOWN.contains(&key) {
+                return Err(ServiceError::Syntax {
+                    file,
+                    line: line_no,
+                });
+            }
+            if !self.is_set(key) {
+                self.set(key, val.to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether a TLS-relevant keyword has a value (others: always false).
+    fn is_set(&self, key: &str) -> bool {
+        match key {
+            "sslmode" => self.sslmode.is_some(),
+            "sslrootcert" => self.sslrootcert.is_some(),
+            "sslcrl" => self.sslcrl.is_some(),
+            "sslcrldir" => self.sslcrldir.is_some(),
+            "sslcert" => self.sslcert.is_some(),
+            "sslkey" => self.sslkey.is_some(),
+            "host" => self.host.is_some(),
+            "hostaddr" => self.hostaddr.is_some(),
+            "port" => self.port.is_some(),
+            "sslsni" => self.sslsni.is_some(),
+            "sslcertmode" => self.sslcertmode.is_some(),
+            "sslnegotiation" => self.sslnegotiation.is_some(),
+            "user" => self.user.is_some(),
+            "dbname" => self.dbname.is_some(),
+            _ => false,
+        }
+    }
 }
 
 /// `conninfo_parse`: white-space separated `key = value`, values optionally
