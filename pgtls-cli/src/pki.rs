@@ -121,6 +121,11 @@ pub(crate) struct Passphrase {
 
 impl Passphrase {
     fn get(&self) -> Result<Option<Vec<u8>>, Failure> {
+        self.get_as("--passphrase")
+    }
+
+    /// The passphrase, errors naming the flags as `{flag}-file` / `{flag}-env`.
+    fn get_as(&self, flag: &str) -> Result<Option<Vec<u8>>, Failure> {
         if let Some(f) = &self.passphrase_file {
             let text = std::fs::read(f).map_err(|e| Failure::io("cannot read", f, e))?;
             let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
@@ -131,7 +136,7 @@ impl Passphrase {
             return match std::env::var_os(var) {
                 Some(v) => Ok(Some(v.into_encoded_bytes())),
                 None => Err(Failure::Usage(format!(
-                    "--passphrase-env {var}: the variable is not set"
+                    "{flag}-env {var}: the variable is not set"
                 ))),
             };
         }
@@ -272,7 +277,7 @@ impl StoreArgs {
             passphrase_file: self.ca_passphrase_file.clone(),
             passphrase_env: self.ca_passphrase_env.clone(),
         }
-        .get()?;
+        .get_as("--ca-passphrase")?;
         Ok(DirStore::open(&self.dir, pass.as_deref())?)
     }
 }

@@ -250,3 +250,24 @@ fn help_mentions_only_flags_the_command_has() {
         wrong.join("\n")
     );
 }
+
+/// An unset `--ca-passphrase-env` variable is reported under that flag's name.
+#[test]
+fn ca_passphrase_env_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    quickstart(&dir);
+    let o = pgtls(&[
+        "crl",
+        "--dir",
+        p(&dir.join("ca")),
+        "--ca-passphrase-env",
+        "PGTLS_TEST_UNSET_VARIABLE",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("--ca-passphrase-env PGTLS_TEST_UNSET_VARIABLE"),
+        "{}",
+        err(&o)
+    );
+}
