@@ -151,6 +151,7 @@ pub(crate) enum ReplArg {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("connection").required(true).args(["local", "address"])))]
 pub(crate) struct CheckArgs {
     /// The pg_hba.conf file (`@file` references resolve next to it).
     file: PathBuf,
@@ -159,11 +160,12 @@ pub(crate) struct CheckArgs {
     pg_version: PgVersion,
     #[command(flatten)]
     build: BuildArgs,
-    /// The server's `ssl` setting.
-    #[arg(long, value_enum, default_value = "off")]
-    ssl: OnOff,
+    /// The server's `ssl` setting [default: on with --tls (a TLS connection needs it), else
+    /// off, PostgreSQL's default].
+    #[arg(long, value_enum)]
+    ssl: Option<OnOff>,
     /// A Unix-socket connection.
-    #[arg(long, conflicts_with = "address", required_unless_present = "address")]
+    #[arg(long, conflicts_with = "address")]
     local: bool,
     /// The client's IP address (TCP).
     #[arg(long)]
@@ -350,7 +352,9 @@ fn print_rows(rows: &[ViewRow], format: Format) {
             for row in &body {
                 line(row);
             }
-            println!("({} rows)", rows.len());
+            // psql's footer: "(1 row)", "(2 rows)".
+            let n = rows.len();
+            println!("({n} {})", if n == 1 { "row" } else { "rows" });
         }
     }
 }
@@ -385,7 +389,19 @@ fn json_str(s: Option<&str>) -> String {
 const EXIT_UNDECIDED: u8 = 4;
 
 fn check(a: &CheckArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
+    let ssl = match (a.ssl, a.tls) {
+        (Some(OnOff::Off), true) => {
+            eprintln!(
+                "--tls with --ssl off: a server with ssl = off accepts no TLS connection \
+                 (it answers the SSLRequest with N), so no line can match one"
+            );
+            return ExitCode::from(crate::EXIT_USAGE);
+        }
+        (Some(s), _) => s,
+        (None, true) => OnOff::On,
+        (None, false) => OnOff::Off,
+    };
+    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
