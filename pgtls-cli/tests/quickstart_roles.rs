@@ -14,7 +14,7 @@ use pgtls_testkit::{Cluster, require_openssl, require_postgres};
 mod pki_support;
 use pki_support::{ok, pgtls};
 
-const ROLES: [&str; 4] = ["app", "ops team", "all", "a,b"];
+const ROLES: [&str; 6] = ["app", "ops team", "all", "a,b", "Admin", "q\"t"];
 const WHO: &str = "select current_user from pg_stat_ssl where pid = pg_backend_pid() and ssl";
 
 fn err(o: &Output) -> String {
@@ -44,8 +44,15 @@ fn quickstart_quotes_role_names_for_the_server_and_libpq() {
     let hba_line = v["pg_hba"].as_str().unwrap().to_owned();
     assert_eq!(
         hba_line,
-        r#"hostssl all app,"ops team","all","a,b" all cert"#
+        r#"hostssl all app,"ops team","all","a,b",Admin,"q""t" all cert"#
     );
+    let sql: Vec<String> = v["sql"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sql.len(), ROLES.len());
     // The text output prints the same line and one psql command per role.
     args.pop();
     args.push("--force");
@@ -78,11 +85,10 @@ fn quickstart_quotes_role_names_for_the_server_and_libpq() {
     c.write_hba(&format!("local all all trust\n{hba_line}\n"))
         .unwrap();
     let c = c.start_initialized().unwrap();
-    c.sql(
-        "create role app login; create role \"ops team\" login; create role \"all\" login; \
-         create role \"a,b\" login; create role a login; create role other login",
-    )
-    .unwrap();
+    // The printed CREATE ROLE statements, then two roles the line must not admit.
+    c.sql(&sql.join(" ")).unwrap();
+    c.sql("create role a login; create role other login")
+        .unwrap();
 
     let clients = v["clients"].as_array().unwrap();
     assert_eq!(clients.len(), ROLES.len());

@@ -87,6 +87,29 @@ pub fn literal_name(field: &'static str, name: &str) -> Result<String, Unwritabl
     Ok(quote_token(name))
 }
 
+/// A role (or database) name as an SQL identifier: always double-quoted, with
+/// `"` doubled, so that the server takes it byte for byte (no case folding,
+/// keywords and blanks allowed), e.g. for `CREATE ROLE` next to a pg_hba.conf
+/// line from [`literal_list`].
+///
+/// # Errors
+/// [`UnwritableToken`] for a name holding NUL (no identifier can) or a line
+/// break (kept out so that printed SQL stays one line per statement).
+pub fn sql_identifier(field: &'static str, name: &str) -> Result<String, UnwritableToken> {
+    if name.contains(['\n', '\r', '\0']) || name.is_empty() {
+        return Err(UnwritableToken {
+            field,
+            value: name.to_owned(),
+            reason: if name.is_empty() {
+                "an SQL identifier cannot be empty"
+            } else {
+                LINE_BREAK
+            },
+        });
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
 /// A user or database field naming exactly `names` (literal names, see
 /// [`literal_name`]), comma-separated.
 ///
@@ -418,6 +441,12 @@ mod tests {
         }
         assert!(literal_name("user", "a\nb").is_err());
         assert!(literal_name("user", "a\0b").is_err());
+        assert_eq!(
+            sql_identifier("role", "ops \"T\"").unwrap(),
+            "\"ops \"\"T\"\"\""
+        );
+        assert!(sql_identifier("role", "").is_err());
+        assert!(sql_identifier("role", "a\0").is_err());
         let e = literal_name("user", "/^x").unwrap_err();
         assert!(e.to_string().contains("regular expression"), "{e}");
     }

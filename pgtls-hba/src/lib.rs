@@ -101,7 +101,7 @@ mod view;
 
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
-    literal_name, policy_lines, quote_token,
+    literal_name, policy_lines, quote_token, sql_identifier,
 };
 pub use error::Error;
 pub use eval::{Decision, Outcome, Replication, Request, evaluate};

@@ -82,7 +82,11 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     // The pg_hba.conf user field naming exactly these roles (never a keyword or pattern).
     let roles = pgtls_hba::literal_list("role", &role_refs)
         .map_err(|e| Failure::Usage(format!("--role: {e}")))?;
+    let mut create_roles = Vec::new();
     for r in &a.role {
+        let ident = pgtls_hba::sql_identifier("role", r)
+            .map_err(|e| Failure::Usage(format!("--role: {e}")))?;
+        create_roles.push(format!("CREATE ROLE {ident} LOGIN;"));
         CertificateParams::client(r, Validity::days_from(now, 1))?;
         if r.contains('/') || r == "." || r == ".." {
             return Err(Failure::Usage(format!(
@@ -125,7 +129,10 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     let ca_end = store.ca().certificate().not_after();
     if validity.not_after > ca_end {
         validity.not_after = ca_end;
-        eprintln!("pgtls: warning: certificates end with the CA at {ca_end}");
+        eprintln!(
+            "pgtls: warning: certificates end with the CA at {}",
+            fmt_time(ca_end)
+        );
     }
     let mut trust = store.ca().certificate().to_pem();
     for c in store.ca().chain() {
@@ -206,11 +213,14 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
          ssl_ca_file = '{}'\n\
          ssl_crl_file = '{}'\n\
          \n# pg_hba.conf\n\
-         hostssl all {roles} all cert\n",
+         hostssl all {roles} all cert\n\
+         \n# SQL, as a superuser (the roles the certificates log in as)\n\
+         {sql}\n",
         server_crt.display(),
         server_key.display(),
         root_crt.display(),
         root_crl.display(),
+        sql = create_roles.join("\n"),
     ));
     for (r, cdir, _) in &clients {
         text.push_str(&format!(
@@ -241,6 +251,7 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
             "ssl_crl_file": root_crl.display().to_string(),
         },
         "pg_hba": format!("hostssl all {roles} all cert"),
+        "sql": create_roles,
         "clients": clients.iter().map(|(r, cdir, serial)| json!({
             "role": r,
             "serial": serial,
