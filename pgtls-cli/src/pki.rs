@@ -76,8 +76,9 @@ pub(crate) struct CaCheckArgs {
     dir: PathBuf,
     /// Index the certificates of this CA found in newcerts/ but missing from index.txt
     /// (as valid, so that they can be revoked), finish or roll back what a killed
-    /// writer left, and rewrite the openssl.cnf pgtls wrote if it names another
-    /// directory (a moved store); then check.
+    /// writer left, rewrite the openssl.cnf pgtls wrote if it names another
+    /// directory (a moved store), and close the CA key to group and others (and
+    /// private/ and the store to their writes); then check.
     #[arg(long)]
     repair: bool,
     /// Print JSON.
@@ -793,13 +794,14 @@ fn ca_import(a: &CaImportArgs) -> Result<(), Failure> {
 
 fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let files = pgtls_core::StoreFiles::in_dir(&a.dir);
-    let (repaired, cnf_rewritten) = if a.repair {
+    let (repaired, cnf_rewritten, tightened) = if a.repair {
         (
             DirStore::index_unindexed(&files)?,
             DirStore::rewrite_openssl_cnf(&files)?,
+            DirStore::tighten_permissions(&files)?,
         )
     } else {
-        (Vec::new(), false)
+        (Vec::new(), false, Vec::new())
     };
     let report = DirStore::check(&files, now)?;
     let problems: Vec<Value> = report
@@ -832,6 +834,7 @@ fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
         "crl_number": report.crl_number.as_ref().map(SerialNumber::to_hex),
         "repaired": repaired.iter().map(|e| e.serial.to_hex()).collect::<Vec<_>>(),
         "openssl_cnf_rewritten": cnf_rewritten,
+        "permissions_fixed": tightened.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "problems": problems,
     });
     let mut human = String::new();
@@ -840,6 +843,9 @@ fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
             "rewrote {} for this directory\n",
             files.openssl_cnf.display()
         ));
+    }
+    for p in &tightened {
+        human.push_str(&format!("closed {} to group and others\n", p.display()));
     }
     for e in &repaired {
         human.push_str(&format!(

@@ -271,3 +271,30 @@ fn ca_passphrase_env_is_named() {
         err(&o)
     );
 }
+
+/// `ca check --repair` closes a CA key left at 0644 (and a group-writable private/).
+#[test]
+fn ca_check_repair_fixes_key_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    quickstart(&dir);
+    let ca = dir.join("ca");
+    let key = ca.join("private/cakey.pem");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(ca.join("private"), fs::Permissions::from_mode(0o775)).unwrap();
+    let o = pgtls(&["ca", "check", "--dir", p(&ca)]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(mode(&key), 0o644);
+    let o = pgtls(&["ca", "check", "--dir", p(&ca), "--repair", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["permissions_fixed"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(mode(&ca.join("private")), 0o755);
+    assert_eq!(
+        pgtls(&["ca", "check", "--dir", p(&ca)]).status.code(),
+        Some(0)
+    );
+}

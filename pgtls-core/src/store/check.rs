@@ -240,11 +240,7 @@ impl DirStore {
 
         // The key must be closed to group and others; the directories that hold it
         // must not let them replace it (openssl's own layouts leave private/ 0755).
-        for (path, forbidden) in [
-            (files.key.clone(), 0o077),
-            (files.dir.join("private"), 0o022),
-            (files.dir.clone(), 0o022),
-        ] {
+        for (path, forbidden) in permission_rules(files) {
             if let Ok(meta) = fs::symlink_metadata(&path) {
                 let mode = meta.permissions().mode();
                 if mode & forbidden != 0 {
@@ -285,6 +281,37 @@ impl DirStore {
         }
         out.problems = problems;
         Ok(out)
+    }
+
+    /// Removes the permission bits [`StoreProblem::Permissions`] reports: group and
+    /// other access to the CA key, group and other write on `private/` and the store
+    /// directory. Symbolic links are left alone (changing one would change its target).
+    /// Returns the paths changed.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a mode cannot be changed.
+    pub fn tighten_permissions(files: &StoreFiles) -> Result<Vec<PathBuf>, Error> {
+        let mut changed = Vec::new();
+        for (path, forbidden) in permission_rules(files) {
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let mode = meta.permissions().mode();
+            if meta.file_type().is_symlink() || mode & forbidden == 0 {
+                continue;
+            }
+            fs::set_permissions(
+                &path,
+                fs::Permissions::from_mode(mode & 0o7777 & !forbidden),
+            )
+            .map_err(|source| Error::Io {
+                action: "cannot change the mode of",
+                path: path.clone(),
+                source,
+            })?;
+            changed.push(path);
+        }
+        Ok(changed)
     }
 
     /// Rewrites the `openssl.cnf` pgtls generated when it names another directory
@@ -336,6 +363,15 @@ impl DirStore {
         }
         Ok(added)
     }
+}
+
+/// The paths whose modes the check looks at, with the bits they must not have.
+fn permission_rules(files: &StoreFiles) -> [(PathBuf, u32); 3] {
+    [
+        (files.key.clone(), 0o077),
+        (files.dir.join("private"), 0o022),
+        (files.dir.clone(), 0o022),
+    ]
 }
 
 /// The directory a pgtls-generated `openssl.cnf` names when that is not `files.dir`
