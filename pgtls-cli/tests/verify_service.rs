@@ -1,6 +1,7 @@
 //! `verify server --conninfo "service=NAME"` reads the connection service file as libpq
 //! does (`PGSERVICEFILE`, `~/.pg_service.conf`, `PGSYSCONFDIR/pg_service.conf`, `PGSERVICE`),
-//! checked against psql 15 connecting to a real PostgreSQL 15 with quickstart's certificates.
+//! checked against psql 15 connecting to a real PostgreSQL 15 with quickstart's certificates;
+//! and `probe --direct` against that server, which has no direct TLS.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -188,4 +189,43 @@ fn service_file_settings_apply_as_in_libpq() {
     assert!(rows.iter().any(|r| r.contains("psql true")), "{rows:#?}");
     assert!(rows.iter().any(|r| r.contains("psql false")), "{rows:#?}");
     eprintln!("{rows:#?}");
+}
+
+/// `probe --direct` against PostgreSQL 15 (no direct TLS): the server hangs up on the
+/// ClientHello, and pgtls says so instead of `unexpected end of file`.
+#[test]
+fn probe_direct_against_a_server_without_direct_tls() {
+    require_postgres().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    ok(pgtls(&[
+        "quickstart",
+        "--dir",
+        p(&dir),
+        "--host",
+        "localhost",
+        "--role",
+        "app",
+    ]));
+    let c = Cluster::init().unwrap();
+    for (name, mode) in [("server.crt", 0o644), ("server.key", 0o600)] {
+        c.write_file(name, &fs::read(dir.join(name)).unwrap(), mode)
+            .unwrap();
+    }
+    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+    let target = format!("127.0.0.1:{}", c.port());
+    // The SSLRequest way works: the probe is not broken.
+    let o = pgtls(&["probe", &target]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = pgtls(&["probe", &target, "--direct"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not accept direct TLS"), "{err}");
+    assert!(
+        c.log().contains("invalid length of startup packet"),
+        "{}",
+        c.log()
+    );
 }

@@ -52,6 +52,14 @@ pub enum ProbeError {
     /// A bad server name for SNI.
     #[error("invalid server name {0:?}")]
     ServerName(String),
+    /// Direct TLS: the server closed the connection on the ClientHello, as a server
+    /// without direct TLS (before PostgreSQL 17) does: it reads the ClientHello as a
+    /// startup packet of invalid length and hangs up without an answer.
+    #[error(
+        "the server closed the connection on the direct TLS ClientHello: it does not accept \
+         direct TLS (PostgreSQL 17+, sslnegotiation=direct); negotiate with an SSLRequest instead"
+    )]
+    DirectRefused(#[source] std::io::Error),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ProbeError {
@@ -197,6 +205,14 @@ pub fn connect_tls(
         tls.conn.complete_io(&mut tls.sock).map_err(|e| {
             match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                 Some(r) => ProbeError::Tls(r.clone()),
+                None if direct
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    ProbeError::DirectRefused(e)
+                }
                 None => ProbeError::Io {
                     context: "TLS handshake".into(),
                     source: e,
