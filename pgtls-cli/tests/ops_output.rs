@@ -298,3 +298,28 @@ fn ca_check_repair_fixes_key_permissions() {
         Some(0)
     );
 }
+
+/// README's list of the commands without `--json` is the real one.
+#[test]
+fn readme_names_the_commands_without_json() {
+    let mut all = Vec::new();
+    commands(&[], &mut all);
+    let mut without: Vec<String> = all
+        .iter()
+        .filter(|c| !help(c).contains("--json"))
+        .map(|c| c.join(" "))
+        .collect();
+    without.sort();
+    assert_eq!(without, ["hba ident", "hba policy", "hba rules", "version"]);
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let para = readme
+        .split("\n\n")
+        .find(|p| p.contains("takes `--json`"))
+        .unwrap();
+    for c in &without {
+        assert!(
+            para.contains(&format!("`{c}`")),
+            "README does not list {c}: {para}"
+        );
+    }
+}
