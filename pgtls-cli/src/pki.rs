@@ -640,7 +640,12 @@ fn sans(list: &[String]) -> Result<Vec<SubjectAltName>, Failure> {
 }
 
 /// RFC 3339, UTC.
+/// RFC 3339 in UTC to the second, the one time format of the PKI commands' output.
 pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }

@@ -323,3 +323,47 @@ fn readme_names_the_commands_without_json() {
         );
     }
 }
+
+/// Times are printed one way, RFC 3339 in UTC to the second (no nanoseconds, no
+/// `2026-12-31 20:03:09.0 +00:00:00`), in text and errors alike.
+#[test]
+fn one_time_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    quickstart(&dir);
+    let ca = dir.join("ca");
+    let rfc = |s: &str| {
+        s.len() == 20
+            && s.as_bytes()[10] == b'T'
+            && s.ends_with('Z')
+            && s.chars().filter(char::is_ascii_digit).count() == 14
+    };
+    let times = |text: &str| -> Vec<String> {
+        text.split(|c: char| c.is_whitespace() || "();,\"".contains(c))
+            .filter(|w| w.len() >= 10 && w.as_bytes().get(4) == Some(&b'-') && w.contains(':'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let out = ok(pgtls(&["crl", "--dir", p(&ca), "--days", "3"]));
+    let t = times(&out);
+    assert!(!t.is_empty() && t.iter().all(|w| rfc(w)), "{out}");
+    let o = pgtls(&[
+        "issue",
+        "server",
+        "--dir",
+        p(&ca),
+        "--host",
+        "x",
+        "--out-cert",
+        p(&tmp.path().join("x.crt")),
+        "--out-key",
+        p(&tmp.path().join("x.key")),
+        "--days",
+        "99999",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let t = times(&err(&o));
+    assert_eq!(t.len(), 2, "{}", err(&o));
+    assert!(t.iter().all(|w| rfc(w)), "{}", err(&o));
+    assert!(!err(&o).contains("+00:00:00"), "{}", err(&o));
+}

@@ -171,8 +171,8 @@ impl Ca {
         }
         if params.validity.not_after > self.cert.not_after() {
             return Err(Error::OutlivesIssuer {
-                not_after: params.validity.not_after.to_string(),
-                issuer_not_after: self.cert.not_after().to_string(),
+                not_after: rfc3339(params.validity.not_after),
+                issuer_not_after: rfc3339(self.cert.not_after()),
             });
         }
         if let (Usage::Ca { .. }, Some(0)) = (params.usage, self.cert.constraints().path_len) {
@@ -365,4 +365,14 @@ impl Ca {
     ) -> Result<Certificate, Error> {
         self.issue(&policy.params(csr)?, csr.public_key(), now)
     }
+}
+
+/// RFC 3339 in UTC to the second (as the CLI prints times).
+fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }

@@ -232,13 +232,15 @@ pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure>
             let crl_warn = crl_warn_days(a.crl_warn_days, c);
             match (next, d) {
                 (Some(t), _) if t <= now => warnings.push(format!(
-                    "the CRL {} expired at {t}: PostgreSQL now rejects every client certificate; run `pgtls crl --dir {}`",
+                    "the CRL {} expired at {}: PostgreSQL now rejects every client certificate; run `pgtls crl --dir {}`",
                     files.crl.display(),
+                    fmt_time(t),
                     a.dir.display()
                 )),
                 (Some(t), Some(d)) if d < crl_warn => warnings.push(format!(
-                    "the CRL {} expires at {t} ({d} days): publish a new one with `pgtls crl --dir {}`",
+                    "the CRL {} expires at {} ({d} days): publish a new one with `pgtls crl --dir {}`",
                     files.crl.display(),
+                    fmt_time(t),
                     a.dir.display()
                 )),
                 _ => {}
