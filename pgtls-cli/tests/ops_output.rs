@@ -367,3 +367,45 @@ fn one_time_format() {
     assert!(t.iter().all(|w| rfc(w)), "{}", err(&o));
     assert!(!err(&o).contains("+00:00:00"), "{}", err(&o));
 }
+
+/// The printed client conninfo still connects after the CRL's nextUpdate (it names no
+/// copy of the CRL that nobody republishes), and no CRL copy lands in the client files.
+#[test]
+fn client_conninfo_outlives_the_crl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = ok(pgtls(&[
+        "quickstart",
+        "--dir",
+        p(&dir),
+        "--host",
+        "localhost",
+        "--role",
+        "app",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let conninfo = v["clients"][0]["conninfo"].as_str().unwrap();
+    assert!(!conninfo.contains("sslcrl"), "{conninfo}");
+    assert!(!dir.join("clients/app/root.crl").exists());
+    let next = v["crl"].as_str().unwrap();
+    assert!(Path::new(next).exists());
+    // 40 days on: the 30-day CRL has expired, the certificates have not.
+    let at = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 40 * 86400)
+        .to_string();
+    let o = pgtls(&[
+        "verify",
+        "server",
+        "--conninfo",
+        conninfo,
+        "--chain",
+        p(&dir.join("server.crt")),
+        "--at",
+        &at,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}

@@ -171,19 +171,14 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
 
     let crl = store.generate_crl(now + Duration::days(i64::from(a.crl_days)), now)?;
     write_public_file(&root_crl, crl.to_pem().as_bytes(), true)?;
-    for (_, cdir, _) in &clients {
-        write_public_file(&cdir.join("root.crl"), crl.to_pem().as_bytes(), true)?;
-    }
+    // No copy of the CRL for the clients: a client's sslcrl (or ~/.postgresql/root.crl)
+    // that is not republished with the server's makes libpq refuse the server once its
+    // nextUpdate passes. The CRL is the server's, for client certificates.
 
     let host = a.host.first().map(String::as_str).unwrap_or("localhost");
     let conninfo = |r: &str, cdir: &Path| {
         let f = |name: &str| cdir.join(name).display().to_string();
-        let (rc, cc, ck, cl) = (
-            f("root.crt"),
-            f("postgresql.crt"),
-            f("postgresql.key"),
-            f("root.crl"),
-        );
+        let (rc, cc, ck) = (f("root.crt"), f("postgresql.crt"), f("postgresql.key"));
         pgtls_verify::conninfo_string([
             ("host", host),
             ("user", r),
@@ -192,7 +187,6 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
             ("sslrootcert", rc.as_str()),
             ("sslcert", cc.as_str()),
             ("sslkey", ck.as_str()),
-            ("sslcrl", cl.as_str()),
         ])
     };
     let mut text = format!(
