@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 mod pki_support;
 use pki_support::{ok, p, pgtls};
@@ -408,4 +408,35 @@ fn client_conninfo_outlives_the_crl() {
         &at,
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+/// quickstart's directory inside a git work tree stays out of `git status` (it holds keys).
+#[test]
+fn quickstart_dir_is_git_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", err(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    quickstart(&repo.join("demo"));
+    assert_eq!(git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    // A rerun keeps the file as it is.
+    ok(pgtls(&[
+        "quickstart",
+        "--dir",
+        p(&repo.join("demo")),
+        "--host",
+        "localhost",
+        "--role",
+        "app",
+        "--force",
+    ]));
+    assert_eq!(git(&["status", "--porcelain", "--untracked-files=all"]), "");
 }

@@ -110,6 +110,17 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
             return Err(pgtls_core::Error::FileExists { path: p }.into());
         }
     }
+    // The directory holds private keys: keep it out of any git work tree it lands in
+    // (an existing .gitignore is left alone).
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::io("cannot create", &dir, e))?;
+    let gitignore = dir.join(".gitignore");
+    if !gitignore.exists() {
+        write_public_file(
+            &gitignore,
+            b"# Written by pgtls quickstart: this directory holds private keys.\n*\n",
+            false,
+        )?;
+    }
     let ca_dir = dir.join("ca");
     let store = if pgtls_core::StoreFiles::in_dir(&ca_dir).index.exists() {
         DirStore::open(&ca_dir, None)?
