@@ -171,3 +171,82 @@ fn quickstart_refuses_a_role_no_pg_hba_token_can_name() {
     );
     assert!(!tmp.path().join("d").exists());
 }
+
+/// `--owner postgres` gives server.key to the server's OS user: a real PostgreSQL 15
+/// starts with the printed ssl_key_file; without it (a root-owned key) it does not.
+#[test]
+fn quickstart_owner_lets_the_server_read_its_key() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    require_postgres().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let start = |dir: &std::path::Path| {
+        let c = Cluster::init().unwrap();
+        c.append_conf(&format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            dir.join("server.crt").display(),
+            dir.join("server.key").display()
+        ))
+        .unwrap();
+        c.start_initialized()
+    };
+    let owned = tmp.path().join("owned");
+    let mut args = vec![
+        "quickstart",
+        "--dir",
+        owned.to_str().unwrap(),
+        "--host",
+        "localhost",
+    ];
+    args.extend(["--role", "app", "--owner", "postgres"]);
+    let out = ok(pgtls(&args));
+    assert!(out.contains("server.key is owned by postgres"), "{out}");
+    let meta = fs::metadata(owned.join("server.key")).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    let c = start(&owned).unwrap();
+    assert_eq!(c.sql("show ssl").unwrap().trim(), "on");
+    drop(c);
+    if meta.uid() != 0 && nix_is_root() {
+        let plain = tmp.path().join("plain");
+        ok(pgtls(&[
+            "quickstart",
+            "--dir",
+            plain.to_str().unwrap(),
+            "--host",
+            "localhost",
+            "--role",
+            "app",
+        ]));
+        let Err(e) = start(&plain) else {
+            panic!("the server read a key owned by root, mode 0600");
+        };
+        assert!(
+            e.contains("Permission denied") || e.contains("private key"),
+            "{e}"
+        );
+    }
+    let o = pgtls(&[
+        "quickstart",
+        "--dir",
+        tmp.path().join("x").to_str().unwrap(),
+        "--host",
+        "h",
+        "--role",
+        "a",
+        "--owner",
+        "no-such-user-pgtls",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("--owner no-such-user-pgtls"),
+        "{}",
+        err(&o)
+    );
+}
+
+fn nix_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}

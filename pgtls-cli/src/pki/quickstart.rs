@@ -33,6 +33,11 @@ pub(crate) struct QuickstartArgs {
     /// Days until the CRL's nextUpdate.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     crl_days: u32,
+    /// Give server.key to this OS user (the one PostgreSQL runs as, e.g. postgres) and its
+    /// primary group, mode 0600, as the server requires of a key it does not own as root;
+    /// needs the privilege to chown (root).
+    #[arg(long, value_name = "USER")]
+    owner: Option<String>,
     /// Replace existing server and client keys and certificates (an existing CA is kept).
     #[arg(long)]
     force: bool,
@@ -66,6 +71,24 @@ fn shell_quote(s: &str) -> String {
     out
 }
 
+/// The uid and primary gid of an OS user, from /etc/passwd.
+fn os_user(name: &str) -> Result<(u32, u32), Failure> {
+    let passwd = Path::new("/etc/passwd");
+    let text =
+        std::fs::read_to_string(passwd).map_err(|e| Failure::io("cannot read", passwd, e))?;
+    text.lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            match (f.first(), f.get(2), f.get(3)) {
+                (Some(n), Some(u), Some(g)) if *n == name => {
+                    Some((u.parse().ok()?, g.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .ok_or_else(|| Failure::Usage(format!("--owner {name}: no such user in /etc/passwd")))
+}
+
 fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -77,6 +100,7 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         kdf_iterations: super::PBKDF2_ITERATIONS,
     };
     let dir = abs(&a.dir);
+    let owner = a.owner.as_deref().map(os_user).transpose()?;
     let names = sans(&a.host)?;
     let role_refs: Vec<&str> = a.role.iter().map(String::as_str).collect();
     // The pg_hba.conf user field naming exactly these roles (never a keyword or pattern).
@@ -154,6 +178,10 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     let skey = generate_key(&key)?;
     let scert = store.issue(&server_params, &skey.public_key(), now)?;
     write_key(&server_key, &skey, &key, &Passphrase::default(), a.force)?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&server_key, Some(uid), Some(gid))
+            .map_err(|e| Failure::io("cannot give to --owner", &server_key, e))?;
+    }
     write_public_file(&server_crt, scert.to_pem().as_bytes(), a.force)?;
     write_public_file(&root_crt, trust.as_bytes(), true)?;
 
@@ -211,7 +239,7 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         nu = crl.next_update().map(fmt_time).unwrap_or_default(),
     );
     text.push_str(&format!(
-        "\n# postgresql.conf (the key must be owned by the server's OS user, mode 0600)\n\
+        "\n# postgresql.conf ({owned})\n\
          ssl = on\n\
          ssl_cert_file = '{}'\n\
          ssl_key_file = '{}'\n\
@@ -226,6 +254,11 @@ pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
         root_crt.display(),
         root_crl.display(),
         sql = create_roles.join("\n"),
+        owned = match &a.owner {
+            Some(u) => format!("server.key is owned by {u}, mode 0600"),
+            None =>
+                "the key must be owned by the server's OS user, mode 0600: see --owner".to_owned(),
+        },
     ));
     for (r, cdir, _) in &clients {
         text.push_str(&format!(
