@@ -75,7 +75,7 @@ pub fn conninfo(data: &[u8]) {
         again.keywords,
         p.keywords
     );
-    let (mut a, mut b) = (again.clone(), p.clone());
+    let (mut a, mut b) = (again, p.clone());
     a.keywords.clear();
     b.keywords.clear();
     assert_eq!(a, b, "conninfo round trip: {s:?} -> {text:?}");
