@@ -39,6 +39,8 @@ fn render(p: &Params) -> String {
         ("sslrootcert", path(&p.sslrootcert)),
         ("sslcrl", path(&p.sslcrl)),
         ("sslcrldir", path(&p.sslcrldir)),
+        ("sslcert", path(&p.sslcert)),
+        ("sslkey", path(&p.sslkey)),
         ("host", p.host.clone()),
         ("hostaddr", p.hostaddr.clone()),
         ("port", p.port.clone()),
