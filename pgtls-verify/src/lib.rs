@@ -71,7 +71,7 @@ pub use chain::{ChainFailure, ChainLink, X509Reason};
 pub use client_cert::{CertMode, ClientCert};
 pub use error::Error;
 pub use outcome::{Check, Verdict};
-pub use params::{ConninfoError, Env, Params};
+pub use params::{ConninfoError, Env, Params, keyword_since};
 pub use pgtls_hba::PgVersion;
 pub use policy::{Attempt, Plan, Refusal, RootPlan};
 pub use rustls_verifier::{LibpqRejection, LibpqVerifier, libpq_message};
