@@ -1,4 +1,5 @@
-//! Differential suite for `pgtls verify client` against a real PostgreSQL 15 server.
+//! Differential suite for `pgtls verify client` against real PostgreSQL servers 12 to 18
+//! (`PGTLS_PG_VERSIONS`), each spoken to by its own psql/libpq (14 for 12 and 13).
 //!
 //! The client certificates of `testdata/verify/gen.sh` (openssl-made) log in with psql
 //! (sslmode=require) under pg_hba.conf lines with `cert`, `clientname=DN`, `map=` (pg_ident.conf
@@ -7,8 +8,15 @@
 //! as a hashed directory, or not at all, and with the client intermediate in `ssl_ca_file`.
 //! The server's outcome (connected, or the message the
 //! client printed after `failed: `) is compared with `pgtls verify client` given the same
-//! line, ident file, CA, CRL, user and certificate chain. Listed divergences
-//! (testdata/verify/known-divergences-client.json) must still diverge.
+//! line, ident file, CA, CRL, user and certificate chain, with `--pg-version N`. Listed
+//! divergences (testdata/verify/known-divergences-client.json for every version,
+//! known-divergences-client-pgN.json for one) must still diverge.
+//!
+//! Versions: `clientname=` lines and `ssl_crl_dir` exist from 14 and are left out before. On
+//! 15 (and everywhere with `PGTLS_PG_MATRIX=full`) the whole matrix runs; elsewhere every
+//! certificate on every line but as fewer users ([`SAMPLE_USERS`]), and in the phases after
+//! the first only the `trust` line as alice. One line per version gives its counts; a version
+//! that ran no rows fails, and so does any false accept.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod verify_common;
@@ -17,7 +25,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgtls_testkit::Cluster;
-use verify_common::{Outcome, Row, brief, libpq_attempts, q, run_pgtls};
+use verify_common::{Counts, Outcome, Row, brief, libpq_attempts, q, run_pgtls};
 
 /// (label, database, the rest of the hostssl line after the address).
 const LINES: &[(&str, &str, &str)] = &[
@@ -54,6 +62,14 @@ const LINES: &[(&str, &str, &str)] = &[
     ),
     ("trust", "db_trust", "trust"),
 ];
+
+/// Lines that need PostgreSQL 14 (`clientname=`).
+fn line_exists(version: u32, rest: &str) -> bool {
+    version >= 14 || !rest.contains("clientname=")
+}
+
+/// The roles of the sample (off 15): the CN of most certificates, and the whole DN.
+const SAMPLE_USERS: &[&str] = &["alice", "CN=alice,O=pgtls-verifydiff"];
 
 /// Lines tried again in the other phases (the CA and CRL settings only matter in the
 /// handshake, which does not depend on the line).
@@ -128,6 +144,7 @@ fn oracle(c: &Cluster, p: &Probe<'_>, home: &Path) -> (Outcome, String) {
     }
     let home = home.display().to_string();
     let out = verify_common::psql(
+        c.client_build(),
         &ci,
         &["-X", "-At", "-c", "select 1"],
         &[("HOME", home.as_str()), ("PGPASSWORD", "pw")],
@@ -145,7 +162,7 @@ fn oracle(c: &Cluster, p: &Probe<'_>, home: &Path) -> (Outcome, String) {
     }
 }
 
-fn pgtls(p: &Probe<'_>, ident: &Path, ca: &Path, home: &Path) -> (Outcome, String) {
+fn pgtls(p: &Probe<'_>, ident: &Path, ca: &Path, home: &Path, version: u32) -> (Outcome, String) {
     let mut args: Vec<String> = vec![
         "verify".into(),
         "client".into(),
@@ -166,18 +183,21 @@ fn pgtls(p: &Probe<'_>, ident: &Path, ca: &Path, home: &Path) -> (Outcome, Strin
     if let Some(chain) = &p.client.chain {
         args.extend(["--cert".into(), chain.display().to_string()]);
     }
-    args.extend(["--pg-version".into(), "15".into()]);
+    args.extend(["--pg-version".into(), version.to_string()]);
     run_pgtls(&args, home, &[])
 }
 
 /// Points the server at the phase's CA and CRL settings and reloads; checks it took them.
 fn configure(c: &Cluster, ph: &Phase) -> Result<(), String> {
     let before = c.log_len();
-    let want = [
+    let mut want = vec![
         ("ssl_ca_file", ph.ssl_ca_file),
         ("ssl_crl_file", ph.ssl_crl_file),
-        ("ssl_crl_dir", ph.ssl_crl_dir),
     ];
+    // ssl_crl_dir came in 14.
+    if c.version() >= 14 {
+        want.push(("ssl_crl_dir", ph.ssl_crl_dir));
+    }
     let conf: String = want.iter().map(|(k, v)| format!("{k} = '{v}'\n")).collect();
     c.write_file("postgresql.auto.conf", conf.as_bytes(), 0o600)?;
     c.reload()?;
@@ -197,6 +217,7 @@ fn configure(c: &Cluster, ph: &Phase) -> Result<(), String> {
 /// Runs the oracle and pgtls on every probe, three at a time (psql mostly waits on the server).
 fn run_all(c: &Cluster, probes: &[Probe<'_>], ident: &Path, ca: &Path, home: &Path) -> Vec<Row> {
     let chunk = probes.len().div_ceil(3).max(1);
+    let version = c.version();
     std::thread::scope(|s| {
         let handles: Vec<_> = probes
             .chunks(chunk)
@@ -205,7 +226,7 @@ fn run_all(c: &Cluster, probes: &[Probe<'_>], ident: &Path, ca: &Path, home: &Pa
                     part.iter()
                         .map(|p| {
                             let (o, od) = oracle(c, p, home);
-                            let (g, gd) = pgtls(p, ident, ca, home);
+                            let (g, gd) = pgtls(p, ident, ca, home, version);
                             Row {
                                 id: p.id.clone(),
                                 mode: "require".into(),
@@ -229,8 +250,19 @@ fn run_all(c: &Cluster, probes: &[Probe<'_>], ident: &Path, ca: &Path, home: &Pa
     })
 }
 
-#[test]
-fn pgtls_verify_client_agrees_with_postgres() {
+/// The certificates and files every version's run uses (made once).
+struct Inputs {
+    _tmp: tempfile::TempDir,
+    out: PathBuf,
+    clients: Vec<Client>,
+    home: PathBuf,
+    ident: PathBuf,
+    ca: PathBuf,
+    crl_file: PathBuf,
+    crl_dir: PathBuf,
+}
+
+fn inputs() -> Inputs {
     let tmp = tempfile::Builder::new()
         .prefix("pgtls-verifydiff-client-")
         .tempdir()
@@ -278,8 +310,36 @@ fn pgtls_verify_client_agrees_with_postgres() {
     let ca = out.join("client/ca.pem");
     let crl_file = out.join("client/crl.pem");
     let crl_dir = out.join("client/crldir");
+    Inputs {
+        _tmp: tmp,
+        out,
+        clients,
+        home,
+        ident,
+        ca,
+        crl_file,
+        crl_dir,
+    }
+}
 
-    let c = Cluster::init().unwrap();
+/// Runs the suite against a server of `version`: the report (empty = pass) and the counts.
+fn run_version(version: u32, inp: &Inputs) -> (String, Counts) {
+    let full = pgtls_testkit::full_matrix(version).unwrap();
+    let Inputs {
+        out,
+        clients,
+        home,
+        ident,
+        ca,
+        crl_file,
+        crl_dir,
+        ..
+    } = inp;
+    let (out, home, ident, ca) = (out.as_path(), home.as_path(), ident.as_path(), ca.as_path());
+    let lines: Vec<&(&str, &'static str, &str)> =
+        LINES.iter().filter(|l| line_exists(version, l.2)).collect();
+    let users: &[&'static str] = if full { USERS } else { SAMPLE_USERS };
+    let c = Cluster::builder().version(version).init().unwrap();
     let read = |p: &Path| fs::read(p).unwrap();
     c.write_file(
         "server.crt",
@@ -293,11 +353,11 @@ fn pgtls_verify_client_agrees_with_postgres() {
         0o600,
     )
     .unwrap();
-    c.write_file("client-ca.pem", &read(&ca), 0o600).unwrap();
+    c.write_file("client-ca.pem", &read(ca), 0o600).unwrap();
     let ca_bundle = out.join("client/ca-bundle.pem");
     c.write_file("client-ca-bundle.pem", &read(&ca_bundle), 0o600)
         .unwrap();
-    c.write_file("client-crl.pem", &read(&crl_file), 0o600)
+    c.write_file("client-crl.pem", &read(crl_file), 0o600)
         .unwrap();
     c.write_file(
         "client-root.crl",
@@ -307,7 +367,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
     .unwrap();
     let dd = c.data_dir().join("client-crldir");
     fs::create_dir_all(&dd).unwrap();
-    for e in fs::read_dir(&crl_dir).unwrap() {
+    for e in fs::read_dir(crl_dir).unwrap() {
         let e = e.unwrap();
         // Hash links are symlinks to files in the same directory: copy their contents.
         fs::write(dd.join(e.file_name()), read(&e.path())).unwrap();
@@ -316,18 +376,19 @@ fn pgtls_verify_client_agrees_with_postgres() {
     c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'client-ca.pem'\n")
         .unwrap();
     let mut hba = String::from("local all all trust\n");
-    for (_, db, rest) in LINES {
+    for (_, db, rest) in &lines {
         hba.push_str(&format!("hostssl {db} all 127.0.0.1/32 {rest}\n"));
     }
     c.write_hba(&hba).unwrap();
     c.write_ident(IDENT).unwrap();
     let c = c.start_initialized().unwrap();
-    for (_, db, _) in LINES {
+    for (_, db, _) in &lines {
         c.sql(&format!("create database {db}")).unwrap();
     }
     for u in USERS {
+        // 12 and 13 store new passwords as md5 by default, which scram-sha-256 lines refuse.
         c.sql(&format!(
-            "create role \"{}\" login password 'pw'",
+            "set password_encryption = 'scram-sha-256'; create role \"{}\" login password 'pw'",
             u.replace('"', "\"\"")
         ))
         .unwrap();
@@ -339,7 +400,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
         ssl_crl_file,
         ssl_crl_dir,
         ca: if ssl_ca_file == "client-ca.pem" {
-            ca.clone()
+            ca.to_path_buf()
         } else {
             ca_bundle.clone()
         },
@@ -352,7 +413,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             "client-ca.pem",
             "client-crl.pem",
             "",
-            Some(crl_file),
+            Some(crl_file.clone()),
             None,
         ),
         // Only the root's CRL: CRL_CHECK_ALL wants one for the intermediate too.
@@ -370,7 +431,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             "",
             "client-crldir",
             None,
-            Some(crl_dir),
+            Some(crl_dir.clone()),
         ),
         phase("no-crl", "client-ca.pem", "", "", None, None),
         // The intermediate in ssl_ca_file: clients need not send it.
@@ -379,6 +440,9 @@ fn pgtls_verify_client_agrees_with_postgres() {
     let mut rows = Vec::new();
     for ph in &phases {
         let phase = ph.name;
+        if !ph.ssl_crl_dir.is_empty() && version < 14 {
+            continue;
+        }
         if let Err(e) = configure(&c, ph) {
             rows.push(Row {
                 id: format!("{phase}/server"),
@@ -410,7 +474,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             .enumerate()
             .map(|(i, _)| probe(i, tl, tdb, trest, USERS[0]))
             .collect();
-        let first_rows = run_all(&c, &first, &ident, &ph.ca, &home);
+        let first_rows = run_all(&c, &first, ident, &ph.ca, home);
         let refused_at_handshake: Vec<&str> = clients
             .iter()
             .zip(&first_rows)
@@ -421,11 +485,15 @@ fn pgtls_verify_client_agrees_with_postgres() {
             .collect();
         let mut probes = Vec::new();
         for (i, cl) in clients.iter().enumerate() {
-            for (label, db, rest) in LINES {
+            for (label, db, rest) in &lines {
                 if phase != "crl-file" && !CRL_PHASE_LINES.contains(label) {
                     continue;
                 }
-                for user in USERS {
+                // Off 15, the later phases only try the `trust` line (step 1).
+                if phase != "crl-file" && !full {
+                    continue;
+                }
+                for user in users {
                     let done = *label == "trust" && user == &USERS[0];
                     let redundant =
                         user != &USERS[0] && refused_at_handshake.contains(&cl.name.as_str());
@@ -436,11 +504,11 @@ fn pgtls_verify_client_agrees_with_postgres() {
             }
         }
         rows.extend(first_rows);
-        rows.extend(run_all(&c, &probes, &ident, &ph.ca, &home));
+        rows.extend(run_all(&c, &probes, ident, &ph.ca, home));
     }
 
     // Last: a pg_ident.conf that does not load (one regex line does not compile), read at
-    // startup. PostgreSQL 15 then keeps no maps at all, so every map= line refuses whatever
+    // startup. The server then keeps no maps at all, so every map= line refuses whatever
     // the good lines say; pgtls, given the same file, must refuse the same way. (After a
     // reload the server would keep the previous file, a state pgtls cannot see.)
     let bad = format!("{IDENT}rxmap /^(alice$ alice\n");
@@ -458,8 +526,8 @@ fn pgtls_verify_client_agrees_with_postgres() {
     configure(&c, no_crl).unwrap();
     let mut probes = Vec::new();
     for cl in clients.iter().filter(|cl| cl.chain.is_some()) {
-        for (label, db, rest) in LINES.iter().filter(|l| l.2.contains("map=")) {
-            for user in USERS {
+        for (label, db, rest) in lines.iter().filter(|l| l.2.contains("map=")) {
+            for user in users {
                 probes.push(Probe {
                     id: format!("{}/unloadable-ident/{label}/user={user}", cl.name),
                     client: cl,
@@ -472,7 +540,7 @@ fn pgtls_verify_client_agrees_with_postgres() {
             }
         }
     }
-    let bad_rows = run_all(&c, &probes, &bad_ident, &no_crl.ca, &home);
+    let bad_rows = run_all(&c, &probes, &bad_ident, &no_crl.ca, home);
     // Not a test that passes by refusing everything for another reason: with the good
     // file, some of these probes log in (checked against the server above).
     assert!(
@@ -486,23 +554,45 @@ fn pgtls_verify_client_agrees_with_postgres() {
     );
     rows.extend(bad_rows);
 
-    let divergences = verify_common::known_divergences("known-divergences-client.json");
-    let (report, table) = verify_common::reconcile(&rows, &divergences, "client", 100);
-    let path = verify_common::write_results("verify_client-results.tsv", &table);
-    let agreeing = rows
-        .iter()
-        .filter(|r| verify_common::agree(&r.oracle, &r.pgtls))
-        .count();
+    let divergences = verify_common::known_divergences_for("known-divergences-client", version);
+    let min_each = if full { 100 } else { 20 };
+    let (report, table, counts) =
+        verify_common::reconcile(&rows, &divergences, "client", min_each, !full);
+    let path =
+        verify_common::write_results(&format!("verify_client-pg{version}-results.tsv"), &table);
+    let report = if report.is_empty() {
+        report
+    } else {
+        format!(
+            "PostgreSQL {version}:\n{report}\n(all {} probes with the server's and pgtls's results: {})\n",
+            rows.len(),
+            path.display()
+        )
+    };
     println!(
-        "{} client certificates, {} probes, {agreeing} agree; results in {}",
+        "PostgreSQL {version} (psql/libpq {}): {} client certificates, {} lines ({}), {}; results in {}",
+        c.client_build().major,
         clients.len(),
-        rows.len(),
+        lines.len(),
+        if full { "full matrix" } else { "sample" },
+        counts.show(),
         path.display()
     );
-    assert!(
-        report.is_empty(),
-        "{report}\n(all {} probes with the server's and pgtls's results: {})",
-        rows.len(),
-        path.display()
-    );
+    (report, counts)
+}
+
+#[test]
+fn pgtls_verify_client_agrees_with_postgres_every_version() {
+    let inp = inputs();
+    let mut failures = String::new();
+    for version in pgtls_testkit::pg_versions().unwrap() {
+        let start = std::time::Instant::now();
+        let (report, counts) = run_version(version, &inp);
+        println!("PostgreSQL {version}: {:.0?}", start.elapsed());
+        failures.push_str(&report);
+        if counts.rows == 0 {
+            failures.push_str(&format!("PostgreSQL {version}: the suite ran no rows\n"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
 }

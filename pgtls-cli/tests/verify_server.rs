@@ -1,13 +1,18 @@
-//! Differential suite for `pgtls verify server` against real libpq 15 and PostgreSQL 15.
+//! Differential suite for `pgtls verify server` against real libpq 14 to 18.
 //!
-//! Every server case of `testdata/verify/gen.sh` (openssl-made chains) is served by one
-//! PostgreSQL 15 cluster (the chain and key are swapped in with a reload), and psql connects
-//! to it under all six sslmodes, with and without the case's root file and CRL. libpq's
-//! verdict (did a TLS session complete?) and its message (the text after `failed: `) are
-//! compared with `pgtls verify server` run on the same chain file and parameters. How the
-//! oracle separates the TLS attempt from libpq's plaintext attempts is described in
-//! testdata/verify/README.md. Every mismatch is reported at once; listed divergences
-//! (testdata/verify/known-divergences.json) must still diverge.
+//! For each libpq version (`PGTLS_PG_VERSIONS`; 12 and 13 have no libpq of their own in the
+//! builds and count as 14), the server cases of `testdata/verify/gen.sh` (openssl-made chains)
+//! are served by one PostgreSQL cluster of that version (the chain and key are swapped in with
+//! a reload), and that version's psql connects to it under all six sslmodes, with and without
+//! the case's root file and CRL. libpq's verdict (did a TLS session complete?) and its message
+//! (the text after `failed: `) are compared with `pgtls verify server --pg-version N` run on
+//! the same chain file and parameters. How the oracle separates the TLS attempt from libpq's
+//! plaintext attempts is described in testdata/verify/README.md. Every mismatch is reported at
+//! once; listed divergences (testdata/verify/known-divergences.json for every version,
+//! known-divergences-pgN.json for one) must still diverge. On 15 every case runs; on the
+//! other versions the cases where libpq's versions differ plus a sample of the rest
+//! ([`in_sample`]), all of them with `PGTLS_PG_MATRIX=full`. One line per version gives its
+//! counts; a version that ran no rows fails, and so does any false accept.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod verify_common;
@@ -16,7 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgtls_testkit::Cluster;
-use verify_common::{Outcome, Row, brief, libpq_attempts, q, run_pgtls};
+use verify_common::{Counts, Outcome, Row, brief, libpq_attempts, q, run_pgtls};
 
 const MODES: [&str; 6] = [
     "disable",
@@ -70,15 +75,21 @@ struct Probe {
     home: PathBuf,
     /// sslmode, root, CRL and CRL directory go in PGSSL* variables instead of parameters.
     via_env: bool,
+    /// `SSL_CERT_FILE` for both sides (OpenSSL's default store, which `sslrootcert=system`
+    /// loads from 16).
+    system_store: Option<String>,
 }
 
 impl Probe {
-    /// The PGSSL* variables of a `via_env` probe.
+    /// The PGSSL* variables of a `via_env` probe, and `SSL_CERT_FILE`.
     fn env(&self) -> Vec<(&'static str, String)> {
-        if !self.via_env {
-            return Vec::new();
-        }
         let mut v = Vec::new();
+        if let Some(f) = &self.system_store {
+            v.push(("SSL_CERT_FILE", f.clone()));
+        }
+        if !self.via_env {
+            return v;
+        }
         if self.mode != DEFAULT_MODE {
             v.push(("PGSSLMODE", self.mode.to_string()));
         }
@@ -147,8 +158,11 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
                    crl: Option<String>,
                    crldir: Option<String>,
                    home: PathBuf| {
-        // With the parameters in the environment, also leave sslmode out entirely.
-        let default = via_env.then_some(DEFAULT_MODE);
+        // With the parameters in the environment, also leave sslmode out entirely; the same
+        // with the system store (whose default mode is verify-full from 16).
+        let system_store =
+            (variant == "system-store").then(|| out.join("ca/rootA/crt.pem").display().to_string());
+        let default = (via_env || system_store.is_some()).then_some(DEFAULT_MODE);
         for mode in modes.iter().copied().chain(default) {
             let hosts = if mode == "verify-full" && all_hosts {
                 &case.hosts[..]
@@ -169,6 +183,7 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
                     crldir: crldir.clone(),
                     home: home.clone(),
                     via_env,
+                    system_store: system_store.clone(),
                 });
             }
         }
@@ -217,6 +232,19 @@ fn probes(case: &Case, out: &Path, empty_home: &Path) -> Vec<Probe> {
             empty_home.to_path_buf(),
         );
     }
+    // sslrootcert=system with OpenSSL's default store holding the case's root
+    // (SSL_CERT_FILE): from 16 libpq accepts; on 15 "system" is a relative file name.
+    if case.root.as_deref() == Some("system") {
+        add(
+            "system-store",
+            false,
+            true,
+            case.root.clone(),
+            None,
+            None,
+            empty_home.to_path_buf(),
+        );
+    }
     if case.env {
         add(
             "env",
@@ -243,7 +271,9 @@ fn psql(c: &Cluster, p: &Probe, db: &str) -> Result<String, (String, String)> {
         c.port()
     ));
     if !p.via_env {
-        ci.push_str(&format!(" sslmode={}", p.mode));
+        if p.mode != DEFAULT_MODE {
+            ci.push_str(&format!(" sslmode={}", p.mode));
+        }
         for (k, v) in [
             ("sslrootcert", &p.root),
             ("sslcrl", &p.crl),
@@ -258,7 +288,7 @@ fn psql(c: &Cluster, p: &Probe, db: &str) -> Result<String, (String, String)> {
     let vars = p.env();
     let mut env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("HOME", home.as_str()));
-    let out = verify_common::psql(&ci, &["-X", "-At", "-c", SSL_QUERY], &env);
+    let out = verify_common::psql(c.client_build(), &ci, &["-X", "-At", "-c", SSL_QUERY], &env);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
@@ -269,6 +299,12 @@ fn psql(c: &Cluster, p: &Probe, db: &str) -> Result<String, (String, String)> {
     }
 }
 
+/// libpq refused the parameters before any connection attempt (no `connection to server at`
+/// line).
+fn before_connecting(stderr: &str) -> bool {
+    !stderr.trim().is_empty() && !stderr.contains("connection to server at ")
+}
+
 /// libpq's verdict on the probe: did the TLS attempt complete, and if not, its message.
 fn oracle(c: &Cluster, p: &Probe) -> (Outcome, String) {
     if p.mode == "disable" {
@@ -277,6 +313,11 @@ fn oracle(c: &Cluster, p: &Probe) -> (Outcome, String) {
             Ok(ssl) => (
                 Outcome::Broken(format!("sslmode=disable gave ssl={ssl}")),
                 String::new(),
+            ),
+            // libpq 16+ refuses sslmode=disable with sslrootcert=system before connecting.
+            Err((stderr, b)) if before_connecting(&stderr) => (
+                Outcome::Reject(libpq_attempts(&stderr).into_iter().next()),
+                b,
             ),
             Err((_, b)) => (
                 Outcome::Broken(format!("sslmode=disable failed: {b}")),
@@ -305,6 +346,11 @@ fn oracle(c: &Cluster, p: &Probe) -> (Outcome, String) {
         let want = if tls.0 == Outcome::Accept { "t" } else { "f" };
         match psql(c, p, "postgres") {
             Ok(ssl) if ssl == want => {}
+            // Refused before connecting (a weak sslmode with sslrootcert=system, 16+): the
+            // same refusal whatever the database.
+            Err((stderr, _))
+                if before_connecting(&stderr)
+                    && tls.0 == Outcome::Reject(libpq_attempts(&stderr).into_iter().next()) => {}
             Ok(ssl) => {
                 return (
                     Outcome::Broken(format!(
@@ -325,14 +371,16 @@ fn oracle(c: &Cluster, p: &Probe) -> (Outcome, String) {
     tls
 }
 
-fn pgtls(case: &Case, p: &Probe) -> (Outcome, String) {
+fn pgtls(case: &Case, p: &Probe, version: u32) -> (Outcome, String) {
     let mut args: Vec<String> = vec!["verify".into(), "server".into()];
     if let Some(h) = &p.host {
         args.extend(["--host".into(), h.clone()]);
     }
     args.extend(["--hostaddr".into(), "127.0.0.1".into()]);
     if !p.via_env {
-        args.extend(["--sslmode".into(), p.mode.to_string()]);
+        if p.mode != DEFAULT_MODE {
+            args.extend(["--sslmode".into(), p.mode.to_string()]);
+        }
         for (k, v) in [
             ("--sslrootcert", &p.root),
             ("--sslcrl", &p.crl),
@@ -345,7 +393,7 @@ fn pgtls(case: &Case, p: &Probe) -> (Outcome, String) {
     }
     args.extend([
         "--pg-version".into(),
-        "15".into(),
+        version.to_string(),
         "--chain".into(),
         case.chain.display().to_string(),
     ]);
@@ -434,10 +482,16 @@ fn install(c: &Cluster, case: &Case, i: usize) -> Result<(), String> {
         c.port()
     );
     let show = || {
-        let out = verify_common::psql(&superuser, &["-X", "-At", "-c", "show ssl_cert_file"], &[]);
+        let out = verify_common::psql(
+            c.client_build(),
+            &superuser,
+            &["-X", "-At", "-c", "show ssl_cert_file"],
+            &[],
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let reload = verify_common::psql(
+        c.client_build(),
         &superuser,
         &["-X", "-At", "-c", "select pg_reload_conf()"],
         &[],
@@ -465,21 +519,57 @@ fn install(c: &Cluster, case: &Case, i: usize) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn pgtls_verify_server_agrees_with_libpq() {
-    let tmp = tempfile::Builder::new()
-        .prefix("pgtls-verifydiff-")
-        .tempdir()
-        .unwrap();
-    let out = tmp.path().join("cases");
-    verify_common::generate(&out).unwrap();
-    let cases = load_cases(&out);
-    assert!(cases.len() >= 40, "only {} cases", cases.len());
-    let empty_home = out.join("homes/empty");
-    fs::create_dir_all(&empty_home).unwrap();
+/// The cases run on versions other than 15 (unless `PGTLS_PG_MATRIX=full`): those whose
+/// libpq rules differ between versions (host names: no iPAddress SAN matching and the CN
+/// rule before 15; `sslrootcert=system` from 16; the `$HOME/.postgresql` defaults, `~` from
+/// the passwd entry in 14; the default host name of a hostaddr-only connection; CRL
+/// directories; root files that do not load; the environment and sslmode spellings), and
+/// every fourth of the rest.
+fn in_sample(index: usize, case: &Case) -> bool {
+    const VERSIONED: &[&str] = &[
+        "cn-only",
+        "cn-ip",
+        "cn-ip6",
+        "cn-wildcard",
+        "san-dns-cn-differ",
+        "san-ip4",
+        "san-ip6",
+        "san-ipv4-mapped",
+        "san-dns-holds-ip",
+        "san-dns-cn-ip",
+        "san-ip-other-cn-ip",
+        "san-ip-and-dns",
+        "san-ip-badlen",
+        "san-email-only",
+        "san-many",
+        "san-wildcard",
+        "multi-cn",
+        "no-names",
+        "chain-direct",
+        "rootcert-system",
+        "hostaddr-only",
+        "root-empty",
+        "root-garbage",
+        "root-is-directory",
+        "root-file-with-crl",
+        "crl-dir-revoked",
+        "crl-file-and-dir",
+        "crl-missing-file",
+        "crl-garbage-file",
+        "crl-home-revoked",
+        "home-root",
+        "home-root-wrong-ca",
+    ];
+    index.is_multiple_of(4) || VERSIONED.contains(&case.name.as_str())
+}
 
+/// Runs the suite against libpq `version` (and a server of that version): the report
+/// (empty = pass) and the counts.
+fn run_version(version: u32, cases: &[Case], out: &Path, empty_home: &Path) -> (String, Counts) {
+    let full = pgtls_testkit::full_matrix(version).unwrap();
     // One cluster, ssl=on with the first case's chain; hba: plaintext refused for TLS_ONLY_DB.
-    let c = Cluster::init().unwrap();
+    let c = Cluster::builder().version(version).init().unwrap();
+    assert_eq!(c.client_build().major, version, "libpq {version}");
     c.write_file("srv-init.crt", &fs::read(&cases[0].chain).unwrap(), 0o600)
         .unwrap();
     c.write_file("srv-init.key", &fs::read(&cases[0].key).unwrap(), 0o600)
@@ -491,7 +581,12 @@ fn pgtls_verify_server_agrees_with_libpq() {
     c.sql(&format!("create database {TLS_ONLY_DB}")).unwrap();
 
     let mut rows = Vec::new();
+    let mut ran_cases = 0;
     for (i, case) in cases.iter().enumerate() {
+        if !full && !in_sample(i, case) {
+            continue;
+        }
+        ran_cases += 1;
         if let Err(e) = install(&c, case, i) {
             rows.push(Row {
                 id: format!("{}/server", case.name),
@@ -502,7 +597,7 @@ fn pgtls_verify_server_agrees_with_libpq() {
             });
             continue;
         }
-        let ps = probes(case, &out, &empty_home);
+        let ps = probes(case, out, empty_home);
         // psql runs are mostly waiting on the server: three at a time.
         let chunk = ps.len().div_ceil(3).max(1);
         let results: Vec<Row> = std::thread::scope(|s| {
@@ -514,7 +609,7 @@ fn pgtls_verify_server_agrees_with_libpq() {
                         part.iter()
                             .map(|p| {
                                 let (o, od) = oracle(c, p);
-                                let (g, gd) = pgtls(case, p);
+                                let (g, gd) = pgtls(case, p, version);
                                 Row {
                                     id: p.id.clone(),
                                     mode: p.mode.to_string(),
@@ -538,23 +633,53 @@ fn pgtls_verify_server_agrees_with_libpq() {
         rows.extend(results);
     }
 
-    let divergences = verify_common::known_divergences("known-divergences.json");
-    let (report, table) = verify_common::reconcile(&rows, &divergences, "server", 100);
-    let path = verify_common::write_results("verify_server-results.tsv", &table);
-    let agreeing = rows
-        .iter()
-        .filter(|r| verify_common::agree(&r.oracle, &r.pgtls))
-        .count();
+    let divergences = verify_common::known_divergences_for("known-divergences", version);
+    let min_each = if full { 100 } else { 20 };
+    let (report, table, counts) =
+        verify_common::reconcile(&rows, &divergences, "server", min_each, !full);
+    let path =
+        verify_common::write_results(&format!("verify_server-pg{version}-results.tsv"), &table);
+    let report = if report.is_empty() {
+        report
+    } else {
+        format!(
+            "libpq {version}:\n{report}\n(all {} probes with libpq's and pgtls's results: {})\n",
+            rows.len(),
+            path.display()
+        )
+    };
     println!(
-        "{} cases, {} probes, {agreeing} agree; results in {}",
+        "libpq {version}: {ran_cases} of {} cases ({}), {}; results in {}",
         cases.len(),
-        rows.len(),
+        if full { "full matrix" } else { "sample" },
+        counts.show(),
         path.display()
     );
-    assert!(
-        report.is_empty(),
-        "{report}\n(all {} probes with libpq's and pgtls's results: {})",
-        rows.len(),
-        path.display()
-    );
+    (report, counts)
+}
+
+#[test]
+fn pgtls_verify_server_agrees_with_libpq_every_version() {
+    let tmp = tempfile::Builder::new()
+        .prefix("pgtls-verifydiff-")
+        .tempdir()
+        .unwrap();
+    let out = tmp.path().join("cases");
+    verify_common::generate(&out).unwrap();
+    let cases = load_cases(&out);
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let empty_home = out.join("homes/empty");
+    fs::create_dir_all(&empty_home).unwrap();
+
+    let mut failures = String::new();
+    for version in verify_common::client_versions() {
+        let start = std::time::Instant::now();
+        let (report, counts) = run_version(version, &cases, &out, &empty_home);
+        println!("libpq {version}: {:.0?}", start.elapsed());
+        failures.push_str(&report);
+        if counts.rows == 0 {
+            failures.push_str(&format!("libpq {version}: the suite ran no rows\n"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
 }

@@ -73,6 +73,7 @@ pub use error::Error;
 pub use outcome::{Check, Verdict};
 pub use params::{
     ConninfoError, DEFAULT_SYSCONFDIR, Env, Params, ServiceError, conninfo_string, conninfo_value,
+    keyword_since,
 };
 pub use pgtls_hba::PgVersion;
 pub use policy::{Attempt, Plan, Refusal, RootPlan};

@@ -43,6 +43,35 @@ pub struct Params {
     /// `service`: a section of the connection service file (see
     /// [`Params::apply_service`]).
     pub service: Option<String>,
+    /// Every keyword of the parsed conninfo, in order (libpq refuses the first one its
+    /// version does not know: [`keyword_since`]).
+    pub keywords: Vec<String>,
+}
+
+/// The first major version whose libpq knows `keyword`, for the keywords that came after
+/// PostgreSQL 12 (None: known to every version pgtls models). Checked live against psql of
+/// libpq 14 to 18 (`pgtls-cli/tests/version_features.rs`); 12 and 13 from their
+/// `PQconninfoOptions`.
+pub fn keyword_since(keyword: &str) -> Option<u32> {
+    Some(match keyword {
+        "channel_binding"
+        | "sslpassword"
+        | "ssl_min_protocol_version"
+        | "ssl_max_protocol_version" => 13,
+        "sslcrldir" | "sslsni" => 14,
+        "sslcertmode" | "require_auth" | "gssdelegation" | "load_balance_hosts" => 16,
+        "sslnegotiation" => 17,
+        "min_protocol_version"
+        | "max_protocol_version"
+        | "sslkeylogfile"
+        | "oauth_issuer"
+        | "oauth_client_id"
+        | "oauth_client_secret"
+        | "oauth_scope"
+        | "scram_client_key"
+        | "scram_server_key" => 18,
+        _ => return None,
+    })
 }
 
 /// The process environment libpq reads, captured as data so that policy
@@ -226,6 +255,7 @@ impl Params {
                 return Err(ConninfoError::InvalidOption(k));
             }
             p.set(&k, v);
+            p.keywords.push(k);
         }
         Ok(p)
     }

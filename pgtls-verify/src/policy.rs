@@ -119,7 +119,15 @@ fn given_or_env<'a>(given: Option<&'a str>, env: &'a Env, var: &str) -> Option<&
 /// The [`Refusal`] libpq reports from `connectOptions2` (invalid sslmode,
 /// `sslrootcert=system` with a weak mode, options the version lacks, ...).
 pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refusal> {
-    // Options the version does not know (PQconninfoOptions).
+    // Options the version does not know (PQconninfoOptions): the conninfo's keywords in
+    // order (libpq refuses the first unknown one), then the ones set directly.
+    for k in &params.keywords {
+        if let Some(since) = crate::params::keyword_since(k)
+            && version.major() < since
+        {
+            return Err(refuse(format!("invalid connection option \"{k}\"")));
+        }
+    }
     if version < PgVersion::V16 && params.sslcertmode.is_some() {
         return Err(refuse("invalid connection option \"sslcertmode\""));
     }
@@ -162,13 +170,9 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
                     )));
                 }
             }
+            // psql 17.11 and 18.6: `invalid sslnegotiation value: "bogus"`.
             other => {
-                let q = if version >= PgVersion::V17 {
-                    "\"sslnegotiation\""
-                } else {
-                    "sslnegotiation"
-                };
-                return Err(refuse(format!("invalid {q} value: \"{other}\"")));
+                return Err(refuse(format!("invalid sslnegotiation value: \"{other}\"")));
             }
         }
     }
@@ -181,14 +185,10 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
     if version >= PgVersion::V16 {
         let cm =
             given_or_env(params.sslcertmode.as_deref(), env, "PGSSLCERTMODE").unwrap_or("allow");
-        certmode = cm.parse().map_err(|()| {
-            let k = if version >= PgVersion::V17 {
-                "\"sslcertmode\""
-            } else {
-                "sslcertmode"
-            };
-            refuse(format!("invalid {k} value: \"{cm}\""))
-        })?;
+        // psql 16.15, 17.11 and 18.6: `invalid sslcertmode value: "bogus"`.
+        certmode = cm
+            .parse()
+            .map_err(|()| refuse(format!("invalid sslcertmode value: \"{cm}\"")))?;
     }
 
     let host = params.host.clone().filter(|h| !h.is_empty());
@@ -387,6 +387,21 @@ mod tests {
                 dir: Some("/crls".into())
             }
         );
+    }
+
+    #[test]
+    fn conninfo_keywords_gated_by_version() {
+        let x = Params::parse_conninfo("host=h require_auth=password sslkeylogfile=/k").unwrap();
+        let msg = |v| plan(&x, &Env::empty(), v).err().map(|r| r.message);
+        assert_eq!(
+            msg(PgVersion::V15).as_deref(),
+            Some("invalid connection option \"require_auth\"")
+        );
+        assert_eq!(
+            msg(PgVersion::V17).as_deref(),
+            Some("invalid connection option \"sslkeylogfile\"")
+        );
+        assert_eq!(msg(PgVersion::V18), None);
     }
 
     #[test]

@@ -541,7 +541,7 @@ mkdir cases/root-is-directory/root.pem
 chain_case_line root-is-directory
 # sslrootcert=system: an ordinary (missing) relative file name before PG16.
 chaincase rootcert-system rootA leaf "" ca/rootA/crt.pem
-case_line rootcert-system cases/rootcert-system/chain.pem system - - "$L"
+case_line rootcert-system cases/rootcert-system/chain.pem system - - "$L,other.example.com"
 # No host, only hostaddr.
 chaincase hostaddr-only rootA leaf "" ca/rootA/crt.pem
 case_line hostaddr-only cases/hostaddr-only/chain.pem cases/hostaddr-only/root.pem - - "-"

@@ -155,16 +155,16 @@ pub(crate) fn libpq_attempts(stderr: &str) -> Vec<String> {
     attempts
 }
 
-/// Runs PostgreSQL 15's own psql binary (not the perl pg_wrapper: four times faster) with a
-/// conninfo, the libpq environment cleared, `env` added and a 20 s connect timeout (retried
-/// once on timeout).
-pub(crate) fn psql(conninfo: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let bin = pgtls_testkit::pg_bindir().join("psql");
-    let mut c = Command::new(if bin.exists() {
-        bin
-    } else {
-        PathBuf::from("psql")
-    });
+/// Runs `client`'s own psql binary (not the perl pg_wrapper: four times faster; on its own
+/// libpq, see [`pgtls_testkit::PgBuild::command`]) with a conninfo, the libpq environment
+/// cleared, `env` added and a 20 s connect timeout (retried once on timeout).
+pub(crate) fn psql(
+    client: &pgtls_testkit::PgBuild,
+    conninfo: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut c = client.psql();
     c.arg("-d").arg(conninfo).args(args);
     for v in LIBPQ_ENV {
         c.env_remove(v);
@@ -173,17 +173,34 @@ pub(crate) fn psql(conninfo: &str, args: &[&str], env: &[(&str, &str)]) -> Outpu
     for (k, v) in env {
         c.env(k, v);
     }
+    let hint = || {
+        format!(
+            "{}: psql of libpq {} is needed (`bash scripts/pg-versions.sh {}`)",
+            client.bindir.join("psql").display(),
+            client.major,
+            client.major
+        )
+    };
     // A loaded machine can make a connection time out; that is not libpq's verdict on the
     // certificate, so try once more before reporting it.
-    let mut out = c
-        .output()
-        .unwrap_or_else(|e| panic!("psql: {e} (install postgresql-client-15)"));
+    let mut out = c.output().unwrap_or_else(|e| panic!("{}: {e}", hint()));
     if String::from_utf8_lossy(&out.stderr).contains("timeout expired") {
-        out = c
-            .output()
-            .unwrap_or_else(|e| panic!("psql: {e} (install postgresql-client-15)"));
+        out = c.output().unwrap_or_else(|e| panic!("{}: {e}", hint()));
     }
     out
+}
+
+/// The libpq/psql versions a `verify server` run covers: the client of each version in
+/// `PGTLS_PG_VERSIONS` ([`pgtls_testkit::client_major`]: 12 and 13 have no libpq of their
+/// own in the builds and count as 14), without repeats.
+pub(crate) fn client_versions() -> Vec<u32> {
+    let mut v: Vec<u32> = pgtls_testkit::pg_versions()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(pgtls_testkit::client_major)
+        .collect();
+    v.dedup();
+    v
 }
 
 /// A psql run's stdout/stderr, for the results file.
@@ -202,11 +219,26 @@ pub(crate) struct Divergence {
     pub(crate) case: String,
     pub(crate) sslmode: String,
     pub(crate) reason: String,
+    /// `"race": true`: the oracle's text depends on timing, so the probes may agree on a run
+    /// (the entry is not stale for that).
+    pub(crate) race: bool,
+}
+
+/// The entries of `testdata/verify/<stem>.json` (every version) and of
+/// `testdata/verify/<stem>-pg<version>.json` when that file exists (that version only).
+pub(crate) fn known_divergences_for(stem: &str, version: u32) -> Vec<Divergence> {
+    let mut all = known_divergences(&format!("{stem}.json"));
+    let own = format!("{stem}-pg{version}.json");
+    if testdata().join(&own).exists() {
+        all.extend(known_divergences(&own));
+    }
+    all
 }
 
 /// Reads `testdata/verify/<file>`: a JSON array of `{case, sslmode, reason}`. `case` is a probe
 /// id (`name/variant/...`, `*` matching any run of characters), a prefix of one ending in `/`,
-/// or a bare case name; `sslmode` may be `*`.
+/// or a bare case name; `sslmode` may be `*`; `"race": true` marks an entry whose probes may
+/// agree on some runs.
 pub(crate) fn known_divergences(file: &str) -> Vec<Divergence> {
     let path = testdata().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -230,6 +262,7 @@ pub(crate) fn known_divergences(file: &str) -> Vec<Divergence> {
                 case: field("case"),
                 sslmode: field("sslmode"),
                 reason: field("reason"),
+                race: e.get("race").and_then(serde_json::Value::as_bool) == Some(true),
             };
             assert!(
                 !d.reason.trim().is_empty(),
@@ -280,16 +313,46 @@ pub(crate) struct Row {
     pub(crate) detail: String,
 }
 
-/// Compares all rows against the known divergences; returns the failure report (empty = pass)
-/// and the text of the results file. `min_each`: how many accepts and how many refusals with a
-/// message the oracle must have produced for the run to count.
+/// What one version's run counted.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) rows: usize,
+    pub(crate) agree: usize,
+    /// Rows that differ and are listed in a known-divergences file.
+    pub(crate) known: usize,
+    /// The oracle refused and pgtls accepted (listed or not): always a failure.
+    pub(crate) false_accepts: usize,
+}
+
+impl Counts {
+    pub(crate) fn show(&self) -> String {
+        format!(
+            "{} rows, {} agree, {} known divergences, {} false accepts",
+            self.rows, self.agree, self.known, self.false_accepts
+        )
+    }
+}
+
+/// Compares all rows against the known divergences; returns the failure report (empty = pass),
+/// the text of the results file and the counts. `min_each`: how many accepts and how many
+/// refusals with a message the oracle must have produced for the run to count. `sampled`: the
+/// run covered a sample of the cases, so an entry that matches no probe is not stale (one that
+/// matches and agrees still is). A false accept fails the run even when it is listed.
 pub(crate) fn reconcile(
     rows: &[Row],
     divergences: &[Divergence],
     what: &str,
     min_each: usize,
-) -> (String, String) {
+    sampled: bool,
+) -> (String, String, Counts) {
     let mut report = String::new();
+    let mut counts = Counts {
+        rows: rows.len(),
+        ..Counts::default()
+    };
+    if rows.is_empty() {
+        let _ = writeln!(report, "the {what} suite ran no rows");
+    }
     // Guard against a vacuous run: the oracle must have accepted and refused (with a message)
     // a fair number of probes.
     let accepts = rows.iter().filter(|r| r.oracle == Outcome::Accept).count();
@@ -310,6 +373,20 @@ pub(crate) fn reconcile(
     let mut table = String::from("id\tsslmode\toracle\tpgtls\tagree\tdetail\n");
     for r in rows {
         let ok = agree(&r.oracle, &r.pgtls);
+        let false_accept = matches!(r.oracle, Outcome::Reject(_)) && r.pgtls == Outcome::Accept;
+        if ok {
+            counts.agree += 1;
+        }
+        if false_accept {
+            counts.false_accepts += 1;
+            let _ = writeln!(
+                report,
+                "FALSE ACCEPT: {} sslmode={}\n      oracle: {}\n      pgtls:  accept",
+                r.id,
+                r.mode,
+                r.oracle.show()
+            );
+        }
         let _ = writeln!(
             table,
             "{}\t{}\t{}\t{}\t{}\t{}",
@@ -326,6 +403,7 @@ pub(crate) fn reconcile(
             e.0 += 1;
             if !ok {
                 e.1 += 1;
+                counts.known += 1;
             }
         } else if !ok {
             unexpected.push(r);
@@ -351,6 +429,7 @@ pub(crate) fn reconcile(
     }
     for (i, d) in divergences.iter().enumerate() {
         match used.get(&i) {
+            None if sampled => {}
             None => {
                 let _ = writeln!(
                     report,
@@ -358,6 +437,7 @@ pub(crate) fn reconcile(
                     d.case, d.sslmode
                 );
             }
+            Some((_, 0)) if d.race => {}
             Some((n, 0)) => {
                 let _ = writeln!(
                     report,
@@ -369,7 +449,7 @@ pub(crate) fn reconcile(
             Some(_) => {}
         }
     }
-    (report, table)
+    (report, table, counts)
 }
 
 /// Writes the results table next to the test binary's temporary files and returns its path.
