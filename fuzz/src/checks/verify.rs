@@ -49,6 +49,7 @@ fn render(p: &Params) -> String {
         ("sslnegotiation", p.sslnegotiation.clone()),
         ("user", p.user.clone()),
         ("dbname", p.dbname.clone()),
+        ("service", p.service.clone()),
     ];
     fields
         .iter()
