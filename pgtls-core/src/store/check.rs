@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::{
-    DirStore, IndexEntry, IndexStatus, PENDING_PREFIX, StoreFiles, TEMP_PREFIX, lock, parse_index,
-    read,
-};
+use super::DirStore;
+use super::atomic::{Prepared, read};
+use super::index::{IndexEntry, IndexStatus, parse_index};
+use super::layout::{OPENSSL_CNF_HEADER, PENDING_PREFIX, StoreFiles, TEMP_PREFIX, openssl_cnf};
+use super::lock::lock;
 use crate::cert::Certificate;
 use crate::crl::Crl;
 use crate::error::Error;
@@ -325,9 +326,8 @@ impl DirStore {
         if foreign_openssl_cnf(files)?.is_none() {
             return Ok(false);
         }
-        let text = super::openssl_cnf(&files.dir, &files.openssl_cnf);
-        super::Prepared::new(&files.dir, text.as_bytes(), 0o644)?
-            .commit(&files.openssl_cnf, true)?;
+        let text = openssl_cnf(&files.dir, &files.openssl_cnf);
+        Prepared::new(&files.dir, text.as_bytes(), 0o644)?.commit(&files.openssl_cnf, true)?;
         Ok(true)
     }
 
@@ -359,7 +359,7 @@ impl DirStore {
             for e in &index {
                 text.push_str(&e.to_line());
             }
-            super::Prepared::new(&files.dir, text.as_bytes(), 0o644)?.commit(&files.index, true)?;
+            Prepared::new(&files.dir, text.as_bytes(), 0o644)?.commit(&files.index, true)?;
         }
         Ok(added)
     }
@@ -382,7 +382,7 @@ fn foreign_openssl_cnf(files: &StoreFiles) -> Result<Option<PathBuf>, Error> {
     }
     let text = read(&files.openssl_cnf)?;
     let text = String::from_utf8_lossy(&text);
-    if !text.starts_with(super::OPENSSL_CNF_HEADER) {
+    if !text.starts_with(OPENSSL_CNF_HEADER) {
         return Ok(None);
     }
     let Some(named) = text
