@@ -856,7 +856,7 @@ fn ca_check(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
         human.push_str(&format!(
             "indexed {} ({}) as valid\n",
             e.serial.to_hex(),
-            e.subject
+            e.subject.to_openssl_oneline()
         ));
     }
     human.push_str(&format!(
@@ -1288,7 +1288,7 @@ fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let entry = store.revoke(&serial, reason, now)?;
     let v = json!({
         "serial": entry.serial.to_hex(),
-        "subject": entry.subject,
+        "subject": entry.subject.to_openssl_oneline(),
         "reason": reason.map(|r| r.openssl_name()),
     });
     print(
@@ -1297,7 +1297,7 @@ fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
         &format!(
             "revoked {} ({}); run `pgtls crl --dir {}` to publish it\n",
             entry.serial,
-            entry.subject,
+            entry.subject.to_openssl_oneline(),
             a.store.dir.display()
         ),
     );

@@ -1055,7 +1055,7 @@ pub unsafe extern "C" fn pgtls_store_entries_json(
                     "expires": e.expires.unix_timestamp(),
                     "revoked_at": revoked_at,
                     "reason": reason,
-                    "subject": e.subject,
+                    "subject": e.subject.to_openssl_oneline(),
                 })
             })
             .collect();

@@ -523,6 +523,116 @@ impl DistinguishedName {
     }
 }
 
+impl DistinguishedName {
+    /// The inverse of [`DistinguishedName::to_openssl_oneline`], for the subjects that
+    /// `index.txt` stores: `/` starts an RDN, `+` joins an attribute to the RDN before it,
+    /// `\/` and `\+` are literal, `\xHH` is one byte; the type is an OpenSSL short name
+    /// or a dotted OID. The text does not record string types, so they are chosen as
+    /// [`DistinguishedName::push`] does (`C` PrintableString, `DC` and `emailAddress`
+    /// IA5String when ASCII), with UTF8String for other valid UTF-8 and T61String for
+    /// other bytes: the attribute types and value bytes are exact, and rendering the
+    /// result with [`DistinguishedName::to_openssl_oneline`] gives `text` back. An empty
+    /// text is the empty name.
+    ///
+    /// # Errors
+    /// [`NameError::Syntax`] for text that does not start with `/`, an attribute without
+    /// `=` or a bad `\x` escape; [`NameError::UnknownAttribute`] for a type that is
+    /// neither a short name nor a dotted OID.
+    pub fn from_openssl_oneline(text: &str) -> Result<Self, NameError> {
+        if text.is_empty() {
+            return Ok(Self::empty());
+        }
+        let syntax = |what: &str| NameError::Syntax(format!("{text:?}: {what}"));
+        let bytes = text.as_bytes();
+        if bytes.first() != Some(&b'/') {
+            return Err(syntax("expected /TYPE=value/TYPE=value..."));
+        }
+        // (starts a new RDN, the attribute text with escapes resolved)
+        let mut attrs: Vec<(bool, Vec<u8>)> = Vec::new();
+        let mut i = 0;
+        while let Some(&sep) = bytes.get(i) {
+            i += 1;
+            let mut cur = Vec::new();
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'/' | b'+' => break,
+                    b'\\' => match bytes.get(i + 1) {
+                        Some(&c @ (b'/' | b'+')) => {
+                            cur.push(c);
+                            i += 2;
+                        }
+                        Some(b'x') => {
+                            let byte = bytes
+                                .get(i + 2..i + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                                .ok_or_else(|| syntax("bad \\x escape"))?;
+                            cur.push(byte);
+                            i += 4;
+                        }
+                        _ => {
+                            cur.push(b);
+                            i += 1;
+                        }
+                    },
+                    _ => {
+                        cur.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            attrs.push((sep == b'/', cur));
+        }
+        let mut rdns: Vec<Vec<u8>> = Vec::new();
+        for (new_rdn, attr) in attrs {
+            let eq = attr
+                .iter()
+                .position(|&b| b == b'=')
+                .ok_or_else(|| syntax("an attribute without '='"))?;
+            let (kind, value) = (&attr[..eq], &attr[eq + 1..]);
+            let kind = std::str::from_utf8(kind).map_err(|_| syntax("a type that is not text"))?;
+            let (short, oid) = match type_by_short_name(kind) {
+                Some(t) => (t.short, der::oid(t.arcs)),
+                None => (
+                    "",
+                    dotted_oid(kind).ok_or_else(|| NameError::UnknownAttribute(kind.to_owned()))?,
+                ),
+            };
+            let utf8 = std::str::from_utf8(value).is_ok();
+            let value_tag = match short {
+                "C" if value.len() == 2 && value.iter().all(u8::is_ascii_alphabetic) => {
+                    tag::PRINTABLE_STRING
+                }
+                "DC" | "emailAddress" if value.is_ascii() => tag::IA5_STRING,
+                _ if utf8 => tag::UTF8_STRING,
+                _ => tag::T61_STRING,
+            };
+            let atv = der::tlv_parts(tag::SEQUENCE, &[&oid, &der::tlv(value_tag, value)]);
+            match rdns.last_mut() {
+                Some(rdn) if !new_rdn => rdn.extend_from_slice(&atv),
+                _ => rdns.push(atv),
+            }
+        }
+        let sets: Vec<Vec<u8>> = rdns.iter().map(|r| der::tlv(tag::SET, r)).collect();
+        let parts: Vec<&[u8]> = sets.iter().map(Vec::as_slice).collect();
+        Self::from_der(&der::tlv_parts(tag::SEQUENCE, &parts))
+    }
+}
+
+/// The DER of a dotted OID (`1.2.3`), or `None`.
+fn dotted_oid(text: &str) -> Option<Vec<u8>> {
+    let arcs: Vec<u64> = text
+        .split('.')
+        .map(|a| a.parse().ok())
+        .collect::<Option<_>>()?;
+    let ok = arcs.len() >= 2
+        && arcs.first().is_some_and(|&a| a <= 2)
+        && arcs
+            .get(1)
+            .is_some_and(|&b| b < 40 || (arcs.first() == Some(&2) && b <= u64::MAX - 80));
+    ok.then(|| der::oid(&arcs))
+}
+
 impl fmt::Display for DistinguishedName {
     /// RDNs outermost first, `, ` between RDNs and ` + ` inside one, UTF-8 text with RFC
     /// 2253 escapes (see the module docs for the OpenSSL options that print the same).
@@ -927,6 +1037,35 @@ mod tests {
         let again = DistinguishedName::from_der(n.der()).unwrap();
         assert_eq!(again, n);
         assert!(again.matches(&n));
+    }
+
+    #[test]
+    fn openssl_oneline_round_trips() {
+        for text in [
+            "",
+            "/CN=a",
+            "/DC=org/DC=example/O=Example\\/Slash/CN=x+UID=7",
+            "/C=DE/ST=Bayern/CN=M\\xC3\\xBCller/emailAddress=m@example.org",
+            "/CN=back\\slash/1.2.3.4=odd type/CN=\\xFF latin",
+            "/CN=",
+        ] {
+            let n = DistinguishedName::from_openssl_oneline(text).unwrap();
+            assert_eq!(n.to_openssl_oneline(), text, "{text:?}");
+        }
+        let n = DistinguishedName::from_openssl_oneline("/DC=org/CN=x+UID=7").unwrap();
+        assert_eq!(n.rdns().len(), 2);
+        let cn = DistinguishedName::from_openssl_oneline("/CN=M\\xC3\\xBCller").unwrap();
+        assert_eq!(cn.common_name_value().as_deref(), Some("M\u{fc}ller"));
+        assert_eq!(
+            DistinguishedName::from_openssl_oneline("/C=DE/CN=db").unwrap(),
+            DistinguishedName::parse_openssl("/C=DE/CN=db").unwrap()
+        );
+        for bad in ["CN=x", "/CN", "/XX=x", "/CN=\\xZZ", "/99.1=x"] {
+            assert!(
+                DistinguishedName::from_openssl_oneline(bad).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

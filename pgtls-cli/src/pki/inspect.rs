@@ -206,11 +206,11 @@ pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure>
             "{status:<8} {:<10} {d:>6}  {:<42} {}",
             e.expires.date(),
             e.serial.to_hex(),
-            e.subject
+            e.subject.to_openssl_oneline()
         );
         rows.push(json!({
             "serial": e.serial.to_hex(),
-            "subject": e.subject,
+            "subject": e.subject.to_openssl_oneline(),
             "expires": fmt_time(e.expires),
             "days_left": d,
             "status": status,

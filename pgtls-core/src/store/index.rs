@@ -1,4 +1,6 @@
-//! The codec of `index.txt`, the database `openssl ca` keeps.
+//! The codec of `index.txt`, the database `openssl ca` keeps: the typed [`IndexEntry`]
+//! of the [`Store`](super::Store) trait to and from one line of text. Nothing outside
+//! this module knows the text.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -8,26 +10,33 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::cert::Certificate;
 use crate::crl::RevocationReason;
 use crate::error::Error;
+use crate::name::DistinguishedName;
 use crate::serial::SerialNumber;
 
-/// The status column of `index.txt`.
+/// The status of an issued certificate.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexStatus {
-    /// `V`: valid.
+    /// Valid (`V` in `index.txt`).
     Valid,
-    /// `R`: revoked.
+    /// Revoked (`R`).
     Revoked {
         /// Revocation time.
         at: OffsetDateTime,
         /// Reason, if recorded.
         reason: Option<RevocationReason>,
     },
-    /// `E`: expired (written by `openssl ca -updatedb`).
+    /// Marked expired (`E`, written by `openssl ca -updatedb`).
     Expired,
 }
 
-/// One line of `index.txt`.
+/// A store's record of one issued certificate.
+///
+/// In a [`DirStore`](super::DirStore) it is one line of `index.txt`. That line holds the
+/// subject as OpenSSL's one-line text (`/DC=org/CN=x`), which does not record string
+/// types: for a line pgtls did not write, [`IndexEntry::subject`] is rebuilt from it
+/// ([`DistinguishedName::from_openssl_oneline`]: exact attribute types and value bytes,
+/// string types guessed). Rewriting the index keeps every line's text as it was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
     /// Status.
@@ -36,26 +45,52 @@ pub struct IndexEntry {
     pub expires: OffsetDateTime,
     /// Serial number.
     pub serial: SerialNumber,
+    /// The certificate's subject.
+    pub subject: DistinguishedName,
+    /// What `index.txt` holds beyond the typed fields, kept verbatim.
+    text: LineText,
+}
+
+/// The columns of an `index.txt` line that [`IndexEntry`]'s typed fields do not carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LineText {
     /// The file name column (OpenSSL writes `unknown`).
-    pub file: String,
-    /// The subject in OpenSSL's one-line form (`/DC=org/CN=x`).
-    pub subject: String,
-    /// Extra revocation detail after the reason (hold instruction or compromise time),
-    /// kept verbatim.
+    file: String,
+    /// The subject column as it was read; `None` to write the subject's one-line form.
+    subject: Option<String>,
+    /// Extra revocation detail after the reason (hold instruction or compromise time).
     extra: Option<String>,
 }
 
 impl IndexEntry {
+    /// A record (for a [`Store`](super::Store) implementation).
+    pub fn new(
+        status: IndexStatus,
+        expires: OffsetDateTime,
+        serial: SerialNumber,
+        subject: DistinguishedName,
+    ) -> Self {
+        Self {
+            status,
+            expires,
+            serial,
+            subject,
+            text: LineText {
+                file: "unknown".to_owned(),
+                subject: None,
+                extra: None,
+            },
+        }
+    }
+
     /// The entry of a newly issued (valid) certificate.
     pub(super) fn issued(cert: &Certificate, serial: SerialNumber) -> Self {
-        Self {
-            status: IndexStatus::Valid,
-            expires: cert.not_after(),
+        Self::new(
+            IndexStatus::Valid,
+            cert.not_after(),
             serial,
-            file: "unknown".to_owned(),
-            subject: cert.subject().to_openssl_oneline(),
-            extra: None,
-        }
+            cert.subject().clone(),
+        )
     }
 
     pub(super) fn to_line(&self) -> String {
@@ -67,7 +102,7 @@ impl IndexEntry {
                 if let Some(reason) = reason {
                     r.push(',');
                     r.push_str(reason.openssl_name());
-                    if let Some(extra) = &self.extra {
+                    if let Some(extra) = &self.text.extra {
                         r.push(',');
                         r.push_str(extra);
                     }
@@ -75,12 +110,15 @@ impl IndexEntry {
                 ("R", r)
             }
         };
+        let subject = match &self.text.subject {
+            Some(s) => s.clone(),
+            None => self.subject.to_openssl_oneline(),
+        };
         format!(
-            "{flag}\t{}\t{rev}\t{}\t{}\t{}\n",
+            "{flag}\t{}\t{rev}\t{}\t{}\t{subject}\n",
             format_index_time(self.expires),
             self.serial.to_hex(),
-            self.file,
-            self.subject
+            self.text.file,
         )
     }
 }
@@ -154,13 +192,18 @@ pub(super) fn parse_index(text: &[u8], path: &Path) -> Result<Vec<IndexEntry>, E
                 format!("serial {} appears twice", serial.to_hex()),
             ));
         }
+        let name = DistinguishedName::from_openssl_oneline(subject)
+            .map_err(|e| corrupt(no, format!("bad subject {subject:?}: {e}")))?;
         out.push(IndexEntry {
             status,
             expires,
             serial,
-            file: (*file).to_owned(),
-            subject: (*subject).to_owned(),
-            extra,
+            subject: name,
+            text: LineText {
+                file: (*file).to_owned(),
+                subject: Some((*subject).to_owned()),
+                extra,
+            },
         });
     }
     Ok(out)
@@ -223,6 +266,42 @@ mod tests {
     }
 
     #[test]
+    fn subjects_are_typed_and_lines_kept_verbatim() {
+        // As `openssl ca` writes them: a multi-valued RDN, escapes, an OID type, and
+        // `\x` that is not an escape of ours (OpenSSL writes `\` unescaped).
+        let text = "V\t361231235959Z\t\t0A\tunknown\t/DC=org/CN=a+UID=7\n\
+                    V\t361231235959Z\t\t0B\tunknown\t/CN=M\\xC3\\xBCller/1.2.3.4=x\\/y\n\
+                    V\t361231235959Z\t\t0C\tunknown\t/CN=\\x4A\n\
+                    V\t361231235959Z\t\t0D\tfile.pem\t\n";
+        let entries = parse_index(text.as_bytes(), Path::new("index.txt")).unwrap();
+        assert_eq!(
+            entries[0].subject,
+            DistinguishedName::from_openssl_oneline("/DC=org/CN=a+UID=7").unwrap()
+        );
+        assert_eq!(entries[0].subject.rdns().len(), 2);
+        assert_eq!(
+            entries[1].subject.common_name_value().as_deref(),
+            Some("M\u{fc}ller")
+        );
+        // `\x4A` is the byte J: the typed name says so, the line stays as it was.
+        assert_eq!(entries[2].subject.common_name_value().as_deref(), Some("J"));
+        assert!(entries[3].subject.is_empty());
+        let back: String = entries.iter().map(IndexEntry::to_line).collect();
+        assert_eq!(back, text);
+        // A new entry writes its subject's one-line form.
+        let e = IndexEntry::new(
+            IndexStatus::Valid,
+            entries[0].expires,
+            SerialNumber::from_hex("0E").unwrap(),
+            DistinguishedName::parse_openssl("/O=a\\/b/CN=x").unwrap(),
+        );
+        assert_eq!(
+            e.to_line(),
+            "V\t361231235959Z\t\t0E\tunknown\t/O=a\\/b/CN=x\n"
+        );
+    }
+
+    #[test]
     fn index_errors_name_the_line() {
         for (bad, line) in [
             ("V\t361231235959Z\t\t0A\tunknown\n", 1),
@@ -241,6 +320,11 @@ mod tests {
                 2,
             ),
             ("V\t361231235959Z\t\t0A\tunknown\t/CN=a", 1),
+            (
+                "V\t361231235959Z\t\t0A\tunknown\t/CN=a\nV\t361231235959Z\t\t0B\tunknown\tCN=b\n",
+                2,
+            ),
+            ("V\t361231235959Z\t\t0A\tunknown\t/XX=a\n", 1),
         ] {
             match parse_index(bad.as_bytes(), Path::new("index.txt")) {
                 Err(Error::StoreCorrupt { line: l, .. }) => assert_eq!(l, line, "{bad:?}"),
