@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::key::{DeferredSigner, KeyPair, KeyType, PublicKey};
 use crate::params::{CertificateParams, NameConstraint, Usage};
 use crate::serial::SerialNumber;
+use crate::signer::CaSigner;
 
 /// Index of `issuer` among the elements of a v3 `TBSCertificate`.
 const TBS_ISSUER: usize = 3;
@@ -21,11 +22,11 @@ const TBS_SUBJECT: usize = 5;
 /// Index of `subjectPublicKeyInfo`.
 const TBS_SPKI: usize = 6;
 
-/// A certificate authority: its certificate, its private key, and the certificates above
-/// it (empty for a root).
+/// A certificate authority: its certificate, its signing key (in memory, or any
+/// [`CaSigner`]), and the certificates above it (empty for a root).
 pub struct Ca {
     cert: Certificate,
-    key: KeyPair,
+    signer: Box<dyn CaSigner>,
     chain: Vec<Certificate>,
     key_id: Vec<u8>,
     label: String,
@@ -46,20 +47,33 @@ impl Ca {
     /// [`Error::InvalidParameter`] for non-CA params, an empty subject or an empty
     /// validity; [`Error::Crypto`] if signing fails.
     pub fn create_root(params: &CertificateParams, key: KeyPair) -> Result<Self, Error> {
+        Self::create_root_with_signer(params, Box::new(key))
+    }
+
+    /// As [`Ca::create_root`], for a key that signs through `signer` (which need not
+    /// hold the key in memory).
+    ///
+    /// # Errors
+    /// As [`Ca::create_root`]; [`Error::UnsupportedKey`] for a key type pgtls does not
+    /// sign with; what `signer` fails with.
+    pub fn create_root_with_signer(
+        params: &CertificateParams,
+        signer: Box<dyn CaSigner>,
+    ) -> Result<Self, Error> {
         if !matches!(params.usage, Usage::Ca { .. }) {
             return Err(Error::invalid(
                 "usage",
                 "a CA certificate needs the CA profile",
             ));
         }
-        let public = key.public_key();
+        let public = signer.public_key();
         let serial = match &params.serial {
             Some(s) => s.clone(),
             None => SerialNumber::random()?,
         };
         let rc = rcgen_params(params, &serial, &public, None)?;
         let unsigned = rc
-            .self_signed(&DeferredSigner(&key))
+            .self_signed(&DeferredSigner::for_key(&public, "CA key")?)
             .map_err(|_| Error::Crypto {
                 operation: "building the CA certificate",
             })?;
@@ -68,10 +82,10 @@ impl Ca {
             params.subject.der(),
             params.subject.der(),
             public.spki_der(),
-            &key,
+            signer.as_ref(),
         )?;
         let cert = Certificate::from_der(&der, "new CA certificate")?;
-        Self::from_parts(cert, key, Vec::new(), "new CA certificate")
+        Self::from_signer(cert, signer, Vec::new(), "new CA certificate")
     }
 
     /// Loads an existing CA (for example one made by `openssl req -x509`) from its
@@ -88,7 +102,21 @@ impl Ca {
         chain: Vec<Certificate>,
         label: &str,
     ) -> Result<Self, Error> {
-        if !key.matches(cert.public_key()) {
+        Self::from_signer(cert, Box::new(key), chain, label)
+    }
+
+    /// As [`Ca::from_parts`], for a key that signs through `signer`.
+    ///
+    /// # Errors
+    /// As [`Ca::from_parts`]; [`Error::UnsupportedKey`] for a key type pgtls does not
+    /// sign with.
+    pub fn from_signer(
+        cert: Certificate,
+        signer: Box<dyn CaSigner>,
+        chain: Vec<Certificate>,
+        label: &str,
+    ) -> Result<Self, Error> {
+        if !signer.public_key().same_key(cert.public_key()) {
             return Err(Error::KeyMismatch {
                 key: format!("for {label}"),
                 certificate: label.to_owned(),
@@ -107,12 +135,13 @@ impl Ca {
                 reason: "key usage does not include keyCertSign",
             });
         }
+        DeferredSigner::for_key(cert.public_key(), label)?;
         let key_id = cert
             .subject_key_identifier()
             .map_or_else(|| cert.public_key().key_identifier(), <[u8]>::to_vec);
         Ok(Self {
             cert,
-            key,
+            signer,
             chain,
             key_id,
             label: label.to_owned(),
@@ -129,9 +158,14 @@ impl Ca {
         &self.chain
     }
 
-    /// The CA's private key.
-    pub fn key(&self) -> &KeyPair {
-        &self.key
+    /// The CA's private key, when it is in memory (see [`CaSigner::key_pair`]).
+    pub fn key(&self) -> Option<&KeyPair> {
+        self.signer.key_pair()
+    }
+
+    /// What signs for the CA.
+    pub fn signer(&self) -> &dyn CaSigner {
+        self.signer.as_ref()
     }
 
     /// The key identifier issued certificates and CRLs carry as authority key identifier:
@@ -196,7 +230,7 @@ impl Ca {
     ) -> Result<Certificate, Error> {
         let rc = rcgen_params(params, serial, subject_key, Some(&self.key_id))?;
         let spki = subject_key.for_rcgen("subject public key")?;
-        let issuer = self.rcgen_issuer();
+        let issuer = self.rcgen_issuer()?;
         let unsigned = rc.signed_by(&spki, &issuer).map_err(|_| Error::Crypto {
             operation: "building the certificate",
         })?;
@@ -205,7 +239,7 @@ impl Ca {
             self.cert.subject().der(),
             params.subject.der(),
             subject_key.spki_der(),
-            &self.key,
+            self.signer.as_ref(),
         )?;
         Certificate::from_der(&der, "issued certificate")
     }
@@ -233,14 +267,15 @@ impl Ca {
         Self::from_parts(cert, key, chain, "new intermediate CA certificate")
     }
 
-    pub(crate) fn rcgen_issuer(&self) -> Issuer<'static, DeferredSigner<'_>> {
+    pub(crate) fn rcgen_issuer(&self) -> Result<Issuer<'static, DeferredSigner>, Error> {
         let mut p = rcgen::CertificateParams::default();
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name
             .push(rcgen::DnType::CommonName, "placeholder");
         p.key_identifier_method = KeyIdMethod::PreSpecified(self.key_id.clone());
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        Issuer::new(p, DeferredSigner(&self.key))
+        let signer = DeferredSigner::for_key(self.cert.public_key(), &self.label)?;
+        Ok(Issuer::new(p, signer))
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -254,7 +289,7 @@ fn splice_and_sign(
     issuer: &[u8],
     subject: &[u8],
     spki: &[u8],
-    key: &KeyPair,
+    signer: &dyn CaSigner,
 ) -> Result<Vec<u8>, Error> {
     let splice = Splice {
         replace: vec![
@@ -263,9 +298,24 @@ fn splice_and_sign(
             (TBS_SPKI, spki),
         ],
     };
-    der::resign(unsigned, &splice, |tbs| key.sign(tbs)).map_err(|_| Error::Crypto {
-        operation: "signing the certificate",
+    resign_with(unsigned, &splice, signer, "signing the certificate")
+}
+
+/// `der::resign` with `signer`, keeping the signer's own error.
+pub(crate) fn resign_with(
+    unsigned: &[u8],
+    splice: &Splice<'_>,
+    signer: &dyn CaSigner,
+    operation: &'static str,
+) -> Result<Vec<u8>, Error> {
+    let mut failure = None;
+    der::resign(unsigned, splice, |tbs| {
+        signer.sign(tbs).map_err(|e| {
+            failure = Some(e);
+            der::DerError("signing failed")
+        })
     })
+    .map_err(|_| failure.unwrap_or(Error::Crypto { operation }))
 }
 
 fn rcgen_params(

@@ -199,7 +199,7 @@ impl Ca {
             key_identifier_method: KeyIdMethod::PreSpecified(self.key_identifier().to_vec()),
         };
         let unsigned = rc
-            .signed_by(&self.rcgen_issuer())
+            .signed_by(&self.rcgen_issuer()?)
             .map_err(|_| Error::Crypto {
                 operation: "building the CRL",
             })?;
@@ -207,11 +207,7 @@ impl Ca {
             replace: vec![(TBS_CRL_ISSUER, self.certificate().subject().der())],
         };
         let der =
-            der::resign(unsigned.der(), &splice, |tbs| self.key().sign(tbs)).map_err(|_| {
-                Error::Crypto {
-                    operation: "signing the CRL",
-                }
-            })?;
+            crate::ca::resign_with(unsigned.der(), &splice, self.signer(), "signing the CRL")?;
         Crl::from_der(&der, "new CRL")
     }
 }

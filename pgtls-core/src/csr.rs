@@ -35,7 +35,7 @@ impl Csr {
             .map(SubjectAltName::to_rcgen)
             .collect::<Result<_, _>>()?;
         let unsigned = p
-            .serialize_request(&DeferredSigner(key))
+            .serialize_request(&DeferredSigner::for_key(&key.public_key(), "key")?)
             .map_err(|_| Error::Crypto {
                 operation: "building the certificate request",
             })?;

@@ -133,6 +133,15 @@ pub enum Error {
         operation: &'static str,
     },
 
+    /// A [`CaSigner`](crate::CaSigner) outside this process (an HSM, a KMS) could not
+    /// sign.
+    #[error("the CA key could not sign")]
+    Signer {
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// Another writer held the store's lock for longer than [`crate::LOCK_WAIT`].
     #[error(
         "the CA store {path} is locked by another process (lock file {lock}); gave up waiting for it"

@@ -159,6 +159,12 @@ impl PublicKey {
             .to_vec()
     }
 
+    /// Whether both are the same key (type and key bits; the encoding of the algorithm
+    /// parameters may differ).
+    pub(crate) fn same_key(&self, other: &Self) -> bool {
+        self.key_type() == other.key_type() && self.key_bits() == other.key_bits()
+    }
+
     /// The raw public key bits (the BIT STRING content without the unused-bits octet).
     pub(crate) fn key_bits(&self) -> Vec<u8> {
         parse_spki(&self.spki).map_or_else(|_| Vec::new(), |p| p.key_bits)
@@ -470,8 +476,7 @@ impl KeyPair {
 
     /// Whether this key is the private half of `public`.
     pub fn matches(&self, public: &PublicKey) -> bool {
-        let mine = self.public_key();
-        mine.key_type() == public.key_type() && mine.key_bits() == public.key_bits()
+        self.public_key().same_key(public)
     }
 
     /// Signs `message` with the key's algorithm (RSA PKCS#1 v1.5 SHA-256, ECDSA P-256
@@ -481,9 +486,22 @@ impl KeyPair {
             .sign(message)
             .map_err(|_| DerError("signing failed"))
     }
+}
 
-    pub(crate) fn rcgen(&self) -> &rcgen::KeyPair {
-        &self.inner
+/// The in-memory key signs for itself.
+impl crate::CaSigner for KeyPair {
+    fn public_key(&self) -> PublicKey {
+        Self::public_key(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        Self::sign(self, message).map_err(|_| Error::Crypto {
+            operation: "signing with the CA key",
+        })
+    }
+
+    fn key_pair(&self) -> Option<&KeyPair> {
+        Some(self)
     }
 }
 
@@ -509,21 +527,52 @@ fn normalize_pkcs8(pkcs8: &[u8]) -> Result<Vec<u8>, DerError> {
     Ok(pkcs8.to_vec())
 }
 
-/// rcgen signer that reports the key's algorithm and public key but signs nothing: the
-/// structure is re-signed after the names are spliced in (see `der::resign`).
-pub(crate) struct DeferredSigner<'a>(pub(crate) &'a KeyPair);
+/// rcgen signer that reports a key's algorithm and public key but signs nothing: the
+/// structure is re-signed after the names are spliced in (see `der::resign`), by the
+/// key itself or by a [`CaSigner`](crate::CaSigner).
+pub(crate) struct DeferredSigner {
+    key_bits: Vec<u8>,
+    algorithm: &'static rcgen::SignatureAlgorithm,
+}
 
-impl PublicKeyData for DeferredSigner<'_> {
-    fn der_bytes(&self) -> &[u8] {
-        self.0.rcgen().der_bytes()
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        self.0.rcgen().algorithm()
+impl DeferredSigner {
+    /// For the private half of `key`, signing with the algorithm its type implies (the
+    /// one [`CaSigner::sign`](crate::CaSigner::sign) documents).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] for a key type pgtls does not sign with.
+    pub(crate) fn for_key(key: &PublicKey, source: &str) -> Result<Self, Error> {
+        let algorithm = match key.key_type() {
+            KeyType::Rsa { .. } => &rcgen::PKCS_RSA_SHA256,
+            KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+            KeyType::Other => {
+                return Err(Error::UnsupportedKey {
+                    input: source.to_owned(),
+                    reason: "pgtls signs with RSA, ECDSA P-256/P-384 and Ed25519 keys only"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok(Self {
+            key_bits: key.key_bits(),
+            algorithm,
+        })
     }
 }
 
-impl rcgen::SigningKey for DeferredSigner<'_> {
+impl PublicKeyData for DeferredSigner {
+    fn der_bytes(&self) -> &[u8] {
+        &self.key_bits
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+impl rcgen::SigningKey for DeferredSigner {
     fn sign(&self, _msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         Ok(Vec::new())
     }

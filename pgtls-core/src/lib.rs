@@ -88,6 +88,7 @@ mod params;
 mod pem;
 mod profile;
 mod serial;
+mod signer;
 mod store;
 
 pub use ca::Ca;
@@ -102,6 +103,7 @@ pub use params::{BACKDATE, CertificateParams, NameConstraint, NameConstraints, U
 pub use pem::{PemBlock, encode_pem, looks_like_pem, parse_pem};
 pub use profile::{CsrPolicy, CsrUsage};
 pub use serial::SerialNumber;
+pub use signer::CaSigner;
 pub use store::{
     DirStore, IndexEntry, IndexStatus, LOCK_WAIT, NewFile, Store, StoreCheck, StoreFiles,
     StoreProblem, write_files, write_key_file, write_public_file,

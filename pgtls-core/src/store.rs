@@ -209,6 +209,13 @@ impl DirStore {
         passphrase: Option<&[u8]>,
         iterations: u32,
     ) -> Result<Self, Error> {
+        if ca.key().is_none() {
+            return Err(Error::invalid(
+                "CA key",
+                "a directory store keeps its CA key in private/cakey.pem, and this CA's key is \
+                 not in memory",
+            ));
+        }
         let files = StoreFiles::in_dir(dir);
         for existing in [&files.key, &files.index, &files.cert] {
             if existing.exists() {

@@ -755,9 +755,16 @@ pub unsafe extern "C" fn pgtls_store_create(
         // SAFETY: per the function's contract.
         let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
         let pass = (!passphrase.is_null()).then_some(pass);
+        // A `pgtls_ca` is always made with its key in memory.
+        let key = ca.ca.key().ok_or_else(|| {
+            core_error(&pgtls_core::Error::InvalidParameter {
+                field: "ca",
+                reason: "the CA's key is not in memory".to_owned(),
+            })
+        })?;
         let copy = Ca::from_parts(
             ca.ca.certificate().clone(),
-            copy_key(ca.ca.key())?,
+            copy_key(key)?,
             ca.ca.chain().to_vec(),
             "CA certificate",
         )

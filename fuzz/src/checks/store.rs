@@ -36,8 +36,15 @@ pub fn scratch_store(prefix: &str) -> PathBuf {
     let dir = base.join(format!("{prefix}{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let f = fixture();
-    let key = pgtls_core::KeyPair::from_pem_or_der(f.ca.key().to_pem().as_bytes(), None, "key")
-        .expect("fixture CA key");
+    let key = pgtls_core::KeyPair::from_pem_or_der(
+        f.ca.key()
+            .expect("fixture CA key in memory")
+            .to_pem()
+            .as_bytes(),
+        None,
+        "key",
+    )
+    .expect("fixture CA key");
     let ca = pgtls_core::Ca::from_parts(f.ca.certificate().clone(), key, Vec::new(), "CA")
         .expect("fixture CA");
     DirStore::create(&dir, ca, None).expect("scratch store");

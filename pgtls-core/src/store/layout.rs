@@ -85,9 +85,12 @@ pub(super) fn populate(
 ) -> Result<(), Error> {
     mkdir(&files.dir.join("private"), 0o700)?;
     mkdir(&files.newcerts, 0o755)?;
+    let key = ca
+        .key()
+        .ok_or_else(|| Error::invalid("CA key", "a directory store needs the CA key in memory"))?;
     let key_pem = match passphrase {
-        Some(p) => ca.key().to_encrypted_pem_with_iterations(p, iterations)?,
-        None => ca.key().to_pem(),
+        Some(p) => key.to_encrypted_pem_with_iterations(p, iterations)?,
+        None => key.to_pem(),
     };
     write_new_secret(&files.key, key_pem.as_bytes())?;
     write_atomic(
