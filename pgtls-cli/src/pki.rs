@@ -504,6 +504,16 @@ impl Failure {
     }
 }
 
+/// A pgtls-core error as the CLI prints it: the error and its causes, with the CLI's
+/// own hint where it has one.
+fn core_message(e: &Error) -> String {
+    let mut s = chain(e);
+    if matches!(e, Error::FileExists { .. }) {
+        s.push_str(" (use --force to replace it)");
+    }
+    s
+}
+
 /// The error and its causes, `: `-separated.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -545,7 +555,7 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Core(e)) => {
-            eprintln!("pgtls: error: {}", chain(&e));
+            eprintln!("pgtls: error: {}", core_message(&e));
             ExitCode::FAILURE
         }
         Err(Failure::Other(m)) => {
@@ -1232,7 +1242,7 @@ fn after_commit(
     store_dir: &Path,
 ) -> Failure {
     let cause = match e {
-        Failure::Core(e) => chain(&e),
+        Failure::Core(e) => core_message(&e),
         Failure::Usage(m) | Failure::Other(m) => m,
     };
     let mut msg = format!(

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::cert::Certificate;
 use crate::csr::Csr;
 use crate::der::{self, Splice};
-use crate::error::Error;
+use crate::error::{CaValidity, Error};
 use crate::key::{DeferredSigner, KeyPair, KeyType, PublicKey};
 use crate::params::{CertificateParams, NameConstraint, Usage};
 use crate::serial::SerialNumber;
@@ -194,19 +194,23 @@ impl Ca {
         if now > self.cert.not_after() {
             return Err(Error::CaNotValid {
                 input: self.label.clone(),
-                reason: format!("expired at {}", self.cert.not_after()),
+                reason: CaValidity::Expired {
+                    not_after: self.cert.not_after(),
+                },
             });
         }
         if now < self.cert.not_before() {
             return Err(Error::CaNotValid {
                 input: self.label.clone(),
-                reason: format!("not valid before {}", self.cert.not_before()),
+                reason: CaValidity::NotYetValid {
+                    not_before: self.cert.not_before(),
+                },
             });
         }
         if params.validity.not_after > self.cert.not_after() {
             return Err(Error::OutlivesIssuer {
-                not_after: rfc3339(params.validity.not_after),
-                issuer_not_after: rfc3339(self.cert.not_after()),
+                not_after: params.validity.not_after,
+                issuer_not_after: self.cert.not_after(),
             });
         }
         if let (Usage::Ca { .. }, Some(0)) = (params.usage, self.cert.constraints().path_len) {
@@ -415,14 +419,4 @@ impl Ca {
     ) -> Result<Certificate, Error> {
         self.issue(&policy.params(csr)?, csr.public_key(), now)
     }
-}
-
-/// RFC 3339 in UTC to the second (as the CLI prints times).
-fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }

@@ -1,14 +1,20 @@
 //! The one error type of pgtls-core.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::serial::SerialNumber;
 
 /// Everything that can go wrong in pgtls-core.
 ///
 /// Each variant names the input it is about: a file path, or for in-memory input the
 /// `source` label the caller passed (for example a file name it read the bytes from).
 /// `Display` never repeats the text of [`std::error::Error::source`]; print the chain to
-/// see the cause.
+/// see the cause. Context is typed (times, serial numbers, paths), and no message tells
+/// the reader to use a command-line option: a frontend adds its own hints.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -107,14 +113,16 @@ pub enum Error {
 
     /// A certificate would outlive the CA certificate that issues it.
     #[error(
-        "the certificate would expire at {not_after}, after its issuer ({issuer_not_after}); \
-         shorten the validity or renew the CA"
+        "the certificate would expire at {}, after its issuer ({}); \
+         shorten the validity or renew the CA",
+        rfc3339(*not_after),
+        rfc3339(*issuer_not_after)
     )]
     OutlivesIssuer {
         /// The requested end of validity.
-        not_after: String,
+        not_after: OffsetDateTime,
         /// The issuer's end of validity.
-        issuer_not_after: String,
+        issuer_not_after: OffsetDateTime,
     },
 
     /// The CA certificate is not valid at `now`.
@@ -122,8 +130,8 @@ pub enum Error {
     CaNotValid {
         /// The file or label of the CA certificate.
         input: String,
-        /// "expired at ..." or "not valid before ...".
-        reason: String,
+        /// Expired, or not valid yet.
+        reason: CaValidity,
     },
 
     /// A signing or key-generation operation failed inside the crypto library.
@@ -174,7 +182,7 @@ pub enum Error {
     },
 
     /// A file exists and overwriting it was not allowed.
-    #[error("{path} already exists; refusing to overwrite it (use --force to replace it)")]
+    #[error("{path} already exists; refusing to overwrite it")]
     FileExists {
         /// The existing file.
         path: PathBuf,
@@ -183,8 +191,8 @@ pub enum Error {
     /// No certificate with that serial number is in the store.
     #[error("no certificate with serial {serial} in {path}")]
     UnknownSerial {
-        /// The serial number (upper-case hex).
-        serial: String,
+        /// The serial number.
+        serial: SerialNumber,
         /// The index file.
         path: PathBuf,
     },
@@ -192,8 +200,8 @@ pub enum Error {
     /// The certificate is already revoked.
     #[error("certificate {serial} is already revoked (see {path})")]
     AlreadyRevoked {
-        /// The serial number (upper-case hex).
-        serial: String,
+        /// The serial number.
+        serial: SerialNumber,
         /// The index file.
         path: PathBuf,
     },
@@ -201,11 +209,46 @@ pub enum Error {
     /// The serial number is already used in the store.
     #[error("serial {serial} is already used in {path}")]
     DuplicateSerial {
-        /// The serial number (upper-case hex).
-        serial: String,
+        /// The serial number.
+        serial: SerialNumber,
         /// The index file.
         path: PathBuf,
     },
+}
+
+/// Why a CA certificate is not valid at a given time ([`Error::CaNotValid`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaValidity {
+    /// Its notAfter has passed.
+    Expired {
+        /// The CA certificate's notAfter.
+        not_after: OffsetDateTime,
+    },
+    /// Its notBefore has not come yet.
+    NotYetValid {
+        /// The CA certificate's notBefore.
+        not_before: OffsetDateTime,
+    },
+}
+
+impl fmt::Display for CaValidity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Expired { not_after } => write!(f, "expired at {not_after}"),
+            Self::NotYetValid { not_before } => write!(f, "not valid before {not_before}"),
+        }
+    }
+}
+
+/// RFC 3339 in UTC to the second (as the CLI prints times).
+fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 impl Error {

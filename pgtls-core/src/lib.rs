@@ -95,7 +95,7 @@ pub use ca::Ca;
 pub use cert::{Certificate, Constraints, ExtensionInfo};
 pub use crl::{Crl, CrlParams, RevocationReason, RevokedEntry};
 pub use csr::Csr;
-pub use error::Error;
+pub use error::{CaValidity, Error};
 pub use inspect::{Inspection, inspect};
 pub use key::{KeyAlgorithm, KeyPair, KeyType, PBKDF2_ITERATIONS, PublicKey};
 pub use name::{DistinguishedName, SubjectAltName};

@@ -388,7 +388,7 @@ impl DirStore {
         let mut entries = self.read_index()?;
         let mut used: HashSet<SerialNumber> = entries.iter().map(|e| e.serial.clone()).collect();
         let duplicate = |s: &SerialNumber| Error::DuplicateSerial {
-            serial: s.to_hex(),
+            serial: s.clone(),
             path: self.files.index.clone(),
         };
         // Explicit serials first, so that a random one never takes a serial asked for
@@ -519,12 +519,12 @@ impl Store for DirStore {
             .iter_mut()
             .find(|e| &e.serial == serial)
             .ok_or_else(|| Error::UnknownSerial {
-                serial: serial.to_hex(),
+                serial: serial.clone(),
                 path: self.files.index.clone(),
             })?;
         if matches!(entry.status, IndexStatus::Revoked { .. }) {
             return Err(Error::AlreadyRevoked {
-                serial: serial.to_hex(),
+                serial: serial.clone(),
                 path: self.files.index.clone(),
             });
         }
@@ -587,7 +587,7 @@ impl Store for DirStore {
         let path = self.files.newcert(serial);
         if !path.is_file() {
             return Err(Error::UnknownSerial {
-                serial: serial.to_hex(),
+                serial: serial.clone(),
                 path: self.files.newcerts.clone(),
             });
         }
