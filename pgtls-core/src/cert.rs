@@ -67,7 +67,7 @@ impl Certificate {
     /// [`Error::Malformed`] when it does not parse as a certificate.
     pub fn from_der(der: &[u8], source: &str) -> Result<Self, Error> {
         let x509 = pgtls_x509::Certificate::from_der(der)
-            .map_err(|e| Error::malformed(source, "certificate", e.0))?;
+            .map_err(|e| Error::malformed(source, "certificate", e.to_string()))?;
         let bad = |what: String| Error::malformed(source, "certificate", what);
         let ext = x509.extensions();
         const SAN: &str = "2.5.29.17";

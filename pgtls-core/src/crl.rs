@@ -240,7 +240,8 @@ impl Crl {
     /// # Errors
     /// [`Error::Malformed`].
     pub fn from_der(der: &[u8], source: &str) -> Result<Self, Error> {
-        let x = pgtls_x509::Crl::from_der(der).map_err(|e| Error::malformed(source, "CRL", e.0))?;
+        let x = pgtls_x509::Crl::from_der(der)
+            .map_err(|e| Error::malformed(source, "CRL", e.to_string()))?;
         if der::read_all(der).is_err() {
             return Err(Error::malformed(source, "CRL", "trailing data"));
         }

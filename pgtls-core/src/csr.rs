@@ -71,7 +71,7 @@ impl Csr {
     /// As [`Csr::from_pem_or_der`].
     pub fn from_der(der: &[u8], source: &str) -> Result<Self, Error> {
         let csr = pgtls_x509::CertificationRequest::from_der(der)
-            .map_err(|e| Error::malformed(source, "certificate request", e.0))?;
+            .map_err(|e| Error::malformed(source, "certificate request", e.to_string()))?;
         csr.verify_self_signature()
             .map_err(|_| Error::BadSignature {
                 input: source.to_owned(),

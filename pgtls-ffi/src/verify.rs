@@ -18,7 +18,9 @@ fn verify_error(e: &::pgtls_verify::Error) -> Error {
     let status = match e {
         E::Read { .. } => pgtls_status::Io,
         E::Pem { .. } => pgtls_status::ParsePem,
-        E::NoCertificate { .. } | E::BadCertificate { .. } => pgtls_status::ParseCertificate,
+        E::NoCertificate { .. } | E::BadCertificate { .. } | E::NoServerCertificate => {
+            pgtls_status::ParseCertificate
+        }
         E::Invalid { .. } | E::IdentNeeded { .. } => pgtls_status::InvalidArgument,
         _ => pgtls_status::Internal,
     };

@@ -35,9 +35,12 @@ pub enum Error {
     BadCertificate {
         /// Position in the chain.
         index: usize,
-        /// Parser message.
-        reason: String,
+        /// What is malformed.
+        reason: pgtls_x509::ParseError,
     },
+    /// The server's Certificate message holds no certificate.
+    #[error("certificate 0 (0 = leaf) could not be parsed: the server sent no certificate")]
+    NoServerCertificate,
     /// A pg_hba.conf line with `map=` was given without the pg_ident.conf the
     /// server would read for it: what the map allows cannot be known.
     #[error(

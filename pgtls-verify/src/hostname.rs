@@ -33,7 +33,7 @@ impl Leaf {
             .map(Self)
             .map_err(|e| crate::Error::BadCertificate {
                 index: 0,
-                reason: e.0,
+                reason: e,
             })
     }
 

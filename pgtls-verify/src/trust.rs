@@ -37,7 +37,7 @@ pub(crate) fn parse_chain(chain: &[CertificateDer<'_>]) -> Result<Vec<Cert>, cra
         .map(|(i, der)| {
             Cert::from_der(der).map_err(|e| crate::Error::BadCertificate {
                 index: i,
-                reason: e.0,
+                reason: e,
             })
         })
         .collect()
@@ -377,10 +377,7 @@ impl TrustConfig {
         }
         let certs = parse_chain(chain)?;
         let Some(leaf) = certs.first() else {
-            return Err(crate::Error::BadCertificate {
-                index: 0,
-                reason: "the server sent no certificate".into(),
-            });
+            return Err(crate::Error::NoServerCertificate);
         };
         match &self.root {
             RootState::Loaded { from, certs } => {

@@ -7,9 +7,12 @@
 use crate::DistinguishedName;
 use crate::signature::{self, KeyKind, PublicKeyInfo, SignatureAlgorithm, SignedData};
 use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::error::X509Error;
 use x509_parser::extensions::{GeneralName as XName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::NameError;
 
 /// A parsed X.509 certificate (owned): read once, with what OpenSSL caches about it.
 #[derive(Clone, Debug)]
@@ -190,27 +193,129 @@ const SUPPORTED_CRITICAL: &[&str] = &[
 type Name = DistinguishedName;
 
 fn name_of(raw: &[u8]) -> Result<Name, ParseError> {
-    Name::from_der(raw).map_err(|e| ParseError(format!("name: {e}")))
+    Name::from_der(raw).map_err(ParseError::Name)
 }
 
-/// Why a certificate, CRL or request could not be parsed (the parser's text).
+/// Why a certificate, CRL or request could not be parsed.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError(pub String);
+pub enum ParseError {
+    /// The DER ends before the object does.
+    Truncated,
+    /// Bytes follow the object.
+    TrailingData,
+    /// A part of the object is malformed.
+    Invalid(Part),
+    /// An issuer or subject name is malformed.
+    Name(NameError),
+}
+
+/// The part of a certificate, CRL or request that is malformed ([`ParseError::Invalid`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The DER encoding itself (tags, lengths, a value of the wrong type).
+    Encoding,
+    /// The version.
+    Version,
+    /// The serial number.
+    Serial,
+    /// An algorithm identifier.
+    AlgorithmIdentifier,
+    /// A name.
+    Name,
+    /// A time (validity, thisUpdate, nextUpdate, revocation date).
+    Time,
+    /// The subject public key info.
+    PublicKey,
+    /// The issuer or subject unique identifier.
+    UniqueId,
+    /// The extensions (malformed, or one twice).
+    Extensions,
+    /// The attributes of a request (malformed, or one twice).
+    Attributes,
+    /// The signature value.
+    Signature,
+    /// The to-be-signed part.
+    Tbs,
+    /// The object as a whole.
+    Structure,
+    /// A number.
+    Number,
+}
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Truncated => f.write_str("the DER ends early"),
+            Self::TrailingData => f.write_str("trailing data after the object"),
+            Self::Invalid(part) => write!(f, "invalid {part}"),
+            Self::Name(e) => write!(f, "name: {e}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Encoding => "DER encoding",
+            Self::Version => "version",
+            Self::Serial => "serial number",
+            Self::AlgorithmIdentifier => "algorithm identifier",
+            Self::Name => "name",
+            Self::Time => "time",
+            Self::PublicKey => "subject public key info",
+            Self::UniqueId => "unique identifier",
+            Self::Extensions => "extensions",
+            Self::Attributes => "attributes",
+            Self::Signature => "signature value",
+            Self::Tbs => "to-be-signed part",
+            Self::Structure => "structure",
+            Self::Number => "number",
+        })
     }
 }
 
 impl std::error::Error for ParseError {}
 
+impl From<x509_parser::nom::Err<X509Error>> for ParseError {
+    /// x509-parser's diagnosis, as the part it names.
+    fn from(e: x509_parser::nom::Err<X509Error>) -> Self {
+        use X509Error as X;
+        let e = match e {
+            x509_parser::nom::Err::Incomplete(_) => return Self::Truncated,
+            x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => e,
+        };
+        Self::Invalid(match e {
+            X::InvalidVersion => Part::Version,
+            X::InvalidSerial => Part::Serial,
+            X::InvalidAlgorithmIdentifier | X::SignatureUnsupportedAlgorithm => {
+                Part::AlgorithmIdentifier
+            }
+            X::InvalidX509Name => Part::Name,
+            X::InvalidDate => Part::Time,
+            X::InvalidSPKI => Part::PublicKey,
+            X::InvalidSubjectUID | X::InvalidIssuerUID => Part::UniqueId,
+            X::InvalidExtensions | X::DuplicateExtensions => Part::Extensions,
+            X::InvalidAttributes | X::DuplicateAttributes => Part::Attributes,
+            X::InvalidSignatureValue | X::SignatureVerificationError => Part::Signature,
+            X::InvalidTbsCertificate => Part::Tbs,
+            X::InvalidNumber => Part::Number,
+            X::Der(x509_parser::der_parser::error::BerError::Incomplete(_)) => {
+                return Self::Truncated;
+            }
+            X::Der(_) | X::NomError(_) => Part::Encoding,
+            _ => Part::Structure,
+        })
+    }
+}
+
 impl Certificate {
     /// Parses a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
-        let (rest, x) = X509Certificate::from_der(der).map_err(|e| ParseError(format!("{e}")))?;
+        let (rest, x) = X509Certificate::from_der(der)?;
         if !rest.is_empty() {
-            return Err(ParseError("trailing data after the certificate".into()));
+            return Err(ParseError::TrailingData);
         }
         let subject = name_of(x.subject().as_raw())?;
         let issuer = name_of(x.issuer().as_raw())?;
@@ -669,8 +774,7 @@ impl Crl {
     /// Parses a DER CRL.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
         // Bytes after the CRL are ignored, as OpenSSL's d2i ignores them in a root file.
-        let (_, c) =
-            CertificateRevocationList::from_der(der).map_err(|e| ParseError(format!("{e}")))?;
+        let (_, c) = CertificateRevocationList::from_der(der)?;
         let mut akid = None;
         let mut idp = None;
         let mut unhandled_critical = false;
@@ -843,10 +947,9 @@ impl CertificationRequest {
     /// [`ParseError`] for DER that is not a request, or trailing data.
     pub fn from_der(der: &[u8]) -> Result<Self, ParseError> {
         use x509_parser::prelude::X509CertificationRequest;
-        let (rest, csr) =
-            X509CertificationRequest::from_der(der).map_err(|e| ParseError(format!("{e}")))?;
+        let (rest, csr) = X509CertificationRequest::from_der(der)?;
         if !rest.is_empty() {
-            return Err(ParseError("trailing data".into()));
+            return Err(ParseError::TrailingData);
         }
         let info = &csr.certification_request_info;
         let subject = name_of(info.subject.as_raw())?;

@@ -35,7 +35,7 @@ pub mod signature;
 
 pub use cert::{
     AuthorityKeyId, Certificate, CertificationRequest, Crl, Extensions, GeneralName,
-    IssuingDistributionPoint, ParseError, RevokedCertificate, Signature, SubjectPublicKey,
+    IssuingDistributionPoint, ParseError, Part, RevokedCertificate, Signature, SubjectPublicKey,
     akid_matches, extended_key_usage_name, extension_name, key_too_weak, key_usage_names,
     sig_alg_matches_key, sig_digest_too_weak, verify_signature,
 };
