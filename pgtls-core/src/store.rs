@@ -55,6 +55,14 @@
 //! temporary name next to it (`.pgtls-tmp-create-*`, locked while it is filled) and
 //! renames it into place; the next create removes what a killed one left.
 //!
+//! # Code layout
+//!
+//! `store/layout.rs` names the files and writes a new store's; `store/index.rs` is the
+//! `index.txt` codec (the only code that knows its text: [`IndexEntry`] is typed);
+//! `store/lock.rs` the lock; `store/recovery.rs` the clean-up after killed writers;
+//! `store/atomic.rs` the durable writes; `store/check.rs` [`DirStore::check`]. This file
+//! holds the [`Store`] trait and [`DirStore`]'s operations.
+//!
 //! The write paths pass named crash points (`crash.rs`; compiled in only with the
 //! test-only `crash-points` feature): `tests/store_crash_points.rs` aborts a process at
 //! every pass of every point and checks that each operation was all or nothing.
