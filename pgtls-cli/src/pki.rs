@@ -1267,25 +1267,21 @@ fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
         .as_deref()
         .map(str::parse::<RevocationReason>)
         .transpose()?;
-    let serial = match (&a.serial, &a.cert) {
-        (Some(s), _) => SerialNumber::from_hex(s)?,
+    let entry = match (&a.serial, &a.cert) {
+        (Some(s), _) => store.revoke(&SerialNumber::from_hex(s)?, reason, now)?,
         (None, Some(f)) => {
             let c = pgtls_core::Certificate::from_pem_or_der(&read_file(f)?, &label(f))?;
-            if c.issuer() != store.ca().certificate().subject()
-                || !c.is_signed_by(store.ca().certificate())
-            {
-                return Err(Failure::Other(format!(
-                    "{} was not issued by the CA of {}",
-                    f.display(),
-                    a.store.dir.display()
-                )));
+            match store.revoke_certificate(&c, reason, now) {
+                Ok(entry) => entry,
+                // The certificate file is the input: name it.
+                Err(e @ (Error::NotIssuedByCa { .. } | Error::InvalidParameter { .. })) => {
+                    return Err(Failure::Other(format!("{}: {}", f.display(), chain(&e))));
+                }
+                Err(e) => return Err(e.into()),
             }
-            c.serial()
-                .ok_or_else(|| Failure::Other(format!("{}: serial is not positive", f.display())))?
         }
         (None, None) => return Err(Failure::Usage("give --serial or --cert".to_owned())),
     };
-    let entry = store.revoke(&serial, reason, now)?;
     let v = json!({
         "serial": entry.serial.to_hex(),
         "subject": entry.subject,
