@@ -944,18 +944,11 @@ fn write_cert_chain(
 
 /// The certificate, followed by the intermediate CAs when `full_chain`.
 fn cert_chain_pem(cert: &pgtls_core::Certificate, store: &DirStore, full_chain: bool) -> String {
-    let mut pem = cert.to_pem();
     if full_chain {
-        // Intermediates only: the root is what the other side must already trust.
-        let ca = store.ca();
-        if !ca.certificate().is_self_issued() {
-            pem.push_str(&ca.certificate().to_pem());
-            for c in ca.chain().iter().filter(|c| !c.is_self_issued()) {
-                pem.push_str(&c.to_pem());
-            }
-        }
+        store.ca().full_chain_pem(cert)
+    } else {
+        cert.to_pem()
     }
-    pem
 }
 
 fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
