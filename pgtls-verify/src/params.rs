@@ -716,11 +716,13 @@ mod tests {
             "host=db.example.com sslmode=verify-ca sslrootcert=/ca.pem port=5433 service=s",
         )
         .unwrap();
-        let mut top = Params::default();
-        top.sslmode = Some("verify-full".into());
-        top.sslcrl = Some(PathBuf::from("/crl.pem"));
-        // Given but empty is given (libpq: an empty value is a value).
-        top.sslrootcert = Some(PathBuf::new());
+        let top = Params {
+            sslmode: Some("verify-full".into()),
+            sslcrl: Some(PathBuf::from("/crl.pem")),
+            // Given but empty is given (libpq: an empty value is a value).
+            sslrootcert: Some(PathBuf::new()),
+            ..Params::default()
+        };
         let p = base.clone().overlay(&top);
         assert_eq!(p.sslmode.as_deref(), Some("verify-full"));
         assert_eq!(p.sslrootcert, Some(PathBuf::new()));
