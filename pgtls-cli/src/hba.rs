@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use pgtls_hba::{
     Decision, FsSource, HbaFile, IdentFile, Outcome, PgVersion, Replication, Request,
-    ServerSettings, ViewRow, evaluate,
+    ServerNetwork, ServerSettings, ViewRow, evaluate,
 };
 
 /// `pgtls hba` subcommands.
@@ -405,27 +405,15 @@ fn check(a: &CheckArgs) -> ExitCode {
         Ok(h) => h,
         Err(c) => return c,
     };
-    let mut servers = Vec::new();
+    let mut servers = Vec::with_capacity(a.server_address.len());
     for s in &a.server_address {
-        let (ip, prefix) = match s.split_once('/') {
-            Some((i, p)) => (i, Some(p)),
-            None => (s.as_str(), None),
-        };
-        let ip = ip.split('%').next().unwrap_or(ip);
-        let Ok(ip) = ip.parse::<IpAddr>() else {
-            eprintln!("--server-address: not an address: {s}");
-            return ExitCode::from(crate::EXIT_USAGE);
-        };
-        let max = if ip.is_ipv6() { 128 } else { 32 };
-        let prefix = match prefix.map(str::parse::<u8>) {
-            None => max,
-            Some(Ok(p)) if p <= max => p,
-            _ => {
-                eprintln!("--server-address: bad prefix length: {s}");
+        match s.parse::<ServerNetwork>() {
+            Ok(n) => servers.push(n),
+            Err(e) => {
+                eprintln!("--server-address: {e}");
                 return ExitCode::from(crate::EXIT_USAGE);
             }
-        };
-        servers.push((ip, prefix));
+        }
     }
     let base = match a.address {
         Some(ip) => Request::tcp(ip, &a.database, &a.user),
@@ -447,7 +435,7 @@ fn check(a: &CheckArgs) -> ExitCode {
             Some(ReplArg::Logical) => Replication::Logical,
         })
         .with_client_hostname(a.client_hostname.clone())
-        .with_server_addresses(servers);
+        .with_server_networks(servers);
     let d: Decision = evaluate(&hba, &req);
     let (verdict, code, message): (&str, u8, Option<String>) = match &d.outcome {
         Outcome::Matched { .. } if d.proceeds() => ("match", 0, None),

@@ -954,18 +954,11 @@ fn write_cert_chain(
 
 /// The certificate, followed by the intermediate CAs when `full_chain`.
 fn cert_chain_pem(cert: &pgtls_core::Certificate, store: &DirStore, full_chain: bool) -> String {
-    let mut pem = cert.to_pem();
     if full_chain {
-        // Intermediates only: the root is what the other side must already trust.
-        let ca = store.ca();
-        if !ca.certificate().is_self_issued() {
-            pem.push_str(&ca.certificate().to_pem());
-            for c in ca.chain().iter().filter(|c| !c.is_self_issued()) {
-                pem.push_str(&c.to_pem());
-            }
-        }
+        store.ca().full_chain_pem(cert)
+    } else {
+        cert.to_pem()
     }
-    pem
 }
 
 fn sign(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
@@ -1277,25 +1270,21 @@ fn revoke(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
         .as_deref()
         .map(str::parse::<RevocationReason>)
         .transpose()?;
-    let serial = match (&a.serial, &a.cert) {
-        (Some(s), _) => SerialNumber::from_hex(s)?,
+    let entry = match (&a.serial, &a.cert) {
+        (Some(s), _) => store.revoke(&SerialNumber::from_hex(s)?, reason, now)?,
         (None, Some(f)) => {
             let c = pgtls_core::Certificate::from_pem_or_der(&read_file(f)?, &label(f))?;
-            if c.issuer() != store.ca().certificate().subject()
-                || !c.is_signed_by(store.ca().certificate())
-            {
-                return Err(Failure::Other(format!(
-                    "{} was not issued by the CA of {}",
-                    f.display(),
-                    a.store.dir.display()
-                )));
+            match store.revoke_certificate(&c, reason, now) {
+                Ok(entry) => entry,
+                // The certificate file is the input: name it.
+                Err(e @ (Error::NotIssuedByCa { .. } | Error::InvalidParameter { .. })) => {
+                    return Err(Failure::Other(format!("{}: {}", f.display(), chain(&e))));
+                }
+                Err(e) => return Err(e.into()),
             }
-            c.serial()
-                .ok_or_else(|| Failure::Other(format!("{}: serial is not positive", f.display())))?
         }
         (None, None) => return Err(Failure::Usage("give --serial or --cert".to_owned())),
     };
-    let entry = store.revoke(&serial, reason, now)?;
     let v = json!({
         "serial": entry.serial.to_hex(),
         "subject": entry.subject.to_openssl_oneline(),

@@ -236,44 +236,26 @@ pub(crate) fn verdict_json(v: &Verdict) -> Value {
 }
 
 fn server(a: ServerArgs) -> ExitCode {
-    let mut params = match &a.conninfo {
+    let conninfo = match &a.conninfo {
         Some(c) => match Params::parse_conninfo(c) {
             Ok(p) => p,
             Err(e) => return usage_error(format!("--conninfo: {e}")),
         },
         None => Params::default(),
     };
-    let s = |v: &Option<String>| v.clone();
-    if a.sslmode.is_some() {
-        params.sslmode = s(&a.sslmode);
-    }
-    if a.host.is_some() {
-        params.host = s(&a.host);
-    }
-    if a.hostaddr.is_some() {
-        params.hostaddr = s(&a.hostaddr);
-    }
-    if a.sslrootcert.is_some() {
-        params.sslrootcert = a.sslrootcert.clone();
-    }
-    if a.sslcrl.is_some() {
-        params.sslcrl = a.sslcrl.clone();
-    }
-    if a.sslcrldir.is_some() {
-        params.sslcrldir = a.sslcrldir.clone();
-    }
-    if a.sslnegotiation.is_some() {
-        params.sslnegotiation = s(&a.sslnegotiation);
-    }
-    if a.sslcertmode.is_some() {
-        params.sslcertmode = s(&a.sslcertmode);
-    }
-    if a.sslcert.is_some() {
-        params.sslcert = a.sslcert.clone();
-    }
-    if a.sslkey.is_some() {
-        params.sslkey = a.sslkey.clone();
-    }
+    let mut flags = Params::default();
+    flags.sslmode.clone_from(&a.sslmode);
+    flags.host.clone_from(&a.host);
+    flags.hostaddr.clone_from(&a.hostaddr);
+    flags.sslrootcert.clone_from(&a.sslrootcert);
+    flags.sslcrl.clone_from(&a.sslcrl);
+    flags.sslcrldir.clone_from(&a.sslcrldir);
+    flags.sslnegotiation.clone_from(&a.sslnegotiation);
+    flags.sslcertmode.clone_from(&a.sslcertmode);
+    flags.sslcert.clone_from(&a.sslcert);
+    flags.sslkey.clone_from(&a.sslkey);
+    // Explicit flags override the conninfo.
+    let mut params = conninfo.overlay(&flags);
     let now = match now(a.at.as_deref()) {
         Ok(n) => n,
         Err(e) => return usage_error(e),

@@ -158,6 +158,38 @@ impl Ca {
         &self.chain
     }
 
+    /// This CA's certificate followed by the certificates above it, as PEM (a root's
+    /// own certificate alone): the CA's whole path, root included.
+    pub fn chain_pem(&self) -> String {
+        std::iter::once(&self.cert)
+            .chain(&self.chain)
+            .map(Certificate::to_pem)
+            .collect()
+    }
+
+    /// The CA certificates that the holder of a certificate this CA issued sends after
+    /// its own (a server's `ssl_cert_file`, a client's `sslcert`), nearest first: this
+    /// CA's certificate and the ones above it, without self-issued ones. The root is
+    /// what the other side must already trust (its `sslrootcert` or `ssl_ca_file`), so
+    /// it is not sent; for a root CA the list is empty.
+    pub fn presented_chain(&self) -> Vec<&Certificate> {
+        if self.cert.is_self_issued() {
+            return Vec::new();
+        }
+        std::iter::once(&self.cert)
+            .chain(self.chain.iter().filter(|c| !c.is_self_issued()))
+            .collect()
+    }
+
+    /// `leaf` followed by [`Ca::presented_chain`], as PEM: the file a server's
+    /// `ssl_cert_file` or a client's `sslcert` holds for a certificate this CA issued.
+    pub fn full_chain_pem(&self, leaf: &Certificate) -> String {
+        std::iter::once(leaf)
+            .chain(self.presented_chain())
+            .map(Certificate::to_pem)
+            .collect()
+    }
+
     /// The CA's private key, when it is in memory (see [`CaSigner::key_pair`]).
     pub fn key(&self) -> Option<&KeyPair> {
         self.signer.key_pair()

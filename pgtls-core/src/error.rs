@@ -206,6 +206,18 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A certificate given to a store was not issued by the store's CA (its issuer is
+    /// not the CA's subject, or the CA's key did not sign it).
+    #[error("the certificate {subject} (serial {serial}) was not issued by the CA {ca}")]
+    NotIssuedByCa {
+        /// The certificate's subject (RFC 4514).
+        subject: String,
+        /// The certificate's serial number (upper-case hex, as encoded).
+        serial: String,
+        /// The CA's subject (RFC 4514).
+        ca: String,
+    },
+
     /// The serial number is already used in the store.
     #[error("serial {serial} is already used in {path}")]
     DuplicateSerial {

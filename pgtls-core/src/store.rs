@@ -169,6 +169,41 @@ pub trait Store {
         now: OffsetDateTime,
     ) -> Result<IndexEntry, Error>;
 
+    /// Marks `cert` revoked at `now`: the certificate itself rather than its serial, so
+    /// that a certificate of another CA that happens to share a serial is refused.
+    /// `cert` must name this store's CA as its issuer and carry a signature the CA's
+    /// key made; its serial must be recorded in the store.
+    ///
+    /// # Errors
+    /// [`Error::NotIssuedByCa`] for a certificate of another CA,
+    /// [`Error::InvalidParameter`] (field `serial`) for a serial that is not positive
+    /// (no store records one), then as [`Store::revoke`].
+    fn revoke_certificate(
+        &self,
+        cert: &Certificate,
+        reason: Option<RevocationReason>,
+        now: OffsetDateTime,
+    ) -> Result<IndexEntry, Error> {
+        let ca = self.ca().certificate();
+        if cert.issuer() != ca.subject() || !cert.is_signed_by(ca) {
+            return Err(Error::NotIssuedByCa {
+                subject: cert.subject().to_string(),
+                serial: cert.serial_hex(),
+                ca: ca.subject().to_string(),
+            });
+        }
+        let serial = cert.serial().ok_or_else(|| {
+            Error::invalid(
+                "serial",
+                format!(
+                    "{} is not positive, so no store records it",
+                    cert.serial_hex()
+                ),
+            )
+        })?;
+        self.revoke(&serial, reason, now)
+    }
+
     /// Generates, records and returns a CRL of every revoked certificate, with the next
     /// CRL number, `thisUpdate = now` and `next_update`.
     ///

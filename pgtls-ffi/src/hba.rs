@@ -6,7 +6,7 @@ use std::ffi::{CString, c_char};
 
 use ::pgtls_hba::{
     Decision, FsSource, HbaFile, IdentFile, NoSource, Outcome, PgVersion, Replication, Request,
-    ServerSettings, Source, UsermapOutcome, evaluate, lint,
+    ServerNetwork, ServerSettings, Source, UsermapOutcome, evaluate, lint,
 };
 use serde_json::{Value, json};
 
@@ -616,26 +616,10 @@ pub unsafe extern "C" fn pgtls_hba_request_add_server_address(
         let req = unsafe { request_mut(request) }?;
         // SAFETY: per the function's contract.
         let cidr = unsafe { text(cidr, cidr_len, "server address") }?;
-        let (ip, prefix) = match cidr.split_once('/') {
-            Some((ip, p)) => (ip, Some(p)),
-            None => (cidr, None),
-        };
-        let ip = parse_ip(ip, "server address")?;
-        let max = if ip.is_ipv6() { 128 } else { 32 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => Some(p)
-                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|p| p.parse::<u8>().ok())
-                .filter(|p| *p <= max)
-                .ok_or_else(|| {
-                    Error::new(
-                        pgtls_status::ParseValue,
-                        format!("server address {cidr:?}: bad prefix length (0 to {max})"),
-                    )
-                })?,
-        };
-        req.server_addresses.push((ip, prefix));
+        let network = cidr
+            .parse::<ServerNetwork>()
+            .map_err(|e| Error::new(pgtls_status::ParseValue, format!("server address: {e}")))?;
+        req.server_addresses.push(network.into());
         Ok(())
     })
 }

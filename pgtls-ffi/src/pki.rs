@@ -665,11 +665,7 @@ pub unsafe extern "C" fn pgtls_ca_chain_to_pem(
         // SAFETY: per the function's contract.
         let ca = unsafe { object(ca, "ca") }?;
         let out = Out::new(pem_out, "pem_out")?;
-        let mut pem = ca.ca.certificate().to_pem();
-        for c in ca.ca.chain() {
-            pem.push_str(&c.to_pem());
-        }
-        out.set(pgtls_buf::new(pem.into_bytes()));
+        out.set(pgtls_buf::new(ca.ca.chain_pem().into_bytes()));
         Ok(())
     })
 }

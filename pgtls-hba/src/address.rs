@@ -162,3 +162,194 @@ mod tests {
         assert_eq!(ntop(&cidr_mask("12", false).unwrap().0), "255.240.0.0");
     }
 }
+
+/// One of the server's network interfaces as `samehost` and `samenet` use it: its
+/// address and the prefix length of its netmask (what `getifaddrs` gives the server).
+///
+/// Parsed from `address` or `address/prefix-length`: the address is a plain IPv4
+/// dotted quad or IPv6 text (with an optional `%zone` after an IPv6 address, which is
+/// dropped: the server compares interface addresses without their scope); the prefix
+/// length is decimal digits, 0 to 32 (IPv4) or 128 (IPv6); without one the network is
+/// the address alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ServerNetwork {
+    address: IpAddr,
+    prefix_len: u8,
+}
+
+/// Why a [`ServerNetwork`] does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerNetworkError {
+    /// The part before `/` is not an IP address.
+    #[error("not an address: {input}")]
+    NotAnAddress {
+        /// The text given.
+        input: String,
+    },
+    /// The part after `/` is not a prefix length for the address's family.
+    #[error("bad prefix length: {input} (0 to {max})")]
+    BadPrefixLength {
+        /// The text given.
+        input: String,
+        /// The longest prefix of the address's family.
+        max: u8,
+    },
+}
+
+impl ServerNetwork {
+    /// A network of `prefix_len` leading bits of `address`.
+    ///
+    /// # Errors
+    /// [`ServerNetworkError::BadPrefixLength`] when `prefix_len` exceeds 32 (IPv4) or
+    /// 128 (IPv6).
+    pub fn new(address: IpAddr, prefix_len: u8) -> Result<Self, ServerNetworkError> {
+        let max = if address.is_ipv6() { 128 } else { 32 };
+        if prefix_len > max {
+            return Err(ServerNetworkError::BadPrefixLength {
+                input: format!("{address}/{prefix_len}"),
+                max,
+            });
+        }
+        Ok(Self {
+            address,
+            prefix_len,
+        })
+    }
+
+    /// The interface's address.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// The prefix length of its netmask.
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix_len
+    }
+}
+
+impl std::str::FromStr for ServerNetwork {
+    type Err = ServerNetworkError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (ip, prefix) = match s.split_once('/') {
+            Some((i, p)) => (i, Some(p)),
+            None => (s, None),
+        };
+        let not_an_address = || ServerNetworkError::NotAnAddress {
+            input: s.to_owned(),
+        };
+        let address = match ip.split_once('%') {
+            Some((v6, zone)) if !zone.is_empty() => {
+                IpAddr::V6(v6.parse().map_err(|_| not_an_address())?)
+            }
+            Some(_) => return Err(not_an_address()),
+            None => ip.parse().map_err(|_| not_an_address())?,
+        };
+        let max = if address.is_ipv6() { 128 } else { 32 };
+        let prefix_len = match prefix {
+            None => max,
+            Some(p) => Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u8>().ok())
+                .filter(|p| *p <= max)
+                .ok_or_else(|| ServerNetworkError::BadPrefixLength {
+                    input: s.to_owned(),
+                    max,
+                })?,
+        };
+        Ok(Self {
+            address,
+            prefix_len,
+        })
+    }
+}
+
+impl std::fmt::Display for ServerNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
+}
+
+impl From<ServerNetwork> for (IpAddr, u8) {
+    fn from(n: ServerNetwork) -> Self {
+        (n.address, n.prefix_len)
+    }
+}
+
+#[cfg(test)]
+mod server_network_tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ServerNetwork, ServerNetworkError> {
+        s.parse()
+    }
+
+    #[test]
+    fn parses_addresses_and_cidrs() {
+        let n = parse("10.1.2.1/24").unwrap();
+        assert_eq!(
+            (n.address(), n.prefix_len()),
+            ("10.1.2.1".parse().unwrap(), 24)
+        );
+        assert_eq!(parse("10.1.2.1").unwrap().prefix_len(), 32);
+        assert_eq!(parse("::1").unwrap().prefix_len(), 128);
+        assert_eq!(parse("10.0.0.0/0").unwrap().prefix_len(), 0);
+        assert_eq!(parse("fd00::1/128").unwrap().prefix_len(), 128);
+        // A zone is dropped: the server compares addresses without scope.
+        let z = parse("fe80::1%eth0/64").unwrap();
+        assert_eq!(z, parse("fe80::1/64").unwrap());
+        assert_eq!(z.to_string(), "fe80::1/64");
+        assert_eq!(<(IpAddr, u8)>::from(z), ("fe80::1".parse().unwrap(), 64));
+    }
+
+    #[test]
+    fn refuses_what_is_not_one() {
+        for s in [
+            "host/8",
+            "",
+            "10.1",
+            "10.0.0.1%eth0",
+            "fe80::1%",
+            "%eth0",
+            "10.0.0.1 ",
+        ] {
+            assert_eq!(
+                parse(s),
+                Err(ServerNetworkError::NotAnAddress { input: s.into() }),
+                "{s:?}"
+            );
+        }
+        for (s, max) in [
+            ("10.0.0.1/33", 32),
+            ("10.0.0.1/+8", 32),
+            ("10.0.0.1/", 32),
+            ("10.0.0.1/-1", 32),
+            ("10.0.0.1/8 ", 32),
+            ("::1/129", 128),
+            ("::1/1000", 128),
+        ] {
+            assert_eq!(
+                parse(s),
+                Err(ServerNetworkError::BadPrefixLength {
+                    input: s.into(),
+                    max
+                }),
+                "{s:?}"
+            );
+        }
+        assert_eq!(
+            parse("10.0.0.1/33").unwrap_err().to_string(),
+            "bad prefix length: 10.0.0.1/33 (0 to 32)"
+        );
+        assert_eq!(
+            parse("host/8").unwrap_err().to_string(),
+            "not an address: host/8"
+        );
+        assert!(ServerNetwork::new("::1".parse().unwrap(), 129).is_err());
+        assert_eq!(
+            ServerNetwork::new("10.0.0.0".parse().unwrap(), 8).unwrap(),
+            parse("10.0.0.0/8").unwrap()
+        );
+    }
+}

@@ -115,6 +115,16 @@ impl Request {
         self
     }
 
+    /// With the server's interface networks (as [`Request::with_server_addresses`]).
+    #[must_use]
+    pub fn with_server_networks(
+        mut self,
+        networks: impl IntoIterator<Item = crate::ServerNetwork>,
+    ) -> Self {
+        self.server_addresses = networks.into_iter().map(Into::into).collect();
+        self
+    }
+
     fn is_member(&self, role: &str) -> bool {
         self.user_exists && (role == self.user || self.member_of.iter().any(|m| m == role))
     }

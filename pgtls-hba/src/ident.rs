@@ -170,6 +170,94 @@ impl IdentFile {
         member_of: &[String],
         case_insensitive: bool,
     ) -> UsermapDecision {
+        self.usermap(
+            map,
+            system_user,
+            pg_user,
+            member_of,
+            case_insensitive,
+            false,
+        )
+    }
+
+    /// [`IdentFile::check_usermap`], plus the lines it declines to decide
+    /// ([`UsermapOutcome::Unsupported`]) whose outcome for this system user is
+    /// nonetheless certain: a system-user regex that does not match at all
+    /// (whether a match exists does not depend on leftmost-first vs
+    /// leftmost-longest), and a `\1` substitution from a pattern `^(...)$` whose
+    /// group 1 spans the whole match, hence the whole system user, under any
+    /// semantics. Such a line allows the login or the server goes on with the
+    /// next lines; [`UsermapOutcome::Unsupported`] is left only where pgtls
+    /// cannot decide the way the server would (it never guesses).
+    pub fn decide_usermap(
+        &self,
+        map: Option<&str>,
+        system_user: &str,
+        pg_user: &str,
+        member_of: &[String],
+        case_insensitive: bool,
+    ) -> UsermapDecision {
+        self.usermap(map, system_user, pg_user, member_of, case_insensitive, true)
+    }
+
+    /// [`IdentFile::decide_usermap`] for a system user whose bytes are not UTF-8
+    /// (a certificate's CN; `lossy_system_user` is its lossy form, U+FFFD for
+    /// each bad sequence), case-sensitive and without group memberships, as
+    /// certificate authentication asks. It cannot equal the UTF-8 `pg_user`
+    /// without a map, nor a literal system user of a map read from UTF-8 text;
+    /// a map with regular expressions or non-UTF-8 system users, which the
+    /// server compares byte for byte, is [`UsermapOutcome::Unsupported`].
+    pub fn decide_usermap_lossy(
+        &self,
+        map: Option<&str>,
+        lossy_system_user: &str,
+        pg_user: &str,
+    ) -> UsermapDecision {
+        let Some(map) = map.filter(|m| !m.is_empty()) else {
+            return UsermapDecision {
+                outcome: UsermapOutcome::Denied,
+                line: None,
+                log: Some(format!(
+                    "provided user name ({pg_user}) and authenticated user name ({lossy_system_user}) do not match"
+                )),
+            };
+        };
+        // A pg_ident.conf that does not load holds no map at all: refused, whatever the
+        // system user's bytes are (checked against PostgreSQL 15 in pgtls-cli's
+        // verify_client.rs).
+        if self.load().is_ok() {
+            let literal_only = self.lines.iter().all(|l| match &l.result {
+                Ok(rule) if rule.map == map => {
+                    rule.system_regex.is_none()
+                        && !l.has_invalid_utf8()
+                        && !rule.system_user.text.contains(char::REPLACEMENT_CHARACTER)
+                }
+                _ => true,
+            });
+            if !literal_only {
+                return UsermapDecision {
+                    outcome: UsermapOutcome::Unsupported(format!(
+                        "the certificate's CN is not UTF-8 and map \"{map}\" has regular expressions or non-UTF-8 system users, which the server compares byte for byte"
+                    )),
+                    line: None,
+                    log: None,
+                };
+            }
+        }
+        self.decide_usermap(Some(map), lossy_system_user, pg_user, &[], false)
+    }
+
+    /// `check_usermap`; with `certain`, the lines pgtls-hba cannot evaluate in
+    /// general are decided where their outcome is certain ([`IdentFile::decide_usermap`]).
+    fn usermap(
+        &self,
+        map: Option<&str>,
+        system_user: &str,
+        pg_user: &str,
+        member_of: &[String],
+        case_insensitive: bool,
+        certain: bool,
+    ) -> UsermapDecision {
         let eq = |a: &str, b: &str| {
             if case_insensitive {
                 a.eq_ignore_ascii_case(b)
@@ -227,6 +315,27 @@ impl IdentFile {
                         };
                     }
                     LineCheck::Unsupported(why) => {
+                        if certain {
+                            match certain_line_outcome(
+                                rule,
+                                system_user,
+                                pg_user,
+                                case_insensitive,
+                                self.version,
+                            ) {
+                                Some(true) => {
+                                    return UsermapDecision {
+                                        outcome: UsermapOutcome::Allowed,
+                                        line: at,
+                                        log: None,
+                                    };
+                                }
+                                // The line does not match: the server goes on with the
+                                // next ones.
+                                Some(false) => continue,
+                                None => {}
+                            }
+                        }
                         return UsermapDecision {
                             outcome: UsermapOutcome::Unsupported(why),
                             line: at,
@@ -378,6 +487,93 @@ fn check_line(
     }
 }
 
+/// Whether a pg_ident.conf line [`check_line`] declined to decide certainly
+/// matches (`Some(true)`) or certainly does not (`Some(false)`).
+fn certain_line_outcome(
+    rule: &IdentRule,
+    system_user: &str,
+    pg_user: &str,
+    ci: bool,
+    version: PgVersion,
+) -> Option<bool> {
+    let re = rule.system_regex.as_ref()?;
+    match re.find(system_user, false) {
+        RegexMatch::NoMatch => Some(false),
+        RegexMatch::Match { .. } => {
+            let new = version >= PgVersion::V16;
+            let substitutes = rule.pg_user.text.contains("\\1")
+                && !(new && (rule.pg_user.is_member_check() || rule.pg_regex.is_some()));
+            if !substitutes || !group1_spans_whole_match(re.pattern()) {
+                return None;
+            }
+            let expanded = rule.pg_user.text.replacen("\\1", system_user, 1);
+            Some(if ci {
+                expanded.eq_ignore_ascii_case(pg_user)
+            } else {
+                expanded == pg_user
+            })
+        }
+        RegexMatch::Unsupported(_) => None,
+    }
+}
+
+/// Whether `pattern` is `^(...)$` with the group opened after `^` closed
+/// just before `$`: group 1 is then the whole match, which is the whole
+/// subject.
+fn group1_spans_whole_match(pattern: &str) -> bool {
+    let b = pattern.as_bytes();
+    if !pattern.starts_with("^(") || pattern.starts_with("^(?") || !pattern.ends_with(")$") {
+        return false;
+    }
+    let close = b.len() - 2;
+    let mut depth = 0usize;
+    let mut i = 1;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'[' => match bracket_end(b, i + 1) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i == close;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The index of the `]` closing a bracket expression whose body starts at
+/// `i`.
+fn bracket_end(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) == Some(&b'^') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b']') {
+        i += 1;
+    }
+    loop {
+        match (b.get(i)?, b.get(i + 1)) {
+            (b'[', Some(&k @ (b':' | b'.' | b'='))) => {
+                i += 2;
+                while !(b.get(i)? == &k && b.get(i + 1) == Some(&b']')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            (b'\\', _) => i += 2,
+            (b']', _) => return Some(i),
+            _ => i += 1,
+        }
+    }
+}
+
 fn parse_record(rec: &mut Record<'_>, version: PgVersion) -> IdentLine {
     let result = match rec.error.take() {
         Some(e) => Err(LineError::with_log(e, rec.error_log.take())),
@@ -439,6 +635,125 @@ fn parse_fields(rec: &mut Record<'_>, version: PgVersion) -> Result<IdentRule, L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group1_spans_whole_match_only_for_one_outer_group() {
+        for p in [
+            "^(a|b)$",
+            "^()$",
+            "^(a(b|c)d)$",
+            "^([)(]|x)$",
+            "^([]a)]|b)$",
+            "^([[:alpha:]])$",
+            "^(a\\)|b)$",
+            "^(a\\\\)$",
+        ] {
+            assert!(group1_spans_whole_match(p), "{p}");
+        }
+        for p in [
+            "^(a)(b)$",
+            "^(a)|(b)$",
+            "(a|b)$",
+            "^(a|b)",
+            "^(?:a|b)$",
+            "^(a|b)+$",
+            "^(a|b)\\$",
+            "^(a\\)$",
+            "^([)]$",
+            "^(",
+            "^)$",
+        ] {
+            assert!(!group1_spans_whole_match(p), "{p}");
+        }
+    }
+
+    /// A line `check_usermap` leaves unsupported, `decide_usermap` decides where the
+    /// outcome is certain and goes on with the next lines when it certainly does not
+    /// match; otherwise both say unsupported.
+    #[test]
+    fn decide_usermap_decides_only_certain_lines() {
+        // An alternation whose group 1 depends on the matching semantics.
+        let ambiguous = "m /^(a|ab)(c|bcd)?$ \\1\n";
+        let f = IdentFile::parse_str(&format!("{ambiguous}m alice alice\n"), PgVersion::V15);
+        assert!(matches!(
+            f.check_usermap(Some("m"), "abcd", "a", &[], false).outcome,
+            UsermapOutcome::Unsupported(_)
+        ));
+        assert!(matches!(
+            f.decide_usermap(Some("m"), "abcd", "a", &[], false).outcome,
+            UsermapOutcome::Unsupported(_)
+        ));
+        // It does not match at all: the next line decides.
+        let later = f.decide_usermap(Some("m"), "alice", "alice", &[], false);
+        assert_eq!(later.outcome, UsermapOutcome::Allowed);
+        assert_eq!(later.line, Some(("pg_ident.conf".into(), 2)));
+        let denied = f.decide_usermap(Some("m"), "zed", "zed", &[], false);
+        assert_eq!(denied.outcome, UsermapOutcome::Denied);
+        assert_eq!(
+            denied.log.as_deref(),
+            Some("no match in usermap \"m\" for user \"zed\" authenticated as \"zed\"")
+        );
+
+        // `^(...)$`: group 1 is the whole system user under any semantics.
+        let whole = IdentFile::parse_str("m /^(a|ab)$ x\\1\n", PgVersion::V15);
+        let d = whole.decide_usermap(Some("m"), "ab", "xab", &[], false);
+        assert_eq!(d.outcome, UsermapOutcome::Allowed);
+        assert_eq!(d.line, Some(("pg_ident.conf".into(), 1)));
+        assert_eq!(
+            whole
+                .decide_usermap(Some("m"), "ab", "xa", &[], false)
+                .outcome,
+            UsermapOutcome::Denied
+        );
+        assert_eq!(
+            whole
+                .decide_usermap(Some("m"), "ab", "XAB", &[], true)
+                .outcome,
+            UsermapOutcome::Allowed
+        );
+    }
+
+    #[test]
+    fn decide_usermap_lossy() {
+        let literal = IdentFile::parse_str("m alice alice\n", PgVersion::V15);
+        let d = literal.decide_usermap_lossy(None, "a\u{fffd}", "a\u{fffd}");
+        assert_eq!(d.outcome, UsermapOutcome::Denied, "no map: never equal");
+        assert_eq!(
+            d.log.as_deref(),
+            Some(
+                "provided user name (a\u{fffd}) and authenticated user name (a\u{fffd}) do not match"
+            )
+        );
+        assert_eq!(
+            literal
+                .decide_usermap_lossy(Some("m"), "a\u{fffd}", "alice")
+                .outcome,
+            UsermapOutcome::Denied
+        );
+        let regex = IdentFile::parse_str("m /^a.$ alice\n", PgVersion::V15);
+        assert!(matches!(
+            regex
+                .decide_usermap_lossy(Some("m"), "a\u{fffd}", "alice")
+                .outcome,
+            UsermapOutcome::Unsupported(_)
+        ));
+        // Another map's regex does not matter.
+        let other = IdentFile::parse_str("n /^a.$ alice\nm bob bob\n", PgVersion::V15);
+        assert_eq!(
+            other
+                .decide_usermap_lossy(Some("m"), "a\u{fffd}", "alice")
+                .outcome,
+            UsermapOutcome::Denied
+        );
+        // A file that does not load holds no map: refused.
+        let broken = IdentFile::parse_str("m /^a.$ alice\nbroken\n", PgVersion::V15);
+        assert_eq!(
+            broken
+                .decide_usermap_lossy(Some("m"), "a\u{fffd}", "alice")
+                .outcome,
+            UsermapOutcome::Denied
+        );
+    }
 
     #[test]
     fn regex_backreference_substitution() {

@@ -99,6 +99,7 @@ mod token;
 mod version;
 mod view;
 
+pub use address::{ServerNetwork, ServerNetworkError};
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
     literal_name, policy_lines, quote_token, sql_identifier,

@@ -260,6 +260,60 @@ impl Params {
         Ok(p)
     }
 
+    /// `self` with every parameter `explicit` gives put on top: a field `explicit` sets
+    /// (`Some`, an empty value included) replaces this one, a field it leaves `None`
+    /// keeps this one. This is how explicit settings (command-line flags, a caller's
+    /// options) override a parsed conninfo string. `explicit`'s keywords not already
+    /// listed are appended to [`Params::keywords`].
+    #[must_use]
+    pub fn overlay(mut self, explicit: &Self) -> Self {
+        fn over<T: Clone>(base: &mut Option<T>, top: &Option<T>) {
+            if top.is_some() {
+                base.clone_from(top);
+            }
+        }
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            sslmode,
+            sslrootcert,
+            sslcrl,
+            sslcrldir,
+            sslcert,
+            sslkey,
+            host,
+            hostaddr,
+            port,
+            sslsni,
+            sslcertmode,
+            sslnegotiation,
+            user,
+            dbname,
+            service,
+            keywords,
+        } = explicit;
+        over(&mut self.sslmode, sslmode);
+        over(&mut self.sslrootcert, sslrootcert);
+        over(&mut self.sslcrl, sslcrl);
+        over(&mut self.sslcrldir, sslcrldir);
+        over(&mut self.sslcert, sslcert);
+        over(&mut self.sslkey, sslkey);
+        over(&mut self.host, host);
+        over(&mut self.hostaddr, hostaddr);
+        over(&mut self.port, port);
+        over(&mut self.sslsni, sslsni);
+        over(&mut self.sslcertmode, sslcertmode);
+        over(&mut self.sslnegotiation, sslnegotiation);
+        over(&mut self.user, user);
+        over(&mut self.dbname, dbname);
+        over(&mut self.service, service);
+        for k in keywords {
+            if !self.keywords.contains(k) {
+                self.keywords.push(k.clone());
+            }
+        }
+        self
+    }
+
     /// Sets a keyword (unknown keywords are ignored).
     pub fn set(&mut self, key: &str, value: String) {
         match key {
@@ -655,6 +709,73 @@ fn parse_uri(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlay_replaces_what_is_given_and_keeps_the_rest() {
+        let base = Params::parse_conninfo(
+            "host=db.example.com sslmode=verify-ca sslrootcert=/ca.pem port=5433 service=s",
+        )
+        .unwrap();
+        let top = Params {
+            sslmode: Some("verify-full".into()),
+            sslcrl: Some(PathBuf::from("/crl.pem")),
+            // Given but empty is given (libpq: an empty value is a value).
+            sslrootcert: Some(PathBuf::new()),
+            ..Params::default()
+        };
+        let p = base.clone().overlay(&top);
+        assert_eq!(p.sslmode.as_deref(), Some("verify-full"));
+        assert_eq!(p.sslrootcert, Some(PathBuf::new()));
+        assert_eq!(p.sslcrl, Some(PathBuf::from("/crl.pem")));
+        assert_eq!(p.host.as_deref(), Some("db.example.com"));
+        assert_eq!(p.port.as_deref(), Some("5433"));
+        assert_eq!(p.service.as_deref(), Some("s"));
+        assert_eq!(p.sslcrldir, None);
+        assert_eq!(p.keywords, base.keywords);
+
+        // Nothing on top: unchanged; on top of nothing: the top.
+        assert_eq!(base.clone().overlay(&Params::default()), base);
+        assert_eq!(Params::default().overlay(&base), base);
+    }
+
+    #[test]
+    fn overlay_covers_every_field_and_merges_keywords() {
+        let all = [
+            "sslmode",
+            "sslrootcert",
+            "sslcrl",
+            "sslcrldir",
+            "sslcert",
+            "sslkey",
+            "host",
+            "hostaddr",
+            "port",
+            "sslsni",
+            "sslcertmode",
+            "sslnegotiation",
+            "user",
+            "dbname",
+            "service",
+        ];
+        let text = |v: &str| -> String {
+            all.iter()
+                .map(|k| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let base = Params::parse_conninfo(&text("old")).unwrap();
+        let top = Params::parse_conninfo(&text("new")).unwrap();
+        let mut want = Params::default();
+        for k in all {
+            want.set(k, "new".into());
+        }
+        want.keywords = base.keywords.clone();
+        assert_eq!(base.overlay(&top), want);
+
+        let base = Params::parse_conninfo("host=a").unwrap();
+        let top = Params::parse_conninfo("sslmode=require host=b").unwrap();
+        assert_eq!(base.overlay(&top).keywords, ["host", "sslmode"]);
+    }
 
     #[test]
     fn conninfo_values_read_back() {

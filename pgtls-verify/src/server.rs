@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use pgtls_hba::{
-    AuthMethod, ClientCert, ClientName, ConnType, IdentFile, IdentRule, PgVersion, RegexMatch,
-    ServerSettings, UsermapOutcome,
+    AuthMethod, ClientCert, ClientName, ConnType, IdentFile, PgVersion, ServerSettings,
+    UsermapOutcome,
 };
 
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -389,23 +389,20 @@ pub fn decide_client(
                 .as_ref()
                 .is_some_and(|(_, cn)| std::str::from_utf8(cn).is_err());
         let decision = if cn_not_utf8 {
-            cn_not_utf8_usermap(file, map, &name, user)
+            file.decide_usermap_lossy(map, &name, user)
         } else {
-            usermap(file, map, &name, user)
+            file.decide_usermap(map, &name, user, &[], false)
         };
-        let decision = match decision {
-            Ok(decision) => decision,
-            Err(why) => {
-                checks.push(Check::skip("ident", format!("undecided: {why}")));
-                d.message = Some(format!(
-                    "pgtls cannot decide whether pg_ident.conf lets \"{name}\" log in as \"{user}\": {why}"
-                ));
-                d.undecided = Some(why);
-                d.checks = checks;
-                return Ok(d);
-            }
-        };
-        if !decision.allowed {
+        if let UsermapOutcome::Unsupported(why) = &decision.outcome {
+            checks.push(Check::skip("ident", format!("undecided: {why}")));
+            d.message = Some(format!(
+                "pgtls cannot decide whether pg_ident.conf lets \"{name}\" log in as \"{user}\": {why}"
+            ));
+            d.undecided = Some(why.clone());
+            d.checks = checks;
+            return Ok(d);
+        }
+        if !decision.allowed() {
             let what = if matches!(opts.clientname, ClientName::Dn) {
                 "DN"
             } else {
@@ -433,232 +430,4 @@ pub fn decide_client(
     d.accept = true;
     d.checks = checks;
     Ok(d)
-}
-
-/// What pg_ident.conf decides for a certificate name.
-struct Usermap {
-    allowed: bool,
-    /// The server's log line for a refusal.
-    log: Option<String>,
-}
-
-/// `check_usermap` as pgtls-hba decides it, plus the lines pgtls-hba
-/// declines to decide whose outcome is nonetheless certain: a system-user
-/// regex that does not match at all (whether a match exists does not depend
-/// on leftmost-first vs leftmost-longest), and a `\1` substitution from a
-/// pattern `^(...)$` whose group 1 spans the whole match, hence the whole
-/// system user, under any semantics.
-///
-/// # Errors
-/// Why pgtls cannot decide the way the server would: it never guesses.
-fn usermap(
-    file: &IdentFile,
-    map: Option<&str>,
-    system_user: &str,
-    pg_user: &str,
-) -> Result<Usermap, String> {
-    let mut current = file.clone();
-    // Every round decides or drops at least one line.
-    loop {
-        let d = current.check_usermap(map, system_user, pg_user, &[], false);
-        let UsermapOutcome::Unsupported(why) = &d.outcome else {
-            return Ok(Usermap {
-                allowed: d.allowed(),
-                log: d.log,
-            });
-        };
-        let lines = current.lines();
-        let at = d
-            .line
-            .as_ref()
-            .and_then(|(f, n)| {
-                lines
-                    .iter()
-                    .position(|l| &l.file == f && l.line_number == *n)
-            })
-            .ok_or_else(|| why.clone())?;
-        let rule = lines
-            .get(at)
-            .and_then(|l| l.result.as_ref().ok())
-            .ok_or_else(|| why.clone())?;
-        match certain_line_outcome(rule, system_user, pg_user, current.version()) {
-            Some(true) => {
-                return Ok(Usermap {
-                    allowed: true,
-                    log: None,
-                });
-            }
-            Some(false) => {}
-            None => return Err(why.clone()),
-        }
-        // The line does not match: the server goes on with the next ones.
-        let rest = lines.get(at + 1..).unwrap_or_default();
-        let text: String = rest.iter().map(|l| format!("{}\n", l.raw)).collect();
-        let next = IdentFile::parse_str(&text, current.version());
-        let same = next.lines().len() == rest.len()
-            && next
-                .lines()
-                .iter()
-                .zip(rest)
-                .all(|(a, b)| a.result.is_ok() && a.result == b.result);
-        if !same {
-            return Err(why.clone());
-        }
-        current = next;
-    }
-}
-
-/// [`usermap`] for a CN that is not UTF-8 (`name` is its lossy form). It
-/// cannot equal the user name (UTF-8), nor a literal pg_ident.conf system
-/// user read from UTF-8 text; anything else is undecided.
-fn cn_not_utf8_usermap(
-    file: &IdentFile,
-    map: Option<&str>,
-    name: &str,
-    pg_user: &str,
-) -> Result<Usermap, String> {
-    let Some(map) = map.filter(|m| !m.is_empty()) else {
-        return Ok(Usermap {
-            allowed: false,
-            log: Some(format!(
-                "provided user name ({pg_user}) and authenticated user name ({name}) do not match"
-            )),
-        });
-    };
-    // A pg_ident.conf that does not load holds no map at all: refused, whatever the
-    // CN's bytes are (checked against PostgreSQL 15 in verify_client.rs).
-    if file.load().is_err() {
-        return usermap(file, Some(map), name, pg_user);
-    }
-    let literal_only = file.lines().iter().all(|l| match &l.result {
-        Ok(rule) if rule.map == map => {
-            rule.system_regex.is_none()
-                && !l.has_invalid_utf8()
-                && !rule.system_user.text.contains(char::REPLACEMENT_CHARACTER)
-        }
-        _ => true,
-    });
-    if !literal_only {
-        return Err(format!(
-            "the certificate's CN is not UTF-8 and map \"{map}\" has regular expressions or non-UTF-8 system users, which the server compares byte for byte"
-        ));
-    }
-    usermap(file, Some(map), name, pg_user)
-}
-
-/// Whether a pg_ident.conf line pgtls-hba declined to decide certainly
-/// matches (`Some(true)`) or certainly does not (`Some(false)`).
-fn certain_line_outcome(
-    rule: &IdentRule,
-    system_user: &str,
-    pg_user: &str,
-    version: PgVersion,
-) -> Option<bool> {
-    let re = rule.system_regex.as_ref()?;
-    match re.find(system_user, false) {
-        RegexMatch::NoMatch => Some(false),
-        RegexMatch::Match { .. } => {
-            let new = version >= PgVersion::V16;
-            let substitutes = rule.pg_user.text.contains("\\1")
-                && !(new && (rule.pg_user.is_member_check() || rule.pg_regex.is_some()));
-            if !substitutes || !group1_spans_whole_match(re.pattern()) {
-                return None;
-            }
-            Some(rule.pg_user.text.replacen("\\1", system_user, 1) == pg_user)
-        }
-        _ => None,
-    }
-}
-
-/// Whether `pattern` is `^(...)$` with the group opened after `^` closed
-/// just before `$`: group 1 is then the whole match, which is the whole
-/// subject.
-fn group1_spans_whole_match(pattern: &str) -> bool {
-    let b = pattern.as_bytes();
-    if !pattern.starts_with("^(") || pattern.starts_with("^(?") || !pattern.ends_with(")$") {
-        return false;
-    }
-    let close = b.len() - 2;
-    let mut depth = 0usize;
-    let mut i = 1;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => i += 1,
-            b'[' => match bracket_end(b, i + 1) {
-                Some(end) => i = end,
-                None => return false,
-            },
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i == close;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    false
-}
-
-/// The index of the `]` closing a bracket expression whose body starts at
-/// `i`.
-fn bracket_end(b: &[u8], mut i: usize) -> Option<usize> {
-    if b.get(i) == Some(&b'^') {
-        i += 1;
-    }
-    if b.get(i) == Some(&b']') {
-        i += 1;
-    }
-    loop {
-        match (b.get(i)?, b.get(i + 1)) {
-            (b'[', Some(&k @ (b':' | b'.' | b'='))) => {
-                i += 2;
-                while !(b.get(i)? == &k && b.get(i + 1) == Some(&b']')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            (b'\\', _) => i += 2,
-            (b']', _) => return Some(i),
-            _ => i += 1,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group1_spans_whole_match_only_for_one_outer_group() {
-        for p in [
-            "^(a|b)$",
-            "^()$",
-            "^(a(b|c)d)$",
-            "^([)(]|x)$",
-            "^([]a)]|b)$",
-            "^([[:alpha:]])$",
-            "^(a\\)|b)$",
-            "^(a\\\\)$",
-        ] {
-            assert!(group1_spans_whole_match(p), "{p}");
-        }
-        for p in [
-            "^(a)(b)$",
-            "^(a)|(b)$",
-            "(a|b)$",
-            "^(a|b)",
-            "^(?:a|b)$",
-            "^(a|b)+$",
-            "^(a|b)\\$",
-            "^(a\\)$",
-            "^([)]$",
-            "^(",
-            "^)$",
-        ] {
-            assert!(!group1_spans_whole_match(p), "{p}");
-        }
-    }
 }
