@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod conninfo;
+mod key;
 mod settings;
 mod tls;
 
@@ -384,6 +385,14 @@ fn classify(
                 "\tIs the server running on that host and accepting TCP/IP connections?"
             };
             return (Failure::Connect, format!("{}\n{hint}", strerror(io)));
+        }
+        // A TLS alert after the handshake (TLS 1.3: the server refusing the
+        // client certificate): libpq's SSL_read reports it as the handshake would.
+        if io
+            .get_ref()
+            .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some())
+        {
+            return (Failure::Other, tls::rustls_message(io));
         }
         if io.kind() == std::io::ErrorKind::UnexpectedEof {
             return (

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use pgtls_verify::client_cert::{self, ClientCert};
 use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, policy};
 use rustls::ClientConfig;
-use rustls_pki_types::{PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
@@ -197,42 +197,32 @@ fn server_name(domain: &str) -> Result<ServerName<'static>, TlsError> {
     })
 }
 
-/// Reads the client key libpq would load (PEM: PKCS#8, PKCS#1, SEC1, encrypted
-/// PKCS#8 with `sslpassword`).
-fn read_key(path: &Path, password: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
-    use rustls_pki_types::pem::PemObject;
-    let shown = path.display();
-    let data = std::fs::read(path)
-        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
-    if let Ok(k) = PrivateKeyDer::from_pem_slice(&data) {
-        return Ok(k);
+/// libpq's text for a key that is not the certificate's. OpenSSL keeps one
+/// certificate/key slot per key type: a key of the certificate's type replaces
+/// the slot's key after `X509_check_private_key` (`could not load private key
+/// file`: `key values mismatch`); a key of another type goes to an empty slot,
+/// and `SSL_check_private_key` then finds no certificate for it.
+fn mismatch_message(ck: &rustls::sign::CertifiedKey, key_file: &str) -> String {
+    /// The AlgorithmIdentifier's OID of a SubjectPublicKeyInfo.
+    fn alg(spki: &[u8]) -> Option<Vec<u8>> {
+        let top = pgtls_x509::der::read_all(spki).ok()?;
+        let parts = pgtls_x509::der::children(top.content).ok()?;
+        let ai = pgtls_x509::der::children(parts.first()?.content).ok()?;
+        Some(ai.first()?.raw.to_vec())
     }
-    let blocks = pgtls_x509::pem::parse(&data).map_err(|_| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": unsupported key format"
-        ))
-    })?;
-    let enc = blocks
-        .iter()
-        .find(|b| b.label == "ENCRYPTED PRIVATE KEY")
-        .ok_or_else(|| {
-            TlsError::new(format!(
-                "could not load private key file \"{shown}\": no private key in it"
-            ))
-        })?;
-    let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": the key is encrypted and sslpassword is not set"
-        ))
-    })?;
-    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(enc.der.as_slice())
-        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
-    let doc = info.decrypt(password).map_err(|_| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": bad decrypt"
-        ))
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(doc.as_bytes().to_vec().into()))
+    let key_alg = ck.key.public_key().and_then(|k| alg(k.as_ref()));
+    let cert_alg = ck
+        .end_entity_cert()
+        .ok()
+        .and_then(|c| pgtls_x509::Certificate::from_der(c.as_ref()).ok())
+        .and_then(|c| alg(&c.public_key().der));
+    if key_alg.is_some() && cert_alg.is_some() && key_alg != cert_alg {
+        format!(
+            "certificate does not match private key file \"{key_file}\": no certificate assigned"
+        )
+    } else {
+        format!("could not load private key file \"{key_file}\": key values mismatch")
+    }
 }
 
 /// Records whether the server asked for a client certificate, and answers with
@@ -284,14 +274,23 @@ impl LibpqTlsConnect {
                         cert.display()
                     ))
                 })?;
-                let der = read_key(&key, s.sslpassword.as_deref())?;
-                let ck =
-                    rustls::sign::CertifiedKey::from_der(chain, der, &provider).map_err(|e| {
+                let der = crate::key::load(&key, s.sslpassword.as_deref()).map_err(
+                    |(file, reason)| {
                         TlsError::new(format!(
-                            "certificate does not match private key file \"{}\": {e}",
-                            key.display()
+                            "could not load private key file \"{file}\": {reason}"
                         ))
-                    })?;
+                    },
+                )?;
+                let shown = key.display();
+                let signing = provider.key_provider.load_private_key(der).map_err(|e| {
+                    TlsError::new(format!("could not load private key file \"{shown}\": {e}"))
+                })?;
+                let ck = rustls::sign::CertifiedKey::new(chain, signing);
+                if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) =
+                    ck.keys_match()
+                {
+                    return Err(TlsError::new(mismatch_message(&ck, &shown.to_string())));
+                }
                 Some(Arc::new(ck))
             }
         };
@@ -312,7 +311,7 @@ impl LibpqTlsConnect {
 }
 
 /// libpq's text for a rustls error that is not the verifier's.
-fn rustls_message(e: &io::Error) -> String {
+pub(crate) fn rustls_message(e: &io::Error) -> String {
     if let Some(m) = pgtls_verify::libpq_message(e) {
         return m.to_string();
     }
@@ -320,9 +319,54 @@ fn rustls_message(e: &io::Error) -> String {
         return "SSL SYSCALL error: EOF detected".into();
     }
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::AlertReceived(a)) => match alert_reason(*a) {
+            Some(r) => format!("SSL error: {r}"),
+            None => format!("SSL error: {}", rustls::Error::AlertReceived(*a)),
+        },
         Some(r) => format!("SSL error: {r}"),
         None => format!("SSL SYSCALL error: {e}"),
     }
+}
+
+/// OpenSSL's reason string for a fatal alert received from the server
+/// (`SSL_R_SSLV3_ALERT_*`, `SSL_R_TLSV1_ALERT_*`, `SSL_R_TLSV13_ALERT_*`).
+fn alert_reason(a: rustls::AlertDescription) -> Option<&'static str> {
+    use rustls::AlertDescription as A;
+    Some(match a {
+        A::UnexpectedMessage => "sslv3 alert unexpected message",
+        A::BadRecordMac => "sslv3 alert bad record mac",
+        A::DecompressionFailure => "sslv3 alert decompression failure",
+        A::HandshakeFailure => "sslv3 alert handshake failure",
+        A::NoCertificate => "sslv3 alert no certificate",
+        A::BadCertificate => "sslv3 alert bad certificate",
+        A::UnsupportedCertificate => "sslv3 alert unsupported certificate",
+        A::CertificateRevoked => "sslv3 alert certificate revoked",
+        A::CertificateExpired => "sslv3 alert certificate expired",
+        A::CertificateUnknown => "sslv3 alert certificate unknown",
+        A::IllegalParameter => "sslv3 alert illegal parameter",
+        A::DecryptionFailed => "tlsv1 alert decryption failed",
+        A::RecordOverflow => "tlsv1 alert record overflow",
+        A::UnknownCA => "tlsv1 alert unknown ca",
+        A::AccessDenied => "tlsv1 alert access denied",
+        A::DecodeError => "tlsv1 alert decode error",
+        A::DecryptError => "tlsv1 alert decrypt error",
+        A::ExportRestriction => "tlsv1 alert export restriction",
+        A::ProtocolVersion => "tlsv1 alert protocol version",
+        A::InsufficientSecurity => "tlsv1 alert insufficient security",
+        A::InternalError => "tlsv1 alert internal error",
+        A::InappropriateFallback => "tlsv1 alert inappropriate fallback",
+        A::UserCanceled => "tlsv1 alert user cancelled",
+        A::NoRenegotiation => "tlsv1 alert no renegotiation",
+        A::MissingExtension => "tlsv13 alert missing extension",
+        A::UnsupportedExtension => "tlsv1 unsupported extension",
+        A::CertificateUnobtainable => "tlsv1 certificate unobtainable",
+        A::UnrecognisedName => "tlsv1 unrecognized name",
+        A::BadCertificateStatusResponse => "tlsv1 bad certificate status response",
+        A::BadCertificateHashValue => "tlsv1 bad certificate hash value",
+        A::CertificateRequired => "tlsv13 alert certificate required",
+        A::NoApplicationProtocol => "tlsv1 alert no application protocol",
+        _ => return None,
+    })
 }
 
 impl<S> TlsConnect<S> for LibpqTlsConnect
