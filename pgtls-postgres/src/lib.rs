@@ -329,11 +329,27 @@ fn db_text(db: &tokio_postgres::error::DbError) -> String {
     t
 }
 
+/// libpq's refusal under `channel_binding=require` for the authentication the
+/// server asked for (`pg_SASL_init`, `check_expected_areq`).
+fn channel_binding_message(tls_in_use: bool, auth_request: Option<i32>) -> &'static str {
+    match auth_request {
+        Some(10) if !tls_in_use => "channel binding required, but SSL not in use",
+        Some(10) => {
+            "channel binding is required, but server did not offer an authentication method that supports channel binding"
+        }
+        Some(0) => {
+            "channel binding required, but server authenticated client without channel binding"
+        }
+        _ => "channel binding required but not supported by server's authentication request",
+    }
+}
+
 fn classify(
     e: &tokio_postgres::Error,
     st: &tls::State,
     unix: bool,
     password_from: Option<&std::path::Path>,
+    channel_binding_required: bool,
 ) -> (Failure, String) {
     if let Some(db) = e.as_db_error() {
         let mut t = db_text(db);
@@ -359,6 +375,17 @@ fn classify(
     let mut text = e.to_string();
     if let Some(cause) = std::error::Error::source(e) {
         text = format!("{text}: {cause}");
+    }
+    if channel_binding_required
+        && (text.ends_with("server did not use channel binding")
+            || (text.ends_with("password missing")
+                && !st.established
+                && st.auth_request == Some(10)))
+    {
+        return (
+            Failure::Other,
+            channel_binding_message(st.established, st.auth_request).into(),
+        );
     }
     if !st.started && text.ends_with("server does not support TLS") {
         return (
@@ -529,7 +556,34 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                     params.hostaddr.clone(),
                     observed.clone(),
                 );
-                let result = c.connect(connector).await;
+                let cb_required =
+                    s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
+                let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
+                    // Refused whatever the server does; which message depends on the
+                    // authentication it asks for, read through a watched socket.
+                    let t = match (&slot.target, ip) {
+                        (Target::Unix(dir), _) => {
+                            WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
+                        }
+                        (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
+                        (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
+                    };
+                    match watched_plain(&c, t, s.connect_timeout, connector, observed.clone()).await
+                    {
+                        Ok(e) => Err(e),
+                        Err(io) => {
+                            let hint = if unix {
+                                "\tIs the server running locally and accepting connections on that socket?"
+                            } else {
+                                "\tIs the server running on that host and accepting TCP/IP connections?"
+                            };
+                            lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
+                            break;
+                        }
+                    }
+                } else {
+                    c.connect(connector).await
+                };
                 let st = observed.get();
                 match result {
                     Ok((client, connection)) => {
@@ -551,7 +605,7 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                             .as_ref()
                             .filter(|(_, f)| *f)
                             .and(s.passfile.as_deref());
-                        let (kind, msg) = classify(&e, &st, unix, from_file);
+                        let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
                         lines.push((prefix.clone(), msg));
                         last = Some(e);
                         match kind {
@@ -578,6 +632,64 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
         }
     }
     fail(lines, last)
+}
+
+/// Where a watched plaintext attempt connects.
+enum WatchTarget {
+    Tcp(std::net::SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+/// A plaintext attempt under `channel_binding=require` over a socket whose
+/// first authentication request is recorded: `Ok` is tokio-postgres's refusal
+/// (it always refuses: no TLS, no channel binding), `Err` the socket's failure.
+async fn watched_plain(
+    c: &tokio_postgres::Config,
+    target: WatchTarget,
+    timeout: Option<std::time::Duration>,
+    connector: MakeLibpqTls,
+    observed: tls::Observed,
+) -> Result<tokio_postgres::Error, std::io::Error> {
+    use tokio_postgres::tls::MakeTlsConnect;
+    async fn with_timeout<T>(
+        t: Option<std::time::Duration>,
+        f: impl Future<Output = std::io::Result<T>>,
+    ) -> std::io::Result<T> {
+        match t {
+            Some(t) => tokio::time::timeout(t, f)
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => f.await,
+        }
+    }
+    let mut connector = connector;
+    macro_rules! run {
+        ($stream:expr, $ty:ty) => {{
+            let tls = MakeTlsConnect::<tls::Watched<$ty>>::make_tls_connect(&mut connector, "")
+                .map_err(std::io::Error::other)?;
+            let watched = tls::Watched($stream, tls::Head::new(observed.clone()));
+            match c.connect_raw(watched, tls).await {
+                Err(e) => Ok(e),
+                // Not reached (tokio-postgres refuses without channel binding):
+                // refuse as libpq would after AuthenticationOk.
+                Ok(_) => Err(std::io::Error::other(channel_binding_message(
+                    false,
+                    Some(0),
+                ))),
+            }
+        }};
+    }
+    match target {
+        WatchTarget::Tcp(addr) => {
+            let s = with_timeout(timeout, tokio::net::TcpStream::connect(addr)).await?;
+            s.set_nodelay(true)?;
+            run!(s, tokio::net::TcpStream)
+        }
+        WatchTarget::Unix(path) => {
+            let s = with_timeout(timeout, tokio::net::UnixStream::connect(path)).await?;
+            run!(s, tokio::net::UnixStream)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,9 @@ pub(crate) struct State {
     pub(crate) cert_requested: bool,
     /// A client certificate was sent.
     pub(crate) cert_sent: bool,
+    /// The code of the server's first `Authentication` message (0 ok, 3
+    /// password, 5 md5, 10 SASL...), when one was read through an observed stream.
+    pub(crate) auth_request: Option<i32>,
 }
 
 impl Observed {
@@ -77,7 +80,7 @@ impl Observed {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn update(&self, f: impl FnOnce(&mut State)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut State)) {
         if let Ok(mut s) = self.0.lock() {
             f(&mut s);
         }
@@ -391,7 +394,7 @@ where
             match connector.connect(name, stream).await {
                 Ok(tls) => {
                     self.observed.update(|s| s.established = true);
-                    Ok(TlsStream(tls))
+                    Ok(TlsStream(tls, Head::new(self.observed.clone())))
                 }
                 Err(e) => Err(fail(TlsError {
                     message: rustls_message(&e),
@@ -405,12 +408,93 @@ where
 /// A TLS session to a PostgreSQL server, with `tls-server-end-point` channel
 /// binding for SCRAM-SHA-256-PLUS.
 #[derive(Debug)]
-pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>);
+pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>, Head);
 
 impl<S> TlsStream<S> {
     /// The rustls session (protocol version, cipher suite, peer certificates).
     pub fn session(&self) -> &rustls::ClientConnection {
         self.0.get_ref().1
+    }
+}
+
+/// The first bytes the server sent, until its first message's type (and, for
+/// `R`, the authentication code) is known: libpq's channel-binding messages
+/// depend on which authentication the server asked for.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    bytes: Vec<u8>,
+    done: bool,
+    observed: Observed,
+}
+
+impl Head {
+    pub(crate) fn new(observed: Observed) -> Self {
+        Self {
+            bytes: Vec::new(),
+            done: false,
+            observed,
+        }
+    }
+
+    pub(crate) fn note(&mut self, data: &[u8]) {
+        if self.done {
+            return;
+        }
+        let want = 9usize.saturating_sub(self.bytes.len());
+        self.bytes
+            .extend_from_slice(data.get(..want.min(data.len())).unwrap_or_default());
+        if self.bytes.first().is_some_and(|t| *t != b'R') {
+            self.done = true;
+            return;
+        }
+        if let Some(code) = self.bytes.get(5..9) {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(code);
+            let code = i32::from_be_bytes(b);
+            self.observed.update(|s| s.auth_request = Some(code));
+            self.done = true;
+        }
+    }
+}
+
+/// A stream that records the server's first authentication request (for
+/// plaintext attempts, where no [`TlsStream`] sees the bytes).
+#[derive(Debug)]
+pub(crate) struct Watched<S>(pub(crate) S, pub(crate) Head);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.0).poll_read(cx, buf);
+        if !self.1.done
+            && let Poll::Ready(Ok(())) = &r
+        {
+            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
+            self.1.note(&new);
+        }
+        r
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -458,7 +542,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.0).poll_read(cx, buf);
+        if !self.1.done
+            && let Poll::Ready(Ok(())) = &r
+        {
+            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
+            self.1.note(&new);
+        }
+        r
     }
 }
 

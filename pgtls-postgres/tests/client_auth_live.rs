@@ -501,3 +501,350 @@ fn client_certificates_agree_with_psql() {
     }
     s.finish();
 }
+
+/// `channel_binding` disable/prefer/require (string and `PGCHANNELBINDING`) x
+/// `sslmode` disable/prefer/require x the server's method: SCRAM (offered as
+/// SCRAM-SHA-256-PLUS over TLS), md5 (SCRAM-stored passwords: SCRAM), password,
+/// trust and cert.
+#[test]
+fn channel_binding_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let c = tls_cluster(dir, 15);
+    let port = c.port();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let cert = format!(
+        "sslcert={} sslkey={}",
+        dir.join("client.pem").display(),
+        dir.join("client.key").display()
+    );
+    let methods = [
+        "scram-sha-256",
+        "md5",
+        "password",
+        "trust",
+        "cert",
+        "reject",
+    ];
+    let mut s = Suite::new("channel binding", PgVersion::V15);
+    for method in methods {
+        let hba = if method == "cert" {
+            "hostssl all all 127.0.0.1/32 cert\n".to_string()
+        } else {
+            format!("host all all 127.0.0.1/32 {method}\n")
+        };
+        c.write_hba(&format!("local all all trust\n{hba}")).unwrap();
+        c.reload().unwrap();
+        for sslmode in ["disable", "prefer", "require"] {
+            for cb in [
+                "",
+                "disable",
+                "prefer",
+                "require",
+                "bogus",
+                "env:require",
+                "env:disable",
+            ] {
+                let (cb_kw, env_cb) = match cb.strip_prefix("env:") {
+                    Some(v) => (String::new(), Some(v)),
+                    None if cb.is_empty() => (String::new(), None),
+                    None => (format!("channel_binding={cb}"), None),
+                };
+                for pw in ["password=secret", ""] {
+                    let ci = format!(
+                        "host=127.0.0.1 port={port} user=postgres dbname=postgres {pw} sslmode={sslmode} {cb_kw} {cert}"
+                    );
+                    let mut env = vec![("HOME", home.as_str())];
+                    if let Some(v) = env_cb {
+                        env.push(("PGCHANNELBINDING", v));
+                    }
+                    let _ = s.row(&c, &format!("hba {method}"), &ci, &env);
+                }
+            }
+        }
+    }
+    s.finish();
+}
+
+fn write_mode(path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The password file (`PGPASSFILE`, `passfile`, `~/.pgpass`; modes, wildcards,
+/// escapes, host/hostaddr/socket matching) and service files (`PGSERVICEFILE`,
+/// `service=`, `PGSERVICE`, `~/.pg_service.conf`, `PGSYSCONFDIR`; errors).
+#[test]
+fn password_and_service_files_agree_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let c = tls_cluster(dir, 15);
+    c.sql("create role \"carol\" login password 'p:w\\d'")
+        .unwrap();
+    c.write_hba("local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n")
+        .unwrap();
+    c.reload().unwrap();
+    let port = c.port();
+    let sock = c.socket_dir().display().to_string();
+    let root = dir.join("root.pem").display().to_string();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.display().to_string();
+    let empty_home = dir.join("home-empty");
+    std::fs::create_dir_all(&empty_home).unwrap();
+    let empty_home = empty_home.display().to_string();
+    let mut s = Suite::new("password and service files", PgVersion::V15);
+
+    // --- the password file ---
+    let pf = dir.join("pgpass");
+    let pfs = pf.display().to_string();
+    let base = format!("host=127.0.0.1 port={port} dbname=postgres sslmode=disable");
+    let files: Vec<(&str, String, u32)> = vec![
+        (
+            "exact",
+            format!("127.0.0.1:{port}:postgres:postgres:secret\n"),
+            0o600,
+        ),
+        ("wildcards", "*:*:*:*:secret\n".into(), 0o600),
+        (
+            "user wildcard only",
+            format!("127.0.0.1:{port}:postgres:*:secret\n"),
+            0o600,
+        ),
+        ("wrong password", "*:*:*:postgres:nope\n".into(), 0o600),
+        ("mode 0644", "*:*:*:*:secret\n".into(), 0o644),
+        ("mode 0640", "*:*:*:*:secret\n".into(), 0o640),
+        ("mode 0400", "*:*:*:*:secret\n".into(), 0o400),
+        (
+            "no match",
+            "otherhost:*:*:*:secret\n*:1:*:*:secret\n".into(),
+            0o600,
+        ),
+        (
+            "comments, CRLF, first match wins",
+            format!("# *:*:*:*:nope\r\n127.0.0.1:{port}:*:postgres:secret\r\n*:*:*:*:nope\n"),
+            0o600,
+        ),
+        ("escaped password", "*:*:*:carol:p\\:w\\\\d\n".into(), 0o600),
+        (
+            "escaped, unescaped colon ends it",
+            "*:*:*:carol:p\\:w\\\\d:extra\n".into(),
+            0o600,
+        ),
+        (
+            "host name field",
+            format!("db.example.test:{port}:*:*:secret\n"),
+            0o600,
+        ),
+        ("localhost field", "localhost:*:*:*:secret\n".into(), 0o600),
+        (
+            "socket dir field",
+            format!("{sock}:{port}:*:*:secret\n"),
+            0o600,
+        ),
+        (
+            "port 5432 default",
+            "127.0.0.1:5432:*:*:secret\n".into(),
+            0o600,
+        ),
+        ("trailing empty password", "*:*:*:*:\n".into(), 0o600),
+    ];
+    for (name, text, mode) in &files {
+        write_mode(&pf, text, *mode);
+        for user in ["postgres", "carol"] {
+            for (form, conn) in [
+                ("host", base.clone()),
+                (
+                    "hostaddr",
+                    format!("hostaddr=127.0.0.1 port={port} dbname=postgres sslmode=disable"),
+                ),
+                (
+                    "host+hostaddr",
+                    format!(
+                        "host=db.example.test hostaddr=127.0.0.1 port={port} dbname=postgres sslmode=disable"
+                    ),
+                ),
+                ("socket", format!("host={sock} port={port} dbname=postgres")),
+            ] {
+                let ci = format!("{conn} user={user}");
+                let label = format!("pgpass {name}, {form}");
+                let _ = s.row(
+                    &c,
+                    &label,
+                    &ci,
+                    &[("HOME", &empty_home), ("PGPASSFILE", &pfs)],
+                );
+                if *name == "exact" || *name == "wildcards" {
+                    let _ = s.row(
+                        &c,
+                        &format!("{label}, passfile="),
+                        &format!("{ci} passfile={pfs}"),
+                        &[("HOME", &empty_home)],
+                    );
+                    let _ = s.row(
+                        &c,
+                        &format!("{label}, password= wins"),
+                        &format!("{ci} password=nope"),
+                        &[("HOME", &empty_home), ("PGPASSFILE", &pfs)],
+                    );
+                }
+            }
+        }
+    }
+    // ~/.pgpass, a directory, a missing file.
+    write_mode(&home.join(".pgpass"), "*:*:*:*:secret\n", 0o600);
+    let _ = s.row(
+        &c,
+        "~/.pgpass",
+        &format!("{base} user=postgres"),
+        &[("HOME", &home_s)],
+    );
+    let _ = s.row(
+        &c,
+        "PGPASSFILE beats ~/.pgpass",
+        &format!("{base} user=postgres"),
+        &[("HOME", &home_s), ("PGPASSFILE", "/nonexistent/pgpass")],
+    );
+    let pdir = dir.join("pgpass-dir");
+    std::fs::create_dir_all(&pdir).unwrap();
+    let _ = s.row(
+        &c,
+        "pgpass is a directory",
+        &format!("{base} user=postgres"),
+        &[
+            ("HOME", &empty_home),
+            ("PGPASSFILE", &pdir.display().to_string()),
+        ],
+    );
+
+    // --- service files ---
+    let sf = dir.join("services.conf");
+    let sfs = sf.display().to_string();
+    let services = format!(
+        "# services\n[svc]\nhost=127.0.0.1\nport={port}\nuser=postgres\ndbname=postgres\npassword=secret\nsslmode=require\n\n\
+         [alice-ish]\nhost=127.0.0.1\nport={port}\nuser=carol\npassword=p:w\\d\n\
+         [full]\nhost=db.example.test\nhostaddr=127.0.0.1\nport={port}\nuser=postgres\npassword=secret\ndbname=postgres\nsslmode=verify-full\nsslrootcert={root}\n\
+         [wronghost]\nhost=other.example.test\nhostaddr=127.0.0.1\nport={port}\nuser=postgres\npassword=secret\ndbname=postgres\nsslmode=verify-full\nsslrootcert={root}\n\
+         [spaces]\n  host=127.0.0.1  \nport = {port}\nuser=postgres\npassword=secret\n\
+         [nested]\nservice=svc\n\
+         [syntax]\nhost 127.0.0.1\n\
+         [unknown]\nnosuchkeyword=1\n\
+         [empty]\n"
+    );
+    write_mode(&sf, &services, 0o644);
+    let env_sf = [
+        ("HOME", empty_home.as_str()),
+        ("PGSERVICEFILE", sfs.as_str()),
+    ];
+    for (label, ci) in [
+        ("service=svc", "service=svc".to_string()),
+        (
+            "service=svc, conninfo overrides",
+            "service=svc user=carol password=p:w\\\\d sslmode=disable".to_string(),
+        ),
+        (
+            "service=alice-ish",
+            "service=alice-ish dbname=postgres".to_string(),
+        ),
+        ("service=full (verify-full)", "service=full".to_string()),
+        (
+            "service=wronghost (verify-full)",
+            "service=wronghost".to_string(),
+        ),
+        (
+            "service=spaces",
+            "service=spaces dbname=postgres".to_string(),
+        ),
+        ("service=nested", "service=nested".to_string()),
+        ("service=syntax", "service=syntax".to_string()),
+        ("service=unknown", "service=unknown".to_string()),
+        (
+            "service=empty",
+            format!(
+                "service=empty host=127.0.0.1 port={port} user=postgres password=secret dbname=postgres"
+            ),
+        ),
+        ("service=nope", "service=nope".to_string()),
+        ("URI ?service=svc", "postgresql:///?service=svc".to_string()),
+        (
+            "URI ?service=svc&sslmode=disable",
+            "postgresql:///?service=svc&sslmode=disable".to_string(),
+        ),
+    ] {
+        let _ = s.row(&c, label, &ci, &env_sf);
+    }
+    let _ = s.row(
+        &c,
+        "PGSERVICE=svc",
+        "",
+        &[
+            ("HOME", &empty_home),
+            ("PGSERVICEFILE", &sfs),
+            ("PGSERVICE", "svc"),
+        ],
+    );
+    let _ = s.row(
+        &c,
+        "PGSERVICE=svc, service= wins",
+        "service=nope",
+        &[
+            ("HOME", &empty_home),
+            ("PGSERVICEFILE", &sfs),
+            ("PGSERVICE", "svc"),
+        ],
+    );
+    let _ = s.row(
+        &c,
+        "PGSERVICEFILE missing",
+        "service=svc",
+        &[
+            ("HOME", &empty_home),
+            ("PGSERVICEFILE", "/nonexistent/services.conf"),
+        ],
+    );
+    // ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf.
+    write_mode(&home.join(".pg_service.conf"), &services, 0o644);
+    let _ = s.row(
+        &c,
+        "~/.pg_service.conf",
+        "service=svc",
+        &[("HOME", &home_s)],
+    );
+    let sys = dir.join("sysconf");
+    std::fs::create_dir_all(&sys).unwrap();
+    write_mode(
+        &sys.join("pg_service.conf"),
+        &format!(
+            "[sysonly]\nhost=127.0.0.1\nport={port}\nuser=postgres\npassword=secret\ndbname=postgres\n[svc]\nhost=nowhere.invalid\n"
+        ),
+        0o644,
+    );
+    let sys_s = sys.display().to_string();
+    for (label, ci, h) in [
+        (
+            "PGSYSCONFDIR service",
+            "service=sysonly",
+            empty_home.as_str(),
+        ),
+        (
+            "PGSYSCONFDIR after ~/.pg_service.conf",
+            "service=sysonly",
+            home_s.as_str(),
+        ),
+        (
+            "~/.pg_service.conf before PGSYSCONFDIR",
+            "service=svc",
+            home_s.as_str(),
+        ),
+        (
+            "PGSYSCONFDIR, not found anywhere",
+            "service=nope",
+            home_s.as_str(),
+        ),
+    ] {
+        let _ = s.row(&c, label, ci, &[("HOME", h), ("PGSYSCONFDIR", &sys_s)]);
+    }
+    s.finish();
+}
