@@ -453,6 +453,10 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut last: Option<tokio_postgres::Error> = None;
     let fail = |lines: Vec<(String, String)>, source| Err(Error { lines, source });
+    // libpq's ssl_cert_requested / ssl_cert_sent: set by any attempt of the
+    // connection (hosts, addresses, prefer's and allow's retries), never reset.
+    let mut cert_requested = false;
+    let mut cert_sent = false;
     'hosts: for slot in &s.hosts {
         let mut params = s.tls.clone();
         params.host = slot.host.clone().filter(|h| !h.is_empty());
@@ -585,13 +589,14 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                     c.connect(connector).await
                 };
                 let st = observed.get();
+                cert_requested |= st.cert_requested;
+                cert_sent |= st.cert_sent;
                 match result {
                     Ok((client, connection)) => {
-                        let tls_in_use = st.established;
                         let check = pgtls_verify::client_cert::check_after_authentication(
                             plan.certmode,
-                            tls_in_use && st.cert_requested,
-                            st.cert_sent,
+                            cert_requested,
+                            cert_sent,
                         );
                         if let Err(m) = check {
                             lines.push((prefix.clone(), m.to_string()));

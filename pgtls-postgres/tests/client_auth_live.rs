@@ -848,3 +848,102 @@ fn password_and_service_files_agree_with_psql() {
     }
     s.finish();
 }
+
+/// `sslcertmode` (libpq 16's rule, a PostgreSQL 16 server and psql 16, from
+/// `bash scripts/pg-versions.sh 16`; the testkit fails with that hint when it is
+/// missing) x a
+/// server that asks for client certificates (`ssl_ca_file`) or not x client
+/// certificate given or not x sslmode; and libpq 15 refusing the keyword.
+#[test]
+fn sslcertmode_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let cert = format!(
+        "sslcert={} sslkey={}",
+        dir.join("client.pem").display(),
+        dir.join("client.key").display()
+    );
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let mut total = (0, 0);
+    for (major, version) in [(16, PgVersion::V16), (15, PgVersion::V15)] {
+        let c = tls_cluster(dir, major);
+        let port = c.port();
+        let mut s = Suite::new(
+            if major == 16 {
+                "sslcertmode (16)"
+            } else {
+                "sslcertmode (15)"
+            },
+            version,
+        );
+        for (ca_name, ca) in [
+            ("asks for a certificate", "'ca.pem'"),
+            ("asks for none", "''"),
+        ] {
+            c.append_conf(&format!("ssl_ca_file = {ca}\n")).unwrap();
+            for (hba_name, hba) in [
+                ("trust", "host all all 127.0.0.1/32 trust\n"),
+                (
+                    "cert",
+                    "hostssl all all 127.0.0.1/32 cert\nhost all all 127.0.0.1/32 trust\n",
+                ),
+                // prefer's plaintext retry after a FATAL over TLS: libpq's
+                // ssl_cert_requested/ssl_cert_sent stay set from the TLS attempt.
+                (
+                    "reject over TLS, trust plaintext",
+                    "hostssl all all 127.0.0.1/32 reject\nhostnossl all all 127.0.0.1/32 trust\n",
+                ),
+            ] {
+                if hba_name == "cert" && ca == "''" {
+                    continue; // the server refuses to load a cert rule without ssl_ca_file
+                }
+                c.write_hba(&format!("local all all trust\n{hba}")).unwrap();
+                c.reload().unwrap();
+                for mode in [
+                    "",
+                    "disable",
+                    "allow",
+                    "require",
+                    "bogus",
+                    "env:require",
+                    "env:disable",
+                ] {
+                    let (kw, envv) = match mode.strip_prefix("env:") {
+                        Some(v) => (String::new(), Some(v)),
+                        None if mode.is_empty() => (String::new(), None),
+                        None => (format!("sslcertmode={mode}"), None),
+                    };
+                    for (cl_name, cl) in [("cert", cert.as_str()), ("no cert", "")] {
+                        for sslmode in ["disable", "prefer", "require"] {
+                            let ci = format!(
+                                "host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode={sslmode} {kw} {cl}"
+                            );
+                            let mut env = vec![("HOME", home.as_str())];
+                            if let Some(v) = envv {
+                                env.push(("PGSSLCERTMODE", v));
+                            }
+                            let _ = s.row(
+                                &c,
+                                &format!(
+                                    "server {major} {ca_name}, hba {hba_name}, client {cl_name}"
+                                ),
+                                &ci,
+                                &env,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        total.0 += s.rows;
+        total.1 += s.rows
+            - s.false_accepts.len()
+            - s.downgrades.len()
+            - s.false_rejects.len()
+            - s.message_diffs.len();
+        s.finish();
+    }
+    println!("sslcertmode: rows {}, agreements {}", total.0, total.1);
+}
