@@ -18,8 +18,10 @@ use pgtls_postgres::Options;
 use pgtls_testkit::Cluster;
 use pgtls_verify::{Env, PgVersion};
 
+/// What a session shows: TLS in use (and, for the multi-host rows, the server's port).
 const SSL_QUERY: &str =
-    "select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)";
+    "select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)::text";
+const SSL_PORT_QUERY: &str = "select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)::text || ' port ' || current_setting('port')";
 
 fn fixtures() -> tempfile::TempDir {
     pgtls_testkit::require_openssl().unwrap();
@@ -38,17 +40,17 @@ fn fixtures() -> tempfile::TempDir {
     tmp
 }
 
-/// Ok(ssl in use) or Err(the message after `psql: error: `).
-type Outcome = Result<bool, String>;
+/// Ok(the query's answer) or Err(the message after `psql: error: `).
+type Outcome = Result<String, String>;
 
-fn via_psql(c: &Cluster, conninfo: &str, env: &[(String, String)]) -> Outcome {
+fn via_psql(c: &Cluster, conninfo: &str, env: &[(String, String)], query: &str) -> Outcome {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     // -w: never prompt for a password (there is no terminal anyway).
     let out = c
-        .psql(&["-X", "-w", "-Atc", SSL_QUERY], conninfo, &env)
+        .psql(&["-X", "-w", "-Atc", query], conninfo, &env)
         .unwrap();
     if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).trim() == "t");
+        return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }
     let err = String::from_utf8_lossy(&out.stderr);
     // libpq's warnings (the password file's) come first, on their own lines.
@@ -63,6 +65,7 @@ async fn via_pgtls(
     conninfo: &str,
     env: &[(String, String)],
     version: PgVersion,
+    query: &str,
 ) -> (Outcome, Option<String>) {
     let mut e = Env::empty().with_var("PGCONNECT_TIMEOUT", "10");
     for (k, v) in env {
@@ -76,10 +79,10 @@ async fn via_pgtls(
     {
         Ok((client, connection)) => {
             let task = tokio::spawn(connection);
-            let row = client.query_one(SSL_QUERY, &[]).await.unwrap();
+            let row = client.query_one(query, &[]).await.unwrap();
             drop(client);
             task.await.unwrap().unwrap();
-            (Ok(row.get::<_, bool>(0)), None)
+            (Ok(row.get::<_, String>(0)), None)
         }
         Err(e) => (Err(e.libpq_message()), Some(e.to_string())),
     }
@@ -99,6 +102,7 @@ fn after_failed(text: &str) -> &str {
 struct Suite {
     name: &'static str,
     version: PgVersion,
+    query: &'static str,
     rt: tokio::runtime::Runtime,
     rows: usize,
     both_ok: usize,
@@ -108,6 +112,12 @@ struct Suite {
     downgrades: Vec<String>,
     message_diffs: Vec<String>,
     refusals: std::collections::BTreeSet<String>,
+    /// Sessions on the same server (port) in both, for the multi-host rows.
+    same_server: usize,
+    /// Rows pgtls-postgres refuses by design before connecting (`pgtls-postgres:
+    /// ...`, documented in the crate docs: `target_session_attrs=primary`...),
+    /// whatever psql does.
+    by_design: Vec<String>,
 }
 
 impl Suite {
@@ -115,6 +125,7 @@ impl Suite {
         Self {
             name,
             version,
+            query: SSL_QUERY,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -127,6 +138,8 @@ impl Suite {
             downgrades: Vec::new(),
             message_diffs: Vec::new(),
             refusals: Default::default(),
+            same_server: 0,
+            by_design: Vec::new(),
         }
     }
 
@@ -136,8 +149,10 @@ impl Suite {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let want = via_psql(c, conninfo, &env);
-        let (got, display) = self.rt.block_on(via_pgtls(conninfo, &env, self.version));
+        let want = via_psql(c, conninfo, &env, self.query);
+        let (got, display) = self
+            .rt
+            .block_on(via_pgtls(conninfo, &env, self.version, self.query));
         let shown_env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let label = format!("[{label}] {conninfo} (env {})", shown_env.join(" "));
         self.rows += 1;
@@ -147,7 +162,12 @@ impl Suite {
                 if w != g {
                     self.downgrades
                         .push(format!("{label}: psql ssl={w}, pgtls ssl={g}"));
+                } else if w.contains(" port ") {
+                    self.same_server += 1;
                 }
+            }
+            (Err(_), Err(g)) if g.starts_with("pgtls-postgres: ") => {
+                self.by_design.push(format!("{label}: {g}"));
             }
             (Err(w), Err(g)) => {
                 self.both_refused += 1;
@@ -163,6 +183,9 @@ impl Suite {
             (Err(w), Ok(g)) => self.false_accepts.push(format!(
                 "{label}: psql refused ({w:?}), pgtls connected (ssl={g})"
             )),
+            (Ok(_), Err(g)) if g.starts_with("pgtls-postgres: ") => {
+                self.by_design.push(format!("{label}: {g}"));
+            }
             (Ok(w), Err(g)) => self.false_rejects.push(format!(
                 "{label}: psql connected (ssl={w}), pgtls refused ({g:?})"
             )),
@@ -178,6 +201,7 @@ impl Suite {
             self.both_ok,
             self.both_refused,
             self.rows
+                - self.by_design.len()
                 - self.false_accepts.len()
                 - self.downgrades.len()
                 - self.false_rejects.len()
@@ -187,6 +211,14 @@ impl Suite {
             self.false_rejects.len(),
             self.message_diffs.len()
         );
+        if self.same_server > 0 || !self.by_design.is_empty() {
+            println!(
+                "{}: sessions on the same server {}; refused by design (documented) {}",
+                self.name,
+                self.same_server,
+                self.by_design.len()
+            );
+        }
         println!("distinct refusals ({}):", self.refusals.len());
         for r in &self.refusals {
             println!("  {r:?}");
@@ -946,4 +978,106 @@ fn sslcertmode_agrees_with_psql() {
         s.finish();
     }
     println!("sslcertmode: rows {}, agreements {}", total.0, total.1);
+}
+
+/// Multi-host strings: a primary, a read-only server
+/// (`default_transaction_read_only = on`) and a port nobody listens on, in
+/// every order, x `target_session_attrs` x sslmode (with per-host
+/// `verify-full`: each host's own name is checked) x host/hostaddr forms.
+/// Asserted also: the session is on the same server (its port) in both.
+#[test]
+fn multi_host_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let primary = tls_cluster(dir, 15);
+    let ro = tls_cluster(dir, 15);
+    ro.append_conf("default_transaction_read_only = on\n")
+        .unwrap();
+    ro.reload().unwrap();
+    for c in [&primary, &ro] {
+        c.write_hba("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+            .unwrap();
+        c.reload().unwrap();
+    }
+    let down = pgtls_testkit::free_port().unwrap();
+    let (p, r) = (primary.port(), ro.port());
+    let root = dir.join("root.pem").display().to_string();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let mut s = Suite::new("multi-host", PgVersion::V15);
+    s.query = SSL_PORT_QUERY;
+    let lists: Vec<(&str, Vec<u16>)> = vec![
+        ("down,primary", vec![down, p]),
+        ("primary,down", vec![p, down]),
+        ("down,down", vec![down, down]),
+        ("ro,primary", vec![r, p]),
+        ("primary,ro", vec![p, r]),
+        ("ro,ro", vec![r, r]),
+        ("down,ro,primary", vec![down, r, p]),
+        ("down,ro", vec![down, r]),
+    ];
+    for (name, ports) in &lists {
+        let n = ports.len();
+        let port_list = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let forms = [
+            ("host", format!("host={}", vec!["127.0.0.1"; n].join(","))),
+            (
+                "hostaddr",
+                format!("hostaddr={}", vec!["127.0.0.1"; n].join(",")),
+            ),
+            (
+                "host+hostaddr",
+                format!(
+                    "host={} hostaddr={}",
+                    vec!["db.example.test"; n].join(","),
+                    vec!["127.0.0.1"; n].join(",")
+                ),
+            ),
+            (
+                "first host's name wrong",
+                format!(
+                    "host=other.example.test{} hostaddr={}",
+                    ",db.example.test".repeat(n - 1),
+                    vec!["127.0.0.1"; n].join(",")
+                ),
+            ),
+        ];
+        for (form, hosts) in &forms {
+            for tsa in ["", "any", "read-write", "read-only", "primary", "bogus"] {
+                for sslmode in ["disable", "prefer", "verify-full"] {
+                    if sslmode == "verify-full" && *form == "hostaddr" {
+                        continue;
+                    }
+                    let tsa_kw = if tsa.is_empty() {
+                        String::new()
+                    } else {
+                        format!("target_session_attrs={tsa}")
+                    };
+                    let ci = format!(
+                        "{hosts} port={port_list} user=postgres password=secret dbname=postgres sslmode={sslmode} sslrootcert={root} {tsa_kw}"
+                    );
+                    let _ = s.row(
+                        &primary,
+                        &format!("{name}, {form}"),
+                        &ci,
+                        &[("HOME", home.as_str())],
+                    );
+                }
+            }
+        }
+    }
+    // A host name that does not resolve, then the primary.
+    let _ = s.row(
+        &primary,
+        "unresolvable,primary",
+        &format!("host=nonexistent.invalid,127.0.0.1 port={p} user=postgres password=secret dbname=postgres sslmode=disable"),
+        &[("HOME", home.as_str())],
+    );
+    assert!(s.same_server > 0, "no session compared by server");
+    s.finish();
 }
