@@ -26,7 +26,14 @@
 //!   the server's `FATAL`.
 //! - `require` with a root file (`~/.postgresql/root.crt` by default) verifies
 //!   the chain as `verify-ca` does.
-//! - Root file, CRLs and client certificate read for every connection.
+//! - Root file, CRLs and client certificate read for every connection; client
+//!   keys with libpq's checks (mode and owner, a key that does not match) and
+//!   encrypted ones with `sslpassword` (PKCS#8 and OpenSSL's traditional
+//!   `Proc-Type: 4,ENCRYPTED` PEM). libpq asks on the terminal when an
+//!   encrypted key has no `sslpassword`; this crate never prompts, and fails as
+//!   libpq does without a terminal (`processing error`).
+//! - `channel_binding=require` and `sslcertmode=require` (16+) refusals with
+//!   libpq's text for whichever authentication the server asked for.
 //! - The password file, service files, the `PG*` variables.
 //!
 //! For your own `tokio_postgres::Config` or a pool, [`config`] gives the
