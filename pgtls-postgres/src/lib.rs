@@ -581,7 +581,15 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                     };
                     match watched_plain(&c, t, s.connect_timeout, connector, observed.clone()).await
                     {
-                        Ok(e) => Err(e),
+                        Ok(Some(e)) => Err(e),
+                        Ok(None) => {
+                            // Not reached: tokio-postgres refuses without channel binding.
+                            lines.push((
+                                prefix.clone(),
+                                channel_binding_message(false, Some(0)).into(),
+                            ));
+                            return fail(lines, None);
+                        }
                         Err(io) => {
                             let hint = if unix {
                                 "\tIs the server running locally and accepting connections on that socket?"
@@ -653,15 +661,16 @@ enum WatchTarget {
 }
 
 /// A plaintext attempt under `channel_binding=require` over a socket whose
-/// first authentication request is recorded: `Ok` is tokio-postgres's refusal
-/// (it always refuses: no TLS, no channel binding), `Err` the socket's failure.
+/// first authentication request is recorded: `Ok(Some)` is tokio-postgres's
+/// refusal (it always refuses: no TLS, no channel binding), `Ok(None)` a
+/// session it accepted all the same (dropped), `Err` the socket's failure.
 async fn watched_plain(
     c: &tokio_postgres::Config,
     target: WatchTarget,
     timeout: Option<std::time::Duration>,
     connector: MakeLibpqTls,
     observed: tls::Observed,
-) -> Result<tokio_postgres::Error, std::io::Error> {
+) -> Result<Option<tokio_postgres::Error>, std::io::Error> {
     use tokio_postgres::tls::MakeTlsConnect;
     async fn with_timeout<T>(
         t: Option<std::time::Duration>,
@@ -681,13 +690,8 @@ async fn watched_plain(
                 .map_err(std::io::Error::other)?;
             let watched = tls::Watched($stream, tls::Head::new(observed.clone()));
             match c.connect_raw(watched, tls).await {
-                Err(e) => Ok(e),
-                // Not reached (tokio-postgres refuses without channel binding):
-                // refuse as libpq would after AuthenticationOk.
-                Ok(_) => Err(std::io::Error::other(channel_binding_message(
-                    false,
-                    Some(0),
-                ))),
+                Err(e) => Ok(Some(e)),
+                Ok(_) => Ok(None),
             }
         }};
     }

@@ -597,6 +597,25 @@ fn channel_binding_agrees_with_psql() {
             }
         }
     }
+    // Unix-domain sockets (never TLS).
+    let sock = c.socket_dir().display().to_string();
+    for method in ["scram-sha-256", "password", "trust"] {
+        c.write_hba(&format!("local all all {method}\n")).unwrap();
+        c.reload().unwrap();
+        for cb in ["disable", "prefer", "require"] {
+            for pw in ["password=secret", ""] {
+                let ci = format!(
+                    "host={sock} port={port} user=postgres dbname=postgres {pw} channel_binding={cb}"
+                );
+                let _ = s.row(
+                    &c,
+                    &format!("socket, local {method}"),
+                    &ci,
+                    &[("HOME", home.as_str())],
+                );
+            }
+        }
+    }
     s.finish();
 }
 
