@@ -26,7 +26,14 @@
 //!   the server's `FATAL`.
 //! - `require` with a root file (`~/.postgresql/root.crt` by default) verifies
 //!   the chain as `verify-ca` does.
-//! - Root file, CRLs and client certificate read for every connection.
+//! - Root file, CRLs and client certificate read for every connection; client
+//!   keys with libpq's checks (mode and owner, a key that does not match) and
+//!   encrypted ones with `sslpassword` (PKCS#8 and OpenSSL's traditional
+//!   `Proc-Type: 4,ENCRYPTED` PEM). libpq asks on the terminal when an
+//!   encrypted key has no `sslpassword`; this crate never prompts, and fails as
+//!   libpq does without a terminal (`processing error`).
+//! - `channel_binding=require` and `sslcertmode=require` (16+) refusals with
+//!   libpq's text for whichever authentication the server asked for.
 //! - The password file, service files, the `PG*` variables.
 //!
 //! For your own `tokio_postgres::Config` or a pool, [`config`] gives the
@@ -46,6 +53,7 @@
 #![forbid(unsafe_code)]
 
 mod conninfo;
+mod key;
 mod settings;
 mod tls;
 
@@ -328,11 +336,27 @@ fn db_text(db: &tokio_postgres::error::DbError) -> String {
     t
 }
 
+/// libpq's refusal under `channel_binding=require` for the authentication the
+/// server asked for (`pg_SASL_init`, `check_expected_areq`).
+fn channel_binding_message(tls_in_use: bool, auth_request: Option<i32>) -> &'static str {
+    match auth_request {
+        Some(10) if !tls_in_use => "channel binding required, but SSL not in use",
+        Some(10) => {
+            "channel binding is required, but server did not offer an authentication method that supports channel binding"
+        }
+        Some(0) => {
+            "channel binding required, but server authenticated client without channel binding"
+        }
+        _ => "channel binding required but not supported by server's authentication request",
+    }
+}
+
 fn classify(
     e: &tokio_postgres::Error,
     st: &tls::State,
     unix: bool,
     password_from: Option<&std::path::Path>,
+    channel_binding_required: bool,
 ) -> (Failure, String) {
     if let Some(db) = e.as_db_error() {
         let mut t = db_text(db);
@@ -359,6 +383,17 @@ fn classify(
     if let Some(cause) = std::error::Error::source(e) {
         text = format!("{text}: {cause}");
     }
+    if channel_binding_required
+        && (text.ends_with("server did not use channel binding")
+            || (text.ends_with("password missing")
+                && !st.established
+                && st.auth_request == Some(10)))
+    {
+        return (
+            Failure::Other,
+            channel_binding_message(st.established, st.auth_request).into(),
+        );
+    }
     if !st.started && text.ends_with("server does not support TLS") {
         return (
             Failure::NoSsl,
@@ -384,6 +419,14 @@ fn classify(
                 "\tIs the server running on that host and accepting TCP/IP connections?"
             };
             return (Failure::Connect, format!("{}\n{hint}", strerror(io)));
+        }
+        // A TLS alert after the handshake (TLS 1.3: the server refusing the
+        // client certificate): libpq's SSL_read reports it as the handshake would.
+        if io
+            .get_ref()
+            .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some())
+        {
+            return (Failure::Other, tls::rustls_message(io));
         }
         if io.kind() == std::io::ErrorKind::UnexpectedEof {
             return (
@@ -417,6 +460,10 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut last: Option<tokio_postgres::Error> = None;
     let fail = |lines: Vec<(String, String)>, source| Err(Error { lines, source });
+    // libpq's ssl_cert_requested / ssl_cert_sent: set by any attempt of the
+    // connection (hosts, addresses, prefer's and allow's retries), never reset.
+    let mut cert_requested = false;
+    let mut cert_sent = false;
     'hosts: for slot in &s.hosts {
         let mut params = s.tls.clone();
         params.host = slot.host.clone().filter(|h| !h.is_empty());
@@ -520,15 +567,51 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                     params.hostaddr.clone(),
                     observed.clone(),
                 );
-                let result = c.connect(connector).await;
+                let cb_required =
+                    s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
+                let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
+                    // Refused whatever the server does; which message depends on the
+                    // authentication it asks for, read through a watched socket.
+                    let t = match (&slot.target, ip) {
+                        (Target::Unix(dir), _) => {
+                            WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
+                        }
+                        (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
+                        (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
+                    };
+                    match watched_plain(&c, t, s.connect_timeout, connector, observed.clone()).await
+                    {
+                        Ok(Some(e)) => Err(e),
+                        Ok(None) => {
+                            // Not reached: tokio-postgres refuses without channel binding.
+                            lines.push((
+                                prefix.clone(),
+                                channel_binding_message(false, Some(0)).into(),
+                            ));
+                            return fail(lines, None);
+                        }
+                        Err(io) => {
+                            let hint = if unix {
+                                "\tIs the server running locally and accepting connections on that socket?"
+                            } else {
+                                "\tIs the server running on that host and accepting TCP/IP connections?"
+                            };
+                            lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
+                            break;
+                        }
+                    }
+                } else {
+                    c.connect(connector).await
+                };
                 let st = observed.get();
+                cert_requested |= st.cert_requested;
+                cert_sent |= st.cert_sent;
                 match result {
                     Ok((client, connection)) => {
-                        let tls_in_use = st.established;
                         let check = pgtls_verify::client_cert::check_after_authentication(
                             plan.certmode,
-                            tls_in_use && st.cert_requested,
-                            st.cert_sent,
+                            cert_requested,
+                            cert_sent,
                         );
                         if let Err(m) = check {
                             lines.push((prefix.clone(), m.to_string()));
@@ -542,7 +625,7 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                             .as_ref()
                             .filter(|(_, f)| *f)
                             .and(s.passfile.as_deref());
-                        let (kind, msg) = classify(&e, &st, unix, from_file);
+                        let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
                         lines.push((prefix.clone(), msg));
                         last = Some(e);
                         match kind {
@@ -569,6 +652,60 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
         }
     }
     fail(lines, last)
+}
+
+/// Where a watched plaintext attempt connects.
+enum WatchTarget {
+    Tcp(std::net::SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+/// A plaintext attempt under `channel_binding=require` over a socket whose
+/// first authentication request is recorded: `Ok(Some)` is tokio-postgres's
+/// refusal (it always refuses: no TLS, no channel binding), `Ok(None)` a
+/// session it accepted all the same (dropped), `Err` the socket's failure.
+async fn watched_plain(
+    c: &tokio_postgres::Config,
+    target: WatchTarget,
+    timeout: Option<std::time::Duration>,
+    connector: MakeLibpqTls,
+    observed: tls::Observed,
+) -> Result<Option<tokio_postgres::Error>, std::io::Error> {
+    use tokio_postgres::tls::MakeTlsConnect;
+    async fn with_timeout<T>(
+        t: Option<std::time::Duration>,
+        f: impl Future<Output = std::io::Result<T>>,
+    ) -> std::io::Result<T> {
+        match t {
+            Some(t) => tokio::time::timeout(t, f)
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => f.await,
+        }
+    }
+    let mut connector = connector;
+    macro_rules! run {
+        ($stream:expr, $ty:ty) => {{
+            let tls = MakeTlsConnect::<tls::Watched<$ty>>::make_tls_connect(&mut connector, "")
+                .map_err(std::io::Error::other)?;
+            let watched = tls::Watched($stream, tls::Head::new(observed.clone()));
+            match c.connect_raw(watched, tls).await {
+                Err(e) => Ok(Some(e)),
+                Ok(_) => Ok(None),
+            }
+        }};
+    }
+    match target {
+        WatchTarget::Tcp(addr) => {
+            let s = with_timeout(timeout, tokio::net::TcpStream::connect(addr)).await?;
+            s.set_nodelay(true)?;
+            run!(s, tokio::net::TcpStream)
+        }
+        WatchTarget::Unix(path) => {
+            let s = with_timeout(timeout, tokio::net::UnixStream::connect(path)).await?;
+            run!(s, tokio::net::UnixStream)
+        }
+    }
 }
 
 #[cfg(test)]

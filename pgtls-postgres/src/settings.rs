@@ -441,7 +441,10 @@ impl Settings {
                         .as_deref()
                         .filter(|h| !h.is_empty())
                         .or(hostaddr.as_deref());
-                    password_from_file(f, pwhost, &port_text, &dbname, &user).map(|p| (p, true))
+                    // An empty password is none (pg_fe_sendauth: "no password supplied").
+                    password_from_file(f, pwhost, &port_text, &dbname, &user)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| (p, true))
                 }),
             };
             slots.push(HostSlot {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use pgtls_verify::client_cert::{self, ClientCert};
 use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, policy};
 use rustls::ClientConfig;
-use rustls_pki_types::{PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
@@ -70,6 +70,9 @@ pub(crate) struct State {
     pub(crate) cert_requested: bool,
     /// A client certificate was sent.
     pub(crate) cert_sent: bool,
+    /// The code of the server's first `Authentication` message (0 ok, 3
+    /// password, 5 md5, 10 SASL...), when one was read through an observed stream.
+    pub(crate) auth_request: Option<i32>,
 }
 
 impl Observed {
@@ -77,7 +80,7 @@ impl Observed {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn update(&self, f: impl FnOnce(&mut State)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut State)) {
         if let Ok(mut s) = self.0.lock() {
             f(&mut s);
         }
@@ -197,42 +200,32 @@ fn server_name(domain: &str) -> Result<ServerName<'static>, TlsError> {
     })
 }
 
-/// Reads the client key libpq would load (PEM: PKCS#8, PKCS#1, SEC1, encrypted
-/// PKCS#8 with `sslpassword`).
-fn read_key(path: &Path, password: Option<&str>) -> Result<PrivateKeyDer<'static>, TlsError> {
-    use rustls_pki_types::pem::PemObject;
-    let shown = path.display();
-    let data = std::fs::read(path)
-        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
-    if let Ok(k) = PrivateKeyDer::from_pem_slice(&data) {
-        return Ok(k);
+/// libpq's text for a key that is not the certificate's. OpenSSL keeps one
+/// certificate/key slot per key type: a key of the certificate's type replaces
+/// the slot's key after `X509_check_private_key` (`could not load private key
+/// file`: `key values mismatch`); a key of another type goes to an empty slot,
+/// and `SSL_check_private_key` then finds no certificate for it.
+fn mismatch_message(ck: &rustls::sign::CertifiedKey, key_file: &str) -> String {
+    /// The AlgorithmIdentifier's OID of a SubjectPublicKeyInfo.
+    fn alg(spki: &[u8]) -> Option<Vec<u8>> {
+        let top = pgtls_x509::der::read_all(spki).ok()?;
+        let parts = pgtls_x509::der::children(top.content).ok()?;
+        let ai = pgtls_x509::der::children(parts.first()?.content).ok()?;
+        Some(ai.first()?.raw.to_vec())
     }
-    let blocks = pgtls_x509::pem::parse(&data).map_err(|_| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": unsupported key format"
-        ))
-    })?;
-    let enc = blocks
-        .iter()
-        .find(|b| b.label == "ENCRYPTED PRIVATE KEY")
-        .ok_or_else(|| {
-            TlsError::new(format!(
-                "could not load private key file \"{shown}\": no private key in it"
-            ))
-        })?;
-    let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": the key is encrypted and sslpassword is not set"
-        ))
-    })?;
-    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(enc.der.as_slice())
-        .map_err(|e| TlsError::new(format!("could not load private key file \"{shown}\": {e}")))?;
-    let doc = info.decrypt(password).map_err(|_| {
-        TlsError::new(format!(
-            "could not load private key file \"{shown}\": bad decrypt"
-        ))
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(doc.as_bytes().to_vec().into()))
+    let key_alg = ck.key.public_key().and_then(|k| alg(k.as_ref()));
+    let cert_alg = ck
+        .end_entity_cert()
+        .ok()
+        .and_then(|c| pgtls_x509::Certificate::from_der(c.as_ref()).ok())
+        .and_then(|c| alg(&c.public_key().der));
+    if key_alg.is_some() && cert_alg.is_some() && key_alg != cert_alg {
+        format!(
+            "certificate does not match private key file \"{key_file}\": no certificate assigned"
+        )
+    } else {
+        format!("could not load private key file \"{key_file}\": key values mismatch")
+    }
 }
 
 /// Records whether the server asked for a client certificate, and answers with
@@ -284,14 +277,23 @@ impl LibpqTlsConnect {
                         cert.display()
                     ))
                 })?;
-                let der = read_key(&key, s.sslpassword.as_deref())?;
-                let ck =
-                    rustls::sign::CertifiedKey::from_der(chain, der, &provider).map_err(|e| {
+                let der = crate::key::load(&key, s.sslpassword.as_deref()).map_err(
+                    |(file, reason)| {
                         TlsError::new(format!(
-                            "certificate does not match private key file \"{}\": {e}",
-                            key.display()
+                            "could not load private key file \"{file}\": {reason}"
                         ))
-                    })?;
+                    },
+                )?;
+                let shown = key.display();
+                let signing = provider.key_provider.load_private_key(der).map_err(|e| {
+                    TlsError::new(format!("could not load private key file \"{shown}\": {e}"))
+                })?;
+                let ck = rustls::sign::CertifiedKey::new(chain, signing);
+                if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) =
+                    ck.keys_match()
+                {
+                    return Err(TlsError::new(mismatch_message(&ck, &shown.to_string())));
+                }
                 Some(Arc::new(ck))
             }
         };
@@ -312,7 +314,7 @@ impl LibpqTlsConnect {
 }
 
 /// libpq's text for a rustls error that is not the verifier's.
-fn rustls_message(e: &io::Error) -> String {
+pub(crate) fn rustls_message(e: &io::Error) -> String {
     if let Some(m) = pgtls_verify::libpq_message(e) {
         return m.to_string();
     }
@@ -320,9 +322,54 @@ fn rustls_message(e: &io::Error) -> String {
         return "SSL SYSCALL error: EOF detected".into();
     }
     match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::AlertReceived(a)) => match alert_reason(*a) {
+            Some(r) => format!("SSL error: {r}"),
+            None => format!("SSL error: {}", rustls::Error::AlertReceived(*a)),
+        },
         Some(r) => format!("SSL error: {r}"),
         None => format!("SSL SYSCALL error: {e}"),
     }
+}
+
+/// OpenSSL's reason string for a fatal alert received from the server
+/// (`SSL_R_SSLV3_ALERT_*`, `SSL_R_TLSV1_ALERT_*`, `SSL_R_TLSV13_ALERT_*`).
+fn alert_reason(a: rustls::AlertDescription) -> Option<&'static str> {
+    use rustls::AlertDescription as A;
+    Some(match a {
+        A::UnexpectedMessage => "sslv3 alert unexpected message",
+        A::BadRecordMac => "sslv3 alert bad record mac",
+        A::DecompressionFailure => "sslv3 alert decompression failure",
+        A::HandshakeFailure => "sslv3 alert handshake failure",
+        A::NoCertificate => "sslv3 alert no certificate",
+        A::BadCertificate => "sslv3 alert bad certificate",
+        A::UnsupportedCertificate => "sslv3 alert unsupported certificate",
+        A::CertificateRevoked => "sslv3 alert certificate revoked",
+        A::CertificateExpired => "sslv3 alert certificate expired",
+        A::CertificateUnknown => "sslv3 alert certificate unknown",
+        A::IllegalParameter => "sslv3 alert illegal parameter",
+        A::DecryptionFailed => "tlsv1 alert decryption failed",
+        A::RecordOverflow => "tlsv1 alert record overflow",
+        A::UnknownCA => "tlsv1 alert unknown ca",
+        A::AccessDenied => "tlsv1 alert access denied",
+        A::DecodeError => "tlsv1 alert decode error",
+        A::DecryptError => "tlsv1 alert decrypt error",
+        A::ExportRestriction => "tlsv1 alert export restriction",
+        A::ProtocolVersion => "tlsv1 alert protocol version",
+        A::InsufficientSecurity => "tlsv1 alert insufficient security",
+        A::InternalError => "tlsv1 alert internal error",
+        A::InappropriateFallback => "tlsv1 alert inappropriate fallback",
+        A::UserCanceled => "tlsv1 alert user cancelled",
+        A::NoRenegotiation => "tlsv1 alert no renegotiation",
+        A::MissingExtension => "tlsv13 alert missing extension",
+        A::UnsupportedExtension => "tlsv1 unsupported extension",
+        A::CertificateUnobtainable => "tlsv1 certificate unobtainable",
+        A::UnrecognisedName => "tlsv1 unrecognized name",
+        A::BadCertificateStatusResponse => "tlsv1 bad certificate status response",
+        A::BadCertificateHashValue => "tlsv1 bad certificate hash value",
+        A::CertificateRequired => "tlsv13 alert certificate required",
+        A::NoApplicationProtocol => "tlsv1 alert no application protocol",
+        _ => return None,
+    })
 }
 
 impl<S> TlsConnect<S> for LibpqTlsConnect
@@ -347,7 +394,7 @@ where
             match connector.connect(name, stream).await {
                 Ok(tls) => {
                     self.observed.update(|s| s.established = true);
-                    Ok(TlsStream(tls))
+                    Ok(TlsStream(tls, Head::new(self.observed.clone())))
                 }
                 Err(e) => Err(fail(TlsError {
                     message: rustls_message(&e),
@@ -361,12 +408,93 @@ where
 /// A TLS session to a PostgreSQL server, with `tls-server-end-point` channel
 /// binding for SCRAM-SHA-256-PLUS.
 #[derive(Debug)]
-pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>);
+pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>, Head);
 
 impl<S> TlsStream<S> {
     /// The rustls session (protocol version, cipher suite, peer certificates).
     pub fn session(&self) -> &rustls::ClientConnection {
         self.0.get_ref().1
+    }
+}
+
+/// The first bytes the server sent, until its first message's type (and, for
+/// `R`, the authentication code) is known: libpq's channel-binding messages
+/// depend on which authentication the server asked for.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    bytes: Vec<u8>,
+    done: bool,
+    observed: Observed,
+}
+
+impl Head {
+    pub(crate) fn new(observed: Observed) -> Self {
+        Self {
+            bytes: Vec::new(),
+            done: false,
+            observed,
+        }
+    }
+
+    pub(crate) fn note(&mut self, data: &[u8]) {
+        if self.done {
+            return;
+        }
+        let want = 9usize.saturating_sub(self.bytes.len());
+        self.bytes
+            .extend_from_slice(data.get(..want.min(data.len())).unwrap_or_default());
+        if self.bytes.first().is_some_and(|t| *t != b'R') {
+            self.done = true;
+            return;
+        }
+        if let Some(code) = self.bytes.get(5..9) {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(code);
+            let code = i32::from_be_bytes(b);
+            self.observed.update(|s| s.auth_request = Some(code));
+            self.done = true;
+        }
+    }
+}
+
+/// A stream that records the server's first authentication request (for
+/// plaintext attempts, where no [`TlsStream`] sees the bytes).
+#[derive(Debug)]
+pub(crate) struct Watched<S>(pub(crate) S, pub(crate) Head);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.0).poll_read(cx, buf);
+        if !self.1.done
+            && let Poll::Ready(Ok(())) = &r
+        {
+            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
+            self.1.note(&new);
+        }
+        r
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -414,7 +542,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.0).poll_read(cx, buf);
+        if !self.1.done
+            && let Poll::Ready(Ok(())) = &r
+        {
+            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
+            self.1.note(&new);
+        }
+        r
     }
 }
 
