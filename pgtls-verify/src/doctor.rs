@@ -418,7 +418,7 @@ fn check_server_files(cx: &mut Ctx<'_>, server_uid: u32) -> bool {
             "key-mismatch",
             k.place.clone(),
             format!(
-                "the private key {} does not match the certificate {}: the server refuses to start (check of private key failed: key values mismatch)",
+                "the private key {} does not match the certificate {}: the server refuses to start (could not load private key file: key values mismatch)",
                 k.path.display(),
                 cert.path.display()
             ),
@@ -1167,7 +1167,8 @@ fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
             "invalid-line" | "cert-not-tls" | "empty" => continue, // hba-not-loading says it
             "tls-required" => (Severity::Info, "hba-tls-required"),
             "tls-undecided" => (Severity::Info, "hba-tls-undecided"),
-            "trust-tcp" => (Severity::Error, "hba-trust-tcp"),
+            // Without TLS, hba-no-tls (an error) already says it; over TLS it is weak.
+            "trust-tcp" => (Severity::Warning, "hba-trust-tcp"),
             other => (
                 match f.severity {
                     pgtls_hba::Severity::Error => Severity::Error,
