@@ -71,7 +71,7 @@ default_crl_days = 30\nunique_subject = no\ncopy_extensions = copy\n[p]\ncommonN
 
 impl Ca {
     /// A root (no `parent`) or an intermediate CA called `name`, in `dir`.
-    fn new(dir: &Path, name: &str, parent: Option<&Ca>) -> Self {
+    fn new(dir: &Path, name: &str, parent: Option<&Self>) -> Self {
         let ca = Self {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
@@ -369,9 +369,7 @@ fn key_readable_by_others_stops_the_server() {
     );
     let e = c.start_initialized().unwrap_err();
     assert!(
-        e.contains(&format!(
-            "private key file \"server.key\" has group or world access"
-        )),
+        e.contains("private key file \"server.key\" has group or world access"),
         "{e}"
     );
 }

@@ -733,7 +733,7 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
                 "the server certificate ({subject}) expired at {}: clients that verify it (verify-ca, verify-full) refuse the server",
                 fmt_time(leaf.not_after())
             ),
-            reissue.clone(),
+            reissue,
         );
     } else if leaf.not_before() > now {
         cx.push(
@@ -744,7 +744,7 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
                 "the server certificate ({subject}) is not valid before {}: clients that verify it refuse the server",
                 fmt_time(leaf.not_before())
             ),
-            reissue.clone(),
+            reissue,
         );
     } else if leaf.not_after() - now < CERT_WARN_DAYS * 86_400 {
         cx.push(
@@ -755,7 +755,7 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
                 "the server certificate ({subject}) expires at {}, within {CERT_WARN_DAYS} days",
                 fmt_time(leaf.not_after())
             ),
-            reissue.clone(),
+            reissue,
         );
     }
     // The chain the server sends, and where the issuers are.
