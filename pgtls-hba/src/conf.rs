@@ -63,13 +63,33 @@ pub struct ConfError {
     pub message: String,
 }
 
+/// A setting or an error, in the order the server meets them (the rows of
+/// `pg_file_settings`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfEntry<'a> {
+    /// A `name = value` line.
+    Setting(&'a ConfSetting),
+    /// An error.
+    Error(&'a ConfError),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Setting(usize),
+    Error(usize),
+}
+
 /// The settings of a data directory's configuration files.
 #[derive(Clone, Debug, Default)]
 pub struct ConfFile {
     settings: Vec<ConfSetting>,
     errors: Vec<ConfError>,
+    order: Vec<Slot>,
     files: Vec<String>,
     main: String,
+    /// Abandon a file at its first syntax error, as the server does when it
+    /// reads for `pg_file_settings` (at DEBUG3) rather than at startup (LOG).
+    view: bool,
 }
 
 impl ConfFile {
@@ -81,12 +101,27 @@ impl ConfFile {
         Self::read(&main, &dir, source)
     }
 
+    /// Reads a data directory as the server does for the `pg_file_settings`
+    /// view: the same files, but each file is abandoned at its first syntax
+    /// error (the server reads at DEBUG3 there, and gives up on a file at the
+    /// first error below DEBUG1; a starting server, at LOG, reads on).
+    pub fn read_data_dir_as_view(data_dir: &str, source: &dyn Source) -> Self {
+        let dir = canonicalize_path(data_dir);
+        let main = format!("{}/postgresql.conf", dir.trim_end_matches('/'));
+        Self::read_inner(&main, &dir, source, true)
+    }
+
     /// Reads `config_file` (the server's `config_file`, for example
     /// `/etc/postgresql/15/main/postgresql.conf`) and then
     /// `postgresql.auto.conf` in `data_dir`.
     pub fn read(config_file: &str, data_dir: &str, source: &dyn Source) -> Self {
+        Self::read_inner(config_file, data_dir, source, false)
+    }
+
+    fn read_inner(config_file: &str, data_dir: &str, source: &dyn Source, view: bool) -> Self {
         let mut out = Self {
             main: config_file.to_owned(),
+            view,
             ..Self::default()
         };
         let ok = out.parse_file(config_file, true, None, 0, 0, source);
@@ -127,6 +162,14 @@ impl ConfFile {
         &self.errors
     }
 
+    /// Settings and errors interleaved, in the order the server meets them.
+    pub fn entries(&self) -> impl Iterator<Item = ConfEntry<'_>> {
+        self.order.iter().filter_map(|s| match *s {
+            Slot::Setting(i) => self.settings.get(i).map(ConfEntry::Setting),
+            Slot::Error(i) => self.errors.get(i).map(ConfEntry::Error),
+        })
+    }
+
     /// The files read, in order.
     pub fn files(&self) -> &[String] {
         &self.files
@@ -142,6 +185,7 @@ impl ConfFile {
     }
 
     fn error(&mut self, file: Option<&str>, line: u32, message: String) {
+        self.order.push(Slot::Error(self.errors.len()));
         self.errors.push(ConfError {
             file: file.unwrap_or(&self.main).to_owned(),
             line,
@@ -322,6 +366,7 @@ impl ConfFile {
                             ok = false;
                         }
                     } else {
+                        self.order.push(Slot::Setting(self.settings.len()));
                         self.settings.push(ConfSetting {
                             name,
                             value,
@@ -356,7 +401,7 @@ impl ConfFile {
                     }
                     ok = false;
                     errorcount += 1;
-                    if errorcount >= MAX_ERRORS {
+                    if errorcount >= MAX_ERRORS || self.view {
                         break;
                     }
                     let mut t = bad;

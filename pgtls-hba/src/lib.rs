@@ -100,7 +100,7 @@ mod token;
 mod version;
 mod view;
 
-pub use conf::{ConfError, ConfFile, ConfSetting};
+pub use conf::{ConfEntry, ConfError, ConfFile, ConfSetting};
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
     literal_name, policy_lines, quote_token, sql_identifier,
