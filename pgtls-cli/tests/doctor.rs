@@ -605,3 +605,66 @@ fn host_names_not_in_the_certificate() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_key_owned_by_root_with_group_read_is_accepted() {
+    let (c, _ca) = tls_cluster();
+    let key = c.data_dir().join("server.key");
+    let st = Command::new("chown")
+        .arg("root")
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    // Group read needs the server in the file's group to read it at all.
+    let st = Command::new("chgrp")
+        .arg("postgres")
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (rc, f) = doctor(&c.data_dir(), &[]);
+    assert_eq!(error_codes(&f), Vec::<String>::new(), "{f:#?}");
+    assert_eq!(rc, 0);
+    c.start_initialized().unwrap();
+}
+
+#[test]
+fn a_map_absent_from_pg_ident_refuses_the_client() {
+    let (c, root) = tls_cluster();
+    let data = c.data_dir();
+    root.issue("client", "postgres", false, None);
+    fs::set_permissions(
+        data.join("client.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    give_to_postgres(&data).unwrap();
+    c.append_conf("ssl_ca_file = 'root.crt'\n").unwrap();
+    c.write_hba("local all all trust\nhostssl all all 127.0.0.1/32 cert map=nomap\n")
+        .unwrap();
+    c.write_ident("othermap postgres postgres\n").unwrap();
+    let f = only_error(&data, &[], "hba-missing-map");
+    assert_eq!(f["line"], 2);
+    let client = format!(
+        "sslmode=require sslcert={} sslkey={}",
+        data.join("client.crt").display(),
+        data.join("client.key").display()
+    );
+    let c = c.start_initialized().unwrap();
+    let o = psql_ok(&c, &client);
+    assert!(
+        stderr(&o).contains("certificate authentication failed for user \"postgres\""),
+        "{}",
+        stderr(&o)
+    );
+    // With the map defined the same client gets in.
+    c.write_ident("nomap postgres postgres\n").unwrap();
+    c.reload().unwrap();
+    let (rc, f) = doctor(&data, &[]);
+    assert_eq!(error_codes(&f), Vec::<String>::new(), "{f:#?}");
+    assert_eq!(rc, 0);
+    let o = psql_ok(&c, &client);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
