@@ -274,6 +274,18 @@ pub fn diagnose(input: &DoctorInput) -> Report {
         }
     };
     let server_uid = meta.uid();
+    if meta.mode() & 0o027 != 0 {
+        cx.push(
+            Severity::Error,
+            "data-dir-mode",
+            (Some(dir_text.clone()), None),
+            format!(
+                "data directory \"{dir_text}\" has invalid permissions (mode {:04o}): the server refuses to start. Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).",
+                meta.mode() & 0o7777
+            ),
+            Some(format!("chmod 0700 {dir_text}")),
+        );
+    }
     cx.conf = ConfFile::read_data_dir(&dir_text, &FsSource);
     for e in cx.conf.errors().to_vec() {
         cx.push(
@@ -879,7 +891,23 @@ fn check_crls(cx: &mut Ctx<'_>, ca_file: &FileSetting, cas: &[Certificate]) {
     if let Some(f) = &crl_file {
         match std::fs::read(&f.path) {
             Ok(data) => {
-                for c in read_crls(&data) {
+                let found = read_crls(&data);
+                // X509_load_cert_crl_file fails when it finds nothing it can load.
+                if read_x509_info(&data).map_or(true, |b| b.is_empty()) {
+                    cx.push(
+                        Severity::Error,
+                        "crl-file-invalid",
+                        f.place.clone(),
+                        format!(
+                            "could not load SSL certificate revocation list file \"{}\": no PEM CRL in it: the server refuses to start ({})",
+                            f.path.display(),
+                            f.named
+                        ),
+                        Some(format!("publish the CRL (PEM) at {}, or unset ssl_crl_file", f.path.display())),
+                    );
+                    return;
+                }
+                for c in found {
                     crls.push((c, f.path.display().to_string(), None));
                 }
             }
