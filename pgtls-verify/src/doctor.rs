@@ -152,7 +152,10 @@ impl DoctorInput {
 struct Ctx<'a> {
     input: &'a DoctorInput,
     conf: ConfFile,
+    /// The server's data directory (`data_directory`, else the configuration directory).
     dir: PathBuf,
+    /// The directory `--pgdata` names, where postgresql.conf is (`configdir`).
+    config_dir: PathBuf,
     out: Vec<Finding>,
 }
 
@@ -240,13 +243,18 @@ pub fn diagnose(input: &DoctorInput) -> Report {
             .map(|c| c.join(&input.data_dir))
             .unwrap_or_else(|_| input.data_dir.clone())
     };
-    let dir_text = dir.display().to_string();
     let mut cx = Ctx {
         input,
         conf: ConfFile::default(),
         dir: dir.clone(),
+        config_dir: dir.clone(),
         out: Vec::new(),
     };
+    if std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        locate_data_dir(&mut cx);
+    }
+    let dir = cx.dir.clone();
+    let dir_text = dir.display().to_string();
     let meta = match std::fs::metadata(&dir) {
         Ok(m) if m.is_dir() => m,
         Ok(_) => {
@@ -286,7 +294,6 @@ pub fn diagnose(input: &DoctorInput) -> Report {
             Some(format!("chmod 0700 {dir_text}")),
         );
     }
-    cx.conf = ConfFile::read_data_dir(&dir_text, &FsSource);
     for e in cx.conf.errors().to_vec() {
         cx.push(
             Severity::Error,
@@ -305,6 +312,53 @@ pub fn diagnose(input: &DoctorInput) -> Report {
     let ca = check_server_files(&mut cx, server_uid);
     check_hba(&mut cx, ssl, ca);
     finish(cx.out)
+}
+
+/// Reads the configuration; with `data_directory` set (the configuration
+/// kept apart from the data, as Debian does), reads it again with that data
+/// directory, as `SelectConfigFiles` does.
+fn locate_data_dir(cx: &mut Ctx<'_>) {
+    let config = cx.config_dir.display().to_string();
+    let main = format!("{}/postgresql.conf", config.trim_end_matches('/'));
+    cx.conf = ConfFile::read(&main, &config, &FsSource);
+    let Some(dd) = cx.conf.get("data_directory").cloned() else {
+        return;
+    };
+    if dd.value.is_empty() {
+        return;
+    }
+    let (real, note) = if dd.value.starts_with('/') {
+        (PathBuf::from(&dd.value), String::new())
+    } else {
+        let base = cx
+            .input
+            .server_cwd
+            .clone()
+            .unwrap_or_else(|| cx.config_dir.clone());
+        (
+            base.join(&dd.value),
+            format!(
+                " (relative: read against {}, while the server resolves it against the directory it is started from)",
+                base.display()
+            ),
+        )
+    };
+    if real == cx.config_dir {
+        return;
+    }
+    cx.conf = ConfFile::read(&main, &real.display().to_string(), &FsSource);
+    cx.dir.clone_from(&real);
+    cx.push(
+        Severity::Info,
+        "data-directory",
+        at(Some(&dd)),
+        format!(
+            "data_directory = '{}'{note}: the ssl_* files and postgresql.auto.conf are taken from {}",
+            dd.value,
+            real.display()
+        ),
+        None,
+    );
 }
 
 fn finish(findings: Vec<Finding>) -> Report {
@@ -1064,7 +1118,8 @@ fn check_crls(cx: &mut Ctx<'_>, ca_file: &FileSetting, cas: &[Certificate]) {
 
 fn resolve_server_path(cx: &Ctx<'_>, name: &str, default: &str) -> (PathBuf, Option<String>) {
     match cx.setting(name) {
-        None => (cx.dir.join(default), None),
+        // The default is next to postgresql.conf (the server's configdir).
+        None => (cx.config_dir.join(default), None),
         Some(s) if s.value.starts_with('/') => (PathBuf::from(&s.value), None),
         Some(s) => {
             let (base, said) = match &cx.input.server_cwd {
