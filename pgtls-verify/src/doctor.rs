@@ -13,6 +13,11 @@
 //! * The configuration: `DIR/postgresql.conf` with its includes, then
 //!   `postgresql.auto.conf` ([`ConfFile`]); any error there and the server
 //!   refuses to start.
+//! * `data_directory`: when postgresql.conf names another data directory
+//!   (configuration kept apart, as Debian does), the configuration is read
+//!   again with that one, which then holds `postgresql.auto.conf` and the
+//!   relative `ssl_*` files and gives the server's user (its owner); the
+//!   default `hba_file` and `ident_file` stay next to postgresql.conf.
 //! * `ssl` (default `off`); `ssl_cert_file` and `ssl_key_file` (defaults
 //!   `server.crt`, `server.key`), `ssl_ca_file`, `ssl_crl_file`,
 //!   `ssl_crl_dir`: relative names are relative to the data directory (the
