@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod doctor;
 mod hba;
 mod pki;
 mod verify;
@@ -45,6 +46,8 @@ enum Command {
     },
     /// Connect to a running server and report, per sslmode, whether libpq would connect.
     Probe(verify::ProbeArgs),
+    /// Check a data directory's TLS setup as the server would find it: findings with fixes.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Exit status of a Unix tool killed by SIGPIPE (128 + 13), as shells report it.
@@ -77,5 +80,6 @@ fn main() -> ExitCode {
         Command::Hba { command } => hba::run(command),
         Command::Verify { command } => verify::run(command),
         Command::Probe(args) => verify::probe(args),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }

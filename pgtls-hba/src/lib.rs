@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 
 mod address;
+pub mod conf;
 mod edit;
 mod error;
 mod eval;
@@ -100,6 +101,7 @@ mod version;
 mod view;
 
 pub use address::{ServerNetwork, ServerNetworkError};
+pub use conf::{ConfEntry, ConfError, ConfFile, ConfSetting};
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
     literal_name, policy_lines, quote_token, sql_identifier,

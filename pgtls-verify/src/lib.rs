@@ -51,6 +51,7 @@ pub use rustls_pki_types::{CertificateDer, UnixTime};
 mod cert;
 mod chain;
 pub mod client_cert;
+pub mod doctor;
 mod error;
 pub mod hostname;
 mod outcome;

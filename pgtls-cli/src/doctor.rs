@@ -1,0 +1,119 @@
+//! `pgtls doctor`: converts the flags, calls [`pgtls_verify::doctor::diagnose`]
+//! and prints the findings (one line each plus its fix, or `--json`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_verify::PgVersion;
+use pgtls_verify::doctor::{DoctorInput, Report, diagnose};
+
+use crate::EXIT_USAGE;
+
+/// `pgtls doctor --pgdata DIR [--host NAME]... [--at TIME] [--json]`.
+#[derive(Args)]
+pub(crate) struct DoctorArgs {
+    /// The data directory (as given to pg_ctl -D); its postgresql.conf is read with its
+    /// includes and postgresql.auto.conf, as the server reads them.
+    #[arg(long, value_name = "DIR")]
+    pgdata: PathBuf,
+    /// A host name clients connect with (checked against the server certificate as
+    /// libpq's verify-full does); repeatable.
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
+    /// Check validity at this time (RFC 3339, or seconds since the epoch) instead of now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// The directory the server is started from, for a relative hba_file / ident_file
+    /// (default: assume the data directory, and say so).
+    #[arg(long, value_name = "DIR")]
+    server_cwd: Option<PathBuf>,
+    /// The server's major version.
+    #[arg(long, default_value = "15")]
+    pg_version: PgVersion,
+    /// Print `{"schema_version":1,"findings":[...]}` on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--at` as seconds since the epoch (or now).
+fn at_seconds(at: Option<&str>) -> Result<i64, String> {
+    let Some(s) = at else {
+        return Ok(time::OffsetDateTime::now_utc().unix_timestamp());
+    };
+    match s.parse::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)")),
+    }
+}
+
+fn text(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let place = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: "),
+            (Some(file), None) => format!("{file}: "),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{}: {place}{} [{}]\n",
+            f.severity.as_str(),
+            f.message,
+            f.code
+        ));
+        if let Some(fix) = &f.fix {
+            out.push_str(&format!("  fix: {fix}\n"));
+        }
+    }
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == pgtls_verify::doctor::Severity::Error)
+        .count();
+    out.push_str(&format!(
+        "{errors} error(s), {} finding(s) in all\n",
+        report.findings.len()
+    ));
+    out
+}
+
+/// Runs `pgtls doctor`.
+pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
+    let at = match at_seconds(a.at.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pgtls: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut input = DoctorInput::new(&a.pgdata, at);
+    input.hosts.clone_from(&a.hosts);
+    input.version = a.pg_version;
+    input.server_cwd.clone_from(&a.server_cwd);
+    let report = diagnose(&input);
+    if a.json {
+        match serde_json::to_string(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("pgtls: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", text(&report));
+    }
+    if report.has_errors() {
+        if let Some(f) = report
+            .findings
+            .iter()
+            .find(|f| f.severity == pgtls_verify::doctor::Severity::Error)
+        {
+            eprintln!("pgtls: {}", f.message);
+        }
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

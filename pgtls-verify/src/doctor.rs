@@ -1,0 +1,1313 @@
+//! `pgtls doctor`: what is wrong with a data directory's TLS setup, as the
+//! PostgreSQL server would find it, each finding with a stable code and a fix.
+//!
+//! Why here: the checks are the server's side of TLS, which is this crate's
+//! (`server` decides client certificates; the chain, CRL and host-name rules
+//! are here), and they need pg_hba.conf, pg_ident.conf and postgresql.conf
+//! read exactly as the server reads them, which is pgtls-hba's (its [`lint`]
+//! finds the paths without TLS, with a witness). pgtls-verify already depends
+//! on pgtls-hba, so the engine adds no edge to the crate graph.
+//!
+//! What the server does, modelled step by step:
+//!
+//! * The configuration: `DIR/postgresql.conf` with its includes, then
+//!   `postgresql.auto.conf` ([`ConfFile`]); any error there and the server
+//!   refuses to start.
+//! * `data_directory`: when postgresql.conf names another data directory
+//!   (configuration kept apart, as Debian does), the configuration is read
+//!   again with that one, which then holds `postgresql.auto.conf` and the
+//!   relative `ssl_*` files and gives the server's user (its owner); the
+//!   default `hba_file` and `ident_file` stay next to postgresql.conf.
+//! * `ssl` (default `off`); `ssl_cert_file` and `ssl_key_file` (defaults
+//!   `server.crt`, `server.key`), `ssl_ca_file`, `ssl_crl_file`,
+//!   `ssl_crl_dir`: relative names are relative to the data directory (the
+//!   server's working directory once it runs). `hba_file` and `ident_file`
+//!   (defaults `DIR/pg_hba.conf`, `DIR/pg_ident.conf`) are made absolute
+//!   against the working directory the server was *started* from, before it
+//!   changes to the data directory: a relative one is resolved against
+//!   [`DoctorInput::server_cwd`] when given, else against the data
+//!   directory, and the finding says so.
+//! * `be_tls_init`, in its order: the certificate chain file, the key
+//!   file's owner and mode (`check_ssl_key_file_permissions`: owned by the
+//!   server's user, taken as the data directory's owner, and no group or
+//!   world access; or owned by root and at most group read), the key, the
+//!   key matching the certificate, `ssl_ca_file`, then the CRLs; every
+//!   failure there stops a starting server.
+//! * With a CRL configured the server sets `X509_V_FLAG_CRL_CHECK_ALL`: every
+//!   certificate of a client's chain, the root included, needs a current CRL
+//!   from its issuer, so every CA in `ssl_ca_file` needs one.
+//! * The chain the server sends: the certificates of `ssl_cert_file` after
+//!   the first; when there are none, OpenSSL builds the chain from the
+//!   `ssl_ca_file` store (automatic chain building).
+//! * Host names: libpq's verify-full rules ([`crate::hostname`]).
+//!
+//! Severity: `error` when the server refuses to start, refuses clients it
+//! is meant to admit, or admits one without TLS, or a setting is below the
+//! floor (`ssl_min_protocol_version` under TLSv1.2); `warning` for what is
+//! weak or merely soon due; `info` for context.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use pgtls_hba::conf::{ConfFile, ConfSetting, parse_bool};
+use pgtls_hba::{AuthMethod, ClientCert, FsSource, HbaFile, IdentFile, ServerSettings, lint};
+use pgtls_x509::pem::{X509InfoBlock, read_x509_info};
+use pgtls_x509::{Certificate, Crl};
+use serde::Serialize;
+
+use crate::PgVersion;
+use crate::hostname::{HostCheck, Leaf};
+
+/// Days before a certificate's end from which it is reported as expiring.
+pub const CERT_WARN_DAYS: i64 = 30;
+
+/// The version of [`Report`]'s JSON shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Severity {
+    /// Context.
+    Info,
+    /// Weak, or soon due.
+    Warning,
+    /// The server refuses to start, refuses clients, or admits one without TLS.
+    Error,
+}
+
+impl Severity {
+    /// `info`, `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// A stable code (`ssl-off`, `key-mode`, ...).
+    pub code: &'static str,
+    /// The file the finding is about, when there is one.
+    pub file: Option<String>,
+    /// The line in `file`, when there is one.
+    pub line: Option<u32>,
+    /// What is wrong, and what the server does about it.
+    pub message: String,
+    /// What to do.
+    pub fix: Option<String>,
+}
+
+/// The findings of one data directory.
+#[derive(Clone, Debug, Default, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The findings, in the order they were made.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether any finding has severity error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// What to examine.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DoctorInput {
+    /// The data directory (`pg_ctl -D`).
+    pub data_dir: PathBuf,
+    /// Host names clients connect with (checked against the certificate).
+    pub hosts: Vec<String>,
+    /// The time to check validity at, in seconds since the epoch.
+    pub at: i64,
+    /// The server's major version.
+    pub version: PgVersion,
+    /// The directory the server is started from, when known (for a relative
+    /// `hba_file` / `ident_file`).
+    pub server_cwd: Option<PathBuf>,
+}
+
+impl DoctorInput {
+    /// A PostgreSQL 15 data directory checked at `at`.
+    pub fn new(data_dir: impl Into<PathBuf>, at: i64) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            hosts: Vec::new(),
+            at,
+            version: PgVersion::V15,
+            server_cwd: None,
+        }
+    }
+}
+
+struct Ctx<'a> {
+    input: &'a DoctorInput,
+    conf: ConfFile,
+    /// The server's data directory (`data_directory`, else the configuration directory).
+    dir: PathBuf,
+    /// The directory `--pgdata` names, where postgresql.conf is (`configdir`).
+    config_dir: PathBuf,
+    out: Vec<Finding>,
+}
+
+/// Where a setting's value came from, for the finding.
+fn at(s: Option<&ConfSetting>) -> (Option<String>, Option<u32>) {
+    match s {
+        Some(s) => (Some(s.file.clone()), Some(s.line)),
+        None => (None, None),
+    }
+}
+
+impl Ctx<'_> {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        place: (Option<String>, Option<u32>),
+        message: String,
+        fix: Option<String>,
+    ) {
+        self.out.push(Finding {
+            severity,
+            code,
+            file: place.0,
+            line: place.1,
+            message,
+            fix,
+        });
+    }
+
+    fn setting(&self, name: &str) -> Option<&ConfSetting> {
+        self.conf.get(name)
+    }
+
+    /// A data-directory-relative file setting: (path, how it was named, place).
+    fn data_file(&self, name: &str, default: &str) -> Option<FileSetting> {
+        let s = self.setting(name);
+        let value = s.map_or(default, |s| s.value.as_str()).to_owned();
+        if value.is_empty() {
+            return None;
+        }
+        let relative = !value.starts_with('/');
+        let path = if relative {
+            self.dir.join(&value)
+        } else {
+            PathBuf::from(&value)
+        };
+        let named = if relative {
+            format!(
+                "{name} = '{value}' (relative, so {} in the data directory)",
+                path.display()
+            )
+        } else {
+            format!("{name} = '{value}'")
+        };
+        Some(FileSetting {
+            path,
+            named,
+            place: at(s),
+        })
+    }
+}
+
+struct FileSetting {
+    path: PathBuf,
+    named: String,
+    place: (Option<String>, Option<u32>),
+}
+
+/// `strerror` text of an I/O error.
+fn strerror(e: &std::io::Error) -> String {
+    let t = e.to_string();
+    match t.rfind(" (os error ") {
+        Some(i) => t[..i].to_owned(),
+        None => t,
+    }
+}
+
+/// Examines a data directory.
+pub fn diagnose(input: &DoctorInput) -> Report {
+    let dir = if input.data_dir.is_absolute() {
+        input.data_dir.clone()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(&input.data_dir))
+            .unwrap_or_else(|_| input.data_dir.clone())
+    };
+    let mut cx = Ctx {
+        input,
+        conf: ConfFile::default(),
+        dir: dir.clone(),
+        config_dir: dir.clone(),
+        out: Vec::new(),
+    };
+    if std::fs::metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        locate_data_dir(&mut cx);
+    }
+    let dir = cx.dir.clone();
+    let dir_text = dir.display().to_string();
+    let meta = match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => m,
+        Ok(_) => {
+            cx.push(
+                Severity::Error,
+                "data-dir",
+                (Some(dir_text.clone()), None),
+                format!("{dir_text} is not a directory"),
+                Some("pass the data directory (pg_ctl -D) as --pgdata".into()),
+            );
+            return finish(cx.out);
+        }
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                "data-dir",
+                (Some(dir_text.clone()), None),
+                format!(
+                    "cannot read the data directory {dir_text}: {}",
+                    strerror(&e)
+                ),
+                Some("pass the data directory (pg_ctl -D) as --pgdata".into()),
+            );
+            return finish(cx.out);
+        }
+    };
+    let server_uid = meta.uid();
+    if meta.mode() & 0o027 != 0 {
+        cx.push(
+            Severity::Error,
+            "data-dir-mode",
+            (Some(dir_text.clone()), None),
+            format!(
+                "data directory \"{dir_text}\" has invalid permissions (mode {:04o}): the server refuses to start. Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).",
+                meta.mode() & 0o7777
+            ),
+            Some(format!("chmod 0700 {dir_text}")),
+        );
+    }
+    for e in cx.conf.errors().to_vec() {
+        cx.push(
+            Severity::Error,
+            "conf-error",
+            (Some(e.file.clone()), (e.line > 0).then_some(e.line)),
+            format!(
+                "{}: the server refuses to start (configuration file \"{}\" contains errors)",
+                e.message,
+                cx.conf.main_file()
+            ),
+            Some("correct this line (values with characters other than letters, digits, _ - . : / need single quotes)".into()),
+        );
+    }
+    let ssl = check_ssl(&mut cx);
+    check_protocol(&mut cx);
+    let ca = check_server_files(&mut cx, server_uid);
+    check_hba(&mut cx, ssl, ca);
+    finish(cx.out)
+}
+
+/// Reads the configuration; with `data_directory` set (the configuration
+/// kept apart from the data, as Debian does), reads it again with that data
+/// directory, as `SelectConfigFiles` does.
+fn locate_data_dir(cx: &mut Ctx<'_>) {
+    let config = cx.config_dir.display().to_string();
+    let main = format!("{}/postgresql.conf", config.trim_end_matches('/'));
+    cx.conf = ConfFile::read(&main, &config, &FsSource);
+    let Some(dd) = cx.conf.get("data_directory").cloned() else {
+        return;
+    };
+    if dd.value.is_empty() {
+        return;
+    }
+    let (real, note) = if dd.value.starts_with('/') {
+        (PathBuf::from(&dd.value), String::new())
+    } else {
+        let base = cx
+            .input
+            .server_cwd
+            .clone()
+            .unwrap_or_else(|| cx.config_dir.clone());
+        (
+            base.join(&dd.value),
+            format!(
+                " (relative: read against {}, while the server resolves it against the directory it is started from)",
+                base.display()
+            ),
+        )
+    };
+    if real == cx.config_dir {
+        return;
+    }
+    cx.conf = ConfFile::read(&main, &real.display().to_string(), &FsSource);
+    cx.dir.clone_from(&real);
+    cx.push(
+        Severity::Info,
+        "data-directory",
+        at(Some(&dd)),
+        format!(
+            "data_directory = '{}'{note}: the ssl_* files and postgresql.auto.conf are taken from {}",
+            dd.value,
+            real.display()
+        ),
+        None,
+    );
+}
+
+fn finish(findings: Vec<Finding>) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        findings,
+    }
+}
+
+fn check_ssl(cx: &mut Ctx<'_>) -> bool {
+    let s = cx.setting("ssl").cloned();
+    let place = at(s.as_ref());
+    let fix = Some("set ssl = on in postgresql.conf and restart the server".to_owned());
+    match s.as_ref().map(|s| parse_bool(&s.value)) {
+        None => {
+            cx.push(
+                Severity::Error,
+                "ssl-off",
+                (Some(cx.conf.main_file().to_owned()), None),
+                "ssl is not set, so it is off: the server accepts no TLS connection".into(),
+                fix,
+            );
+            false
+        }
+        Some(Some(true)) => true,
+        Some(Some(false)) => {
+            cx.push(
+                Severity::Error,
+                "ssl-off",
+                place,
+                "ssl = off: the server accepts no TLS connection".into(),
+                fix,
+            );
+            false
+        }
+        Some(None) => {
+            cx.push(
+                Severity::Error,
+                "ssl-invalid",
+                place,
+                format!(
+                    "parameter \"ssl\" requires a Boolean value (it is '{}'): the server refuses to start",
+                    s.as_ref().map(|s| s.value.as_str()).unwrap_or_default()
+                ),
+                fix,
+            );
+            false
+        }
+    }
+}
+
+fn check_protocol(cx: &mut Ctx<'_>) {
+    let Some(s) = cx.setting("ssl_min_protocol_version").cloned() else {
+        return; // default TLSv1.2
+    };
+    let v = s.value.to_ascii_lowercase();
+    let below = match v.as_str() {
+        "tlsv1.2" | "tlsv1.3" => false,
+        "" | "tlsv1" | "tlsv1.1" => true,
+        _ => {
+            cx.push(
+                Severity::Error,
+                "protocol-invalid",
+                at(Some(&s)),
+                format!(
+                    "invalid value for parameter \"ssl_min_protocol_version\": \"{}\": the server refuses to start",
+                    s.value
+                ),
+                Some("use TLSv1.2 or TLSv1.3".into()),
+            );
+            return;
+        }
+    };
+    if below {
+        let shown = if s.value.is_empty() {
+            "'' (any version)".to_owned()
+        } else {
+            s.value.clone()
+        };
+        cx.push(
+            Severity::Error,
+            "protocol-floor",
+            at(Some(&s)),
+            format!("ssl_min_protocol_version = {shown} allows protocol versions below TLSv1.2"),
+            Some("set ssl_min_protocol_version = 'TLSv1.2' (the default) or 'TLSv1.3'".into()),
+        );
+    }
+}
+
+/// The server's certificate files. Returns whether `ssl_ca_file` loaded.
+fn check_server_files(cx: &mut Ctx<'_>, server_uid: u32) -> bool {
+    let Some(cert) = cx.data_file("ssl_cert_file", "server.crt") else {
+        cx.push(
+            Severity::Error,
+            "cert-missing",
+            at(cx.setting("ssl_cert_file")),
+            "ssl_cert_file is empty: the server refuses to start with ssl = on".into(),
+            Some("set ssl_cert_file to the server certificate".into()),
+        );
+        return false;
+    };
+    let chain = load_chain(cx, &cert);
+    let key = cx.data_file("ssl_key_file", "server.key");
+    let key_ok = match &key {
+        None => {
+            cx.push(
+                Severity::Error,
+                "key-missing",
+                at(cx.setting("ssl_key_file")),
+                "ssl_key_file is empty: the server refuses to start with ssl = on".into(),
+                Some("set ssl_key_file to the server's private key".into()),
+            );
+            None
+        }
+        Some(k) => check_key_permissions(cx, k, server_uid).then(|| read_key(cx, k)),
+    };
+    if let (Some(chain), Some(Some(pk)), Some(k)) = (&chain, &key_ok, &key)
+        && let Some(leaf) = chain.first()
+        && !key_matches(leaf, pk)
+    {
+        cx.push(
+            Severity::Error,
+            "key-mismatch",
+            k.place.clone(),
+            format!(
+                "the private key {} does not match the certificate {}: the server refuses to start (could not load private key file: key values mismatch)",
+                k.path.display(),
+                cert.path.display()
+            ),
+            Some("configure the key the certificate was issued for, or reissue the certificate for this key".into()),
+        );
+    }
+    let ca = cx.data_file("ssl_ca_file", "");
+    let ca_certs = match &ca {
+        None => None,
+        Some(f) => load_ca(cx, f),
+    };
+    if let Some(chain) = &chain {
+        check_leaf(cx, &cert, chain, ca_certs.as_deref().unwrap_or_default());
+    }
+    if let (Some(f), Some(cas)) = (&ca, &ca_certs) {
+        check_crls(cx, f, cas);
+    }
+    ca_certs.is_some()
+}
+
+fn load_chain(cx: &mut Ctx<'_>, f: &FileSetting) -> Option<Vec<Certificate>> {
+    let fix = Some(format!(
+        "put the server certificate (PEM, leaf first, then intermediates) at {}",
+        f.path.display()
+    ));
+    let data = match std::fs::read(&f.path) {
+        Ok(d) => d,
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                "cert-missing"
+            } else {
+                "cert-unreadable"
+            };
+            cx.push(
+                Severity::Error,
+                code,
+                f.place.clone(),
+                format!(
+                    "could not load server certificate file \"{}\": {}: the server refuses to start ({})",
+                    f.path.display(),
+                    strerror(&e),
+                    f.named
+                ),
+                fix,
+            );
+            return None;
+        }
+    };
+    let certs: Vec<Certificate> = match read_x509_info(&data) {
+        Ok(blocks) => blocks
+            .into_iter()
+            .filter_map(|b| match b {
+                X509InfoBlock::Certificate { der, .. } => Certificate::from_der(&der).ok(),
+                X509InfoBlock::Crl(_) => None,
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if certs.is_empty() {
+        cx.push(
+            Severity::Error,
+            "cert-invalid",
+            f.place.clone(),
+            format!(
+                "could not load server certificate file \"{}\": no PEM certificate in it: the server refuses to start ({})",
+                f.path.display(),
+                f.named
+            ),
+            fix,
+        );
+        return None;
+    }
+    Some(certs)
+}
+
+/// `check_ssl_key_file_permissions`.
+fn check_key_permissions(cx: &mut Ctx<'_>, f: &FileSetting, server_uid: u32) -> bool {
+    let p = f.path.display().to_string();
+    let meta = match std::fs::metadata(&f.path) {
+        Ok(m) => m,
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "key-missing"
+                } else {
+                    "key-unreadable"
+                },
+                f.place.clone(),
+                format!(
+                    "could not access private key file \"{p}\": {}: the server refuses to start ({})",
+                    strerror(&e),
+                    f.named
+                ),
+                Some(format!("put the server's private key at {p}")),
+            );
+            return false;
+        }
+    };
+    if !meta.is_file() {
+        cx.push(
+            Severity::Error,
+            "key-not-regular",
+            f.place.clone(),
+            format!("private key file \"{p}\" is not a regular file: the server refuses to start"),
+            Some(format!("put the server's private key at {p}")),
+        );
+        return false;
+    }
+    let (uid, mode) = (meta.uid(), meta.mode());
+    if uid != server_uid && uid != 0 {
+        cx.push(
+            Severity::Error,
+            "key-owner",
+            f.place.clone(),
+            format!(
+                "private key file \"{p}\" must be owned by the database user or root (it is owned by uid {uid}; the server runs as uid {server_uid}, the data directory's owner): the server refuses to start"
+            ),
+            Some(format!("chown the key to the server's user (uid {server_uid}) and chmod 0600 {p}")),
+        );
+        return false;
+    }
+    let open = if uid == server_uid {
+        mode & 0o077 != 0
+    } else {
+        mode & 0o037 != 0
+    };
+    if open {
+        cx.push(
+            Severity::Error,
+            "key-mode",
+            f.place.clone(),
+            format!(
+                "private key file \"{p}\" has group or world access (mode {:04o}): the server refuses to start. File must have permissions u=rw (0600) or less if owned by the database user, or permissions u=rw,g=r (0640) or less if owned by root.",
+                mode & 0o7777
+            ),
+            Some(format!("chmod 0600 {p}")),
+        );
+        return false;
+    }
+    true
+}
+
+/// The public key bytes of the private key (as in the certificate's
+/// subjectPublicKey BIT STRING), or `None` after a finding.
+fn read_key(cx: &mut Ctx<'_>, f: &FileSetting) -> Option<Vec<u8>> {
+    let p = f.path.display().to_string();
+    let data = match std::fs::read(&f.path) {
+        Ok(d) => d,
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                "key-unreadable",
+                f.place.clone(),
+                format!("could not load private key file \"{p}\": {}", strerror(&e)),
+                None,
+            );
+            return None;
+        }
+    };
+    let blocks = pgtls_x509::pem::parse(&data).unwrap_or_default();
+    let block = blocks.iter().find(|b| b.label.ends_with("PRIVATE KEY"));
+    let Some(block) = block else {
+        cx.push(
+            Severity::Error,
+            "key-invalid",
+            f.place.clone(),
+            format!("could not load private key file \"{p}\": no PEM private key in it: the server refuses to start"),
+            Some(format!("put the server's private key (PEM) at {p}")),
+        );
+        return None;
+    };
+    if block.label == "ENCRYPTED PRIVATE KEY" || block.has_headers {
+        let has_command = cx
+            .setting("ssl_passphrase_command")
+            .is_some_and(|s| !s.value.is_empty());
+        if !has_command {
+            cx.push(
+                Severity::Error,
+                "key-encrypted",
+                f.place.clone(),
+                format!("private key file \"{p}\" is encrypted and no ssl_passphrase_command is set: a server started without a terminal cannot read it"),
+                Some("set ssl_passphrase_command, or store the key unencrypted (mode 0600)".into()),
+            );
+        }
+        return None;
+    }
+    let public = public_key_of(&block.label, &block.der);
+    if public.is_none() {
+        cx.push(
+            Severity::Error,
+            "key-invalid",
+            f.place.clone(),
+            format!("could not load private key file \"{p}\": the key does not parse: the server refuses to start"),
+            Some(format!("put the server's private key (PEM) at {p}")),
+        );
+    }
+    public
+}
+
+fn public_key_of(label: &str, der: &[u8]) -> Option<Vec<u8>> {
+    use aws_lc_rs::signature::{self, KeyPair};
+    match label {
+        "RSA PRIVATE KEY" => signature::RsaKeyPair::from_der(der)
+            .ok()
+            .map(|k| k.public_key().as_ref().to_vec()),
+        "EC PRIVATE KEY" | "PRIVATE KEY" => {
+            if label == "PRIVATE KEY" {
+                if let Ok(k) = signature::RsaKeyPair::from_pkcs8(der) {
+                    return Some(k.public_key().as_ref().to_vec());
+                }
+                if let Ok(k) = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+                    return Some(k.public_key().as_ref().to_vec());
+                }
+            }
+            for alg in [
+                &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+            ] {
+                if let Ok(k) = signature::EcdsaKeyPair::from_private_key_der(alg, der) {
+                    return Some(k.public_key().as_ref().to_vec());
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The subjectPublicKey bits of a certificate.
+fn spki_bits(cert: &Certificate) -> Option<Vec<u8>> {
+    use pgtls_x509::der;
+    let spki = der::read_all(&cert.public_key().der).ok()?;
+    let parts = der::children(spki.content).ok()?;
+    let bits = parts.get(1)?;
+    let (unused, rest) = bits.content.split_first()?;
+    (*unused == 0).then(|| rest.to_vec())
+}
+
+fn key_matches(leaf: &Certificate, public: &[u8]) -> bool {
+    spki_bits(leaf).is_some_and(|b| b == public)
+}
+
+fn load_ca(cx: &mut Ctx<'_>, f: &FileSetting) -> Option<Vec<Certificate>> {
+    let p = f.path.display().to_string();
+    let data = match std::fs::read(&f.path) {
+        Ok(d) => d,
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                "ca-file-unreadable",
+                f.place.clone(),
+                format!(
+                    "could not load root certificate file \"{p}\": {}: the server refuses to start ({})",
+                    strerror(&e),
+                    f.named
+                ),
+                Some(format!("put the CA certificates for client certificates at {p}, or unset ssl_ca_file")),
+            );
+            return None;
+        }
+    };
+    let certs: Vec<Certificate> = read_x509_info(&data)
+        .map(|blocks| {
+            blocks
+                .into_iter()
+                .filter_map(|b| match b {
+                    X509InfoBlock::Certificate { der, .. } => Certificate::from_der(&der).ok(),
+                    X509InfoBlock::Crl(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if certs.is_empty() {
+        cx.push(
+            Severity::Error,
+            "ca-file-invalid",
+            f.place.clone(),
+            format!("could not load root certificate file \"{p}\": no certificate in it: the server refuses to start"),
+            Some(format!("put the CA certificates (PEM) at {p}, or unset ssl_ca_file")),
+        );
+        return None;
+    }
+    Some(certs)
+}
+
+fn fmt_time(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[Certificate]) {
+    let Some(leaf) = chain.first() else { return };
+    let now = cx.input.at;
+    let subject = leaf.subject_text();
+    let reissue = Some(format!(
+        "issue a new server certificate and install it at {}, then reload the server",
+        f.path.display()
+    ));
+    if leaf.not_after() < now {
+        cx.push(
+            Severity::Error,
+            "cert-expired",
+            f.place.clone(),
+            format!(
+                "the server certificate ({subject}) expired at {}: clients that verify it (verify-ca, verify-full) refuse the server",
+                fmt_time(leaf.not_after())
+            ),
+            reissue,
+        );
+    } else if leaf.not_before() > now {
+        cx.push(
+            Severity::Error,
+            "cert-not-yet-valid",
+            f.place.clone(),
+            format!(
+                "the server certificate ({subject}) is not valid before {}: clients that verify it refuse the server",
+                fmt_time(leaf.not_before())
+            ),
+            reissue,
+        );
+    } else if leaf.not_after() - now < CERT_WARN_DAYS * 86_400 {
+        cx.push(
+            Severity::Warning,
+            "cert-expiring",
+            f.place.clone(),
+            format!(
+                "the server certificate ({subject}) expires at {}, within {CERT_WARN_DAYS} days",
+                fmt_time(leaf.not_after())
+            ),
+            reissue,
+        );
+    }
+    // The chain the server sends, and where the issuers are.
+    let extras = &chain[1..];
+    let served: &[Certificate] = if extras.is_empty() { cas } else { extras };
+    let find = |c: &Certificate, set: &[Certificate]| -> Option<Certificate> {
+        set.iter()
+            .find(|i| i.subject().matches(c.issuer()) && c.is_signed_by(i))
+            .cloned()
+    };
+    let mut current = leaf.clone();
+    let mut seen = 0;
+    while !current.is_self_issued() && seen < 16 {
+        seen += 1;
+        if let Some(i) = find(&current, served) {
+            if i.not_after() < current.not_after() && seen == 1 {
+                outlives(cx, f, leaf, &i);
+            }
+            current = i;
+            continue;
+        }
+        if let Some(i) = find(&current, cas) {
+            if seen == 1 && i.not_after() < current.not_after() {
+                outlives(cx, f, leaf, &i);
+            }
+            if !i.is_self_issued() {
+                cx.push(
+                    Severity::Error,
+                    "chain-incomplete",
+                    f.place.clone(),
+                    format!(
+                        "the server sends its certificate without the intermediate CA {} (it is in ssl_ca_file, not in {}): clients that trust only the root cannot verify the server",
+                        i.subject_text(),
+                        f.path.display()
+                    ),
+                    Some(format!(
+                        "append the intermediate certificates (leaf first, then each issuer) to {}",
+                        f.path.display()
+                    )),
+                );
+            }
+            break;
+        }
+        cx.push(
+            Severity::Warning,
+            "chain-unknown-issuer",
+            f.place.clone(),
+            format!(
+                "the issuer {} of {} is neither in {} nor in ssl_ca_file: unless it is a root the clients trust, clients cannot verify the server",
+                current.issuer().oneline(),
+                current.subject_text(),
+                f.path.display()
+            ),
+            Some(format!(
+                "append the intermediate certificates to {}",
+                f.path.display()
+            )),
+        );
+        break;
+    }
+    for host in &cx.input.hosts {
+        let Ok(l) = Leaf::from_der(leaf.der()) else {
+            break;
+        };
+        if let HostCheck::Reject(msg) = l.check(host, cx.input.version) {
+            cx.push(
+                Severity::Error,
+                "host-not-covered",
+                f.place.clone(),
+                format!("clients connecting to \"{host}\" with sslmode=verify-full refuse the server: {msg}"),
+                Some(format!(
+                    "issue the server certificate with {host} among its subject alternative names"
+                )),
+            );
+        }
+    }
+}
+
+fn outlives(cx: &mut Ctx<'_>, f: &FileSetting, leaf: &Certificate, issuer: &Certificate) {
+    cx.push(
+        Severity::Error,
+        "cert-outlives-issuer",
+        f.place.clone(),
+        format!(
+            "the server certificate ends at {} but its issuer {} ends at {}: from then on clients that verify refuse the server",
+            fmt_time(leaf.not_after()),
+            issuer.subject_text(),
+            fmt_time(issuer.not_after())
+        ),
+        Some("reissue the server certificate to end before its CA, and renew the CA in time".into()),
+    );
+}
+
+/// Every CRL the server loads: from `ssl_crl_file` (and the CA file) and
+/// `ssl_crl_dir` (`HASH.rN`).
+fn check_crls(cx: &mut Ctx<'_>, ca_file: &FileSetting, cas: &[Certificate]) {
+    let crl_file = cx.data_file("ssl_crl_file", "");
+    let crl_dir = cx.data_file("ssl_crl_dir", "");
+    if crl_file.is_none() && crl_dir.is_none() {
+        return;
+    }
+    // (crl, where it came from, whether only CAs of this hash may use it)
+    let mut crls: Vec<(Crl, String, Option<u32>)> = Vec::new();
+    let read_crls = |data: &[u8]| -> Vec<Crl> {
+        read_x509_info(data)
+            .map(|bs| {
+                bs.into_iter()
+                    .filter_map(|b| match b {
+                        X509InfoBlock::Crl(der) => Crl::from_der(&der).ok(),
+                        X509InfoBlock::Certificate { .. } => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if let Ok(data) = std::fs::read(&ca_file.path) {
+        for c in read_crls(&data) {
+            crls.push((c, ca_file.path.display().to_string(), None));
+        }
+    }
+    if let Some(f) = &crl_file {
+        match std::fs::read(&f.path) {
+            Ok(data) => {
+                let found = read_crls(&data);
+                // X509_load_cert_crl_file fails when it finds nothing it can load.
+                if read_x509_info(&data).map_or(true, |b| b.is_empty()) {
+                    cx.push(
+                        Severity::Error,
+                        "crl-file-invalid",
+                        f.place.clone(),
+                        format!(
+                            "could not load SSL certificate revocation list file \"{}\": no PEM CRL in it: the server refuses to start ({})",
+                            f.path.display(),
+                            f.named
+                        ),
+                        Some(format!("publish the CRL (PEM) at {}, or unset ssl_crl_file", f.path.display())),
+                    );
+                    return;
+                }
+                for c in found {
+                    crls.push((c, f.path.display().to_string(), None));
+                }
+            }
+            Err(e) => {
+                cx.push(
+                    Severity::Error,
+                    "crl-file-unreadable",
+                    f.place.clone(),
+                    format!(
+                        "could not load SSL certificate revocation list file \"{}\": {}: the server refuses to start ({})",
+                        f.path.display(),
+                        strerror(&e),
+                        f.named
+                    ),
+                    Some(format!("publish the CRL at {}, or unset ssl_crl_file", f.path.display())),
+                );
+                return;
+            }
+        }
+    }
+    if let Some(d) = &crl_dir
+        && let Ok(rd) = std::fs::read_dir(&d.path)
+    {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some((hash, n)) = name.split_once(".r") else {
+                continue;
+            };
+            if hash.len() != 8 || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(h) = u32::from_str_radix(hash, 16) else {
+                continue;
+            };
+            if let Ok(data) = std::fs::read(e.path()) {
+                for c in read_crls(&data) {
+                    crls.push((c, e.path().display().to_string(), Some(h)));
+                }
+            }
+        }
+    }
+    let place = crl_file.as_ref().map_or_else(
+        || {
+            crl_dir
+                .as_ref()
+                .map(|d| d.place.clone())
+                .unwrap_or_default()
+        },
+        |f| f.place.clone(),
+    );
+    let now = cx.input.at;
+    let mut used = BTreeSet::new();
+    for ca in cas {
+        let candidates: Vec<usize> = crls
+            .iter()
+            .enumerate()
+            .filter(|(_, (c, _, h))| {
+                c.issuer().matches(ca.subject()) && h.is_none_or(|h| h == ca.subject_hash())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let signed: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|i| crls[*i].0.is_signed_by(ca))
+            .collect();
+        used.extend(candidates.iter().copied());
+        let name = ca.subject_text();
+        if signed.is_empty() {
+            if let Some(i) = candidates.first() {
+                cx.push(
+                    Severity::Error,
+                    "crl-bad-signature",
+                    place.clone(),
+                    format!(
+                        "the CRL for {name} in {} is not signed by that CA: clients with its certificates are refused (CRL signature failure)",
+                        crls[*i].1
+                    ),
+                    Some(format!("publish a CRL signed by {name}")),
+                );
+            } else {
+                cx.push(
+                    Severity::Error,
+                    "crl-missing",
+                    place.clone(),
+                    format!(
+                        "a CRL is configured but none is from {name} (in ssl_ca_file): the server checks every level of a client's chain, so clients with certificates under this CA are refused (unable to get certificate CRL)"
+                    ),
+                    Some(format!(
+                        "add a current CRL of {name} to the CRL file (or directory), or remove the CA from ssl_ca_file"
+                    )),
+                );
+            }
+            continue;
+        }
+        // The most recent of the CRLs signed by this CA.
+        let Some(best) = signed
+            .iter()
+            .map(|i| &crls[*i])
+            .max_by_key(|(c, _, _)| c.this_update())
+        else {
+            continue;
+        };
+        let (crl, from, _) = best;
+        let next = crl.next_update();
+        if crl.this_update() > now {
+            cx.push(
+                Severity::Error,
+                "crl-not-yet-valid",
+                place.clone(),
+                format!("the CRL of {name} in {from} is not valid before {}: clients with its certificates are refused (CRL is not yet valid)", fmt_time(crl.this_update())),
+                Some(format!("publish a current CRL of {name}")),
+            );
+        } else if let Some(next) = next {
+            if next < now {
+                cx.push(
+                    Severity::Error,
+                    "crl-expired",
+                    place.clone(),
+                    format!("the CRL of {name} in {from} expired at {}: clients with its certificates are refused (CRL has expired)", fmt_time(next)),
+                    Some(format!("publish a new CRL of {name} (pgtls crl) and reload the server")),
+                );
+            } else if (next - now) * 3 < next - crl.this_update() {
+                cx.push(
+                    Severity::Warning,
+                    "crl-expiring",
+                    place.clone(),
+                    format!(
+                        "the CRL of {name} in {from} expires at {}, within a third of its period",
+                        fmt_time(next)
+                    ),
+                    Some(format!(
+                        "publish a new CRL of {name} (pgtls crl) and reload the server"
+                    )),
+                );
+            }
+        }
+    }
+    for (i, (c, from, _)) in crls.iter().enumerate() {
+        if !used.contains(&i) {
+            cx.push(
+                Severity::Warning,
+                "crl-unknown-issuer",
+                place.clone(),
+                format!(
+                    "the CRL from {} in {from} belongs to no CA in ssl_ca_file",
+                    c.issuer().oneline()
+                ),
+                None,
+            );
+        }
+    }
+}
+
+fn resolve_server_path(cx: &Ctx<'_>, name: &str, default: &str) -> (PathBuf, Option<String>) {
+    match cx.setting(name) {
+        // The default is next to postgresql.conf (the server's configdir).
+        None => (cx.config_dir.join(default), None),
+        Some(s) if s.value.starts_with('/') => (PathBuf::from(&s.value), None),
+        Some(s) => {
+            let (base, said) = match &cx.input.server_cwd {
+                Some(c) => (c.clone(), "the directory the server is started from"),
+                None => (
+                    cx.dir.clone(),
+                    "assumed here to be the data directory; the server resolves it against the directory it is started from",
+                ),
+            };
+            let p = base.join(&s.value);
+            let note = format!(
+                "{name} = '{}' is relative: read as {} ({said})",
+                s.value,
+                p.display()
+            );
+            (p, Some(note))
+        }
+    }
+}
+
+fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
+    let version = cx.input.version;
+    let (hba_path, hba_note) = resolve_server_path(cx, "hba_file", "pg_hba.conf");
+    let (ident_path, ident_note) = resolve_server_path(cx, "ident_file", "pg_ident.conf");
+    for (note, name) in [(hba_note, "hba_file"), (ident_note, "ident_file")] {
+        if let Some(n) = note {
+            let place = at(cx.setting(name));
+            cx.push(
+                Severity::Warning,
+                "relative-path",
+                place,
+                n,
+                Some(format!("use an absolute path for {name}")),
+            );
+        }
+    }
+    let hba_name = hba_path.display().to_string();
+    let text = match std::fs::read(&hba_path) {
+        Ok(t) => t,
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                "hba-unreadable",
+                (Some(hba_name.clone()), None),
+                format!(
+                    "could not open configuration file \"{hba_name}\": {}: the server refuses to start (could not load pg_hba.conf)",
+                    strerror(&e)
+                ),
+                Some(format!("put pg_hba.conf at {hba_name} or set hba_file")),
+            );
+            return;
+        }
+    };
+    let ident_name = ident_path.display().to_string();
+    let ident = match std::fs::read(&ident_path) {
+        Ok(t) => Some(IdentFile::parse(&ident_name, &t, version, &FsSource)),
+        Err(e) => {
+            cx.push(
+                Severity::Error,
+                "ident-unreadable",
+                (Some(ident_name.clone()), None),
+                format!(
+                    "could not open usermap file \"{ident_name}\": {}: every map= login fails",
+                    strerror(&e)
+                ),
+                Some(format!(
+                    "put pg_ident.conf at {ident_name} or set ident_file"
+                )),
+            );
+            None
+        }
+    };
+    if let Some(id) = &ident
+        && let Err(l) = id.load()
+    {
+        let msg = l
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        cx.push(
+            Severity::Error,
+            "ident-not-loading",
+            (Some(l.file.clone()), Some(l.line_number)),
+            format!("pg_ident.conf does not load ({msg}): the server uses no user maps, so every map= login fails"),
+            Some("correct the line".into()),
+        );
+    }
+    let hba = HbaFile::parse(
+        &hba_name,
+        &text,
+        ServerSettings::new(version, ssl),
+        &FsSource,
+    );
+    if let Err(l) = hba.load() {
+        let msg = l
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        cx.push(
+            Severity::Error,
+            "hba-not-loading",
+            (Some(l.file.clone()), Some(l.line_number)),
+            format!("{msg}: the server refuses to start (could not load pg_hba.conf)"),
+            Some("correct the line".into()),
+        );
+    }
+    for (l, r) in hba.rules() {
+        let wants_cert = r.method == AuthMethod::Cert || r.options.clientcert != ClientCert::Off;
+        if wants_cert && !ca_loaded {
+            cx.push(
+                Severity::Error,
+                "cert-without-ca",
+                (Some(l.file.clone()), Some(l.line_number)),
+                "this line checks client certificates but no ssl_ca_file is loaded: every client it matches is refused (client certificates can only be checked if a root certificate store is available)".into(),
+                Some("set ssl_ca_file to the CA that issues the client certificates".into()),
+            );
+        }
+    }
+    let usable_ident = ident.as_ref().filter(|i| i.load().is_ok());
+    for f in lint(&hba, usable_ident) {
+        let (severity, code) = match f.code {
+            "no-tls" => (Severity::Error, "hba-no-tls"),
+            "missing-map" => (Severity::Error, "hba-missing-map"),
+            "invalid-line" | "cert-not-tls" | "empty" => continue, // hba-not-loading says it
+            "tls-required" => (Severity::Info, "hba-tls-required"),
+            "tls-undecided" => (Severity::Info, "hba-tls-undecided"),
+            // Without TLS, hba-no-tls (an error) already says it; over TLS it is weak.
+            "trust-tcp" => (Severity::Warning, "hba-trust-tcp"),
+            other => (
+                match f.severity {
+                    pgtls_hba::Severity::Error => Severity::Error,
+                    pgtls_hba::Severity::Warning => Severity::Warning,
+                    _ => Severity::Info,
+                },
+                hba_code(other),
+            ),
+        };
+        let message = match &f.witness {
+            Some(w) => format!("{} (for example: {w})", f.message),
+            None => f.message.clone(),
+        };
+        let fix = match code {
+            "hba-no-tls" | "hba-trust-tcp" => Some(
+                "make the line hostssl (or add `hostnossl all all 0.0.0.0/0 reject` and `hostnossl all all ::/0 reject` before it): pgtls hba enforce-tls".into(),
+            ),
+            "hba-missing-map" => Some("define the map in pg_ident.conf or correct map=".into()),
+            _ => None,
+        };
+        cx.push(
+            severity,
+            code,
+            (Some(f.file.clone()), (f.line > 0).then_some(f.line)),
+            message,
+            fix,
+        );
+    }
+    if hba.load().is_ok() && hba.lines().is_empty() {
+        cx.push(
+            Severity::Error,
+            "hba-not-loading",
+            (Some(hba_name), None),
+            "pg_hba.conf contains no entries: the server refuses to start".into(),
+            Some("add the lines clients need".into()),
+        );
+    }
+}
+
+/// The doctor's code for a linter code.
+fn hba_code(code: &str) -> &'static str {
+    match code {
+        "hostssl-ssl-off" => "hba-hostssl-ssl-off",
+        "shadowed" => "hba-shadowed",
+        "weak-password" => "hba-weak-password",
+        "empty-map" => "hba-empty-map",
+        "verify-ca-trust" => "hba-verify-ca-trust",
+        "clientname-unused" => "hba-clientname-unused",
+        "wide-weak" => "hba-wide-weak",
+        "quoted-keyword" => "hba-quoted-keyword",
+        "not-analysed" => "hba-not-analysed",
+        _ => "hba-other",
+    }
+}
