@@ -549,7 +549,7 @@ static void test_ca_and_store(const char *dir) {
   free(json);
   OK(pgtls_inspect_json(S(pem), EMPTY, &b, &err_));
   json = buf_string(b);
-  CHECK(strstr(json, "\"type\":\"certificate\"") != NULL, "%s", json);
+  CHECK(strstr(json, "\"kind\":\"certificate\"") != NULL, "%s", json);
   free(json);
   FAILS(pgtls_inspect_json(S("nothing here"), EMPTY, &b, &err_), 0);
   FAILS(pgtls_inspect_json(EMPTY, EMPTY, &b, &err_), 0);
@@ -716,7 +716,7 @@ static void test_ca_and_store(const char *dir) {
   CHECK(strncmp(crl, "-----BEGIN X509 CRL-----", 24) == 0, "%s", crl);
   OK(pgtls_inspect_json(S(crl), EMPTY, &b, &err_));
   json = buf_string(b);
-  CHECK(strstr(json, "\"type\":\"crl\"") != NULL &&
+  CHECK(strstr(json, "\"kind\":\"crl\"") != NULL &&
             strstr(json, pgtls_cert_serial(client)) != NULL,
         "%s", json);
   free(json);
