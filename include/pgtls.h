@@ -668,8 +668,9 @@ const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
 const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
 
 /**
- * The decision as JSON: `{"verdict", "line", "method", "message"}`, as
- * `pgtls hba check --json` prints it.
+ * The decision as JSON: `{"schema_version", "verdict", "line", "method",
+ * "message"}`, as `pgtls hba check --json` prints it (the library's report,
+ * `docs/schemas/`).
  *
  * # Safety
  * `decision` is NULL or live; outputs are NULL or writable.
@@ -739,8 +740,9 @@ const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
 const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
 
 /**
- * The findings as a JSON array of `{"file", "line", "severity", "code",
- * "message", "witness"}`.
+ * The findings as a JSON array of `{"schema_version", "file", "line",
+ * "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
+ * prints it (the library's report, `docs/schemas/`).
  *
  * # Safety
  * `lint` is NULL or live; outputs are NULL or writable.
@@ -1041,10 +1043,14 @@ const char *pgtls_cert_san(const pgtls_cert *cert, size_t index);
 pgtls_status pgtls_cert_to_pem(const pgtls_cert *cert, pgtls_buf **pem_out, pgtls_error **err_out);
 
 /**
- * The certificate's fields as a JSON object: `subject`, `issuer`, `serial`,
- * `not_before`, `not_after` (Unix seconds), `subject_alt_names`, `is_ca`,
- * `path_len`, `key_usage`, `extended_key_usage`, `key_type`, `self_issued`,
- * `sha256_fingerprint`.
+ * The certificate's report as a JSON object, as `pgtls inspect --json`
+ * prints a certificate (the library's report, `docs/schemas/`):
+ * `schema_version`, `kind` (`certificate`), `subject`, `issuer`, `serial`,
+ * `version`, `not_before`, `not_after` (RFC 3339, UTC), `key_type`,
+ * `key_bits`, `subject_alt_names`, `is_ca`, `path_len`, `key_usage`,
+ * `extended_key_usage`, `subject_key_identifier`,
+ * `authority_key_identifier`, `self_issued`, `sha256_fingerprint`,
+ * `extensions`.
  *
  * # Safety
  * As for `pgtls_cert_to_pem`.
@@ -1063,9 +1069,11 @@ void pgtls_cert_free(pgtls_cert *cert);
 
 /**
  * Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
- * describes them as a JSON array of objects with a `type` member
+ * describes them as a JSON array of the library's reports
+ * (`docs/schemas/inspection.json`), each with a `kind` member
  * (`certificate`, `csr`, `crl`, `private_key`, `encrypted_private_key`,
- * `public_key`). Private keys are described, never printed. `passphrase`
+ * `public_key`) and times in RFC 3339. Private keys are described, never
+ * printed. `passphrase`
  * decrypts encrypted keys; `(NULL, 0)` for none.
  *
  * # Safety
@@ -1293,8 +1301,10 @@ pgtls_status pgtls_store_generate_crl(const pgtls_store *store,
                                       pgtls_error **err_out);
 
 /**
- * The store's index as a JSON array of `{"serial", "status" ("valid",
- * "revoked", "expired"), "expires", "revoked_at", "reason", "subject"}`.
+ * The store's index as a JSON array of `{"schema_version", "serial",
+ * "subject", "status" ("valid", "revoked", "expired"), "expires",
+ * "revoked_at", "reason"}` (times in RFC 3339; the library's report,
+ * `docs/schemas/store-entries.json`).
  *
  * # Safety
  * As for `pgtls_store_issue_server`.
@@ -1413,9 +1423,10 @@ uint32_t pgtls_verdict_reason_code(const pgtls_verdict *verdict);
 
 /**
  * The verdict as JSON, as `pgtls verify server --json` prints it:
- * `{"verdict": "accept"|"reject", "message", "tls", "plaintext_fallback",
- * "checks": [{"name", "passed", "detail", "reason", "reason_code", "depth",
- * "subject"}]}`.
+ * `{"schema_version", "verdict": "accept"|"reject", "message", "tls",
+ * "plaintext_fallback", "client_cert_sent", "checks": [{"name", "passed",
+ * "detail", "reason", "reason_code", "depth", "subject"}]}`, as `pgtls verify
+ * server --json` prints it (the library's report, `docs/schemas/`).
  *
  * # Safety
  * `verdict` is NULL or live; outputs are NULL or writable.
@@ -1548,11 +1559,12 @@ const char *pgtls_client_decision_message(const pgtls_client_decision *decision)
 const char *pgtls_client_decision_log(const pgtls_client_decision *decision);
 
 /**
- * The decision as JSON: `{"verdict", "message", "log", "peer_cn",
- * "peer_dn", "undecided", "checks"}`. `"verdict"` is `"accept"` or
- * `"reject"` as in pgtls 0.1.0 (an undecided case stays `"reject"` there, so
- * existing readers keep their meaning); `"undecided"` is the reason string
- * when pgtls cannot decide, null otherwise.
+ * The decision as JSON, as `pgtls verify client --json` prints it (the
+ * library's report, `docs/schemas/`): `{"schema_version", "verdict",
+ * "message", "log", "undecided", "peer_cn", "peer_dn", "checks"}`.
+ * `"verdict"` is `"accept"`, `"reject"` or `"undecided"` (schema version 1;
+ * pgtls 0.1.0 said `"reject"` for an undecided case); `"undecided"` is the
+ * reason string when pgtls cannot decide, null otherwise.
  *
  * # Safety
  * `decision` is NULL or live; outputs are NULL or writable.

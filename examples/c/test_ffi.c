@@ -418,8 +418,8 @@ static void test_verify(const char *dir, const pgtls_store *store, const pgtls_c
           "%s", pgtls_client_decision_message(cd));
     OK(pgtls_client_decision_to_json(cd, &b, &err_));
     json = buf_string(b);
-    /* "verdict" keeps its 0.1.0 meaning; "undecided" carries the reason. */
-    CHECK(strstr(json, "\"verdict\":\"reject\"") != NULL &&
+    /* The report's verdict says undecided, and "undecided" carries the reason. */
+    CHECK(strstr(json, "\"verdict\":\"undecided\"") != NULL &&
               strstr(json, "\"undecided\":\"") != NULL,
           "%s", json);
     free(json);
@@ -549,7 +549,7 @@ static void test_ca_and_store(const char *dir) {
   free(json);
   OK(pgtls_inspect_json(S(pem), EMPTY, &b, &err_));
   json = buf_string(b);
-  CHECK(strstr(json, "\"type\":\"certificate\"") != NULL, "%s", json);
+  CHECK(strstr(json, "\"kind\":\"certificate\"") != NULL, "%s", json);
   free(json);
   FAILS(pgtls_inspect_json(S("nothing here"), EMPTY, &b, &err_), 0);
   FAILS(pgtls_inspect_json(EMPTY, EMPTY, &b, &err_), 0);
@@ -716,7 +716,7 @@ static void test_ca_and_store(const char *dir) {
   CHECK(strncmp(crl, "-----BEGIN X509 CRL-----", 24) == 0, "%s", crl);
   OK(pgtls_inspect_json(S(crl), EMPTY, &b, &err_));
   json = buf_string(b);
-  CHECK(strstr(json, "\"type\":\"crl\"") != NULL &&
+  CHECK(strstr(json, "\"kind\":\"crl\"") != NULL &&
             strstr(json, pgtls_cert_serial(client)) != NULL,
         "%s", json);
   free(json);

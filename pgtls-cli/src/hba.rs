@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use pgtls_hba::{
-    Decision, FsSource, HbaFile, IdentFile, Outcome, PgVersion, Replication, Request,
+    Decision, FsSource, HbaFile, HbaVerdict, IdentFile, PgVersion, Replication, Request,
     ServerNetwork, ServerSettings, ViewRow, evaluate,
 };
 
@@ -378,16 +378,6 @@ fn ident(a: &IdentArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn json_str(s: Option<&str>) -> String {
-    s.map_or_else(
-        || "null".to_owned(),
-        |s| serde_json::Value::from(s).to_string(),
-    )
-}
-
-/// Exit status when pgtls cannot decide (an unsupported regex).
-const EXIT_UNDECIDED: u8 = 4;
-
 fn check(a: &CheckArgs) -> ExitCode {
     let ssl = match (a.ssl, a.tls) {
         (Some(OnOff::Off), true) => {
@@ -437,27 +427,16 @@ fn check(a: &CheckArgs) -> ExitCode {
         .with_client_hostname(a.client_hostname.clone())
         .with_server_networks(servers);
     let d: Decision = evaluate(&hba, &req);
-    let (verdict, code, message): (&str, u8, Option<String>) = match &d.outcome {
-        Outcome::Matched { .. } if d.proceeds() => ("match", 0, None),
-        Outcome::Matched { .. } => ("reject", 1, d.message.clone()),
-        Outcome::NoMatch => ("no-match", 1, d.message.clone()),
-        Outcome::NotLoaded { message } => ("not-loaded", 3, Some(message.clone())),
-        Outcome::Undecided { reason, .. } => ("undecided", EXIT_UNDECIDED, Some(reason.clone())),
-        _ => ("undecided", EXIT_UNDECIDED, None),
-    };
+    let verdict = d.verdict();
+    let message = d.verdict_message();
     let method = d.method().map(|m| m.as_str());
     if a.json {
-        println!(
-            "{{\"verdict\":\"{verdict}\",\"line\":{},\"method\":{},\"message\":{}}}",
-            d.line_number()
-                .map_or_else(|| "null".to_owned(), |n| n.to_string()),
-            json_str(method),
-            json_str(message.as_deref())
-        );
+        println!("{}", d.to_json());
     } else {
-        match (&message, &d.line) {
-            (Some(m), _) if code != 0 => eprintln!("{m}"),
-            _ => {}
+        if let Some(m) = message
+            && verdict != HbaVerdict::Match
+        {
+            eprintln!("{m}");
         }
         if let Some(l) = &d.line {
             println!(
@@ -467,11 +446,11 @@ fn check(a: &CheckArgs) -> ExitCode {
                 l.raw.trim(),
                 method.unwrap_or("?")
             );
-        } else if code == 1 {
+        } else if verdict == HbaVerdict::NoMatch {
             println!("no line matches: implicit reject");
         }
     }
-    ExitCode::from(code)
+    crate::exit_code(verdict)
 }
 
 fn lint(a: &LintArgs) -> ExitCode {
@@ -488,20 +467,7 @@ fn lint(a: &LintArgs) -> ExitCode {
     };
     let findings = pgtls_hba::lint(&hba, ident.as_ref());
     if a.json {
-        let items: Vec<serde_json::Value> = findings
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "file": f.file,
-                    "line": f.line,
-                    "severity": f.severity.as_str(),
-                    "code": f.code,
-                    "message": f.message,
-                    "witness": f.witness,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(items));
+        println!("{}", pgtls_hba::report::findings_json(&findings));
     } else {
         for f in &findings {
             let w = f
@@ -522,14 +488,16 @@ fn lint(a: &LintArgs) -> ExitCode {
             println!("no findings");
         }
     }
-    if findings
-        .iter()
-        .any(|f| f.severity == pgtls_hba::Severity::Error)
-    {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    crate::exit_code(
+        if findings
+            .iter()
+            .any(|f| f.severity == pgtls_hba::Severity::Error)
+        {
+            crate::Decided::Reject
+        } else {
+            crate::Decided::Accept
+        },
+    )
 }
 
 fn enforce(a: &EnforceArgs) -> ExitCode {
@@ -605,10 +573,11 @@ fn map(a: &MapArgs) -> ExitCode {
         &members,
         a.case_insensitive,
     );
-    let (verdict, code) = match &d.outcome {
-        pgtls_hba::UsermapOutcome::Allowed => ("allowed", 0u8),
-        pgtls_hba::UsermapOutcome::Denied | pgtls_hba::UsermapOutcome::Error => ("denied", 1),
-        _ => ("undecided", EXIT_UNDECIDED),
+    let decided = crate::Decided::from(&d.outcome);
+    let verdict = match decided {
+        crate::Decided::Accept => "allowed",
+        crate::Decided::Reject => "denied",
+        _ => "undecided",
     };
     let reason = match &d.outcome {
         pgtls_hba::UsermapOutcome::Unsupported(why) => Some(why.clone()),
@@ -630,11 +599,11 @@ fn map(a: &MapArgs) -> ExitCode {
         } else {
             println!("{verdict}");
         }
-        if code != 0
+        if decided != crate::Decided::Accept
             && let Some(r) = &reason
         {
             eprintln!("{r}");
         }
     }
-    ExitCode::from(code)
+    crate::exit_code(decided)
 }

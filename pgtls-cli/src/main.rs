@@ -19,6 +19,76 @@ mod verify;
 /// Exit status for bad usage (clap also exits with 2).
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// What a decision command found, for its exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decided {
+    /// libpq connects, the server authenticates, a pg_hba line admits, a
+    /// map allows, no error finding.
+    Accept,
+    /// A refusal (or an error finding).
+    Reject,
+    /// `hba check`: the file would not load.
+    NotLoaded,
+    /// pgtls cannot decide the way PostgreSQL would.
+    Undecided,
+}
+
+impl From<&pgtls_verify::Verdict> for Decided {
+    fn from(v: &pgtls_verify::Verdict) -> Self {
+        match v.outcome {
+            pgtls_verify::ClientOutcome::Accept => Self::Accept,
+            _ => Self::Reject,
+        }
+    }
+}
+
+impl From<&pgtls_verify::server::ServerDecision> for Decided {
+    fn from(d: &pgtls_verify::server::ServerDecision) -> Self {
+        use pgtls_verify::server::ServerOutcome;
+        match d.outcome {
+            ServerOutcome::Accept => Self::Accept,
+            ServerOutcome::Undecided { .. } => Self::Undecided,
+            _ => Self::Reject,
+        }
+    }
+}
+
+impl From<pgtls_hba::HbaVerdict> for Decided {
+    fn from(v: pgtls_hba::HbaVerdict) -> Self {
+        use pgtls_hba::HbaVerdict;
+        match v {
+            HbaVerdict::Match => Self::Accept,
+            HbaVerdict::NotLoaded => Self::NotLoaded,
+            HbaVerdict::Undecided => Self::Undecided,
+            _ => Self::Reject,
+        }
+    }
+}
+
+impl From<&pgtls_hba::UsermapOutcome> for Decided {
+    fn from(o: &pgtls_hba::UsermapOutcome) -> Self {
+        use pgtls_hba::UsermapOutcome;
+        match o {
+            UsermapOutcome::Allowed => Self::Accept,
+            UsermapOutcome::Denied | UsermapOutcome::Error => Self::Reject,
+            _ => Self::Undecided,
+        }
+    }
+}
+
+/// The one place a decision becomes an exit status (the command-line
+/// contracts: `verify server` 0/1, `verify client` 0/1 and 4 when undecided,
+/// `hba check` 0/1/3 and 4 when undecided, `hba map` 0/1/4, `hba lint` 0/1;
+/// 2 is bad usage everywhere).
+pub(crate) fn exit_code(d: impl Into<Decided>) -> ExitCode {
+    ExitCode::from(match d.into() {
+        Decided::Accept => 0,
+        Decided::Reject => 1,
+        Decided::NotLoaded => 3,
+        Decided::Undecided => 4,
+    })
+}
+
 #[derive(Parser)]
 #[command(
     name = "pgtls",

@@ -649,34 +649,15 @@ fn sans(list: &[String]) -> Result<Vec<SubjectAltName>, Failure> {
         .collect::<Result<Vec<SubjectAltName>, Error>>()?)
 }
 
-/// RFC 3339, UTC.
-/// RFC 3339 in UTC to the second, the one time format of the PKI commands' output.
+/// RFC 3339 in UTC to the second, the one time format of the reports.
 pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
-    let t = t
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    pgtls_core::report::format_time(t)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
+/// The library's certificate report, as a JSON value the commands add their
+/// file names to.
 pub(crate) fn cert_json(c: &pgtls_core::Certificate) -> Value {
-    json!({
-        "subject": c.subject().to_string(),
-        "issuer": c.issuer().to_string(),
-        "serial": c.serial_hex(),
-        "not_before": fmt_time(c.not_before()),
-        "not_after": fmt_time(c.not_after()),
-        "sha256": hex(&c.sha256_fingerprint()),
-    })
+    serde_json::to_value(c.report()).unwrap_or(Value::Null)
 }
 
 fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failure> {
@@ -899,12 +880,9 @@ fn key(a: &KeyArgs) -> Result<(), Failure> {
     check_new(&[&a.out], a.force)?;
     let k = generate_key(&a.key)?;
     write_key(&a.out, &k, &a.key, &a.pass, a.force)?;
-    let v = json!({
-        "file": label(&a.out),
-        "type": k.key_type().to_string(),
-        "encrypted": a.key.encrypt,
-        "public_key_sha256": hex(&k.public_key().sha256()),
-    });
+    let mut v = serde_json::to_value(pgtls_core::report::KeyReport::private(&k, a.key.encrypt))
+        .unwrap_or(Value::Null);
+    v["file"] = json!(label(&a.out));
     print(
         a.json,
         &v,
@@ -935,7 +913,9 @@ fn csr(a: &CsrArgs) -> Result<(), Failure> {
     check_new(&[&a.out], a.force)?;
     let csr = Csr::create(&subject, &names, &key)?;
     write_public_file(&a.out, csr.to_pem().as_bytes(), a.force)?;
-    let v = json!({"file": label(&a.out), "subject": csr.subject().to_string()});
+    let mut v =
+        serde_json::to_value(pgtls_core::report::CsrReport::from(&csr)).unwrap_or(Value::Null);
+    v["file"] = json!(label(&a.out));
     print(a.json, &v, &format!("wrote CSR {}\n", a.out.display()));
     Ok(())
 }

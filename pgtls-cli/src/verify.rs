@@ -37,7 +37,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use pgtls_verify::{Check, Env, Params, PgVersion, Verdict};
+use pgtls_verify::server::ServerOutcome;
+use pgtls_verify::{Env, Params, PgVersion, Verdict};
 use serde_json::{Value, json};
 
 /// `pgtls verify` subcommands.
@@ -180,10 +181,6 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
     }
 }
 
-/// `pgtls verify client` exit status when pgtls cannot decide as the server
-/// would (the same status as `pgtls hba map`'s "undecided").
-const EXIT_UNDECIDED: u8 = 4;
-
 fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pgtls: error: {msg}");
     ExitCode::from(crate::EXIT_USAGE)
@@ -212,27 +209,9 @@ fn now(at: Option<&str>) -> Result<pgtls_verify::UnixTime, String> {
     ))
 }
 
-fn check_json(c: &Check) -> Value {
-    json!({
-        "name": c.name,
-        "passed": c.passed,
-        "detail": c.detail,
-        "reason": c.reason.map(|r| r.text()),
-        "code": c.reason.map(|r| r.code()),
-        "depth": c.depth,
-        "subject": c.subject,
-    })
-}
-
+/// The library's verdict report, as a JSON value (`--chains` and `probe` add a key).
 pub(crate) fn verdict_json(v: &Verdict) -> Value {
-    json!({
-        "verdict": if v.accept { "accept" } else { "reject" },
-        "message": v.message,
-        "tls": v.tls,
-        "plaintext_fallback": v.plaintext_fallback,
-        "client_cert_sent": v.client_cert_sent,
-        "checks": v.checks.iter().map(check_json).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(v.report()).unwrap_or(Value::Null)
 }
 
 fn server(a: ServerArgs) -> ExitCode {
@@ -265,14 +244,10 @@ fn server(a: ServerArgs) -> ExitCode {
     // fails is libpq failing to connect.
     if let Err(e) = params.apply_service(&env, a.pg_version) {
         if a.json {
-            println!(
-                "{}",
-                json!({"verdict": "reject", "message": e.to_string(), "tls": false,
-                       "plaintext_fallback": false, "client_cert_sent": false, "checks": []})
-            );
+            println!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
         }
         eprintln!("{e}");
-        return ExitCode::from(1);
+        return crate::exit_code(crate::Decided::Reject);
     }
     let server =
         pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
@@ -309,21 +284,21 @@ fn batch(
             let mut j = verdict_json(v);
             j["chain"] = json!(f.display().to_string());
             println!("{j}");
-        } else if v.accept {
+        } else if v.accepted() {
             println!("{}: accept", f.display());
         } else {
             println!(
                 "{}: reject: {}",
                 f.display(),
-                v.message.as_deref().unwrap_or("rejected")
+                v.message().unwrap_or("rejected")
             );
         }
     }
-    match verdicts.iter().find(|v| !v.accept) {
-        None => ExitCode::SUCCESS,
+    match verdicts.iter().find(|v| !v.accepted()) {
+        None => crate::exit_code(crate::Decided::Accept),
         Some(v) => {
-            eprintln!("{}", v.message.as_deref().unwrap_or("rejected"));
-            ExitCode::from(1)
+            eprintln!("{}", v.message().unwrap_or("rejected"));
+            crate::exit_code(v)
         }
     }
 }
@@ -331,7 +306,7 @@ fn batch(
 fn report(v: &Verdict, json: bool) -> ExitCode {
     if json {
         println!("{}", verdict_json(v));
-    } else if v.accept {
+    } else if v.accepted() {
         println!("accept");
         for c in &v.checks {
             let mark = match c.passed {
@@ -342,10 +317,8 @@ fn report(v: &Verdict, json: bool) -> ExitCode {
             println!("  {mark} {:<9} {}", c.name, c.detail);
         }
     }
-    if v.accept {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("{}", v.message.as_deref().unwrap_or("rejected"));
+    if !v.accepted() {
+        eprintln!("{}", v.message().unwrap_or("rejected"));
         if !json {
             for c in &v.checks {
                 if let Some(r) = c.reason {
@@ -362,8 +335,8 @@ fn report(v: &Verdict, json: bool) -> ExitCode {
                 eprintln!("pgtls: under this sslmode libpq would then connect without TLS");
             }
         }
-        ExitCode::from(1)
     }
+    crate::exit_code(v)
 }
 
 fn client(a: ClientArgs) -> ExitCode {
@@ -407,63 +380,45 @@ fn client(a: ClientArgs) -> ExitCode {
         }
         Err(e) => return usage_error(e),
     };
-    let verdict = if d.accept {
-        "accept"
-    } else if d.undecided.is_some() {
-        "undecided"
-    } else {
-        "reject"
-    };
     if a.json {
-        println!(
-            "{}",
-            json!({
-                "verdict": verdict,
-                "message": d.message,
-                "log": d.log,
-                "peer_cn": d.peer_cn,
-                "peer_dn": d.peer_dn,
-                "checks": d.checks.iter().map(check_json).collect::<Vec<_>>(),
-            })
-        );
-    } else if d.accept {
+        println!("{}", d.to_json());
+    } else if d.accepted() {
         println!("accept");
         for c in &d.checks {
             println!("  {:<16} {}", c.name, c.detail);
         }
     }
-    if d.accept {
-        ExitCode::SUCCESS
-    } else if d.undecided.is_some() {
-        eprintln!(
-            "pgtls: undecided: {}",
-            d.message.as_deref().unwrap_or("pgtls cannot decide")
-        );
-        ExitCode::from(EXIT_UNDECIDED)
-    } else {
-        eprintln!("{}", d.message.as_deref().unwrap_or("rejected"));
-        if !a.json {
-            if let Some(l) = &d.log {
-                eprintln!("pgtls: server log: {l}");
-            }
-            // The reason OpenSSL gives, which neither the client nor the log shows.
-            for c in &d.checks {
-                if let Some(r) = c.reason {
-                    eprintln!(
-                        "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
-                        r.text(),
-                        r.code(),
-                        c.depth.unwrap_or(0),
-                        c.subject.as_deref().unwrap_or("")
-                    );
-                    if let Some(h) = r.server_side_hint() {
-                        eprintln!("pgtls: hint: {h}");
+    match &d.outcome {
+        ServerOutcome::Accept => {}
+        ServerOutcome::Undecided { message, .. } => {
+            eprintln!("pgtls: undecided: {message}");
+        }
+        ServerOutcome::Reject { message, log } => {
+            eprintln!("{message}");
+            if !a.json {
+                if let Some(l) = log {
+                    eprintln!("pgtls: server log: {l}");
+                }
+                // The reason OpenSSL gives, which neither the client nor the log shows.
+                for c in &d.checks {
+                    if let Some(r) = c.reason {
+                        eprintln!(
+                            "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                            r.text(),
+                            r.code(),
+                            c.depth.unwrap_or(0),
+                            c.subject.as_deref().unwrap_or("")
+                        );
+                        if let Some(h) = r.server_side_hint() {
+                            eprintln!("pgtls: hint: {h}");
+                        }
                     }
                 }
             }
         }
-        ExitCode::from(1)
+        _ => {}
     }
+    crate::exit_code(&d)
 }
 
 pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
@@ -564,31 +519,29 @@ pub(crate) fn probe(args: ProbeArgs) -> ExitCode {
         println!("libpq {} would, per sslmode:", args.pg_version);
         for (m, v) in &modes {
             let refused_at_once = !v.tls;
-            let what = if refused_at_once
-                && v.message.as_deref() == Some(pgtls_verify::DISABLE_MESSAGE)
-            {
+            let what = if refused_at_once && v.message() == Some(pgtls_verify::DISABLE_MESSAGE) {
                 "connect without TLS".to_string()
             } else if refused_at_once {
-                format!("refuse: {}", v.message.as_deref().unwrap_or(""))
+                format!("refuse: {}", v.message().unwrap_or(""))
             } else if *m == pgtls_verify::SslMode::Allow {
-                if v.accept {
+                if v.accepted() {
                     "connect without TLS (plaintext first); TLS would work if the server refused it"
                         .to_string()
                 } else {
                     format!(
                         "connect without TLS (plaintext first); TLS fails if the server refuses it: {}",
-                        v.message.as_deref().unwrap_or("")
+                        v.message().unwrap_or("")
                     )
                 }
-            } else if v.accept {
+            } else if v.accepted() {
                 "connect over TLS".to_string()
             } else if v.plaintext_fallback {
                 format!(
                     "fail TLS ({}), then try plaintext",
-                    v.message.as_deref().unwrap_or("")
+                    v.message().unwrap_or("")
                 )
             } else {
-                format!("refuse: {}", v.message.as_deref().unwrap_or(""))
+                format!("refuse: {}", v.message().unwrap_or(""))
             };
             println!("  {:<12} {what}", m.as_str());
             if let Some(c) = v.hidden_reason() {

@@ -87,6 +87,7 @@ mod name;
 mod params;
 mod pem;
 mod profile;
+pub mod report;
 mod serial;
 mod signer;
 mod store;

@@ -127,7 +127,7 @@ fn chain(c: &mut Criterion) {
                 )),
             )
             .unwrap();
-            assert!(v.accept);
+            assert!(v.accepted());
         });
     });
     g.bench_function("c abi", |b| {

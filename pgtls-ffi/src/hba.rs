@@ -5,10 +5,9 @@
 use std::ffi::{CString, c_char};
 
 use ::pgtls_hba::{
-    Decision, FsSource, HbaFile, IdentFile, NoSource, Outcome, PgVersion, Replication, Request,
+    Decision, FsSource, HbaFile, HbaVerdict, IdentFile, NoSource, PgVersion, Replication, Request,
     ServerNetwork, ServerSettings, Source, UsermapOutcome, evaluate, lint,
 };
-use serde_json::{Value, json};
 
 use crate::buf::pgtls_buf;
 use crate::error::{Error, pgtls_error};
@@ -306,40 +305,25 @@ pub struct pgtls_hba_decision {
     line: Option<u32>,
     method: Option<CString>,
     message: Option<CString>,
-    /// The message as the server builds it, for the JSON (which, unlike the
-    /// C string, can carry a NUL).
-    message_text: Option<String>,
+    /// The decision, for the JSON (made only when asked for: most callers
+    /// of the evaluation never want it).
+    decision: Decision,
 }
 
-impl pgtls_hba_decision {
-    /// The JSON object, made only when asked for: most callers of the
-    /// evaluation never want it (it was a third of an evaluation's cost).
-    fn json(&self) -> String {
-        json!({
-            "verdict": self.verdict.to_str().unwrap_or_default(),
-            "line": self.line,
-            "method": self.method.as_ref().map(|m| m.to_string_lossy()),
-            "message": self.message_text,
-        })
-        .to_string()
-    }
-}
-
-fn decision(d: &Decision) -> Box<pgtls_hba_decision> {
-    let (verdict, message) = match &d.outcome {
-        Outcome::Matched { .. } if d.proceeds() => (c"match", d.message.clone()),
-        Outcome::Matched { .. } => (c"reject", d.message.clone()),
-        Outcome::NoMatch => (c"no-match", d.message.clone()),
-        Outcome::NotLoaded { message } => (c"not-loaded", Some(message.clone())),
-        Outcome::Undecided { reason, .. } => (c"undecided", Some(reason.clone())),
-        _ => (c"undecided", d.message.clone()),
+fn decision(d: Decision) -> Box<pgtls_hba_decision> {
+    let verdict = match d.verdict() {
+        HbaVerdict::Match => c"match",
+        HbaVerdict::Reject => c"reject",
+        HbaVerdict::NoMatch => c"no-match",
+        HbaVerdict::NotLoaded => c"not-loaded",
+        _ => c"undecided",
     };
     Box::new(pgtls_hba_decision {
         verdict,
         line: d.line_number(),
         method: opt_cstring(d.method().map(|m| m.as_str())),
-        message: opt_cstring(message.clone()),
-        message_text: message,
+        message: opt_cstring(d.verdict_message()),
+        decision: d,
     })
 }
 
@@ -399,7 +383,7 @@ pub unsafe extern "C" fn pgtls_hba_evaluate(
             .with_gss(flags & PGTLS_HBA_REQUEST_GSS != 0)
             .with_replication(replication)
             .with_member_of(roles);
-        out.set(decision(&evaluate(&hba.file, &req)));
+        out.set(decision(evaluate(&hba.file, &req)));
         Ok(())
     })
 }
@@ -653,7 +637,7 @@ pub unsafe extern "C" fn pgtls_hba_evaluate_request(
         // SAFETY: per the function's contract.
         let request = unsafe { object(request, "request") }?;
         let out = Out::new(decision_out, "decision_out")?;
-        out.set(decision(&evaluate(&hba.file, &request.req)));
+        out.set(decision(evaluate(&hba.file, &request.req)));
         Ok(())
     })
 }
@@ -717,8 +701,9 @@ pub unsafe extern "C" fn pgtls_hba_decision_message(
     })
 }
 
-/// The decision as JSON: `{"verdict", "line", "method", "message"}`, as
-/// `pgtls hba check --json` prints it.
+/// The decision as JSON: `{"schema_version", "verdict", "line", "method",
+/// "message"}`, as `pgtls hba check --json` prints it (the library's report,
+/// `docs/schemas/`).
 ///
 /// # Safety
 /// `decision` is NULL or live; outputs are NULL or writable.
@@ -732,7 +717,7 @@ pub unsafe extern "C" fn pgtls_hba_decision_to_json(
         // SAFETY: per the function's contract.
         let d = unsafe { object(decision, "decision") }?;
         let out = Out::new(json_out, "json_out")?;
-        out.set(pgtls_buf::new(d.json().into_bytes()));
+        out.set(pgtls_buf::new(d.decision.to_json().into_bytes()));
         Ok(())
     })
 }
@@ -783,22 +768,7 @@ pub unsafe extern "C" fn pgtls_hba_lint(
         let ident = unsafe { ident.as_ref() }.map(|i| &i.file);
         let out = Out::new(lint_out, "lint_out")?;
         let found = lint(&hba.file, ident);
-        let json = Value::Array(
-            found
-                .iter()
-                .map(|f| {
-                    json!({
-                        "file": f.file,
-                        "line": f.line,
-                        "severity": f.severity.as_str(),
-                        "code": f.code,
-                        "message": f.message,
-                        "witness": f.witness,
-                    })
-                })
-                .collect(),
-        )
-        .to_string();
+        let json = ::pgtls_hba::report::findings_json(&found);
         let findings = found
             .iter()
             .map(|f| FindingStrings {
@@ -889,8 +859,9 @@ pub unsafe extern "C" fn pgtls_lint_message(
     })
 }
 
-/// The findings as a JSON array of `{"file", "line", "severity", "code",
-/// "message", "witness"}`.
+/// The findings as a JSON array of `{"schema_version", "file", "line",
+/// "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
+/// prints it (the library's report, `docs/schemas/`).
 ///
 /// # Safety
 /// `lint` is NULL or live; outputs are NULL or writable.

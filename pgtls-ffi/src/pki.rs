@@ -6,10 +6,8 @@ use std::path::Path;
 
 use pgtls_core::{
     Ca, Certificate, CertificateParams, Csr, CsrPolicy, CsrUsage, DirStore, DistinguishedName,
-    Inspection, KeyAlgorithm, KeyPair, RevocationReason, SerialNumber, Store, SubjectAltName,
-    Validity,
+    KeyAlgorithm, KeyPair, RevocationReason, SerialNumber, Store, SubjectAltName, Validity,
 };
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::buf::pgtls_buf;
@@ -211,25 +209,6 @@ impl pgtls_cert {
     }
 }
 
-pub(crate) fn cert_json(c: &Certificate) -> Value {
-    let k = c.constraints();
-    json!({
-        "subject": c.subject().to_string(),
-        "issuer": c.issuer().to_string(),
-        "serial": c.serial_hex(),
-        "not_before": c.not_before().unix_timestamp(),
-        "not_after": c.not_after().unix_timestamp(),
-        "subject_alt_names": c.subject_alt_names().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "is_ca": k.is_ca,
-        "path_len": k.path_len,
-        "key_usage": k.key_usage,
-        "extended_key_usage": k.extended_key_usage,
-        "key_type": c.public_key().key_type().to_string(),
-        "self_issued": c.is_self_issued(),
-        "sha256_fingerprint": c.sha256_fingerprint().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"),
-    })
-}
-
 /// Parses the first certificate of PEM or DER `input`.
 ///
 /// # Safety
@@ -387,10 +366,14 @@ pub unsafe extern "C" fn pgtls_cert_to_pem(
     })
 }
 
-/// The certificate's fields as a JSON object: `subject`, `issuer`, `serial`,
-/// `not_before`, `not_after` (Unix seconds), `subject_alt_names`, `is_ca`,
-/// `path_len`, `key_usage`, `extended_key_usage`, `key_type`, `self_issued`,
-/// `sha256_fingerprint`.
+/// The certificate's report as a JSON object, as `pgtls inspect --json`
+/// prints a certificate (the library's report, `docs/schemas/`):
+/// `schema_version`, `kind` (`certificate`), `subject`, `issuer`, `serial`,
+/// `version`, `not_before`, `not_after` (RFC 3339, UTC), `key_type`,
+/// `key_bits`, `subject_alt_names`, `is_ca`, `path_len`, `key_usage`,
+/// `extended_key_usage`, `subject_key_identifier`,
+/// `authority_key_identifier`, `self_issued`, `sha256_fingerprint`,
+/// `extensions`.
 ///
 /// # Safety
 /// As for `pgtls_cert_to_pem`.
@@ -405,7 +388,7 @@ pub unsafe extern "C" fn pgtls_cert_to_json(
         let cert = unsafe { object(cert, "cert") }?;
         let out = Out::new(json_out, "json_out")?;
         out.set(pgtls_buf::new(
-            cert_json(&cert.cert).to_string().into_bytes(),
+            pgtls_core::report::to_json(&cert.cert.report()).into_bytes(),
         ));
         Ok(())
     })
@@ -422,9 +405,11 @@ pub unsafe extern "C" fn pgtls_cert_free(cert: *mut pgtls_cert) {
 }
 
 /// Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
-/// describes them as a JSON array of objects with a `type` member
+/// describes them as a JSON array of the library's reports
+/// (`docs/schemas/inspection.json`), each with a `kind` member
 /// (`certificate`, `csr`, `crl`, `private_key`, `encrypted_private_key`,
-/// `public_key`). Private keys are described, never printed. `passphrase`
+/// `public_key`) and times in RFC 3339. Private keys are described, never
+/// printed. `passphrase`
 /// decrypts encrypted keys; `(NULL, 0)` for none.
 ///
 /// # Safety
@@ -446,49 +431,11 @@ pub unsafe extern "C" fn pgtls_inspect_json(
         let pass = unsafe { bytes(passphrase, passphrase_len, "passphrase") }?;
         let pass = (!passphrase.is_null()).then_some(pass);
         let found = pgtls_core::inspect(input, pass, "input").map_err(|e| core_error(&e))?;
-        let items: Vec<Value> = found.iter().map(inspection_json).collect();
-        out.set(pgtls_buf::new(Value::Array(items).to_string().into_bytes()));
+        out.set(pgtls_buf::new(
+            pgtls_core::report::inspection_json(&found).into_bytes(),
+        ));
         Ok(())
     })
-}
-
-fn inspection_json(i: &Inspection) -> Value {
-    match i {
-        Inspection::Certificate(c) => {
-            let mut v = cert_json(c);
-            v["type"] = json!("certificate");
-            v
-        }
-        Inspection::Csr(c) => json!({
-            "type": "csr",
-            "subject": c.subject().to_string(),
-            "requested_sans": c.requested_sans().iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "key_type": c.public_key().key_type().to_string(),
-        }),
-        Inspection::Crl(c) => json!({
-            "type": "crl",
-            "issuer": c.issuer().to_string(),
-            "this_update": c.this_update().unix_timestamp(),
-            "next_update": c.next_update().map(OffsetDateTime::unix_timestamp),
-            "crl_number": c.crl_number().map(SerialNumber::to_hex),
-            "revoked": c.entries().iter().map(|e| json!({
-                "serial": e.serial.to_hex(),
-                "revoked_at": e.revoked_at.unix_timestamp(),
-                "reason": e.reason.map(|r| r.to_string()),
-            })).collect::<Vec<_>>(),
-        }),
-        Inspection::PrivateKey { key, encrypted } => json!({
-            "type": "private_key",
-            "key_type": key.key_type().to_string(),
-            "encrypted": encrypted,
-        }),
-        Inspection::EncryptedPrivateKey => json!({ "type": "encrypted_private_key" }),
-        Inspection::PublicKey(k) => json!({
-            "type": "public_key",
-            "key_type": k.key_type().to_string(),
-        }),
-        _ => json!({ "type": "unknown" }),
-    }
 }
 
 // ------------------------------------------------------------------ CA
@@ -1023,8 +970,10 @@ pub unsafe extern "C" fn pgtls_store_generate_crl(
     })
 }
 
-/// The store's index as a JSON array of `{"serial", "status" ("valid",
-/// "revoked", "expired"), "expires", "revoked_at", "reason", "subject"}`.
+/// The store's index as a JSON array of `{"schema_version", "serial",
+/// "subject", "status" ("valid", "revoked", "expired"), "expires",
+/// "revoked_at", "reason"}` (times in RFC 3339; the library's report,
+/// `docs/schemas/store-entries.json`).
 ///
 /// # Safety
 /// As for `pgtls_store_issue_server`.
@@ -1039,30 +988,9 @@ pub unsafe extern "C" fn pgtls_store_entries_json(
         let store = unsafe { object(store, "store") }?;
         let out = Out::new(json_out, "json_out")?;
         let entries = store.store.entries().map_err(|e| core_error(&e))?;
-        let items: Vec<Value> = entries
-            .iter()
-            .map(|e| {
-                let (status, revoked_at, reason) = match &e.status {
-                    pgtls_core::IndexStatus::Valid => ("valid", None, None),
-                    pgtls_core::IndexStatus::Revoked { at, reason } => (
-                        "revoked",
-                        Some(at.unix_timestamp()),
-                        reason.map(|r| r.to_string()),
-                    ),
-                    pgtls_core::IndexStatus::Expired => ("expired", None, None),
-                    _ => ("unknown", None, None),
-                };
-                json!({
-                    "serial": e.serial.to_hex(),
-                    "status": status,
-                    "expires": e.expires.unix_timestamp(),
-                    "revoked_at": revoked_at,
-                    "reason": reason,
-                    "subject": e.subject.to_openssl_oneline(),
-                })
-            })
-            .collect();
-        out.set(pgtls_buf::new(Value::Array(items).to_string().into_bytes()));
+        out.set(pgtls_buf::new(
+            pgtls_core::report::store_entries_json(&entries).into_bytes(),
+        ));
         Ok(())
     })
 }

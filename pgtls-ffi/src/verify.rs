@@ -4,7 +4,6 @@
 use std::ffi::{CStr, CString, c_char};
 
 use ::pgtls_verify::{Env, Params, Verdict, read_chain_pem, verify_server};
-use serde_json::{Value, json};
 
 use crate::buf::pgtls_buf;
 use crate::error::{Error, pgtls_error};
@@ -37,24 +36,6 @@ pub struct pgtls_verdict {
     message: Option<CString>,
     reason: Option<CString>,
     reason_code: u32,
-}
-
-fn verdict_json(v: &Verdict) -> Value {
-    json!({
-        "verdict": if v.accept { "accept" } else { "reject" },
-        "message": v.message,
-        "tls": v.tls,
-        "plaintext_fallback": v.plaintext_fallback,
-        "checks": v.checks.iter().map(|c| json!({
-            "name": c.name,
-            "passed": c.passed,
-            "detail": c.detail,
-            "reason": c.reason.map(|r| r.text()),
-            "reason_code": c.reason.map(|r| r.code()),
-            "depth": c.depth,
-            "subject": c.subject,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// What libpq would decide when a server presents `chain_pem` (PEM
@@ -96,7 +77,7 @@ pub unsafe extern "C" fn pgtls_verify_server(
             .map_err(|e| verify_error(&e))?;
         let hidden = v.hidden_reason().and_then(|c| c.reason);
         out.set(Box::new(pgtls_verdict {
-            message: v.message.clone().map(cstring),
+            message: v.message().map(cstring),
             reason: hidden.map(|r| cstring(r.text())),
             reason_code: hidden.map_or(0, |r| r.code()),
             verdict: v,
@@ -113,7 +94,7 @@ pub unsafe extern "C" fn pgtls_verify_server(
 pub unsafe extern "C" fn pgtls_verdict_accept(verdict: *const pgtls_verdict) -> bool {
     boundary(false, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { verdict.as_ref() }.is_some_and(|v| v.verdict.accept)
+        unsafe { verdict.as_ref() }.is_some_and(|v| v.verdict.accepted())
     })
 }
 
@@ -187,9 +168,10 @@ pub unsafe extern "C" fn pgtls_verdict_reason_code(verdict: *const pgtls_verdict
 }
 
 /// The verdict as JSON, as `pgtls verify server --json` prints it:
-/// `{"verdict": "accept"|"reject", "message", "tls", "plaintext_fallback",
-/// "checks": [{"name", "passed", "detail", "reason", "reason_code", "depth",
-/// "subject"}]}`.
+/// `{"schema_version", "verdict": "accept"|"reject", "message", "tls",
+/// "plaintext_fallback", "client_cert_sent", "checks": [{"name", "passed",
+/// "detail", "reason", "reason_code", "depth", "subject"}]}`, as `pgtls verify
+/// server --json` prints it (the library's report, `docs/schemas/`).
 ///
 /// # Safety
 /// `verdict` is NULL or live; outputs are NULL or writable.
@@ -203,9 +185,7 @@ pub unsafe extern "C" fn pgtls_verdict_to_json(
         // SAFETY: per the function's contract.
         let v = unsafe { object(verdict, "verdict") }?;
         let out = Out::new(json_out, "json_out")?;
-        out.set(pgtls_buf::new(
-            verdict_json(&v.verdict).to_string().into_bytes(),
-        ));
+        out.set(pgtls_buf::new(v.verdict.to_json().into_bytes()));
         Ok(())
     })
 }
@@ -366,27 +346,13 @@ pub unsafe extern "C" fn pgtls_verify_client(
             unix_time(now)?,
         )
         .map_err(|e| verify_error(&e))?;
-        let json = json!({
-            "verdict": if d.accept { "accept" } else { "reject" },
-            "message": d.message,
-            "log": d.log,
-            "peer_cn": d.peer_cn,
-            "peer_dn": d.peer_dn,
-            "undecided": d.undecided,
-            "checks": d.checks.iter().map(|c| json!({
-                "name": c.name,
-                "passed": c.passed,
-                "detail": c.detail,
-                "reason": c.reason.map(|r| r.text()),
-            })).collect::<Vec<_>>(),
-        })
-        .to_string();
+        let json = d.to_json();
         out.set(Box::new(pgtls_client_decision {
             // Never an acceptance pgtls cannot prove.
-            accept: d.accept && d.undecided.is_none(),
-            undecided: d.undecided.map(cstring),
-            message: d.message.map(cstring),
-            log: d.log.map(cstring),
+            accept: d.accepted(),
+            undecided: d.undecided().map(cstring),
+            message: d.message().map(cstring),
+            log: d.log().map(cstring),
             json,
         }));
         Ok(())
@@ -486,11 +452,12 @@ pub unsafe extern "C" fn pgtls_client_decision_log(
     })
 }
 
-/// The decision as JSON: `{"verdict", "message", "log", "peer_cn",
-/// "peer_dn", "undecided", "checks"}`. `"verdict"` is `"accept"` or
-/// `"reject"` as in pgtls 0.1.0 (an undecided case stays `"reject"` there, so
-/// existing readers keep their meaning); `"undecided"` is the reason string
-/// when pgtls cannot decide, null otherwise.
+/// The decision as JSON, as `pgtls verify client --json` prints it (the
+/// library's report, `docs/schemas/`): `{"schema_version", "verdict",
+/// "message", "log", "undecided", "peer_cn", "peer_dn", "checks"}`.
+/// `"verdict"` is `"accept"`, `"reject"` or `"undecided"` (schema version 1;
+/// pgtls 0.1.0 said `"reject"` for an undecided case); `"undecided"` is the
+/// reason string when pgtls cannot decide, null otherwise.
 ///
 /// # Safety
 /// `decision` is NULL or live; outputs are NULL or writable.

@@ -177,6 +177,44 @@ pub enum Outcome {
     },
 }
 
+/// The verdict of the pg_hba stage, in the words of `pgtls hba check` and
+/// the C ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HbaVerdict {
+    /// A record matched with a method other than `reject`: the connection
+    /// proceeds to authentication.
+    Match,
+    /// A `reject` record matched.
+    Reject,
+    /// No record matched: implicit reject.
+    NoMatch,
+    /// The file would not load.
+    NotLoaded,
+    /// pgtls cannot evaluate a record's regular expression the way
+    /// PostgreSQL would.
+    Undecided,
+}
+
+impl HbaVerdict {
+    /// `match`, `reject`, `no-match`, `not-loaded`, `undecided`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Match => "match",
+            Self::Reject => "reject",
+            Self::NoMatch => "no-match",
+            Self::NotLoaded => "not-loaded",
+            Self::Undecided => "undecided",
+        }
+    }
+}
+
+impl std::fmt::Display for HbaVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The result of [`evaluate`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -221,6 +259,29 @@ impl Decision {
                 l.line_number, l.raw
             )
         })
+    }
+
+    /// The verdict: match, reject, no-match, not-loaded or undecided.
+    pub fn verdict(&self) -> HbaVerdict {
+        match &self.outcome {
+            Outcome::Matched { .. } if self.proceeds() => HbaVerdict::Match,
+            Outcome::Matched { .. } => HbaVerdict::Reject,
+            Outcome::NoMatch => HbaVerdict::NoMatch,
+            Outcome::NotLoaded { .. } => HbaVerdict::NotLoaded,
+            Outcome::Undecided { .. } => HbaVerdict::Undecided,
+        }
+    }
+
+    /// The sentence that goes with the verdict: the server's FATAL text for
+    /// reject and no-match, the load error for not-loaded, why pgtls cannot
+    /// decide for undecided; `None` for a match.
+    pub fn verdict_message(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Matched { .. } if self.proceeds() => None,
+            Outcome::Matched { .. } | Outcome::NoMatch => self.message.as_deref(),
+            Outcome::NotLoaded { message } => Some(message),
+            Outcome::Undecided { reason, .. } => Some(reason),
+        }
     }
 
     /// Whether the connection proceeds to authentication with a real method.

@@ -95,6 +95,7 @@ mod ldapurl;
 mod lint;
 mod method;
 mod pgregex;
+pub mod report;
 mod source;
 mod token;
 mod version;
@@ -107,7 +108,7 @@ pub use edit::{
     literal_name, policy_lines, quote_token, sql_identifier,
 };
 pub use error::Error;
-pub use eval::{Decision, Outcome, Replication, Request, evaluate};
+pub use eval::{Decision, HbaVerdict, Outcome, Replication, Request, evaluate};
 pub use hba::{
     Address, HbaFile, HbaLine, HbaOptions, HbaRule, LineError, NameToken, ServerSettings,
     parse_hba_line,

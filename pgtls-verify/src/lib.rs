@@ -31,7 +31,7 @@
 //! let chain: Vec<rustls_pki_types::CertificateDer<'_>> = vec![/* DER, leaf first */];
 //! let now = rustls_pki_types::UnixTime::now();
 //! let v = verify_server(&params, &Env::from_process(), PgVersion::V15, &chain, now).unwrap();
-//! if !v.accept { eprintln!("{}", v.message.unwrap_or_default()); }
+//! if !v.accepted() { eprintln!("{}", v.message().unwrap_or_default()); }
 //! ```
 //!
 //! # `sslmode=disable`
@@ -59,6 +59,7 @@ mod params;
 pub mod policy;
 pub mod probe;
 pub mod provider;
+pub mod report;
 mod rustls_verifier;
 pub mod server;
 mod sslmode;
@@ -71,7 +72,7 @@ pub mod manual {}
 pub use chain::{ChainFailure, ChainLink, X509Reason};
 pub use client_cert::{CertMode, ClientCert};
 pub use error::Error;
-pub use outcome::{Check, Verdict};
+pub use outcome::{Check, ClientOutcome, Verdict};
 pub use params::{
     ConninfoError, DEFAULT_SYSCONFDIR, Env, Params, ServiceError, conninfo_string, conninfo_value,
     keyword_since,
@@ -257,7 +258,7 @@ pub fn verify_server_handshake(
     all.push(client_check);
     all.append(&mut v.checks);
     v.checks = all;
-    if v.accept {
+    if v.accepted() {
         let sent = server.requests_client_cert && client.is_loaded();
         let detail = format!(
             "sslcertmode={}: the server {} a certificate, {}",
@@ -285,7 +286,7 @@ pub fn verify_server_handshake(
             }
         }
     }
-    v.plaintext_fallback = !v.accept && fallback;
+    v.plaintext_fallback = !v.accepted() && fallback;
     Ok(v)
 }
 

@@ -66,17 +66,29 @@ impl Check {
     }
 }
 
+/// libpq's decision about a server: it completes the TLS session, or it
+/// refuses with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientOutcome {
+    /// libpq would complete a TLS session.
+    Accept,
+    /// libpq refuses.
+    Reject {
+        /// libpq's message (what PQerrorMessage shows after the
+        /// `connection to server at ... failed: ` prefix; may span lines).
+        message: String,
+    },
+}
+
 /// What libpq would do with a server presenting a given chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Verdict {
-    /// libpq would complete a TLS session.
-    pub accept: bool,
+    /// Accept, or reject with libpq's message.
+    pub outcome: ClientOutcome,
     /// libpq would use TLS at all for these settings.
     pub tls: bool,
-    /// For a refusal: libpq's message (what PQerrorMessage shows after the
-    /// `connection to server at ... failed: ` prefix; may span lines).
-    pub message: Option<String>,
     /// The checks, in the order libpq performs them.
     pub checks: Vec<Check>,
     /// For allow/prefer: libpq would retry (or have started) in plaintext
@@ -90,11 +102,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub(crate) fn accept(checks: Vec<Check>) -> Self {
+    pub(crate) fn accepting(checks: Vec<Check>) -> Self {
         Self {
-            accept: true,
+            outcome: ClientOutcome::Accept,
             tls: true,
-            message: None,
             checks,
             plaintext_fallback: false,
             client_cert_sent: false,
@@ -103,12 +114,32 @@ impl Verdict {
 
     pub(crate) fn reject(message: impl Into<String>, tls: bool, checks: Vec<Check>) -> Self {
         Self {
-            accept: false,
+            outcome: ClientOutcome::Reject {
+                message: message.into(),
+            },
             tls,
-            message: Some(message.into()),
             checks,
             plaintext_fallback: false,
             client_cert_sent: false,
+        }
+    }
+
+    /// A refusal before any TLS: libpq fails with `message` before it
+    /// sends a byte (a service-file lookup that fails, ...).
+    pub fn refused_without_tls(message: impl Into<String>) -> Self {
+        Self::reject(message, false, Vec::new())
+    }
+
+    /// libpq would complete a TLS session.
+    pub fn accepted(&self) -> bool {
+        matches!(self.outcome, ClientOutcome::Accept)
+    }
+
+    /// For a refusal: libpq's message.
+    pub fn message(&self) -> Option<&str> {
+        match &self.outcome {
+            ClientOutcome::Accept => None,
+            ClientOutcome::Reject { message } => Some(message),
         }
     }
 

@@ -240,11 +240,14 @@ impl ServerCertVerifier for LibpqVerifier {
             .trust
             .evaluate_host(&chain, now, host.as_deref())
             .map_err(|e| to_rustls(e.to_string(), None))?;
-        if verdict.accept {
+        if verdict.accepted() {
             Ok(ServerCertVerified::assertion())
         } else {
             let reason = verdict.hidden_reason().and_then(|c| c.reason);
-            Err(to_rustls(verdict.message.unwrap_or_default(), reason))
+            Err(to_rustls(
+                verdict.message().unwrap_or_default().to_owned(),
+                reason,
+            ))
         }
     }
 

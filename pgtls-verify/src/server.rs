@@ -50,28 +50,113 @@ impl ServerTls {
     }
 }
 
+/// The server's decision about a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerOutcome {
+    /// The server authenticates the client (for password methods: the
+    /// certificate part passes).
+    Accept,
+    /// The server refuses.
+    Reject {
+        /// What the client sees (`FATAL:  ...`, or the TLS alert as libpq
+        /// prints it: `SSL error: tlsv1 alert unknown ca`).
+        message: String,
+        /// What the server logs, when it says more than the client sees.
+        log: Option<String>,
+    },
+    /// pgtls cannot decide the way the server would (a pg_ident.conf regex
+    /// it cannot evaluate faithfully). The server might accept; this is not
+    /// a refusal either.
+    Undecided {
+        /// Why pgtls cannot decide.
+        reason: String,
+        /// The sentence for a report, naming the names and the reason.
+        message: String,
+    },
+}
+
 /// What the server decides.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerDecision {
-    /// The server authenticates the client (for password methods: the
-    /// certificate part passes).
-    pub accept: bool,
-    /// For a refusal: what the client sees (`FATAL:  ...`, or the TLS alert
-    /// as libpq prints it: `SSL error: tlsv1 alert unknown ca`).
-    pub message: Option<String>,
-    /// What the server logs, when it says more than the client sees.
-    pub log: Option<String>,
+    /// Accept, reject (with the client's message and the server's log) or
+    /// undecided (with the reason).
+    pub outcome: ServerOutcome,
     /// The steps.
     pub checks: Vec<Check>,
     /// The client certificate's CN as the server extracts it.
     pub peer_cn: Option<String>,
     /// The client certificate's DN in the server's RFC 2253 form (14+).
     pub peer_dn: Option<String>,
-    /// Set when pgtls cannot decide the way the server would (a pg_ident.conf
-    /// regex it cannot evaluate faithfully): why. `accept` is then false,
-    /// but the server might accept; this is not a refusal either.
-    pub undecided: Option<String>,
+}
+
+impl ServerDecision {
+    /// The server authenticates the client.
+    pub fn accepted(&self) -> bool {
+        matches!(self.outcome, ServerOutcome::Accept)
+    }
+
+    /// For a refusal: what the client sees; when undecided: why, in a
+    /// sentence.
+    pub fn message(&self) -> Option<&str> {
+        match &self.outcome {
+            ServerOutcome::Accept => None,
+            ServerOutcome::Reject { message, .. } | ServerOutcome::Undecided { message, .. } => {
+                Some(message)
+            }
+        }
+    }
+
+    /// For a refusal: what the server logs, when it says more than the
+    /// client sees.
+    pub fn log(&self) -> Option<&str> {
+        match &self.outcome {
+            ServerOutcome::Reject { log, .. } => log.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// When pgtls cannot decide: why.
+    pub fn undecided(&self) -> Option<&str> {
+        match &self.outcome {
+            ServerOutcome::Undecided { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// The decision as `decide_client` builds it, step by step.
+struct Draft {
+    accept: bool,
+    message: Option<String>,
+    log: Option<String>,
+    checks: Vec<Check>,
+    peer_cn: Option<String>,
+    peer_dn: Option<String>,
+    undecided: Option<String>,
+}
+
+impl From<Draft> for ServerDecision {
+    fn from(d: Draft) -> Self {
+        let outcome = match (d.accept, d.undecided) {
+            (_, Some(reason)) => ServerOutcome::Undecided {
+                message: d.message.unwrap_or_else(|| reason.clone()),
+                reason,
+            },
+            (true, None) => ServerOutcome::Accept,
+            (false, None) => ServerOutcome::Reject {
+                message: d.message.unwrap_or_default(),
+                log: d.log,
+            },
+        };
+        Self {
+            outcome,
+            checks: d.checks,
+            peer_cn: d.peer_cn,
+            peer_dn: d.peer_dn,
+        }
+    }
 }
 
 /// A configuration the server would not start (or reload) with.
@@ -216,7 +301,7 @@ pub fn decide_client(
             }
         ),
     )];
-    let mut d = ServerDecision {
+    let mut d = Draft {
         accept: false,
         message: None,
         log: None,
@@ -243,7 +328,7 @@ pub fn decide_client(
             d.message = Some("SSL error: sslv3 alert illegal parameter".into());
             d.log = Some("could not accept SSL connection: excessive message size".into());
             d.checks = checks;
-            return Ok(d);
+            return Ok(d.into());
         }
         let certs = trust::parse_chain(chain_der)?;
         match chain::verify(&certs, &store, Purpose::SslClient, now) {
@@ -256,7 +341,7 @@ pub fn decide_client(
                 checks.push(Check::chain_failure("handshake", f));
                 d.log = Some("could not accept SSL connection: certificate verify failed".into());
                 d.checks = checks;
-                return Ok(d);
+                return Ok(d.into());
             }
         }
         peer = certs.into_iter().next();
@@ -271,7 +356,7 @@ pub fn decide_client(
                 d.log = Some("SSL certificate's common name contains embedded null".into());
                 checks.push(Check::fail("peer", "common name contains embedded null"));
                 d.checks = checks;
-                return Ok(d);
+                return Ok(d.into());
             }
             d.peer_cn = Some(String::from_utf8_lossy(cn).into_owned());
         }
@@ -280,7 +365,7 @@ pub fn decide_client(
         }
     }
 
-    let fatal = |d: &mut ServerDecision, checks: Vec<Check>, msg: String, log: Option<String>| {
+    let fatal = |d: &mut Draft, checks: Vec<Check>, msg: String, log: Option<String>| {
         d.message = Some(format!("FATAL:  {msg}"));
         d.log = log;
         d.checks = checks;
@@ -299,7 +384,7 @@ pub fn decide_client(
             "connection requires a valid client certificate".into(),
             None,
         );
-        return Ok(d);
+        return Ok(d.into());
     }
     let method_name = match rule.method {
         AuthMethod::Trust => "\"trust\" authentication failed for user",
@@ -323,7 +408,7 @@ pub fn decide_client(
             "pg_hba.conf rejects connection".into(),
             None,
         );
-        return Ok(d);
+        return Ok(d.into());
     }
     if !matches!(rule.method, AuthMethod::Trust | AuthMethod::Cert) {
         checks.push(Check::skip(
@@ -344,7 +429,7 @@ pub fn decide_client(
                 "connection requires a valid client certificate".into(),
                 None,
             );
-            return Ok(d);
+            return Ok(d.into());
         };
         let name = match opts.clientname {
             ClientName::Dn if tls.version >= PgVersion::V14 => d.peer_dn.clone(),
@@ -353,13 +438,12 @@ pub fn decide_client(
                 .as_ref()
                 .map(|(_, cn)| String::from_utf8_lossy(cn).into_owned()),
         };
-        let failed =
-            |d: &mut ServerDecision, mut checks: Vec<Check>, detail: String, log: String| {
-                checks.push(Check::fail("certificate name", detail));
-                d.message = Some(format!("FATAL:  {method_name} \"{user}\""));
-                d.log = Some(log);
-                d.checks = checks;
-            };
+        let failed = |d: &mut Draft, mut checks: Vec<Check>, detail: String, log: String| {
+            checks.push(Check::fail("certificate name", detail));
+            d.message = Some(format!("FATAL:  {method_name} \"{user}\""));
+            d.log = Some(log);
+            d.checks = checks;
+        };
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             let log = format!(
                 "certificate authentication failed for user \"{user}\": client certificate contains no user name"
@@ -370,7 +454,7 @@ pub fn decide_client(
                 "no user name in the certificate".into(),
                 log,
             );
-            return Ok(d);
+            return Ok(d.into());
         };
         let map = opts.map.as_deref();
         let empty;
@@ -400,7 +484,7 @@ pub fn decide_client(
             ));
             d.undecided = Some(why.clone());
             d.checks = checks;
-            return Ok(d);
+            return Ok(d.into());
         }
         if !decision.allowed() {
             let what = if matches!(opts.clientname, ClientName::Dn) {
@@ -420,7 +504,7 @@ pub fn decide_client(
                 format!("\"{name}\" may not log in as \"{user}\""),
                 log,
             );
-            return Ok(d);
+            return Ok(d.into());
         }
         checks.push(Check::pass(
             "certificate name",
@@ -429,5 +513,5 @@ pub fn decide_client(
     }
     d.accept = true;
     d.checks = checks;
-    Ok(d)
+    Ok(d.into())
 }

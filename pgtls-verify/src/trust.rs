@@ -437,6 +437,6 @@ impl TrustConfig {
                 format!("not checked under sslmode={}", self.mode),
             ));
         }
-        Ok(Verdict::accept(checks))
+        Ok(Verdict::accepting(checks))
     }
 }

@@ -89,19 +89,15 @@ fn unusable_root_files_fail_in_every_tls_mode_with_openssls_reason() {
         );
         for mode in ["allow", "prefer", "require", "verify-ca", "verify-full"] {
             let v = verdict(mode, &path, &chain);
-            assert!(!v.accept, "{name} {mode} accepted");
-            assert_eq!(
-                v.message.as_deref(),
-                Some(want.as_str()),
-                "{name} under {mode}"
-            );
+            assert!(!v.accepted(), "{name} {mode} accepted");
+            assert_eq!(v.message(), Some(want.as_str()), "{name} under {mode}");
         }
     }
     // A missing file: an error only for verify-*.
     let missing = dir.join("missing.pem");
-    assert!(verdict("require", &missing, &chain).accept);
+    assert!(verdict("require", &missing, &chain).accepted());
     let v = verdict("verify-ca", &missing, &chain);
-    assert!(v.message.unwrap().starts_with(&format!(
+    assert!(v.message().unwrap().starts_with(&format!(
         "root certificate file \"{}\" does not exist\n",
         missing.display()
     )));
@@ -116,23 +112,20 @@ fn non_utf8_names_long_chains_and_broken_chains() {
     std::fs::copy(dir.join("root.pem"), &odd).unwrap();
     let mut chain = pgtls_verify::read_chain_file(&dir.join("leaf.pem")).unwrap();
     chain.extend(pgtls_verify::read_chain_file(&dir.join("int.pem")).unwrap());
-    assert!(verdict("verify-full", &odd, &chain).accept);
+    assert!(verdict("verify-full", &odd, &chain).accepted());
     let missing_odd: PathBuf = dir.join(std::ffi::OsStr::from_bytes(b"gone-\xfe.pem"));
-    assert!(!verdict("verify-ca", &missing_odd, &chain).accept);
+    assert!(!verdict("verify-ca", &missing_odd, &chain).accepted());
 
     // An absurdly long chain: over OpenSSL's 100 KiB certificate-list limit.
     let int = chain[1].clone();
     let mut long = chain.clone();
     long.extend(std::iter::repeat_n(int.clone(), 400));
     let v = verdict("verify-ca", &dir.join("root.pem"), &long);
-    assert_eq!(
-        v.message.as_deref(),
-        Some("SSL error: excessive message size")
-    );
+    assert_eq!(v.message(), Some("SSL error: excessive message size"));
     // Long but under the limit: repeated certificates do not loop.
     let mut medium = chain.clone();
     medium.extend(std::iter::repeat_n(int, 100));
-    assert!(verdict("verify-ca", &dir.join("root.pem"), &medium).accept);
+    assert!(verdict("verify-ca", &dir.join("root.pem"), &medium).accepted());
 
     // Broken chain input is a pgtls error, not a panic.
     assert!(pgtls_verify::read_chain_pem(b"").is_err());

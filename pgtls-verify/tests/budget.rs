@@ -115,7 +115,7 @@ fn cross_signed_cycle_behind_thousands_of_decoys_ends_as_openssl_ends() {
         )),
     )
     .unwrap();
-    assert!(!v.accept, "pgtls accepted a chain openssl refuses");
+    assert!(!v.accepted(), "pgtls accepted a chain openssl refuses");
     let reason = v.checks.iter().find_map(|c| c.reason);
     assert_eq!(
         reason.map(|r| r.text()),

@@ -97,14 +97,9 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
             )),
         )
         .unwrap();
-        assert!(!d.accept, "user {user}: {d:?}");
-        assert!(d.undecided.is_some(), "user {user}: {d:?}");
-        assert!(
-            d.message
-                .as_deref()
-                .unwrap()
-                .contains("pgtls cannot decide")
-        );
+        assert!(!d.accepted(), "user {user}: {d:?}");
+        assert!(d.undecided().is_some(), "user {user}: {d:?}");
+        assert!(d.message().unwrap().contains("pgtls cannot decide"));
     }
 
     // A later literal line does not help: the undecidable line comes first.
@@ -123,7 +118,7 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
         )),
     )
     .unwrap();
-    assert!(!d.accept && d.undecided.is_some(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_some(), "{d:?}");
 
     // An earlier line that allows decides before the undecidable one.
     let ident = IdentFile::parse_str(
@@ -141,7 +136,7 @@ fn ambiguous_capture_group_is_undecided_never_accepted() {
         )),
     )
     .unwrap();
-    assert!(d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(d.accepted() && d.undecided().is_none(), "{d:?}");
 }
 
 #[test]
@@ -167,25 +162,25 @@ fn exact_cases_of_ambiguous_patterns_are_decided() {
     };
     // ^(...)$: group 1 is the whole subject under any semantics.
     let d = decide("m /^(alice|carol)$ \\1\n", "carol");
-    assert!(d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(d.accepted() && d.undecided().is_none(), "{d:?}");
     let d = decide("m /^(alice|carol)$ \\1\n", "alice");
-    assert!(!d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_none(), "{d:?}");
     let d = decide("m /^(alice|carol)$ x\\1\n", "xcarol");
-    assert!(d.accept, "{d:?}");
+    assert!(d.accepted(), "{d:?}");
     // No match at all: the line is skipped, a later line decides.
     let d = decide("m /^(a|ab)(c|bcd)(d*)$ \\1\nm carol bob\n", "bob");
-    assert!(d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(d.accepted() && d.undecided().is_none(), "{d:?}");
     let d = decide("m /^(a|ab)(c|bcd)(d*)$ \\1\nm carol bob\n", "carol");
-    assert!(!d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_none(), "{d:?}");
     // Without \1 only whether a match exists matters (pgtls-hba decides).
     let d = decide("m /^(c|ca)(rol|arol)$ bob\n", "bob");
-    assert!(d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(d.accepted() && d.undecided().is_none(), "{d:?}");
     // A group that does not span the whole match stays undecided.
     let d = decide("m /^(c|ca)(rol|arol)$ \\1\n", "c");
-    assert!(!d.accept && d.undecided.is_some(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_some(), "{d:?}");
     // A pattern pgtls cannot run at all (a back-reference) is undecided.
     let d = decide("m /^(c)\\1?arol$ carol\n", "carol");
-    assert!(!d.accept && d.undecided.is_some(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_some(), "{d:?}");
 }
 
 /// A T61String CN with the Latin-1 byte 0xE9: the server compares those bytes
@@ -219,7 +214,7 @@ fn cn_that_is_not_utf8_never_matches_its_lossy_form() {
     )
     .unwrap();
     assert_eq!(d.peer_cn.as_deref(), Some(lossy), "the fixture's CN");
-    assert!(!d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_none(), "{d:?}");
 
     let f = IdentFile::parse_str("m josé carol\nm jos bob\n", PgVersion::V15);
     let d = decide_client(
@@ -233,7 +228,7 @@ fn cn_that_is_not_utf8_never_matches_its_lossy_form() {
         )),
     )
     .unwrap();
-    assert!(!d.accept && d.undecided.is_none(), "{d:?}");
+    assert!(!d.accepted() && d.undecided().is_none(), "{d:?}");
 
     for ident in [format!("m {lossy} carol\n"), "m /^jos.$ carol\n".to_owned()] {
         let f = IdentFile::parse_str(&ident, PgVersion::V15);
@@ -248,6 +243,6 @@ fn cn_that_is_not_utf8_never_matches_its_lossy_form() {
             )),
         )
         .unwrap();
-        assert!(!d.accept && d.undecided.is_some(), "{ident}: {d:?}");
+        assert!(!d.accepted() && d.undecided().is_some(), "{ident}: {d:?}");
     }
 }

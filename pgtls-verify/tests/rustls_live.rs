@@ -151,11 +151,11 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
         )
         .unwrap();
         let agree = match &p {
-            Ok(()) => v.accept,
-            Err(m) => !v.accept && v.message.as_deref() == Some(m.as_str()),
+            Ok(()) => v.accepted(),
+            Err(m) => !v.accepted() && v.message() == Some(m.as_str()),
         };
         if !agree {
-            failures.push(format!("{ci}: psql {p:?} / pgtls {:?}", v.message));
+            failures.push(format!("{ci}: psql {p:?} / pgtls {:?}", v.message()));
         }
     }
 
@@ -187,11 +187,8 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     assert_eq!(modes.len(), 6);
     let (disable, tls_modes) = modes.split_first().unwrap();
     assert_eq!(disable.0, pgtls_verify::SslMode::Disable);
-    assert_eq!(
-        disable.1.message.as_deref(),
-        Some(pgtls_verify::DISABLE_MESSAGE)
-    );
-    assert!(tls_modes.iter().all(|(_, v)| v.accept), "{modes:?}");
+    assert_eq!(disable.1.message(), Some(pgtls_verify::DISABLE_MESSAGE));
+    assert!(tls_modes.iter().all(|(_, v)| v.accepted()), "{modes:?}");
 
     // A v1, CN-only server certificate (rustls-webpki rejects it, libpq accepts it).
     c.write_file("server.crt", &read("leafv1.pem"), 0o644)

@@ -131,10 +131,10 @@ fn decide(f: &Files, conninfo: &str, requested: bool, version: PgVersion) -> Ver
 }
 
 fn outcome(v: &Verdict) -> String {
-    match (&v.message, v.client_cert_sent) {
+    match (v.message(), v.client_cert_sent) {
         (None, true) => "TLS, certificate sent".into(),
         (None, false) => "TLS, no certificate sent".into(),
-        (Some(m), _) => m.clone(),
+        (Some(m), _) => m.to_owned(),
     }
 }
 
@@ -165,7 +165,7 @@ fn sslcertmode_agrees_with_observed_libpq() {
             if certmode == "require" && v.plaintext_fallback {
                 wrong.push(format!("{version}: {row}: claims a plaintext fallback"));
             }
-            assert_eq!(v.accept, v.message.is_none(), "{row}");
+            assert_eq!(v.accepted(), v.message().is_none(), "{row}");
         }
     }
     assert_eq!(ran, OBSERVED.len() * VERSIONS.len());
@@ -188,21 +188,21 @@ fn require_without_a_certificate_is_refused() {
     let env = Env::empty().with_var("HOME", &f.home);
     for version in VERSIONS {
         let v = pgtls_verify::verify_server(&params, &env, version, &f.chain, now()).unwrap();
-        assert!(!v.accept, "{version}: accepted");
-        assert_eq!(v.message.as_deref(), Some(NOT_REQUESTED_MESSAGE));
+        assert!(!v.accepted(), "{version}: accepted");
+        assert_eq!(v.message(), Some(NOT_REQUESTED_MESSAGE));
         let v = decide(
             &f,
             "host=db.example.test sslmode=require sslcertmode=require",
             true,
             version,
         );
-        assert_eq!(v.message.as_deref(), Some(NOT_SENT_MESSAGE), "{version}");
+        assert_eq!(v.message(), Some(NOT_SENT_MESSAGE), "{version}");
         assert!(!v.plaintext_fallback);
     }
     // libpq 15 has no sslcertmode and refuses the keyword.
     let v = pgtls_verify::verify_server(&params, &env, PgVersion::V15, &f.chain, now()).unwrap();
     assert_eq!(
-        v.message.as_deref(),
+        v.message(),
         Some("invalid connection option \"sslcertmode\"")
     );
 }
@@ -333,5 +333,5 @@ fn default_files_and_environment() {
         .with_var("PGSSLCERTMODE", "require");
     let v =
         verify_server_handshake(&params, &env, PgVersion::V17, &f.chain, server, now()).unwrap();
-    assert_eq!(v.message.as_deref(), Some(NOT_SENT_MESSAGE));
+    assert_eq!(v.message(), Some(NOT_SENT_MESSAGE));
 }

@@ -226,15 +226,15 @@ fn pgtls_verify(files: &Files, at: i64, name: Option<&PeerName>) -> Option<Strin
         u64::try_from(at).unwrap_or(0),
     ));
     match verify_server(&params, &Env::empty(), PgVersion::V17, &files.chain, at) {
-        Ok(v) if v.accept => None,
+        Ok(v) if v.accepted() => None,
         Ok(v) => Some(match v.hidden_reason() {
             Some(c) => format!(
                 "{} ({:?} at depth {})",
-                v.message.clone().unwrap_or_default(),
+                v.message().map(str::to_owned).unwrap_or_default(),
                 c.reason.unwrap(),
                 c.depth.unwrap_or(0)
             ),
-            None => v.message.clone().unwrap_or_default(),
+            None => v.message().map(str::to_owned).unwrap_or_default(),
         }),
         Err(e) => Some(format!("pgtls cannot evaluate: {e}")),
     }

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
                 u64::try_from(now).unwrap_or(0),
             )),
         ) {
-            Ok(v) if v.accept => println!("{mode:>11}: TLS session completes"),
+            Ok(v) if v.accepted() => println!("{mode:>11}: TLS session completes"),
             Ok(v) => {
                 let fallback = if v.plaintext_fallback {
                     " (then falls back to plaintext)"
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
                 };
                 println!(
                     "{mode:>11}: refused: {}{fallback}",
-                    v.message.as_deref().unwrap_or_default()
+                    v.message().unwrap_or_default()
                 );
                 if let Some(hidden) = v.hidden_reason() {
                     println!("{:>11}  because: {}", "", hidden.detail);

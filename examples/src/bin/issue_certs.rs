@@ -98,13 +98,13 @@ fn run(dir: &std::path::Path, host: &str, role: &str) -> Result<(), Box<dyn std:
             u64::try_from(now.unix_timestamp()).unwrap_or(0),
         )),
     )?;
-    if verdict.accept {
+    if verdict.accepted() {
         println!("libpq (verify-full, host={host}) would accept the server certificate");
         Ok(())
     } else {
         Err(format!(
             "libpq would refuse: {}",
-            verdict.message.unwrap_or_default()
+            verdict.message().unwrap_or_default()
         )
         .into())
     }

@@ -335,7 +335,7 @@ pub fn cert_issue(data: &[u8]) {
         )
         .expect("verify_server on an issued certificate");
         assert!(
-            v.accept,
+            v.accepted(),
             "issued server certificate rejected: {:?}",
             v.checks
         );

@@ -233,7 +233,11 @@ pub fn ffi_verdict(data: &[u8]) {
         (Ok(v), pgtls_status::Ok) => {
             // SAFETY: verdict is live until freed.
             unsafe {
-                assert_eq!(pgtls_verdict_accept(verdict), v.accept, "accept differs");
+                assert_eq!(
+                    pgtls_verdict_accept(verdict),
+                    v.accepted(),
+                    "accept differs"
+                );
                 assert_eq!(pgtls_verdict_tls(verdict), v.tls, "tls differs");
                 assert_eq!(
                     pgtls_verdict_plaintext_fallback(verdict),
@@ -241,7 +245,7 @@ pub fn ffi_verdict(data: &[u8]) {
                 );
                 assert_eq!(
                     c_text(pgtls_verdict_message(verdict)),
-                    v.message.as_deref().map(c_form),
+                    v.message().map(c_form),
                     "message differs"
                 );
                 pgtls_verdict_free(verdict);

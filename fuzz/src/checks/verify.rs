@@ -464,12 +464,12 @@ pub fn hostname(data: &[u8]) {
         &model,
         cns.first().map(String::as_bytes),
     );
-    match (&want, v.accept) {
+    match (&want, v.accepted()) {
         (Ok(_), true) => {}
         (Err(msg), false) => {
             if printable {
                 assert_eq!(
-                    v.message.as_deref(),
+                    v.message(),
                     Some(msg.as_str()),
                     "message differs: host {host:?}, SANs {model:?}, CNs {cns:?}, PG {version}"
                 );
@@ -477,7 +477,8 @@ pub fn hostname(data: &[u8]) {
         }
         _ => panic!(
             "verify-full disagrees with the model: pgtls accept={} ({:?}), model {want:?}; host {host:?}, SANs {model:?}, CNs {cns:?}, PG {version}",
-            v.accept, v.message
+            v.accepted(),
+            v.message()
         ),
     }
 }
@@ -604,7 +605,7 @@ pub fn chain_verify(data: &[u8]) {
     }
     let get = |m: &str| &results.iter().find(|(k, _)| *k == m).expect("mode").1;
     match get("disable") {
-        Ok(v) => assert!(!v.accept && !v.tls, "disable used TLS"),
+        Ok(v) => assert!(!v.accepted() && !v.tls, "disable used TLS"),
         Err(e) => panic!("disable must not look at the chain: {e}"),
     }
     let errs: Vec<bool> = MODES[1..].iter().map(|m| get(m).is_err()).collect();
@@ -612,12 +613,12 @@ pub fn chain_verify(data: &[u8]) {
         errs.iter().all(|e| *e == errs[0]),
         "parse errors differ between modes: {errs:?}"
     );
-    let accept = |m: &str| get(m).as_ref().is_ok_and(|v| v.accept);
+    let accept = |m: &str| get(m).as_ref().is_ok_and(|v| v.accepted());
     let unloadable = |m: &str| {
         get(m)
             .as_ref()
             .ok()
-            .and_then(|v| v.message.clone())
+            .and_then(|v| v.message().map(str::to_owned))
             .filter(|s| s.starts_with("could not read root certificate file"))
     };
     let refusals: Vec<Option<String>> = MODES[1..].iter().map(|m| unloadable(m)).collect();
@@ -646,9 +647,9 @@ pub fn chain_verify(data: &[u8]) {
                 !v.plaintext_fallback,
                 "{m} must never fall back to plaintext"
             );
-            if !v.accept {
+            if !v.accepted() {
                 assert!(
-                    v.message.as_deref().is_some_and(|s| !s.is_empty()),
+                    v.message().is_some_and(|s| !s.is_empty()),
                     "{m}: refusal without message"
                 );
             }
@@ -679,7 +680,7 @@ fn rustls_agrees(
                 panic!("{mode}: no verifier ({refusal:?}) but verify_server failed: {e}")
             });
             assert!(
-                !v.accept && v.message.as_deref() == Some(refusal.message.as_str()),
+                !v.accepted() && v.message() == Some(refusal.message.as_str()),
                 "{mode}: the verifier is refused with {:?}, verify_server says {v:?}",
                 refusal.message
             );
@@ -745,11 +746,11 @@ fn rustls_agrees(
     );
     match (want, &got) {
         (Err(_), Err(_)) => {}
-        (Ok(v), Ok(_)) if v.accept => {}
-        (Ok(v), Err(rustls::Error::InvalidCertificate(e))) if !v.accept => {
+        (Ok(v), Ok(_)) if v.accepted() => {}
+        (Ok(v), Err(rustls::Error::InvalidCertificate(e))) if !v.accepted() => {
             if let rustls::CertificateError::Other(other) = e {
                 let msg = other.0.to_string();
-                let libpq = v.message.as_deref().unwrap_or_default();
+                let libpq = v.message().unwrap_or_default();
                 assert!(
                     msg.starts_with(libpq),
                     "{mode}: the verifier says {msg:?}, verify_server {libpq:?}"
