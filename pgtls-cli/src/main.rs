@@ -2,19 +2,19 @@
 //! answer what libpq and the server would decide.
 //!
 //! This crate adds no logic: argument parsing, files, output and exit codes.
-//! Each command group lives in its own module:
-//! - [`pki`]: CA, keys, CSRs, issuance, revocation, CRLs, inspection;
-//! - [`hba`]: `pgtls hba ...`;
-//! - [`verify`]: `pgtls verify ...` and `pgtls probe`.
+//! Each command lives in its own module under [`cmd`], laid out as the clap tree
+//! (`cmd::ca::create` is `pgtls ca create`); the argument groups several commands
+//! share are in [`args`], errors and their exit statuses in [`error`].
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod doctor;
-mod hba;
+mod args;
+mod cmd;
+mod error;
+mod output;
 mod pki;
-mod verify;
 
 /// Exit status for bad usage (clap also exits with 2).
 pub(crate) const EXIT_USAGE: u8 = 2;
@@ -102,22 +102,49 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    #[command(flatten)]
-    Pki(pki::Command),
+    /// Print the pgtls version.
+    Version,
+    /// Create a certificate authority store (root, or intermediate under another store),
+    /// import one, or check one.
+    Ca {
+        #[command(subcommand)]
+        command: cmd::ca::CaCommand,
+    },
+    /// Generate a private key (PKCS#8, optionally encrypted).
+    Key(cmd::key::KeyArgs),
+    /// Create a certificate signing request (with an existing or a new key).
+    Csr(cmd::csr::CsrArgs),
+    /// Sign a CSR with a store's CA (the CSR's requested extensions are ignored).
+    Sign(cmd::sign::SignArgs),
+    /// Issue a server or client certificate with a new key, directly from a store.
+    Issue {
+        #[command(subcommand)]
+        command: cmd::issue::IssueCommand,
+    },
+    /// Revoke a certificate of a store by serial or certificate file.
+    Revoke(cmd::revoke::RevokeArgs),
+    /// Generate the store's CRL (next CRL number) and write it.
+    Crl(cmd::crl::CrlArgs),
+    /// Summarise a certificate, chain, CSR, CRL or key.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Report the expiry of every certificate of a store, and of its CRL.
+    Expiry(cmd::expiry::ExpiryArgs),
+    /// Create a CA, server and client certificates and a CRL for PostgreSQL in one go.
+    Quickstart(cmd::quickstart::QuickstartArgs),
     /// Read, evaluate, lint and edit pg_hba.conf / pg_ident.conf as the server does.
     Hba {
         #[command(subcommand)]
-        command: hba::Command,
+        command: cmd::hba::Command,
     },
     /// Decide as libpq (server certificate) or the server (client certificate) would.
     Verify {
         #[command(subcommand)]
-        command: verify::Command,
+        command: cmd::verify::Command,
     },
     /// Connect to a running server and report, per sslmode, whether libpq would connect.
-    Probe(verify::ProbeArgs),
+    Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
-    Doctor(doctor::DoctorArgs),
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 /// Exit status of a Unix tool killed by SIGPIPE (128 + 13), as shells report it.
@@ -142,14 +169,44 @@ fn exit_quietly_on_broken_pipe() {
     }));
 }
 
+/// The PKI commands, which report a [`error::Failure`].
+fn run_pki(command: Command) -> Result<(), error::Failure> {
+    use cmd::ca::CaCommand;
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        Command::Version => cmd::version::run(),
+        Command::Ca {
+            command: CaCommand::Create(a),
+        } => cmd::ca::create::run(&a, now),
+        Command::Ca {
+            command: CaCommand::Import(a),
+        } => cmd::ca::import::run(&a),
+        Command::Ca {
+            command: CaCommand::Check(a),
+        } => cmd::ca::check::run(&a, now),
+        Command::Key(a) => cmd::key::run(&a),
+        Command::Csr(a) => cmd::csr::run(&a),
+        Command::Sign(a) => cmd::sign::run(&a, now),
+        Command::Issue { command } => cmd::issue::run(&command, now),
+        Command::Revoke(a) => cmd::revoke::run(&a, now),
+        Command::Crl(a) => cmd::crl::run(&a, now),
+        Command::Inspect(a) => cmd::inspect::run(&a, now),
+        Command::Expiry(a) => cmd::expiry::run(&a, now),
+        Command::Quickstart(a) => cmd::quickstart::run(&a, now),
+        Command::Hba { .. } | Command::Verify { .. } | Command::Probe(_) | Command::Doctor(_) => {
+            unreachable!("dispatched in main")
+        }
+    }
+}
+
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
-        Command::Pki(cmd) => pki::run(cmd),
-        Command::Hba { command } => hba::run(command),
-        Command::Verify { command } => verify::run(command),
-        Command::Probe(args) => verify::probe(args),
-        Command::Doctor(args) => doctor::run(&args),
+        Command::Hba { command } => cmd::hba::run(command),
+        Command::Verify { command } => cmd::verify::run(command),
+        Command::Probe(args) => cmd::probe::run(args),
+        Command::Doctor(args) => cmd::doctor::run(&args),
+        pki => error::report(run_pki(pki)),
     }
 }

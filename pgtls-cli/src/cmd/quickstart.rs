@@ -10,7 +10,10 @@ use pgtls_core::{
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::{Failure, KeyOptions, Passphrase, fmt_time, generate_key, print, sans, write_key};
+use crate::args::{KeyOptions, Passphrase};
+use crate::error::Failure;
+use crate::output::{fmt_time, print};
+use crate::pki::{generate_key, sans, write_key};
 
 /// `pgtls quickstart`
 #[derive(Args)]
@@ -93,11 +96,11 @@ fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-pub(super) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let key = KeyOptions {
         key_type: a.key_type.clone(),
         encrypt: false,
-        kdf_iterations: super::PBKDF2_ITERATIONS,
+        kdf_iterations: pgtls_core::PBKDF2_ITERATIONS,
     };
     let dir = abs(&a.dir);
     let owner = a.owner.as_deref().map(os_user).transpose()?;

@@ -1,120 +1,44 @@
-//! `pgtls inspect` and `pgtls expiry`.
+//! `pgtls expiry`.
 
 use std::fmt::Write as _;
 
-use pgtls_core::report::{ExpiryReport, ExpiryState, InspectionReport, days_left};
-use pgtls_core::{Certificate, Crl, DirStore, Inspection};
-use serde_json::{Value, json};
+use pgtls_core::report::{ExpiryReport, ExpiryState, days_left};
+use pgtls_core::{Certificate, Crl, DirStore};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{ExpiryArgs, Failure, InspectArgs, fmt_time, label, print, read_file};
+use std::path::PathBuf;
 
-/// Days from `now` to the end of an object's validity, for the human text
-/// (the reports describe the object, not the moment).
-fn days_left_line(i: &Inspection, now: OffsetDateTime) -> Option<i64> {
-    match i {
-        Inspection::Certificate(c) => Some(days_left(c.not_after(), now)),
-        Inspection::Crl(c) => c.next_update().map(|t| days_left(t, now)),
-        _ => None,
-    }
+use clap::Args;
+
+use crate::error::Failure;
+use crate::output::{fmt_time, label, print, read_file};
+
+/// `pgtls expiry`
+#[derive(Args)]
+pub(crate) struct ExpiryArgs {
+    /// The CA store directory.
+    #[arg(long)]
+    pub(crate) dir: PathBuf,
+    /// Warn about the CA and the certificates that expire within this many days.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) warn_days: u32,
+    /// Warn about the CRL when fewer than this many days are left before its nextUpdate.
+    /// Default: a third of the CRL's own period (nextUpdate - thisUpdate), at least one day,
+    /// so a CRL republished on schedule is never flagged (a fresh 30-day CRL warns at 10 days).
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) crl_warn_days: Option<u32>,
+    /// Exit 1 when anything needs action (the CA certificate or a certificate that is neither
+    /// revoked nor expired within --warn-days, the CRL within --crl-warn-days, an expired
+    /// CRL): for cron and monitoring.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
-fn human(v: &Value) -> String {
-    let mut s = String::new();
-    let kind = v["kind"].as_str().unwrap_or("object");
-    let _ = writeln!(s, "{kind}");
-    if let Some(obj) = v.as_object() {
-        for (k, val) in obj {
-            if k == "kind" || k == "schema_version" {
-                continue;
-            }
-            let text = match val {
-                Value::Null => continue,
-                Value::String(t) => t.clone(),
-                Value::Array(a) if a.is_empty() => continue,
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| match x {
-                        Value::String(t) => t.clone(),
-                        Value::Object(o) if o.contains_key("critical") => format!(
-                            "{}{}",
-                            o["name"].as_str().unwrap_or(""),
-                            if o["critical"].as_bool() == Some(true) {
-                                " (critical)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        other => other.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
-            let _ = writeln!(s, "  {:<26} {text}", k.replace('_', " "));
-        }
-    }
-    s
-}
-
-pub(super) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
-    let data = read_file(&a.file)?;
-    let pass = a.pass.get()?;
-    let items = pgtls_core::inspect(&data, pass.as_deref(), &label(&a.file))?;
-    let values: Vec<Value> = items
-        .iter()
-        .filter_map(InspectionReport::new)
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-        .collect();
-    if let Some(cert_file) = &a.matches {
-        let cert = Certificate::from_pem_or_der(&read_file(cert_file)?, &label(cert_file))?;
-        let key = items.iter().find_map(|i| match i {
-            Inspection::PrivateKey { key, .. } => Some(key),
-            _ => None,
-        });
-        let Some(key) = key else {
-            return Err(Failure::Usage(format!(
-                "--matches needs a (decryptable) private key in {}",
-                a.file.display()
-            )));
-        };
-        if !key.matches(cert.public_key()) {
-            return Err(pgtls_core::Error::KeyMismatch {
-                key: label(&a.file),
-                certificate: label(cert_file),
-            }
-            .into());
-        }
-        let v = json!({"matches": true, "key": label(&a.file), "certificate": label(cert_file)});
-        print(
-            a.json,
-            &v,
-            &format!("{} belongs to {}\n", a.file.display(), cert_file.display()),
-        );
-        return Ok(());
-    }
-    let text: String = values
-        .iter()
-        .zip(&items)
-        .map(|(v, i)| {
-            let mut v = v.clone();
-            if let (Some(d), Some(o)) = (days_left_line(i, now), v.as_object_mut()) {
-                o.insert("days_left".into(), json!(d));
-            }
-            human(&v)
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let out = if values.len() == 1 {
-        values[0].clone()
-    } else {
-        Value::Array(values)
-    };
-    print(a.json, &out, &text);
-    Ok(())
-}
-
-pub(super) fn expiry(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
     // The report needs no CA key: read the index and the public files only.
     let files = pgtls_core::StoreFiles::in_dir(&a.dir);
     let store_ro = StoreView::open(&files)?;

@@ -1,0 +1,143 @@
+//! `pgtls hba check`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use pgtls_hba::{Decision, HbaVerdict, PgVersion, Replication, Request, ServerNetwork, evaluate};
+
+use super::{BuildArgs, OnOff, load_hba};
+
+/// `--replication` values.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ReplArg {
+    /// A physical walsender (`replication=true`).
+    Physical,
+    /// A logical walsender (`replication=database`).
+    Logical,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("connection").required(true).args(["local", "address"])))]
+pub(crate) struct CheckArgs {
+    /// The pg_hba.conf file (`@file` references resolve next to it).
+    pub(crate) file: PathBuf,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+    /// The server's `ssl` setting [default: on with --tls (a TLS connection needs it), else
+    /// off, PostgreSQL's default].
+    #[arg(long, value_enum)]
+    pub(crate) ssl: Option<OnOff>,
+    /// A Unix-socket connection.
+    #[arg(long, conflicts_with = "address")]
+    pub(crate) local: bool,
+    /// The client's IP address (TCP).
+    #[arg(long)]
+    pub(crate) address: Option<IpAddr>,
+    /// The connection uses TLS.
+    #[arg(long)]
+    pub(crate) tls: bool,
+    /// The connection uses GSSAPI encryption.
+    #[arg(long)]
+    pub(crate) gss: bool,
+    /// Requested database.
+    #[arg(long)]
+    pub(crate) database: String,
+    /// Requested user.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// Roles the user belongs to, directly or not (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) member_of: Vec<String>,
+    /// A replication connection.
+    #[arg(long, value_enum)]
+    pub(crate) replication: Option<ReplArg>,
+    /// The client's host name as reverse-then-forward DNS gave it.
+    #[arg(long)]
+    pub(crate) client_hostname: Option<String>,
+    /// The server's interface addresses as CIDRs (for samehost/samenet; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) server_address: Vec<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(a: &CheckArgs) -> ExitCode {
+    let ssl = match (a.ssl, a.tls) {
+        (Some(OnOff::Off), true) => {
+            eprintln!(
+                "--tls with --ssl off: a server with ssl = off accepts no TLS connection \
+                 (it answers the SSLRequest with N), so no line can match one"
+            );
+            return ExitCode::from(crate::EXIT_USAGE);
+        }
+        (Some(s), _) => s,
+        (None, true) => OnOff::On,
+        (None, false) => OnOff::Off,
+    };
+    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, ssl)) {
+        Ok(h) => h,
+        Err(c) => return c,
+    };
+    let mut servers = Vec::with_capacity(a.server_address.len());
+    for s in &a.server_address {
+        match s.parse::<ServerNetwork>() {
+            Ok(n) => servers.push(n),
+            Err(e) => {
+                eprintln!("--server-address: {e}");
+                return ExitCode::from(crate::EXIT_USAGE);
+            }
+        }
+    }
+    let base = match a.address {
+        Some(ip) => Request::tcp(ip, &a.database, &a.user),
+        None => Request::local(&a.database, &a.user),
+    };
+    let req = base
+        .with_tls(a.tls)
+        .with_gss(a.gss)
+        .with_member_of(
+            a.member_of
+                .iter()
+                .filter(|m| !m.is_empty())
+                .cloned()
+                .collect(),
+        )
+        .with_replication(match a.replication {
+            None => Replication::None,
+            Some(ReplArg::Physical) => Replication::Physical,
+            Some(ReplArg::Logical) => Replication::Logical,
+        })
+        .with_client_hostname(a.client_hostname.clone())
+        .with_server_networks(servers);
+    let d: Decision = evaluate(&hba, &req);
+    let verdict = d.verdict();
+    let message = d.verdict_message();
+    let method = d.method().map(|m| m.as_str());
+    if a.json {
+        println!("{}", d.to_json());
+    } else {
+        if let Some(m) = message
+            && verdict != HbaVerdict::Match
+        {
+            eprintln!("{m}");
+        }
+        if let Some(l) = &d.line {
+            println!(
+                "line {} of \"{}\": {} (method {})",
+                l.line_number,
+                l.file,
+                l.raw.trim(),
+                method.unwrap_or("?")
+            );
+        } else if verdict == HbaVerdict::NoMatch {
+            println!("no line matches: implicit reject");
+        }
+    }
+    crate::exit_code(verdict)
+}

@@ -1,0 +1,43 @@
+//! `pgtls hba enforce-tls`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_hba::{PgVersion, ServerSettings};
+
+use super::load_hba;
+
+#[derive(Args)]
+pub(crate) struct EnforceArgs {
+    /// The pg_hba.conf file.
+    pub(crate) file: PathBuf,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    /// Print what changed as JSON instead of the new file.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(a: &EnforceArgs) -> ExitCode {
+    let hba = match load_hba(&a.file, ServerSettings::new(a.pg_version, true)) {
+        Ok(h) => h,
+        Err(c) => return c,
+    };
+    let result = pgtls_hba::enforce_tls(&hba);
+    if a.json {
+        let changes: Vec<serde_json::Value> = result
+            .changes
+            .iter()
+            .map(|c| serde_json::json!({"line": c.line, "action": c.action, "text": c.text}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"changes": changes, "text": result.text})
+        );
+    } else {
+        print!("{}", result.text);
+    }
+    ExitCode::SUCCESS
+}

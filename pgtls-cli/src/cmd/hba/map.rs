@@ -1,0 +1,102 @@
+//! `pgtls hba map`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_hba::{FsSource, IdentFile, PgVersion};
+
+use super::{abs, read};
+
+#[derive(Args)]
+pub(crate) struct MapArgs {
+    /// The pg_ident.conf file.
+    pub(crate) file: PathBuf,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    /// The map name (from `map=`); omit for "no map" (names must be equal).
+    #[arg(long)]
+    pub(crate) map: Option<String>,
+    /// The authenticated system user (certificate CN/DN, OS user, principal).
+    #[arg(long)]
+    pub(crate) system_user: String,
+    /// The PostgreSQL user asked for.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// Roles the user belongs to (for `+group`, 16+; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) member_of: Vec<String>,
+    /// Compare literal names case-insensitively (SSPI, krb_caseins_users).
+    #[arg(long)]
+    pub(crate) case_insensitive: bool,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(a: &MapArgs) -> ExitCode {
+    let text = match read(&a.file) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let f = IdentFile::parse(&abs(&a.file), &text, a.pg_version, &FsSource);
+    if let Err(l) = f.load() {
+        let why = l
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "{} (line {} of \"{}\"): pg_ident.conf would not load; no map matches",
+            why, l.line_number, l.file
+        );
+    }
+    let members: Vec<String> = a
+        .member_of
+        .iter()
+        .filter(|m| !m.is_empty())
+        .cloned()
+        .collect();
+    let d = f.check_usermap(
+        a.map.as_deref(),
+        &a.system_user,
+        &a.user,
+        &members,
+        a.case_insensitive,
+    );
+    let decided = crate::Decided::from(&d.outcome);
+    let verdict = match decided {
+        crate::Decided::Accept => "allowed",
+        crate::Decided::Reject => "denied",
+        _ => "undecided",
+    };
+    let reason = match &d.outcome {
+        pgtls_hba::UsermapOutcome::Unsupported(why) => Some(why.clone()),
+        _ => d.log.clone(),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "verdict": verdict,
+                "file": d.line.as_ref().map(|l| l.0.clone()),
+                "line": d.line.as_ref().map(|l| l.1),
+                "message": reason,
+            })
+        );
+    } else {
+        if let Some((file, line)) = &d.line {
+            println!("{verdict} by line {line} of \"{file}\"");
+        } else {
+            println!("{verdict}");
+        }
+        if decided != crate::Decided::Accept
+            && let Some(r) = &reason
+        {
+            eprintln!("{r}");
+        }
+    }
+    crate::exit_code(decided)
+}

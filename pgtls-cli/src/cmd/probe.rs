@@ -1,0 +1,183 @@
+//! `pgtls probe`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_verify::{Env, Params, PgVersion};
+use serde_json::{Value, json};
+
+use crate::cmd::verify::{path_or_empty, usage_error, verdict_json};
+
+/// `pgtls probe HOST[:PORT]`.
+#[derive(Args)]
+pub(crate) struct ProbeArgs {
+    /// The server to probe, as HOST or HOST:PORT (port default 5432).
+    pub(crate) target: String,
+    /// Root certificate file to evaluate the chain against.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslrootcert: Option<PathBuf>,
+    /// CRL file.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslcrl: Option<PathBuf>,
+    /// CRL directory.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslcrldir: Option<PathBuf>,
+    /// The host name verify-full checks (default: HOST).
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// Use PG17 direct TLS (ALPN "postgresql") instead of SSLRequest, and evaluate
+    /// libpq with sslnegotiation=direct (which it allows with require and verify-* only).
+    #[arg(long)]
+    pub(crate) direct: bool,
+    /// PostgreSQL major version whose libpq rules apply (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(args: ProbeArgs) -> ExitCode {
+    use pgtls_verify::probe as p;
+    let (host, port) = match args.target.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') || h.starts_with('[') => match port.parse::<u16>() {
+            Ok(n) => (
+                h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                n,
+            ),
+            Err(_) => return usage_error(format!("{}: bad port", args.target)),
+        },
+        _ => (args.target.clone(), 5432),
+    };
+    let cap = match p::capture(&host, port, args.direct) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut base = Params::default();
+    base.host = Some(args.host.clone().unwrap_or_else(|| host.clone()));
+    base.sslrootcert = args.sslrootcert.clone();
+    base.sslcrl = args.sslcrl.clone();
+    base.sslcrldir = args.sslcrldir.clone();
+    let now = pgtls_verify::UnixTime::now();
+    let env = Env::from_process();
+    let modes = match p::evaluate_modes(&cap, &base, &env, args.pg_version, now) {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let subjects: Vec<String> = cap
+        .chain
+        .iter()
+        .map(|der| {
+            use x509_subject::subject_of;
+            subject_of(der)
+        })
+        .collect();
+    let cas: Option<Vec<String>> = cap
+        .client_ca_names
+        .as_ref()
+        .map(|v| v.iter().map(|n| p::dn_text(n)).collect());
+    if args.json {
+        let rows: Vec<Value> = modes
+            .iter()
+            .map(|(m, v)| {
+                let mut j = verdict_json(v);
+                if let Some(o) = j.as_object_mut() {
+                    o.insert("sslmode".into(), json!(m.as_str()));
+                }
+                j
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "target": format!("{host}:{port}"),
+                "negotiation": if cap.direct { "direct" } else { "sslrequest" },
+                "protocol": cap.protocol,
+                "alpn": cap.alpn.as_ref().map(|a| String::from_utf8_lossy(a).into_owned()),
+                "chain": subjects,
+                "client_ca_names": cas,
+                "sslmodes": rows,
+            })
+        );
+    } else {
+        println!(
+            "{host}:{port}: TLS via {} ({})",
+            if cap.direct {
+                "direct TLS (ALPN postgresql)"
+            } else {
+                "SSLRequest"
+            },
+            cap.protocol.as_deref().unwrap_or("?")
+        );
+        println!("certificate chain sent by the server:");
+        for (i, s) in subjects.iter().enumerate() {
+            println!("  {i}: {s}");
+        }
+        match &cas {
+            Some(v) if v.is_empty() => println!("asks for a client certificate (no CA names)"),
+            Some(v) => {
+                println!("asks for a client certificate from:");
+                for n in v {
+                    println!("  {n}");
+                }
+            }
+            None => println!("does not ask for a client certificate"),
+        }
+        println!("libpq {} would, per sslmode:", args.pg_version);
+        for (m, v) in &modes {
+            let refused_at_once = !v.tls;
+            let what = if refused_at_once && v.message() == Some(pgtls_verify::DISABLE_MESSAGE) {
+                "connect without TLS".to_string()
+            } else if refused_at_once {
+                format!("refuse: {}", v.message().unwrap_or(""))
+            } else if *m == pgtls_verify::SslMode::Allow {
+                if v.accepted() {
+                    "connect without TLS (plaintext first); TLS would work if the server refused it"
+                        .to_string()
+                } else {
+                    format!(
+                        "connect without TLS (plaintext first); TLS fails if the server refuses it: {}",
+                        v.message().unwrap_or("")
+                    )
+                }
+            } else if v.accepted() {
+                "connect over TLS".to_string()
+            } else if v.plaintext_fallback {
+                format!(
+                    "fail TLS ({}), then try plaintext",
+                    v.message().unwrap_or("")
+                )
+            } else {
+                format!("refuse: {}", v.message().unwrap_or(""))
+            };
+            println!("  {:<12} {what}", m.as_str());
+            if let Some(c) = v.hidden_reason() {
+                println!(
+                    "               hidden reason: {} at depth {} ({})",
+                    c.reason.map(|r| r.text()).unwrap_or_default(),
+                    c.depth.unwrap_or(0),
+                    c.subject.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+mod x509_subject {
+    /// The subject of a DER certificate, one line.
+    pub(super) fn subject_of(der: &[u8]) -> String {
+        pgtls_verify::certificate_subject(der)
+            .unwrap_or_else(|| format!("<unparsable, {} bytes>", der.len()))
+    }
+}

@@ -1,0 +1,128 @@
+//! `pgtls verify client`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_verify::PgVersion;
+use pgtls_verify::server::ServerOutcome;
+
+use super::{now, usage_error};
+
+/// `pgtls verify client`.
+#[derive(Args)]
+pub(crate) struct ClientArgs {
+    /// The pg_hba.conf line the connection matches.
+    #[arg(long)]
+    pub(crate) hba_line: String,
+    /// The server's pg_ident.conf (its ident_file); required when --hba-line has map=
+    /// (pgtls does not guess the file: an empty map would predict refusals).
+    #[arg(long)]
+    pub(crate) ident: Option<PathBuf>,
+    /// The server's ssl_ca_file.
+    #[arg(long)]
+    pub(crate) ssl_ca_file: PathBuf,
+    /// The server's ssl_crl_file.
+    #[arg(long)]
+    pub(crate) ssl_crl_file: Option<PathBuf>,
+    /// The server's ssl_crl_dir (PG14+).
+    #[arg(long)]
+    pub(crate) ssl_crl_dir: Option<PathBuf>,
+    /// The role the client asks to log in as.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// The client's certificate chain (PEM, leaf first); none: no certificate.
+    #[arg(long)]
+    pub(crate) cert: Option<PathBuf>,
+    /// PostgreSQL major version (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
+    #[arg(long)]
+    pub(crate) at: Option<String>,
+    /// Print the decision as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(a: ClientArgs) -> ExitCode {
+    let now = match now(a.at.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(e),
+    };
+    let ident = match &a.ident {
+        Some(p) => match std::fs::read(p) {
+            Ok(bytes) => Some(pgtls_hba::IdentFile::parse(
+                &p.display().to_string(),
+                &bytes,
+                a.pg_version,
+                &pgtls_hba::FsSource,
+            )),
+            Err(e) => return usage_error(format!("{}: {e}", p.display())),
+        },
+        None => None,
+    };
+    let chain = match &a.cert {
+        Some(p) => match pgtls_verify::read_chain_file(p) {
+            Ok(c) => Some(c),
+            Err(e) => return usage_error(e),
+        },
+        None => None,
+    };
+    let mut tls = pgtls_verify::server::ServerTls::new(a.ssl_ca_file.clone(), a.pg_version);
+    tls.ssl_crl_file = a.ssl_crl_file.clone();
+    tls.ssl_crl_dir = a.ssl_crl_dir.clone();
+    let d = match pgtls_verify::server::decide_client(
+        &tls,
+        &a.hba_line,
+        ident.as_ref(),
+        &a.user,
+        chain.as_deref(),
+        now,
+    ) {
+        Ok(d) => d,
+        Err(e @ pgtls_verify::Error::IdentNeeded { .. }) => {
+            return usage_error(format!("--ident FILE is needed: {e}"));
+        }
+        Err(e) => return usage_error(e),
+    };
+    if a.json {
+        println!("{}", d.to_json());
+    } else if d.accepted() {
+        println!("accept");
+        for c in &d.checks {
+            println!("  {:<16} {}", c.name, c.detail);
+        }
+    }
+    match &d.outcome {
+        ServerOutcome::Accept => {}
+        ServerOutcome::Undecided { message, .. } => {
+            eprintln!("pgtls: undecided: {message}");
+        }
+        ServerOutcome::Reject { message, log } => {
+            eprintln!("{message}");
+            if !a.json {
+                if let Some(l) = log {
+                    eprintln!("pgtls: server log: {l}");
+                }
+                // The reason OpenSSL gives, which neither the client nor the log shows.
+                for c in &d.checks {
+                    if let Some(r) = c.reason {
+                        eprintln!(
+                            "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                            r.text(),
+                            r.code(),
+                            c.depth.unwrap_or(0),
+                            c.subject.as_deref().unwrap_or("")
+                        );
+                        if let Some(h) = r.server_side_hint() {
+                            eprintln!("pgtls: hint: {h}");
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    crate::exit_code(&d)
+}

@@ -1,0 +1,194 @@
+//! `pgtls verify server`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use pgtls_verify::{Env, Params, PgVersion, Verdict};
+use serde_json::json;
+
+use super::{now, path_or_empty, usage_error, verdict_json};
+
+/// `pgtls verify server`.
+#[derive(Args)]
+pub(crate) struct ServerArgs {
+    /// sslmode (default: $PGSSLMODE, else prefer; verify-full with sslrootcert=system on 16+).
+    #[arg(long)]
+    pub(crate) sslmode: Option<String>,
+    /// The host parameter (the name verify-full checks).
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// The hostaddr parameter.
+    #[arg(long)]
+    pub(crate) hostaddr: Option<String>,
+    /// Root certificate file, or `system` (PG16+). Default: $PGSSLROOTCERT, else ~/.postgresql/root.crt.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslrootcert: Option<PathBuf>,
+    /// CRL file. Default: $PGSSLCRL, else ~/.postgresql/root.crl (when no --sslcrldir).
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslcrl: Option<PathBuf>,
+    /// CRL directory (OpenSSL hashed layout, PG14+). Default: $PGSSLCRLDIR.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslcrldir: Option<PathBuf>,
+    /// sslnegotiation (PG17+).
+    #[arg(long)]
+    pub(crate) sslnegotiation: Option<String>,
+    /// sslcertmode (PG16+): disable, allow (default: $PGSSLCERTMODE, else allow) or require.
+    #[arg(long)]
+    pub(crate) sslcertmode: Option<String>,
+    /// Client certificate file. Default: $PGSSLCERT, else ~/.postgresql/postgresql.crt
+    /// (a file that does not exist means no certificate).
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslcert: Option<PathBuf>,
+    /// Client key file. Default: $PGSSLKEY, else ~/.postgresql/postgresql.key.
+    #[arg(long, value_parser = path_or_empty)]
+    pub(crate) sslkey: Option<PathBuf>,
+    /// The server asks for a client certificate (a CertificateRequest: PostgreSQL
+    /// does when ssl_ca_file is set). Default: it does not.
+    #[arg(long)]
+    pub(crate) server_requests_cert: bool,
+    /// A conninfo string or postgresql:// URI; explicit flags override it.
+    #[arg(long)]
+    pub(crate) conninfo: Option<String>,
+    /// PostgreSQL major version whose libpq rules apply (12 to 18).
+    #[arg(long, default_value = "15")]
+    pub(crate) pg_version: PgVersion,
+    /// PEM chain as the server sends it, leaf first.
+    #[arg(long, required_unless_present = "chains", conflicts_with = "chains")]
+    pub(crate) chain: Option<PathBuf>,
+    /// Several chains, each evaluated with the same flags: one verdict per chain, in
+    /// order (with --json one object per line). Exit 0 when every chain is accepted.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub(crate) chains: Vec<PathBuf>,
+    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
+    #[arg(long)]
+    pub(crate) at: Option<String>,
+    /// Print the verdict as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn run(a: ServerArgs) -> ExitCode {
+    let conninfo = match &a.conninfo {
+        Some(c) => match Params::parse_conninfo(c) {
+            Ok(p) => p,
+            Err(e) => return usage_error(format!("--conninfo: {e}")),
+        },
+        None => Params::default(),
+    };
+    let mut flags = Params::default();
+    flags.sslmode.clone_from(&a.sslmode);
+    flags.host.clone_from(&a.host);
+    flags.hostaddr.clone_from(&a.hostaddr);
+    flags.sslrootcert.clone_from(&a.sslrootcert);
+    flags.sslcrl.clone_from(&a.sslcrl);
+    flags.sslcrldir.clone_from(&a.sslcrldir);
+    flags.sslnegotiation.clone_from(&a.sslnegotiation);
+    flags.sslcertmode.clone_from(&a.sslcertmode);
+    flags.sslcert.clone_from(&a.sslcert);
+    flags.sslkey.clone_from(&a.sslkey);
+    // Explicit flags override the conninfo.
+    let mut params = conninfo.overlay(&flags);
+    let now = match now(a.at.as_deref()) {
+        Ok(n) => n,
+        Err(e) => return usage_error(e),
+    };
+    let env = Env::from_process();
+    // The service file fills what neither the flags nor the conninfo set; a lookup that
+    // fails is libpq failing to connect.
+    if let Err(e) = params.apply_service(&env, a.pg_version) {
+        if a.json {
+            println!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
+        }
+        eprintln!("{e}");
+        return crate::exit_code(crate::Decided::Reject);
+    }
+    let server =
+        pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
+    let decide = |file: &std::path::Path| -> Result<Verdict, String> {
+        let chain = pgtls_verify::read_chain_file(file).map_err(|e| e.to_string())?;
+        pgtls_verify::verify_server_handshake(&params, &env, a.pg_version, &chain, server, now)
+            .map_err(|e| e.to_string())
+    };
+    let Some(one) = &a.chain else {
+        return batch(&a.chains, decide, a.json);
+    };
+    match decide(one) {
+        Ok(v) => report(&v, a.json),
+        Err(e) => usage_error(e),
+    }
+}
+
+/// `--chains`: every chain's verdict in order; exit 0 when all are accepted, 1 when any
+/// is refused, 2 when one cannot be read (checked before anything is printed).
+fn batch(
+    files: &[PathBuf],
+    decide: impl Fn(&std::path::Path) -> Result<Verdict, String>,
+    json: bool,
+) -> ExitCode {
+    let mut verdicts = Vec::with_capacity(files.len());
+    for f in files {
+        match decide(f) {
+            Ok(v) => verdicts.push(v),
+            Err(e) => return usage_error(e),
+        }
+    }
+    for (f, v) in files.iter().zip(&verdicts) {
+        if json {
+            let mut j = verdict_json(v);
+            j["chain"] = json!(f.display().to_string());
+            println!("{j}");
+        } else if v.accepted() {
+            println!("{}: accept", f.display());
+        } else {
+            println!(
+                "{}: reject: {}",
+                f.display(),
+                v.message().unwrap_or("rejected")
+            );
+        }
+    }
+    match verdicts.iter().find(|v| !v.accepted()) {
+        None => crate::exit_code(crate::Decided::Accept),
+        Some(v) => {
+            eprintln!("{}", v.message().unwrap_or("rejected"));
+            crate::exit_code(v)
+        }
+    }
+}
+
+fn report(v: &Verdict, json: bool) -> ExitCode {
+    if json {
+        println!("{}", verdict_json(v));
+    } else if v.accepted() {
+        println!("accept");
+        for c in &v.checks {
+            let mark = match c.passed {
+                Some(true) => "ok  ",
+                Some(false) => "FAIL",
+                None => "-   ",
+            };
+            println!("  {mark} {:<9} {}", c.name, c.detail);
+        }
+    }
+    if !v.accepted() {
+        eprintln!("{}", v.message().unwrap_or("rejected"));
+        if !json {
+            for c in &v.checks {
+                if let Some(r) = c.reason {
+                    eprintln!(
+                        "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                        r.text(),
+                        r.code(),
+                        c.depth.unwrap_or(0),
+                        c.subject.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            if v.plaintext_fallback {
+                eprintln!("pgtls: under this sslmode libpq would then connect without TLS");
+            }
+        }
+    }
+    crate::exit_code(v)
+}
