@@ -1,5 +1,6 @@
 //! `pgtls crl`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -21,9 +22,8 @@ pub(crate) struct CrlArgs {
     /// Also write the CRL here (the store keeps it in crl.pem).
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &CrlArgs, now: OffsetDateTime) -> Result<(), Failure> {
@@ -41,7 +41,7 @@ pub(crate) fn run(a: &CrlArgs, now: OffsetDateTime) -> Result<(), Failure> {
         "revoked": crl.entries().len(),
     });
     print(
-        a.json,
+        a.json.on,
         &v,
         &format!(
             "wrote CRL number {} with {} revoked certificate(s) to {}; next update {}\n\

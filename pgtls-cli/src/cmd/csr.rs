@@ -1,5 +1,6 @@
 //! `pgtls csr`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -35,9 +36,8 @@ pub(crate) struct CsrArgs {
     pub(crate) key_options: KeyOptions,
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &CsrArgs) -> Result<(), Failure> {
@@ -65,6 +65,6 @@ pub(crate) fn run(a: &CsrArgs) -> Result<(), Failure> {
     let mut v =
         serde_json::to_value(pgtls_core::report::CsrReport::from(&csr)).unwrap_or(Value::Null);
     v["file"] = json!(label(&a.out));
-    print(a.json, &v, &format!("wrote CSR {}\n", a.out.display()));
+    print(a.json.on, &v, &format!("wrote CSR {}\n", a.out.display()));
     Ok(())
 }

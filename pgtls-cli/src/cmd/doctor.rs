@@ -1,11 +1,11 @@
 //! `pgtls doctor`: converts the flags, calls [`pgtls_verify::doctor::diagnose`]
 //! and prints the findings (one line each plus its fix, or `--json`).
 
+use crate::args::{At, Json, PgVersionArg};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_verify::PgVersion;
 use pgtls_verify::doctor::{DoctorInput, Report, diagnose};
 
 use crate::EXIT_USAGE;
@@ -21,32 +21,16 @@ pub(crate) struct DoctorArgs {
     /// libpq's verify-full does); repeatable.
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
-    /// Check validity at this time (RFC 3339, or seconds since the epoch) instead of now.
-    #[arg(long, value_name = "TIME")]
-    at: Option<String>,
+    #[command(flatten)]
+    pub(crate) at: At,
     /// The directory the server is started from, for a relative hba_file / ident_file
     /// (default: assume the data directory, and say so).
     #[arg(long, value_name = "DIR")]
     server_cwd: Option<PathBuf>,
-    /// The server's major version.
-    #[arg(long, default_value = "15")]
-    pg_version: PgVersion,
-    /// Print `{"schema_version":1,"findings":[...]}` on stdout.
-    #[arg(long)]
-    json: bool,
-}
-
-/// `--at` as seconds since the epoch (or now).
-fn at_seconds(at: Option<&str>) -> Result<i64, String> {
-    let Some(s) = at else {
-        return Ok(time::OffsetDateTime::now_utc().unix_timestamp());
-    };
-    match s.parse::<i64>() {
-        Ok(n) => Ok(n),
-        Err(_) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.unix_timestamp())
-            .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)")),
-    }
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 fn text(report: &Report) -> String {
@@ -81,7 +65,7 @@ fn text(report: &Report) -> String {
 
 /// Runs `pgtls doctor`.
 pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
-    let at = match at_seconds(a.at.as_deref()) {
+    let at = match a.at.seconds() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("pgtls: {e}");
@@ -90,10 +74,10 @@ pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
     };
     let mut input = DoctorInput::new(&a.pgdata, at);
     input.hosts.clone_from(&a.hosts);
-    input.version = a.pg_version;
+    input.version = a.pg.version;
     input.server_cwd.clone_from(&a.server_cwd);
     let report = diagnose(&input);
-    if a.json {
+    if a.json.on {
         match serde_json::to_string(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {

@@ -1,13 +1,13 @@
 //! `pgtls expiry`.
 
+use crate::args::Json;
+use crate::args::StoreDir;
 use std::fmt::Write as _;
 
 use pgtls_core::report::{ExpiryReport, ExpiryState, days_left};
 use pgtls_core::{Certificate, Crl, DirStore};
 use serde_json::Value;
 use time::OffsetDateTime;
-
-use std::path::PathBuf;
 
 use clap::Args;
 
@@ -17,9 +17,8 @@ use crate::output::{fmt_time, label, print, read_file};
 /// `pgtls expiry`
 #[derive(Args)]
 pub(crate) struct ExpiryArgs {
-    /// The CA store directory.
-    #[arg(long)]
-    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) dir: StoreDir,
     /// Warn about the CA and the certificates that expire within this many days.
     #[arg(long, default_value_t = 30)]
     pub(crate) warn_days: u32,
@@ -33,14 +32,13 @@ pub(crate) struct ExpiryArgs {
     /// CRL): for cron and monitoring.
     #[arg(long)]
     pub(crate) check: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
     // The report needs no CA key: read the index and the public files only.
-    let files = pgtls_core::StoreFiles::in_dir(&a.dir);
+    let files = pgtls_core::StoreFiles::in_dir(&a.dir.path);
     let store_ro = StoreView::open(&files)?;
     let warn = i64::from(a.warn_days);
     let crl_warn = store_ro
@@ -89,13 +87,13 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
                 "the CRL {} expired at {}: PostgreSQL now rejects every client certificate; run `pgtls crl --dir {}`",
                 files.crl.display(),
                 fmt_time(t),
-                a.dir.display()
+                a.dir.path.display()
             )),
             (Some(t), Some(d)) if d < crl_warn => warnings.push(format!(
                 "the CRL {} expires at {} ({d} days): publish a new one with `pgtls crl --dir {}`",
                 files.crl.display(),
                 fmt_time(t),
-                a.dir.display()
+                a.dir.path.display()
             )),
             _ => {}
         }
@@ -116,7 +114,7 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
     }
     report.warnings.clone_from(&warnings);
     let v = serde_json::to_value(&report).unwrap_or(Value::Null);
-    print(a.json, &v, &text);
+    print(a.json.on, &v, &text);
     let expiring = report
         .certificates
         .iter()
@@ -125,7 +123,7 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
     if a.check && (expiring > 0 || !warnings.is_empty()) {
         return Err(Failure::Other(format!(
             "{} need action within {warn} days: {expiring} certificate(s) expiring{}",
-            a.dir.display(),
+            a.dir.path.display(),
             if warnings.is_empty() {
                 String::new()
             } else {

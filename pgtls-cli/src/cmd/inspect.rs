@@ -1,5 +1,6 @@
 //! `pgtls inspect`.
 
+use crate::args::Json;
 use std::fmt::Write as _;
 
 use pgtls_core::report::{InspectionReport, days_left};
@@ -25,9 +26,8 @@ pub(crate) struct InspectArgs {
     pub(crate) matches: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 /// Days from `now` to the end of an object's validity, for the human text
@@ -108,7 +108,7 @@ pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
         }
         let v = json!({"matches": true, "key": label(&a.file), "certificate": label(cert_file)});
         print(
-            a.json,
+            a.json.on,
             &v,
             &format!("{} belongs to {}\n", a.file.display(), cert_file.display()),
         );
@@ -131,6 +131,6 @@ pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
     } else {
         Value::Array(values)
     };
-    print(a.json, &out, &text);
+    print(a.json.on, &out, &text);
     Ok(())
 }

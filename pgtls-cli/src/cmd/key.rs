@@ -1,5 +1,6 @@
 //! `pgtls key`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -22,9 +23,8 @@ pub(crate) struct KeyArgs {
     pub(crate) key: KeyOptions,
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &KeyArgs) -> Result<(), Failure> {
@@ -35,7 +35,7 @@ pub(crate) fn run(a: &KeyArgs) -> Result<(), Failure> {
         .unwrap_or(Value::Null);
     v["file"] = json!(label(&a.out));
     print(
-        a.json,
+        a.json.on,
         &v,
         &format!("wrote {} key {}\n", k.key_type(), a.out.display()),
     );

@@ -1,28 +1,21 @@
 //! `pgtls probe`.
 
-use std::path::PathBuf;
+use crate::args::{Json, PgVersionArg, Trust};
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_verify::{Env, Params, PgVersion};
+use pgtls_verify::{Env, Params};
 use serde_json::{Value, json};
 
-use crate::cmd::verify::{path_or_empty, usage_error, verdict_json};
+use crate::cmd::verify::{usage_error, verdict_json};
 
 /// `pgtls probe HOST[:PORT]`.
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
     /// The server to probe, as HOST or HOST:PORT (port default 5432).
     pub(crate) target: String,
-    /// Root certificate file to evaluate the chain against.
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslrootcert: Option<PathBuf>,
-    /// CRL file.
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslcrl: Option<PathBuf>,
-    /// CRL directory.
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslcrldir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) trust: Trust,
     /// The host name verify-full checks (default: HOST).
     #[arg(long)]
     pub(crate) host: Option<String>,
@@ -30,12 +23,10 @@ pub(crate) struct ProbeArgs {
     /// libpq with sslnegotiation=direct (which it allows with require and verify-* only).
     #[arg(long)]
     pub(crate) direct: bool,
-    /// PostgreSQL major version whose libpq rules apply (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(args: ProbeArgs) -> ExitCode {
@@ -65,12 +56,10 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     };
     let mut base = Params::default();
     base.host = Some(args.host.clone().unwrap_or_else(|| host.clone()));
-    base.sslrootcert = args.sslrootcert.clone();
-    base.sslcrl = args.sslcrl.clone();
-    base.sslcrldir = args.sslcrldir.clone();
+    args.trust.apply(&mut base);
     let now = pgtls_verify::UnixTime::now();
     let env = Env::from_process();
-    let modes = match p::evaluate_modes(&cap, &base, &env, args.pg_version, now) {
+    let modes = match p::evaluate_modes(&cap, &base, &env, args.pg.version, now) {
         Ok(m) => m,
         Err(e) => return usage_error(e),
     };
@@ -86,7 +75,7 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
         .client_ca_names
         .as_ref()
         .map(|v| v.iter().map(|n| p::dn_text(n)).collect());
-    if args.json {
+    if args.json.on {
         let rows: Vec<Value> = modes
             .iter()
             .map(|(m, v)| {
@@ -133,7 +122,7 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
             }
             None => println!("does not ask for a client certificate"),
         }
-        println!("libpq {} would, per sslmode:", args.pg_version);
+        println!("libpq {} would, per sslmode:", args.pg.version);
         for (m, v) in &modes {
             let refused_at_once = !v.tls;
             let what = if refused_at_once && v.message() == Some(pgtls_verify::DISABLE_MESSAGE) {

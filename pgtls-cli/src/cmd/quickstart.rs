@@ -1,6 +1,7 @@
 //! `pgtls quickstart`: a CA, a server certificate, client certificates and a CRL for
 //! PostgreSQL, plus the configuration lines that use them.
 
+use crate::args::Json;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -48,9 +49,8 @@ pub(crate) struct QuickstartArgs {
     /// unencrypted: the server needs ssl_passphrase_command for encrypted ones).
     #[arg(long = "key-type", default_value = "p256")]
     key_type: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 /// `s` as one POSIX shell word: bare when it needs nothing, else in double
@@ -300,6 +300,6 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
             "conninfo": conninfo(r, cdir),
         })).collect::<Vec<_>>(),
     });
-    print(a.json, &v, &text);
+    print(a.json.on, &v, &text);
     Ok(())
 }

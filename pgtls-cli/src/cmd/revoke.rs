@@ -1,5 +1,6 @@
 //! `pgtls revoke`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -25,9 +26,8 @@ pub(crate) struct RevokeArgs {
     /// cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, AACompromise.
     #[arg(long)]
     pub(crate) reason: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
@@ -58,13 +58,13 @@ pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
         "reason": reason.map(|r| r.openssl_name()),
     });
     print(
-        a.json,
+        a.json.on,
         &v,
         &format!(
             "revoked {} ({}); run `pgtls crl --dir {}` to publish it\n",
             entry.serial,
             entry.subject.to_openssl_oneline(),
-            a.store.dir.display()
+            a.store.dir.path.display()
         ),
     );
     Ok(())

@@ -1,5 +1,6 @@
 //! `pgtls sign`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -52,9 +53,8 @@ pub(crate) struct SignArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
@@ -81,7 +81,7 @@ pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
     let mut v = cert_json(&cert);
     v["file"] = json!(label(&a.out));
     print(
-        a.json,
+        a.json.on,
         &v,
         &format!(
             "signed {} serial {} -> {}\n",

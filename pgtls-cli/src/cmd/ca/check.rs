@@ -1,6 +1,7 @@
 //! `pgtls ca check`.
 
-use std::path::PathBuf;
+use crate::args::Json;
+use crate::args::StoreDir;
 
 use clap::Args;
 use pgtls_core::{DirStore, SerialNumber, StoreProblem};
@@ -12,9 +13,8 @@ use crate::output::print;
 /// `pgtls ca check`
 #[derive(Args)]
 pub(crate) struct CaCheckArgs {
-    /// The store directory.
-    #[arg(long)]
-    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) dir: StoreDir,
     /// Index the certificates of this CA found in newcerts/ but missing from index.txt
     /// (as valid, so that they can be revoked), finish or roll back what a killed
     /// writer left, rewrite the openssl.cnf pgtls wrote if it names another
@@ -22,13 +22,12 @@ pub(crate) struct CaCheckArgs {
     /// private/ and the store to their writes); then check.
     #[arg(long)]
     pub(crate) repair: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
-    let files = pgtls_core::StoreFiles::in_dir(&a.dir);
+    let files = pgtls_core::StoreFiles::in_dir(&a.dir.path);
     let (repaired, cnf_rewritten, tightened) = if a.repair {
         (
             DirStore::index_unindexed(&files)?,
@@ -62,7 +61,7 @@ pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
         })
         .collect();
     let v = json!({
-        "dir": a.dir.display().to_string(),
+        "dir": a.dir.path.display().to_string(),
         "indexed": report.indexed,
         "revoked": report.revoked,
         "certificates": report.certificates,
@@ -91,7 +90,7 @@ pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
     }
     human.push_str(&format!(
         "{}: {} certificates indexed ({} revoked), {} in newcerts/, CRL number {}\n",
-        a.dir.display(),
+        a.dir.path.display(),
         report.indexed,
         report.revoked,
         report.certificates,
@@ -103,14 +102,14 @@ pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
     for p in &report.problems {
         human.push_str(&format!("problem: {p}\n"));
     }
-    print(a.json, &v, &human);
+    print(a.json.on, &v, &human);
     if report.problems.is_empty() {
         Ok(())
     } else {
         Err(Failure::Other(format!(
             "{} problem(s) in the store {}",
             report.problems.len(),
-            a.dir.display()
+            a.dir.path.display()
         )))
     }
 }

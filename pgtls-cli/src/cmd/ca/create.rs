@@ -1,5 +1,7 @@
 //! `pgtls ca create`.
 
+use crate::args::Json;
+use crate::args::StoreDir;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -51,9 +53,8 @@ pub(crate) struct CaCreateArgs {
     pub(crate) key: KeyOptions,
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failure> {
@@ -103,7 +104,9 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> 
         None => pgtls_core::Ca::create_root(&params, key)?,
         Some(parent) => {
             let parent = StoreArgs {
-                dir: parent.clone(),
+                dir: StoreDir {
+                    path: parent.clone(),
+                },
                 ca_passphrase_file: a.parent_passphrase_file.clone(),
                 ca_passphrase_env: None,
             }
@@ -152,6 +155,6 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> 
     );
     let mut v = cert_json(c);
     v["dir"] = json!(a.dir.display().to_string());
-    print(a.json, &v, &human);
+    print(a.json.on, &v, &human);
     Ok(())
 }

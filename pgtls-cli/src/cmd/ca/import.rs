@@ -1,5 +1,6 @@
 //! `pgtls ca import`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -27,9 +28,8 @@ pub(crate) struct CaImportArgs {
     /// Passphrase of the key; the store keeps the key encrypted with it.
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &CaImportArgs) -> Result<(), Failure> {
@@ -53,7 +53,7 @@ pub(crate) fn run(a: &CaImportArgs) -> Result<(), Failure> {
     let mut v = cert_json(c);
     v["dir"] = json!(a.dir.display().to_string());
     print(
-        a.json,
+        a.json.on,
         &v,
         &format!("imported CA {} into {}\n", c.subject(), a.dir.display()),
     );

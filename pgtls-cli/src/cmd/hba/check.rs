@@ -1,11 +1,12 @@
 //! `pgtls hba check`.
 
+use crate::args::{Json, PgVersionArg};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use pgtls_hba::{Decision, HbaVerdict, PgVersion, Replication, Request, ServerNetwork, evaluate};
+use pgtls_hba::{Decision, HbaVerdict, Replication, Request, ServerNetwork, evaluate};
 
 use super::{BuildArgs, OnOff, load_hba};
 
@@ -23,9 +24,8 @@ pub(crate) enum ReplArg {
 pub(crate) struct CheckArgs {
     /// The pg_hba.conf file (`@file` references resolve next to it).
     pub(crate) file: PathBuf,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) build: BuildArgs,
     /// The server's `ssl` setting [default: on with --tls (a TLS connection needs it), else
@@ -62,9 +62,8 @@ pub(crate) struct CheckArgs {
     /// The server's interface addresses as CIDRs (for samehost/samenet; comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub(crate) server_address: Vec<String>,
-    /// Print JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &CheckArgs) -> ExitCode {
@@ -80,7 +79,7 @@ pub(crate) fn run(a: &CheckArgs) -> ExitCode {
         (None, true) => OnOff::On,
         (None, false) => OnOff::Off,
     };
-    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, ssl)) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
@@ -119,7 +118,7 @@ pub(crate) fn run(a: &CheckArgs) -> ExitCode {
     let verdict = d.verdict();
     let message = d.verdict_message();
     let method = d.method().map(|m| m.as_str());
-    if a.json {
+    if a.json.on {
         println!("{}", d.to_json());
     } else {
         if let Some(m) = message

@@ -1,10 +1,11 @@
 //! `pgtls hba enforce-tls`.
 
+use crate::args::PgVersionArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_hba::{PgVersion, ServerSettings};
+use pgtls_hba::ServerSettings;
 
 use super::load_hba;
 
@@ -12,16 +13,15 @@ use super::load_hba;
 pub(crate) struct EnforceArgs {
     /// The pg_hba.conf file.
     pub(crate) file: PathBuf,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     /// Print what changed as JSON instead of the new file.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
 pub(crate) fn run(a: &EnforceArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, ServerSettings::new(a.pg_version, true)) {
+    let hba = match load_hba(&a.file, ServerSettings::new(a.pg.version, true)) {
         Ok(h) => h,
         Err(c) => return c,
     };

@@ -1,10 +1,11 @@
 //! `pgtls hba ident`.
 
+use crate::args::PgVersionArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_hba::{FsSource, IdentFile, PgVersion};
+use pgtls_hba::{FsSource, IdentFile};
 
 use super::{Format, abs, print_rows, read};
 
@@ -12,9 +13,8 @@ use super::{Format, abs, print_rows, read};
 pub(crate) struct IdentArgs {
     /// The pg_ident.conf file.
     pub(crate) file: PathBuf,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
@@ -25,7 +25,7 @@ pub(crate) fn run(a: &IdentArgs) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    let f = IdentFile::parse(&abs(&a.file), &text, a.pg_version, &FsSource);
+    let f = IdentFile::parse(&abs(&a.file), &text, a.pg.version, &FsSource);
     print_rows(&f.view_rows(), a.format);
     ExitCode::SUCCESS
 }

@@ -1,10 +1,11 @@
 //! `pgtls hba lint`.
 
+use crate::args::{Json, PgVersionArg};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_hba::{FsSource, IdentFile, PgVersion};
+use pgtls_hba::{FsSource, IdentFile};
 
 use super::{BuildArgs, OnOff, abs, load_hba, read};
 
@@ -15,33 +16,31 @@ pub(crate) struct LintArgs {
     /// pg_ident.conf, to check `map=` names.
     #[arg(long)]
     pub(crate) ident: Option<PathBuf>,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) build: BuildArgs,
     /// The server's `ssl` setting.
     #[arg(long, value_enum, default_value = "on")]
     pub(crate) ssl: OnOff,
-    /// Print JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &LintArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, a.ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };
     let ident = match &a.ident {
         None => None,
         Some(p) => match read(p) {
-            Ok(t) => Some(IdentFile::parse(&abs(p), &t, a.pg_version, &FsSource)),
+            Ok(t) => Some(IdentFile::parse(&abs(p), &t, a.pg.version, &FsSource)),
             Err(c) => return c,
         },
     };
     let findings = pgtls_hba::lint(&hba, ident.as_ref());
-    if a.json {
+    if a.json.on {
         println!("{}", pgtls_hba::report::findings_json(&findings));
     } else {
         for f in &findings {

@@ -1,10 +1,11 @@
 //! `pgtls hba map`.
 
+use crate::args::{Json, PgVersionArg};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_hba::{FsSource, IdentFile, PgVersion};
+use pgtls_hba::{FsSource, IdentFile};
 
 use super::{abs, read};
 
@@ -12,9 +13,8 @@ use super::{abs, read};
 pub(crate) struct MapArgs {
     /// The pg_ident.conf file.
     pub(crate) file: PathBuf,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     /// The map name (from `map=`); omit for "no map" (names must be equal).
     #[arg(long)]
     pub(crate) map: Option<String>,
@@ -30,9 +30,8 @@ pub(crate) struct MapArgs {
     /// Compare literal names case-insensitively (SSPI, krb_caseins_users).
     #[arg(long)]
     pub(crate) case_insensitive: bool,
-    /// Print JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &MapArgs) -> ExitCode {
@@ -40,7 +39,7 @@ pub(crate) fn run(a: &MapArgs) -> ExitCode {
         Ok(t) => t,
         Err(c) => return c,
     };
-    let f = IdentFile::parse(&abs(&a.file), &text, a.pg_version, &FsSource);
+    let f = IdentFile::parse(&abs(&a.file), &text, a.pg.version, &FsSource);
     if let Err(l) = f.load() {
         let why = l
             .result
@@ -76,7 +75,7 @@ pub(crate) fn run(a: &MapArgs) -> ExitCode {
         pgtls_hba::UsermapOutcome::Unsupported(why) => Some(why.clone()),
         _ => d.log.clone(),
     };
-    if a.json {
+    if a.json.on {
         println!(
             "{}",
             serde_json::json!({

@@ -1,10 +1,10 @@
 //! `pgtls hba rules`.
 
+use crate::args::PgVersionArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_hba::PgVersion;
 
 use super::{BuildArgs, Format, OnOff, load_hba, print_rows};
 
@@ -12,9 +12,8 @@ use super::{BuildArgs, Format, OnOff, load_hba, print_rows};
 pub(crate) struct RulesArgs {
     /// The pg_hba.conf file.
     pub(crate) file: PathBuf,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) build: BuildArgs,
     /// The server's `ssl` setting (PostgreSQL's default is off).
@@ -26,7 +25,7 @@ pub(crate) struct RulesArgs {
 }
 
 pub(crate) fn run(a: &RulesArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.build.settings(a.pg_version, a.ssl)) {
+    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, a.ssl)) {
         Ok(h) => h,
         Err(c) => return c,
     };

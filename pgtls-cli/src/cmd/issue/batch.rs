@@ -121,7 +121,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
     let mut pems = Vec::with_capacity(certs.len());
     for (cert, key) in certs.iter().zip(&keys) {
         let k = key_pem(key, &a.out.key, &a.out.pass)
-            .map_err(|e| after_commit(e, &roles, &certs, &paths, &[], &a.store.dir))?;
+            .map_err(|e| after_commit(e, &roles, &certs, &paths, &[], &a.store.dir.path))?;
         pems.push((k, cert_chain_pem(cert, &store, true)));
     }
     let files: Vec<NewFile<'_>> = pems
@@ -149,7 +149,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
             &certs,
             &paths,
             &pems,
-            &a.store.dir,
+            &a.store.dir.path,
         ));
     }
     let mut written = Vec::with_capacity(certs.len());
@@ -173,7 +173,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
         "count": written.len(),
         "issued": written,
     });
-    print(a.out.json, &v, &human);
+    print(a.out.json.on, &v, &human);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `pgtls issue server` and `pgtls issue client`.
 
+use crate::args::Json;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -49,9 +50,8 @@ pub(crate) struct IssueOut {
     pub(crate) key: KeyOptions,
     #[command(flatten)]
     pub(crate) pass: Passphrase,
-    /// Print JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 /// `pgtls issue server`
@@ -138,7 +138,7 @@ pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure
     v["cert_file"] = json!(label(out_cert));
     v["key_file"] = json!(label(out_key));
     print(
-        out.json,
+        out.json.on,
         &v,
         &format!(
             "issued {} serial {}\n  certificate {}\n  key         {}\n",

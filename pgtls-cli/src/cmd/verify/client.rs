@@ -1,13 +1,13 @@
 //! `pgtls verify client`.
 
+use crate::args::{At, Json, PgVersionArg};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_verify::PgVersion;
 use pgtls_verify::server::ServerOutcome;
 
-use super::{now, usage_error};
+use super::usage_error;
 
 /// `pgtls verify client`.
 #[derive(Args)]
@@ -34,19 +34,16 @@ pub(crate) struct ClientArgs {
     /// The client's certificate chain (PEM, leaf first); none: no certificate.
     #[arg(long)]
     pub(crate) cert: Option<PathBuf>,
-    /// PostgreSQL major version (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
-    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
-    #[arg(long)]
-    pub(crate) at: Option<String>,
-    /// Print the decision as JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
+    #[command(flatten)]
+    pub(crate) at: At,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: ClientArgs) -> ExitCode {
-    let now = match now(a.at.as_deref()) {
+    let now = match a.at.unix_time() {
         Ok(n) => n,
         Err(e) => return usage_error(e),
     };
@@ -55,7 +52,7 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
             Ok(bytes) => Some(pgtls_hba::IdentFile::parse(
                 &p.display().to_string(),
                 &bytes,
-                a.pg_version,
+                a.pg.version,
                 &pgtls_hba::FsSource,
             )),
             Err(e) => return usage_error(format!("{}: {e}", p.display())),
@@ -69,7 +66,7 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
         },
         None => None,
     };
-    let mut tls = pgtls_verify::server::ServerTls::new(a.ssl_ca_file.clone(), a.pg_version);
+    let mut tls = pgtls_verify::server::ServerTls::new(a.ssl_ca_file.clone(), a.pg.version);
     tls.ssl_crl_file = a.ssl_crl_file.clone();
     tls.ssl_crl_dir = a.ssl_crl_dir.clone();
     let d = match pgtls_verify::server::decide_client(
@@ -86,7 +83,7 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
         }
         Err(e) => return usage_error(e),
     };
-    if a.json {
+    if a.json.on {
         println!("{}", d.to_json());
     } else if d.accepted() {
         println!("accept");
@@ -101,7 +98,7 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
         }
         ServerOutcome::Reject { message, log } => {
             eprintln!("{message}");
-            if !a.json {
+            if !a.json.on {
                 if let Some(l) = log {
                     eprintln!("pgtls: server log: {l}");
                 }

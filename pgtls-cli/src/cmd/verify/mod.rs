@@ -33,7 +33,6 @@
 //! on stdout; a chain failure's check carries the reason libpq hides
 //! (`reason`, `code`), the `depth` and `subject` of the certificate concerned.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -62,29 +61,6 @@ pub(crate) fn run(cmd: Command) -> ExitCode {
 pub(crate) fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pgtls: error: {msg}");
     ExitCode::from(crate::EXIT_USAGE)
-}
-
-/// A path flag whose empty value means "not set" (and overrides the environment), as
-/// libpq takes an empty `sslrootcert`, `sslcrl`, `sslcrldir`, `sslcert`, `sslkey`.
-pub(crate) fn path_or_empty(s: &str) -> Result<PathBuf, std::convert::Infallible> {
-    Ok(PathBuf::from(s))
-}
-
-/// The time `--at` names (RFC 3339, or seconds since the epoch), or the current time.
-pub(crate) fn now(at: Option<&str>) -> Result<pgtls_verify::UnixTime, String> {
-    let Some(s) = at else {
-        return Ok(pgtls_verify::UnixTime::now());
-    };
-    let secs = match s.parse::<i64>() {
-        Ok(n) => n,
-        Err(_) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.unix_timestamp())
-            .map_err(|e| format!("--at {s}: {e} (want RFC 3339 or epoch seconds)"))?,
-    };
-    let secs = u64::try_from(secs).map_err(|_| format!("--at {s}: before 1970"))?;
-    Ok(pgtls_verify::UnixTime::since_unix_epoch(
-        std::time::Duration::from_secs(secs),
-    ))
 }
 
 /// The library's verdict report, as a JSON value (`--chains` and `probe` add a key).

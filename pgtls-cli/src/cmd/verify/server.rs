@@ -1,13 +1,15 @@
 //! `pgtls verify server`.
 
+use crate::args::{At, Json, PgVersionArg, Trust};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use pgtls_verify::{Env, Params, PgVersion, Verdict};
+use pgtls_verify::{Env, Params, Verdict};
 use serde_json::json;
 
-use super::{now, path_or_empty, usage_error, verdict_json};
+use super::{usage_error, verdict_json};
+use crate::args::path_or_empty;
 
 /// `pgtls verify server`.
 #[derive(Args)]
@@ -21,15 +23,8 @@ pub(crate) struct ServerArgs {
     /// The hostaddr parameter.
     #[arg(long)]
     pub(crate) hostaddr: Option<String>,
-    /// Root certificate file, or `system` (PG16+). Default: $PGSSLROOTCERT, else ~/.postgresql/root.crt.
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslrootcert: Option<PathBuf>,
-    /// CRL file. Default: $PGSSLCRL, else ~/.postgresql/root.crl (when no --sslcrldir).
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslcrl: Option<PathBuf>,
-    /// CRL directory (OpenSSL hashed layout, PG14+). Default: $PGSSLCRLDIR.
-    #[arg(long, value_parser = path_or_empty)]
-    pub(crate) sslcrldir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) trust: Trust,
     /// sslnegotiation (PG17+).
     #[arg(long)]
     pub(crate) sslnegotiation: Option<String>,
@@ -50,9 +45,8 @@ pub(crate) struct ServerArgs {
     /// A conninfo string or postgresql:// URI; explicit flags override it.
     #[arg(long)]
     pub(crate) conninfo: Option<String>,
-    /// PostgreSQL major version whose libpq rules apply (12 to 18).
-    #[arg(long, default_value = "15")]
-    pub(crate) pg_version: PgVersion,
+    #[command(flatten)]
+    pub(crate) pg: PgVersionArg,
     /// PEM chain as the server sends it, leaf first.
     #[arg(long, required_unless_present = "chains", conflicts_with = "chains")]
     pub(crate) chain: Option<PathBuf>,
@@ -60,12 +54,10 @@ pub(crate) struct ServerArgs {
     /// order (with --json one object per line). Exit 0 when every chain is accepted.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub(crate) chains: Vec<PathBuf>,
-    /// Evaluate at this time (RFC 3339, or seconds since the epoch) instead of now.
-    #[arg(long)]
-    pub(crate) at: Option<String>,
-    /// Print the verdict as JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) at: At,
+    #[command(flatten)]
+    pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: ServerArgs) -> ExitCode {
@@ -80,24 +72,22 @@ pub(crate) fn run(a: ServerArgs) -> ExitCode {
     flags.sslmode.clone_from(&a.sslmode);
     flags.host.clone_from(&a.host);
     flags.hostaddr.clone_from(&a.hostaddr);
-    flags.sslrootcert.clone_from(&a.sslrootcert);
-    flags.sslcrl.clone_from(&a.sslcrl);
-    flags.sslcrldir.clone_from(&a.sslcrldir);
+    a.trust.apply(&mut flags);
     flags.sslnegotiation.clone_from(&a.sslnegotiation);
     flags.sslcertmode.clone_from(&a.sslcertmode);
     flags.sslcert.clone_from(&a.sslcert);
     flags.sslkey.clone_from(&a.sslkey);
     // Explicit flags override the conninfo.
     let mut params = conninfo.overlay(&flags);
-    let now = match now(a.at.as_deref()) {
+    let now = match a.at.unix_time() {
         Ok(n) => n,
         Err(e) => return usage_error(e),
     };
     let env = Env::from_process();
     // The service file fills what neither the flags nor the conninfo set; a lookup that
     // fails is libpq failing to connect.
-    if let Err(e) = params.apply_service(&env, a.pg_version) {
-        if a.json {
+    if let Err(e) = params.apply_service(&env, a.pg.version) {
+        if a.json.on {
             println!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
         }
         eprintln!("{e}");
@@ -107,14 +97,14 @@ pub(crate) fn run(a: ServerArgs) -> ExitCode {
         pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
     let decide = |file: &std::path::Path| -> Result<Verdict, String> {
         let chain = pgtls_verify::read_chain_file(file).map_err(|e| e.to_string())?;
-        pgtls_verify::verify_server_handshake(&params, &env, a.pg_version, &chain, server, now)
+        pgtls_verify::verify_server_handshake(&params, &env, a.pg.version, &chain, server, now)
             .map_err(|e| e.to_string())
     };
     let Some(one) = &a.chain else {
-        return batch(&a.chains, decide, a.json);
+        return batch(&a.chains, decide, a.json.on);
     };
     match decide(one) {
-        Ok(v) => report(&v, a.json),
+        Ok(v) => report(&v, a.json.on),
         Err(e) => usage_error(e),
     }
 }
