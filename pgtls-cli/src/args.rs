@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use pgtls_core::{DirStore, PBKDF2_ITERATIONS};
 
-use crate::error::Failure;
+use crate::error::CliError;
 /// Passphrase sources (never on the command line itself).
 #[derive(Args, Clone, Default)]
 pub(crate) struct Passphrase {
@@ -18,14 +18,14 @@ pub(crate) struct Passphrase {
 }
 
 impl Passphrase {
-    pub(crate) fn get(&self) -> Result<Option<Vec<u8>>, Failure> {
+    pub(crate) fn get(&self) -> Result<Option<Vec<u8>>, CliError> {
         self.get_as("--passphrase")
     }
 
     /// The passphrase, errors naming the flags as `{flag}-file` / `{flag}-env`.
-    pub(crate) fn get_as(&self, flag: &str) -> Result<Option<Vec<u8>>, Failure> {
+    pub(crate) fn get_as(&self, flag: &str) -> Result<Option<Vec<u8>>, CliError> {
         if let Some(f) = &self.passphrase_file {
-            let text = std::fs::read(f).map_err(|e| Failure::io("cannot read", f, e))?;
+            let text = std::fs::read(f).map_err(|e| CliError::io("cannot read", f, e))?;
             let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             return Ok(Some(line.to_vec()));
@@ -33,7 +33,7 @@ impl Passphrase {
         if let Some(var) = &self.passphrase_env {
             return match std::env::var_os(var) {
                 Some(v) => Ok(Some(v.into_encoded_bytes())),
-                None => Err(Failure::Usage(format!(
+                None => Err(CliError::Usage(format!(
                     "{flag}-env {var}: the variable is not set"
                 ))),
             };
@@ -78,7 +78,7 @@ pub(crate) struct StoreArgs {
 }
 
 impl StoreArgs {
-    pub(crate) fn open(&self) -> Result<DirStore, Failure> {
+    pub(crate) fn open(&self) -> Result<DirStore, CliError> {
         let pass = Passphrase {
             passphrase_file: self.ca_passphrase_file.clone(),
             passphrase_env: self.ca_passphrase_env.clone(),

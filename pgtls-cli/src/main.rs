@@ -16,6 +16,8 @@ mod error;
 mod output;
 mod pki;
 
+use error::CliError;
+
 /// Exit status for bad usage (clap also exits with 2).
 pub(crate) const EXIT_USAGE: u8 = 2;
 
@@ -147,8 +149,37 @@ enum Command {
     Doctor(cmd::doctor::DoctorArgs),
 }
 
-/// Exit status of a Unix tool killed by SIGPIPE (128 + 13), as shells report it.
-const EXIT_BROKEN_PIPE: i32 = 141;
+/// Runs a command: its decision, or why it failed.
+fn run(command: Command) -> Result<Decided, CliError> {
+    use cmd::ca::CaCommand;
+    let now = time::OffsetDateTime::now_utc();
+    let done = |r: Result<(), CliError>| r.map(|()| Decided::Accept);
+    match command {
+        Command::Version => done(cmd::version::run()),
+        Command::Ca {
+            command: CaCommand::Create(a),
+        } => done(cmd::ca::create::run(&a, now)),
+        Command::Ca {
+            command: CaCommand::Import(a),
+        } => done(cmd::ca::import::run(&a)),
+        Command::Ca {
+            command: CaCommand::Check(a),
+        } => done(cmd::ca::check::run(&a, now)),
+        Command::Key(a) => done(cmd::key::run(&a)),
+        Command::Csr(a) => done(cmd::csr::run(&a)),
+        Command::Sign(a) => done(cmd::sign::run(&a, now)),
+        Command::Issue { command } => done(cmd::issue::run(&command, now)),
+        Command::Revoke(a) => done(cmd::revoke::run(&a, now)),
+        Command::Crl(a) => done(cmd::crl::run(&a, now)),
+        Command::Inspect(a) => done(cmd::inspect::run(&a, now)),
+        Command::Expiry(a) => done(cmd::expiry::run(&a, now)),
+        Command::Quickstart(a) => done(cmd::quickstart::run(&a, now)),
+        Command::Hba { command } => cmd::hba::run(command),
+        Command::Verify { command } => cmd::verify::run(command),
+        Command::Probe(args) => cmd::probe::run(&args),
+        Command::Doctor(args) => cmd::doctor::run(&args),
+    }
+}
 
 /// `pgtls hba rules F | head -1` closes the pipe early: Rust ignores SIGPIPE, so
 /// `println!` panics on EPIPE. End quietly with the status a Unix tool killed by
@@ -163,50 +194,22 @@ fn exit_quietly_on_broken_pipe() {
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(EXIT_BROKEN_PIPE);
+            std::process::exit(i32::from(error::EXIT_BROKEN_PIPE));
         }
         default(info);
     }));
 }
 
-/// The PKI commands, which report a [`error::Failure`].
-fn run_pki(command: Command) -> Result<(), error::Failure> {
-    use cmd::ca::CaCommand;
-    let now = time::OffsetDateTime::now_utc();
-    match command {
-        Command::Version => cmd::version::run(),
-        Command::Ca {
-            command: CaCommand::Create(a),
-        } => cmd::ca::create::run(&a, now),
-        Command::Ca {
-            command: CaCommand::Import(a),
-        } => cmd::ca::import::run(&a),
-        Command::Ca {
-            command: CaCommand::Check(a),
-        } => cmd::ca::check::run(&a, now),
-        Command::Key(a) => cmd::key::run(&a),
-        Command::Csr(a) => cmd::csr::run(&a),
-        Command::Sign(a) => cmd::sign::run(&a, now),
-        Command::Issue { command } => cmd::issue::run(&command, now),
-        Command::Revoke(a) => cmd::revoke::run(&a, now),
-        Command::Crl(a) => cmd::crl::run(&a, now),
-        Command::Inspect(a) => cmd::inspect::run(&a, now),
-        Command::Expiry(a) => cmd::expiry::run(&a, now),
-        Command::Quickstart(a) => cmd::quickstart::run(&a, now),
-        Command::Hba { .. } | Command::Verify { .. } | Command::Probe(_) | Command::Doctor(_) => {
-            unreachable!("dispatched in main")
-        }
-    }
-}
-
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Hba { command } => cmd::hba::run(command),
-        Command::Verify { command } => cmd::verify::run(command),
-        Command::Probe(args) => cmd::probe::run(args),
-        Command::Doctor(args) => cmd::doctor::run(&args),
-        pki => error::report(run_pki(pki)),
+    let result = run(cli.command).and_then(|d| {
+        // What is still buffered: a write error here is a write error of the command.
+        std::io::Write::flush(&mut std::io::stdout()).map_err(CliError::Stdout)?;
+        Ok(d)
+    });
+    match result {
+        Ok(d) => exit_code(d),
+        Err(e) => e.report(),
     }
 }

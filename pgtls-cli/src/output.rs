@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::error::Failure;
+use crate::error::CliError;
 pub(crate) fn print(json: bool, value: &Value, human: &str) {
     if json {
         println!("{value}");
@@ -14,8 +14,8 @@ pub(crate) fn print(json: bool, value: &Value, human: &str) {
     }
 }
 
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::io("cannot read", path, e))
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::io("cannot read", path, e))
 }
 
 pub(crate) fn label(path: &Path) -> String {

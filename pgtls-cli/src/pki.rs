@@ -10,9 +10,9 @@ use pgtls_core::{
 };
 
 use crate::args::{KeyOptions, Passphrase};
-use crate::error::Failure;
+use crate::error::CliError;
 /// Generates a key, with a progress note on a terminal for slow RSA sizes.
-pub(crate) fn generate_key(opts: &KeyOptions) -> Result<KeyPair, Failure> {
+pub(crate) fn generate_key(opts: &KeyOptions) -> Result<KeyPair, CliError> {
     let alg: KeyAlgorithm = opts.key_type.parse()?;
     let slow = matches!(alg, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096);
     let tty = std::io::stderr().is_terminal();
@@ -33,7 +33,7 @@ pub(crate) fn write_key(
     opts: &KeyOptions,
     pass: &Passphrase,
     force: bool,
-) -> Result<(), Failure> {
+) -> Result<(), CliError> {
     let pem = key_pem(key, opts, pass)?;
     write_key_file(path, pem.as_bytes(), force)?;
     Ok(())
@@ -44,10 +44,10 @@ pub(crate) fn key_pem(
     key: &KeyPair,
     opts: &KeyOptions,
     pass: &Passphrase,
-) -> Result<String, Failure> {
+) -> Result<String, CliError> {
     Ok(if opts.encrypt {
         let Some(p) = pass.get()? else {
-            return Err(Failure::Usage(
+            return Err(CliError::Usage(
                 "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
             ));
         };
@@ -57,7 +57,7 @@ pub(crate) fn key_pem(
     })
 }
 
-pub(crate) fn check_new(paths: &[&Path], force: bool) -> Result<(), Failure> {
+pub(crate) fn check_new(paths: &[&Path], force: bool) -> Result<(), CliError> {
     if force {
         return Ok(());
     }
@@ -72,7 +72,7 @@ pub(crate) fn check_new(paths: &[&Path], force: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) fn sans(list: &[String]) -> Result<Vec<SubjectAltName>, Failure> {
+pub(crate) fn sans(list: &[String]) -> Result<Vec<SubjectAltName>, CliError> {
     Ok(list
         .iter()
         .map(|s| s.parse())
@@ -85,7 +85,7 @@ pub(crate) fn write_cert_chain(
     store: &DirStore,
     full_chain: bool,
     force: bool,
-) -> Result<(), Failure> {
+) -> Result<(), CliError> {
     let pem = cert_chain_pem(cert, store, full_chain);
     write_public_file(path, pem.as_bytes(), force)?;
     Ok(())

@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::args::StoreArgs;
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{fmt_time, label, print};
 /// `pgtls crl`
 #[derive(Args)]
@@ -26,7 +26,7 @@ pub(crate) struct CrlArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &CrlArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &CrlArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let store = a.store.open()?;
     let next = now + time::Duration::days(i64::from(a.days));
     let crl = store.generate_crl(next, now)?;

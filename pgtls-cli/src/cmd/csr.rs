@@ -8,7 +8,7 @@ use pgtls_core::{Csr, DistinguishedName, Error, KeyPair, write_public_file};
 use serde_json::{Value, json};
 
 use crate::args::{KeyOptions, Passphrase};
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{label, print, read_file};
 use crate::pki::{check_new, generate_key, sans, write_key};
 /// `pgtls csr`
@@ -40,7 +40,7 @@ pub(crate) struct CsrArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &CsrArgs) -> Result<(), Failure> {
+pub(crate) fn run(a: &CsrArgs) -> Result<(), CliError> {
     let subject = DistinguishedName::parse_openssl(&a.subject).map_err(Error::from)?;
     let names = sans(&a.san)?;
     let key = match (&a.key, &a.new_key) {
@@ -54,7 +54,7 @@ pub(crate) fn run(a: &CsrArgs) -> Result<(), Failure> {
             k
         }
         _ => {
-            return Err(Failure::Usage(
+            return Err(CliError::Usage(
                 "give exactly one of --key FILE or --new-key FILE".to_owned(),
             ));
         }

@@ -2,13 +2,11 @@
 //! and prints the findings (one line each plus its fix, or `--json`).
 
 use crate::args::{At, Json, PgVersionArg};
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_verify::doctor::{DoctorInput, Report, diagnose};
-
-use crate::EXIT_USAGE;
 
 /// `pgtls doctor --pgdata DIR [--host NAME]... [--at TIME] [--json]`.
 #[derive(Args)]
@@ -64,14 +62,8 @@ fn text(report: &Report) -> String {
 }
 
 /// Runs `pgtls doctor`.
-pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
-    let at = match a.at.seconds() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("pgtls: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+pub(crate) fn run(a: &DoctorArgs) -> Result<crate::Decided, CliError> {
+    let at = a.at.seconds().map_err(CliError::BadInput)?;
     let mut input = DoctorInput::new(&a.pgdata, at);
     input.hosts.clone_from(&a.hosts);
     input.version = a.pg.version;
@@ -81,8 +73,7 @@ pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
         match serde_json::to_string(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {
-                eprintln!("pgtls: {e}");
-                return ExitCode::FAILURE;
+                return Err(CliError::Other(e.to_string()));
             }
         }
     } else {
@@ -96,8 +87,8 @@ pub(crate) fn run(a: &DoctorArgs) -> ExitCode {
         {
             eprintln!("pgtls: {}", f.message);
         }
-        ExitCode::FAILURE
+        Ok(crate::Decided::Reject)
     } else {
-        ExitCode::SUCCESS
+        Ok(crate::Decided::Accept)
     }
 }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use clap::Args;
 
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{fmt_time, label, print, read_file};
 
 /// `pgtls expiry`
@@ -36,7 +36,7 @@ pub(crate) struct ExpiryArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
     // The report needs no CA key: read the index and the public files only.
     let files = pgtls_core::StoreFiles::in_dir(&a.dir.path);
     let store_ro = StoreView::open(&files)?;
@@ -121,7 +121,7 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), Failure> {
         .filter(|r| r.expiry == ExpiryState::Expiring)
         .count();
     if a.check && (expiring > 0 || !warnings.is_empty()) {
-        return Err(Failure::Other(format!(
+        return Err(CliError::Other(format!(
             "{} need action within {warn} days: {expiring} certificate(s) expiring{}",
             a.dir.path.display(),
             if warnings.is_empty() {
@@ -154,7 +154,7 @@ struct StoreView {
 }
 
 impl StoreView {
-    fn open(files: &pgtls_core::StoreFiles) -> Result<Self, Failure> {
+    fn open(files: &pgtls_core::StoreFiles) -> Result<Self, CliError> {
         let ca = Certificate::from_pem_or_der(&read_file(&files.cert)?, &label(&files.cert))?;
         let entries = DirStore::read_entries(files)?;
         let crl = if files.crl.is_file() {

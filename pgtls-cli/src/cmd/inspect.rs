@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::args::Passphrase;
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{label, print, read_file};
 
 /// `pgtls inspect`
@@ -78,7 +78,7 @@ fn human(v: &Value) -> String {
     s
 }
 
-pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let data = read_file(&a.file)?;
     let pass = a.pass.get()?;
     let items = pgtls_core::inspect(&data, pass.as_deref(), &label(&a.file))?;
@@ -94,7 +94,7 @@ pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), Failure> {
             _ => None,
         });
         let Some(key) = key else {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "--matches needs a (decryptable) private key in {}",
                 a.file.display()
             )));

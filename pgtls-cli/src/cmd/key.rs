@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::args::{KeyOptions, Passphrase};
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{label, print};
 use crate::pki::{check_new, generate_key, write_key};
 /// `pgtls key`
@@ -27,7 +27,7 @@ pub(crate) struct KeyArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &KeyArgs) -> Result<(), Failure> {
+pub(crate) fn run(a: &KeyArgs) -> Result<(), CliError> {
     check_new(&[&a.out], a.force)?;
     let k = generate_key(&a.key)?;
     write_key(&a.out, &k, &a.key, &a.pass, a.force)?;

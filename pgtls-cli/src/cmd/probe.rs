@@ -1,13 +1,13 @@
 //! `pgtls probe`.
 
 use crate::args::{Json, PgVersionArg, Trust};
-use std::process::ExitCode;
+use crate::error::CliError;
 
 use clap::Args;
 use pgtls_verify::{Env, Params};
 use serde_json::{Value, json};
 
-use crate::cmd::verify::{usage_error, verdict_json};
+use crate::cmd::verify::verdict_json;
 
 /// `pgtls probe HOST[:PORT]`.
 #[derive(Args)]
@@ -29,7 +29,7 @@ pub(crate) struct ProbeArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(args: ProbeArgs) -> ExitCode {
+pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
     use pgtls_verify::probe as p;
     let (host, port) = match args.target.rsplit_once(':') {
         Some((h, port)) if !h.contains(':') || h.starts_with('[') => match port.parse::<u16>() {
@@ -37,21 +37,14 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
                 h.trim_start_matches('[').trim_end_matches(']').to_string(),
                 n,
             ),
-            Err(_) => return usage_error(format!("{}: bad port", args.target)),
+            Err(_) => return Err(CliError::bad_input(format!("{}: bad port", args.target))),
         },
         _ => (args.target.clone(), 5432),
     };
     let cap = match p::capture(&host, port, args.direct) {
         Ok(c) => c,
         Err(e) => {
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            eprintln!("{msg}");
-            return ExitCode::from(1);
+            return Err(CliError::Other(crate::error::chain(&e)));
         }
     };
     let mut base = Params::default();
@@ -61,7 +54,7 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
     let env = Env::from_process();
     let modes = match p::evaluate_modes(&cap, &base, &env, args.pg.version, now) {
         Ok(m) => m,
-        Err(e) => return usage_error(e),
+        Err(e) => return Err(CliError::bad_input(e)),
     };
     let subjects: Vec<String> = cap
         .chain
@@ -160,7 +153,7 @@ pub(crate) fn run(args: ProbeArgs) -> ExitCode {
             }
         }
     }
-    ExitCode::SUCCESS
+    Ok(crate::Decided::Accept)
 }
 
 mod x509_subject {

@@ -12,7 +12,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::args::{KeyOptions, Passphrase};
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{fmt_time, print};
 use crate::pki::{generate_key, sans, write_key};
 
@@ -75,10 +75,10 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The uid and primary gid of an OS user, from /etc/passwd.
-fn os_user(name: &str) -> Result<(u32, u32), Failure> {
+fn os_user(name: &str) -> Result<(u32, u32), CliError> {
     let passwd = Path::new("/etc/passwd");
     let text =
-        std::fs::read_to_string(passwd).map_err(|e| Failure::io("cannot read", passwd, e))?;
+        std::fs::read_to_string(passwd).map_err(|e| CliError::io("cannot read", passwd, e))?;
     text.lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -89,14 +89,14 @@ fn os_user(name: &str) -> Result<(u32, u32), Failure> {
                 _ => None,
             }
         })
-        .ok_or_else(|| Failure::Usage(format!("--owner {name}: no such user in /etc/passwd")))
+        .ok_or_else(|| CliError::Usage(format!("--owner {name}: no such user in /etc/passwd")))
 }
 
 fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let key = KeyOptions {
         key_type: a.key_type.clone(),
         encrypt: false,
@@ -108,15 +108,15 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     let role_refs: Vec<&str> = a.role.iter().map(String::as_str).collect();
     // The pg_hba.conf user field naming exactly these roles (never a keyword or pattern).
     let roles = pgtls_hba::literal_list("role", &role_refs)
-        .map_err(|e| Failure::Usage(format!("--role: {e}")))?;
+        .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
     let mut create_roles = Vec::new();
     for r in &a.role {
         let ident = pgtls_hba::sql_identifier("role", r)
-            .map_err(|e| Failure::Usage(format!("--role: {e}")))?;
+            .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
         create_roles.push(format!("CREATE ROLE {ident} LOGIN;"));
         CertificateParams::client(r, Validity::days_from(now, 1))?;
         if r.contains('/') || r == "." || r == ".." {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "--role {r:?}: cannot be used as a directory name"
             )));
         }
@@ -139,7 +139,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     }
     // The directory holds private keys: keep it out of any git work tree it lands in
     // (an existing .gitignore is left alone).
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::io("cannot create", &dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::io("cannot create", &dir, e))?;
     let gitignore = dir.join(".gitignore");
     if !gitignore.exists() {
         write_public_file(
@@ -183,7 +183,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     write_key(&server_key, &skey, &key, &Passphrase::default(), a.force)?;
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&server_key, Some(uid), Some(gid))
-            .map_err(|e| Failure::io("cannot give to --owner", &server_key, e))?;
+            .map_err(|e| CliError::io("cannot give to --owner", &server_key, e))?;
     }
     write_public_file(&server_crt, scert.to_pem().as_bytes(), a.force)?;
     write_public_file(&root_crt, trust.as_bytes(), true)?;
@@ -191,7 +191,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), Failure
     let mut clients = Vec::new();
     for r in &a.role {
         let cdir = client_dir(r);
-        std::fs::create_dir_all(&cdir).map_err(|e| Failure::io("cannot create", &cdir, e))?;
+        std::fs::create_dir_all(&cdir).map_err(|e| CliError::io("cannot create", &cdir, e))?;
         let params = CertificateParams::client(r, validity)?;
         let ckey = generate_key(&key)?;
         let ccert = store.issue(&params, &ckey.public_key(), now)?;

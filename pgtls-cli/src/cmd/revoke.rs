@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::args::StoreArgs;
-use crate::error::{Failure, chain};
+use crate::error::{CliError, chain};
 use crate::output::{label, print, read_file};
 /// `pgtls revoke`
 #[derive(Args)]
@@ -30,7 +30,7 @@ pub(crate) struct RevokeArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let store = a.store.open()?;
     let reason = a
         .reason
@@ -45,12 +45,12 @@ pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), Failure> {
                 Ok(entry) => entry,
                 // The certificate file is the input: name it.
                 Err(e @ (Error::NotIssuedByCa { .. } | Error::InvalidParameter { .. })) => {
-                    return Err(Failure::Other(format!("{}: {}", f.display(), chain(&e))));
+                    return Err(CliError::Other(format!("{}: {}", f.display(), chain(&e))));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        (None, None) => return Err(Failure::Usage("give --serial or --cert".to_owned())),
+        (None, None) => return Err(CliError::Usage("give --serial or --cert".to_owned())),
     };
     let v = json!({
         "serial": entry.serial.to_hex(),

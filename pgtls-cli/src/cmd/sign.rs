@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::args::StoreArgs;
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{cert_json, label, print, read_file};
 use crate::pki::{check_new, sans, write_cert_chain};
 /// Which profile to sign with.
@@ -57,7 +57,7 @@ pub(crate) struct SignArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let store = a.store.open()?;
     let csr = Csr::from_pem_or_der(&read_file(&a.csr)?, &label(&a.csr))?;
     check_new(&[&a.out], a.force)?;
@@ -72,7 +72,7 @@ pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), Failure> {
         policy.subject = Some(DistinguishedName::parse_openssl(s).map_err(Error::from)?);
     }
     if usage == CsrUsage::Server && policy.names.is_empty() && !a.copy_sans {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "the server profile needs --host NAME or --copy-sans".to_owned(),
         ));
     }

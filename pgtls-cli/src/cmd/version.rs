@@ -1,9 +1,9 @@
 //! `pgtls version`.
 
-use crate::error::Failure;
+use crate::error::CliError;
 
 /// Prints the pgtls version.
-pub(crate) fn run() -> Result<(), Failure> {
+pub(crate) fn run() -> Result<(), CliError> {
     println!("pgtls {}", env!("CARGO_PKG_VERSION"));
     Ok(())
 }

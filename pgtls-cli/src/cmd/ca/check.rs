@@ -8,7 +8,7 @@ use pgtls_core::{DirStore, SerialNumber, StoreProblem};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::print;
 /// `pgtls ca check`
 #[derive(Args)]
@@ -26,7 +26,7 @@ pub(crate) struct CaCheckArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let files = pgtls_core::StoreFiles::in_dir(&a.dir.path);
     let (repaired, cnf_rewritten, tightened) = if a.repair {
         (
@@ -106,7 +106,7 @@ pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), Failure> {
     if report.problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Other(format!(
+        Err(CliError::Other(format!(
             "{} problem(s) in the store {}",
             report.problems.len(),
             a.dir.path.display()

@@ -13,7 +13,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::args::{KeyOptions, Passphrase, StoreArgs};
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{cert_json, fmt_time, print};
 use crate::pki::{check_new, generate_key};
 /// `pgtls ca create`
@@ -57,7 +57,7 @@ pub(crate) struct CaCreateArgs {
     pub(crate) json: Json,
 }
 
-fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failure> {
+fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, CliError> {
     if a.permit_dns.is_empty() && a.exclude_dns.is_empty() && a.permit_ip.is_empty() {
         return Ok(None);
     }
@@ -71,7 +71,7 @@ fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failur
             .split_once('/')
             .and_then(|(a, p)| Some((a.parse().ok()?, p.parse().ok()?)))
             .ok_or_else(|| {
-                Failure::Usage(format!("--permit-ip {cidr}: expected ADDRESS/PREFIX"))
+                CliError::Usage(format!("--permit-ip {cidr}: expected ADDRESS/PREFIX"))
             })?;
         nc.permitted.push(NameConstraint::Ip {
             network: addr,
@@ -81,7 +81,7 @@ fn parse_constraints(a: &CaCreateArgs) -> Result<Option<NameConstraints>, Failur
     Ok(Some(nc))
 }
 
-pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let subject = match &a.subject {
         Some(s) => DistinguishedName::parse_openssl(s).map_err(Error::from)?,
         None => DistinguishedName::common_name(&a.cn),
@@ -93,7 +93,7 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> 
     );
     params.name_constraints = parse_constraints(a)?;
     if a.key.encrypt && a.pass.get()?.is_none() {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
         ));
     }
@@ -124,7 +124,7 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), Failure> 
                         );
                     }
                     Some(d) => {
-                        return Err(Failure::Usage(format!(
+                        return Err(CliError::Usage(format!(
                             "--days {d}: the intermediate would end at {}, after its parent CA \
                              ({}); use --days {} or less, or renew the parent",
                             fmt_time(params.validity.not_after),

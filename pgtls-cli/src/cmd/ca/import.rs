@@ -8,7 +8,7 @@ use pgtls_core::{DirStore, Error, KeyPair, Store};
 use serde_json::json;
 
 use crate::args::Passphrase;
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{cert_json, label, print, read_file};
 /// `pgtls ca import`
 #[derive(Args)]
@@ -32,7 +32,7 @@ pub(crate) struct CaImportArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &CaImportArgs) -> Result<(), Failure> {
+pub(crate) fn run(a: &CaImportArgs) -> Result<(), CliError> {
     let cert = pgtls_core::Certificate::from_pem_or_der(&read_file(&a.cert)?, &label(&a.cert))?;
     let pass = a.pass.get()?;
     let key = KeyPair::from_pem_or_der(&read_file(&a.key)?, pass.as_deref(), &label(&a.key))?;

@@ -1,9 +1,9 @@
 //! `pgtls hba check`.
 
 use crate::args::{Json, PgVersionArg};
+use crate::error::CliError;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use pgtls_hba::{Decision, HbaVerdict, Replication, Request, ServerNetwork, evaluate};
@@ -66,32 +66,26 @@ pub(crate) struct CheckArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &CheckArgs) -> ExitCode {
+pub(crate) fn run(a: &CheckArgs) -> Result<crate::Decided, CliError> {
     let ssl = match (a.ssl, a.tls) {
         (Some(OnOff::Off), true) => {
-            eprintln!(
+            return Err(CliError::Usage(
                 "--tls with --ssl off: a server with ssl = off accepts no TLS connection \
                  (it answers the SSLRequest with N), so no line can match one"
-            );
-            return ExitCode::from(crate::EXIT_USAGE);
+                    .to_owned(),
+            ));
         }
         (Some(s), _) => s,
         (None, true) => OnOff::On,
         (None, false) => OnOff::Off,
     };
-    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, ssl)) {
-        Ok(h) => h,
-        Err(c) => return c,
-    };
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, ssl))?;
     let mut servers = Vec::with_capacity(a.server_address.len());
     for s in &a.server_address {
-        match s.parse::<ServerNetwork>() {
-            Ok(n) => servers.push(n),
-            Err(e) => {
-                eprintln!("--server-address: {e}");
-                return ExitCode::from(crate::EXIT_USAGE);
-            }
-        }
+        let n = s
+            .parse::<ServerNetwork>()
+            .map_err(|e| CliError::Usage(format!("--server-address: {e}")))?;
+        servers.push(n);
     }
     let base = match a.address {
         Some(ip) => Request::tcp(ip, &a.database, &a.user),
@@ -138,5 +132,5 @@ pub(crate) fn run(a: &CheckArgs) -> ExitCode {
             println!("no line matches: implicit reject");
         }
     }
-    crate::exit_code(verdict)
+    Ok(crate::Decided::from(verdict))
 }

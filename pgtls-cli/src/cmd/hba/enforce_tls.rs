@@ -1,8 +1,8 @@
 //! `pgtls hba enforce-tls`.
 
 use crate::args::PgVersionArg;
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_hba::ServerSettings;
@@ -20,11 +20,8 @@ pub(crate) struct EnforceArgs {
     pub(crate) json: bool,
 }
 
-pub(crate) fn run(a: &EnforceArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, ServerSettings::new(a.pg.version, true)) {
-        Ok(h) => h,
-        Err(c) => return c,
-    };
+pub(crate) fn run(a: &EnforceArgs) -> Result<crate::Decided, CliError> {
+    let hba = load_hba(&a.file, ServerSettings::new(a.pg.version, true))?;
     let result = pgtls_hba::enforce_tls(&hba);
     if a.json {
         let changes: Vec<serde_json::Value> = result
@@ -39,5 +36,5 @@ pub(crate) fn run(a: &EnforceArgs) -> ExitCode {
     } else {
         print!("{}", result.text);
     }
-    ExitCode::SUCCESS
+    Ok(crate::Decided::Accept)
 }

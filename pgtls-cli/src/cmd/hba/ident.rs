@@ -1,8 +1,8 @@
 //! `pgtls hba ident`.
 
 use crate::args::PgVersionArg;
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_hba::{FsSource, IdentFile};
@@ -20,12 +20,9 @@ pub(crate) struct IdentArgs {
     pub(crate) format: Format,
 }
 
-pub(crate) fn run(a: &IdentArgs) -> ExitCode {
-    let text = match read(&a.file) {
-        Ok(t) => t,
-        Err(c) => return c,
-    };
+pub(crate) fn run(a: &IdentArgs) -> Result<crate::Decided, CliError> {
+    let text = read(&a.file)?;
     let f = IdentFile::parse(&abs(&a.file), &text, a.pg.version, &FsSource);
     print_rows(&f.view_rows(), a.format);
-    ExitCode::SUCCESS
+    Ok(crate::Decided::Accept)
 }

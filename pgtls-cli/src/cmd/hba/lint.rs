@@ -1,8 +1,8 @@
 //! `pgtls hba lint`.
 
 use crate::args::{Json, PgVersionArg};
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_hba::{FsSource, IdentFile};
@@ -27,17 +27,16 @@ pub(crate) struct LintArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &LintArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, a.ssl)) {
-        Ok(h) => h,
-        Err(c) => return c,
-    };
+pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl))?;
     let ident = match &a.ident {
         None => None,
-        Some(p) => match read(p) {
-            Ok(t) => Some(IdentFile::parse(&abs(p), &t, a.pg.version, &FsSource)),
-            Err(c) => return c,
-        },
+        Some(p) => Some(IdentFile::parse(
+            &abs(p),
+            &read(p)?,
+            a.pg.version,
+            &FsSource,
+        )),
     };
     let findings = pgtls_hba::lint(&hba, ident.as_ref());
     if a.json.on {
@@ -62,7 +61,7 @@ pub(crate) fn run(a: &LintArgs) -> ExitCode {
             println!("no findings");
         }
     }
-    crate::exit_code(
+    Ok(
         if findings
             .iter()
             .any(|f| f.severity == pgtls_hba::Severity::Error)

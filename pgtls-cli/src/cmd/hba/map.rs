@@ -1,8 +1,8 @@
 //! `pgtls hba map`.
 
 use crate::args::{Json, PgVersionArg};
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_hba::{FsSource, IdentFile};
@@ -34,11 +34,8 @@ pub(crate) struct MapArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: &MapArgs) -> ExitCode {
-    let text = match read(&a.file) {
-        Ok(t) => t,
-        Err(c) => return c,
-    };
+pub(crate) fn run(a: &MapArgs) -> Result<crate::Decided, CliError> {
+    let text = read(&a.file)?;
     let f = IdentFile::parse(&abs(&a.file), &text, a.pg.version, &FsSource);
     if let Err(l) = f.load() {
         let why = l
@@ -97,5 +94,5 @@ pub(crate) fn run(a: &MapArgs) -> ExitCode {
             eprintln!("{r}");
         }
     }
-    crate::exit_code(decided)
+    Ok(decided)
 }

@@ -1,7 +1,7 @@
 //! `pgtls hba ...`: pg_hba.conf and pg_ident.conf as the server reads them.
 
+use crate::error::CliError;
 use std::path::Path;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use pgtls_hba::{FsSource, HbaFile, PgVersion, ServerSettings, ViewRow};
@@ -89,7 +89,7 @@ pub(crate) enum OnOff {
     Off,
 }
 
-pub(crate) fn run(cmd: Command) -> ExitCode {
+pub(crate) fn run(cmd: Command) -> Result<crate::Decided, CliError> {
     match cmd {
         Command::Rules(a) => rules::run(&a),
         Command::Ident(a) => ident::run(&a),
@@ -109,17 +109,16 @@ pub(crate) fn abs(path: &Path) -> String {
         .to_string()
 }
 
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ExitCode> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| {
-        eprintln!(
+        CliError::BadInput(format!(
             "could not open configuration file \"{}\": {e}",
             path.display()
-        );
-        ExitCode::from(crate::EXIT_USAGE)
+        ))
     })
 }
 
-pub(crate) fn load_hba(path: &Path, settings: ServerSettings) -> Result<HbaFile, ExitCode> {
+pub(crate) fn load_hba(path: &Path, settings: ServerSettings) -> Result<HbaFile, CliError> {
     let text = read(path)?;
     Ok(HbaFile::parse(&abs(path), &text, settings, &FsSource))
 }

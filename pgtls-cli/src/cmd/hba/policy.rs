@@ -1,6 +1,6 @@
 //! `pgtls hba policy`.
 
-use std::process::ExitCode;
+use crate::error::CliError;
 
 use clap::{Args, ValueEnum};
 
@@ -34,7 +34,7 @@ pub(crate) struct PolicyArgs {
     pub(crate) map: Option<String>,
 }
 
-pub(crate) fn run(a: &PolicyArgs) -> ExitCode {
+pub(crate) fn run(a: &PolicyArgs) -> Result<crate::Decided, CliError> {
     let p = match a.policy {
         PolicyArg::Cert => pgtls_hba::CertPolicy::Cert,
         PolicyArg::VerifyCa => pgtls_hba::CertPolicy::PasswordVerifyCa,
@@ -45,11 +45,8 @@ pub(crate) fn run(a: &PolicyArgs) -> ExitCode {
             for l in lines {
                 println!("{l}");
             }
-            ExitCode::SUCCESS
+            Ok(crate::Decided::Accept)
         }
-        Err(e) => {
-            eprintln!("pgtls: {e}");
-            ExitCode::from(crate::EXIT_USAGE)
-        }
+        Err(e) => Err(CliError::Usage(e.to_string())),
     }
 }

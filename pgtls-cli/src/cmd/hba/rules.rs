@@ -1,8 +1,8 @@
 //! `pgtls hba rules`.
 
 use crate::args::PgVersionArg;
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 
@@ -24,11 +24,8 @@ pub(crate) struct RulesArgs {
     pub(crate) format: Format,
 }
 
-pub(crate) fn run(a: &RulesArgs) -> ExitCode {
-    let hba = match load_hba(&a.file, a.build.settings(a.pg.version, a.ssl)) {
-        Ok(h) => h,
-        Err(c) => return c,
-    };
+pub(crate) fn run(a: &RulesArgs) -> Result<crate::Decided, CliError> {
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl))?;
     print_rows(&hba.view_rows(), a.format);
-    ExitCode::SUCCESS
+    Ok(crate::Decided::Accept)
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{IssueClientArgs, check_encrypt};
-use crate::error::{Failure, chain, core_message};
+use crate::error::{CliError, chain};
 use crate::output::{cert_json, label, print, read_file};
 use crate::pki::{cert_chain_pem, check_new, generate_key, key_pem, sans};
 
@@ -18,7 +18,7 @@ struct BatchRole {
 }
 
 /// The roles of `--role` and `--roles-file`, checked: usable as file names, no repeats.
-fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
+fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, CliError> {
     let mut roles: Vec<BatchRole> = a
         .role
         .iter()
@@ -30,7 +30,7 @@ fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
     if let Some(f) = &a.roles_file {
         let bytes = read_file(f)?;
         let text = String::from_utf8(bytes)
-            .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", f.display())))?;
+            .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", f.display())))?;
         for (i, line) in text.lines().enumerate() {
             let role = line.trim();
             if role.is_empty() || role.starts_with('#') {
@@ -42,7 +42,7 @@ fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
             });
         }
         if roles.is_empty() {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "{}: no roles in the file",
                 f.display()
             )));
@@ -51,13 +51,13 @@ fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
     let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for r in &roles {
         if r.role == "." || r.role == ".." || r.role.contains(['/', '\0']) {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "{}: role {:?} cannot be used as a file name in --out-dir",
                 r.origin, r.role
             )));
         }
         if let Some(first) = seen.insert(&r.role, &r.origin) {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "{}: role {:?} is already in the batch ({first})",
                 r.origin, r.role
             )));
@@ -67,15 +67,15 @@ fn batch_roles(a: &IssueClientArgs) -> Result<Vec<BatchRole>, Failure> {
 }
 
 /// `pgtls issue client` with several roles (or --out-dir): one batch, one commit.
-pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<(), Failure> {
+pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let Some(dir) = &a.out_dir else {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "several roles need --out-dir DIR (--out-cert and --out-key take one role)".to_owned(),
         ));
     };
     let roles = batch_roles(a)?;
     if roles.len() > 1 && !a.san.is_empty() {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "--san applies to one role only, not to a batch".to_owned(),
         ));
     }
@@ -84,7 +84,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
     let mut params = Vec::with_capacity(roles.len());
     for r in &roles {
         let mut p = CertificateParams::client(&r.role, validity).map_err(|e| {
-            Failure::Usage(format!("{}: role {:?}: {}", r.origin, r.role, chain(&e)))
+            CliError::Usage(format!("{}: role {:?}: {}", r.origin, r.role, chain(&e)))
         })?;
         p.subject_alt_names.clone_from(&names);
         params.push(p);
@@ -107,7 +107,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
     check_new(&all, a.out.force)?;
     check_encrypt(&a.out)?;
     if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io("cannot create", dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| CliError::io("cannot create", dir, e))?;
     }
     let mut keys = Vec::with_capacity(roles.len());
     let mut requests = Vec::with_capacity(roles.len());
@@ -181,17 +181,14 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
 /// certificates were issued (to revoke them if their keys are lost) and, read back from
 /// the files, which were written (`pems`: key and certificate PEM per role, if made).
 fn after_commit(
-    e: Failure,
+    e: CliError,
     roles: &[BatchRole],
     certs: &[pgtls_core::Certificate],
     paths: &[(PathBuf, PathBuf)],
     pems: &[(String, String)],
     store_dir: &Path,
-) -> Failure {
-    let cause = match e {
-        Failure::Core(e) => core_message(&e),
-        Failure::Usage(m) | Failure::Other(m) => m,
-    };
+) -> CliError {
+    let cause = e.message();
     let mut msg = format!(
         "{cause}\nThe store {} has issued all {} certificates of this batch. Revoke the \
          ones whose files were not written (`pgtls revoke --dir {} --serial SERIAL`):",
@@ -214,5 +211,5 @@ fn after_commit(
             c.serial_hex()
         ));
     }
-    Failure::Other(msg)
+    CliError::Other(msg)
 }

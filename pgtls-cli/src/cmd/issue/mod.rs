@@ -9,7 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::args::{KeyOptions, Passphrase, StoreArgs};
-use crate::error::Failure;
+use crate::error::CliError;
 use crate::output::{cert_json, label, print};
 use crate::pki::{check_new, generate_key, sans, write_cert_chain, write_key};
 
@@ -100,7 +100,7 @@ pub(crate) struct IssueClientArgs {
     pub(crate) out: IssueOut,
 }
 
-pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure> {
+pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), CliError> {
     let (store_args, out, files, params) = match cmd {
         IssueCommand::Server(a) => {
             let names = sans(&a.host)?;
@@ -151,9 +151,9 @@ pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), Failure
     Ok(())
 }
 
-pub(crate) fn check_encrypt(out: &IssueOut) -> Result<(), Failure> {
+pub(crate) fn check_encrypt(out: &IssueOut) -> Result<(), CliError> {
     if out.key.encrypt && out.pass.get()?.is_none() {
-        return Err(Failure::Usage(
+        return Err(CliError::Usage(
             "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
         ));
     }

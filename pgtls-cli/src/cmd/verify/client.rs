@@ -1,13 +1,11 @@
 //! `pgtls verify client`.
 
 use crate::args::{At, Json, PgVersionArg};
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_verify::server::ServerOutcome;
-
-use super::usage_error;
 
 /// `pgtls verify client`.
 #[derive(Args)]
@@ -42,10 +40,10 @@ pub(crate) struct ClientArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: ClientArgs) -> ExitCode {
+pub(crate) fn run(a: ClientArgs) -> Result<crate::Decided, CliError> {
     let now = match a.at.unix_time() {
         Ok(n) => n,
-        Err(e) => return usage_error(e),
+        Err(e) => return Err(CliError::bad_input(e)),
     };
     let ident = match &a.ident {
         Some(p) => match std::fs::read(p) {
@@ -55,14 +53,14 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
                 a.pg.version,
                 &pgtls_hba::FsSource,
             )),
-            Err(e) => return usage_error(format!("{}: {e}", p.display())),
+            Err(e) => return Err(CliError::bad_input(format!("{}: {e}", p.display()))),
         },
         None => None,
     };
     let chain = match &a.cert {
         Some(p) => match pgtls_verify::read_chain_file(p) {
             Ok(c) => Some(c),
-            Err(e) => return usage_error(e),
+            Err(e) => return Err(CliError::bad_input(e)),
         },
         None => None,
     };
@@ -79,9 +77,9 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
     ) {
         Ok(d) => d,
         Err(e @ pgtls_verify::Error::IdentNeeded { .. }) => {
-            return usage_error(format!("--ident FILE is needed: {e}"));
+            return Err(CliError::bad_input(format!("--ident FILE is needed: {e}")));
         }
-        Err(e) => return usage_error(e),
+        Err(e) => return Err(CliError::bad_input(e)),
     };
     if a.json.on {
         println!("{}", d.to_json());
@@ -121,5 +119,5 @@ pub(crate) fn run(a: ClientArgs) -> ExitCode {
         }
         _ => {}
     }
-    crate::exit_code(&d)
+    Ok(crate::Decided::from(&d))
 }

@@ -33,7 +33,7 @@
 //! on stdout; a chain failure's check carries the reason libpq hides
 //! (`reason`, `code`), the `depth` and `subject` of the certificate concerned.
 
-use std::process::ExitCode;
+use crate::error::CliError;
 
 use clap::Subcommand;
 use pgtls_verify::Verdict;
@@ -51,16 +51,11 @@ pub(crate) enum Command {
     Client(client::ClientArgs),
 }
 
-pub(crate) fn run(cmd: Command) -> ExitCode {
+pub(crate) fn run(cmd: Command) -> Result<crate::Decided, CliError> {
     match cmd {
         Command::Server(a) => server::run(a),
         Command::Client(a) => client::run(a),
     }
-}
-
-pub(crate) fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("pgtls: error: {msg}");
-    ExitCode::from(crate::EXIT_USAGE)
 }
 
 /// The library's verdict report, as a JSON value (`--chains` and `probe` add a key).

@@ -1,14 +1,14 @@
 //! `pgtls verify server`.
 
 use crate::args::{At, Json, PgVersionArg, Trust};
+use crate::error::CliError;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use pgtls_verify::{Env, Params, Verdict};
 use serde_json::json;
 
-use super::{usage_error, verdict_json};
+use super::verdict_json;
 use crate::args::path_or_empty;
 
 /// `pgtls verify server`.
@@ -60,11 +60,11 @@ pub(crate) struct ServerArgs {
     pub(crate) json: Json,
 }
 
-pub(crate) fn run(a: ServerArgs) -> ExitCode {
+pub(crate) fn run(a: ServerArgs) -> Result<crate::Decided, CliError> {
     let conninfo = match &a.conninfo {
         Some(c) => match Params::parse_conninfo(c) {
             Ok(p) => p,
-            Err(e) => return usage_error(format!("--conninfo: {e}")),
+            Err(e) => return Err(CliError::bad_input(format!("--conninfo: {e}"))),
         },
         None => Params::default(),
     };
@@ -81,7 +81,7 @@ pub(crate) fn run(a: ServerArgs) -> ExitCode {
     let mut params = conninfo.overlay(&flags);
     let now = match a.at.unix_time() {
         Ok(n) => n,
-        Err(e) => return usage_error(e),
+        Err(e) => return Err(CliError::bad_input(e)),
     };
     let env = Env::from_process();
     // The service file fills what neither the flags nor the conninfo set; a lookup that
@@ -91,7 +91,7 @@ pub(crate) fn run(a: ServerArgs) -> ExitCode {
             println!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
         }
         eprintln!("{e}");
-        return crate::exit_code(crate::Decided::Reject);
+        return Ok(crate::Decided::Reject);
     }
     let server =
         pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
@@ -105,7 +105,7 @@ pub(crate) fn run(a: ServerArgs) -> ExitCode {
     };
     match decide(one) {
         Ok(v) => report(&v, a.json.on),
-        Err(e) => usage_error(e),
+        Err(e) => Err(CliError::bad_input(e)),
     }
 }
 
@@ -115,12 +115,12 @@ fn batch(
     files: &[PathBuf],
     decide: impl Fn(&std::path::Path) -> Result<Verdict, String>,
     json: bool,
-) -> ExitCode {
+) -> Result<crate::Decided, CliError> {
     let mut verdicts = Vec::with_capacity(files.len());
     for f in files {
         match decide(f) {
             Ok(v) => verdicts.push(v),
-            Err(e) => return usage_error(e),
+            Err(e) => return Err(CliError::bad_input(e)),
         }
     }
     for (f, v) in files.iter().zip(&verdicts) {
@@ -139,15 +139,15 @@ fn batch(
         }
     }
     match verdicts.iter().find(|v| !v.accepted()) {
-        None => crate::exit_code(crate::Decided::Accept),
+        None => Ok(crate::Decided::Accept),
         Some(v) => {
             eprintln!("{}", v.message().unwrap_or("rejected"));
-            crate::exit_code(v)
+            Ok(crate::Decided::from(v))
         }
     }
 }
 
-fn report(v: &Verdict, json: bool) -> ExitCode {
+fn report(v: &Verdict, json: bool) -> Result<crate::Decided, CliError> {
     if json {
         println!("{}", verdict_json(v));
     } else if v.accepted() {
@@ -180,5 +180,5 @@ fn report(v: &Verdict, json: bool) -> ExitCode {
             }
         }
     }
-    crate::exit_code(v)
+    Ok(crate::Decided::from(v))
 }
