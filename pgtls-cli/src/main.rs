@@ -10,10 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[macro_use]
+mod output;
 mod args;
 mod cmd;
 mod error;
-mod output;
 mod pki;
 
 use error::CliError;
@@ -181,27 +182,14 @@ fn run(command: Command) -> Result<Decided, CliError> {
     }
 }
 
-/// `pgtls hba rules F | head -1` closes the pipe early: Rust ignores SIGPIPE, so
-/// `println!` panics on EPIPE. End quietly with the status a Unix tool killed by
-/// SIGPIPE has, instead of a panic message and status 101.
-fn exit_quietly_on_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let text = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(i32::from(error::EXIT_BROKEN_PIPE));
-        }
-        default(info);
-    }));
-}
-
+/// Runs the command and maps its result to the exit status, the one place that does.
+///
+/// Rust ignores SIGPIPE, so a closed stdout (`pgtls hba rules F | head -1`) is a
+/// write error (EPIPE): every command prints through `outln!`/`out!`, which return
+/// it as [`CliError::Stdout`], and it ends quietly with 141 (what a Unix tool
+/// killed by SIGPIPE reports); another write error on stdout (a full disk) is
+/// reported on stderr and exits 1.
 fn main() -> ExitCode {
-    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let result = run(cli.command).and_then(|d| {
         // What is still buffered: a write error here is a write error of the command.

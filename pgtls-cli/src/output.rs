@@ -1,4 +1,26 @@
 //! Printing and file labels shared by the commands.
+//!
+//! Everything a command prints on stdout goes through [`outln!`] and [`out!`]:
+//! a write error (`pgtls ... | head -1` closing the pipe) is returned as
+//! [`CliError::Stdout`] instead of the panic `println!` would raise.
+
+/// `println!` that returns a write error to stdout from the enclosing function as
+/// [`CliError::Stdout`](crate::error::CliError::Stdout).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::error::CliError::Stdout)?
+    }};
+}
+
+/// `print!` that returns a write error to stdout from the enclosing function as
+/// [`CliError::Stdout`](crate::error::CliError::Stdout).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*).map_err($crate::error::CliError::Stdout)?
+    }};
+}
 
 use std::path::Path;
 
@@ -6,12 +28,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::CliError;
-pub(crate) fn print(json: bool, value: &Value, human: &str) {
+pub(crate) fn print(json: bool, value: &Value, human: &str) -> Result<(), CliError> {
     if json {
-        println!("{value}");
+        outln!("{value}");
     } else {
-        print!("{human}");
+        out!("{human}");
     }
+    Ok(())
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {

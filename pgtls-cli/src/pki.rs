@@ -39,21 +39,32 @@ pub(crate) fn write_key(
     Ok(())
 }
 
+/// The passphrase new keys are encrypted with: none without `--encrypt`, and bad usage
+/// when `--encrypt` has no `--passphrase-file`/`--passphrase-env`.
+pub(crate) fn encryption_passphrase(
+    opts: &KeyOptions,
+    pass: &Passphrase,
+) -> Result<Option<Vec<u8>>, CliError> {
+    if !opts.encrypt {
+        return Ok(None);
+    }
+    match pass.get()? {
+        Some(p) => Ok(Some(p)),
+        None => Err(CliError::Usage(
+            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
+        )),
+    }
+}
+
 /// A key's PEM, encrypted when asked.
 pub(crate) fn key_pem(
     key: &KeyPair,
     opts: &KeyOptions,
     pass: &Passphrase,
 ) -> Result<String, CliError> {
-    Ok(if opts.encrypt {
-        let Some(p) = pass.get()? else {
-            return Err(CliError::Usage(
-                "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
-            ));
-        };
-        key.to_encrypted_pem_with_iterations(&p, opts.kdf_iterations)?
-    } else {
-        key.to_pem()
+    Ok(match encryption_passphrase(opts, pass)? {
+        Some(p) => key.to_encrypted_pem_with_iterations(&p, opts.kdf_iterations)?,
+        None => key.to_pem(),
     })
 }
 

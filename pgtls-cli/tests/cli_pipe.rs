@@ -31,3 +31,67 @@ fn closed_stdout_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
+
+/// A reader that is gone before pgtls writes anything: every command's first write
+/// fails with EPIPE, and each ends quietly with 141, whatever it prints.
+#[test]
+fn stdout_closed_before_the_first_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let hba = dir.path().join("pg_hba.conf");
+    std::fs::write(&hba, "hostssl all all 10.0.0.0/8 cert\n").unwrap();
+    let hba = hba.to_str().unwrap();
+    let commands: &[&[&str]] = &[
+        &["version"],
+        &["hba", "rules", hba],
+        &["hba", "lint", hba, "--json"],
+        &["hba", "policy", "cert"],
+        &[
+            "hba",
+            "check",
+            hba,
+            "--address",
+            "10.1.2.3",
+            "--tls",
+            "--database",
+            "d",
+            "--user",
+            "u",
+        ],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_pgtls"))
+            .args(*args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: stderr: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: stderr: {stderr}");
+    }
+}
+
+/// Another write error on stdout (a full device) is not hidden: it is reported and
+/// the command fails.
+#[test]
+fn stdout_write_error_is_reported() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pgtls"))
+        .args(["hba", "policy", "cert"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("cannot write to stdout"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

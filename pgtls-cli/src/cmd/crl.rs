@@ -51,6 +51,6 @@ pub(crate) fn run(a: &CrlArgs, now: OffsetDateTime) -> Result<(), CliError> {
             store.files().crl.display(),
             fmt_time(next)
         ),
-    );
+    )?;
     Ok(())
 }

@@ -65,6 +65,6 @@ pub(crate) fn run(a: &CsrArgs) -> Result<(), CliError> {
     let mut v =
         serde_json::to_value(pgtls_core::report::CsrReport::from(&csr)).unwrap_or(Value::Null);
     v["file"] = json!(label(&a.out));
-    print(a.json.on, &v, &format!("wrote CSR {}\n", a.out.display()));
+    print(a.json.on, &v, &format!("wrote CSR {}\n", a.out.display()))?;
     Ok(())
 }

@@ -71,13 +71,13 @@ pub(crate) fn run(a: &DoctorArgs) -> Result<crate::Decided, CliError> {
     let report = diagnose(&input);
     if a.json.on {
         match serde_json::to_string(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 return Err(CliError::Other(e.to_string()));
             }
         }
     } else {
-        print!("{}", text(&report));
+        out!("{}", text(&report));
     }
     if report.has_errors() {
         if let Some(f) = report

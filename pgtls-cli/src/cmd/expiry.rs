@@ -114,7 +114,7 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
     }
     report.warnings.clone_from(&warnings);
     let v = serde_json::to_value(&report).unwrap_or(Value::Null);
-    print(a.json.on, &v, &text);
+    print(a.json.on, &v, &text)?;
     let expiring = report
         .certificates
         .iter()

@@ -111,7 +111,7 @@ pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), CliError> 
             a.json.on,
             &v,
             &format!("{} belongs to {}\n", a.file.display(), cert_file.display()),
-        );
+        )?;
         return Ok(());
     }
     let text: String = values
@@ -131,6 +131,6 @@ pub(crate) fn run(a: &InspectArgs, now: OffsetDateTime) -> Result<(), CliError> 
     } else {
         Value::Array(values)
     };
-    print(a.json.on, &out, &text);
+    print(a.json.on, &out, &text)?;
     Ok(())
 }

@@ -38,6 +38,6 @@ pub(crate) fn run(a: &KeyArgs) -> Result<(), CliError> {
         a.json.on,
         &v,
         &format!("wrote {} key {}\n", k.key_type(), a.out.display()),
-    );
+    )?;
     Ok(())
 }

@@ -79,7 +79,7 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
                 j
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "target": format!("{host}:{port}"),
@@ -92,7 +92,7 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
             })
         );
     } else {
-        println!(
+        outln!(
             "{host}:{port}: TLS via {} ({})",
             if cap.direct {
                 "direct TLS (ALPN postgresql)"
@@ -101,21 +101,21 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
             },
             cap.protocol.as_deref().unwrap_or("?")
         );
-        println!("certificate chain sent by the server:");
+        outln!("certificate chain sent by the server:");
         for (i, s) in subjects.iter().enumerate() {
-            println!("  {i}: {s}");
+            outln!("  {i}: {s}");
         }
         match &cas {
-            Some(v) if v.is_empty() => println!("asks for a client certificate (no CA names)"),
+            Some(v) if v.is_empty() => outln!("asks for a client certificate (no CA names)"),
             Some(v) => {
-                println!("asks for a client certificate from:");
+                outln!("asks for a client certificate from:");
                 for n in v {
-                    println!("  {n}");
+                    outln!("  {n}");
                 }
             }
-            None => println!("does not ask for a client certificate"),
+            None => outln!("does not ask for a client certificate"),
         }
-        println!("libpq {} would, per sslmode:", args.pg.version);
+        outln!("libpq {} would, per sslmode:", args.pg.version);
         for (m, v) in &modes {
             let refused_at_once = !v.tls;
             let what = if refused_at_once && v.message() == Some(pgtls_verify::DISABLE_MESSAGE) {
@@ -142,9 +142,9 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
             } else {
                 format!("refuse: {}", v.message().unwrap_or(""))
             };
-            println!("  {:<12} {what}", m.as_str());
+            outln!("  {:<12} {what}", m.as_str());
             if let Some(c) = v.hidden_reason() {
-                println!(
+                outln!(
                     "               hidden reason: {} at depth {} ({})",
                     c.reason.map(|r| r.text()).unwrap_or_default(),
                     c.depth.unwrap_or(0),

@@ -300,6 +300,6 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
             "conninfo": conninfo(r, cdir),
         })).collect::<Vec<_>>(),
     });
-    print(a.json.on, &v, &text);
+    print(a.json.on, &v, &text)?;
     Ok(())
 }

@@ -66,6 +66,6 @@ pub(crate) fn run(a: &RevokeArgs, now: OffsetDateTime) -> Result<(), CliError> {
             entry.subject.to_openssl_oneline(),
             a.store.dir.path.display()
         ),
-    );
+    )?;
     Ok(())
 }

@@ -89,6 +89,6 @@ pub(crate) fn run(a: &SignArgs, now: OffsetDateTime) -> Result<(), CliError> {
             cert.serial_hex(),
             a.out.display()
         ),
-    );
+    )?;
     Ok(())
 }

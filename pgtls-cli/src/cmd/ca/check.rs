@@ -102,7 +102,7 @@ pub(crate) fn run(a: &CaCheckArgs, now: OffsetDateTime) -> Result<(), CliError> 
     for p in &report.problems {
         human.push_str(&format!("problem: {p}\n"));
     }
-    print(a.json.on, &v, &human);
+    print(a.json.on, &v, &human)?;
     if report.problems.is_empty() {
         Ok(())
     } else {

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::args::{KeyOptions, Passphrase, StoreArgs};
 use crate::error::CliError;
 use crate::output::{cert_json, fmt_time, print};
-use crate::pki::{check_new, generate_key};
+use crate::pki::{check_new, encryption_passphrase, generate_key};
 /// `pgtls ca create`
 #[derive(Args)]
 pub(crate) struct CaCreateArgs {
@@ -92,11 +92,7 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), CliError>
         a.path_len,
     );
     params.name_constraints = parse_constraints(a)?;
-    if a.key.encrypt && a.pass.get()?.is_none() {
-        return Err(CliError::Usage(
-            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
-        ));
-    }
+    let pass = encryption_passphrase(&a.key, &a.pass)?;
     let files = pgtls_core::StoreFiles::in_dir(&a.dir);
     check_new(&[&files.key, &files.index, &files.cert], false)?;
     let key = generate_key(&a.key)?;
@@ -141,7 +137,6 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), CliError>
             pgtls_core::Ca::from_parts(cert, key, chain, "new intermediate CA")?
         }
     };
-    let pass = if a.key.encrypt { a.pass.get()? } else { None };
     let store =
         DirStore::create_with_iterations(&a.dir, ca, pass.as_deref(), a.key.kdf_iterations)?;
     let c = store.ca().certificate();
@@ -155,6 +150,6 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), CliError>
     );
     let mut v = cert_json(c);
     v["dir"] = json!(a.dir.display().to_string());
-    print(a.json.on, &v, &human);
+    print(a.json.on, &v, &human)?;
     Ok(())
 }

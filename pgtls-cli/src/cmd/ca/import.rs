@@ -56,6 +56,6 @@ pub(crate) fn run(a: &CaImportArgs) -> Result<(), CliError> {
         a.json.on,
         &v,
         &format!("imported CA {} into {}\n", c.subject(), a.dir.display()),
-    );
+    )?;
     Ok(())
 }

@@ -113,7 +113,7 @@ pub(crate) fn run(a: &CheckArgs) -> Result<crate::Decided, CliError> {
     let message = d.verdict_message();
     let method = d.method().map(|m| m.as_str());
     if a.json.on {
-        println!("{}", d.to_json());
+        outln!("{}", d.to_json());
     } else {
         if let Some(m) = message
             && verdict != HbaVerdict::Match
@@ -121,7 +121,7 @@ pub(crate) fn run(a: &CheckArgs) -> Result<crate::Decided, CliError> {
             eprintln!("{m}");
         }
         if let Some(l) = &d.line {
-            println!(
+            outln!(
                 "line {} of \"{}\": {} (method {})",
                 l.line_number,
                 l.file,
@@ -129,7 +129,7 @@ pub(crate) fn run(a: &CheckArgs) -> Result<crate::Decided, CliError> {
                 method.unwrap_or("?")
             );
         } else if verdict == HbaVerdict::NoMatch {
-            println!("no line matches: implicit reject");
+            outln!("no line matches: implicit reject");
         }
     }
     Ok(crate::Decided::from(verdict))

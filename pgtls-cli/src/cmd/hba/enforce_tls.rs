@@ -29,12 +29,12 @@ pub(crate) fn run(a: &EnforceArgs) -> Result<crate::Decided, CliError> {
             .iter()
             .map(|c| serde_json::json!({"line": c.line, "action": c.action, "text": c.text}))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"changes": changes, "text": result.text})
         );
     } else {
-        print!("{}", result.text);
+        out!("{}", result.text);
     }
     Ok(crate::Decided::Accept)
 }

@@ -23,6 +23,6 @@ pub(crate) struct IdentArgs {
 pub(crate) fn run(a: &IdentArgs) -> Result<crate::Decided, CliError> {
     let text = read(&a.file)?;
     let f = IdentFile::parse(&abs(&a.file), &text, a.pg.version, &FsSource);
-    print_rows(&f.view_rows(), a.format);
+    print_rows(&f.view_rows(), a.format)?;
     Ok(crate::Decided::Accept)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use pgtls_hba::{FsSource, IdentFile};
 
-use super::{BuildArgs, OnOff, abs, load_hba, read};
+use super::{BuildArgs, SslSetting, abs, load_hba, read};
 
 #[derive(Args)]
 pub(crate) struct LintArgs {
@@ -20,15 +20,14 @@ pub(crate) struct LintArgs {
     pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) build: BuildArgs,
-    /// The server's `ssl` setting.
-    #[arg(long, value_enum, default_value = "on")]
-    pub(crate) ssl: OnOff,
+    #[command(flatten)]
+    pub(crate) ssl: SslSetting,
     #[command(flatten)]
     pub(crate) json: Json,
 }
 
 pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
-    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl))?;
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl))?;
     let ident = match &a.ident {
         None => None,
         Some(p) => Some(IdentFile::parse(
@@ -40,7 +39,7 @@ pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
     };
     let findings = pgtls_hba::lint(&hba, ident.as_ref());
     if a.json.on {
-        println!("{}", pgtls_hba::report::findings_json(&findings));
+        outln!("{}", pgtls_hba::report::findings_json(&findings));
     } else {
         for f in &findings {
             let w = f
@@ -48,7 +47,7 @@ pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
                 .as_deref()
                 .map(|w| format!(" [witness: {w}]"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{}:{}: {}: {} ({}){w}",
                 f.file,
                 f.line,
@@ -58,7 +57,7 @@ pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
             );
         }
         if findings.is_empty() {
-            println!("no findings");
+            outln!("no findings");
         }
     }
     Ok(

@@ -73,7 +73,7 @@ pub(crate) fn run(a: &MapArgs) -> Result<crate::Decided, CliError> {
         _ => d.log.clone(),
     };
     if a.json.on {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "verdict": verdict,
@@ -84,9 +84,9 @@ pub(crate) fn run(a: &MapArgs) -> Result<crate::Decided, CliError> {
         );
     } else {
         if let Some((file, line)) = &d.line {
-            println!("{verdict} by line {line} of \"{file}\"");
+            outln!("{verdict} by line {line} of \"{file}\"");
         } else {
-            println!("{verdict}");
+            outln!("{verdict}");
         }
         if decided != crate::Decided::Accept
             && let Some(r) = &reason

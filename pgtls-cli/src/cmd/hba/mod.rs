@@ -80,6 +80,16 @@ impl BuildArgs {
     }
 }
 
+/// `--ssl` of `hba rules` and `hba lint` (`hba check` derives its default from `--tls`).
+#[derive(Args, Clone, Copy)]
+pub(crate) struct SslSetting {
+    /// The server's `ssl` setting. The default is PostgreSQL's, off, as for `hba check`
+    /// of a connection without TLS; give `--ssl on` for a server with TLS (with off, no
+    /// hostssl line can match).
+    #[arg(long, value_enum, default_value = "off")]
+    pub(crate) ssl: OnOff,
+}
+
 /// `on` / `off`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum OnOff {
@@ -123,17 +133,17 @@ pub(crate) fn load_hba(path: &Path, settings: ServerSettings) -> Result<HbaFile,
     Ok(HbaFile::parse(&abs(path), &text, settings, &FsSource))
 }
 
-pub(crate) fn print_rows(rows: &[ViewRow], format: Format) {
+pub(crate) fn print_rows(rows: &[ViewRow], format: Format) -> Result<(), CliError> {
     match format {
         Format::Jsonl => {
             for r in rows {
-                println!("{}", r.to_json());
+                outln!("{}", r.to_json());
             }
         }
         Format::Tsv => {
             if let Some(first) = rows.first() {
                 let head: Vec<&str> = first.columns.iter().map(|(k, _)| *k).collect();
-                println!("{}", head.join("\t"));
+                outln!("{}", head.join("\t"));
             }
             for r in rows {
                 let vals: Vec<String> = r
@@ -141,13 +151,13 @@ pub(crate) fn print_rows(rows: &[ViewRow], format: Format) {
                     .iter()
                     .map(|(_, v)| v.to_text().replace(['\t', '\n'], " "))
                     .collect();
-                println!("{}", vals.join("\t"));
+                outln!("{}", vals.join("\t"));
             }
         }
         Format::Table => {
             let Some(first) = rows.first() else {
-                println!("(0 rows)");
-                return;
+                outln!("(0 rows)");
+                return Ok(());
             };
             let head: Vec<String> = first.columns.iter().map(|(k, _)| (*k).to_owned()).collect();
             let body: Vec<Vec<String>> = rows
@@ -165,23 +175,25 @@ pub(crate) fn print_rows(rows: &[ViewRow], format: Format) {
                     *w = (*w).max(c.chars().count());
                 }
             }
-            let line = |cells: &[String]| {
+            let line = |cells: &[String]| -> Result<(), CliError> {
                 let parts: Vec<String> = cells
                     .iter()
                     .zip(&width)
                     .map(|(c, w)| format!("{c:<w$}", w = *w))
                     .collect();
-                println!("{}", parts.join(" | ").trim_end());
+                outln!("{}", parts.join(" | ").trim_end());
+                Ok(())
             };
-            line(&head);
+            line(&head)?;
             let sep: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
-            println!("{}", sep.join("-+-"));
+            outln!("{}", sep.join("-+-"));
             for row in &body {
-                line(row);
+                line(row)?;
             }
             // psql's footer: "(1 row)", "(2 rows)".
             let n = rows.len();
-            println!("({n} {})", if n == 1 { "row" } else { "rows" });
+            outln!("({n} {})", if n == 1 { "row" } else { "rows" });
         }
     }
+    Ok(())
 }

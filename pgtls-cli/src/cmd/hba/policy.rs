@@ -43,7 +43,7 @@ pub(crate) fn run(a: &PolicyArgs) -> Result<crate::Decided, CliError> {
     match pgtls_hba::policy_lines(p, &a.database, &a.user, &a.address, a.map.as_deref()) {
         Ok(lines) => {
             for l in lines {
-                println!("{l}");
+                outln!("{l}");
             }
             Ok(crate::Decided::Accept)
         }

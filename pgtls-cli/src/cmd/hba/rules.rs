@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{BuildArgs, Format, OnOff, load_hba, print_rows};
+use super::{BuildArgs, Format, SslSetting, load_hba, print_rows};
 
 #[derive(Args)]
 pub(crate) struct RulesArgs {
@@ -16,16 +16,15 @@ pub(crate) struct RulesArgs {
     pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) build: BuildArgs,
-    /// The server's `ssl` setting (PostgreSQL's default is off).
-    #[arg(long, value_enum, default_value = "off")]
-    pub(crate) ssl: OnOff,
+    #[command(flatten)]
+    pub(crate) ssl: SslSetting,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
 }
 
 pub(crate) fn run(a: &RulesArgs) -> Result<crate::Decided, CliError> {
-    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl))?;
-    print_rows(&hba.view_rows(), a.format);
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl))?;
+    print_rows(&hba.view_rows(), a.format)?;
     Ok(crate::Decided::Accept)
 }

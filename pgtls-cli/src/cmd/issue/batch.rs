@@ -173,7 +173,7 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
         "count": written.len(),
         "issued": written,
     });
-    print(a.out.json.on, &v, &human);
+    print(a.out.json.on, &v, &human)?;
     Ok(())
 }
 

@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use crate::args::{KeyOptions, Passphrase, StoreArgs};
 use crate::error::CliError;
 use crate::output::{cert_json, label, print};
-use crate::pki::{check_new, generate_key, sans, write_cert_chain, write_key};
+use crate::pki::{
+    check_new, encryption_passphrase, generate_key, sans, write_cert_chain, write_key,
+};
 
 mod batch;
 
@@ -147,15 +149,10 @@ pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), CliErro
             out_cert.display(),
             out_key.display()
         ),
-    );
+    )?;
     Ok(())
 }
 
 pub(crate) fn check_encrypt(out: &IssueOut) -> Result<(), CliError> {
-    if out.key.encrypt && out.pass.get()?.is_none() {
-        return Err(CliError::Usage(
-            "--encrypt needs --passphrase-file or --passphrase-env".to_owned(),
-        ));
-    }
-    Ok(())
+    encryption_passphrase(&out.key, &out.pass).map(|_| ())
 }

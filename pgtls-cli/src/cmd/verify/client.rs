@@ -82,11 +82,11 @@ pub(crate) fn run(a: ClientArgs) -> Result<crate::Decided, CliError> {
         Err(e) => return Err(CliError::bad_input(e)),
     };
     if a.json.on {
-        println!("{}", d.to_json());
+        outln!("{}", d.to_json());
     } else if d.accepted() {
-        println!("accept");
+        outln!("accept");
         for c in &d.checks {
-            println!("  {:<16} {}", c.name, c.detail);
+            outln!("  {:<16} {}", c.name, c.detail);
         }
     }
     match &d.outcome {
@@ -101,20 +101,7 @@ pub(crate) fn run(a: ClientArgs) -> Result<crate::Decided, CliError> {
                     eprintln!("pgtls: server log: {l}");
                 }
                 // The reason OpenSSL gives, which neither the client nor the log shows.
-                for c in &d.checks {
-                    if let Some(r) = c.reason {
-                        eprintln!(
-                            "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
-                            r.text(),
-                            r.code(),
-                            c.depth.unwrap_or(0),
-                            c.subject.as_deref().unwrap_or("")
-                        );
-                        if let Some(h) = r.server_side_hint() {
-                            eprintln!("pgtls: hint: {h}");
-                        }
-                    }
-                }
+                super::print_hidden_reasons(&d.checks, true);
             }
         }
         _ => {}

@@ -58,6 +58,25 @@ pub(crate) fn run(cmd: Command) -> Result<crate::Decided, CliError> {
     }
 }
 
+/// The reasons OpenSSL gives for a chain failure that libpq and the server hide, one
+/// stderr line per failed check, each followed by the server-side hint when `hints`.
+pub(crate) fn print_hidden_reasons(checks: &[pgtls_verify::Check], hints: bool) {
+    for c in checks {
+        if let Some(r) = c.reason {
+            eprintln!(
+                "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
+                r.text(),
+                r.code(),
+                c.depth.unwrap_or(0),
+                c.subject.as_deref().unwrap_or("")
+            );
+            if let Some(h) = r.server_side_hint().filter(|_| hints) {
+                eprintln!("pgtls: hint: {h}");
+            }
+        }
+    }
+}
+
 /// The library's verdict report, as a JSON value (`--chains` and `probe` add a key).
 pub(crate) fn verdict_json(v: &Verdict) -> Value {
     serde_json::to_value(v.report()).unwrap_or(Value::Null)

@@ -88,7 +88,7 @@ pub(crate) fn run(a: ServerArgs) -> Result<crate::Decided, CliError> {
     // fails is libpq failing to connect.
     if let Err(e) = params.apply_service(&env, a.pg.version) {
         if a.json.on {
-            println!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
+            outln!("{}", Verdict::refused_without_tls(e.to_string()).to_json());
         }
         eprintln!("{e}");
         return Ok(crate::Decided::Reject);
@@ -127,11 +127,11 @@ fn batch(
         if json {
             let mut j = verdict_json(v);
             j["chain"] = json!(f.display().to_string());
-            println!("{j}");
+            outln!("{j}");
         } else if v.accepted() {
-            println!("{}: accept", f.display());
+            outln!("{}: accept", f.display());
         } else {
-            println!(
+            outln!(
                 "{}: reject: {}",
                 f.display(),
                 v.message().unwrap_or("rejected")
@@ -149,32 +149,22 @@ fn batch(
 
 fn report(v: &Verdict, json: bool) -> Result<crate::Decided, CliError> {
     if json {
-        println!("{}", verdict_json(v));
+        outln!("{}", verdict_json(v));
     } else if v.accepted() {
-        println!("accept");
+        outln!("accept");
         for c in &v.checks {
             let mark = match c.passed {
                 Some(true) => "ok  ",
                 Some(false) => "FAIL",
                 None => "-   ",
             };
-            println!("  {mark} {:<9} {}", c.name, c.detail);
+            outln!("  {mark} {:<9} {}", c.name, c.detail);
         }
     }
     if !v.accepted() {
         eprintln!("{}", v.message().unwrap_or("rejected"));
         if !json {
-            for c in &v.checks {
-                if let Some(r) = c.reason {
-                    eprintln!(
-                        "pgtls: hidden reason: {} (X509_V_ERR {}) at depth {}: {}",
-                        r.text(),
-                        r.code(),
-                        c.depth.unwrap_or(0),
-                        c.subject.as_deref().unwrap_or("")
-                    );
-                }
-            }
+            super::print_hidden_reasons(&v.checks, false);
             if v.plaintext_fallback {
                 eprintln!("pgtls: under this sslmode libpq would then connect without TLS");
             }
