@@ -52,10 +52,8 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
     args.trust.apply(&mut base);
     let now = pgtls_verify::UnixTime::now();
     let env = Env::from_process();
-    let modes = match p::evaluate_modes(&cap, &base, &env, args.pg.version, now) {
-        Ok(m) => m,
-        Err(e) => return Err(CliError::bad_input(e)),
-    };
+    let modes =
+        p::evaluate_modes(&cap, &base, &env, args.pg.version, now).map_err(CliError::bad_input)?;
     let subjects: Vec<String> = cap
         .chain
         .iter()

@@ -41,10 +41,7 @@ pub(crate) struct ClientArgs {
 }
 
 pub(crate) fn run(a: ClientArgs) -> Result<crate::Decided, CliError> {
-    let now = match a.at.unix_time() {
-        Ok(n) => n,
-        Err(e) => return Err(CliError::bad_input(e)),
-    };
+    let now = a.at.unix_time().map_err(CliError::bad_input)?;
     let ident = match &a.ident {
         Some(p) => match std::fs::read(p) {
             Ok(bytes) => Some(pgtls_hba::IdentFile::parse(

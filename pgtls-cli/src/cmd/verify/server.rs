@@ -79,10 +79,7 @@ pub(crate) fn run(a: ServerArgs) -> Result<crate::Decided, CliError> {
     flags.sslkey.clone_from(&a.sslkey);
     // Explicit flags override the conninfo.
     let mut params = conninfo.overlay(&flags);
-    let now = match a.at.unix_time() {
-        Ok(n) => n,
-        Err(e) => return Err(CliError::bad_input(e)),
-    };
+    let now = a.at.unix_time().map_err(CliError::bad_input)?;
     let env = Env::from_process();
     // The service file fills what neither the flags nor the conninfo set; a lookup that
     // fails is libpq failing to connect.
