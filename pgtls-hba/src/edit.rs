@@ -345,7 +345,7 @@ mod tests {
     use super::*;
     use crate::eval::{Request, evaluate};
     use crate::hba::ServerSettings;
-    use crate::version::PgVersion;
+    use crate::PgVersion;
 
     fn settings() -> ServerSettings {
         ServerSettings::new(PgVersion::V15, true)

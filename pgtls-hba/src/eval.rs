@@ -7,7 +7,7 @@ use crate::address::{in_range, mask_from_prefix, ntop};
 use crate::hba::{Address, HbaFile, HbaLine, HbaRule, NameToken};
 use crate::method::{AuthMethod, ConnType};
 use crate::pgregex::RegexMatch;
-use crate::version::PgVersion;
+use crate::PgVersion;
 
 /// Replication kind of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -9,7 +9,7 @@ use crate::method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 use crate::pgregex::PgRegex;
 use crate::source::Source;
 use crate::token::{Record, Tok, Token, Tokenizer, physical_lines, record_estimate};
-use crate::version::PgVersion;
+use crate::PgVersion;
 
 /// The server settings that change how pg_hba.conf is read.
 ///

@@ -98,7 +98,6 @@ mod pgregex;
 pub mod report;
 mod source;
 mod token;
-mod version;
 mod view;
 
 pub use address::{ServerNetwork, ServerNetworkError};
@@ -119,5 +118,5 @@ pub use method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 pub use pgregex::{PgRegex, RegexMatch};
 pub use source::{DirEntry, FsSource, MemorySource, NoSource, Source, SourceError};
 pub use token::Token;
-pub use version::{PgVersion, UnsupportedVersion};
+pub use pgtls_version::{PgVersion, UnsupportedVersion};
 pub use view::{ViewRow, ViewValue};

@@ -754,7 +754,7 @@ fn describe(r: &Request) -> String {
 mod tests {
     use super::*;
     use crate::hba::ServerSettings;
-    use crate::version::PgVersion;
+    use crate::PgVersion;
 
     fn codes(text: &str) -> Vec<(u32, &'static str)> {
         let f = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V15, true));

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use crate::source::{Source, absolute_location, inc_location};
-use crate::version::PgVersion;
+use crate::PgVersion;
 
 /// One token of a field, with the quoting information PostgreSQL keeps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

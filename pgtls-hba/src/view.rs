@@ -5,7 +5,7 @@ use crate::address::ntop;
 use crate::hba::{Address, HbaFile, HbaRule};
 use crate::ident::IdentFile;
 use crate::method::{AuthMethod, ClientCert};
-use crate::version::PgVersion;
+use crate::PgVersion;
 
 /// A value of a view column.
 #[derive(Clone, Debug, PartialEq, Eq)]

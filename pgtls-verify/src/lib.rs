@@ -24,8 +24,7 @@
 //!
 //! # Quick start
 //! ```no_run
-//! use pgtls_verify::{Env, Params, verify_server};
-//! use pgtls_hba::PgVersion;
+//! use pgtls_verify::{Env, Params, PgVersion, verify_server};
 //! let params = Params::parse_conninfo(
 //!     "host=db.example.test sslmode=verify-full sslrootcert=/etc/pg/root.crt").unwrap();
 //! let chain: Vec<rustls_pki_types::CertificateDer<'_>> = vec![/* DER, leaf first */];
@@ -77,7 +76,7 @@ pub use params::{
     ConninfoError, DEFAULT_SYSCONFDIR, Env, Params, ServiceError, conninfo_string, conninfo_value,
     keyword_since,
 };
-pub use pgtls_hba::PgVersion;
+pub use pgtls_version::PgVersion;
 pub use policy::{Attempt, Plan, Refusal, RootPlan};
 pub use rustls_verifier::{LibpqRejection, LibpqVerifier, libpq_message};
 pub use sslmode::{InvalidSslMode, SslMode};
