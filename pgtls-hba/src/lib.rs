@@ -116,7 +116,7 @@ pub use ident::{IdentFile, IdentLine, IdentRule, UsermapDecision, UsermapOutcome
 pub use lint::{Finding, Severity, lint};
 pub use method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 pub use pgregex::{PgRegex, RegexMatch};
+pub use pgtls_version::{PgVersion, UnsupportedVersion};
 pub use source::{DirEntry, FsSource, MemorySource, NoSource, Source, SourceError};
 pub use token::Token;
-pub use pgtls_version::{PgVersion, UnsupportedVersion};
 pub use view::{ViewRow, ViewValue};
