@@ -101,7 +101,6 @@ mod token;
 mod view;
 
 pub use address::{ServerNetwork, ServerNetworkError};
-pub use conf::{ConfEntry, ConfError, ConfFile, ConfSetting};
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
     literal_name, policy_lines, quote_token, sql_identifier,
