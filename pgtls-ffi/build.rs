@@ -1,12 +1,8 @@
-//! Sets the shared library's SONAME to the exact version (no ABI promise
-//! before 1.0) and tells dependents where the checked-in header is.
+//! Tells dependents (`links = "pgtls"`: `DEP_PGTLS_INCLUDE`) where the
+//! checked-in header is. The C library itself, with its SONAME, is built by
+//! pgtls-capi.
 
 fn main() {
-    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
-    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if target_os == "linux" {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpgtls.so.{version}");
-    }
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     println!("cargo:include={manifest}/../include");
     println!("cargo:rerun-if-changed=build.rs");

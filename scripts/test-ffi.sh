@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libpgtls (pgtls-ffi) and runs every consumer of its C ABI:
+# Builds libpgtls (pgtls-capi, the exports of pgtls-ffi) and runs every consumer of its C ABI:
 #   c             examples/c: the example, and the C test suite under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer
 #   valgrind      the C test suite once under valgrind (zero leaks, no errors)
@@ -34,7 +34,7 @@ need cc gcc
 need pkg-config pkg-config
 
 if [ -z "$LIB_DIR" ]; then
-  (cd "$ROOT" && cargo build -p pgtls-ffi --features test-hooks --locked)
+  (cd "$ROOT" && cargo build -p pgtls-capi --features test-hooks --locked)
   LIB_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 fi
 [ -f "$LIB_DIR/libpgtls.so" ] && [ -f "$LIB_DIR/libpgtls.a" ] ||

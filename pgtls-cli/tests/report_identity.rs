@@ -45,20 +45,22 @@ fn cli_json(args: &[&str], want_status: i32) -> Value {
 }
 
 /// Takes a `pgtls_buf` and returns its JSON.
-fn buf_json(buf: *mut pgtls::pgtls_buf) -> Value {
+fn buf_json(buf: *mut pgtls_ffi::pgtls_buf) -> Value {
     assert!(!buf.is_null());
     // SAFETY: a live buffer from pgtls, freed once here.
     unsafe {
-        let bytes =
-            std::slice::from_raw_parts(pgtls::pgtls_buf_data(buf), pgtls::pgtls_buf_len(buf))
-                .to_vec();
-        pgtls::pgtls_buf_free(buf);
+        let bytes = std::slice::from_raw_parts(
+            pgtls_ffi::pgtls_buf_data(buf),
+            pgtls_ffi::pgtls_buf_len(buf),
+        )
+        .to_vec();
+        pgtls_ffi::pgtls_buf_free(buf);
         serde_json::from_slice(&bytes).unwrap()
     }
 }
 
-fn ok_status(s: pgtls::pgtls_status, what: &str) {
-    assert_eq!(s, pgtls::pgtls_status::Ok, "{what}");
+fn ok_status(s: pgtls_ffi::pgtls_status, what: &str) {
+    assert_eq!(s, pgtls_ffi::pgtls_status::Ok, "{what}");
 }
 
 /// The top-level keys of a report are the properties of its schema (for an array report:
@@ -163,7 +165,7 @@ fn ffi_inspect(file: &Path) -> Value {
     let mut buf = ptr::null_mut();
     // SAFETY: (ptr, len) of live bytes; no passphrase; outputs writable.
     let s = unsafe {
-        pgtls::pgtls_inspect_json(
+        pgtls_ffi::pgtls_inspect_json(
             data.as_ptr(),
             data.len(),
             ptr::null(),
@@ -227,14 +229,14 @@ fn inspection_reports_are_identical() {
     // SAFETY: live inputs, writable outputs; the certificate is freed once.
     unsafe {
         ok_status(
-            pgtls::pgtls_cert_parse(pem.as_ptr(), pem.len(), &mut cert, ptr::null_mut()),
+            pgtls_ffi::pgtls_cert_parse(pem.as_ptr(), pem.len(), &mut cert, ptr::null_mut()),
             "pgtls_cert_parse",
         );
         ok_status(
-            pgtls::pgtls_cert_to_json(cert, &mut buf, ptr::null_mut()),
+            pgtls_ffi::pgtls_cert_to_json(cert, &mut buf, ptr::null_mut()),
             "pgtls_cert_to_json",
         );
-        pgtls::pgtls_cert_free(cert);
+        pgtls_ffi::pgtls_cert_free(cert);
     }
     let one = buf_json(buf);
     assert_eq!(
@@ -257,7 +259,7 @@ fn store_entries_are_identical() {
     // SAFETY: live inputs, writable outputs; the store is freed once.
     unsafe {
         ok_status(
-            pgtls::pgtls_store_open(
+            pgtls_ffi::pgtls_store_open(
                 dir.as_ptr(),
                 dir.len(),
                 ptr::null(),
@@ -268,10 +270,10 @@ fn store_entries_are_identical() {
             "pgtls_store_open",
         );
         ok_status(
-            pgtls::pgtls_store_entries_json(store, &mut buf, ptr::null_mut()),
+            pgtls_ffi::pgtls_store_entries_json(store, &mut buf, ptr::null_mut()),
             "pgtls_store_entries_json",
         );
-        pgtls::pgtls_store_free(store);
+        pgtls_ffi::pgtls_store_free(store);
     }
     let entries = buf_json(buf);
     keys_match_schema(&entries, "store-entries.json");
@@ -306,7 +308,7 @@ fn ffi_verify_server(conninfo: &str, chain: &Path, now: i64) -> Value {
     // SAFETY: live inputs, writable outputs; the verdict is freed once.
     unsafe {
         ok_status(
-            pgtls::pgtls_verify_server(
+            pgtls_ffi::pgtls_verify_server(
                 conninfo.as_ptr(),
                 conninfo.len(),
                 chain.as_ptr(),
@@ -319,10 +321,10 @@ fn ffi_verify_server(conninfo: &str, chain: &Path, now: i64) -> Value {
             "pgtls_verify_server",
         );
         ok_status(
-            pgtls::pgtls_verdict_to_json(v, &mut buf, ptr::null_mut()),
+            pgtls_ffi::pgtls_verdict_to_json(v, &mut buf, ptr::null_mut()),
             "pgtls_verdict_to_json",
         );
-        pgtls::pgtls_verdict_free(v);
+        pgtls_ffi::pgtls_verdict_free(v);
     }
     buf_json(buf)
 }
@@ -405,12 +407,18 @@ fn ffi_verify_client(
     unsafe {
         if let Some(text) = ident {
             ok_status(
-                pgtls::pgtls_ident_parse(text.as_ptr(), text.len(), 15, &mut id, ptr::null_mut()),
+                pgtls_ffi::pgtls_ident_parse(
+                    text.as_ptr(),
+                    text.len(),
+                    15,
+                    &mut id,
+                    ptr::null_mut(),
+                ),
                 "pgtls_ident_parse",
             );
         }
         ok_status(
-            pgtls::pgtls_verify_client(
+            pgtls_ffi::pgtls_verify_client(
                 line.as_ptr(),
                 line.len(),
                 ca.as_ptr(),
@@ -430,11 +438,11 @@ fn ffi_verify_client(
             "pgtls_verify_client",
         );
         ok_status(
-            pgtls::pgtls_client_decision_to_json(d, &mut buf, ptr::null_mut()),
+            pgtls_ffi::pgtls_client_decision_to_json(d, &mut buf, ptr::null_mut()),
             "pgtls_client_decision_to_json",
         );
-        pgtls::pgtls_client_decision_free(d);
-        pgtls::pgtls_ident_free(id);
+        pgtls_ffi::pgtls_client_decision_free(d);
+        pgtls_ffi::pgtls_ident_free(id);
     }
     buf_json(buf)
 }
@@ -498,12 +506,12 @@ host    all  all  10.0.0.0/8     reject
 hostssl all  all  0.0.0.0/0      trust
 ";
 
-fn ffi_hba(path: &Path) -> *mut pgtls::pgtls_hba {
+fn ffi_hba(path: &Path) -> *mut pgtls_ffi::pgtls_hba {
     let path = path.to_str().unwrap();
     let mut hba = ptr::null_mut();
     // SAFETY: live inputs, writable outputs.
     let s = unsafe {
-        pgtls::pgtls_hba_read_file(
+        pgtls_ffi::pgtls_hba_read_file(
             path.as_ptr(),
             path.len(),
             15,
@@ -555,7 +563,7 @@ fn hba_decisions_and_lint_findings_are_identical() {
         // SAFETY: live handles and inputs, writable outputs; each handle freed once.
         unsafe {
             ok_status(
-                pgtls::pgtls_hba_request_new(
+                pgtls_ffi::pgtls_hba_request_new(
                     "db".as_ptr(),
                     2,
                     user.as_ptr(),
@@ -566,7 +574,7 @@ fn hba_decisions_and_lint_findings_are_identical() {
                 "pgtls_hba_request_new",
             );
             ok_status(
-                pgtls::pgtls_hba_request_set_address(
+                pgtls_ffi::pgtls_hba_request_set_address(
                     req,
                     address.as_ptr(),
                     address.len(),
@@ -574,22 +582,26 @@ fn hba_decisions_and_lint_findings_are_identical() {
                 ),
                 "pgtls_hba_request_set_address",
             );
-            let flags = if tls { pgtls::PGTLS_HBA_REQUEST_TLS } else { 0 };
+            let flags = if tls {
+                pgtls_ffi::PGTLS_HBA_REQUEST_TLS
+            } else {
+                0
+            };
             ok_status(
-                pgtls::pgtls_hba_request_set_flags(req, flags, ptr::null_mut()),
+                pgtls_ffi::pgtls_hba_request_set_flags(req, flags, ptr::null_mut()),
                 "pgtls_hba_request_set_flags",
             );
             ok_status(
-                pgtls::pgtls_hba_evaluate_request(hba, req, &mut d, ptr::null_mut()),
+                pgtls_ffi::pgtls_hba_evaluate_request(hba, req, &mut d, ptr::null_mut()),
                 "pgtls_hba_evaluate_request",
             );
             ok_status(
-                pgtls::pgtls_hba_decision_to_json(d, &mut buf, ptr::null_mut()),
+                pgtls_ffi::pgtls_hba_decision_to_json(d, &mut buf, ptr::null_mut()),
                 "pgtls_hba_decision_to_json",
             );
-            pgtls::pgtls_hba_decision_free(d);
-            pgtls::pgtls_hba_request_free(req);
-            pgtls::pgtls_hba_free(hba);
+            pgtls_ffi::pgtls_hba_decision_free(d);
+            pgtls_ffi::pgtls_hba_request_free(req);
+            pgtls_ffi::pgtls_hba_free(hba);
         }
         let ffi = buf_json(buf);
         assert_eq!(cli, ffi, "{address} tls={tls}");
@@ -606,15 +618,15 @@ fn hba_decisions_and_lint_findings_are_identical() {
     // SAFETY: live handles, writable outputs; each freed once.
     unsafe {
         ok_status(
-            pgtls::pgtls_hba_lint(hba, ptr::null(), &mut lint, ptr::null_mut()),
+            pgtls_ffi::pgtls_hba_lint(hba, ptr::null(), &mut lint, ptr::null_mut()),
             "pgtls_hba_lint",
         );
         ok_status(
-            pgtls::pgtls_lint_to_json(lint, &mut buf, ptr::null_mut()),
+            pgtls_ffi::pgtls_lint_to_json(lint, &mut buf, ptr::null_mut()),
             "pgtls_lint_to_json",
         );
-        pgtls::pgtls_lint_free(lint);
-        pgtls::pgtls_hba_free(hba);
+        pgtls_ffi::pgtls_lint_free(lint);
+        pgtls_ffi::pgtls_hba_free(hba);
     }
     let ffi = buf_json(buf);
     assert_eq!(cli, ffi);

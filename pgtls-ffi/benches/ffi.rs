@@ -58,9 +58,10 @@ fn hostname(c: &mut Criterion) {
     let leaf = Leaf::from_der(&der).unwrap();
     let mut ffi_leaf = ptr::null_mut();
     // SAFETY: valid (ptr, len) input and output slot.
-    let st =
-        unsafe { pgtls::pgtls_leaf_parse(der.as_ptr(), der.len(), &mut ffi_leaf, ptr::null_mut()) };
-    assert_eq!(st, pgtls::pgtls_status::Ok);
+    let st = unsafe {
+        pgtls_ffi::pgtls_leaf_parse(der.as_ptr(), der.len(), &mut ffi_leaf, ptr::null_mut())
+    };
+    assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
     let mut g = c.benchmark_group("hostname check (match)");
     g.bench_function("rust", |b| {
         b.iter(|| {
@@ -73,7 +74,7 @@ fn hostname(c: &mut Criterion) {
             let host = black_box("db.example.com");
             // SAFETY: live leaf, valid input.
             let st = unsafe {
-                pgtls::pgtls_leaf_check_host(
+                pgtls_ffi::pgtls_leaf_check_host(
                     ffi_leaf,
                     host.as_ptr(),
                     host.len(),
@@ -81,7 +82,7 @@ fn hostname(c: &mut Criterion) {
                     ptr::null_mut(),
                 )
             };
-            assert_eq!(st, pgtls::pgtls_status::Ok);
+            assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
         });
     });
     g.finish();
@@ -98,16 +99,16 @@ fn hostname(c: &mut Criterion) {
             let mut err = ptr::null_mut();
             // SAFETY: live leaf, valid input, error slot.
             let st = unsafe {
-                pgtls::pgtls_leaf_check_host(ffi_leaf, host.as_ptr(), host.len(), 15, &mut err)
+                pgtls_ffi::pgtls_leaf_check_host(ffi_leaf, host.as_ptr(), host.len(), 15, &mut err)
             };
-            assert_eq!(st, pgtls::pgtls_status::HostnameMismatch);
+            assert_eq!(st, pgtls_ffi::pgtls_status::HostnameMismatch);
             // SAFETY: the error object came from pgtls.
-            unsafe { pgtls::pgtls_error_free(err) };
+            unsafe { pgtls_ffi::pgtls_error_free(err) };
         });
     });
     g.finish();
     // SAFETY: freed once.
-    unsafe { pgtls::pgtls_leaf_free(ffi_leaf) };
+    unsafe { pgtls_ffi::pgtls_leaf_free(ffi_leaf) };
 }
 
 fn chain(c: &mut Criterion) {
@@ -135,7 +136,7 @@ fn chain(c: &mut Criterion) {
             let mut v = ptr::null_mut();
             // SAFETY: valid inputs and output slot; the verdict is freed once.
             unsafe {
-                let st = pgtls::pgtls_verify_server(
+                let st = pgtls_ffi::pgtls_verify_server(
                     f.conninfo.as_ptr(),
                     f.conninfo.len(),
                     f.chain_pem.as_ptr(),
@@ -145,9 +146,9 @@ fn chain(c: &mut Criterion) {
                     &mut v,
                     ptr::null_mut(),
                 );
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                assert!(pgtls::pgtls_verdict_accept(v));
-                pgtls::pgtls_verdict_free(v);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                assert!(pgtls_ffi::pgtls_verdict_accept(v));
+                pgtls_ffi::pgtls_verdict_free(v);
             }
         });
     });
@@ -176,9 +177,9 @@ fn hba(c: &mut Criterion) {
     let mut h = ptr::null_mut();
     // SAFETY: valid input and output slot.
     let st = unsafe {
-        pgtls::pgtls_hba_parse(text.as_ptr(), text.len(), 15, true, &mut h, ptr::null_mut())
+        pgtls_ffi::pgtls_hba_parse(text.as_ptr(), text.len(), 15, true, &mut h, ptr::null_mut())
     };
-    assert_eq!(st, pgtls::pgtls_status::Ok);
+    assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
     let (addr, db, user, server) = ("10.1.2.3", "app", "alice", "10.1.0.1/16");
     let mut g = c.benchmark_group("pg_hba.conf evaluation (21 records, last matches)");
     g.bench_function("rust", |b| {
@@ -195,7 +196,7 @@ fn hba(c: &mut Criterion) {
             let mut d = ptr::null_mut();
             // SAFETY: live hba, valid inputs; the decision is freed once.
             unsafe {
-                let st = pgtls::pgtls_hba_evaluate(
+                let st = pgtls_ffi::pgtls_hba_evaluate(
                     h,
                     a.as_ptr(),
                     a.len(),
@@ -205,13 +206,13 @@ fn hba(c: &mut Criterion) {
                     user.len(),
                     ptr::null(),
                     0,
-                    pgtls::PGTLS_HBA_REQUEST_TLS,
+                    pgtls_ffi::PGTLS_HBA_REQUEST_TLS,
                     &mut d,
                     ptr::null_mut(),
                 );
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                assert_eq!(pgtls::pgtls_hba_decision_line(d), 21);
-                pgtls::pgtls_hba_decision_free(d);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                assert_eq!(pgtls_ffi::pgtls_hba_decision_line(d), 21);
+                pgtls_ffi::pgtls_hba_decision_free(d);
             }
         });
     });
@@ -223,7 +224,7 @@ fn hba(c: &mut Criterion) {
             let e = ptr::null_mut();
             // SAFETY: live hba, valid inputs; request and decision are freed once.
             unsafe {
-                let mut st = pgtls::pgtls_hba_request_new(
+                let mut st = pgtls_ffi::pgtls_hba_request_new(
                     db.as_ptr(),
                     db.len(),
                     user.as_ptr(),
@@ -231,29 +232,29 @@ fn hba(c: &mut Criterion) {
                     &mut r,
                     e,
                 );
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                st = pgtls::pgtls_hba_request_set_address(r, a.as_ptr(), a.len(), e);
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                st = pgtls::pgtls_hba_request_set_flags(r, pgtls::PGTLS_HBA_REQUEST_TLS, e);
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                st = pgtls::pgtls_hba_request_add_server_address(
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                st = pgtls_ffi::pgtls_hba_request_set_address(r, a.as_ptr(), a.len(), e);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                st = pgtls_ffi::pgtls_hba_request_set_flags(r, pgtls_ffi::PGTLS_HBA_REQUEST_TLS, e);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                st = pgtls_ffi::pgtls_hba_request_add_server_address(
                     r,
                     server.as_ptr(),
                     server.len(),
                     e,
                 );
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                st = pgtls::pgtls_hba_evaluate_request(h, r, &mut d, e);
-                assert_eq!(st, pgtls::pgtls_status::Ok);
-                assert_eq!(pgtls::pgtls_hba_decision_line(d), 21);
-                pgtls::pgtls_hba_decision_free(d);
-                pgtls::pgtls_hba_request_free(r);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                st = pgtls_ffi::pgtls_hba_evaluate_request(h, r, &mut d, e);
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                assert_eq!(pgtls_ffi::pgtls_hba_decision_line(d), 21);
+                pgtls_ffi::pgtls_hba_decision_free(d);
+                pgtls_ffi::pgtls_hba_request_free(r);
             }
         });
     });
     g.finish();
     // SAFETY: freed once.
-    unsafe { pgtls::pgtls_hba_free(h) };
+    unsafe { pgtls_ffi::pgtls_hba_free(h) };
 }
 
 criterion_group! {

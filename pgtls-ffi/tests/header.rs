@@ -56,7 +56,7 @@ fn header_is_current() {
 #[test]
 fn header_declares_every_status_code() {
     let header = std::fs::read_to_string(header_path()).unwrap();
-    for s in pgtls::pgtls_status::ALL {
+    for s in pgtls_ffi::pgtls_status::ALL {
         let code = *s as u32;
         let needle = format!(" = {code},");
         assert!(
@@ -72,7 +72,7 @@ fn header_declares_every_status_code() {
         .count();
     assert_eq!(
         declared,
-        pgtls::pgtls_status::ALL.len(),
+        pgtls_ffi::pgtls_status::ALL.len(),
         "pgtls_status::ALL misses a variant"
     );
 }

@@ -106,20 +106,23 @@ fn no_profile_aborts_on_panic() {
 
 #[test]
 fn a_panic_inside_an_export_is_caught() {
-    let mut err: *mut pgtls::pgtls_error = std::ptr::null_mut();
+    let mut err: *mut pgtls_ffi::pgtls_error = std::ptr::null_mut();
     // SAFETY: `err` is a valid slot for one pointer.
-    let status = unsafe { pgtls::pgtls_testing_panic(&mut err) };
-    assert_eq!(status, pgtls::pgtls_status::Panic);
+    let status = unsafe { pgtls_ffi::pgtls_testing_panic(&mut err) };
+    assert_eq!(status, pgtls_ffi::pgtls_status::Panic);
     assert!(!err.is_null());
     // SAFETY: `err` came from pgtls and is freed once.
     unsafe {
-        let msg = std::ffi::CStr::from_ptr(pgtls::pgtls_error_message(err));
+        let msg = std::ffi::CStr::from_ptr(pgtls_ffi::pgtls_error_message(err));
         assert!(
             msg.to_string_lossy().contains("pgtls_testing_panic"),
             "{msg:?}"
         );
-        assert_eq!(pgtls::pgtls_error_status(err), pgtls::pgtls_status::Panic);
-        pgtls::pgtls_error_free(err);
+        assert_eq!(
+            pgtls_ffi::pgtls_error_status(err),
+            pgtls_ffi::pgtls_status::Panic
+        );
+        pgtls_ffi::pgtls_error_free(err);
     }
 }
 

@@ -343,9 +343,9 @@ const LINE_BREAK: &str = "it contains a line break or NUL";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PgVersion;
     use crate::eval::{Request, evaluate};
     use crate::hba::ServerSettings;
-    use crate::version::PgVersion;
 
     fn settings() -> ServerSettings {
         ServerSettings::new(PgVersion::V15, true)

@@ -3,11 +3,11 @@
 
 use std::net::IpAddr;
 
+use crate::PgVersion;
 use crate::address::{in_range, mask_from_prefix, ntop};
 use crate::hba::{Address, HbaFile, HbaLine, HbaRule, NameToken};
 use crate::method::{AuthMethod, ConnType};
 use crate::pgregex::RegexMatch;
-use crate::version::PgVersion;
 
 /// Replication kind of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -4,12 +4,12 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::PgVersion;
 use crate::address::{cidr_mask, parse_numeric_host};
 use crate::method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 use crate::pgregex::PgRegex;
 use crate::source::Source;
 use crate::token::{Record, Tok, Token, Tokenizer, physical_lines, record_estimate};
-use crate::version::PgVersion;
 
 /// The server settings that change how pg_hba.conf is read.
 ///

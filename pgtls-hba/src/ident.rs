@@ -3,11 +3,11 @@
 
 use std::fmt;
 
+use crate::PgVersion;
 use crate::hba::LineError;
 use crate::pgregex::{PgRegex, RegexMatch};
 use crate::source::Source;
 use crate::token::{Record, Token, Tokenizer, record_estimate};
-use crate::version::PgVersion;
 
 /// A valid pg_ident.conf line.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -98,11 +98,9 @@ mod pgregex;
 pub mod report;
 mod source;
 mod token;
-mod version;
 mod view;
 
 pub use address::{ServerNetwork, ServerNetworkError};
-pub use conf::{ConfEntry, ConfError, ConfFile, ConfSetting};
 pub use edit::{
     CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
     literal_name, policy_lines, quote_token, sql_identifier,
@@ -117,7 +115,7 @@ pub use ident::{IdentFile, IdentLine, IdentRule, UsermapDecision, UsermapOutcome
 pub use lint::{Finding, Severity, lint};
 pub use method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 pub use pgregex::{PgRegex, RegexMatch};
+pub use pgtls_version::{PgVersion, UnsupportedVersion};
 pub use source::{DirEntry, FsSource, MemorySource, NoSource, Source, SourceError};
 pub use token::Token;
-pub use version::{PgVersion, UnsupportedVersion};
 pub use view::{ViewRow, ViewValue};

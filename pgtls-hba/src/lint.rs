@@ -753,8 +753,8 @@ fn describe(r: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PgVersion;
     use crate::hba::ServerSettings;
-    use crate::version::PgVersion;
 
     fn codes(text: &str) -> Vec<(u32, &'static str)> {
         let f = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V15, true));

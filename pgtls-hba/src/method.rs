@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::version::PgVersion;
+use crate::PgVersion;
 
 /// The first field of a pg_hba.conf record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
+use crate::PgVersion;
 use crate::source::{Source, absolute_location, inc_location};
-use crate::version::PgVersion;
 
 /// One token of a field, with the quoting information PostgreSQL keeps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

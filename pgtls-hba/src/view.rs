@@ -1,11 +1,11 @@
 //! The `pg_hba_file_rules` and `pg_ident_file_mappings` views
 //! (src/backend/utils/adt/hbafuncs.c), row by row.
 
+use crate::PgVersion;
 use crate::address::ntop;
 use crate::hba::{Address, HbaFile, HbaRule};
 use crate::ident::IdentFile;
 use crate::method::{AuthMethod, ClientCert};
-use crate::version::PgVersion;
 
 /// A value of a view column.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pgtls_hba::{ConfEntry, ConfFile, FsSource};
+use pgtls_hba::FsSource;
+use pgtls_hba::conf::{ConfEntry, ConfFile};
 use pgtls_testkit::{Cluster, give_to_postgres, require_postgres};
 
 /// (name, setting, file, line) of every row, errors as ("<error>", "", file, line).

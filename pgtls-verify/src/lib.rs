@@ -1,7 +1,7 @@
 //! pgtls-verify: what libpq (and the PostgreSQL server) decide about TLS
 //! certificates, rule by rule.
 //!
-//! - [`policy`]: sslmode × parameters × environment × version → [`Plan`]
+//! - [`policy`]: sslmode × parameters × environment × version → [`policy::Plan`]
 //!   (the one home of libpq's quirks: `require` with a root file verifies
 //!   like `verify-ca`, a missing root file is an error only for verify-*,
 //!   `sslrootcert=system` forces verify-full from PG16, ...);
@@ -24,8 +24,7 @@
 //!
 //! # Quick start
 //! ```no_run
-//! use pgtls_verify::{Env, Params, verify_server};
-//! use pgtls_hba::PgVersion;
+//! use pgtls_verify::{Env, Params, PgVersion, verify_server};
 //! let params = Params::parse_conninfo(
 //!     "host=db.example.test sslmode=verify-full sslrootcert=/etc/pg/root.crt").unwrap();
 //! let chain: Vec<rustls_pki_types::CertificateDer<'_>> = vec![/* DER, leaf first */];
@@ -70,15 +69,13 @@ mod trust;
 pub mod manual {}
 
 pub use chain::{ChainFailure, ChainLink, X509Reason};
-pub use client_cert::{CertMode, ClientCert};
 pub use error::Error;
 pub use outcome::{Check, ClientOutcome, Verdict};
 pub use params::{
     ConninfoError, DEFAULT_SYSCONFDIR, Env, Params, ServiceError, conninfo_string, conninfo_value,
     keyword_since,
 };
-pub use pgtls_hba::PgVersion;
-pub use policy::{Attempt, Plan, Refusal, RootPlan};
+pub use pgtls_version::PgVersion;
 pub use rustls_verifier::{LibpqRejection, LibpqVerifier, libpq_message};
 pub use sslmode::{InvalidSslMode, SslMode};
 pub use trust::{MAX_CERT_LIST, RootState, TrustConfig};
@@ -227,13 +224,13 @@ pub fn verify_server_handshake(
         checks.push(Check::fail("transport", UNIX_SOCKET_MESSAGE));
         return Ok(Verdict::reject(UNIX_SOCKET_MESSAGE, false, checks));
     }
-    if !plan.attempts.contains(&Attempt::Tls) {
+    if !plan.attempts.contains(&policy::Attempt::Tls) {
         checks.push(Check::fail("transport", DISABLE_MESSAGE));
         return Ok(Verdict::reject(DISABLE_MESSAGE, false, checks));
     }
     // Under sslcertmode=require no plaintext session completes: libpq refuses
     // it at AuthenticationOk (no certificate was requested).
-    let fallback = plan.mode.allows_plaintext() && plan.certmode != CertMode::Require;
+    let fallback = plan.mode.allows_plaintext() && plan.certmode != client_cert::CertMode::Require;
     let trust = match TrustConfig::load(&plan, env) {
         Ok(t) => t,
         Err(r) => {

@@ -2,7 +2,7 @@
 
 use std::ffi::CStr;
 
-use pgtls::{
+use pgtls_ffi::{
     pgtls_buf, pgtls_buf_data, pgtls_buf_free, pgtls_buf_len, pgtls_error, pgtls_error_free,
     pgtls_error_message, pgtls_error_status, pgtls_status,
 };

@@ -5,7 +5,7 @@ use std::ptr;
 
 use super::cabi::{buf_bytes, c_form, c_text, take_error};
 
-use pgtls::{
+use pgtls_ffi::{
     pgtls_buf, pgtls_cert, pgtls_cert_free, pgtls_cert_is_ca, pgtls_cert_not_after,
     pgtls_cert_not_before, pgtls_cert_parse, pgtls_cert_san_count, pgtls_cert_serial, pgtls_error,
     pgtls_inspect_json, pgtls_key, pgtls_key_free, pgtls_key_parse, pgtls_status,
@@ -145,7 +145,7 @@ pub fn ffi_bytes(data: &[u8]) {
 ///   `pgtls_hba::evaluate`: verdict, line, method and message.
 pub fn ffi_verdict(data: &[u8]) {
     use ::pgtls_hba::{HbaFile, Outcome, Replication, ServerSettings};
-    use pgtls::{
+    use pgtls_ffi::{
         PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
         PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_hba as CHba,
         pgtls_hba_decision, pgtls_hba_decision_free, pgtls_hba_decision_line,

@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 use ::pgtls_hba::{
     Decision, HbaFile, IdentFile, NoSource, Outcome, Replication, Request, UsermapOutcome,
 };
-use pgtls::{
+use pgtls_core::{Ca, Certificate, CertificateParams, KeyPair, Validity};
+use pgtls_ffi::{
     PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
     PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_buf, pgtls_ca,
     pgtls_ca_certificate, pgtls_ca_chain_to_pem, pgtls_ca_create_intermediate, pgtls_ca_free,
@@ -32,7 +33,6 @@ use pgtls::{
     pgtls_usermap_decision_log, pgtls_usermap_decision_undecided, pgtls_usermap_decision_verdict,
     pgtls_verify_client,
 };
-use pgtls_core::{Ca, Certificate, CertificateParams, KeyPair, Validity};
 use time::Duration;
 
 use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};
@@ -327,7 +327,7 @@ pub fn hba_request(
             pgtls_status::Ok
         );
         assert_eq!(
-            pgtls::pgtls_hba_evaluate(
+            pgtls_ffi::pgtls_hba_evaluate(
                 hba,
                 ap,
                 al,

@@ -11,15 +11,15 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::ptr;
 
-use pgtls::{
+use pgtls_core::{
+    Certificate, Crl, Csr, CsrPolicy, CsrUsage, RevocationReason, SubjectAltName, Validity,
+};
+use pgtls_ffi::{
     pgtls_buf, pgtls_cert, pgtls_cert_free, pgtls_cert_issuer, pgtls_cert_san,
     pgtls_cert_san_count, pgtls_cert_serial, pgtls_cert_subject, pgtls_cert_to_json,
     pgtls_cert_to_pem, pgtls_error, pgtls_status, pgtls_store, pgtls_store_entries_json,
     pgtls_store_free, pgtls_store_generate_crl, pgtls_store_open, pgtls_store_revoke,
     pgtls_store_sign_csr,
-};
-use pgtls_core::{
-    Certificate, Crl, Csr, CsrPolicy, CsrUsage, RevocationReason, SubjectAltName, Validity,
 };
 
 use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};

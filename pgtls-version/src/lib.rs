@@ -1,4 +1,28 @@
-//! The PostgreSQL major version whose rules apply.
+//! pgtls-version: the PostgreSQL major version whose rules apply.
+//!
+//! PostgreSQL's behaviour changes between major versions on both sides of a
+//! connection: the server's pg_hba.conf and pg_ident.conf (include directives
+//! and regular expressions from 16, `oauth` from 18) and libpq's checks of the
+//! server certificate (IP-address SANs from 14, `sslrootcert=system` from 16).
+//! Every version-dependent decision in pgtls takes a [`PgVersion`]; this crate
+//! holds only that type, so that `pgtls-hba`, `pgtls-verify` and their users
+//! share it without depending on each other for it. It is re-exported as
+//! `pgtls_hba::PgVersion`, `pgtls_verify::PgVersion` and `pgtls::PgVersion`.
+//!
+//! ```
+//! use pgtls_version::PgVersion;
+//!
+//! let v: PgVersion = "16".parse().unwrap();
+//! assert_eq!(v, PgVersion::V16);
+//! assert!(v > PgVersion::V15);
+//! assert_eq!(PgVersion::default(), PgVersion::V15);
+//! assert_eq!(
+//!     PgVersion::new(11).unwrap_err().to_string(),
+//!     "unsupported PostgreSQL version 11: pgtls models 12 to 18"
+//! );
+//! ```
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::str::FromStr;
@@ -68,9 +92,22 @@ impl FromStr for PgVersion {
 }
 
 /// A PostgreSQL major version outside 12 to 18 (0 when the text was not a number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported PostgreSQL version {0}: pgtls models 12 to 18")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnsupportedVersion(pub u32);
+
+impl fmt::Display for UnsupportedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unsupported PostgreSQL version {}: pgtls models {} to {}",
+            self.0,
+            PgVersion::OLDEST,
+            PgVersion::NEWEST
+        )
+    }
+}
+
+impl std::error::Error for UnsupportedVersion {}
 
 #[cfg(test)]
 mod tests {
