@@ -147,13 +147,16 @@ fn strerror(e: &std::io::Error) -> String {
 /// Loads the client certificate as `initialize_SSL` does (after the root
 /// file; the caller checks that first).
 ///
-/// The key file's existence, type and permissions are checked; its contents
-/// are not (a key that does not load or does not match the certificate is a
-/// refusal for libpq that pgtls does not see: KNOWN-DIVERGENCES.md).
+/// The key file's existence, type and permissions are checked, then its
+/// contents: an unencrypted key must load (`SSL_use_PrivateKey_file`, PEM
+/// then DER) and belong to the certificate. Encrypted keys are not decrypted
+/// (KNOWN-DIVERGENCES.md).
 ///
 /// # Errors
-/// libpq's refusal: a certificate file that cannot be stat'ed or read, a
-/// missing key, a key that is not a regular file or is readable by others.
+/// libpq's refusal: a certificate file that cannot be stat'ed or read (or is
+/// a FIFO, which libpq blocks opening), a missing key, a key that is not a
+/// regular file or is readable by others, that cannot be read, does not load
+/// or is not the certificate's.
 pub fn load(plan: &Plan) -> Result<ClientCert, Refusal> {
     if plan.certmode == CertMode::Disable {
         return Ok(ClientCert::None {
@@ -178,12 +181,14 @@ pub fn load(plan: &Plan) -> Result<ClientCert, Refusal> {
             strerror(&e)
         )));
     }
-    let subject = read_certificate(cert)?;
+    let (subject, cert_der) = read_certificate(cert)?;
     let key = if plan.client_cert.engine_key {
         // ENGINE_by_id / ENGINE_load_private_key: not modelled.
         plan.client_cert.key.clone().unwrap_or_default()
     } else {
-        check_key(plan.client_cert.key.as_deref())?
+        let key = check_key(plan.client_cert.key.as_deref())?;
+        check_key_contents(&key, &cert_der)?;
+        key
     };
     Ok(ClientCert::Loaded {
         cert: cert.clone(),
@@ -194,13 +199,16 @@ pub fn load(plan: &Plan) -> Result<ClientCert, Refusal> {
 
 /// `SSL_CTX_use_certificate_chain_file`: the first PEM certificate must be
 /// there (else OpenSSL's `no start line`, also for a directory).
-fn read_certificate(path: &Path) -> Result<Option<String>, Refusal> {
+fn read_certificate(path: &Path) -> Result<(Option<String>, Vec<u8>), Refusal> {
     let fail = |reason: &str| {
         refuse(format!(
             "could not read certificate file \"{}\": {reason}",
             path.display()
         ))
     };
+    if crate::trust::is_fifo(path) {
+        return Err(fail(crate::trust::FIFO_REASON));
+    }
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.raw_os_error() == Some(21) => Vec::new(), // EISDIR: reads nothing
@@ -212,8 +220,70 @@ fn read_certificate(path: &Path) -> Result<Option<String>, Refusal> {
         pgtls_x509::pem::X509InfoBlock::Crl(_) => None,
     });
     match first {
-        Some(der) => Ok(crate::certificate_subject(&der)),
+        Some(der) => Ok((crate::certificate_subject(&der), der)),
         None => Err(fail("no start line")),
+    }
+}
+
+/// `SSL_use_PrivateKey_file(PEM)`, then `(ASN1)`, and OpenSSL's check that
+/// the key is the certificate's. OpenSSL keeps one certificate/key slot per
+/// key type: a key of the certificate's type that does not match fails with
+/// `key values mismatch`; a key of another type goes to an empty slot and
+/// `SSL_check_private_key` finds no certificate for it. An encrypted key
+/// (PKCS#8 `ENCRYPTED PRIVATE KEY`, or `Proc-Type`/`DEK-Info` headers) is
+/// not decrypted: it passes (KNOWN-DIVERGENCES.md).
+fn check_key_contents(key: &Path, cert_der: &[u8]) -> Result<(), Refusal> {
+    use rustls_pki_types::PrivateKeyDer;
+    use rustls_pki_types::pem::PemObject;
+    let load_fail = |reason: &str| {
+        refuse(format!(
+            "could not load private key file \"{}\": {reason}",
+            key.display()
+        ))
+    };
+    let data = std::fs::read(key).map_err(|e| load_fail(&strerror(&e)))?;
+    if let Ok(blocks) = pgtls_x509::pem::parse(&data) {
+        let encrypted = blocks.iter().any(|b| {
+            b.label == "ENCRYPTED PRIVATE KEY"
+                || (b.has_headers
+                    && matches!(b.label.as_str(), "RSA PRIVATE KEY" | "EC PRIVATE KEY"))
+        });
+        if encrypted {
+            return Ok(());
+        }
+    }
+    let der = PrivateKeyDer::from_pem_slice(&data)
+        .ok()
+        .or_else(|| PrivateKeyDer::try_from(data.clone()).ok())
+        .ok_or_else(|| load_fail("unsupported"))?;
+    let provider = crate::provider::crypto_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(der)
+        .map_err(|_| load_fail("unsupported"))?;
+    let Some(key_spki) = signing.public_key() else {
+        return Ok(()); // not comparable here: left to the handshake
+    };
+    let Ok(cert) = pgtls_x509::Certificate::from_der(cert_der) else {
+        return Ok(()); // OpenSSL loaded it; pgtls's parser did not: not decided here
+    };
+    let cert_spki = &cert.public_key().der;
+    if key_spki.as_ref() == cert_spki.as_slice() {
+        return Ok(());
+    }
+    /// The AlgorithmIdentifier's OID of a SubjectPublicKeyInfo.
+    fn alg(spki: &[u8]) -> Option<Vec<u8>> {
+        let top = pgtls_x509::der::read_all(spki).ok()?;
+        let parts = pgtls_x509::der::children(top.content).ok()?;
+        let ai = pgtls_x509::der::children(parts.first()?.content).ok()?;
+        Some(ai.first()?.raw.to_vec())
+    }
+    match (alg(key_spki.as_ref()), alg(cert_spki)) {
+        (Some(k), Some(c)) if k != c => Err(refuse(format!(
+            "certificate does not match private key file \"{}\": no certificate assigned",
+            key.display()
+        ))),
+        _ => Err(load_fail("key values mismatch")),
     }
 }
 

@@ -72,6 +72,16 @@ pub struct TrustConfig {
     store: Option<Store>,
 }
 
+/// Why pgtls refuses a FIFO where libpq opens a file: OpenSSL's `fopen` blocks
+/// until a writer opens it, so libpq's connection never completes.
+pub(crate) const FIFO_REASON: &str = "is a FIFO: libpq blocks opening it (until a writer opens it), the connection does not complete";
+
+/// Whether `path` (symlinks followed, as `fopen` does) is a FIFO.
+pub(crate) fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
 /// Reads a CA file as `X509_load_cert_crl_file` does; `Err` holds OpenSSL's
 /// reason string.
 pub(crate) fn load_cert_crl_file(path: &Path) -> Result<(Vec<Cert>, Vec<Crl>), String> {
@@ -251,6 +261,14 @@ impl TrustConfig {
                 });
             }
             RootPlan::File(path) if fs::metadata(path).is_ok() => {
+                if is_fifo(path) {
+                    return Err(Refusal {
+                        message: format!(
+                            "could not read root certificate file \"{}\": {FIFO_REASON}",
+                            path.display()
+                        ),
+                    });
+                }
                 let (mut trusted, mut crls) =
                     load_cert_crl_file(path).map_err(|reason| Refusal {
                         message: format!(
@@ -267,6 +285,15 @@ impl TrustConfig {
                 let mut crl_check = false;
                 let mut detail = String::new();
                 let file_ok = match &plan.crl.file {
+                    // X509_load_cert_crl_file fopens it too: libpq blocks.
+                    Some(f) if is_fifo(f) => {
+                        return Err(Refusal {
+                            message: format!(
+                                "could not read CRL file \"{}\": {FIFO_REASON}",
+                                f.display()
+                            ),
+                        });
+                    }
                     Some(f) => match load_cert_crl_file(f) {
                         Ok((c, r)) => {
                             detail = format!("{} CRL(s) from {}", r.len(), f.display());
