@@ -380,6 +380,88 @@ const char *pgtls_error_message(const pgtls_error *err);
 void pgtls_error_free(pgtls_error *err);
 
 /**
+ * Evaluates a connection against `hba` as the server would: first match
+ * wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
+ * socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
+ * a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
+ * Records naming a host name, `samehost` or `samenet` never match here:
+ * `pgtls_hba_evaluate_request` takes the client's host name and the
+ * server's addresses.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `hba` is live.
+ */
+pgtls_status pgtls_hba_evaluate(const pgtls_hba *hba,
+                                const uint8_t *address,
+                                size_t address_len,
+                                const uint8_t *database,
+                                size_t database_len,
+                                const uint8_t *user,
+                                size_t user_len,
+                                const uint8_t *member_of,
+                                size_t member_of_len,
+                                uint32_t flags,
+                                pgtls_hba_decision **decision_out,
+                                pgtls_error **err_out);
+
+/**
+ * `"match"` (a record matched with a method other than `reject`),
+ * `"reject"` (a `reject` record), `"no-match"`, `"not-loaded"` (the file
+ * would not load) or `"undecided"` (pgtls cannot evaluate a record's regular
+ * expression the way PostgreSQL would). Static; NULL for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_verdict(const pgtls_hba_decision *decision);
+
+/**
+ * The line number of the matched record; 0 when none matched or for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+uint32_t pgtls_hba_decision_line(const pgtls_hba_decision *decision);
+
+/**
+ * The method of the matched record; NULL when none matched. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
+
+/**
+ * The server's message when it refuses here (`pg_hba.conf rejects
+ * connection ...`, `no pg_hba.conf entry for ...`, or the load error);
+ * NULL when the connection proceeds. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
+
+/**
+ * The decision as JSON: `{"schema_version", "verdict", "line", "method",
+ * "message"}`, as `pgtls hba check --json` prints it (the library's report,
+ * `docs/schemas/`).
+ *
+ * # Safety
+ * `decision` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_decision_to_json(const pgtls_hba_decision *decision,
+                                        pgtls_buf **json_out,
+                                        pgtls_error **err_out);
+
+/**
+ * Frees a decision; NULL is a no-op.
+ *
+ * # Safety
+ * `decision` is NULL or from pgtls and not freed before.
+ */
+void pgtls_hba_decision_free(pgtls_hba_decision *decision);
+
+/**
  * Parses pg_hba.conf text as PostgreSQL `pg_version` (12 to 18) would with
  * `ssl` on or off. `@file` and `include` directives do not resolve (there
  * is no file system); use `pgtls_hba_read_file` for that. Lines with errors
@@ -493,29 +575,134 @@ pgtls_status pgtls_hba_rules_json(const pgtls_hba *hba,
 void pgtls_hba_free(pgtls_hba *hba);
 
 /**
- * Evaluates a connection against `hba` as the server would: first match
- * wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
- * socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
- * a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
- * Records naming a host name, `samehost` or `samenet` never match here:
- * `pgtls_hba_evaluate_request` takes the client's host name and the
- * server's addresses.
+ * Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
+ * system: `@file` and `include` do not resolve).
  *
  * # Safety
- * As for `pgtls_hba_parse`; `hba` is live.
+ * As for `pgtls_hba_parse`.
  */
-pgtls_status pgtls_hba_evaluate(const pgtls_hba *hba,
-                                const uint8_t *address,
-                                size_t address_len,
-                                const uint8_t *database,
-                                size_t database_len,
-                                const uint8_t *user,
-                                size_t user_len,
-                                const uint8_t *member_of,
-                                size_t member_of_len,
-                                uint32_t flags,
-                                pgtls_hba_decision **decision_out,
+pgtls_status pgtls_ident_parse(const uint8_t *text,
+                               size_t text_len,
+                               uint32_t pg_version,
+                               pgtls_ident **ident_out,
+                               pgtls_error **err_out);
+
+/**
+ * Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
+ *
+ * # Safety
+ * `ident` is NULL or live.
+ */
+const char *pgtls_ident_load_error(const pgtls_ident *ident);
+
+/**
+ * The rows of the `pg_ident_file_mappings` view, as a JSON array.
+ *
+ * # Safety
+ * `ident` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
+                                       pgtls_buf **json_out,
+                                       pgtls_error **err_out);
+
+/**
+ * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
+ * or empty: no map, the names must be equal). Writes the answer to
+ * `*allowed_out`: false both when the server refuses and when pgtls cannot
+ * decide; `pgtls_ident_usermap` tells those apart.
+ *
+ * # Safety
+ * As for `pgtls_hba_parse`; `ident` is live.
+ */
+pgtls_status pgtls_ident_check_usermap(const pgtls_ident *ident,
+                                       const uint8_t *map,
+                                       size_t map_len,
+                                       const uint8_t *system_user,
+                                       size_t system_user_len,
+                                       const uint8_t *pg_user,
+                                       size_t pg_user_len,
+                                       bool *allowed_out,
+                                       pgtls_error **err_out);
+
+/**
+ * Frees a parsed pg_ident.conf; NULL is a no-op.
+ *
+ * # Safety
+ * `ident` is NULL or from pgtls and not freed before.
+ */
+void pgtls_ident_free(pgtls_ident *ident);
+
+/**
+ * Lints `hba`, checking `map=` names against `ident` when it is not NULL.
+ *
+ * # Safety
+ * `hba` is live, `ident` NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_lint(const pgtls_hba *hba,
+                            const pgtls_ident *ident,
+                            pgtls_lint **lint_out,
+                            pgtls_error **err_out);
+
+/**
+ * The number of findings; 0 for NULL.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+size_t pgtls_lint_count(const pgtls_lint *lint);
+
+/**
+ * The line of finding `index` (0: the whole file, NULL or out of range).
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+uint32_t pgtls_lint_line(const pgtls_lint *lint, size_t index);
+
+/**
+ * `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_severity(const pgtls_lint *lint, size_t index);
+
+/**
+ * The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
+ * NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
+
+/**
+ * The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
+
+/**
+ * The findings as a JSON array of `{"schema_version", "file", "line",
+ * "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
+ * prints it (the library's report, `docs/schemas/`).
+ *
+ * # Safety
+ * `lint` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_lint_to_json(const pgtls_lint *lint,
+                                pgtls_buf **json_out,
                                 pgtls_error **err_out);
+
+/**
+ * Frees lint findings; NULL is a no-op.
+ *
+ * # Safety
+ * `lint` is NULL or from pgtls and not freed before.
+ */
+void pgtls_lint_free(pgtls_lint *lint);
 
 /**
  * A new request: a Unix-socket connection of `user` to `database`, no TLS,
@@ -631,185 +818,6 @@ pgtls_status pgtls_hba_evaluate_request(const pgtls_hba *hba,
                                         pgtls_error **err_out);
 
 /**
- * `"match"` (a record matched with a method other than `reject`),
- * `"reject"` (a `reject` record), `"no-match"`, `"not-loaded"` (the file
- * would not load) or `"undecided"` (pgtls cannot evaluate a record's regular
- * expression the way PostgreSQL would). Static; NULL for NULL.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_verdict(const pgtls_hba_decision *decision);
-
-/**
- * The line number of the matched record; 0 when none matched or for NULL.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-uint32_t pgtls_hba_decision_line(const pgtls_hba_decision *decision);
-
-/**
- * The method of the matched record; NULL when none matched. Borrowed.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
-
-/**
- * The server's message when it refuses here (`pg_hba.conf rejects
- * connection ...`, `no pg_hba.conf entry for ...`, or the load error);
- * NULL when the connection proceeds. Borrowed.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
-
-/**
- * The decision as JSON: `{"schema_version", "verdict", "line", "method",
- * "message"}`, as `pgtls hba check --json` prints it (the library's report,
- * `docs/schemas/`).
- *
- * # Safety
- * `decision` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_hba_decision_to_json(const pgtls_hba_decision *decision,
-                                        pgtls_buf **json_out,
-                                        pgtls_error **err_out);
-
-/**
- * Frees a decision; NULL is a no-op.
- *
- * # Safety
- * `decision` is NULL or from pgtls and not freed before.
- */
-void pgtls_hba_decision_free(pgtls_hba_decision *decision);
-
-/**
- * Lints `hba`, checking `map=` names against `ident` when it is not NULL.
- *
- * # Safety
- * `hba` is live, `ident` NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_hba_lint(const pgtls_hba *hba,
-                            const pgtls_ident *ident,
-                            pgtls_lint **lint_out,
-                            pgtls_error **err_out);
-
-/**
- * The number of findings; 0 for NULL.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-size_t pgtls_lint_count(const pgtls_lint *lint);
-
-/**
- * The line of finding `index` (0: the whole file, NULL or out of range).
- *
- * # Safety
- * `lint` is NULL or live.
- */
-uint32_t pgtls_lint_line(const pgtls_lint *lint, size_t index);
-
-/**
- * `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_severity(const pgtls_lint *lint, size_t index);
-
-/**
- * The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
- * NULL or out of range. Borrowed.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
-
-/**
- * The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
-
-/**
- * The findings as a JSON array of `{"schema_version", "file", "line",
- * "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
- * prints it (the library's report, `docs/schemas/`).
- *
- * # Safety
- * `lint` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_lint_to_json(const pgtls_lint *lint,
-                                pgtls_buf **json_out,
-                                pgtls_error **err_out);
-
-/**
- * Frees lint findings; NULL is a no-op.
- *
- * # Safety
- * `lint` is NULL or from pgtls and not freed before.
- */
-void pgtls_lint_free(pgtls_lint *lint);
-
-/**
- * Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
- * system: `@file` and `include` do not resolve).
- *
- * # Safety
- * As for `pgtls_hba_parse`.
- */
-pgtls_status pgtls_ident_parse(const uint8_t *text,
-                               size_t text_len,
-                               uint32_t pg_version,
-                               pgtls_ident **ident_out,
-                               pgtls_error **err_out);
-
-/**
- * Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
- *
- * # Safety
- * `ident` is NULL or live.
- */
-const char *pgtls_ident_load_error(const pgtls_ident *ident);
-
-/**
- * The rows of the `pg_ident_file_mappings` view, as a JSON array.
- *
- * # Safety
- * `ident` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
-                                       pgtls_buf **json_out,
-                                       pgtls_error **err_out);
-
-/**
- * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
- * or empty: no map, the names must be equal). Writes the answer to
- * `*allowed_out`: false both when the server refuses and when pgtls cannot
- * decide; `pgtls_ident_usermap` tells those apart.
- *
- * # Safety
- * As for `pgtls_hba_parse`; `ident` is live.
- */
-pgtls_status pgtls_ident_check_usermap(const pgtls_ident *ident,
-                                       const uint8_t *map,
-                                       size_t map_len,
-                                       const uint8_t *system_user,
-                                       size_t system_user_len,
-                                       const uint8_t *pg_user,
-                                       size_t pg_user_len,
-                                       bool *allowed_out,
-                                       pgtls_error **err_out);
-
-/**
  * `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
  * may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
  * where `member_of` is a comma-separated list of the roles `pg_user`
@@ -880,14 +888,6 @@ const char *pgtls_usermap_decision_undecided(const pgtls_usermap_decision *decis
  */
 void pgtls_usermap_decision_free(pgtls_usermap_decision *decision);
 
-/**
- * Frees a parsed pg_ident.conf; NULL is a no-op.
- *
- * # Safety
- * `ident` is NULL or from pgtls and not freed before.
- */
-void pgtls_ident_free(pgtls_ident *ident);
-
 #if defined(PGTLS_TEST_HOOKS)
 /**
  * Panics inside the boundary, for tests that prove the built library
@@ -903,53 +903,92 @@ pgtls_status pgtls_testing_panic(pgtls_error **err_out);
 #endif
 
 /**
- * Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
- * default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
- * The caller owns `*key_out` and frees it with `pgtls_key_free`.
- *
- * # Safety
- * Inputs are `(ptr, len)` pairs as described in the header; pointers to
- * outputs are NULL or valid for writing.
- */
-pgtls_status pgtls_key_generate(const uint8_t *algorithm,
-                                size_t algorithm_len,
-                                pgtls_key **key_out,
-                                pgtls_error **err_out);
-
-/**
- * Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
- * with `passphrase`, `(NULL, 0)` for none).
- *
- * # Safety
- * As for `pgtls_key_generate`.
- */
-pgtls_status pgtls_key_parse(const uint8_t *input,
-                             size_t input_len,
-                             const uint8_t *passphrase,
-                             size_t passphrase_len,
-                             pgtls_key **key_out,
-                             pgtls_error **err_out);
-
-/**
- * Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
- * it is `(NULL, 0)`. The buffer is zeroed when freed.
+ * Creates a self-signed root CA with `subject` in OpenSSL's slash form
+ * (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
+ * `now` (Unix seconds) and a path length (`path_len < 0`: none).
  *
  * # Safety
  * As for `pgtls_key_generate`; `key` is a live key.
  */
-pgtls_status pgtls_key_to_pem(const pgtls_key *key,
-                              const uint8_t *passphrase,
-                              size_t passphrase_len,
-                              pgtls_buf **pem_out,
-                              pgtls_error **err_out);
+pgtls_status pgtls_ca_create_root(const uint8_t *subject,
+                                  size_t subject_len,
+                                  const pgtls_key *key,
+                                  uint32_t days,
+                                  int32_t path_len,
+                                  int64_t now,
+                                  pgtls_ca **ca_out,
+                                  pgtls_error **err_out);
 
 /**
- * Frees a key; NULL is a no-op.
+ * Loads an existing CA, for example one made by `openssl req -x509` or by
+ * `pgtls ca init`: `cert_pem` is the CA certificate (PEM or DER), in PEM
+ * optionally followed by the certificates above it (for an intermediate
+ * CA, as in a `chain.pem`); `key_pem` is its private key (PKCS#8, SEC1 or
+ * PKCS#1 PEM, or DER), decrypted with `passphrase` unless that is
+ * `(NULL, 0)`. The subject is kept byte for byte. Fails with
+ * `PGTLS_STATUS_WRONG_OBJECT` when the key does not belong to the
+ * certificate or the certificate is not a CA. Issue from the loaded CA
+ * through a store (`pgtls_store_create`) or make an intermediate under it
+ * (`pgtls_ca_create_intermediate`).
  *
  * # Safety
- * `key` is NULL or a key from pgtls not freed before.
+ * As for `pgtls_key_generate`.
  */
-void pgtls_key_free(pgtls_key *key);
+pgtls_status pgtls_ca_load(const uint8_t *cert_pem,
+                           size_t cert_pem_len,
+                           const uint8_t *key_pem,
+                           size_t key_pem_len,
+                           const uint8_t *passphrase,
+                           size_t passphrase_len,
+                           pgtls_ca **ca_out,
+                           pgtls_error **err_out);
+
+/**
+ * Creates an intermediate CA under `ca`: a CA certificate for a copy of
+ * `key` with `subject` (OpenSSL's slash form), `days` of validity from
+ * `now` and a path length (`path_len < 0`: none), signed by `ca`. The new
+ * CA's chain is `ca`'s certificate followed by `ca`'s chain. Fails when
+ * `ca` has `pathlen:0`, is not valid at `now`, or would expire before the
+ * new certificate.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `ca` and `key` are live.
+ */
+pgtls_status pgtls_ca_create_intermediate(const pgtls_ca *ca,
+                                          const uint8_t *subject,
+                                          size_t subject_len,
+                                          const pgtls_key *key,
+                                          uint32_t days,
+                                          int32_t path_len,
+                                          int64_t now,
+                                          pgtls_ca **ca_out,
+                                          pgtls_error **err_out);
+
+/**
+ * The CA's certificate followed by the certificates above it (none for a
+ * root), as PEM: what a server's `ssl_cert_file` appends after its own
+ * certificate when this CA is an intermediate.
+ *
+ * # Safety
+ * `ca` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ca_chain_to_pem(const pgtls_ca *ca, pgtls_buf **pem_out, pgtls_error **err_out);
+
+/**
+ * The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
+ *
+ * # Safety
+ * `ca` is NULL or a live CA from pgtls.
+ */
+const pgtls_cert *pgtls_ca_certificate(const pgtls_ca *ca);
+
+/**
+ * Frees a CA; NULL is a no-op.
+ *
+ * # Safety
+ * `ca` is NULL or a CA from pgtls not freed before.
+ */
+void pgtls_ca_free(pgtls_ca *ca);
 
 /**
  * Parses the first certificate of PEM or DER `input`.
@@ -1068,6 +1107,22 @@ pgtls_status pgtls_cert_to_json(const pgtls_cert *cert,
 void pgtls_cert_free(pgtls_cert *cert);
 
 /**
+ * Creates a certificate signing request for `key` with `subject` (OpenSSL
+ * slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
+ * as PEM.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `key` is live.
+ */
+pgtls_status pgtls_csr_create(const uint8_t *subject,
+                              size_t subject_len,
+                              const uint8_t *names,
+                              size_t names_len,
+                              const pgtls_key *key,
+                              pgtls_buf **csr_pem_out,
+                              pgtls_error **err_out);
+
+/**
  * Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
  * describes them as a JSON array of the library's reports
  * (`docs/schemas/inspection.json`), each with a `kind` member
@@ -1087,92 +1142,53 @@ pgtls_status pgtls_inspect_json(const uint8_t *input,
                                 pgtls_error **err_out);
 
 /**
- * Creates a self-signed root CA with `subject` in OpenSSL's slash form
- * (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
- * `now` (Unix seconds) and a path length (`path_len < 0`: none).
+ * Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
+ * default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
+ * The caller owns `*key_out` and frees it with `pgtls_key_free`.
  *
  * # Safety
- * As for `pgtls_key_generate`; `key` is a live key.
+ * Inputs are `(ptr, len)` pairs as described in the header; pointers to
+ * outputs are NULL or valid for writing.
  */
-pgtls_status pgtls_ca_create_root(const uint8_t *subject,
-                                  size_t subject_len,
-                                  const pgtls_key *key,
-                                  uint32_t days,
-                                  int32_t path_len,
-                                  int64_t now,
-                                  pgtls_ca **ca_out,
-                                  pgtls_error **err_out);
+pgtls_status pgtls_key_generate(const uint8_t *algorithm,
+                                size_t algorithm_len,
+                                pgtls_key **key_out,
+                                pgtls_error **err_out);
 
 /**
- * Loads an existing CA, for example one made by `openssl req -x509` or by
- * `pgtls ca init`: `cert_pem` is the CA certificate (PEM or DER), in PEM
- * optionally followed by the certificates above it (for an intermediate
- * CA, as in a `chain.pem`); `key_pem` is its private key (PKCS#8, SEC1 or
- * PKCS#1 PEM, or DER), decrypted with `passphrase` unless that is
- * `(NULL, 0)`. The subject is kept byte for byte. Fails with
- * `PGTLS_STATUS_WRONG_OBJECT` when the key does not belong to the
- * certificate or the certificate is not a CA. Issue from the loaded CA
- * through a store (`pgtls_store_create`) or make an intermediate under it
- * (`pgtls_ca_create_intermediate`).
+ * Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
+ * with `passphrase`, `(NULL, 0)` for none).
  *
  * # Safety
  * As for `pgtls_key_generate`.
  */
-pgtls_status pgtls_ca_load(const uint8_t *cert_pem,
-                           size_t cert_pem_len,
-                           const uint8_t *key_pem,
-                           size_t key_pem_len,
-                           const uint8_t *passphrase,
-                           size_t passphrase_len,
-                           pgtls_ca **ca_out,
-                           pgtls_error **err_out);
+pgtls_status pgtls_key_parse(const uint8_t *input,
+                             size_t input_len,
+                             const uint8_t *passphrase,
+                             size_t passphrase_len,
+                             pgtls_key **key_out,
+                             pgtls_error **err_out);
 
 /**
- * Creates an intermediate CA under `ca`: a CA certificate for a copy of
- * `key` with `subject` (OpenSSL's slash form), `days` of validity from
- * `now` and a path length (`path_len < 0`: none), signed by `ca`. The new
- * CA's chain is `ca`'s certificate followed by `ca`'s chain. Fails when
- * `ca` has `pathlen:0`, is not valid at `now`, or would expire before the
- * new certificate.
+ * Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
+ * it is `(NULL, 0)`. The buffer is zeroed when freed.
  *
  * # Safety
- * As for `pgtls_key_generate`; `ca` and `key` are live.
+ * As for `pgtls_key_generate`; `key` is a live key.
  */
-pgtls_status pgtls_ca_create_intermediate(const pgtls_ca *ca,
-                                          const uint8_t *subject,
-                                          size_t subject_len,
-                                          const pgtls_key *key,
-                                          uint32_t days,
-                                          int32_t path_len,
-                                          int64_t now,
-                                          pgtls_ca **ca_out,
-                                          pgtls_error **err_out);
+pgtls_status pgtls_key_to_pem(const pgtls_key *key,
+                              const uint8_t *passphrase,
+                              size_t passphrase_len,
+                              pgtls_buf **pem_out,
+                              pgtls_error **err_out);
 
 /**
- * The CA's certificate followed by the certificates above it (none for a
- * root), as PEM: what a server's `ssl_cert_file` appends after its own
- * certificate when this CA is an intermediate.
+ * Frees a key; NULL is a no-op.
  *
  * # Safety
- * `ca` is NULL or live; outputs are NULL or writable.
+ * `key` is NULL or a key from pgtls not freed before.
  */
-pgtls_status pgtls_ca_chain_to_pem(const pgtls_ca *ca, pgtls_buf **pem_out, pgtls_error **err_out);
-
-/**
- * The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
- *
- * # Safety
- * `ca` is NULL or a live CA from pgtls.
- */
-const pgtls_cert *pgtls_ca_certificate(const pgtls_ca *ca);
-
-/**
- * Frees a CA; NULL is a no-op.
- *
- * # Safety
- * `ca` is NULL or a CA from pgtls not freed before.
- */
-void pgtls_ca_free(pgtls_ca *ca);
+void pgtls_key_free(pgtls_key *key);
 
 /**
  * Creates a store in directory `dir` (created if missing) for a copy of
@@ -1322,22 +1338,6 @@ pgtls_status pgtls_store_entries_json(const pgtls_store *store,
 void pgtls_store_free(pgtls_store *store);
 
 /**
- * Creates a certificate signing request for `key` with `subject` (OpenSSL
- * slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
- * as PEM.
- *
- * # Safety
- * As for `pgtls_key_generate`; `key` is live.
- */
-pgtls_status pgtls_csr_create(const uint8_t *subject,
-                              size_t subject_len,
-                              const uint8_t *names,
-                              size_t names_len,
-                              const pgtls_key *key,
-                              pgtls_buf **csr_pem_out,
-                              pgtls_error **err_out);
-
-/**
  * The fixed text of a status code: never NULL, NUL-terminated, static
  * (do not free). Unknown codes give `"unknown status"`.
  */
@@ -1444,41 +1444,6 @@ pgtls_status pgtls_verdict_to_json(const pgtls_verdict *verdict,
 void pgtls_verdict_free(pgtls_verdict *verdict);
 
 /**
- * Parses a server certificate (PEM: the first certificate; or DER) for
- * host-name checks.
- *
- * # Safety
- * As for `pgtls_verify_server`.
- */
-pgtls_status pgtls_leaf_parse(const uint8_t *input,
-                              size_t input_len,
-                              pgtls_leaf **leaf_out,
-                              pgtls_error **err_out);
-
-/**
- * libpq's `sslmode=verify-full` name check of `leaf` against the `host`
- * connection parameter, as PostgreSQL `pg_version`'s libpq does it:
- * `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
- * when none does, with libpq's message in the error object.
- *
- * # Safety
- * As for `pgtls_verify_server`; `leaf` is live.
- */
-pgtls_status pgtls_leaf_check_host(const pgtls_leaf *leaf,
-                                   const uint8_t *host,
-                                   size_t host_len,
-                                   uint32_t pg_version,
-                                   pgtls_error **err_out);
-
-/**
- * Frees a leaf; NULL is a no-op.
- *
- * # Safety
- * `leaf` is NULL or from pgtls and not freed before.
- */
-void pgtls_leaf_free(pgtls_leaf *leaf);
-
-/**
  * What the server decides for a TLS client presenting `client_chain_pem`
  * (PEM, leaf first; `(NULL, 0)`: no certificate) and asking to log in as
  * `user`, when `hba_line` is the pg_hba.conf line the connection matches;
@@ -1580,6 +1545,41 @@ pgtls_status pgtls_client_decision_to_json(const pgtls_client_decision *decision
  * `decision` is NULL or from pgtls and not freed before.
  */
 void pgtls_client_decision_free(pgtls_client_decision *decision);
+
+/**
+ * Parses a server certificate (PEM: the first certificate; or DER) for
+ * host-name checks.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`.
+ */
+pgtls_status pgtls_leaf_parse(const uint8_t *input,
+                              size_t input_len,
+                              pgtls_leaf **leaf_out,
+                              pgtls_error **err_out);
+
+/**
+ * libpq's `sslmode=verify-full` name check of `leaf` against the `host`
+ * connection parameter, as PostgreSQL `pg_version`'s libpq does it:
+ * `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
+ * when none does, with libpq's message in the error object.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`; `leaf` is live.
+ */
+pgtls_status pgtls_leaf_check_host(const pgtls_leaf *leaf,
+                                   const uint8_t *host,
+                                   size_t host_len,
+                                   uint32_t pg_version,
+                                   pgtls_error **err_out);
+
+/**
+ * Frees a leaf; NULL is a no-op.
+ *
+ * # Safety
+ * `leaf` is NULL or from pgtls and not freed before.
+ */
+void pgtls_leaf_free(pgtls_leaf *leaf);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": static, NUL-terminated, never

@@ -1,0 +1,163 @@
+//! The user-map decision: `pgtls_usermap_decision`.
+
+use std::ffi::{CString, c_char};
+
+use ::pgtls_hba::UsermapOutcome;
+
+use super::pgtls_ident;
+use crate::error::pgtls_error;
+use crate::input::{Out, cstring, object, opt_cstring, opt_ptr, opt_text, text};
+use crate::panic::{boundary, status};
+use crate::status::pgtls_status;
+
+/// What `pgtls_ident_usermap` decided: the verdict, the deciding line, the
+/// server's log text and, when pgtls cannot decide, why. Functions:
+/// `pgtls_usermap_decision_verdict`, `pgtls_usermap_decision_line`,
+/// `pgtls_usermap_decision_log`, `pgtls_usermap_decision_undecided`,
+/// `pgtls_usermap_decision_free`.
+pub struct pgtls_usermap_decision {
+    pub(crate) verdict: &'static std::ffi::CStr,
+    pub(crate) line: u32,
+    pub(crate) log: Option<CString>,
+    pub(crate) undecided: Option<CString>,
+}
+
+/// `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
+/// may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
+/// where `member_of` is a comma-separated list of the roles `pg_user`
+/// belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
+/// `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+/// Unlike `pgtls_ident_check_usermap`, "pgtls cannot decide" (a regular
+/// expression it cannot evaluate the way the server does) is told apart
+/// from a refusal: see `pgtls_usermap_decision_verdict`.
+///
+/// # Safety
+/// As for `pgtls_hba_parse`; `ident` is live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_ident_usermap(
+    ident: *const pgtls_ident,
+    map: *const u8,
+    map_len: usize,
+    system_user: *const u8,
+    system_user_len: usize,
+    pg_user: *const u8,
+    pg_user_len: usize,
+    member_of: *const u8,
+    member_of_len: usize,
+    case_insensitive: bool,
+    decision_out: *mut *mut pgtls_usermap_decision,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let ident = unsafe { object(ident, "ident") }?;
+        let out = Out::new(decision_out, "decision_out")?;
+        // SAFETY: per the function's contract.
+        let map = unsafe { opt_text(map, map_len, "map") }?;
+        // SAFETY: per the function's contract.
+        let system_user = unsafe { text(system_user, system_user_len, "system_user") }?;
+        // SAFETY: per the function's contract.
+        let pg_user = unsafe { text(pg_user, pg_user_len, "pg_user") }?;
+        // SAFETY: per the function's contract.
+        let member_of = unsafe { text(member_of, member_of_len, "member_of") }?;
+        let roles: Vec<String> = member_of
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let d = ident
+            .file
+            .check_usermap(map, system_user, pg_user, &roles, case_insensitive);
+        let (verdict, undecided) = match &d.outcome {
+            UsermapOutcome::Allowed => (c"allowed", None),
+            UsermapOutcome::Denied => (c"denied", None),
+            UsermapOutcome::Error => (c"error", None),
+            UsermapOutcome::Unsupported(why) => (c"undecided", Some(cstring(why.clone()))),
+            _ => (
+                c"undecided",
+                Some(cstring(
+                    "an outcome this version of pgtls-ffi does not know",
+                )),
+            ),
+        };
+        out.set(Box::new(pgtls_usermap_decision {
+            verdict,
+            line: d.line.as_ref().map_or(0, |(_, n)| *n),
+            log: opt_cstring(d.log),
+            undecided,
+        }));
+        Ok(())
+    })
+}
+
+/// `"allowed"`, `"denied"` (no line allows it), `"error"` (a line hit a
+/// regular-expression error: the server stops there and refuses) or
+/// `"undecided"` (pgtls cannot decide the way the server would; never an
+/// acceptance). Static; NULL for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_verdict(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| d.verdict.as_ptr())
+    })
+}
+
+/// The line of pg_ident.conf that decided; 0 when none did (no map, nothing
+/// matched) or for NULL.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_line(
+    decision: *const pgtls_usermap_decision,
+) -> u32 {
+    boundary(0, || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(0, |d| d.line)
+    })
+}
+
+/// What the server logs when it refuses; NULL otherwise. Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_log(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.log.as_ref()))
+    })
+}
+
+/// Why pgtls cannot decide (the verdict is `"undecided"`); NULL otherwise.
+/// Borrowed.
+///
+/// # Safety
+/// `decision` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_undecided(
+    decision: *const pgtls_usermap_decision,
+) -> *const c_char {
+    boundary(std::ptr::null(), || {
+        // SAFETY: NULL or live, per the contract.
+        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| opt_ptr(d.undecided.as_ref()))
+    })
+}
+
+/// Frees a usermap decision; NULL is a no-op.
+///
+/// # Safety
+/// `decision` is NULL or from pgtls and not freed before.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pgtls_usermap_decision_free(decision: *mut pgtls_usermap_decision) {
+    // SAFETY: ownership comes back from the caller.
+    boundary((), || unsafe { crate::input::free(decision) });
+}
