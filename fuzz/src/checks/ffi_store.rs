@@ -85,8 +85,14 @@ pub fn cert_accessors(cert: *const pgtls_cert, c: &Certificate) {
     assert_eq!(v["subject"], c.subject().to_string());
     assert_eq!(v["issuer"], c.issuer().to_string());
     assert_eq!(v["serial"], c.serial_hex());
-    assert_eq!(v["not_before"], pgtls_core::report::format_time(c.not_before()));
-    assert_eq!(v["not_after"], pgtls_core::report::format_time(c.not_after()));
+    assert_eq!(
+        v["not_before"],
+        pgtls_core::report::format_time(c.not_before())
+    );
+    assert_eq!(
+        v["not_after"],
+        pgtls_core::report::format_time(c.not_after())
+    );
     assert_eq!(v["is_ca"], c.constraints().is_ca);
     let want: Vec<String> = c
         .subject_alt_names()

@@ -22,7 +22,7 @@ struct LineStrings {
 /// `pg_hba_file_rules` view. Functions: `pgtls_hba_parse`, `pgtls_hba_read_file`,
 /// `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
 /// `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
-/// `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
+/// `pgtls_hba_line_method`, `pgtls_hba_rules_json`,
 /// `pgtls_hba_evaluate_request`, `pgtls_hba_lint`, `pgtls_hba_free`.
 pub struct pgtls_hba {
     pub(crate) file: HbaFile,

@@ -6,15 +6,13 @@ use ::pgtls_hba::{IdentFile, NoSource};
 
 use crate::buf::pgtls_buf;
 use crate::error::pgtls_error;
-use crate::input::{
-    Out, OutValue, bytes, major_version, object, opt_cstring, opt_ptr, opt_text, text,
-};
+use crate::input::{Out, bytes, major_version, object, opt_cstring, opt_ptr};
 use crate::panic::{boundary, status};
 use crate::status::pgtls_status;
 
 /// A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
 /// `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
-/// `pgtls_ident_check_usermap`, `pgtls_ident_usermap`, `pgtls_ident_free`.
+/// `pgtls_ident_usermap`, `pgtls_ident_free`.
 pub struct pgtls_ident {
     pub(crate) file: IdentFile,
     pub(crate) load_error: Option<CString>,
@@ -92,43 +90,6 @@ pub unsafe extern "C" fn pgtls_ident_mappings_json(
     })
 }
 
-/// Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
-/// or empty: no map, the names must be equal). Writes the answer to
-/// `*allowed_out`: false both when the server refuses and when pgtls cannot
-/// decide; `pgtls_ident_usermap` tells those apart.
-///
-/// # Safety
-/// As for `pgtls_hba_parse`; `ident` is live.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_ident_check_usermap(
-    ident: *const pgtls_ident,
-    map: *const u8,
-    map_len: usize,
-    system_user: *const u8,
-    system_user_len: usize,
-    pg_user: *const u8,
-    pg_user_len: usize,
-    allowed_out: *mut bool,
-    err_out: *mut *mut pgtls_error,
-) -> pgtls_status {
-    status(err_out, || {
-        // SAFETY: per the function's contract.
-        let ident = unsafe { object(ident, "ident") }?;
-        let out = OutValue::new(allowed_out, "allowed_out")?;
-        // SAFETY: per the function's contract.
-        let map = unsafe { opt_text(map, map_len, "map") }?;
-        // SAFETY: per the function's contract.
-        let system_user = unsafe { text(system_user, system_user_len, "system_user") }?;
-        // SAFETY: per the function's contract.
-        let pg_user = unsafe { text(pg_user, pg_user_len, "pg_user") }?;
-        let d = ident
-            .file
-            .check_usermap(map, system_user, pg_user, &[], false);
-        out.set(d.allowed());
-        Ok(())
-    })
-}
-/// Frees a parsed pg_ident.conf; NULL is a no-op.
 ///
 /// # Safety
 /// `ident` is NULL or from pgtls and not freed before.

@@ -13,7 +13,7 @@ use crate::status::pgtls_status;
 
 struct FindingStrings {
     line: u32,
-    severity: &'static std::ffi::CStr,
+    severity: pgtls_severity,
     code: CString,
     message: CString,
 }
@@ -50,10 +50,10 @@ pub unsafe extern "C" fn pgtls_hba_lint(
             .iter()
             .map(|f| FindingStrings {
                 line: f.line,
-                severity: match f.severity.as_str() {
-                    "error" => c"error",
-                    "warning" => c"warning",
-                    _ => c"info",
+                severity: match f.severity {
+                    ::pgtls_hba::Severity::Error => pgtls_severity::Error,
+                    ::pgtls_hba::Severity::Warning => pgtls_severity::Warning,
+                    _ => pgtls_severity::Info,
                 },
                 code: cstring(f.code),
                 message: cstring(f.message.clone()),
@@ -93,7 +93,24 @@ pub unsafe extern "C" fn pgtls_lint_line(lint: *const pgtls_lint, index: usize) 
     boundary(0, || unsafe { finding(lint, index) }.map_or(0, |f| f.line))
 }
 
-/// `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
+/// How serious a lint finding is (`pgtls_lint_severity`). The values are
+/// stable and ordered: a higher value is more serious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum pgtls_severity {
+    /// No finding to read: the handle was NULL or the index out of range.
+    Invalid = 0,
+    /// Informational.
+    Info = 1,
+    /// Legal but risky or probably a mistake.
+    Warning = 2,
+    /// The server refuses the file, a login can never work, or a path is
+    /// open without TLS.
+    Error = 3,
+}
+
+/// The severity of finding `index`; `PGTLS_SEVERITY_INVALID` for NULL or
+/// out of range.
 ///
 /// # Safety
 /// `lint` is NULL or live.
@@ -101,10 +118,10 @@ pub unsafe extern "C" fn pgtls_lint_line(lint: *const pgtls_lint, index: usize) 
 pub unsafe extern "C" fn pgtls_lint_severity(
     lint: *const pgtls_lint,
     index: usize,
-) -> *const c_char {
-    boundary(std::ptr::null(), || {
+) -> pgtls_severity {
+    boundary(pgtls_severity::Invalid, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { finding(lint, index) }.map_or(std::ptr::null(), |f| f.severity.as_ptr())
+        unsafe { finding(lint, index) }.map_or(pgtls_severity::Invalid, |f| f.severity)
     })
 }
 

@@ -21,7 +21,7 @@ const REQUEST_FLAGS: u32 = PGTLS_HBA_REQUEST_TLS
     | PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL
     | PGTLS_HBA_REQUEST_REPLICATION_LOGICAL;
 
-pub(super) fn check_flags(flags: u32) -> Result<Replication, Error> {
+fn check_flags(flags: u32) -> Result<Replication, Error> {
     if flags & !REQUEST_FLAGS != 0 {
         return Err(Error::new(
             pgtls_status::InvalidArgument,
@@ -42,7 +42,7 @@ pub(super) fn check_flags(flags: u32) -> Result<Replication, Error> {
     }
 }
 
-pub(super) fn parse_ip(a: &str, what: &str) -> Result<std::net::IpAddr, Error> {
+fn parse_ip(a: &str, what: &str) -> Result<std::net::IpAddr, Error> {
     a.parse().map_err(|_| {
         Error::new(
             pgtls_status::ParseValue,
@@ -51,10 +51,13 @@ pub(super) fn parse_ip(a: &str, what: &str) -> Result<std::net::IpAddr, Error> {
     })
 }
 
-/// A connection attempt to evaluate with `pgtls_hba_evaluate_request`: what
-/// `pgtls_hba_evaluate` takes, plus the client's host name (for host-name
-/// records), the server's interface addresses (for `samehost`/`samenet`)
-/// and whether the role exists. Built with `pgtls_hba_request_new` and the
+/// A connection attempt to evaluate with `pgtls_hba_evaluate_request`, the
+/// one way to evaluate a connection: the database, the user, the client's
+/// address (none: a Unix-domain socket), TLS / GSS encryption /
+/// replication flags, the roles the user belongs to (one name per call, so
+/// a name may hold commas), whether the role exists, the client's host name
+/// (for host-name records) and the server's interface addresses (for
+/// `samehost`/`samenet`). Built with `pgtls_hba_request_new` and the
 /// `pgtls_hba_request_set_*` / `pgtls_hba_request_add_*` setters; freed with
 /// `pgtls_hba_request_free`. A setter that fails leaves the request as it
 /// was.
@@ -252,8 +255,8 @@ pub unsafe extern "C" fn pgtls_hba_request_free(request: *mut pgtls_hba_request)
 }
 
 /// Evaluates `request` against `hba` as the server would (first match
-/// wins), like `pgtls_hba_evaluate` with every field of the request. The
-/// request is not consumed.
+/// wins). The request is not consumed. A refusal (`reject` record, no
+/// match, a file that does not load) is a decision, not a failed call.
 ///
 /// # Safety
 /// `hba` and `request` are live; outputs are NULL or writable.

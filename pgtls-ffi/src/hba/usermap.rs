@@ -12,24 +12,25 @@ use crate::status::pgtls_status;
 
 /// What `pgtls_ident_usermap` decided: the verdict, the deciding line, the
 /// server's log text and, when pgtls cannot decide, why. Functions:
-/// `pgtls_usermap_decision_verdict`, `pgtls_usermap_decision_line`,
+/// `pgtls_usermap_decision_outcome`, `pgtls_usermap_decision_line`,
 /// `pgtls_usermap_decision_log`, `pgtls_usermap_decision_undecided`,
 /// `pgtls_usermap_decision_free`.
 pub struct pgtls_usermap_decision {
-    pub(crate) verdict: &'static std::ffi::CStr,
+    pub(crate) outcome: pgtls_usermap_outcome,
     pub(crate) line: u32,
     pub(crate) log: Option<CString>,
     pub(crate) undecided: Option<CString>,
 }
 
-/// `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
-/// may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
+/// Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
+/// or empty: no map),
 /// where `member_of` is a comma-separated list of the roles `pg_user`
 /// belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
 /// `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
-/// Unlike `pgtls_ident_check_usermap`, "pgtls cannot decide" (a regular
-/// expression it cannot evaluate the way the server does) is told apart
-/// from a refusal: see `pgtls_usermap_decision_verdict`.
+/// "pgtls cannot decide" (a regular expression it cannot evaluate the way
+/// the server does) is told apart from a refusal: see
+/// `pgtls_usermap_decision_outcome`. A refusal is a decision, not a failed
+/// call.
 ///
 /// # Safety
 /// As for `pgtls_hba_parse`; `ident` is live.
@@ -69,20 +70,22 @@ pub unsafe extern "C" fn pgtls_ident_usermap(
         let d = ident
             .file
             .check_usermap(map, system_user, pg_user, &roles, case_insensitive);
-        let (verdict, undecided) = match &d.outcome {
-            UsermapOutcome::Allowed => (c"allowed", None),
-            UsermapOutcome::Denied => (c"denied", None),
-            UsermapOutcome::Error => (c"error", None),
-            UsermapOutcome::Unsupported(why) => (c"undecided", Some(cstring(why.clone()))),
+        let (outcome, undecided) = match &d.outcome {
+            UsermapOutcome::Allowed => (pgtls_usermap_outcome::Allowed, None),
+            UsermapOutcome::Denied => (pgtls_usermap_outcome::Denied, None),
+            UsermapOutcome::Error => (pgtls_usermap_outcome::Error, None),
+            UsermapOutcome::Unsupported(why) => {
+                (pgtls_usermap_outcome::Undecided, Some(cstring(why.clone())))
+            }
             _ => (
-                c"undecided",
+                pgtls_usermap_outcome::Undecided,
                 Some(cstring(
                     "an outcome this version of pgtls-ffi does not know",
                 )),
             ),
         };
         out.set(Box::new(pgtls_usermap_decision {
-            verdict,
+            outcome,
             line: d.line.as_ref().map_or(0, |(_, n)| *n),
             log: opt_cstring(d.log),
             undecided,
@@ -91,20 +94,38 @@ pub unsafe extern "C" fn pgtls_ident_usermap(
     })
 }
 
-/// `"allowed"`, `"denied"` (no line allows it), `"error"` (a line hit a
-/// regular-expression error: the server stops there and refuses) or
-/// `"undecided"` (pgtls cannot decide the way the server would; never an
-/// acceptance). Static; NULL for NULL.
+/// What a user-map lookup decides (`pgtls_usermap_decision_outcome`). The
+/// values are stable: never renumbered, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum pgtls_usermap_outcome {
+    /// No decision to read: the handle was NULL (a caller bug). Never an
+    /// acceptance.
+    Invalid = 0,
+    /// The system user may log in as the PostgreSQL user.
+    Allowed = 1,
+    /// No line allows it.
+    Denied = 2,
+    /// A line hit a regular-expression error: the server stops there and
+    /// refuses.
+    Error = 3,
+    /// pgtls cannot decide the way the server would (see
+    /// `pgtls_usermap_decision_undecided`); never an acceptance.
+    Undecided = 4,
+}
+
+/// The decision: one of `PGTLS_USERMAP_OUTCOME_*`;
+/// `PGTLS_USERMAP_OUTCOME_INVALID` for NULL. Only `_ALLOWED` lets the user in.
 ///
 /// # Safety
 /// `decision` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_usermap_decision_verdict(
+pub unsafe extern "C" fn pgtls_usermap_decision_outcome(
     decision: *const pgtls_usermap_decision,
-) -> *const c_char {
-    boundary(std::ptr::null(), || {
+) -> pgtls_usermap_outcome {
+    boundary(pgtls_usermap_outcome::Invalid, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { decision.as_ref() }.map_or(std::ptr::null(), |d| d.verdict.as_ptr())
+        unsafe { decision.as_ref() }.map_or(pgtls_usermap_outcome::Invalid, |d| d.outcome)
     })
 }
 
@@ -137,7 +158,7 @@ pub unsafe extern "C" fn pgtls_usermap_decision_log(
     })
 }
 
-/// Why pgtls cannot decide (the verdict is `"undecided"`); NULL otherwise.
+/// Why pgtls cannot decide (the outcome is `PGTLS_USERMAP_OUTCOME_UNDECIDED`); NULL otherwise.
 /// Borrowed.
 ///
 /// # Safety

@@ -1,6 +1,6 @@
 //! A certificate authority in memory: `pgtls_ca`.
 
-use pgtls_core::{Ca, Certificate, CertificateParams, DistinguishedName, KeyPair, Store};
+use pgtls_core::{Ca, Certificate, CertificateParams, DistinguishedName, KeyPair};
 
 use super::{copy_key, core_error, pgtls_cert, pgtls_key, unix_time, validity};
 
@@ -17,7 +17,6 @@ use crate::status::pgtls_status;
 /// with `pgtls_store_create` to issue from it.
 pub struct pgtls_ca {
     pub(crate) ca: Ca,
-    pub(crate) cert: Box<pgtls_cert>,
 }
 
 /// Creates a self-signed root CA with `subject` in OpenSSL's slash form
@@ -49,8 +48,7 @@ pub unsafe extern "C" fn pgtls_ca_create_root(
             .map_err(|e| core_error(&::pgtls_core::Error::from(e)))?;
         let params = CertificateParams::ca(dn, validity(days, now), path_len);
         let ca = Ca::create_root(&params, copy_key(&key.key)?).map_err(|e| core_error(&e))?;
-        let cert = pgtls_cert::new(ca.certificate().clone());
-        out.set(Box::new(pgtls_ca { ca, cert }));
+        out.set(Box::new(pgtls_ca { ca }));
         Ok(())
     })
 }
@@ -112,8 +110,7 @@ pub unsafe extern "C" fn pgtls_ca_load(
         let key = KeyPair::from_pem_or_der(key, pass, "CA key").map_err(|e| core_error(&e))?;
         let ca = Ca::from_parts(cert, key, certs.collect(), "CA certificate")
             .map_err(|e| core_error(&e))?;
-        let cert = pgtls_cert::new(ca.certificate().clone());
-        out.set(Box::new(pgtls_ca { ca, cert }));
+        out.set(Box::new(pgtls_ca { ca }));
         Ok(())
     })
 }
@@ -156,8 +153,7 @@ pub unsafe extern "C" fn pgtls_ca_create_intermediate(
             .ca
             .create_intermediate(&params, copy_key(&key.key)?, now)
             .map_err(|e| core_error(&e))?;
-        let cert = pgtls_cert::new(new.certificate().clone());
-        out.set(Box::new(pgtls_ca { ca: new, cert }));
+        out.set(Box::new(pgtls_ca { ca: new }));
         Ok(())
     })
 }
@@ -183,15 +179,24 @@ pub unsafe extern "C" fn pgtls_ca_chain_to_pem(
     })
 }
 
-/// The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
+/// A copy of the CA's certificate, owned by the caller (free it with
+/// `pgtls_cert_free`): every `pgtls_cert` pgtls hands out is the caller's,
+/// so no certificate is ever borrowed from another handle.
 ///
 /// # Safety
-/// `ca` is NULL or a live CA from pgtls.
+/// `ca` is NULL or a live CA from pgtls; outputs are NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_ca_certificate(ca: *const pgtls_ca) -> *const pgtls_cert {
-    boundary(std::ptr::null(), || {
-        // SAFETY: NULL or live, per the contract.
-        unsafe { ca.as_ref() }.map_or(std::ptr::null(), |c| &*c.cert as *const pgtls_cert)
+pub unsafe extern "C" fn pgtls_ca_certificate(
+    ca: *const pgtls_ca,
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let ca = unsafe { object(ca, "ca") }?;
+        let out = Out::new(cert_out, "cert_out")?;
+        out.set(pgtls_cert::new(ca.ca.certificate().clone()));
+        Ok(())
     })
 }
 

@@ -28,13 +28,11 @@ use crate::status::pgtls_status;
 /// `pgtls_store_generate_crl`, `pgtls_store_entries_json`, `pgtls_store_free`.
 pub struct pgtls_store {
     pub(crate) store: DirStore,
-    pub(crate) cert: Box<pgtls_cert>,
 }
 
 impl pgtls_store {
     fn new(store: DirStore) -> Box<Self> {
-        let cert = pgtls_cert::new(store.ca().certificate().clone());
-        Box::new(Self { store, cert })
+        Box::new(Self { store })
     }
 }
 
@@ -122,17 +120,23 @@ pub unsafe extern "C" fn pgtls_store_open(
     })
 }
 
-/// The store's CA certificate, borrowed from `store`; NULL for NULL.
+/// A copy of the store's CA certificate, owned by the caller (free it with
+/// `pgtls_cert_free`), as for `pgtls_ca_certificate`.
 ///
 /// # Safety
-/// `store` is NULL or a live store from pgtls.
+/// `store` is NULL or a live store from pgtls; outputs are NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pgtls_store_ca_certificate(
     store: *const pgtls_store,
-) -> *const pgtls_cert {
-    boundary(std::ptr::null(), || {
-        // SAFETY: NULL or live, per the contract.
-        unsafe { store.as_ref() }.map_or(std::ptr::null(), |s| &*s.cert as *const pgtls_cert)
+    cert_out: *mut *mut pgtls_cert,
+    err_out: *mut *mut pgtls_error,
+) -> pgtls_status {
+    status(err_out, || {
+        // SAFETY: per the function's contract.
+        let store = unsafe { object(store, "store") }?;
+        let out = Out::new(cert_out, "cert_out")?;
+        out.set(pgtls_cert::new(store.store.ca().certificate().clone()));
+        Ok(())
     })
 }
 

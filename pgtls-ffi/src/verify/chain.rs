@@ -13,7 +13,7 @@ use crate::panic::{boundary, status};
 use crate::status::pgtls_status;
 
 /// libpq's verdict on a server certificate chain. Functions:
-/// `pgtls_verdict_accept`, `pgtls_verdict_tls`, `pgtls_verdict_message`,
+/// `pgtls_verdict_outcome`, `pgtls_verdict_tls`, `pgtls_verdict_message`,
 /// `pgtls_verdict_reason`, `pgtls_verdict_reason_code`,
 /// `pgtls_verdict_plaintext_fallback`, `pgtls_verdict_to_json`,
 /// `pgtls_verdict_free`.
@@ -32,8 +32,8 @@ pub struct pgtls_verdict {
 /// libpq at `now` (Unix seconds). The process environment (`PGSSLMODE`, ...)
 /// and `~/.postgresql` are not consulted: put everything in `conninfo`.
 ///
-/// A refusal is a successful call whose verdict does not accept; the call
-/// fails only for input pgtls cannot evaluate.
+/// A refusal is a verdict (`PGTLS_CHAIN_OUTCOME_REJECT`) of a successful
+/// call; the call fails only for input pgtls cannot evaluate.
 ///
 /// # Safety
 /// Inputs are `(ptr, len)` pairs as described in the header; pointers to
@@ -72,15 +72,36 @@ pub unsafe extern "C" fn pgtls_verify_server(
     })
 }
 
-/// Whether libpq would complete a TLS session; false for NULL.
+/// libpq's answer on a server's certificate chain (`pgtls_verdict_outcome`).
+/// The values are stable: never renumbered, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum pgtls_chain_outcome {
+    /// No verdict to read: the handle was NULL (a caller bug). Never an
+    /// acceptance.
+    Invalid = 0,
+    /// libpq would complete the TLS session.
+    Accept = 1,
+    /// libpq refuses (see `pgtls_verdict_message`).
+    Reject = 2,
+}
+
+/// libpq's answer: `PGTLS_CHAIN_OUTCOME_ACCEPT` or `_REJECT`;
+/// `PGTLS_CHAIN_OUTCOME_INVALID` for NULL.
 ///
 /// # Safety
 /// `verdict` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_verdict_accept(verdict: *const pgtls_verdict) -> bool {
-    boundary(false, || {
+pub unsafe extern "C" fn pgtls_verdict_outcome(
+    verdict: *const pgtls_verdict,
+) -> pgtls_chain_outcome {
+    boundary(pgtls_chain_outcome::Invalid, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { verdict.as_ref() }.is_some_and(|v| v.verdict.accepted())
+        match unsafe { verdict.as_ref() }.map(|v| &v.verdict.outcome) {
+            None => pgtls_chain_outcome::Invalid,
+            Some(::pgtls_verify::ClientOutcome::Accept) => pgtls_chain_outcome::Accept,
+            Some(_) => pgtls_chain_outcome::Reject,
+        }
     })
 }
 

@@ -14,12 +14,12 @@ use crate::panic::{boundary, status};
 use crate::status::pgtls_status;
 
 /// What the PostgreSQL server decides about a TLS client's certificate.
-/// Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
-/// `pgtls_client_decision_verdict`, `pgtls_client_decision_undecided`,
+/// Functions: `pgtls_verify_client`, `pgtls_client_decision_outcome`,
+/// `pgtls_client_decision_undecided`,
 /// `pgtls_client_decision_message`, `pgtls_client_decision_log`,
 /// `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
 pub struct pgtls_client_decision {
-    pub(crate) accept: bool,
+    pub(crate) outcome: pgtls_client_outcome,
     pub(crate) undecided: Option<CString>,
     pub(crate) message: Option<CString>,
     pub(crate) log: Option<CString>,
@@ -88,7 +88,13 @@ pub unsafe extern "C" fn pgtls_verify_client(
         let json = d.to_json();
         out.set(Box::new(pgtls_client_decision {
             // Never an acceptance pgtls cannot prove.
-            accept: d.accepted(),
+            outcome: match &d.outcome {
+                ::pgtls_verify::server::ServerOutcome::Accept => pgtls_client_outcome::Accept,
+                ::pgtls_verify::server::ServerOutcome::Reject { .. } => {
+                    pgtls_client_outcome::Reject
+                }
+                _ => pgtls_client_outcome::Undecided,
+            },
             undecided: d.undecided().map(cstring),
             message: d.message().map(cstring),
             log: d.log().map(cstring),
@@ -98,48 +104,44 @@ pub unsafe extern "C" fn pgtls_verify_client(
     })
 }
 
-/// Whether the server authenticates the client (for password methods: the
-/// certificate part passes); false for NULL, for a refusal and for an
-/// undecided verdict (tell those two apart with
-/// `pgtls_client_decision_verdict`).
+/// What the server decides about a client's certificate
+/// (`pgtls_client_decision_outcome`). The values are stable: never
+/// renumbered, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum pgtls_client_outcome {
+    /// No decision to read: the handle was NULL (a caller bug). Never an
+    /// acceptance.
+    Invalid = 0,
+    /// The server authenticates the client (for password methods: the
+    /// certificate part passes).
+    Accept = 1,
+    /// The server refuses (see `pgtls_client_decision_message`).
+    Reject = 2,
+    /// pgtls cannot decide the way the server would (for example a
+    /// pg_ident.conf regular expression it cannot evaluate faithfully): the
+    /// server might accept or refuse. Never an acceptance; see
+    /// `pgtls_client_decision_undecided`.
+    Undecided = 3,
+}
+
+/// The server's decision: `PGTLS_CLIENT_OUTCOME_ACCEPT`, `_REJECT` or
+/// `_UNDECIDED`; `PGTLS_CLIENT_OUTCOME_INVALID` for NULL. Only `_ACCEPT`
+/// means the server accepts.
 ///
 /// # Safety
 /// `decision` is NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_client_decision_accept(
+pub unsafe extern "C" fn pgtls_client_decision_outcome(
     decision: *const pgtls_client_decision,
-) -> bool {
-    boundary(false, || {
+) -> pgtls_client_outcome {
+    boundary(pgtls_client_outcome::Invalid, || {
         // SAFETY: NULL or live, per the contract.
-        unsafe { decision.as_ref() }.is_some_and(|d| d.accept)
+        unsafe { decision.as_ref() }.map_or(pgtls_client_outcome::Invalid, |d| d.outcome)
     })
 }
 
-/// `"accept"`, `"reject"` (the server refuses) or `"undecided"` (pgtls
-/// cannot decide the way the server would, for example a pg_ident.conf
-/// regular expression it cannot evaluate faithfully: the server might accept
-/// or refuse). Only `"accept"` means the server accepts; `"undecided"` is
-/// never an acceptance, and `pgtls_client_decision_accept` is false for it.
-/// Static; NULL for NULL.
-///
-/// # Safety
-/// `decision` is NULL or live.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pgtls_client_decision_verdict(
-    decision: *const pgtls_client_decision,
-) -> *const c_char {
-    boundary(std::ptr::null(), || {
-        // SAFETY: NULL or live, per the contract.
-        match unsafe { decision.as_ref() } {
-            None => std::ptr::null(),
-            Some(d) if d.accept => c"accept".as_ptr(),
-            Some(d) if d.undecided.is_some() => c"undecided".as_ptr(),
-            Some(_) => c"reject".as_ptr(),
-        }
-    })
-}
-
-/// Why pgtls cannot decide (the verdict is `"undecided"`); NULL when it
+/// Why pgtls cannot decide (the outcome is `PGTLS_CLIENT_OUTCOME_UNDECIDED`); NULL when it
 /// decided (accept or reject) or for NULL. Borrowed.
 ///
 /// # Safety

@@ -2,8 +2,9 @@
 
 use super::verify_error;
 
-use crate::error::{Error, pgtls_error};
-use crate::input::{Out, bytes, major_version, object, text};
+use crate::buf::pgtls_buf;
+use crate::error::pgtls_error;
+use crate::input::{Out, OutValue, bytes, major_version, object, text};
 use crate::panic::{boundary, status};
 use crate::status::pgtls_status;
 
@@ -39,31 +40,45 @@ pub unsafe extern "C" fn pgtls_leaf_parse(
 }
 
 /// libpq's `sslmode=verify-full` name check of `leaf` against the `host`
-/// connection parameter, as PostgreSQL `pg_version`'s libpq does it:
-/// `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
-/// when none does, with libpq's message in the error object.
+/// connection parameter, as PostgreSQL `pg_version`'s libpq does it. The
+/// answer is a verdict, not a status: `*matches_out` is true when a name
+/// matches and false when none does; then, when `message_out` is not NULL,
+/// `*message_out` receives libpq's message (it is set to NULL on a match).
+/// The call fails only when it cannot answer (NULL, bad UTF-8, unknown
+/// version).
 ///
 /// # Safety
-/// As for `pgtls_verify_server`; `leaf` is live.
+/// As for `pgtls_verify_server`; `leaf` is live; `matches_out` is NULL or
+/// writable; `message_out` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pgtls_leaf_check_host(
     leaf: *const pgtls_leaf,
     host: *const u8,
     host_len: usize,
     pg_version: u32,
+    matches_out: *mut bool,
+    message_out: *mut *mut pgtls_buf,
     err_out: *mut *mut pgtls_error,
 ) -> pgtls_status {
     status(err_out, || {
         // SAFETY: per the function's contract.
         let leaf = unsafe { object(leaf, "leaf") }?;
+        let matches = OutValue::new(matches_out, "matches_out")?;
         // SAFETY: per the function's contract.
         let host = unsafe { text(host, host_len, "host") }?;
-        match leaf.leaf.check(host, major_version(pg_version)?) {
-            ::pgtls_verify::hostname::HostCheck::Match(_) => Ok(()),
-            ::pgtls_verify::hostname::HostCheck::Reject(message) => {
-                Err(Error::new(pgtls_status::HostnameMismatch, message))
-            }
+        let message = match leaf.leaf.check(host, major_version(pg_version)?) {
+            ::pgtls_verify::hostname::HostCheck::Match(_) => None,
+            ::pgtls_verify::hostname::HostCheck::Reject(message) => Some(message),
+        };
+        matches.set(message.is_none());
+        if !message_out.is_null() {
+            let buf = message.map_or(std::ptr::null_mut(), |m| {
+                Box::into_raw(pgtls_buf::new(m.into_bytes()))
+            });
+            // SAFETY: not NULL, and writable per the contract.
+            unsafe { message_out.write(buf) };
         }
+        Ok(())
     })
 }
 
