@@ -87,7 +87,8 @@
  *   `pgtls_client_outcome`, `pgtls_hba_outcome`, `pgtls_usermap_outcome`,
  *   `pgtls_severity`) instead of strings and bools; `pgtls_hba_evaluate`
  *   and `pgtls_ident_check_usermap` are gone (`pgtls_hba_evaluate_request`,
- *   `pgtls_ident_usermap`); `pgtls_ca_certificate` and
+ *   `pgtls_ident_usermap`, whose roles are now an array of names, not a
+ *   comma-separated text); `pgtls_ca_certificate` and
  *   `pgtls_store_ca_certificate` return an owned copy; a host-name
  *   mismatch is a verdict of `pgtls_leaf_check_host`, and the statuses
  *   `PGTLS_STATUS_HOSTNAME_MISMATCH` (300) and `PGTLS_STATUS_CHAIN_REJECTED`
@@ -994,17 +995,20 @@ pgtls_status pgtls_hba_evaluate_request(const pgtls_hba *hba,
 
 /**
  * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
- * or empty: no map),
- * where `member_of` is a comma-separated list of the roles `pg_user`
- * belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
- * `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+ * or empty: no map), where the roles `pg_user` belongs to (for `+role`
+ * entries, PostgreSQL 16+) are the `role_count` names `roles[i]` of
+ * `role_lens[i]` bytes, each taken as it is (a name may hold commas; an
+ * empty name is `PGTLS_STATUS_INVALID_ARGUMENT`; `(NULL, NULL, 0)`: none),
+ * and `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
  * "pgtls cannot decide" (a regular expression it cannot evaluate the way
  * the server does) is told apart from a refusal: see
  * `pgtls_usermap_decision_outcome`. A refusal is a decision, not a failed
  * call.
  *
  * # Safety
- * As for `pgtls_hba_parse`; `ident` is live.
+ * As for `pgtls_hba_parse`; `ident` is live; when `role_count > 0`, `roles`
+ * and `role_lens` point to `role_count` readable elements and each
+ * `(roles[i], role_lens[i])` is a valid input pair.
  */
 pgtls_status pgtls_ident_usermap(const pgtls_ident *ident,
                                  const uint8_t *map,
@@ -1013,8 +1017,9 @@ pgtls_status pgtls_ident_usermap(const pgtls_ident *ident,
                                  size_t system_user_len,
                                  const uint8_t *pg_user,
                                  size_t pg_user_len,
-                                 const uint8_t *member_of,
-                                 size_t member_of_len,
+                                 const uint8_t *const *roles,
+                                 const size_t *role_lens,
+                                 size_t role_count,
                                  bool case_insensitive,
                                  pgtls_usermap_decision **decision_out,
                                  pgtls_error **err_out);

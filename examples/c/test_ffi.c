@@ -35,6 +35,9 @@ static int checks = 0;
 #define SENTINEL ((void *)0x5a5a)
 /* A NULL-terminated list of role names for eval_conn. */
 #define ROLES(...) ((const char *const[]){__VA_ARGS__, NULL})
+/* Role arrays for pgtls_ident_usermap: none, or a static array of names. */
+#define NO_ROLES NULL, NULL, 0
+#define ROLE_ARRAY(a) (a), a##_lens, sizeof(a) / sizeof((a)[0])
 
 /* An outcome enum's value as text, for failure messages. */
 static const char *u32s(unsigned v) {
@@ -1043,24 +1046,24 @@ static void test_hba(const char *dir) {
   /* The whole usermap answer: allowed / denied / undecided, line, log. */
   {
     pgtls_usermap_decision *um = SENTINEL;
-    FAILS(pgtls_ident_usermap(NULL, S("certmap"), S("alice"), S("app"), EMPTY, false, &um, &err_),
+    FAILS(pgtls_ident_usermap(NULL, S("certmap"), S("alice"), S("app"), NO_ROLES, false, &um, &err_),
           PGTLS_STATUS_NULL_ARGUMENT);
-    FAILS(pgtls_ident_usermap(ident, S("certmap"), NULL, 3, S("app"), EMPTY, false, &um, &err_),
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), NULL, 3, S("app"), NO_ROLES, false, &um, &err_),
           PGTLS_STATUS_NULL_ARGUMENT);
-    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), (const uint8_t *)"\xc3", 1, EMPTY,
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), (const uint8_t *)"\xc3", 1, NO_ROLES,
                               false, &um, &err_),
           PGTLS_STATUS_INVALID_UTF8);
-    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), EMPTY, false, NULL,
+    FAILS(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), NO_ROLES, false, NULL,
                               &err_),
           PGTLS_STATUS_NULL_ARGUMENT);
     CHECK(um == SENTINEL, "usermap decision written on failure");
-    OK(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), EMPTY, false, &um, &err_));
+    OK(pgtls_ident_usermap(ident, S("certmap"), S("alice"), S("app"), NO_ROLES, false, &um, &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_ALLOWED &&
               pgtls_usermap_decision_line(um) == 1 && pgtls_usermap_decision_undecided(um) == NULL,
           "alice: %s line %u", u32s(pgtls_usermap_decision_outcome(um)),
           (unsigned)pgtls_usermap_decision_line(um));
     pgtls_usermap_decision_free(um);
-    OK(pgtls_ident_usermap(ident, S("certmap"), S("mallory"), S("app"), EMPTY, false, &um,
+    OK(pgtls_ident_usermap(ident, S("certmap"), S("mallory"), S("app"), NO_ROLES, false, &um,
                            &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_DENIED &&
               pgtls_usermap_decision_log(um) != NULL &&
@@ -1068,16 +1071,16 @@ static void test_hba(const char *dir) {
           "mallory: %s / %s", u32s(pgtls_usermap_decision_outcome(um)), pgtls_usermap_decision_log(um));
     pgtls_usermap_decision_free(um);
     /* No map: the names compare, case-insensitively when asked. */
-    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), EMPTY, false, &um, &err_));
+    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), NO_ROLES, false, &um, &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_DENIED, "Bob/bob sensitive");
     pgtls_usermap_decision_free(um);
-    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), EMPTY, true, &um, &err_));
+    OK(pgtls_ident_usermap(ident, EMPTY, S("Bob"), S("bob"), NO_ROLES, true, &um, &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_ALLOWED, "Bob/bob insensitive");
     pgtls_usermap_decision_free(um);
     /* A back-reference pgtls cannot run as PostgreSQL does: undecided. */
     pgtls_ident *re = NULL;
     OK(pgtls_ident_parse(S("m /^(a)\\1?lice$ alice\n"), 15, &re, &err_));
-    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("alice"), EMPTY, false, &um, &err_));
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("alice"), NO_ROLES, false, &um, &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_UNDECIDED &&
               pgtls_usermap_decision_undecided(um) != NULL,
           "back-reference: %s", u32s(pgtls_usermap_decision_outcome(um)));
@@ -1085,15 +1088,39 @@ static void test_hba(const char *dir) {
     pgtls_ident_free(re);
     /* PostgreSQL 16: +role in the PostgreSQL user column. */
     OK(pgtls_ident_parse(S("m alice +admins\n"), 16, &re, &err_));
-    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), S("staff, admins"), false, &um,
+    /* One name holds a comma: it is one role, not two. */
+    static const uint8_t *const admin_roles[] = {(const uint8_t *)"staff, interns",
+                                                 (const uint8_t *)"admins"};
+    static const size_t admin_roles_lens[] = {14, 6};
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), ROLE_ARRAY(admin_roles), false, &um,
                            &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_ALLOWED, "+admins: %s",
           u32s(pgtls_usermap_decision_outcome(um)));
     pgtls_usermap_decision_free(um);
-    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), EMPTY, false, &um, &err_));
+    OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), NO_ROLES, false, &um, &err_));
     CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_DENIED, "not in admins: %s",
           u32s(pgtls_usermap_decision_outcome(um)));
     pgtls_usermap_decision_free(um);
+    {
+      /* "staff, admins" is one role name, not admins. */
+      static const uint8_t *const comma_roles[] = {(const uint8_t *)"staff, admins"};
+      static const size_t comma_roles_lens[] = {13};
+      OK(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), ROLE_ARRAY(comma_roles), false,
+                             &um, &err_));
+      CHECK(pgtls_usermap_decision_outcome(um) == PGTLS_USERMAP_OUTCOME_DENIED,
+            "a role name split at its comma: %s", u32s(pgtls_usermap_decision_outcome(um)));
+      pgtls_usermap_decision_free(um);
+      static const uint8_t *const empty_roles[] = {(const uint8_t *)""};
+      static const size_t empty_roles_lens[] = {0};
+      um = SENTINEL;
+      FAILS(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), ROLE_ARRAY(empty_roles), false,
+                                &um, &err_),
+            PGTLS_STATUS_INVALID_ARGUMENT);
+      FAILS(pgtls_ident_usermap(re, S("m"), S("alice"), S("bob"), NULL, NULL, 2, false, &um,
+                                &err_),
+            PGTLS_STATUS_NULL_ARGUMENT);
+      CHECK(um == SENTINEL, "usermap decision written on failure");
+    }
     pgtls_ident_free(re);
     CHECK(pgtls_usermap_decision_outcome(NULL) == PGTLS_USERMAP_OUTCOME_INVALID && pgtls_usermap_decision_line(NULL) == 0 &&
               pgtls_usermap_decision_log(NULL) == NULL &&

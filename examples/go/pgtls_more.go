@@ -468,20 +468,31 @@ type UsermapDecision struct {
 }
 
 // Usermap says whether systemUser may log in as pgUser through mapName,
-// telling "pgtls cannot decide" apart from a refusal; memberOf lists pgUser's roles (comma-separated) for +role
-// entries, caseInsensitive is the SSPI / krb_caseins_users comparison.
-func (i *Ident) Usermap(mapName, systemUser, pgUser, memberOf string, caseInsensitive bool) (*UsermapDecision, error) {
+// telling "pgtls cannot decide" apart from a refusal; roles are pgUser's
+// roles for +role entries (each name as it is), caseInsensitive is the
+// SSPI / krb_caseins_users comparison.
+func (i *Ident) Usermap(mapName, systemUser, pgUser string, roles []string, caseInsensitive bool) (*UsermapDecision, error) {
 	m, mn := in(mapName)
 	defer free(m)
 	s, sn := in(systemUser)
 	defer free(s)
 	p, pn := in(pgUser)
 	defer free(p)
-	r, rn := in(memberOf)
-	defer free(r)
+	// Go slices of C pointers: no Go pointer reaches C.
+	ptrs := make([]*C.uint8_t, len(roles))
+	lens := make([]C.size_t, len(roles))
+	for j, role := range roles {
+		ptrs[j], lens[j] = in(role)
+		defer free(ptrs[j])
+	}
+	var rp **C.uint8_t
+	var rl *C.size_t
+	if len(roles) > 0 {
+		rp, rl = &ptrs[0], &lens[0]
+	}
 	var d *C.pgtls_usermap_decision
 	var e *C.pgtls_error
-	if err := check(C.pgtls_ident_usermap(i.p, m, mn, s, sn, p, pn, r, rn, C.bool(caseInsensitive), &d, &e), e); err != nil {
+	if err := check(C.pgtls_ident_usermap(i.p, m, mn, s, sn, p, pn, rp, rl, C.size_t(len(roles)), C.bool(caseInsensitive), &d, &e), e); err != nil {
 		return nil, err
 	}
 	defer C.pgtls_usermap_decision_free(d)

@@ -457,23 +457,27 @@ func TestHbaFilesIdentAndRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ident.Free()
-	if u, err := ident.Usermap("certmap", "alice", "app", "", false); err != nil || u.Outcome != UsermapAllowed || u.Line != 1 {
+	if u, err := ident.Usermap("certmap", "alice", "app", nil, false); err != nil || u.Outcome != UsermapAllowed || u.Line != 1 {
 		t.Fatalf("%+v %v", u, err)
 	}
-	if u, err := ident.Usermap("certmap", "mallory", "app", "", false); err != nil || u.Outcome != UsermapDenied || !strings.Contains(u.Log, "mallory") {
+	if u, err := ident.Usermap("certmap", "mallory", "app", nil, false); err != nil || u.Outcome != UsermapDenied || !strings.Contains(u.Log, "mallory") {
 		t.Fatalf("%+v %v", u, err)
 	}
-	if u, err := ident.Usermap("", "Bob", "bob", "", true); err != nil || u.Outcome != UsermapAllowed {
+	if u, err := ident.Usermap("", "Bob", "bob", nil, true); err != nil || u.Outcome != UsermapAllowed {
 		t.Fatalf("case-insensitive: %+v %v", u, err)
 	}
 	backref, _ := ParseIdent("m /^(a)\\1?lice$ alice\n", 15)
 	defer backref.Free()
-	if u, err := backref.Usermap("m", "alice", "alice", "", false); err != nil || u.Outcome != UsermapUndecided || u.Undecided == "" {
+	if u, err := backref.Usermap("m", "alice", "alice", nil, false); err != nil || u.Outcome != UsermapUndecided || u.Undecided == "" {
 		t.Fatalf("back-reference: %+v %v", u, err)
 	}
 	pg16, _ := ParseIdent("m alice +admins\n", 16)
 	defer pg16.Free()
-	if u, err := pg16.Usermap("m", "alice", "bob", "staff,admins", false); err != nil || u.Outcome != UsermapAllowed {
+	// A role name is taken as it is: "staff, admins" is not admins.
+	if u, err := pg16.Usermap("m", "alice", "bob", []string{"staff, admins"}, false); err != nil || u.Outcome != UsermapDenied {
+		t.Fatalf("comma in a role name: %+v %v", u, err)
+	}
+	if u, err := pg16.Usermap("m", "alice", "bob", []string{"staff", "admins"}, false); err != nil || u.Outcome != UsermapAllowed {
 		t.Fatalf("+admins: %+v %v", u, err)
 	}
 	if rows, err := ident.Mappings(); err != nil || len(rows) != 1 || rows[0]["map_name"] != "certmap" {

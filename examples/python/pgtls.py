@@ -183,7 +183,8 @@ _sig("pgtls_lint_free", None, _p)
 _sig("pgtls_ident_parse", _u32, _u8p, _sz, _u32, _pp, _pp)
 _sig("pgtls_ident_load_error", _cs, _p)
 _sig("pgtls_ident_mappings_json", _u32, _p, _pp, _pp)
-_sig("pgtls_ident_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _b, _pp, _pp)
+_sig("pgtls_ident_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz,
+     ctypes.POINTER(_u8p), ctypes.POINTER(_sz), _sz, _b, _pp, _pp)
 _sig("pgtls_usermap_decision_outcome", _u32, _p)
 _sig("pgtls_usermap_decision_line", _u32, _p)
 _sig("pgtls_usermap_decision_log", _cs, _p)
@@ -527,12 +528,16 @@ class Ident(_Handle):
     def mappings(self):
         return json.loads(_buf(_lib.pgtls_ident_mappings_json, self.ptr))
 
-    def usermap(self, map_name, system_user, pg_user, member_of=None, case_insensitive=False):
+    def usermap(self, map_name, system_user, pg_user, roles=(), case_insensitive=False):
         """Whether system_user may log in as pg_user through map_name:
-        {"outcome": UsermapOutcome, "line", "log", "undecided"}."""
+        {"outcome": UsermapOutcome, "line", "log", "undecided"}. roles: the
+        role names pg_user belongs to (for +role entries), each as it is."""
+        names = [r.encode("utf-8") if isinstance(r, str) else r for r in roles]
+        ptrs = (_u8p * len(names))(*names)
+        lens = (_sz * len(names))(*[len(n) for n in names])
         out = ctypes.c_void_p()
         _call(_lib.pgtls_ident_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
-              *_arg(pg_user), *_arg(member_of), case_insensitive, ctypes.byref(out))
+              *_arg(pg_user), ptrs, lens, len(names), case_insensitive, ctypes.byref(out))
         try:
             return {
                 "outcome": UsermapOutcome(_lib.pgtls_usermap_decision_outcome(out)),

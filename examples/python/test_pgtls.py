@@ -306,7 +306,7 @@ class HbaTest(unittest.TestCase):
         self.assertEqual(u["outcome"], pgtls.UsermapOutcome.UNDECIDED)
         self.assertTrue(u["undecided"])
         u = pgtls.Ident.parse("m alice +admins\n", pg_version=16).usermap(
-            "m", "alice", "bob", member_of="staff,admins")
+            "m", "alice", "bob", roles=["staff", "admins"])
         self.assertEqual(u["outcome"], pgtls.UsermapOutcome.ALLOWED)
         with self.assertRaises(pgtls.PgtlsError):
             pgtls.Ident.parse("m a b\n", pg_version=99)

@@ -24,7 +24,8 @@ pub const PGTLS_VERSION_NUMBER: u32 =
 ///   `pgtls_client_outcome`, `pgtls_hba_outcome`, `pgtls_usermap_outcome`,
 ///   `pgtls_severity`) instead of strings and bools; `pgtls_hba_evaluate`
 ///   and `pgtls_ident_check_usermap` are gone (`pgtls_hba_evaluate_request`,
-///   `pgtls_ident_usermap`); `pgtls_ca_certificate` and
+///   `pgtls_ident_usermap`, whose roles are now an array of names, not a
+///   comma-separated text); `pgtls_ca_certificate` and
 ///   `pgtls_store_ca_certificate` return an owned copy; a host-name
 ///   mismatch is a verdict of `pgtls_leaf_check_host`, and the statuses
 ///   `PGTLS_STATUS_HOSTNAME_MISMATCH` (300) and `PGTLS_STATUS_CHAIN_REJECTED`

@@ -417,12 +417,15 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
     let map = r.pick(&[None, Some(""), Some("m"), Some("other")]);
     let system = r.pick(NAMES);
     let pg = r.pick(NAMES);
-    let (roles, roles_text): (Vec<String>, &str) = match r.below(4) {
-        0 => (Vec::new(), ""),
-        1 => (vec!["staff".to_owned()], "staff"),
-        2 => (vec!["staff".to_owned(), "admin".to_owned()], "staff,admin"),
-        _ => (vec!["staff".to_owned()], " staff , "),
+    let roles: Vec<String> = match r.below(4) {
+        0 => Vec::new(),
+        1 => vec!["staff".to_owned()],
+        2 => vec!["staff".to_owned(), "admin".to_owned()],
+        // One name with a comma: one role, never split.
+        _ => vec!["staff, admin".to_owned()],
     };
+    let role_ptrs: Vec<*const u8> = roles.iter().map(|r| r.as_ptr()).collect();
+    let role_lens: Vec<usize> = roles.iter().map(String::len).collect();
     let ci = r.bool();
     let d = file.check_usermap(map, system, pg, &roles, ci);
     let (mp, ml) = opt_parts(map);
@@ -438,8 +441,9 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
             system.len(),
             pg.as_ptr(),
             pg.len(),
-            roles_text.as_ptr(),
-            roles_text.len(),
+            role_ptrs.as_ptr(),
+            role_lens.as_ptr(),
+            roles.len(),
             ci,
             &mut dec,
             &mut err,

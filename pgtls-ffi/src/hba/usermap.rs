@@ -5,7 +5,7 @@ use std::ffi::{CString, c_char};
 use ::pgtls_hba::UsermapOutcome;
 
 use super::pgtls_ident;
-use crate::error::pgtls_error;
+use crate::error::{Error, pgtls_error};
 use crate::input::{Out, cstring, object, opt_cstring, opt_ptr, opt_text, text};
 use crate::panic::{boundary, status};
 use crate::status::pgtls_status;
@@ -23,17 +23,20 @@ pub struct pgtls_usermap_decision {
 }
 
 /// Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
-/// or empty: no map),
-/// where `member_of` is a comma-separated list of the roles `pg_user`
-/// belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
-/// `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+/// or empty: no map), where the roles `pg_user` belongs to (for `+role`
+/// entries, PostgreSQL 16+) are the `role_count` names `roles[i]` of
+/// `role_lens[i]` bytes, each taken as it is (a name may hold commas; an
+/// empty name is `PGTLS_STATUS_INVALID_ARGUMENT`; `(NULL, NULL, 0)`: none),
+/// and `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
 /// "pgtls cannot decide" (a regular expression it cannot evaluate the way
 /// the server does) is told apart from a refusal: see
 /// `pgtls_usermap_decision_outcome`. A refusal is a decision, not a failed
 /// call.
 ///
 /// # Safety
-/// As for `pgtls_hba_parse`; `ident` is live.
+/// As for `pgtls_hba_parse`; `ident` is live; when `role_count > 0`, `roles`
+/// and `role_lens` point to `role_count` readable elements and each
+/// `(roles[i], role_lens[i])` is a valid input pair.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pgtls_ident_usermap(
     ident: *const pgtls_ident,
@@ -43,8 +46,9 @@ pub unsafe extern "C" fn pgtls_ident_usermap(
     system_user_len: usize,
     pg_user: *const u8,
     pg_user_len: usize,
-    member_of: *const u8,
-    member_of_len: usize,
+    roles: *const *const u8,
+    role_lens: *const usize,
+    role_count: usize,
     case_insensitive: bool,
     decision_out: *mut *mut pgtls_usermap_decision,
     err_out: *mut *mut pgtls_error,
@@ -60,13 +64,7 @@ pub unsafe extern "C" fn pgtls_ident_usermap(
         // SAFETY: per the function's contract.
         let pg_user = unsafe { text(pg_user, pg_user_len, "pg_user") }?;
         // SAFETY: per the function's contract.
-        let member_of = unsafe { text(member_of, member_of_len, "member_of") }?;
-        let roles: Vec<String> = member_of
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let roles = unsafe { role_list(roles, role_lens, role_count) }?;
         let d = ident
             .file
             .check_usermap(map, system_user, pg_user, &roles, case_insensitive);
@@ -181,4 +179,54 @@ pub unsafe extern "C" fn pgtls_usermap_decision_undecided(
 pub unsafe extern "C" fn pgtls_usermap_decision_free(decision: *mut pgtls_usermap_decision) {
     // SAFETY: ownership comes back from the caller.
     boundary((), || unsafe { crate::input::free(decision) });
+}
+
+/// The `count` role names of `(ptrs[i], lens[i])`, each non-empty UTF-8.
+///
+/// # Safety
+/// When `count > 0` and the arrays are not NULL, they hold `count` readable
+/// elements, each pair a valid input.
+unsafe fn role_list(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    count: usize,
+) -> Result<Vec<String>, Error> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ptrs.is_null() || lens.is_null() {
+        return Err(Error::new(
+            pgtls_status::NullArgument,
+            format!("roles or role_lens is NULL with role_count {count}"),
+        ));
+    }
+    if isize::try_from(count).is_err() {
+        return Err(Error::new(
+            pgtls_status::InvalidArgument,
+            format!("role_count {count} is too large"),
+        ));
+    }
+    // SAFETY: non-NULL, `count` readable elements per the caller.
+    let (ptrs, lens) = unsafe {
+        (
+            std::slice::from_raw_parts(ptrs, count),
+            std::slice::from_raw_parts(lens, count),
+        )
+    };
+    ptrs.iter()
+        .zip(lens)
+        .enumerate()
+        .map(|(i, (p, n))| {
+            let what = format!("roles[{i}]");
+            // SAFETY: a valid input pair per the caller.
+            let role = unsafe { text(*p, *n, &what) }?;
+            if role.is_empty() {
+                return Err(Error::new(
+                    pgtls_status::InvalidArgument,
+                    format!("{what} is empty"),
+                ));
+            }
+            Ok(role.to_owned())
+        })
+        .collect()
 }
