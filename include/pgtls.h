@@ -20,9 +20,12 @@
  * returns PGTLS_STATUS_OK with its decision, a refusal or "cannot decide"
  * included, as an outcome enum (pgtls_chain_outcome, pgtls_client_outcome,
  * pgtls_hba_outcome, pgtls_usermap_outcome; pgtls_severity for lint
- * findings). Any other status means no decision was made. Enum values are
- * stable; 0 (*_INVALID) is returned only for a NULL handle or an index out
- * of range and is never an acceptance.
+ * findings) or, for the host-name check, a bool and libpq's message. Any
+ * other status means no decision was made. A function that acts (load,
+ * issue, sign, revoke) fails with a status when its inputs cannot do it,
+ * e.g. PGTLS_STATUS_WRONG_OBJECT for a key that does not belong to a CA
+ * certificate. Enum values are stable; 0 (*_INVALID) is returned only for
+ * a NULL handle or an index out of range and is never an acceptance.
  */
 
 #ifndef PGTLS_H
