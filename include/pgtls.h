@@ -9,8 +9,23 @@
  * `pgtls_error **err_out` that receives an owned error object on failure.
  * Inputs are (const uint8_t *, size_t) pairs; (NULL, 0) is empty. Outputs
  * are written only on success. Handles are opaque and freed with their
- * _free function, which accepts NULL. Getters return pointers borrowed from
- * their parent. pgtls never calls back into the caller.
+ * _free function, which accepts NULL. Every handle pgtls hands out through
+ * an *_out parameter is owned by the caller (there are no borrowed
+ * handles); getters return strings and bytes borrowed from their parent.
+ * pgtls never calls back into the caller.
+ *
+ * Decisions and statuses: a status tells whether a call produced its
+ * answer, never what the answer is. A function that decides (chain
+ * verdict, client decision, host-name check, pg_hba evaluation, user map)
+ * returns PGTLS_STATUS_OK with its decision, a refusal or "cannot decide"
+ * included, as an outcome enum (pgtls_chain_outcome, pgtls_client_outcome,
+ * pgtls_hba_outcome, pgtls_usermap_outcome; pgtls_severity for lint
+ * findings) or, for the host-name check, a bool and libpq's message. Any
+ * other status means no decision was made. A function that acts (load,
+ * issue, sign, revoke) fails with a status when its inputs cannot do it,
+ * e.g. PGTLS_STATUS_WRONG_OBJECT for a key that does not belong to a CA
+ * certificate. Enum values are stable; 0 (*_INVALID) is returned only for
+ * a NULL handle or an index out of range and is never an acceptance.
  */
 
 #ifndef PGTLS_H
@@ -69,8 +84,20 @@
  * function, type or status code changes meaning or signature. Before 1.0
  * there is no ABI promise and the shared library's SONAME carries the exact
  * version; compare with `pgtls_abi_version()` at load time.
+ *
+ * * 1: pgtls 0.1.0.
+ * * 2: verdicts and lint severities are enums (`pgtls_chain_outcome`,
+ *   `pgtls_client_outcome`, `pgtls_hba_outcome`, `pgtls_usermap_outcome`,
+ *   `pgtls_severity`) instead of strings and bools; `pgtls_hba_evaluate`
+ *   and `pgtls_ident_check_usermap` are gone (`pgtls_hba_evaluate_request`,
+ *   `pgtls_ident_usermap`, whose roles are now an array of names, not a
+ *   comma-separated text); `pgtls_ca_certificate` and
+ *   `pgtls_store_ca_certificate` return an owned copy; a host-name
+ *   mismatch is a verdict of `pgtls_leaf_check_host`, and the statuses
+ *   `PGTLS_STATUS_HOSTNAME_MISMATCH` (300) and `PGTLS_STATUS_CHAIN_REJECTED`
+ *   (301) are retired.
  */
-#define PGTLS_ABI_VERSION 1
+#define PGTLS_ABI_VERSION 2
 
 /**
  * The status of a call: `PGTLS_STATUS_OK` (0) or what went wrong.
@@ -78,8 +105,19 @@
  * In C this is a `uint32_t` (`typedef uint32_t pgtls_status`), so new codes
  * never change the ABI. Numbers are never reused or renumbered; a retired
  * code stays here as a "Reserved" comment. Codes come in bands: 1xx
- * arguments, 2xx parsing, 3xx verification, 4xx certificate authority and
- * store, 9xx internal. `pgtls_status_str` gives a fixed text for each.
+ * arguments, 2xx parsing, 3xx reserved (verification refusals were codes
+ * before ABI 2; they are verdicts now), 4xx certificate authority and
+ * store, 9xx internal.
+ *
+ * A status says whether the call produced its answer, never what the
+ * answer is: a function that decides (`pgtls_verify_server`,
+ * `pgtls_verify_client`, `pgtls_leaf_check_host`,
+ * `pgtls_hba_evaluate_request`, `pgtls_ident_usermap`) returns
+ * `PGTLS_STATUS_OK` with its decision (including "no" and "cannot
+ * decide") in an outcome enum; a status other than OK means there is no
+ * decision. A function that acts (load, issue, sign, revoke) fails with a
+ * status when its inputs cannot do it, for example `PGTLS_STATUS_WRONG_OBJECT`
+ * for a key that does not belong to a CA certificate. `pgtls_status_str` gives a fixed text for each.
  */
 enum pgtls_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -145,14 +183,6 @@ enum pgtls_status
    */
   PGTLS_STATUS_PARSE_VALUE = 207,
   /**
-   * The host name does not match the certificate.
-   */
-  PGTLS_STATUS_HOSTNAME_MISMATCH = 300,
-  /**
-   * The certificate chain was not accepted.
-   */
-  PGTLS_STATUS_CHAIN_REJECTED = 301,
-  /**
    * Issuing, signing or key generation failed.
    */
   PGTLS_STATUS_ISSUE = 400,
@@ -190,6 +220,198 @@ typedef uint32_t pgtls_status;
 #endif // __cplusplus
 
 /**
+ * What the server decides for a connection at the pg_hba stage
+ * (`pgtls_hba_decision_outcome`). The values are stable: never renumbered,
+ * never reused.
+ */
+enum pgtls_hba_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No decision to read: the handle was NULL (a caller bug).
+   */
+  PGTLS_HBA_OUTCOME_INVALID = 0,
+  /**
+   * A record matched with a method other than `reject`: the connection
+   * proceeds to authentication with `pgtls_hba_decision_method`.
+   */
+  PGTLS_HBA_OUTCOME_MATCH = 1,
+  /**
+   * A `reject` record matched.
+   */
+  PGTLS_HBA_OUTCOME_REJECT = 2,
+  /**
+   * No record matched: the server refuses.
+   */
+  PGTLS_HBA_OUTCOME_NO_MATCH = 3,
+  /**
+   * The file would not load (the server keeps its previous rules).
+   */
+  PGTLS_HBA_OUTCOME_NOT_LOADED = 4,
+  /**
+   * pgtls cannot evaluate a record's regular expression the way
+   * PostgreSQL would: the server might match that record or not.
+   */
+  PGTLS_HBA_OUTCOME_UNDECIDED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pgtls_hba_outcome pgtls_hba_outcome;
+#else
+typedef uint32_t pgtls_hba_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How serious a lint finding is (`pgtls_lint_severity`). The values are
+ * stable and ordered: a higher value is more serious.
+ */
+enum pgtls_severity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No finding to read: the handle was NULL or the index out of range.
+   */
+  PGTLS_SEVERITY_INVALID = 0,
+  /**
+   * Informational.
+   */
+  PGTLS_SEVERITY_INFO = 1,
+  /**
+   * Legal but risky or probably a mistake.
+   */
+  PGTLS_SEVERITY_WARNING = 2,
+  /**
+   * The server refuses the file, a login can never work, or a path is
+   * open without TLS.
+   */
+  PGTLS_SEVERITY_ERROR = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pgtls_severity pgtls_severity;
+#else
+typedef uint32_t pgtls_severity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a user-map lookup decides (`pgtls_usermap_decision_outcome`). The
+ * values are stable: never renumbered, never reused.
+ */
+enum pgtls_usermap_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No decision to read: the handle was NULL (a caller bug). Never an
+   * acceptance.
+   */
+  PGTLS_USERMAP_OUTCOME_INVALID = 0,
+  /**
+   * The system user may log in as the PostgreSQL user.
+   */
+  PGTLS_USERMAP_OUTCOME_ALLOWED = 1,
+  /**
+   * No line allows it.
+   */
+  PGTLS_USERMAP_OUTCOME_DENIED = 2,
+  /**
+   * A line hit a regular-expression error: the server stops there and
+   * refuses.
+   */
+  PGTLS_USERMAP_OUTCOME_ERROR = 3,
+  /**
+   * pgtls cannot decide the way the server would (see
+   * `pgtls_usermap_decision_undecided`); never an acceptance.
+   */
+  PGTLS_USERMAP_OUTCOME_UNDECIDED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pgtls_usermap_outcome pgtls_usermap_outcome;
+#else
+typedef uint32_t pgtls_usermap_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * libpq's answer on a server's certificate chain (`pgtls_verdict_outcome`).
+ * The values are stable: never renumbered, never reused.
+ */
+enum pgtls_chain_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No verdict to read: the handle was NULL (a caller bug). Never an
+   * acceptance.
+   */
+  PGTLS_CHAIN_OUTCOME_INVALID = 0,
+  /**
+   * libpq would complete the TLS session.
+   */
+  PGTLS_CHAIN_OUTCOME_ACCEPT = 1,
+  /**
+   * libpq refuses (see `pgtls_verdict_message`).
+   */
+  PGTLS_CHAIN_OUTCOME_REJECT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pgtls_chain_outcome pgtls_chain_outcome;
+#else
+typedef uint32_t pgtls_chain_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the server decides about a client's certificate
+ * (`pgtls_client_decision_outcome`). The values are stable: never
+ * renumbered, never reused.
+ */
+enum pgtls_client_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No decision to read: the handle was NULL (a caller bug). Never an
+   * acceptance.
+   */
+  PGTLS_CLIENT_OUTCOME_INVALID = 0,
+  /**
+   * The server authenticates the client (for password methods: the
+   * certificate part passes).
+   */
+  PGTLS_CLIENT_OUTCOME_ACCEPT = 1,
+  /**
+   * The server refuses (see `pgtls_client_decision_message`).
+   */
+  PGTLS_CLIENT_OUTCOME_REJECT = 2,
+  /**
+   * pgtls cannot decide the way the server would (for example a
+   * pg_ident.conf regular expression it cannot evaluate faithfully): the
+   * server might accept or refuse. Never an acceptance; see
+   * `pgtls_client_decision_undecided`.
+   */
+  PGTLS_CLIENT_OUTCOME_UNDECIDED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pgtls_client_outcome pgtls_client_outcome;
+#else
+typedef uint32_t pgtls_client_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An owned byte buffer made by pgtls (PEM, DER, JSON text). Read it with
  * `pgtls_buf_data` and `pgtls_buf_len`; free it with `pgtls_buf_free`, never
  * with `free()` (do not mix allocators). The bytes are followed by a NUL
@@ -218,8 +440,8 @@ typedef struct pgtls_cert pgtls_cert;
 
 /**
  * What the PostgreSQL server decides about a TLS client's certificate.
- * Functions: `pgtls_verify_client`, `pgtls_client_decision_accept`,
- * `pgtls_client_decision_verdict`, `pgtls_client_decision_undecided`,
+ * Functions: `pgtls_verify_client`, `pgtls_client_decision_outcome`,
+ * `pgtls_client_decision_undecided`,
  * `pgtls_client_decision_message`, `pgtls_client_decision_log`,
  * `pgtls_client_decision_to_json`, `pgtls_client_decision_free`.
  */
@@ -243,24 +465,27 @@ typedef struct pgtls_error pgtls_error;
  * `pg_hba_file_rules` view. Functions: `pgtls_hba_parse`, `pgtls_hba_read_file`,
  * `pgtls_hba_load_error`, `pgtls_hba_line_count`, `pgtls_hba_line_number`,
  * `pgtls_hba_line_text`, `pgtls_hba_line_error`, `pgtls_hba_line_type`,
- * `pgtls_hba_line_method`, `pgtls_hba_rules_json`, `pgtls_hba_evaluate`,
+ * `pgtls_hba_line_method`, `pgtls_hba_rules_json`,
  * `pgtls_hba_evaluate_request`, `pgtls_hba_lint`, `pgtls_hba_free`.
  */
 typedef struct pgtls_hba pgtls_hba;
 
 /**
  * What the server decides for one connection at the pg_hba stage.
- * Functions: `pgtls_hba_decision_verdict`, `pgtls_hba_decision_line`,
+ * Functions: `pgtls_hba_decision_outcome`, `pgtls_hba_decision_line`,
  * `pgtls_hba_decision_method`, `pgtls_hba_decision_message`,
  * `pgtls_hba_decision_to_json`, `pgtls_hba_decision_free`.
  */
 typedef struct pgtls_hba_decision pgtls_hba_decision;
 
 /**
- * A connection attempt to evaluate with `pgtls_hba_evaluate_request`: what
- * `pgtls_hba_evaluate` takes, plus the client's host name (for host-name
- * records), the server's interface addresses (for `samehost`/`samenet`)
- * and whether the role exists. Built with `pgtls_hba_request_new` and the
+ * A connection attempt to evaluate with `pgtls_hba_evaluate_request`, the
+ * one way to evaluate a connection: the database, the user, the client's
+ * address (none: a Unix-domain socket), TLS / GSS encryption /
+ * replication flags, the roles the user belongs to (one name per call, so
+ * a name may hold commas), whether the role exists, the client's host name
+ * (for host-name records) and the server's interface addresses (for
+ * `samehost`/`samenet`). Built with `pgtls_hba_request_new` and the
  * `pgtls_hba_request_set_*` / `pgtls_hba_request_add_*` setters; freed with
  * `pgtls_hba_request_free`. A setter that fails leaves the request as it
  * was.
@@ -270,7 +495,7 @@ typedef struct pgtls_hba_request pgtls_hba_request;
 /**
  * A parsed pg_ident.conf. Functions: `pgtls_ident_parse`,
  * `pgtls_ident_load_error`, `pgtls_ident_mappings_json`,
- * `pgtls_ident_check_usermap`, `pgtls_ident_usermap`, `pgtls_ident_free`.
+ * `pgtls_ident_usermap`, `pgtls_ident_free`.
  */
 typedef struct pgtls_ident pgtls_ident;
 
@@ -310,7 +535,7 @@ typedef struct pgtls_store pgtls_store;
 /**
  * What `pgtls_ident_usermap` decided: the verdict, the deciding line, the
  * server's log text and, when pgtls cannot decide, why. Functions:
- * `pgtls_usermap_decision_verdict`, `pgtls_usermap_decision_line`,
+ * `pgtls_usermap_decision_outcome`, `pgtls_usermap_decision_line`,
  * `pgtls_usermap_decision_log`, `pgtls_usermap_decision_undecided`,
  * `pgtls_usermap_decision_free`.
  */
@@ -318,7 +543,7 @@ typedef struct pgtls_usermap_decision pgtls_usermap_decision;
 
 /**
  * libpq's verdict on a server certificate chain. Functions:
- * `pgtls_verdict_accept`, `pgtls_verdict_tls`, `pgtls_verdict_message`,
+ * `pgtls_verdict_outcome`, `pgtls_verdict_tls`, `pgtls_verdict_message`,
  * `pgtls_verdict_reason`, `pgtls_verdict_reason_code`,
  * `pgtls_verdict_plaintext_fallback`, `pgtls_verdict_to_json`,
  * `pgtls_verdict_free`.
@@ -378,6 +603,61 @@ const char *pgtls_error_message(const pgtls_error *err);
  * `err` is NULL or an object from pgtls not freed before.
  */
 void pgtls_error_free(pgtls_error *err);
+
+/**
+ * The decision: one of `PGTLS_HBA_OUTCOME_*`; `PGTLS_HBA_OUTCOME_INVALID`
+ * for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+pgtls_hba_outcome pgtls_hba_decision_outcome(const pgtls_hba_decision *decision);
+
+/**
+ * The line number of the matched record; 0 when none matched or for NULL.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+uint32_t pgtls_hba_decision_line(const pgtls_hba_decision *decision);
+
+/**
+ * The method of the matched record; NULL when none matched. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
+
+/**
+ * The server's message when it refuses here (`pg_hba.conf rejects
+ * connection ...`, `no pg_hba.conf entry for ...`, or the load error);
+ * NULL when the connection proceeds. Borrowed.
+ *
+ * # Safety
+ * `decision` is NULL or live.
+ */
+const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
+
+/**
+ * The decision as JSON: `{"schema_version", "verdict", "line", "method",
+ * "message"}`, as `pgtls hba check --json` prints it (the library's report,
+ * `docs/schemas/`).
+ *
+ * # Safety
+ * `decision` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_decision_to_json(const pgtls_hba_decision *decision,
+                                        pgtls_buf **json_out,
+                                        pgtls_error **err_out);
+
+/**
+ * Frees a decision; NULL is a no-op.
+ *
+ * # Safety
+ * `decision` is NULL or from pgtls and not freed before.
+ */
+void pgtls_hba_decision_free(pgtls_hba_decision *decision);
 
 /**
  * Parses pg_hba.conf text as PostgreSQL `pg_version` (12 to 18) would with
@@ -493,29 +773,115 @@ pgtls_status pgtls_hba_rules_json(const pgtls_hba *hba,
 void pgtls_hba_free(pgtls_hba *hba);
 
 /**
- * Evaluates a connection against `hba` as the server would: first match
- * wins. `address` is the client's IP address, `(NULL, 0)` for a Unix-domain
- * socket. `flags` is a combination of `PGTLS_HBA_REQUEST_*`. `member_of` is
- * a comma-separated list of the roles `user` belongs to (`(NULL, 0)`: none).
- * Records naming a host name, `samehost` or `samenet` never match here:
- * `pgtls_hba_evaluate_request` takes the client's host name and the
- * server's addresses.
+ * Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
+ * system: `@file` and `include` do not resolve).
  *
  * # Safety
- * As for `pgtls_hba_parse`; `hba` is live.
+ * As for `pgtls_hba_parse`.
  */
-pgtls_status pgtls_hba_evaluate(const pgtls_hba *hba,
-                                const uint8_t *address,
-                                size_t address_len,
-                                const uint8_t *database,
-                                size_t database_len,
-                                const uint8_t *user,
-                                size_t user_len,
-                                const uint8_t *member_of,
-                                size_t member_of_len,
-                                uint32_t flags,
-                                pgtls_hba_decision **decision_out,
+pgtls_status pgtls_ident_parse(const uint8_t *text,
+                               size_t text_len,
+                               uint32_t pg_version,
+                               pgtls_ident **ident_out,
+                               pgtls_error **err_out);
+
+/**
+ * Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
+ *
+ * # Safety
+ * `ident` is NULL or live.
+ */
+const char *pgtls_ident_load_error(const pgtls_ident *ident);
+
+/**
+ * The rows of the `pg_ident_file_mappings` view, as a JSON array.
+ *
+ * # Safety
+ * `ident` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
+                                       pgtls_buf **json_out,
+                                       pgtls_error **err_out);
+
+/**
+ *
+ * # Safety
+ * `ident` is NULL or from pgtls and not freed before.
+ */
+void pgtls_ident_free(pgtls_ident *ident);
+
+/**
+ * Lints `hba`, checking `map=` names against `ident` when it is not NULL.
+ *
+ * # Safety
+ * `hba` is live, `ident` NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_hba_lint(const pgtls_hba *hba,
+                            const pgtls_ident *ident,
+                            pgtls_lint **lint_out,
+                            pgtls_error **err_out);
+
+/**
+ * The number of findings; 0 for NULL.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+size_t pgtls_lint_count(const pgtls_lint *lint);
+
+/**
+ * The line of finding `index` (0: the whole file, NULL or out of range).
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+uint32_t pgtls_lint_line(const pgtls_lint *lint, size_t index);
+
+/**
+ * The severity of finding `index`; `PGTLS_SEVERITY_INVALID` for NULL or
+ * out of range.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+pgtls_severity pgtls_lint_severity(const pgtls_lint *lint, size_t index);
+
+/**
+ * The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
+ * NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
+
+/**
+ * The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
+ *
+ * # Safety
+ * `lint` is NULL or live.
+ */
+const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
+
+/**
+ * The findings as a JSON array of `{"schema_version", "file", "line",
+ * "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
+ * prints it (the library's report, `docs/schemas/`).
+ *
+ * # Safety
+ * `lint` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_lint_to_json(const pgtls_lint *lint,
+                                pgtls_buf **json_out,
                                 pgtls_error **err_out);
+
+/**
+ * Frees lint findings; NULL is a no-op.
+ *
+ * # Safety
+ * `lint` is NULL or from pgtls and not freed before.
+ */
+void pgtls_lint_free(pgtls_lint *lint);
 
 /**
  * A new request: a Unix-socket connection of `user` to `database`, no TLS,
@@ -619,8 +985,8 @@ void pgtls_hba_request_free(pgtls_hba_request *request);
 
 /**
  * Evaluates `request` against `hba` as the server would (first match
- * wins), like `pgtls_hba_evaluate` with every field of the request. The
- * request is not consumed.
+ * wins). The request is not consumed. A refusal (`reject` record, no
+ * match, a file that does not load) is a decision, not a failed call.
  *
  * # Safety
  * `hba` and `request` are live; outputs are NULL or writable.
@@ -631,196 +997,21 @@ pgtls_status pgtls_hba_evaluate_request(const pgtls_hba *hba,
                                         pgtls_error **err_out);
 
 /**
- * `"match"` (a record matched with a method other than `reject`),
- * `"reject"` (a `reject` record), `"no-match"`, `"not-loaded"` (the file
- * would not load) or `"undecided"` (pgtls cannot evaluate a record's regular
- * expression the way PostgreSQL would). Static; NULL for NULL.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_verdict(const pgtls_hba_decision *decision);
-
-/**
- * The line number of the matched record; 0 when none matched or for NULL.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-uint32_t pgtls_hba_decision_line(const pgtls_hba_decision *decision);
-
-/**
- * The method of the matched record; NULL when none matched. Borrowed.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_method(const pgtls_hba_decision *decision);
-
-/**
- * The server's message when it refuses here (`pg_hba.conf rejects
- * connection ...`, `no pg_hba.conf entry for ...`, or the load error);
- * NULL when the connection proceeds. Borrowed.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_hba_decision_message(const pgtls_hba_decision *decision);
-
-/**
- * The decision as JSON: `{"schema_version", "verdict", "line", "method",
- * "message"}`, as `pgtls hba check --json` prints it (the library's report,
- * `docs/schemas/`).
- *
- * # Safety
- * `decision` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_hba_decision_to_json(const pgtls_hba_decision *decision,
-                                        pgtls_buf **json_out,
-                                        pgtls_error **err_out);
-
-/**
- * Frees a decision; NULL is a no-op.
- *
- * # Safety
- * `decision` is NULL or from pgtls and not freed before.
- */
-void pgtls_hba_decision_free(pgtls_hba_decision *decision);
-
-/**
- * Lints `hba`, checking `map=` names against `ident` when it is not NULL.
- *
- * # Safety
- * `hba` is live, `ident` NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_hba_lint(const pgtls_hba *hba,
-                            const pgtls_ident *ident,
-                            pgtls_lint **lint_out,
-                            pgtls_error **err_out);
-
-/**
- * The number of findings; 0 for NULL.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-size_t pgtls_lint_count(const pgtls_lint *lint);
-
-/**
- * The line of finding `index` (0: the whole file, NULL or out of range).
- *
- * # Safety
- * `lint` is NULL or live.
- */
-uint32_t pgtls_lint_line(const pgtls_lint *lint, size_t index);
-
-/**
- * `"error"`, `"warning"` or `"info"`; NULL for NULL or out of range. Static.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_severity(const pgtls_lint *lint, size_t index);
-
-/**
- * The stable code of finding `index` (`no-tls`, `trust-tcp`, ...); NULL for
- * NULL or out of range. Borrowed.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_code(const pgtls_lint *lint, size_t index);
-
-/**
- * The explanation of finding `index`; NULL for NULL or out of range. Borrowed.
- *
- * # Safety
- * `lint` is NULL or live.
- */
-const char *pgtls_lint_message(const pgtls_lint *lint, size_t index);
-
-/**
- * The findings as a JSON array of `{"schema_version", "file", "line",
- * "severity", "code", "message", "witness"}`, as `pgtls hba lint --json`
- * prints it (the library's report, `docs/schemas/`).
- *
- * # Safety
- * `lint` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_lint_to_json(const pgtls_lint *lint,
-                                pgtls_buf **json_out,
-                                pgtls_error **err_out);
-
-/**
- * Frees lint findings; NULL is a no-op.
- *
- * # Safety
- * `lint` is NULL or from pgtls and not freed before.
- */
-void pgtls_lint_free(pgtls_lint *lint);
-
-/**
- * Parses pg_ident.conf text as PostgreSQL `pg_version` would (no file
- * system: `@file` and `include` do not resolve).
- *
- * # Safety
- * As for `pgtls_hba_parse`.
- */
-pgtls_status pgtls_ident_parse(const uint8_t *text,
-                               size_t text_len,
-                               uint32_t pg_version,
-                               pgtls_ident **ident_out,
-                               pgtls_error **err_out);
-
-/**
- * Why the server would refuse this pg_ident.conf; NULL when it loads. Borrowed.
- *
- * # Safety
- * `ident` is NULL or live.
- */
-const char *pgtls_ident_load_error(const pgtls_ident *ident);
-
-/**
- * The rows of the `pg_ident_file_mappings` view, as a JSON array.
- *
- * # Safety
- * `ident` is NULL or live; outputs are NULL or writable.
- */
-pgtls_status pgtls_ident_mappings_json(const pgtls_ident *ident,
-                                       pgtls_buf **json_out,
-                                       pgtls_error **err_out);
-
-/**
  * Whether `system_user` may log in as `pg_user` through `map` (`(NULL, 0)`
- * or empty: no map, the names must be equal). Writes the answer to
- * `*allowed_out`: false both when the server refuses and when pgtls cannot
- * decide; `pgtls_ident_usermap` tells those apart.
+ * or empty: no map), where the roles `pg_user` belongs to (for `+role`
+ * entries, PostgreSQL 16+) are the `role_count` names `roles[i]` of
+ * `role_lens[i]` bytes, each taken as it is (a name may hold commas; an
+ * empty name is `PGTLS_STATUS_INVALID_ARGUMENT`; `(NULL, NULL, 0)`: none),
+ * and `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
+ * "pgtls cannot decide" (a regular expression it cannot evaluate the way
+ * the server does) is told apart from a refusal: see
+ * `pgtls_usermap_decision_outcome`. A refusal is a decision, not a failed
+ * call.
  *
  * # Safety
- * As for `pgtls_hba_parse`; `ident` is live.
- */
-pgtls_status pgtls_ident_check_usermap(const pgtls_ident *ident,
-                                       const uint8_t *map,
-                                       size_t map_len,
-                                       const uint8_t *system_user,
-                                       size_t system_user_len,
-                                       const uint8_t *pg_user,
-                                       size_t pg_user_len,
-                                       bool *allowed_out,
-                                       pgtls_error **err_out);
-
-/**
- * `pgtls_ident_check_usermap` with the whole answer: whether `system_user`
- * may log in as `pg_user` through `map` (`(NULL, 0)` or empty: no map),
- * where `member_of` is a comma-separated list of the roles `pg_user`
- * belongs to (for `+role` entries, PostgreSQL 16+; `(NULL, 0)`: none) and
- * `case_insensitive` is the SSPI / `krb_caseins_users` comparison.
- * Unlike `pgtls_ident_check_usermap`, "pgtls cannot decide" (a regular
- * expression it cannot evaluate the way the server does) is told apart
- * from a refusal: see `pgtls_usermap_decision_verdict`.
- *
- * # Safety
- * As for `pgtls_hba_parse`; `ident` is live.
+ * As for `pgtls_hba_parse`; `ident` is live; when `role_count > 0`, `roles`
+ * and `role_lens` point to `role_count` readable elements and each
+ * `(roles[i], role_lens[i])` is a valid input pair.
  */
 pgtls_status pgtls_ident_usermap(const pgtls_ident *ident,
                                  const uint8_t *map,
@@ -829,22 +1020,21 @@ pgtls_status pgtls_ident_usermap(const pgtls_ident *ident,
                                  size_t system_user_len,
                                  const uint8_t *pg_user,
                                  size_t pg_user_len,
-                                 const uint8_t *member_of,
-                                 size_t member_of_len,
+                                 const uint8_t *const *roles,
+                                 const size_t *role_lens,
+                                 size_t role_count,
                                  bool case_insensitive,
                                  pgtls_usermap_decision **decision_out,
                                  pgtls_error **err_out);
 
 /**
- * `"allowed"`, `"denied"` (no line allows it), `"error"` (a line hit a
- * regular-expression error: the server stops there and refuses) or
- * `"undecided"` (pgtls cannot decide the way the server would; never an
- * acceptance). Static; NULL for NULL.
+ * The decision: one of `PGTLS_USERMAP_OUTCOME_*`;
+ * `PGTLS_USERMAP_OUTCOME_INVALID` for NULL. Only `_ALLOWED` lets the user in.
  *
  * # Safety
  * `decision` is NULL or live.
  */
-const char *pgtls_usermap_decision_verdict(const pgtls_usermap_decision *decision);
+pgtls_usermap_outcome pgtls_usermap_decision_outcome(const pgtls_usermap_decision *decision);
 
 /**
  * The line of pg_ident.conf that decided; 0 when none did (no map, nothing
@@ -864,7 +1054,7 @@ uint32_t pgtls_usermap_decision_line(const pgtls_usermap_decision *decision);
 const char *pgtls_usermap_decision_log(const pgtls_usermap_decision *decision);
 
 /**
- * Why pgtls cannot decide (the verdict is `"undecided"`); NULL otherwise.
+ * Why pgtls cannot decide (the outcome is `PGTLS_USERMAP_OUTCOME_UNDECIDED`); NULL otherwise.
  * Borrowed.
  *
  * # Safety
@@ -879,14 +1069,6 @@ const char *pgtls_usermap_decision_undecided(const pgtls_usermap_decision *decis
  * `decision` is NULL or from pgtls and not freed before.
  */
 void pgtls_usermap_decision_free(pgtls_usermap_decision *decision);
-
-/**
- * Frees a parsed pg_ident.conf; NULL is a no-op.
- *
- * # Safety
- * `ident` is NULL or from pgtls and not freed before.
- */
-void pgtls_ident_free(pgtls_ident *ident);
 
 #if defined(PGTLS_TEST_HOOKS)
 /**
@@ -903,53 +1085,94 @@ pgtls_status pgtls_testing_panic(pgtls_error **err_out);
 #endif
 
 /**
- * Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
- * default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
- * The caller owns `*key_out` and frees it with `pgtls_key_free`.
- *
- * # Safety
- * Inputs are `(ptr, len)` pairs as described in the header; pointers to
- * outputs are NULL or valid for writing.
- */
-pgtls_status pgtls_key_generate(const uint8_t *algorithm,
-                                size_t algorithm_len,
-                                pgtls_key **key_out,
-                                pgtls_error **err_out);
-
-/**
- * Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
- * with `passphrase`, `(NULL, 0)` for none).
- *
- * # Safety
- * As for `pgtls_key_generate`.
- */
-pgtls_status pgtls_key_parse(const uint8_t *input,
-                             size_t input_len,
-                             const uint8_t *passphrase,
-                             size_t passphrase_len,
-                             pgtls_key **key_out,
-                             pgtls_error **err_out);
-
-/**
- * Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
- * it is `(NULL, 0)`. The buffer is zeroed when freed.
+ * Creates a self-signed root CA with `subject` in OpenSSL's slash form
+ * (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
+ * `now` (Unix seconds) and a path length (`path_len < 0`: none).
  *
  * # Safety
  * As for `pgtls_key_generate`; `key` is a live key.
  */
-pgtls_status pgtls_key_to_pem(const pgtls_key *key,
-                              const uint8_t *passphrase,
-                              size_t passphrase_len,
-                              pgtls_buf **pem_out,
-                              pgtls_error **err_out);
+pgtls_status pgtls_ca_create_root(const uint8_t *subject,
+                                  size_t subject_len,
+                                  const pgtls_key *key,
+                                  uint32_t days,
+                                  int32_t path_len,
+                                  int64_t now,
+                                  pgtls_ca **ca_out,
+                                  pgtls_error **err_out);
 
 /**
- * Frees a key; NULL is a no-op.
+ * Loads an existing CA, for example one made by `openssl req -x509` or by
+ * `pgtls ca init`: `cert_pem` is the CA certificate (PEM or DER), in PEM
+ * optionally followed by the certificates above it (for an intermediate
+ * CA, as in a `chain.pem`); `key_pem` is its private key (PKCS#8, SEC1 or
+ * PKCS#1 PEM, or DER), decrypted with `passphrase` unless that is
+ * `(NULL, 0)`. The subject is kept byte for byte. Fails with
+ * `PGTLS_STATUS_WRONG_OBJECT` when the key does not belong to the
+ * certificate or the certificate is not a CA. Issue from the loaded CA
+ * through a store (`pgtls_store_create`) or make an intermediate under it
+ * (`pgtls_ca_create_intermediate`).
  *
  * # Safety
- * `key` is NULL or a key from pgtls not freed before.
+ * As for `pgtls_key_generate`.
  */
-void pgtls_key_free(pgtls_key *key);
+pgtls_status pgtls_ca_load(const uint8_t *cert_pem,
+                           size_t cert_pem_len,
+                           const uint8_t *key_pem,
+                           size_t key_pem_len,
+                           const uint8_t *passphrase,
+                           size_t passphrase_len,
+                           pgtls_ca **ca_out,
+                           pgtls_error **err_out);
+
+/**
+ * Creates an intermediate CA under `ca`: a CA certificate for a copy of
+ * `key` with `subject` (OpenSSL's slash form), `days` of validity from
+ * `now` and a path length (`path_len < 0`: none), signed by `ca`. The new
+ * CA's chain is `ca`'s certificate followed by `ca`'s chain. Fails when
+ * `ca` has `pathlen:0`, is not valid at `now`, or would expire before the
+ * new certificate.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `ca` and `key` are live.
+ */
+pgtls_status pgtls_ca_create_intermediate(const pgtls_ca *ca,
+                                          const uint8_t *subject,
+                                          size_t subject_len,
+                                          const pgtls_key *key,
+                                          uint32_t days,
+                                          int32_t path_len,
+                                          int64_t now,
+                                          pgtls_ca **ca_out,
+                                          pgtls_error **err_out);
+
+/**
+ * The CA's certificate followed by the certificates above it (none for a
+ * root), as PEM: what a server's `ssl_cert_file` appends after its own
+ * certificate when this CA is an intermediate.
+ *
+ * # Safety
+ * `ca` is NULL or live; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ca_chain_to_pem(const pgtls_ca *ca, pgtls_buf **pem_out, pgtls_error **err_out);
+
+/**
+ * A copy of the CA's certificate, owned by the caller (free it with
+ * `pgtls_cert_free`): every `pgtls_cert` pgtls hands out is the caller's,
+ * so no certificate is ever borrowed from another handle.
+ *
+ * # Safety
+ * `ca` is NULL or a live CA from pgtls; outputs are NULL or writable.
+ */
+pgtls_status pgtls_ca_certificate(const pgtls_ca *ca, pgtls_cert **cert_out, pgtls_error **err_out);
+
+/**
+ * Frees a CA; NULL is a no-op.
+ *
+ * # Safety
+ * `ca` is NULL or a CA from pgtls not freed before.
+ */
+void pgtls_ca_free(pgtls_ca *ca);
 
 /**
  * Parses the first certificate of PEM or DER `input`.
@@ -1068,6 +1291,22 @@ pgtls_status pgtls_cert_to_json(const pgtls_cert *cert,
 void pgtls_cert_free(pgtls_cert *cert);
 
 /**
+ * Creates a certificate signing request for `key` with `subject` (OpenSSL
+ * slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
+ * as PEM.
+ *
+ * # Safety
+ * As for `pgtls_key_generate`; `key` is live.
+ */
+pgtls_status pgtls_csr_create(const uint8_t *subject,
+                              size_t subject_len,
+                              const uint8_t *names,
+                              size_t names_len,
+                              const pgtls_key *key,
+                              pgtls_buf **csr_pem_out,
+                              pgtls_error **err_out);
+
+/**
  * Recognises every certificate, CSR, CRL and key in PEM or DER `input` and
  * describes them as a JSON array of the library's reports
  * (`docs/schemas/inspection.json`), each with a `kind` member
@@ -1087,92 +1326,53 @@ pgtls_status pgtls_inspect_json(const uint8_t *input,
                                 pgtls_error **err_out);
 
 /**
- * Creates a self-signed root CA with `subject` in OpenSSL's slash form
- * (`/O=Example/CN=Example CA`), a copy of `key`, `days` of validity from
- * `now` (Unix seconds) and a path length (`path_len < 0`: none).
+ * Generates a key. `algorithm` is one of `p256` (ECDSA P-256, the
+ * default for `(NULL, 0)`), `p384`, `ed25519`, `rsa2048`, `rsa3072`, `rsa4096`.
+ * The caller owns `*key_out` and frees it with `pgtls_key_free`.
  *
  * # Safety
- * As for `pgtls_key_generate`; `key` is a live key.
+ * Inputs are `(ptr, len)` pairs as described in the header; pointers to
+ * outputs are NULL or valid for writing.
  */
-pgtls_status pgtls_ca_create_root(const uint8_t *subject,
-                                  size_t subject_len,
-                                  const pgtls_key *key,
-                                  uint32_t days,
-                                  int32_t path_len,
-                                  int64_t now,
-                                  pgtls_ca **ca_out,
-                                  pgtls_error **err_out);
+pgtls_status pgtls_key_generate(const uint8_t *algorithm,
+                                size_t algorithm_len,
+                                pgtls_key **key_out,
+                                pgtls_error **err_out);
 
 /**
- * Loads an existing CA, for example one made by `openssl req -x509` or by
- * `pgtls ca init`: `cert_pem` is the CA certificate (PEM or DER), in PEM
- * optionally followed by the certificates above it (for an intermediate
- * CA, as in a `chain.pem`); `key_pem` is its private key (PKCS#8, SEC1 or
- * PKCS#1 PEM, or DER), decrypted with `passphrase` unless that is
- * `(NULL, 0)`. The subject is kept byte for byte. Fails with
- * `PGTLS_STATUS_WRONG_OBJECT` when the key does not belong to the
- * certificate or the certificate is not a CA. Issue from the loaded CA
- * through a store (`pgtls_store_create`) or make an intermediate under it
- * (`pgtls_ca_create_intermediate`).
+ * Parses a private key (PEM or DER; PKCS#8, PKCS#1 or SEC1; encrypted PKCS#8
+ * with `passphrase`, `(NULL, 0)` for none).
  *
  * # Safety
  * As for `pgtls_key_generate`.
  */
-pgtls_status pgtls_ca_load(const uint8_t *cert_pem,
-                           size_t cert_pem_len,
-                           const uint8_t *key_pem,
-                           size_t key_pem_len,
-                           const uint8_t *passphrase,
-                           size_t passphrase_len,
-                           pgtls_ca **ca_out,
-                           pgtls_error **err_out);
+pgtls_status pgtls_key_parse(const uint8_t *input,
+                             size_t input_len,
+                             const uint8_t *passphrase,
+                             size_t passphrase_len,
+                             pgtls_key **key_out,
+                             pgtls_error **err_out);
 
 /**
- * Creates an intermediate CA under `ca`: a CA certificate for a copy of
- * `key` with `subject` (OpenSSL's slash form), `days` of validity from
- * `now` and a path length (`path_len < 0`: none), signed by `ca`. The new
- * CA's chain is `ca`'s certificate followed by `ca`'s chain. Fails when
- * `ca` has `pathlen:0`, is not valid at `now`, or would expire before the
- * new certificate.
+ * Writes the private key as PKCS#8 PEM, encrypted with `passphrase` unless
+ * it is `(NULL, 0)`. The buffer is zeroed when freed.
  *
  * # Safety
- * As for `pgtls_key_generate`; `ca` and `key` are live.
+ * As for `pgtls_key_generate`; `key` is a live key.
  */
-pgtls_status pgtls_ca_create_intermediate(const pgtls_ca *ca,
-                                          const uint8_t *subject,
-                                          size_t subject_len,
-                                          const pgtls_key *key,
-                                          uint32_t days,
-                                          int32_t path_len,
-                                          int64_t now,
-                                          pgtls_ca **ca_out,
-                                          pgtls_error **err_out);
+pgtls_status pgtls_key_to_pem(const pgtls_key *key,
+                              const uint8_t *passphrase,
+                              size_t passphrase_len,
+                              pgtls_buf **pem_out,
+                              pgtls_error **err_out);
 
 /**
- * The CA's certificate followed by the certificates above it (none for a
- * root), as PEM: what a server's `ssl_cert_file` appends after its own
- * certificate when this CA is an intermediate.
+ * Frees a key; NULL is a no-op.
  *
  * # Safety
- * `ca` is NULL or live; outputs are NULL or writable.
+ * `key` is NULL or a key from pgtls not freed before.
  */
-pgtls_status pgtls_ca_chain_to_pem(const pgtls_ca *ca, pgtls_buf **pem_out, pgtls_error **err_out);
-
-/**
- * The CA's certificate, borrowed from `ca`; NULL when `ca` is NULL.
- *
- * # Safety
- * `ca` is NULL or a live CA from pgtls.
- */
-const pgtls_cert *pgtls_ca_certificate(const pgtls_ca *ca);
-
-/**
- * Frees a CA; NULL is a no-op.
- *
- * # Safety
- * `ca` is NULL or a CA from pgtls not freed before.
- */
-void pgtls_ca_free(pgtls_ca *ca);
+void pgtls_key_free(pgtls_key *key);
 
 /**
  * Creates a store in directory `dir` (created if missing) for a copy of
@@ -1205,12 +1405,15 @@ pgtls_status pgtls_store_open(const uint8_t *dir,
                               pgtls_error **err_out);
 
 /**
- * The store's CA certificate, borrowed from `store`; NULL for NULL.
+ * A copy of the store's CA certificate, owned by the caller (free it with
+ * `pgtls_cert_free`), as for `pgtls_ca_certificate`.
  *
  * # Safety
- * `store` is NULL or a live store from pgtls.
+ * `store` is NULL or a live store from pgtls; outputs are NULL or writable.
  */
-const pgtls_cert *pgtls_store_ca_certificate(const pgtls_store *store);
+pgtls_status pgtls_store_ca_certificate(const pgtls_store *store,
+                                        pgtls_cert **cert_out,
+                                        pgtls_error **err_out);
 
 /**
  * Issues and records a PostgreSQL server certificate for the public half
@@ -1322,22 +1525,6 @@ pgtls_status pgtls_store_entries_json(const pgtls_store *store,
 void pgtls_store_free(pgtls_store *store);
 
 /**
- * Creates a certificate signing request for `key` with `subject` (OpenSSL
- * slash form) and comma-separated requested `names` (`(NULL, 0)`: none),
- * as PEM.
- *
- * # Safety
- * As for `pgtls_key_generate`; `key` is live.
- */
-pgtls_status pgtls_csr_create(const uint8_t *subject,
-                              size_t subject_len,
-                              const uint8_t *names,
-                              size_t names_len,
-                              const pgtls_key *key,
-                              pgtls_buf **csr_pem_out,
-                              pgtls_error **err_out);
-
-/**
  * The fixed text of a status code: never NULL, NUL-terminated, static
  * (do not free). Unknown codes give `"unknown status"`.
  */
@@ -1352,8 +1539,8 @@ const char *pgtls_status_str(uint32_t status);
  * libpq at `now` (Unix seconds). The process environment (`PGSSLMODE`, ...)
  * and `~/.postgresql` are not consulted: put everything in `conninfo`.
  *
- * A refusal is a successful call whose verdict does not accept; the call
- * fails only for input pgtls cannot evaluate.
+ * A refusal is a verdict (`PGTLS_CHAIN_OUTCOME_REJECT`) of a successful
+ * call; the call fails only for input pgtls cannot evaluate.
  *
  * # Safety
  * Inputs are `(ptr, len)` pairs as described in the header; pointers to
@@ -1369,12 +1556,13 @@ pgtls_status pgtls_verify_server(const uint8_t *conninfo,
                                  pgtls_error **err_out);
 
 /**
- * Whether libpq would complete a TLS session; false for NULL.
+ * libpq's answer: `PGTLS_CHAIN_OUTCOME_ACCEPT` or `_REJECT`;
+ * `PGTLS_CHAIN_OUTCOME_INVALID` for NULL.
  *
  * # Safety
  * `verdict` is NULL or live.
  */
-bool pgtls_verdict_accept(const pgtls_verdict *verdict);
+pgtls_chain_outcome pgtls_verdict_outcome(const pgtls_verdict *verdict);
 
 /**
  * Whether libpq would use TLS at all with these settings; false for NULL.
@@ -1444,41 +1632,6 @@ pgtls_status pgtls_verdict_to_json(const pgtls_verdict *verdict,
 void pgtls_verdict_free(pgtls_verdict *verdict);
 
 /**
- * Parses a server certificate (PEM: the first certificate; or DER) for
- * host-name checks.
- *
- * # Safety
- * As for `pgtls_verify_server`.
- */
-pgtls_status pgtls_leaf_parse(const uint8_t *input,
-                              size_t input_len,
-                              pgtls_leaf **leaf_out,
-                              pgtls_error **err_out);
-
-/**
- * libpq's `sslmode=verify-full` name check of `leaf` against the `host`
- * connection parameter, as PostgreSQL `pg_version`'s libpq does it:
- * `PGTLS_STATUS_OK` when a name matches, `PGTLS_STATUS_HOSTNAME_MISMATCH`
- * when none does, with libpq's message in the error object.
- *
- * # Safety
- * As for `pgtls_verify_server`; `leaf` is live.
- */
-pgtls_status pgtls_leaf_check_host(const pgtls_leaf *leaf,
-                                   const uint8_t *host,
-                                   size_t host_len,
-                                   uint32_t pg_version,
-                                   pgtls_error **err_out);
-
-/**
- * Frees a leaf; NULL is a no-op.
- *
- * # Safety
- * `leaf` is NULL or from pgtls and not freed before.
- */
-void pgtls_leaf_free(pgtls_leaf *leaf);
-
-/**
  * What the server decides for a TLS client presenting `client_chain_pem`
  * (PEM, leaf first; `(NULL, 0)`: no certificate) and asking to log in as
  * `user`, when `hba_line` is the pg_hba.conf line the connection matches;
@@ -1507,31 +1660,17 @@ pgtls_status pgtls_verify_client(const uint8_t *hba_line,
                                  pgtls_error **err_out);
 
 /**
- * Whether the server authenticates the client (for password methods: the
- * certificate part passes); false for NULL, for a refusal and for an
- * undecided verdict (tell those two apart with
- * `pgtls_client_decision_verdict`).
+ * The server's decision: `PGTLS_CLIENT_OUTCOME_ACCEPT`, `_REJECT` or
+ * `_UNDECIDED`; `PGTLS_CLIENT_OUTCOME_INVALID` for NULL. Only `_ACCEPT`
+ * means the server accepts.
  *
  * # Safety
  * `decision` is NULL or live.
  */
-bool pgtls_client_decision_accept(const pgtls_client_decision *decision);
+pgtls_client_outcome pgtls_client_decision_outcome(const pgtls_client_decision *decision);
 
 /**
- * `"accept"`, `"reject"` (the server refuses) or `"undecided"` (pgtls
- * cannot decide the way the server would, for example a pg_ident.conf
- * regular expression it cannot evaluate faithfully: the server might accept
- * or refuse). Only `"accept"` means the server accepts; `"undecided"` is
- * never an acceptance, and `pgtls_client_decision_accept` is false for it.
- * Static; NULL for NULL.
- *
- * # Safety
- * `decision` is NULL or live.
- */
-const char *pgtls_client_decision_verdict(const pgtls_client_decision *decision);
-
-/**
- * Why pgtls cannot decide (the verdict is `"undecided"`); NULL when it
+ * Why pgtls cannot decide (the outcome is `PGTLS_CLIENT_OUTCOME_UNDECIDED`); NULL when it
  * decided (accept or reject) or for NULL. Borrowed.
  *
  * # Safety
@@ -1580,6 +1719,47 @@ pgtls_status pgtls_client_decision_to_json(const pgtls_client_decision *decision
  * `decision` is NULL or from pgtls and not freed before.
  */
 void pgtls_client_decision_free(pgtls_client_decision *decision);
+
+/**
+ * Parses a server certificate (PEM: the first certificate; or DER) for
+ * host-name checks.
+ *
+ * # Safety
+ * As for `pgtls_verify_server`.
+ */
+pgtls_status pgtls_leaf_parse(const uint8_t *input,
+                              size_t input_len,
+                              pgtls_leaf **leaf_out,
+                              pgtls_error **err_out);
+
+/**
+ * libpq's `sslmode=verify-full` name check of `leaf` against the `host`
+ * connection parameter, as PostgreSQL `pg_version`'s libpq does it. The
+ * answer is a verdict, not a status: `*matches_out` is true when a name
+ * matches and false when none does; then, when `message_out` is not NULL,
+ * `*message_out` receives libpq's message (it is set to NULL on a match).
+ * The call fails only when it cannot answer (NULL, bad UTF-8, unknown
+ * version).
+ *
+ * # Safety
+ * As for `pgtls_verify_server`; `leaf` is live; `matches_out` is NULL or
+ * writable; `message_out` is NULL or writable.
+ */
+pgtls_status pgtls_leaf_check_host(const pgtls_leaf *leaf,
+                                   const uint8_t *host,
+                                   size_t host_len,
+                                   uint32_t pg_version,
+                                   bool *matches_out,
+                                   pgtls_buf **message_out,
+                                   pgtls_error **err_out);
+
+/**
+ * Frees a leaf; NULL is a no-op.
+ *
+ * # Safety
+ * `leaf` is NULL or from pgtls and not freed before.
+ */
+void pgtls_leaf_free(pgtls_leaf *leaf);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": static, NUL-terminated, never

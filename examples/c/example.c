@@ -67,8 +67,12 @@ int main(int argc, char **argv) {
          pgtls_cert_issuer(server));
 
   if (pgtls_cert_to_pem(server, &pem, &err) != PGTLS_STATUS_OK) return fail("pem", err);
-  if (pgtls_cert_to_pem(pgtls_store_ca_certificate(store), &root, &err) != PGTLS_STATUS_OK)
-    return fail("root pem", err);
+  pgtls_cert *cacert = NULL; /* an owned copy of the store's CA certificate */
+  if (pgtls_store_ca_certificate(store, &cacert, &err) != PGTLS_STATUS_OK)
+    return fail("CA certificate", err);
+  pgtls_status st = pgtls_cert_to_pem(cacert, &root, &err);
+  pgtls_cert_free(cacert);
+  if (st != PGTLS_STATUS_OK) return fail("root pem", err);
   if (write_buf(rootpath, root) != 0) {
     perror(rootpath);
     return 1;
@@ -84,7 +88,7 @@ int main(int argc, char **argv) {
     if (pgtls_verify_server(S(conninfo), pgtls_buf_data(pem), pgtls_buf_len(pem), 15, now, &v,
                             &err) != PGTLS_STATUS_OK)
       return fail("verify", err);
-    accepted[i] = pgtls_verdict_accept(v);
+    accepted[i] = pgtls_verdict_outcome(v) == PGTLS_CHAIN_OUTCOME_ACCEPT;
     printf("host=%s: %s%s%s\n", hosts[i], accepted[i] ? "accept" : "reject: ",
            accepted[i] ? "" : pgtls_verdict_message(v), "");
     pgtls_verdict_free(v);

@@ -46,8 +46,6 @@ const (
 	StatusParseHba        = uint32(C.PGTLS_STATUS_PARSE_HBA)
 	StatusParseIdent      = uint32(C.PGTLS_STATUS_PARSE_IDENT)
 	StatusParseValue      = uint32(C.PGTLS_STATUS_PARSE_VALUE)
-	StatusHostMismatch    = uint32(C.PGTLS_STATUS_HOSTNAME_MISMATCH)
-	StatusChainRejected   = uint32(C.PGTLS_STATUS_CHAIN_REJECTED)
 	StatusIssue           = uint32(C.PGTLS_STATUS_ISSUE)
 	StatusIO              = uint32(C.PGTLS_STATUS_IO)
 	StatusStore           = uint32(C.PGTLS_STATUS_STORE)
@@ -81,6 +79,47 @@ var HeaderVersion = fmt.Sprintf("%d.%d.%d", C.PGTLS_VERSION_MAJOR, C.PGTLS_VERSI
 
 // Version is the loaded library's version.
 func Version() string { return C.GoString(C.pgtls_version()) }
+
+// ChainOutcome is libpq's answer on a server's chain (pgtls_chain_outcome).
+type ChainOutcome uint32
+
+// ClientOutcome is the server's decision on a client certificate
+// (pgtls_client_outcome).
+type ClientOutcome uint32
+
+// HbaOutcome is the pg_hba stage's decision (pgtls_hba_outcome).
+type HbaOutcome uint32
+
+// UsermapOutcome is a pg_ident.conf user-map decision (pgtls_usermap_outcome).
+type UsermapOutcome uint32
+
+// Severity is how serious a lint finding is (pgtls_severity; ordered).
+type Severity uint32
+
+// The header's outcome values (stable; 0 is only ever a NULL handle).
+const (
+	ChainAccept = ChainOutcome(C.PGTLS_CHAIN_OUTCOME_ACCEPT)
+	ChainReject = ChainOutcome(C.PGTLS_CHAIN_OUTCOME_REJECT)
+
+	ClientAccept    = ClientOutcome(C.PGTLS_CLIENT_OUTCOME_ACCEPT)
+	ClientReject    = ClientOutcome(C.PGTLS_CLIENT_OUTCOME_REJECT)
+	ClientUndecided = ClientOutcome(C.PGTLS_CLIENT_OUTCOME_UNDECIDED)
+
+	HbaMatch     = HbaOutcome(C.PGTLS_HBA_OUTCOME_MATCH)
+	HbaReject    = HbaOutcome(C.PGTLS_HBA_OUTCOME_REJECT)
+	HbaNoMatch   = HbaOutcome(C.PGTLS_HBA_OUTCOME_NO_MATCH)
+	HbaNotLoaded = HbaOutcome(C.PGTLS_HBA_OUTCOME_NOT_LOADED)
+	HbaUndecided = HbaOutcome(C.PGTLS_HBA_OUTCOME_UNDECIDED)
+
+	UsermapAllowed   = UsermapOutcome(C.PGTLS_USERMAP_OUTCOME_ALLOWED)
+	UsermapDenied    = UsermapOutcome(C.PGTLS_USERMAP_OUTCOME_DENIED)
+	UsermapError     = UsermapOutcome(C.PGTLS_USERMAP_OUTCOME_ERROR)
+	UsermapUndecided = UsermapOutcome(C.PGTLS_USERMAP_OUTCOME_UNDECIDED)
+
+	SeverityInfo    = Severity(C.PGTLS_SEVERITY_INFO)
+	SeverityWarning = Severity(C.PGTLS_SEVERITY_WARNING)
+	SeverityError   = Severity(C.PGTLS_SEVERITY_ERROR)
+)
 
 // ABIVersion is the loaded library's ABI generation.
 func ABIVersion() uint32 { return uint32(C.pgtls_abi_version()) }
@@ -226,8 +265,15 @@ func CreateRootCA(subject string, key *Key, days uint32, now int64) (*CA, error)
 	return &CA{c}, nil
 }
 
-// Certificate is the CA's certificate, valid until the CA is freed.
-func (c *CA) Certificate() *Cert { return &Cert{(*C.pgtls_cert)(C.pgtls_ca_certificate(c.p)), false} }
+// Certificate is an owned copy of the CA's certificate (Free it).
+func (c *CA) Certificate() (*Cert, error) {
+	var out *C.pgtls_cert
+	var e *C.pgtls_error
+	if err := check(C.pgtls_ca_certificate(c.p, &out, &e), e); err != nil {
+		return nil, err
+	}
+	return &Cert{out, true}, nil
+}
 
 // Free releases the CA.
 func (c *CA) Free() { C.pgtls_ca_free(c.p); c.p = nil }
@@ -317,36 +363,42 @@ func (h *Hba) LoadError() string { return C.GoString(C.pgtls_hba_load_error(h.p)
 
 // Decision is the pg_hba stage's outcome.
 type Decision struct {
-	Verdict string `json:"verdict"`
-	Line    uint32 `json:"line"`
-	Method  string `json:"method"`
-	Message string `json:"message"`
+	Outcome HbaOutcome `json:"-"`
+	Line    uint32     `json:"line"`
+	Method  string     `json:"method"`
+	Message string     `json:"message"`
 	// JSON is pgtls_hba_decision_to_json's object.
 	JSON map[string]any `json:"-"`
 }
 
-// Evaluate decides a connection (address "" for a Unix socket).
-func (h *Hba) Evaluate(address, database, user string, flags uint32) (*Decision, error) {
-	a, an := in(address)
-	defer free(a)
-	d, dn := in(database)
-	defer free(d)
-	u, un := in(user)
-	defer free(u)
-	var out *C.pgtls_hba_decision
-	var e *C.pgtls_error
-	if err := check(C.pgtls_hba_evaluate(h.p, a, an, d, dn, u, un, nil, 0, C.uint32_t(flags), &out, &e), e); err != nil {
+// Evaluate decides a connection (address "" for a Unix socket) of a user
+// belonging to roles, through an HbaRequest.
+func (h *Hba) Evaluate(address, database, user string, flags uint32, roles ...string) (*Decision, error) {
+	r, err := NewHbaRequest(database, user)
+	if err != nil {
 		return nil, err
 	}
-	return decisionOf(out)
+	defer r.Free()
+	if err := r.SetAddress(address); err != nil {
+		return nil, err
+	}
+	if err := r.SetFlags(flags); err != nil {
+		return nil, err
+	}
+	for _, role := range roles {
+		if err := r.AddRole(role); err != nil {
+			return nil, err
+		}
+	}
+	return h.EvaluateRequest(r)
 }
 
 // Finding is one linter finding.
 type Finding struct {
-	Line     uint32 `json:"line"`
-	Severity string `json:"severity"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
+	Line     uint32   `json:"line"`
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
 }
 
 // Lint runs the linter.
@@ -363,7 +415,7 @@ func (h *Hba) Lint() ([]Finding, error) {
 		j := C.size_t(i)
 		out = append(out, Finding{
 			Line:     uint32(C.pgtls_lint_line(l, j)),
-			Severity: C.GoString(C.pgtls_lint_severity(l, j)),
+			Severity: Severity(C.pgtls_lint_severity(l, j)),
 			Code:     C.GoString(C.pgtls_lint_code(l, j)),
 			Message:  C.GoString(C.pgtls_lint_message(l, j)),
 		})
@@ -373,7 +425,8 @@ func (h *Hba) Lint() ([]Finding, error) {
 
 // Verdict is libpq's decision about a server chain.
 type Verdict struct {
-	Accept            bool
+	Outcome           ChainOutcome
+	Accept            bool // Outcome == ChainAccept
 	TLS               bool
 	PlaintextFallback bool
 	Message           string
@@ -399,12 +452,13 @@ func VerifyServer(conninfo string, chainPEM string, pgVersion uint32, now int64)
 		return nil, err
 	}
 	out := &Verdict{
-		Accept:            bool(C.pgtls_verdict_accept(v)),
+		Outcome:           ChainOutcome(C.pgtls_verdict_outcome(v)),
 		TLS:               bool(C.pgtls_verdict_tls(v)),
 		PlaintextFallback: bool(C.pgtls_verdict_plaintext_fallback(v)),
 		Message:           C.GoString(C.pgtls_verdict_message(v)),
 		Reason:            C.GoString(C.pgtls_verdict_reason(v)),
 		ReasonCode:        uint32(C.pgtls_verdict_reason_code(v)),
 	}
+	out.Accept = out.Outcome == ChainAccept
 	return out, json.Unmarshal(takeBuf(b), &out.JSON)
 }

@@ -119,9 +119,14 @@ func OpenStore(dir, passphrase string) (*Store, error) {
 	return &Store{s}, nil
 }
 
-// CACertificate is the store's CA certificate, valid until the store is freed.
-func (s *Store) CACertificate() *Cert {
-	return &Cert{(*C.pgtls_cert)(C.pgtls_store_ca_certificate(s.p)), false}
+// CACertificate is an owned copy of the store's CA certificate (Free it).
+func (s *Store) CACertificate() (*Cert, error) {
+	var out *C.pgtls_cert
+	var e *C.pgtls_error
+	if err := check(C.pgtls_store_ca_certificate(s.p, &out, &e), e); err != nil {
+		return nil, err
+	}
+	return &Cert{out, true}, nil
 }
 
 // SignCSR issues a certificate for a PEM CSR; usage is "server" or
@@ -199,7 +204,7 @@ func (h *Hba) Rules() ([]map[string]any, error) {
 func decisionOf(out *C.pgtls_hba_decision) (*Decision, error) {
 	defer C.pgtls_hba_decision_free(out)
 	d := &Decision{
-		Verdict: C.GoString(C.pgtls_hba_decision_verdict(out)),
+		Outcome: HbaOutcome(C.pgtls_hba_decision_outcome(out)),
 		Line:    uint32(C.pgtls_hba_decision_line(out)),
 		Method:  C.GoString(C.pgtls_hba_decision_method(out)),
 		Message: C.GoString(C.pgtls_hba_decision_message(out)),
@@ -209,27 +214,8 @@ func decisionOf(out *C.pgtls_hba_decision) (*Decision, error) {
 	return d, jsonBuf(C.pgtls_hba_decision_to_json(out, &b, &e), b, e, &d.JSON)
 }
 
-// EvaluateRoles is Evaluate with the roles the user belongs to
-// (comma-separated).
-func (h *Hba) EvaluateRoles(address, database, user, memberOf string, flags uint32) (*Decision, error) {
-	a, an := in(address)
-	defer free(a)
-	d, dn := in(database)
-	defer free(d)
-	u, un := in(user)
-	defer free(u)
-	m, mn := in(memberOf)
-	defer free(m)
-	var out *C.pgtls_hba_decision
-	var e *C.pgtls_error
-	if err := check(C.pgtls_hba_evaluate(h.p, a, an, d, dn, u, un, m, mn, C.uint32_t(flags), &out, &e), e); err != nil {
-		return nil, err
-	}
-	return decisionOf(out)
-}
-
-// HbaRequest is a connection for EvaluateRequest: everything Evaluate
-// takes plus the client's host name, the server's addresses (samehost,
+// HbaRequest is a connection for EvaluateRequest: address, flags, roles,
+// the client's host name, the server's addresses (samehost,
 // samenet) and whether the role exists.
 type HbaRequest struct{ p *C.pgtls_hba_request }
 
@@ -351,22 +337,6 @@ func (i *Ident) Mappings() ([]map[string]any, error) {
 	return out, jsonBuf(C.pgtls_ident_mappings_json(i.p, &b, &e), b, e, &out)
 }
 
-// CheckUsermap says whether systemUser may log in as pgUser through mapName.
-func (i *Ident) CheckUsermap(mapName, systemUser, pgUser string) (bool, error) {
-	m, mn := in(mapName)
-	defer free(m)
-	s, sn := in(systemUser)
-	defer free(s)
-	p, pn := in(pgUser)
-	defer free(p)
-	var allowed C.bool
-	var e *C.pgtls_error
-	if err := check(C.pgtls_ident_check_usermap(i.p, m, mn, s, sn, p, pn, &allowed, &e), e); err != nil {
-		return false, err
-	}
-	return bool(allowed), nil
-}
-
 // Leaf is a server certificate parsed for libpq's host-name check.
 type Leaf struct{ p *C.pgtls_leaf }
 
@@ -385,20 +355,28 @@ func ParseLeaf(data []byte) (*Leaf, error) {
 // Free releases the leaf.
 func (l *Leaf) Free() { C.pgtls_leaf_free(l.p); l.p = nil }
 
-// CheckHost is libpq's verify-full name check: nil when a name matches, an
-// *Error with StatusHostMismatch and libpq's message otherwise.
-func (l *Leaf) CheckHost(host string, pgVersion uint32) error {
+// CheckHost is libpq's verify-full name check: whether a name matches and,
+// when none does, libpq's message. A mismatch is an answer, not an error.
+func (l *Leaf) CheckHost(host string, pgVersion uint32) (bool, string, error) {
 	h, n := in(host)
 	defer free(h)
+	var matches C.bool
+	var m *C.pgtls_buf
 	var e *C.pgtls_error
-	return check(C.pgtls_leaf_check_host(l.p, h, n, C.uint32_t(pgVersion), &e), e)
+	if err := check(C.pgtls_leaf_check_host(l.p, h, n, C.uint32_t(pgVersion), &matches, &m, &e), e); err != nil {
+		return false, "", err
+	}
+	if m == nil {
+		return bool(matches), "", nil
+	}
+	return bool(matches), string(takeBuf(m)), nil
 }
 
 // ClientDecision is what the server decides about a TLS client's certificate.
 type ClientDecision struct {
-	Accept    bool
-	Verdict   string // "accept", "reject" or "undecided"
-	Undecided string // why pgtls cannot decide; "" when it decided
+	Outcome   ClientOutcome // ClientAccept, ClientReject or ClientUndecided
+	Accept    bool          // Outcome == ClientAccept
+	Undecided string        // why pgtls cannot decide; "" when it decided
 	Message   string
 	Log       string
 	JSON      map[string]any
@@ -430,12 +408,12 @@ func VerifyClient(hbaLine, caFile, crlFile string, ident *Ident, user, chainPEM 
 	}
 	defer C.pgtls_client_decision_free(d)
 	out := &ClientDecision{
-		Accept:    bool(C.pgtls_client_decision_accept(d)),
-		Verdict:   C.GoString(C.pgtls_client_decision_verdict(d)),
+		Outcome:   ClientOutcome(C.pgtls_client_decision_outcome(d)),
 		Undecided: C.GoString(C.pgtls_client_decision_undecided(d)),
 		Message:   C.GoString(C.pgtls_client_decision_message(d)),
 		Log:       C.GoString(C.pgtls_client_decision_log(d)),
 	}
+	out.Accept = out.Outcome == ClientAccept
 	var b *C.pgtls_buf
 	return out, jsonBuf(C.pgtls_client_decision_to_json(d, &b, &e), b, e, &out.JSON)
 }
@@ -483,32 +461,43 @@ func (c *CA) ChainPEM() (string, error) {
 
 // UsermapDecision is the whole answer of Ident.Usermap.
 type UsermapDecision struct {
-	Verdict   string // "allowed", "denied", "error" or "undecided"
-	Line      uint32 // the deciding line; 0 when none
-	Log       string // what the server logs when it refuses
-	Undecided string // why pgtls cannot decide; "" when it decided
+	Outcome   UsermapOutcome // UsermapAllowed, UsermapDenied, UsermapError or UsermapUndecided
+	Line      uint32         // the deciding line; 0 when none
+	Log       string         // what the server logs when it refuses
+	Undecided string         // why pgtls cannot decide; "" when it decided
 }
 
-// Usermap is CheckUsermap telling "pgtls cannot decide" apart from a
-// refusal; memberOf lists pgUser's roles (comma-separated) for +role
-// entries, caseInsensitive is the SSPI / krb_caseins_users comparison.
-func (i *Ident) Usermap(mapName, systemUser, pgUser, memberOf string, caseInsensitive bool) (*UsermapDecision, error) {
+// Usermap says whether systemUser may log in as pgUser through mapName,
+// telling "pgtls cannot decide" apart from a refusal; roles are pgUser's
+// roles for +role entries (each name as it is), caseInsensitive is the
+// SSPI / krb_caseins_users comparison.
+func (i *Ident) Usermap(mapName, systemUser, pgUser string, roles []string, caseInsensitive bool) (*UsermapDecision, error) {
 	m, mn := in(mapName)
 	defer free(m)
 	s, sn := in(systemUser)
 	defer free(s)
 	p, pn := in(pgUser)
 	defer free(p)
-	r, rn := in(memberOf)
-	defer free(r)
+	// Go slices of C pointers: no Go pointer reaches C.
+	ptrs := make([]*C.uint8_t, len(roles))
+	lens := make([]C.size_t, len(roles))
+	for j, role := range roles {
+		ptrs[j], lens[j] = in(role)
+		defer free(ptrs[j])
+	}
+	var rp **C.uint8_t
+	var rl *C.size_t
+	if len(roles) > 0 {
+		rp, rl = &ptrs[0], &lens[0]
+	}
 	var d *C.pgtls_usermap_decision
 	var e *C.pgtls_error
-	if err := check(C.pgtls_ident_usermap(i.p, m, mn, s, sn, p, pn, r, rn, C.bool(caseInsensitive), &d, &e), e); err != nil {
+	if err := check(C.pgtls_ident_usermap(i.p, m, mn, s, sn, p, pn, rp, rl, C.size_t(len(roles)), C.bool(caseInsensitive), &d, &e), e); err != nil {
 		return nil, err
 	}
 	defer C.pgtls_usermap_decision_free(d)
 	return &UsermapDecision{
-		Verdict:   C.GoString(C.pgtls_usermap_decision_verdict(d)),
+		Outcome:   UsermapOutcome(C.pgtls_usermap_decision_outcome(d)),
 		Line:      uint32(C.pgtls_usermap_decision_line(d)),
 		Log:       C.GoString(C.pgtls_usermap_decision_log(d)),
 		Undecided: C.GoString(C.pgtls_usermap_decision_undecided(d)),

@@ -49,7 +49,7 @@ func TestIssueAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ca.Free()
-	if !ca.Certificate().IsCA() {
+	if !mustCert(ca.Certificate()).IsCA() {
 		t.Fatal("CA certificate is not a CA")
 	}
 	store, err := CreateStore(filepath.Join(dir, "ca"), ca)
@@ -87,7 +87,7 @@ func TestIssueAndVerify(t *testing.T) {
 		t.Fatalf("json %v %v", j, err)
 	}
 
-	rootPEM, _ := ca.Certificate().PEM()
+	rootPEM, _ := mustCert(ca.Certificate()).PEM()
 	root := filepath.Join(dir, "root.crt")
 	if err := os.WriteFile(root, []byte(rootPEM), 0o644); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestConcurrentCallsKeepTheirOwnErrors(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
 				d, err := hba.Evaluate("10.1.2.3", "db", "u", HbaRequestTLS)
-				if err != nil || d.Verdict != "match" || d.Line != 1 {
+				if err != nil || d.Outcome != HbaMatch || d.Line != 1 {
 					errs <- "evaluate"
 					return
 				}
@@ -167,4 +167,12 @@ func TestHba(t *testing.T) {
 	if broken.LoadError() == "" {
 		t.Fatal("broken file loads")
 	}
+}
+
+// mustCert is a certificate copy for a test; a failure to copy it panics.
+func mustCert(c *Cert, err error) *Cert {
+	if err != nil {
+		panic(err)
+	}
+	return c
 }

@@ -7,6 +7,7 @@ Handles are freed when the Python wrapper is garbage-collected.
 """
 
 import ctypes
+import enum
 import ctypes.util
 import json
 import os
@@ -17,7 +18,7 @@ if not _path:
 _lib = ctypes.CDLL(_path)
 
 # The header this module was written against.
-ABI_VERSION = 1
+ABI_VERSION = 2
 if _lib.pgtls_abi_version() != ABI_VERSION:
     raise ImportError(
         "libpgtls ABI %d, these bindings expect %d" % (_lib.pgtls_abi_version(), ABI_VERSION)
@@ -32,12 +33,55 @@ STATUS_PARSE_CERTIFICATE = 201
 STATUS_PARSE_CSR = 202
 STATUS_PARSE_KEY = 203
 STATUS_PARSE_VALUE = 207
-STATUS_HOSTNAME_MISMATCH = 300
 STATUS_ISSUE = 400
 STATUS_IO = 401
 STATUS_NOT_FOUND = 403
 STATUS_ALREADY_EXISTS = 404
 STATUS_PANIC = 901
+
+
+
+class ChainOutcome(enum.IntEnum):
+    """pgtls_chain_outcome: libpq's answer on a server's chain."""
+    INVALID = 0
+    ACCEPT = 1
+    REJECT = 2
+
+
+class ClientOutcome(enum.IntEnum):
+    """pgtls_client_outcome: the server's decision on a client certificate."""
+    INVALID = 0
+    ACCEPT = 1
+    REJECT = 2
+    UNDECIDED = 3
+
+
+class HbaOutcome(enum.IntEnum):
+    """pgtls_hba_outcome: the pg_hba stage's decision."""
+    INVALID = 0
+    MATCH = 1
+    REJECT = 2
+    NO_MATCH = 3
+    NOT_LOADED = 4
+    UNDECIDED = 5
+
+
+class UsermapOutcome(enum.IntEnum):
+    """pgtls_usermap_outcome: a pg_ident.conf user-map decision."""
+    INVALID = 0
+    ALLOWED = 1
+    DENIED = 2
+    ERROR = 3
+    UNDECIDED = 4
+
+
+class Severity(enum.IntEnum):
+    """pgtls_severity: how serious a lint finding is (ordered)."""
+    INVALID = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
 
 HBA_REQUEST_TLS = 1
 HBA_REQUEST_GSS = 2
@@ -91,11 +135,11 @@ _sig("pgtls_ca_create_root", _u32, _u8p, _sz, _p, _u32, _i32, _i64, _pp, _pp)
 _sig("pgtls_ca_load", _u32, _u8p, _sz, _u8p, _sz, _u8p, _sz, _pp, _pp)
 _sig("pgtls_ca_create_intermediate", _u32, _p, _u8p, _sz, _p, _u32, _i32, _i64, _pp, _pp)
 _sig("pgtls_ca_chain_to_pem", _u32, _p, _pp, _pp)
-_sig("pgtls_ca_certificate", _p, _p)
+_sig("pgtls_ca_certificate", _u32, _p, _pp, _pp)
 _sig("pgtls_ca_free", None, _p)
 _sig("pgtls_store_create", _u32, _u8p, _sz, _p, _u8p, _sz, _pp, _pp)
 _sig("pgtls_store_open", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
-_sig("pgtls_store_ca_certificate", _p, _p)
+_sig("pgtls_store_ca_certificate", _u32, _p, _pp, _pp)
 _sig("pgtls_store_issue_server", _u32, _p, _u8p, _sz, _p, _u32, _i64, _pp, _pp)
 _sig("pgtls_store_issue_client", _u32, _p, _u8p, _sz, _p, _u32, _i64, _pp, _pp)
 _sig("pgtls_store_sign_csr", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u32, _i64, _pp, _pp)
@@ -113,7 +157,6 @@ for _n in ("text", "error", "type", "method"):
     _sig("pgtls_hba_line_" + _n, _cs, _p, _sz)
 _sig("pgtls_hba_rules_json", _u32, _p, _pp, _pp)
 _sig("pgtls_hba_free", None, _p)
-_sig("pgtls_hba_evaluate", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u32, _pp, _pp)
 _sig("pgtls_hba_request_new", _u32, _u8p, _sz, _u8p, _sz, _pp, _pp)
 _sig("pgtls_hba_request_set_address", _u32, _p, _u8p, _sz, _pp)
 _sig("pgtls_hba_request_set_flags", _u32, _p, _u32, _pp)
@@ -123,7 +166,7 @@ _sig("pgtls_hba_request_set_client_hostname", _u32, _p, _u8p, _sz, _pp)
 _sig("pgtls_hba_request_add_server_address", _u32, _p, _u8p, _sz, _pp)
 _sig("pgtls_hba_request_free", None, _p)
 _sig("pgtls_hba_evaluate_request", _u32, _p, _p, _pp, _pp)
-_sig("pgtls_hba_decision_verdict", _cs, _p)
+_sig("pgtls_hba_decision_outcome", _u32, _p)
 _sig("pgtls_hba_decision_line", _u32, _p)
 _sig("pgtls_hba_decision_method", _cs, _p)
 _sig("pgtls_hba_decision_message", _cs, _p)
@@ -132,24 +175,24 @@ _sig("pgtls_hba_decision_free", None, _p)
 _sig("pgtls_hba_lint", _u32, _p, _p, _pp, _pp)
 _sig("pgtls_lint_count", _sz, _p)
 _sig("pgtls_lint_line", _u32, _p, _sz)
-for _n in ("severity", "code", "message"):
+_sig("pgtls_lint_severity", _u32, _p, _sz)
+for _n in ("code", "message"):
     _sig("pgtls_lint_" + _n, _cs, _p, _sz)
 _sig("pgtls_lint_to_json", _u32, _p, _pp, _pp)
 _sig("pgtls_lint_free", None, _p)
 _sig("pgtls_ident_parse", _u32, _u8p, _sz, _u32, _pp, _pp)
 _sig("pgtls_ident_load_error", _cs, _p)
 _sig("pgtls_ident_mappings_json", _u32, _p, _pp, _pp)
-_sig("pgtls_ident_check_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz,
-     ctypes.POINTER(ctypes.c_bool), _pp)
-_sig("pgtls_ident_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz, _u8p, _sz, _b, _pp, _pp)
-_sig("pgtls_usermap_decision_verdict", _cs, _p)
+_sig("pgtls_ident_usermap", _u32, _p, _u8p, _sz, _u8p, _sz, _u8p, _sz,
+     ctypes.POINTER(_u8p), ctypes.POINTER(_sz), _sz, _b, _pp, _pp)
+_sig("pgtls_usermap_decision_outcome", _u32, _p)
 _sig("pgtls_usermap_decision_line", _u32, _p)
 _sig("pgtls_usermap_decision_log", _cs, _p)
 _sig("pgtls_usermap_decision_undecided", _cs, _p)
 _sig("pgtls_usermap_decision_free", None, _p)
 _sig("pgtls_ident_free", None, _p)
 _sig("pgtls_verify_server", _u32, _u8p, _sz, _u8p, _sz, _u32, _i64, _pp, _pp)
-_sig("pgtls_verdict_accept", _b, _p)
+_sig("pgtls_verdict_outcome", _u32, _p)
 _sig("pgtls_verdict_tls", _b, _p)
 _sig("pgtls_verdict_plaintext_fallback", _b, _p)
 _sig("pgtls_verdict_message", _cs, _p)
@@ -158,12 +201,11 @@ _sig("pgtls_verdict_reason_code", _u32, _p)
 _sig("pgtls_verdict_to_json", _u32, _p, _pp, _pp)
 _sig("pgtls_verdict_free", None, _p)
 _sig("pgtls_leaf_parse", _u32, _u8p, _sz, _pp, _pp)
-_sig("pgtls_leaf_check_host", _u32, _p, _u8p, _sz, _u32, _pp)
+_sig("pgtls_leaf_check_host", _u32, _p, _u8p, _sz, _u32, ctypes.POINTER(_b), _pp, _pp)
 _sig("pgtls_leaf_free", None, _p)
 _sig("pgtls_verify_client", _u32, _u8p, _sz, _u8p, _sz, _u8p, _sz, _p, _u8p, _sz, _u8p, _sz,
      _u32, _i64, _pp, _pp)
-_sig("pgtls_client_decision_accept", _b, _p)
-_sig("pgtls_client_decision_verdict", _cs, _p)
+_sig("pgtls_client_decision_outcome", _u32, _p)
 _sig("pgtls_client_decision_undecided", _cs, _p)
 _sig("pgtls_client_decision_message", _cs, _p)
 _sig("pgtls_client_decision_log", _cs, _p)
@@ -324,7 +366,8 @@ class CA(_Handle):
 
     @property
     def certificate(self):
-        return Cert(_lib.pgtls_ca_certificate(self.ptr), owner=self)
+        """An owned copy of the CA's certificate."""
+        return _new(Cert, _lib.pgtls_ca_certificate, self.ptr)
 
 
 class Store(_Handle):
@@ -340,7 +383,8 @@ class Store(_Handle):
 
     @property
     def ca_certificate(self):
-        return Cert(_lib.pgtls_store_ca_certificate(self.ptr), owner=self)
+        """An owned copy of the store's CA certificate."""
+        return _new(Cert, _lib.pgtls_store_ca_certificate, self.ptr)
 
     def issue_server(self, names, key, days, now):
         return _new(Cert, _lib.pgtls_store_issue_server, self.ptr, *_arg(names), key.ptr, days, now)
@@ -391,13 +435,14 @@ class Hba(_Handle):
     def rules(self):
         return json.loads(_buf(_lib.pgtls_hba_rules_json, self.ptr))
 
-    def evaluate(self, address, database, user, member_of=None, flags=0):
-        d = _new(Decision, _lib.pgtls_hba_evaluate, self.ptr, *_arg(address), *_arg(database),
-                 *_arg(user), *_arg(member_of), flags)
-        return d
+    def evaluate(self, address, database, user, roles=(), flags=0):
+        """evaluate_request for an HbaRequest of these fields (address None: a
+        Unix socket; roles: the role names user belongs to)."""
+        return self.evaluate_request(HbaRequest(database, user, address=address, flags=flags,
+                                                roles=roles))
 
     def evaluate_request(self, request):
-        """Like evaluate, with everything an HbaRequest carries."""
+        """The pg_hba decision for everything an HbaRequest carries."""
         return _new(Decision, _lib.pgtls_hba_evaluate_request, self.ptr, request.ptr)
 
     def lint(self, ident=None):
@@ -445,7 +490,7 @@ class HbaRequest(_Handle):
 
 class Decision(_Handle):
     _free = _lib.pgtls_hba_decision_free
-    verdict = property(lambda self: _s(_lib.pgtls_hba_decision_verdict(self.ptr)))
+    outcome = property(lambda self: HbaOutcome(_lib.pgtls_hba_decision_outcome(self.ptr)))
     line = property(lambda self: _lib.pgtls_hba_decision_line(self.ptr))
     method = property(lambda self: _s(_lib.pgtls_hba_decision_method(self.ptr)))
     message = property(lambda self: _s(_lib.pgtls_hba_decision_message(self.ptr)))
@@ -462,7 +507,7 @@ class Lint(_Handle):
         p = self.ptr
         return [{
             "line": _lib.pgtls_lint_line(p, i),
-            "severity": _s(_lib.pgtls_lint_severity(p, i)),
+            "severity": Severity(_lib.pgtls_lint_severity(p, i)),
             "code": _s(_lib.pgtls_lint_code(p, i)),
             "message": _s(_lib.pgtls_lint_message(p, i)),
         } for i in range(_lib.pgtls_lint_count(p))]
@@ -483,21 +528,19 @@ class Ident(_Handle):
     def mappings(self):
         return json.loads(_buf(_lib.pgtls_ident_mappings_json, self.ptr))
 
-    def check_usermap(self, map_name, system_user, pg_user):
-        allowed = ctypes.c_bool(False)
-        _call(_lib.pgtls_ident_check_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
-              *_arg(pg_user), ctypes.byref(allowed))
-        return allowed.value
-
-    def usermap(self, map_name, system_user, pg_user, member_of=None, case_insensitive=False):
-        """check_usermap's whole answer: {"verdict": "allowed" | "denied" | "error" |
-        "undecided", "line", "log", "undecided"}."""
+    def usermap(self, map_name, system_user, pg_user, roles=(), case_insensitive=False):
+        """Whether system_user may log in as pg_user through map_name:
+        {"outcome": UsermapOutcome, "line", "log", "undecided"}. roles: the
+        role names pg_user belongs to (for +role entries), each as it is."""
+        names = [r.encode("utf-8") if isinstance(r, str) else r for r in roles]
+        ptrs = (_u8p * len(names))(*names)
+        lens = (_sz * len(names))(*[len(n) for n in names])
         out = ctypes.c_void_p()
         _call(_lib.pgtls_ident_usermap, self.ptr, *_arg(map_name), *_arg(system_user),
-              *_arg(pg_user), *_arg(member_of), case_insensitive, ctypes.byref(out))
+              *_arg(pg_user), ptrs, lens, len(names), case_insensitive, ctypes.byref(out))
         try:
             return {
-                "verdict": _s(_lib.pgtls_usermap_decision_verdict(out)),
+                "outcome": UsermapOutcome(_lib.pgtls_usermap_decision_outcome(out)),
                 "line": _lib.pgtls_usermap_decision_line(out),
                 "log": _s(_lib.pgtls_usermap_decision_log(out)),
                 "undecided": _s(_lib.pgtls_usermap_decision_undecided(out)),
@@ -508,7 +551,8 @@ class Ident(_Handle):
 
 class Verdict(_Handle):
     _free = _lib.pgtls_verdict_free
-    accept = property(lambda self: _lib.pgtls_verdict_accept(self.ptr))
+    outcome = property(lambda self: ChainOutcome(_lib.pgtls_verdict_outcome(self.ptr)))
+    accept = property(lambda self: self.outcome == ChainOutcome.ACCEPT)
     tls = property(lambda self: _lib.pgtls_verdict_tls(self.ptr))
     plaintext_fallback = property(lambda self: _lib.pgtls_verdict_plaintext_fallback(self.ptr))
     message = property(lambda self: _s(_lib.pgtls_verdict_message(self.ptr)))
@@ -534,15 +578,25 @@ class Leaf(_Handle):
         return _new(cls, _lib.pgtls_leaf_parse, *_arg(data))
 
     def check_host(self, host, pg_version=15):
-        """None when a name matches; raises PgtlsError (HOSTNAME_MISMATCH) with libpq's text."""
-        _call(_lib.pgtls_leaf_check_host, self.ptr, *_arg(host), pg_version)
+        """None when a name matches, else libpq's message (a verdict, not an error)."""
+        matches = ctypes.c_bool(False)
+        message = ctypes.c_void_p()
+        _call(_lib.pgtls_leaf_check_host, self.ptr, *_arg(host), pg_version,
+              ctypes.byref(matches), ctypes.byref(message))
+        if matches.value:
+            return None
+        try:
+            n = _lib.pgtls_buf_len(message)
+            return ctypes.string_at(_lib.pgtls_buf_data(message), n).decode("utf-8", "replace")
+        finally:
+            _lib.pgtls_buf_free(message)
 
 
 class ClientDecision(_Handle):
     _free = _lib.pgtls_client_decision_free
-    accept = property(lambda self: _lib.pgtls_client_decision_accept(self.ptr))
-    # "accept", "reject" or "undecided" (pgtls cannot tell what the server does).
-    verdict = property(lambda self: _s(_lib.pgtls_client_decision_verdict(self.ptr)))
+    # ACCEPT, REJECT or UNDECIDED (pgtls cannot tell what the server does).
+    outcome = property(lambda self: ClientOutcome(_lib.pgtls_client_decision_outcome(self.ptr)))
+    accept = property(lambda self: self.outcome == ClientOutcome.ACCEPT)
     undecided = property(lambda self: _s(_lib.pgtls_client_decision_undecided(self.ptr)))
     message = property(lambda self: _s(_lib.pgtls_client_decision_message(self.ptr)))
     log = property(lambda self: _s(_lib.pgtls_client_decision_log(self.ptr)))

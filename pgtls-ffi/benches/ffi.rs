@@ -72,21 +72,25 @@ fn hostname(c: &mut Criterion) {
     g.bench_function("c abi", |b| {
         b.iter(|| {
             let host = black_box("db.example.com");
-            // SAFETY: live leaf, valid input.
+            let mut matches = false;
+            // SAFETY: live leaf, valid input, output slot.
             let st = unsafe {
                 pgtls_ffi::pgtls_leaf_check_host(
                     ffi_leaf,
                     host.as_ptr(),
                     host.len(),
                     15,
+                    &mut matches,
+                    ptr::null_mut(),
                     ptr::null_mut(),
                 )
             };
             assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+            assert!(matches);
         });
     });
     g.finish();
-    let mut g = c.benchmark_group("hostname check (mismatch, with error object)");
+    let mut g = c.benchmark_group("hostname check (mismatch, with message)");
     g.bench_function("rust", |b| {
         b.iter(|| {
             let r = leaf.check(black_box("other.example.com"), PgVersion::V15);
@@ -96,14 +100,23 @@ fn hostname(c: &mut Criterion) {
     g.bench_function("c abi", |b| {
         b.iter(|| {
             let host = black_box("other.example.com");
-            let mut err = ptr::null_mut();
-            // SAFETY: live leaf, valid input, error slot.
-            let st = unsafe {
-                pgtls_ffi::pgtls_leaf_check_host(ffi_leaf, host.as_ptr(), host.len(), 15, &mut err)
-            };
-            assert_eq!(st, pgtls_ffi::pgtls_status::HostnameMismatch);
-            // SAFETY: the error object came from pgtls.
-            unsafe { pgtls_ffi::pgtls_error_free(err) };
+            let mut matches = true;
+            let mut message = ptr::null_mut();
+            // SAFETY: live leaf, valid input, output slots; the message is freed once.
+            unsafe {
+                let st = pgtls_ffi::pgtls_leaf_check_host(
+                    ffi_leaf,
+                    host.as_ptr(),
+                    host.len(),
+                    15,
+                    &mut matches,
+                    &mut message,
+                    ptr::null_mut(),
+                );
+                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
+                assert!(!matches && !message.is_null());
+                pgtls_ffi::pgtls_buf_free(message);
+            }
         });
     });
     g.finish();
@@ -147,7 +160,10 @@ fn chain(c: &mut Criterion) {
                     ptr::null_mut(),
                 );
                 assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
-                assert!(pgtls_ffi::pgtls_verdict_accept(v));
+                assert_eq!(
+                    pgtls_ffi::pgtls_verdict_outcome(v),
+                    pgtls_ffi::pgtls_chain_outcome::Accept
+                );
                 pgtls_ffi::pgtls_verdict_free(v);
             }
         });
@@ -188,32 +204,6 @@ fn hba(c: &mut Criterion) {
                 .with_tls(true)
                 .with_server_addresses(vec![("10.1.0.1".parse().unwrap(), 16)]);
             assert_eq!(evaluate(&file, &req).line_number(), Some(21));
-        });
-    });
-    g.bench_function("c abi, pgtls_hba_evaluate", |b| {
-        b.iter(|| {
-            let a = black_box(addr);
-            let mut d = ptr::null_mut();
-            // SAFETY: live hba, valid inputs; the decision is freed once.
-            unsafe {
-                let st = pgtls_ffi::pgtls_hba_evaluate(
-                    h,
-                    a.as_ptr(),
-                    a.len(),
-                    db.as_ptr(),
-                    db.len(),
-                    user.as_ptr(),
-                    user.len(),
-                    ptr::null(),
-                    0,
-                    pgtls_ffi::PGTLS_HBA_REQUEST_TLS,
-                    &mut d,
-                    ptr::null_mut(),
-                );
-                assert_eq!(st, pgtls_ffi::pgtls_status::Ok);
-                assert_eq!(pgtls_ffi::pgtls_hba_decision_line(d), 21);
-                pgtls_ffi::pgtls_hba_decision_free(d);
-            }
         });
     });
     g.bench_function("c abi, request built per call", |b| {

@@ -123,3 +123,26 @@ pub(crate) unsafe fn free<T>(ptr: *mut T) {
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
+
+/// Text handed back to C: interior NULs (which C cannot see past) dropped.
+pub(crate) fn cstring(s: impl Into<Vec<u8>>) -> std::ffi::CString {
+    let mut v: Vec<u8> = s.into();
+    v.retain(|b| *b != 0);
+    std::ffi::CString::new(v).unwrap_or_default()
+}
+
+/// [`cstring`] of an optional text.
+pub(crate) fn opt_cstring(s: Option<impl Into<Vec<u8>>>) -> Option<std::ffi::CString> {
+    s.map(cstring)
+}
+
+/// A borrowed pointer to an optional text; NULL for none.
+pub(crate) fn opt_ptr(s: Option<&std::ffi::CString>) -> *const std::ffi::c_char {
+    s.map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+/// A PostgreSQL major version as C passes it (12 to 18).
+pub(crate) fn major_version(major: u32) -> Result<::pgtls_hba::PgVersion, Error> {
+    ::pgtls_hba::PgVersion::new(major)
+        .map_err(|e| Error::from_std(pgtls_status::InvalidArgument, &e))
+}

@@ -20,8 +20,13 @@
 //!   `(NULL, n > 0)` is `PGTLS_STATUS_NULL_ARGUMENT`. Text must be UTF-8.
 //! * Outputs are trailing `*_out` parameters, written only on success.
 //!   Objects are opaque handles owned by the caller and freed with their
-//!   `_free` function, which accepts NULL. Getters return pointers borrowed
-//!   from their parent, valid until the parent is freed. Bytes come back in a
+//!   `_free` function, which accepts NULL; no function returns a handle
+//!   borrowed from another (a CA's certificate comes back as an owned
+//!   copy). Getters return strings borrowed from their parent, valid until
+//!   the parent is freed.
+//! * A decision is an outcome enum (`#[repr(u32)]`, stable values, 0 only for
+//!   a NULL handle) of a successful call; a status other than OK means the
+//!   call could not decide. Refusals are never statuses. Bytes come back in a
 //!   `pgtls_buf` (`pgtls_buf_data`, `pgtls_buf_len`, `pgtls_buf_free`).
 //! * Every export catches panics; a caught panic is
 //!   `PGTLS_STATUS_PANIC` (or NULL/0/false for functions without a status).

@@ -5,8 +5,19 @@
 /// In C this is a `uint32_t` (`typedef uint32_t pgtls_status`), so new codes
 /// never change the ABI. Numbers are never reused or renumbered; a retired
 /// code stays here as a "Reserved" comment. Codes come in bands: 1xx
-/// arguments, 2xx parsing, 3xx verification, 4xx certificate authority and
-/// store, 9xx internal. `pgtls_status_str` gives a fixed text for each.
+/// arguments, 2xx parsing, 3xx reserved (verification refusals were codes
+/// before ABI 2; they are verdicts now), 4xx certificate authority and
+/// store, 9xx internal.
+///
+/// A status says whether the call produced its answer, never what the
+/// answer is: a function that decides (`pgtls_verify_server`,
+/// `pgtls_verify_client`, `pgtls_leaf_check_host`,
+/// `pgtls_hba_evaluate_request`, `pgtls_ident_usermap`) returns
+/// `PGTLS_STATUS_OK` with its decision (including "no" and "cannot
+/// decide") in an outcome enum; a status other than OK means there is no
+/// decision. A function that acts (load, issue, sign, revoke) fails with a
+/// status when its inputs cannot do it, for example `PGTLS_STATUS_WRONG_OBJECT`
+/// for a key that does not belong to a CA certificate. `pgtls_status_str` gives a fixed text for each.
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
@@ -45,11 +56,8 @@ pub enum pgtls_status {
     /// A name, address or parameter value did not parse.
     ParseValue = 207,
 
-    /// The host name does not match the certificate.
-    HostnameMismatch = 300,
-    /// The certificate chain was not accepted.
-    ChainRejected = 301,
-
+    // 300 (host name mismatch) and 301 (chain rejected): reserved, retired
+    // in ABI 2. A refusal is a verdict of a successful call, never a status.
     /// Issuing, signing or key generation failed.
     Issue = 400,
     /// Reading or writing the CA store failed (I/O).
@@ -84,8 +92,6 @@ impl pgtls_status {
         Self::ParseHba,
         Self::ParseIdent,
         Self::ParseValue,
-        Self::HostnameMismatch,
-        Self::ChainRejected,
         Self::Issue,
         Self::Io,
         Self::Store,
@@ -112,8 +118,6 @@ impl pgtls_status {
             Self::ParseHba => c"pg_hba.conf error",
             Self::ParseIdent => c"pg_ident.conf error",
             Self::ParseValue => c"value parse error",
-            Self::HostnameMismatch => c"host name mismatch",
-            Self::ChainRejected => c"certificate chain rejected",
             Self::Issue => c"issuance failed",
             Self::Io => c"I/O error",
             Self::Store => c"CA store error",

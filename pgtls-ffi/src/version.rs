@@ -18,7 +18,19 @@ pub const PGTLS_VERSION_NUMBER: u32 =
 /// function, type or status code changes meaning or signature. Before 1.0
 /// there is no ABI promise and the shared library's SONAME carries the exact
 /// version; compare with `pgtls_abi_version()` at load time.
-pub const PGTLS_ABI_VERSION: u32 = 1;
+///
+/// * 1: pgtls 0.1.0.
+/// * 2: verdicts and lint severities are enums (`pgtls_chain_outcome`,
+///   `pgtls_client_outcome`, `pgtls_hba_outcome`, `pgtls_usermap_outcome`,
+///   `pgtls_severity`) instead of strings and bools; `pgtls_hba_evaluate`
+///   and `pgtls_ident_check_usermap` are gone (`pgtls_hba_evaluate_request`,
+///   `pgtls_ident_usermap`, whose roles are now an array of names, not a
+///   comma-separated text); `pgtls_ca_certificate` and
+///   `pgtls_store_ca_certificate` return an owned copy; a host-name
+///   mismatch is a verdict of `pgtls_leaf_check_host`, and the statuses
+///   `PGTLS_STATUS_HOSTNAME_MISMATCH` (300) and `PGTLS_STATUS_CHAIN_REJECTED`
+///   (301) are retired.
+pub const PGTLS_ABI_VERSION: u32 = 2;
 
 const VERSION: &CStr =
     match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

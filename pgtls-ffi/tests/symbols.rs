@@ -128,11 +128,22 @@ fn a_panic_inside_an_export_is_caught() {
 
 #[test]
 fn every_export_runs_inside_the_panic_boundary() {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // Every source file, in src/ and its module directories.
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
     let mut unguarded = Vec::new();
     let mut count = 0;
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         for chunk in text.split("extern \"C\" fn ").skip(1) {
             count += 1;

@@ -59,3 +59,90 @@ pub fn opt_parts<T: AsRef<[u8]> + ?Sized>(b: Option<&T>) -> (*const u8, usize) {
         (b.as_ptr(), b.len())
     })
 }
+
+/// The report's word for a `pgtls_hba_outcome` (what `"verdict"` says in the JSON).
+pub fn hba_word(o: pgtls_ffi::pgtls_hba_outcome) -> &'static str {
+    use pgtls_ffi::pgtls_hba_outcome as O;
+    match o {
+        O::Match => "match",
+        O::Reject => "reject",
+        O::NoMatch => "no-match",
+        O::NotLoaded => "not-loaded",
+        O::Undecided => "undecided",
+        O::Invalid => "invalid",
+    }
+}
+
+/// The report's word for a `pgtls_usermap_outcome`.
+pub fn usermap_word(o: pgtls_ffi::pgtls_usermap_outcome) -> &'static str {
+    use pgtls_ffi::pgtls_usermap_outcome as O;
+    match o {
+        O::Allowed => "allowed",
+        O::Denied => "denied",
+        O::Error => "error",
+        O::Undecided => "undecided",
+        O::Invalid => "invalid",
+    }
+}
+
+/// The report's word for a `pgtls_client_outcome`.
+pub fn client_word(o: pgtls_ffi::pgtls_client_outcome) -> &'static str {
+    use pgtls_ffi::pgtls_client_outcome as O;
+    match o {
+        O::Accept => "accept",
+        O::Reject => "reject",
+        O::Undecided => "undecided",
+        O::Invalid => "invalid",
+    }
+}
+
+/// Evaluates `req` through the request builder (the C ABI's one way to
+/// evaluate a connection) with the given `PGTLS_HBA_REQUEST_*` flags: the
+/// address, the flags and every non-empty role; the other fields keep the
+/// builder's defaults. Returns the status and the decision (NULL on failure).
+///
+/// # Safety
+/// `hba` is live.
+pub unsafe fn evaluate_builder(
+    hba: *const pgtls_ffi::pgtls_hba,
+    req: &::pgtls_hba::Request,
+    flags: u32,
+) -> (pgtls_status, *mut pgtls_ffi::pgtls_hba_decision) {
+    use pgtls_ffi::*;
+    let mut request: *mut pgtls_hba_request = std::ptr::null_mut();
+    let mut dec: *mut pgtls_hba_decision = std::ptr::null_mut();
+    let addr = req.address.map(|a| a.to_string());
+    let (ap, al) = opt_parts(addr.as_deref());
+    // SAFETY: valid slices and out pointers; the request is freed once.
+    unsafe {
+        let mut st = pgtls_hba_request_new(
+            req.database.as_ptr(),
+            req.database.len(),
+            req.user.as_ptr(),
+            req.user.len(),
+            &mut request,
+            std::ptr::null_mut(),
+        );
+        if st == pgtls_status::Ok {
+            st = pgtls_hba_request_set_address(request, ap, al, std::ptr::null_mut());
+        }
+        if st == pgtls_status::Ok {
+            st = pgtls_hba_request_set_flags(request, flags, std::ptr::null_mut());
+        }
+        for role in req.member_of.iter().filter(|r| !r.is_empty()) {
+            if st == pgtls_status::Ok {
+                st = pgtls_hba_request_add_role(
+                    request,
+                    role.as_ptr(),
+                    role.len(),
+                    std::ptr::null_mut(),
+                );
+            }
+        }
+        if st == pgtls_status::Ok {
+            st = pgtls_hba_evaluate_request(hba, request, &mut dec, std::ptr::null_mut());
+        }
+        pgtls_hba_request_free(request);
+        (st, dec)
+    }
+}

@@ -141,18 +141,18 @@ pub fn ffi_bytes(data: &[u8]) {
 ///   PostgreSQL version, a fuzzer chain optionally behind a fixture-issued leaf)
 ///   vs `pgtls_verify::verify_server`: status, accept, tls, plaintext fallback and
 ///   message;
-/// * `pgtls_hba_parse` + `pgtls_hba_evaluate` (generated rules and connection) vs
-///   `pgtls_hba::evaluate`: verdict, line, method and message.
+/// * `pgtls_hba_parse` + the request builder and `pgtls_hba_evaluate_request`
+///   (generated rules and connection) vs `pgtls_hba::evaluate`: outcome, line,
+///   method and message.
 pub fn ffi_verdict(data: &[u8]) {
     use ::pgtls_hba::{HbaFile, Outcome, Replication, ServerSettings};
     use pgtls_ffi::{
         PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
         PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_hba as CHba,
-        pgtls_hba_decision, pgtls_hba_decision_free, pgtls_hba_decision_line,
-        pgtls_hba_decision_message, pgtls_hba_decision_method, pgtls_hba_decision_verdict,
-        pgtls_hba_evaluate, pgtls_hba_free, pgtls_hba_parse, pgtls_verdict, pgtls_verdict_accept,
-        pgtls_verdict_free, pgtls_verdict_message, pgtls_verdict_plaintext_fallback,
-        pgtls_verdict_tls, pgtls_verify_server,
+        pgtls_hba_decision_free, pgtls_hba_decision_line, pgtls_hba_decision_message,
+        pgtls_hba_decision_method, pgtls_hba_decision_outcome, pgtls_hba_free, pgtls_hba_parse,
+        pgtls_verdict, pgtls_verdict_free, pgtls_verdict_message, pgtls_verdict_outcome,
+        pgtls_verdict_plaintext_fallback, pgtls_verdict_tls, pgtls_verify_server,
     };
 
     use super::core::{NOW, fixture, now};
@@ -234,9 +234,13 @@ pub fn ffi_verdict(data: &[u8]) {
             // SAFETY: verdict is live until freed.
             unsafe {
                 assert_eq!(
-                    pgtls_verdict_accept(verdict),
+                    pgtls_verdict_outcome(verdict) == pgtls_ffi::pgtls_chain_outcome::Accept,
                     v.accepted(),
                     "accept differs"
+                );
+                assert_ne!(
+                    pgtls_verdict_outcome(verdict),
+                    pgtls_ffi::pgtls_chain_outcome::Invalid
                 );
                 assert_eq!(pgtls_verdict_tls(verdict), v.tls, "tls differs");
                 assert_eq!(
@@ -309,32 +313,9 @@ pub fn ffi_verdict(data: &[u8]) {
     // that do not depend on them.
     let text_has_names =
         text.contains("samehost") || text.contains("samenet") || text.contains(".example.test");
-    let addr = req.address.map(|a| a.to_string()).unwrap_or_default();
-    let member = req.member_of.join(",");
-    let mut dec: *mut pgtls_hba_decision = ptr::null_mut();
-    let mut err: *mut pgtls_error = ptr::null_mut();
-    // SAFETY: valid slices and out pointers; (NULL, 0) address is a Unix socket.
-    let st = unsafe {
-        pgtls_hba_evaluate(
-            hba,
-            if req.address.is_some() {
-                addr.as_ptr()
-            } else {
-                ptr::null()
-            },
-            if req.address.is_some() { addr.len() } else { 0 },
-            req.database.as_ptr(),
-            req.database.len(),
-            req.user.as_ptr(),
-            req.user.len(),
-            member.as_ptr(),
-            member.len(),
-            flags,
-            &mut dec,
-            &mut err,
-        )
-    };
-    assert_eq!(st, pgtls_status::Ok, "pgtls_hba_evaluate failed");
+    // SAFETY: hba is live.
+    let (st, dec) = unsafe { super::cabi::evaluate_builder(hba, &req, flags) };
+    assert_eq!(st, pgtls_status::Ok, "pgtls_hba_evaluate_request failed");
     if !text_has_names {
         let want = match &d.outcome {
             Outcome::Matched { .. } if d.proceeds() => "match",
@@ -346,8 +327,8 @@ pub fn ffi_verdict(data: &[u8]) {
         // SAFETY: dec is live until freed.
         unsafe {
             assert_eq!(
-                c_text(pgtls_hba_decision_verdict(dec)).as_deref(),
-                Some(want),
+                super::cabi::hba_word(pgtls_hba_decision_outcome(dec)),
+                want,
                 "{text}{req:?}"
             );
             assert_eq!(pgtls_hba_decision_line(dec), d.line_number().unwrap_or(0));

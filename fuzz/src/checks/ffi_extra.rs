@@ -18,24 +18,26 @@ use pgtls_ffi::{
     PGTLS_HBA_REQUEST_GSS, PGTLS_HBA_REQUEST_REPLICATION_LOGICAL,
     PGTLS_HBA_REQUEST_REPLICATION_PHYSICAL, PGTLS_HBA_REQUEST_TLS, pgtls_buf, pgtls_ca,
     pgtls_ca_certificate, pgtls_ca_chain_to_pem, pgtls_ca_create_intermediate, pgtls_ca_free,
-    pgtls_ca_load, pgtls_cert_serial, pgtls_client_decision, pgtls_client_decision_accept,
+    pgtls_ca_load, pgtls_cert_free, pgtls_cert_serial, pgtls_client_decision,
     pgtls_client_decision_free, pgtls_client_decision_log, pgtls_client_decision_message,
-    pgtls_client_decision_to_json, pgtls_client_decision_undecided, pgtls_client_decision_verdict,
+    pgtls_client_decision_outcome, pgtls_client_decision_to_json, pgtls_client_decision_undecided,
     pgtls_error, pgtls_hba as CHba, pgtls_hba_decision, pgtls_hba_decision_free,
     pgtls_hba_decision_line, pgtls_hba_decision_message, pgtls_hba_decision_method,
-    pgtls_hba_decision_to_json, pgtls_hba_decision_verdict, pgtls_hba_evaluate_request,
+    pgtls_hba_decision_outcome, pgtls_hba_decision_to_json, pgtls_hba_evaluate_request,
     pgtls_hba_request, pgtls_hba_request_add_role, pgtls_hba_request_add_server_address,
     pgtls_hba_request_free, pgtls_hba_request_new, pgtls_hba_request_set_address,
     pgtls_hba_request_set_client_hostname, pgtls_hba_request_set_flags,
-    pgtls_hba_request_set_user_exists, pgtls_ident, pgtls_ident_check_usermap, pgtls_ident_free,
-    pgtls_ident_parse, pgtls_ident_usermap, pgtls_key, pgtls_key_free, pgtls_key_parse,
-    pgtls_status, pgtls_usermap_decision, pgtls_usermap_decision_free, pgtls_usermap_decision_line,
-    pgtls_usermap_decision_log, pgtls_usermap_decision_undecided, pgtls_usermap_decision_verdict,
+    pgtls_hba_request_set_user_exists, pgtls_ident, pgtls_ident_free, pgtls_ident_parse,
+    pgtls_ident_usermap, pgtls_key, pgtls_key_free, pgtls_key_parse, pgtls_status,
+    pgtls_usermap_decision, pgtls_usermap_decision_free, pgtls_usermap_decision_line,
+    pgtls_usermap_decision_log, pgtls_usermap_decision_outcome, pgtls_usermap_decision_undecided,
     pgtls_verify_client,
 };
 use time::Duration;
 
-use super::cabi::{buf_bytes, c_form, c_text, opt_parts, take_error};
+use super::cabi::{
+    buf_bytes, c_form, c_text, client_word, hba_word, opt_parts, take_error, usermap_word,
+};
 use super::core::{NOW, fixture, now, revoked_serial};
 use super::input::Reader;
 
@@ -67,7 +69,7 @@ fn take_hba_decision(
     // SAFETY: dec is live until freed here.
     unsafe {
         let v = (
-            c_text(pgtls_hba_decision_verdict(dec)).unwrap_or_default(),
+            hba_word(pgtls_hba_decision_outcome(dec)).to_owned(),
             pgtls_hba_decision_line(dec),
             c_text(pgtls_hba_decision_method(dec)),
             c_text(pgtls_hba_decision_message(dec)),
@@ -283,15 +285,13 @@ pub fn hba_request(
         "an undecided evaluation proceeds"
     );
 
-    // The request pgtls_hba_evaluate builds (no host name, no server addresses,
-    // the role exists): the builder gives the same decision as that call.
+    // The plain request (no host name, no server addresses, the role exists)
+    // through a fresh builder decides as `evaluate` does.
     let mut plain = req.clone();
     plain.client_hostname = None;
     plain.server_addresses.clear();
     plain.user_exists = true;
-    let roles = plain.member_of.join(",");
     let mut dec1: *mut pgtls_hba_decision = ptr::null_mut();
-    let mut dec2: *mut pgtls_hba_decision = ptr::null_mut();
     // SAFETY: request is live until freed here; slices valid.
     unsafe {
         // Server addresses cannot be removed: a fresh request for this part.
@@ -326,29 +326,11 @@ pub fn hba_request(
             pgtls_hba_evaluate_request(hba, request, &mut dec1, ptr::null_mut()),
             pgtls_status::Ok
         );
-        assert_eq!(
-            pgtls_ffi::pgtls_hba_evaluate(
-                hba,
-                ap,
-                al,
-                plain.database.as_ptr(),
-                plain.database.len(),
-                plain.user.as_ptr(),
-                plain.user.len(),
-                roles.as_ptr(),
-                roles.len(),
-                request_flags(&plain),
-                &mut dec2,
-                ptr::null_mut(),
-            ),
-            pgtls_status::Ok
-        );
     }
     let d_plain = ::pgtls_hba::evaluate(file, &plain);
     let (v, line, method, message) = expected_hba(&d_plain);
     let want = (v.to_owned(), line, method, message);
     assert_eq!(take_hba_decision(dec1), want, "builder vs evaluate\n{text}");
-    assert_eq!(take_hba_decision(dec2), want, "pgtls_hba_evaluate\n{text}");
 
     // NULL handles and outputs.
     let mut dec: *mut pgtls_hba_decision = ptr::null_mut();
@@ -425,8 +407,7 @@ fn c_ident(text: &str, major: u32) -> *mut pgtls_ident {
 }
 
 /// `pgtls_ident_usermap` equals `IdentFile::check_usermap` (verdict, line, log,
-/// the undecided reason) and never allows what the Rust API does not;
-/// `pgtls_ident_check_usermap` is its plain boolean (false when undecided).
+/// the undecided reason) and never allows what the Rust API does not.
 /// Returns the C pg_ident.conf for the client-certificate check (caller frees).
 pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut pgtls_ident) {
     let text = ident_text(r);
@@ -436,12 +417,15 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
     let map = r.pick(&[None, Some(""), Some("m"), Some("other")]);
     let system = r.pick(NAMES);
     let pg = r.pick(NAMES);
-    let (roles, roles_text): (Vec<String>, &str) = match r.below(4) {
-        0 => (Vec::new(), ""),
-        1 => (vec!["staff".to_owned()], "staff"),
-        2 => (vec!["staff".to_owned(), "admin".to_owned()], "staff,admin"),
-        _ => (vec!["staff".to_owned()], " staff , "),
+    let roles: Vec<String> = match r.below(4) {
+        0 => Vec::new(),
+        1 => vec!["staff".to_owned()],
+        2 => vec!["staff".to_owned(), "admin".to_owned()],
+        // One name with a comma: one role, never split.
+        _ => vec!["staff, admin".to_owned()],
     };
+    let role_ptrs: Vec<*const u8> = roles.iter().map(|r| r.as_ptr()).collect();
+    let role_lens: Vec<usize> = roles.iter().map(String::len).collect();
     let ci = r.bool();
     let d = file.check_usermap(map, system, pg, &roles, ci);
     let (mp, ml) = opt_parts(map);
@@ -457,8 +441,9 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
             system.len(),
             pg.as_ptr(),
             pg.len(),
-            roles_text.as_ptr(),
-            roles_text.len(),
+            role_ptrs.as_ptr(),
+            role_lens.as_ptr(),
+            roles.len(),
             ci,
             &mut dec,
             &mut err,
@@ -475,8 +460,8 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
     // SAFETY: dec is live until freed.
     unsafe {
         let ctx = || format!("{text}map={map:?} {system} -> {pg} roles={roles:?} ci={ci}");
-        let got = c_text(pgtls_usermap_decision_verdict(dec));
-        assert_eq!(got.as_deref(), Some(verdict), "usermap verdict\n{}", ctx());
+        let got = usermap_word(pgtls_usermap_decision_outcome(dec));
+        assert_eq!(got, verdict, "usermap verdict\n{}", ctx());
         assert_eq!(
             pgtls_usermap_decision_line(dec),
             d.line.as_ref().map_or(0, |(_, n)| *n),
@@ -497,25 +482,6 @@ pub fn ident_usermap(r: &mut Reader<'_>, major: u32) -> (String, IdentFile, *mut
         pgtls_usermap_decision_free(dec);
     }
 
-    // The plain boolean: no roles, case-sensitive.
-    let plain = file.check_usermap(map, system, pg, &[], false);
-    let mut allowed = !plain.allowed();
-    // SAFETY: as above.
-    let st = unsafe {
-        pgtls_ident_check_usermap(
-            ident,
-            mp,
-            ml,
-            system.as_ptr(),
-            system.len(),
-            pg.as_ptr(),
-            pg.len(),
-            &mut allowed,
-            ptr::null_mut(),
-        )
-    };
-    assert_eq!(st, pgtls_status::Ok);
-    assert_eq!(allowed, plain.allowed(), "pgtls_ident_check_usermap");
     (text, file, ident)
 }
 
@@ -647,11 +613,9 @@ pub fn client_decision(
             };
             // SAFETY: dec is live until freed.
             unsafe {
-                let verdict = c_text(pgtls_client_decision_verdict(dec));
-                let accept = pgtls_client_decision_accept(dec);
+                let verdict = client_word(pgtls_client_decision_outcome(dec));
                 let ctx = || format!("{line} user={user} ident={with_ident} crl={crl} {d:?}");
-                assert_eq!(verdict.as_deref(), Some(want), "client verdict\n{}", ctx());
-                assert_eq!(accept, want == "accept", "accept vs verdict\n{}", ctx());
+                assert_eq!(verdict, want, "client verdict\n{}", ctx());
                 assert_eq!(
                     c_text(pgtls_client_decision_undecided(dec)),
                     d.undecided().map(c_form),
@@ -696,12 +660,14 @@ pub fn client_decision(
         }
         (r, s) => panic!("pgtls_verify_client {s:?} but the Rust API {r:?} ({line})"),
     }
-    // NULL accessors are NULL / false, never a read.
+    // NULL accessors are NULL / INVALID, never a read.
     // SAFETY: NULL is allowed for every accessor.
     unsafe {
-        assert!(pgtls_client_decision_verdict(ptr::null()).is_null());
+        assert_eq!(
+            pgtls_client_decision_outcome(ptr::null()),
+            pgtls_ffi::pgtls_client_outcome::Invalid
+        );
         assert!(pgtls_client_decision_undecided(ptr::null()).is_null());
-        assert!(!pgtls_client_decision_accept(ptr::null()));
     }
 }
 
@@ -867,8 +833,17 @@ pub fn ca_load(data: &[u8]) {
 /// `pgtls_ca_create_intermediate` succeeds exactly when `Ca::create_intermediate`
 /// does, making a CA whose chain is the loaded CA's certificate and chain.
 fn ca_loaded(ca: *mut pgtls_ca, rca: &Ca) {
-    // SAFETY: ca is live; the borrowed certificate lives as long.
-    let serial = unsafe { c_text(pgtls_cert_serial(pgtls_ca_certificate(ca))) };
+    let mut cert = ptr::null_mut();
+    // SAFETY: ca is live; the certificate is an owned copy, freed once.
+    let serial = unsafe {
+        assert_eq!(
+            pgtls_ca_certificate(ca, &mut cert, ptr::null_mut()),
+            pgtls_status::Ok
+        );
+        let serial = c_text(pgtls_cert_serial(cert));
+        pgtls_cert_free(cert);
+        serial
+    };
     assert_eq!(serial, Some(rca.certificate().serial_hex()));
     let mut pem: *mut pgtls_buf = ptr::null_mut();
     // SAFETY: live ca, valid out pointer.
