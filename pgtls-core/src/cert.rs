@@ -189,13 +189,18 @@ impl Certificate {
         SerialNumber::from_bytes(self.x509.serial()).ok()
     }
 
-    /// Upper-case hex of the raw serial, as OpenSSL prints it.
+    /// Upper-case hex of the serial, as OpenSSL prints it (`openssl x509 -serial`,
+    /// `index.txt`): the DER sign octet of a positive serial whose top bit is set is not
+    /// part of the number, so `00 93 3A` prints as `933A`.
     pub fn serial_hex(&self) -> String {
-        self.x509
-            .serial()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect()
+        let raw = self.x509.serial();
+        let mut digits = raw;
+        while let [0, rest @ ..] = digits
+            && !rest.is_empty()
+        {
+            digits = rest;
+        }
+        digits.iter().map(|b| format!("{b:02X}")).collect()
     }
 
     /// Start of validity.

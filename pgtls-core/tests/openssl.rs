@@ -647,3 +647,52 @@ fn keys_openssl_makes_load_in_every_format() {
     }
     assert!(KeyPair::from_pem_or_der(b"\x30\x03\x02\x01\x00", None, "g.der").is_err());
 }
+
+/// A serial whose top bit is set carries a DER sign octet (`00 93 ..`) that is not part
+/// of the number: `serial_hex` prints what `openssl x509 -serial` prints, for serials
+/// openssl itself wrote, with and without that octet, and for the smallest ones.
+#[test]
+fn serial_hex_is_what_openssl_prints() {
+    require_openssl().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "k.pem",
+        ],
+    )
+    .unwrap();
+    for serial in ["0x933A12", "0x7F01", "0x00FF", "1", "0x80", "0x0100"] {
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-key",
+                "k.pem",
+                "-subj",
+                "/CN=s",
+                "-days",
+                "1",
+                "-set_serial",
+                serial,
+                "-out",
+                "c.pem",
+            ],
+        )
+        .unwrap();
+        let printed = stdout(openssl(d, &["x509", "-in", "c.pem", "-noout", "-serial"]).unwrap());
+        let want = printed.trim().trim_start_matches("serial=");
+        let cert =
+            pgtls_core::Certificate::from_pem_or_der(&fs::read(d.join("c.pem")).unwrap(), "c.pem")
+                .unwrap();
+        assert_eq!(cert.serial_hex(), want, "serial {serial}");
+    }
+}
