@@ -457,6 +457,23 @@ impl Head {
     }
 }
 
+/// Reads from `inner` and shows what arrived to `head` until it has what it needs.
+fn read_noting<R: AsyncRead>(
+    inner: Pin<&mut R>,
+    head: &mut Head,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let before = buf.filled().len();
+    let r = inner.poll_read(cx, buf);
+    if !head.done
+        && let Poll::Ready(Ok(())) = &r
+    {
+        head.note(buf.filled().get(before..).unwrap_or_default());
+    }
+    r
+}
+
 /// A stream that records the server's first authentication request (for
 /// plaintext attempts, where no [`TlsStream`] sees the bytes).
 #[derive(Debug)]
@@ -468,15 +485,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.0).poll_read(cx, buf);
-        if !self.1.done
-            && let Poll::Ready(Ok(())) = &r
-        {
-            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
-            self.1.note(&new);
-        }
-        r
+        let this = &mut *self;
+        read_noting(Pin::new(&mut this.0), &mut this.1, cx, buf)
     }
 }
 
@@ -542,15 +552,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.0).poll_read(cx, buf);
-        if !self.1.done
-            && let Poll::Ready(Ok(())) = &r
-        {
-            let new = buf.filled().get(before..).unwrap_or_default().to_vec();
-            self.1.note(&new);
-        }
-        r
+        let this = &mut *self;
+        read_noting(Pin::new(&mut this.0), &mut this.1, cx, buf)
     }
 }
 
