@@ -148,6 +148,11 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// A server certificate rotation, client by client: check it, and plan its stages.
+    Rotation {
+        #[command(subcommand)]
+        command: cmd::rotation::Command,
+    },
 }
 
 /// Runs a command: its decision, or why it failed.
@@ -179,6 +184,7 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Rotation { command } => cmd::rotation::run(command),
     }
 }
 

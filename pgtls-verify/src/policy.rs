@@ -83,6 +83,18 @@ pub struct Plan {
     pub client_cert: ClientCertPlan,
 }
 
+impl Plan {
+    /// The root file is a file that does not exist (`stat` fails), or there is no
+    /// home directory to find one in.
+    pub fn root_file_missing(&self) -> bool {
+        match &self.root {
+            RootPlan::File(p) => std::fs::metadata(p).is_err(),
+            RootPlan::NoHomeDirectory => true,
+            RootPlan::System => false,
+        }
+    }
+}
+
 /// libpq refuses before any TLS happens; the text is libpq's message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

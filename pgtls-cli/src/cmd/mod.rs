@@ -12,6 +12,7 @@ pub(crate) mod key;
 pub(crate) mod probe;
 pub(crate) mod quickstart;
 pub(crate) mod revoke;
+pub(crate) mod rotation;
 pub(crate) mod sign;
 pub(crate) mod verify;
 pub(crate) mod version;
