@@ -475,7 +475,7 @@ fn bad_lines_are_usage_errors_naming_file_and_line() {
         ("--chain-after", "/nonexistent.pem"),
         ("--clients", "/nonexistent.tsv"),
     ] {
-        let mut args = vec![
+        let mut args = [
             "rotation".to_owned(),
             "check".into(),
             "--chain-before".into(),

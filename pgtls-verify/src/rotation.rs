@@ -446,14 +446,14 @@ fn model(driver: Driver, pairs: &[(String, String)], env: &Env, version: PgVersi
                 _ => m.refusal = Some("sslmode is invalid".into()),
             }
             // configTLS reads sslrootcert for every TLS mode.
-            if let (Some(r), true) = (&root, mode != "disable") {
-                if let Err(e) = std::fs::read(r) {
-                    m.refusal = Some(format!(
-                        "failed to configure TLS (unable to read CA file: open {}: {})",
-                        r.display(),
-                        io_text(&e)
-                    ));
-                }
+            if let Some(r) = root.as_ref().filter(|_| mode != "disable")
+                && let Err(e) = std::fs::read(r)
+            {
+                m.refusal = Some(format!(
+                    "failed to configure TLS (unable to read CA file: open {}: {})",
+                    r.display(),
+                    io_text(&e)
+                ));
             }
             m.mode = mode;
         }
@@ -865,7 +865,7 @@ fn resolve(client: &Client, env: &Env, version: PgVersion) -> Resolved {
     }
     // A driver: its model on top of libpq's plan for the same host (the engine's chain
     // and host-name checks are OpenSSL's and libpq's).
-    let mut merged = pairs.clone();
+    let mut merged = pairs;
     for (k, v) in service_pairs(&params) {
         if pair(&merged, k).is_none() {
             merged.push((k.to_owned(), v));
@@ -1686,4 +1686,107 @@ pub fn read_clients_file(path: &Path) -> Result<Vec<Client>, ClientsFileError> {
         reason: format!("cannot read: {}", io_text(&e)),
     })?;
     parse_clients(&name, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_file_lines() {
+        let text = b"# comment\n\n  # indented comment\r\na\thost=x sslmode=require\r\nb\tpostgresql://h/db?ssl=true\tdriver=pgjdbc\n";
+        let c = parse_clients("f", text).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].label.as_str(), c[0].line), ("a", 4));
+        assert_eq!(c[0].conninfo, "host=x sslmode=require");
+        assert_eq!(c[1].driver, Driver::Pgjdbc);
+        let e = parse_clients("f", b"a\thost=x\nb host=y\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f:2: expected LABEL<TAB>CONNINFO (no tab on the line)"
+        );
+        let e = parse_clients("f", b"a\tfoo=1\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f:1: libpq: invalid connection option \"foo\""
+        );
+        // Other drivers pass unknown keys on; the syntax is still checked.
+        assert!(parse_clients("f", b"a\tfoo=1\tdriver=pgx\n").is_ok());
+        assert!(parse_clients("f", b"a\thost='x\tdriver=pgx\n").is_err());
+    }
+
+    #[test]
+    fn driver_names_round_trip() {
+        for d in Driver::ALL {
+            assert_eq!(d.as_str().parse::<Driver>().unwrap(), d);
+            assert_eq!(d.modelled().is_none(), d == Driver::Libpq);
+        }
+        assert!("JDBC".parse::<Driver>().is_err());
+    }
+
+    #[test]
+    fn driver_defaults() {
+        let env = Env::empty();
+        let m = |d, s: &str| {
+            let pairs = conninfo_pairs(s, false).unwrap();
+            model(d, &pairs, &env, PgVersion::V15)
+        };
+        let jdbc = m(Driver::Pgjdbc, "postgresql://h/db?ssl=true");
+        assert_eq!(
+            (jdbc.mode.as_str(), jdbc.checks),
+            ("verify-full", Checks::ChainAndHost)
+        );
+        let jdbc = m(Driver::Pgjdbc, "host=h sslmode=VERIFY-CA");
+        assert_eq!(jdbc.checks, Checks::Chain);
+        assert!(m(Driver::Pgjdbc, "host=h sslmode=bogus").refusal.is_some());
+        let node = m(Driver::NodePostgres, "host=h");
+        assert_eq!(node.attempts, vec![Attempt::Plain]);
+        let node = m(
+            Driver::NodePostgres,
+            "host=h sslmode=require uselibpqcompat=true",
+        );
+        assert_eq!(node.checks, Checks::Nothing);
+        let pgx = m(Driver::Pgx, "host=h");
+        assert_eq!((pgx.mode.as_str(), pgx.retries_plaintext), ("prefer", true));
+        let sqlx = m(Driver::Sqlx, "host=h sslmode=allow");
+        assert_eq!(sqlx.attempts, vec![Attempt::Plain]);
+    }
+
+    #[test]
+    fn changes() {
+        let side = |outcome, connects| SideReport {
+            outcome,
+            message: None,
+            fallback: None,
+            reason: None,
+            plaintext: None,
+            connects,
+            host_checked: false,
+        };
+        use Connects::*;
+        use Outcome::*;
+        let c = |a: &SideReport, b: &SideReport| Change::between(a, b);
+        assert_eq!(c(&side(Verified, Tls), &side(Fails, No)), Change::Breaks);
+        assert_eq!(
+            c(&side(Verified, Tls), &side(Fails, Plaintext)),
+            Change::Weakens
+        );
+        assert_eq!(
+            c(&side(Fails, No), &side(Unverified, Tls)),
+            Change::Recovers
+        );
+        assert_eq!(
+            c(&side(Unverified, Tls), &side(Verified, Tls)),
+            Change::Strengthens
+        );
+        // Without pg_hba.conf a failed TLS attempt counts as not getting in.
+        assert_eq!(
+            c(&side(Verified, Unknown), &side(Fails, Unknown)),
+            Change::Breaks
+        );
+        assert_eq!(
+            c(&side(Fails, Unknown), &side(Fails, Unknown)),
+            Change::Unchanged
+        );
+    }
 }
