@@ -44,7 +44,8 @@ pub(crate) struct SwitchArgs {
     #[arg(long, value_name = "FILE")]
     chain_after: PathBuf,
     /// The clients: one per line, LABEL<TAB>CONNINFO (a conninfo string or URI), optionally
-    /// <TAB>driver=pgjdbc|node-postgres|pgx|sqlx; `#` lines are comments.
+    /// <TAB>driver=pgjdbc|node-postgres|pgx|sqlx; `#` lines are comments. They are
+    /// evaluated in this process's environment (PGSSLMODE, HOME, PGSERVICEFILE, ...).
     #[arg(long, value_name = "FILE")]
     clients: PathBuf,
     /// The server's pg_hba.conf: says whether a plaintext session (allow, prefer,
