@@ -148,6 +148,9 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Connect to a running server and report its TLS settings, the sessions without TLS,
+    /// its pg_hba.conf through the linter and the served chain's expiry.
+    Audit(cmd::audit::AuditArgs),
 }
 
 /// Runs a command: its decision, or why it failed.
@@ -179,6 +182,7 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Audit(args) => cmd::audit::run(&args),
     }
 }
 

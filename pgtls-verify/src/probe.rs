@@ -401,6 +401,11 @@ pub struct ProbeFinding {
 }
 
 impl ProbeFinding {
+    /// A check that could not be made (`warning`, `probe-failed`).
+    pub fn io(message: String) -> Self {
+        Self::new(Severity::Warning, "probe-failed", message)
+    }
+
     fn new(severity: Severity, code: &'static str, message: String) -> Self {
         Self {
             severity,
