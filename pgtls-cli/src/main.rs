@@ -144,7 +144,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd::verify::Command,
     },
-    /// Connect to a running server and report, per sslmode, whether libpq would connect.
+    /// Connect to a running server and report, per sslmode, whether libpq would connect;
+    /// whether it admits the user without TLS; optionally log in with a client certificate.
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),

@@ -6,6 +6,15 @@
 //! Capturing uses rustls with a verifier that records and accepts (the
 //! handshake signatures are still checked); the evaluation is
 //! [`crate::verify_server`] on the captured chain.
+//!
+//! Without TLS: [`plaintext_startup`] sends a StartupMessage with no
+//! SSLRequest (libpq's `sslmode=disable`) and classifies the answer
+//! ([`PlaintextAnswer`]: pg_hba.conf's `FATAL`, the authentication the server
+//! asks for, or a session without any credential), never sending a
+//! credential; [`PlaintextAnswer::finding`] says what it means. A login with
+//! a client certificate (made by pgtls-postgres) is judged by
+//! [`cert_login_finding`]: certificate authentication, a certificate only
+//! checked by `clientcert`, trust, or a refusal with libpq's text.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -1,4 +1,10 @@
-//! `pgtls probe`.
+//! `pgtls probe`: the handshake capture and the login without TLS are
+//! pgtls-verify's [`pgtls_verify::probe`], the certificate login
+//! pgtls-postgres's; this module converts the flags and prints.
+//!
+//! Exit status: 0 once the server was probed (the findings, a login without TLS
+//! included, are in the output: `pgtls audit` exits on them), 1 when the probe
+//! fails or a requested certificate login does not succeed, 2 bad usage.
 
 use crate::args::{Json, PgVersionArg, Trust};
 use crate::error::CliError;
@@ -9,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::cmd::verify::verdict_json;
 
-/// `pgtls probe HOST[:PORT]`.
+/// `pgtls probe HOST[:PORT] [--user U] [--dbname D] [--sslcert F --sslkey F] [--conninfo C]`.
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
     /// The server to probe, as HOST or HOST:PORT (port default 5432).
@@ -107,17 +113,30 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
     };
     let conninfo = args.login_conninfo(&host, port)?;
     let opts = pgtls_postgres::Options::new().pg_version(args.pg.version);
-    let (user, dbname) = pgtls_postgres::audit::identity(&opts, &conninfo)
-        .map_err(|e| CliError::Usage(e.libpq_message()))?;
-    let plaintext = p::plaintext_startup(&host, port, &user, &dbname);
     let mut findings: Vec<p::ProbeFinding> = Vec::new();
-    match &plaintext {
-        Ok(a) => findings.push(a.finding(&user, &dbname)),
-        Err(e) => findings.push(p::ProbeFinding::io(format!(
-            "the login without TLS could not be tried: {}",
-            crate::error::chain(e)
-        ))),
-    }
+    let plaintext = match pgtls_postgres::audit::identity(&opts, &conninfo) {
+        Ok((user, dbname)) => match p::plaintext_startup(&host, port, &user, &dbname) {
+            Ok(a) => {
+                findings.push(a.finding(&user, &dbname));
+                Some(a)
+            }
+            Err(e) => {
+                findings.push(p::ProbeFinding::io(format!(
+                    "the login without TLS could not be tried: {}",
+                    crate::error::chain(&e)
+                )));
+                None
+            }
+        },
+        Err(e) if args.wants_login() => return Err(CliError::Usage(e.libpq_message())),
+        Err(e) => {
+            findings.push(p::ProbeFinding::io(format!(
+                "the login without TLS was not tried: no user and database ({})",
+                e.libpq_message()
+            )));
+            None
+        }
+    };
     let login = if args.wants_login() {
         let l = crate::cmd::audit::runtime()?
             .block_on(pgtls_postgres::audit::cert_login(&opts, &conninfo));
@@ -176,7 +195,7 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
                 "chain": subjects,
                 "client_ca_names": cas,
                 "sslmodes": rows,
-                "plaintext": plaintext.as_ref().ok(),
+                "plaintext": plaintext,
                 "login": login.as_ref().map(|l| match l {
                     Ok(l) => json!({"outcome": "logged-in", "session": l}),
                     Err(m) => json!({"outcome": "refused", "message": m}),
