@@ -521,6 +521,11 @@ fn run_version(version: u32, pki: &Pki) -> Vec<String> {
                 assert_eq!(pv["login"]["outcome"], "logged-in");
                 assert_eq!(pv["login"]["session"]["client_dn"], "/CN=postgres");
                 assert_eq!(login["code"], "cert-login-ok", "{pv:#}");
+                // The same login with the keywords given as --conninfo.
+                let conninfo = format!("user={user} sslcert={crt} sslkey={key}");
+                let (code, pv2) = probe(&c, &["--conninfo", &conninfo]);
+                assert_eq!(code, 0, "{pv2:#}");
+                assert_eq!(pv2["login"], pv["login"]);
                 if version >= 16 {
                     // 16+ names the method and the certificate's identity (its DN).
                     assert_eq!(pv["login"]["session"]["system_user"], "cert:CN=postgres");
