@@ -52,6 +52,8 @@
 //! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "audit")]
+pub mod audit;
 mod conninfo;
 mod key;
 mod settings;
@@ -454,7 +456,29 @@ enum Step {
     Tls,
 }
 
+/// A connection made by [`connect_observed`], with what its successful attempt saw.
+#[cfg_attr(not(feature = "audit"), allow(dead_code))]
+pub(crate) struct Connected {
+    pub(crate) client: Client,
+    pub(crate) connection: PgConnection,
+    /// The TLS step of the attempt that connected (`established` false: no TLS).
+    pub(crate) tls: tls::State,
+    /// Over a Unix-domain socket.
+    pub(crate) unix: bool,
+    /// The `host` of the slot that connected (as given), and the port.
+    pub(crate) host: Option<String>,
+    /// The address connected to (TCP).
+    pub(crate) addr: Option<std::net::IpAddr>,
+    pub(crate) port: u16,
+}
+
 async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error> {
+    connect_observed(s).await.map(|c| (c.client, c.connection))
+}
+
+/// libpq's connection sequence (`PQconnectPoll` over hosts, addresses and the
+/// sslmode's attempts); the connection that succeeded, with its observations.
+pub(crate) async fn connect_observed(s: &Settings) -> Result<Connected, Error> {
     let base = s.base_config().map_err(Error::option)?;
     let make = Options::tls_of(s);
     let mut lines: Vec<(String, String)> = Vec::new();
@@ -617,7 +641,15 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                             lines.push((prefix.clone(), m.to_string()));
                             return fail(lines, None);
                         }
-                        return Ok((client, connection));
+                        return Ok(Connected {
+                            client,
+                            connection,
+                            tls: st,
+                            unix,
+                            host: slot.host.clone().filter(|h| !h.is_empty()),
+                            addr: ip,
+                            port: *port,
+                        });
                     }
                     Err(e) => {
                         let from_file = slot

@@ -73,6 +73,10 @@ pub(crate) struct State {
     /// The code of the server's first `Authentication` message (0 ok, 3
     /// password, 5 md5, 10 SASL...), when one was read through an observed stream.
     pub(crate) auth_request: Option<i32>,
+    /// The certificate chain the server sent in a completed handshake (DER, leaf first).
+    pub(crate) peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// The negotiated protocol of a completed handshake (`TLSv1.3`, as OpenSSL names it).
+    pub(crate) protocol: Option<String>,
 }
 
 impl Observed {
@@ -393,7 +397,19 @@ where
             let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
             match connector.connect(name, stream).await {
                 Ok(tls) => {
-                    self.observed.update(|s| s.established = true);
+                    let session = tls.get_ref().1;
+                    let chain: Vec<_> = session
+                        .peer_certificates()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| c.clone().into_owned())
+                        .collect();
+                    let protocol = session.protocol_version().map(protocol_name);
+                    self.observed.update(|s| {
+                        s.established = true;
+                        s.peer_chain = chain;
+                        s.protocol = protocol;
+                    });
                     Ok(TlsStream(tls, Head::new(self.observed.clone())))
                 }
                 Err(e) => Err(fail(TlsError {
@@ -402,6 +418,15 @@ where
                 })),
             }
         })
+    }
+}
+
+/// OpenSSL's name of a protocol version (`SSL_get_version`), as `pg_stat_ssl` shows it.
+fn protocol_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -67,6 +67,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Severity {
@@ -1296,8 +1297,8 @@ fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
     }
 }
 
-/// The doctor's code for a linter code.
-fn hba_code(code: &str) -> &'static str {
+/// The doctor's (and the audit's) code for a linter code.
+pub(crate) fn hba_code(code: &str) -> &'static str {
     match code {
         "hostssl-ssl-off" => "hba-hostssl-ssl-off",
         "shadowed" => "hba-shadowed",

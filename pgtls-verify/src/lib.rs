@@ -18,8 +18,11 @@
 //! - [`server`]: what the server decides about a client certificate;
 //! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
 //!   a real handshake;
-//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode;
+//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode,
+//!   see whether it admits a client without TLS;
 //! - [`rotation`]: a server certificate rotation client by client, and its staged plan;
+//! - [`audit`]: judge what a running server shows (settings, sessions without
+//!   TLS, its pg_hba.conf through the linter, the served chain's expiry);
 //! - [`provider`]: the rustls crypto provider that offers what libpq offers
 //!   (aws-lc-rs plus ECDHE on secp521r1, which `ssl_ecdh_curve` may demand).
 //!
@@ -48,6 +51,7 @@
 /// callers need no dependency of their own for them.
 pub use rustls_pki_types::{CertificateDer, UnixTime};
 
+pub mod audit;
 mod cert;
 mod chain;
 pub mod client_cert;

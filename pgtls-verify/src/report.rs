@@ -208,5 +208,9 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "rotation-plan.json",
             schemars::schema_for!(crate::rotation::PlanReport),
         ),
+        (
+            "audit-report.json",
+            schemars::schema_for!(crate::audit::Report),
+        ),
     ]
 }

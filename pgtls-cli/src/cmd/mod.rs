@@ -1,5 +1,6 @@
 //! One module per command, following the clap tree.
 
+pub(crate) mod audit;
 pub(crate) mod ca;
 pub(crate) mod crl;
 pub(crate) mod csr;
