@@ -78,6 +78,9 @@ fn every_test_named_in_the_version_coverage_exists() {
         }
     }
     println!("{rows} rules: {live} tested live, {gaps} gaps, {names} test names checked");
-    assert!(rows >= 40, "only {rows} rule rows found: has the table's format changed?");
+    assert!(
+        rows >= 40,
+        "only {rows} rule rows found: has the table's format changed?"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
