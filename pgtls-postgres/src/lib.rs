@@ -47,7 +47,13 @@
 //! UTF8 (tokio-postgres always uses UTF8), `gssencmode=require` (no GSSAPI),
 //! `requirepeer`, `replication`, `target_session_attrs` `primary`, `standby`,
 //! `prefer-standby`, `load_balance_hosts=random`, `sslnegotiation=direct`,
-//! `require_auth` and the 18-only keywords. Accepted without effect, as with a
+//! `require_auth` and the 18-only keywords but `sslkeylogfile`, which is honoured (NSS key
+//! log lines appended, mode 0600, as libpq 18 writes them; a file that cannot be written is
+//! skipped without libpq's warning on stderr). `sslsni` and
+//! `ssl_min/max_protocol_version` follow libpq (SNI is the `host`, not for digits-and-dots
+//! or `:` hosts, on when `sslsni` starts with `1`; a host rustls takes as no DNS name, such
+//! as `0x7f.0.0.1`, is refused unless `sslsni=0`; an `ssl_max_protocol_version` below
+//! `TLSv1.2` is refused: rustls speaks TLS 1.2 and 1.3). Accepted without effect, as with a
 //! libpq that has no Kerberos credentials and an OpenSSL without compression:
 //! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
 #![forbid(unsafe_code)]
@@ -196,6 +202,7 @@ impl Options {
             version: s.version,
             versions: s.tls_versions.clone(),
             sslpassword: s.value("sslpassword").map(str::to_string),
+            sslkeylogfile: s.value("sslkeylogfile").map(std::path::PathBuf::from),
         })
     }
 

@@ -1215,12 +1215,11 @@ fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
             Some("correct the line".into()),
         );
     }
-    let hba = HbaFile::parse(
-        &hba_name,
-        &text,
-        ServerSettings::new(version, ssl),
-        &FsSource,
-    );
+    let mut settings = ServerSettings::new(version, ssl);
+    if let Some(libs) = cx.setting("oauth_validator_libraries") {
+        settings.oauth_validator_libraries.clone_from(&libs.value);
+    }
+    let hba = HbaFile::parse(&hba_name, &text, settings, &FsSource);
     if let Err(l) = hba.load() {
         let msg = l
             .result

@@ -36,6 +36,10 @@ pub struct Params {
     pub sslcertmode: Option<String>,
     /// `sslnegotiation` (PostgreSQL 17+).
     pub sslnegotiation: Option<String>,
+    /// `ssl_min_protocol_version` (PostgreSQL 13+; `TLSv1.2` by default).
+    pub ssl_min_protocol_version: Option<String>,
+    /// `ssl_max_protocol_version` (PostgreSQL 13+; no bound by default).
+    pub ssl_max_protocol_version: Option<String>,
     /// `user`.
     pub user: Option<String>,
     /// `dbname`.
@@ -106,6 +110,8 @@ impl Env {
             "PGSSLSNI",
             "PGSSLCERTMODE",
             "PGSSLNEGOTIATION",
+            "PGSSLMINPROTOCOLVERSION",
+            "PGSSLMAXPROTOCOLVERSION",
             "PGHOST",
             "PGHOSTADDR",
             "PGPORT",
@@ -156,21 +162,12 @@ impl Env {
     }
 }
 
-/// `getpwuid(geteuid())`: `(pw_name, pw_dir)`, read from /etc/passwd for the
-/// effective uid.
+/// `getpwuid(geteuid())`: `(pw_name, pw_dir)` of the effective user, through
+/// `getpwuid_r` (so NSS: files, LDAP, sssd, nss_wrapper, ...), as libpq reads it
+/// (`pg_get_user_name`, `pg_get_user_home_dir`).
 fn passwd_entry() -> Option<(String, PathBuf)> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    let text = std::fs::read_to_string("/etc/passwd").ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        match (f.first(), f.get(2), f.get(5)) {
-            (Some(name), Some(u), Some(home)) if u.parse::<u32>().ok() == Some(uid) => {
-                Some(((*name).to_owned(), PathBuf::from(home)))
-            }
-            _ => None,
-        }
-    })
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid()).ok()??;
+    Some((user.name, user.dir))
 }
 
 /// A conninfo string or URI libpq would reject; `Display` is libpq's text.
@@ -294,6 +291,8 @@ impl Params {
             sslsni,
             sslcertmode,
             sslnegotiation,
+            ssl_min_protocol_version,
+            ssl_max_protocol_version,
             user,
             dbname,
             service,
@@ -311,6 +310,8 @@ impl Params {
         over(&mut self.sslsni, sslsni);
         over(&mut self.sslcertmode, sslcertmode);
         over(&mut self.sslnegotiation, sslnegotiation);
+        over(&mut self.ssl_min_protocol_version, ssl_min_protocol_version);
+        over(&mut self.ssl_max_protocol_version, ssl_max_protocol_version);
         over(&mut self.user, user);
         over(&mut self.dbname, dbname);
         over(&mut self.service, service);
@@ -337,6 +338,8 @@ impl Params {
             "sslsni" => self.sslsni = Some(value),
             "sslcertmode" => self.sslcertmode = Some(value),
             "sslnegotiation" => self.sslnegotiation = Some(value),
+            "ssl_min_protocol_version" => self.ssl_min_protocol_version = Some(value),
+            "ssl_max_protocol_version" => self.ssl_max_protocol_version = Some(value),
             "user" => self.user = Some(value),
             "dbname" => self.dbname = Some(value),
             "service" => self.service = Some(value),

@@ -274,6 +274,21 @@ fn sni_name(host: &str) -> ServerName<'static> {
 /// # Errors
 /// Connection, negotiation or handshake failure.
 pub fn capture(host: &str, port: u16, direct: bool) -> Result<Capture, ProbeError> {
+    capture_with_sni(host, port, Some(host), direct)
+}
+
+/// [`capture`] connecting to `host` but sending `sni` as the server name (none for
+/// `None`), as libpq does for `host=NAME hostaddr=ADDR`: the name is libpq's `host`
+/// ([`crate::policy::sni_name`]), the address where the probe connects.
+///
+/// # Errors
+/// Connection, negotiation or handshake failure.
+pub fn capture_with_sni(
+    host: &str,
+    port: u16,
+    sni: Option<&str>,
+    direct: bool,
+) -> Result<Capture, ProbeError> {
     let provider = crate::provider::crypto_provider_arc();
     let recorder = Arc::new(Recorder {
         seen: Mutex::new(Vec::new()),
@@ -289,7 +304,8 @@ pub fn capture(host: &str, port: u16, direct: bool) -> Result<Capture, ProbeErro
     if direct {
         cfg.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
     }
-    let tls = connect_tls(host, port, sni_name(host), Arc::new(cfg), direct)?;
+    let name = sni.map_or_else(|| sni_name("127.0.0.1"), sni_name);
+    let tls = connect_tls(host, port, name, Arc::new(cfg), direct)?;
     let chain = recorder.seen.lock().map(|s| s.clone()).unwrap_or_default();
     let client_ca_names = ca_list.0.lock().ok().and_then(|s| s.clone());
     Ok(Capture {

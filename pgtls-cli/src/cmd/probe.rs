@@ -149,7 +149,12 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
         && findings
             .last()
             .is_some_and(|f| f.severity == p::Severity::Error);
-    let cap = match p::capture(&host, port, args.direct) {
+    // The server name sent is libpq's: the host verify-full checks (--host), not the
+    // address connected to.
+    let env = Env::from_process();
+    let name = args.host.clone().unwrap_or_else(|| host.clone());
+    let sni = pgtls_verify::policy::sni_name(Some(&name), None, &env, args.pg.version);
+    let cap = match p::capture_with_sni(&host, port, sni, args.direct) {
         Ok(c) => c,
         Err(e) => {
             return Err(CliError::Other(crate::error::chain(&e)));
@@ -159,7 +164,6 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
     base.host = Some(args.host.clone().unwrap_or_else(|| host.clone()));
     args.trust.apply(&mut base);
     let now = pgtls_verify::UnixTime::now();
-    let env = Env::from_process();
     let modes =
         p::evaluate_modes(&cap, &base, &env, args.pg.version, now).map_err(CliError::bad_input)?;
     let subjects: Vec<String> = cap
