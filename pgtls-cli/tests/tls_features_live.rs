@@ -836,6 +836,11 @@ impl Tap {
                 let r = s
                     .map_err(|e| e.to_string())
                     .and_then(|mut s| read_hello(&mut s));
+                // `pgtls probe` first tries a login without TLS (a plain StartupMessage):
+                // no ClientHello, nothing to report about SNI.
+                if r.as_ref().is_err_and(|e| e == PLAINTEXT_STARTUP) {
+                    continue;
+                }
                 if tx.send(r).is_err() {
                     return;
                 }
@@ -852,6 +857,9 @@ impl Tap {
     }
 }
 
+/// What [`read_hello`] says of a protocol 3.0 StartupMessage (a login without TLS).
+const PLAINTEXT_STARTUP: &str = "a StartupMessage without SSLRequest";
+
 fn read_hello(s: &mut TcpStream) -> Result<Hello, String> {
     let e = |e: std::io::Error| e.to_string();
     s.set_read_timeout(Some(Duration::from_secs(10)))
@@ -863,6 +871,9 @@ fn read_hello(s: &mut TcpStream) -> Result<Hello, String> {
         let mut rest = [0u8; 7];
         s.read_exact(&mut rest).map_err(e)?;
         let code = u32::from_be_bytes([rest[3], rest[4], rest[5], rest[6]]);
+        if code == 196_608 {
+            return Err(PLAINTEXT_STARTUP.to_string());
+        }
         if code != 80_877_103 {
             return Err(format!("not an SSLRequest: code {code}"));
         }
