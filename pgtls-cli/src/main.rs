@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[macro_use]
 mod output;
@@ -148,6 +148,15 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Merge, compare and list PEM trust bundles and CRL bundles (old and new CA).
+    Bundle {
+        #[command(subcommand)]
+        command: cmd::bundle::BundleCommand,
+    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the manual page, or write one page per command with --out DIR.
+    Man(cmd::man::ManArgs),
 }
 
 /// Runs a command: its decision, or why it failed.
@@ -179,6 +188,9 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Bundle { command } => cmd::bundle::run(&command),
+        Command::Completions(a) => done(cmd::completions::run(&a, Cli::command())),
+        Command::Man(a) => done(cmd::man::run(&a, Cli::command())),
     }
 }
 
