@@ -1447,3 +1447,45 @@ fn walk<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_cannot_start_a_line_of_their_own() {
+        let c = comment("Subject", "CN=x\n-----BEGIN CERTIFICATE-----\r");
+        assert_eq!(c.lines().count(), 1, "{c}");
+        assert!(c.starts_with("# Subject: CN=x\\u{a}-----BEGIN"), "{c}");
+    }
+
+    #[test]
+    fn reading_names_file_block_and_line() {
+        let e = Bundle::parse(b"", "f.pem").unwrap_err();
+        assert!(matches!(e, BundleError::NotPem { .. }), "{e:?}");
+        let two = "junk\n-----BEGIN X509 CRL-----\nTWFu\n-----END X509 CRL-----\n\
+                   -----BEGIN PRIVATE KEY-----\nTWFu\n-----END PRIVATE KEY-----\n";
+        // The CRL block does not parse: block 1, line 2.
+        let e = Bundle::parse(two.as_bytes(), "f.pem").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("f.pem: PEM block 1 (line 2): not a valid CRL: "),
+            "{e}"
+        );
+        let key_only = "-----BEGIN EC PRIVATE KEY-----\nTWFu\n-----END EC PRIVATE KEY-----\n";
+        let e = Bundle::parse(key_only.as_bytes(), "k.pem").unwrap_err();
+        assert_eq!(
+            e,
+            BundleError::PrivateKey {
+                at: Origin::new("k.pem", 1, Some(1)),
+                label: "EC PRIVATE KEY".to_owned()
+            }
+        );
+        // Scanning a directory passes keys over.
+        assert!(
+            read(key_only.as_bytes(), "k.pem", Blocks::Scan)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
