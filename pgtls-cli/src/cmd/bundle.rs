@@ -23,19 +23,27 @@ use crate::output::label;
 /// `pgtls bundle ...`
 #[derive(Subcommand)]
 pub(crate) enum BundleCommand {
-    /// Merge PEM trust bundles and CRL bundles (old CA + new CA) into one file, written
-    /// atomically: certificates de-duplicated by DER in the order they first appear,
-    /// non-CA certificates refused (unless --allow-leaf), the newest CRL of each issuer
-    /// kept (by cRLNumber, then thisUpdate). Exit 0 when written, 1 when refused, 2
-    /// when an input is not a bundle.
+    /// Merge PEM trust bundles and CRL bundles (old CA + new CA) into one file.
+    ///
+    /// Written atomically (a temporary file renamed into place): certificates
+    /// de-duplicated by DER in the order they first appear (each duplicate reported),
+    /// non-CA certificates refused unless --allow-leaf, expired ones kept with a
+    /// warning; the newest CRL of each issuer kept (by cRLNumber, then thisUpdate), two
+    /// CRLs of one issuer that cannot be ordered refused. Exit 0 when written, 1 when
+    /// refused, 2 when an input is not a bundle (garbage, a private key, ...).
     Merge(MergeArgs),
-    /// Compare two bundles by DER: the certificates and CRLs added, removed and kept.
-    /// Exit 0 when both hold the same ones (order and repeats aside), 1 when they
-    /// differ, 2 when an input is not a bundle.
+    /// Compare two bundles: the certificates and CRLs added, removed and kept.
+    ///
+    /// Entries are compared by DER. Exit 0 when both hold the same ones (order and
+    /// repeats aside), 1 when they differ, 2 when an input is not a bundle.
     Diff(DiffArgs),
-    /// List a bundle's certificates (subject, key identifiers, validity, serial,
-    /// SHA-256, CA, self-signed) and CRLs; with --dir, which certificates and CRLs of a
-    /// directory chain to each of them by verified signatures.
+    /// List a bundle's certificates and CRLs, and with --dir what chains to them.
+    ///
+    /// Per certificate: subject, issuer, serial, validity, subject and authority key
+    /// identifiers, SHA-256, whether it is a CA and self-signed; per CRL: issuer,
+    /// cRLNumber, updates, revoked count. With --dir, which certificates and CRLs of
+    /// the files there chain to each bundle certificate, by verified signatures (names
+    /// only select the candidates), and which chain to none.
     Inspect(InspectArgs),
 }
 
