@@ -27,6 +27,8 @@ command -v unzip >/dev/null || need+=(unzip)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
 command -v script >/dev/null || need+=(bsdutils)
+# tls_features_live: a passwd entry of the test's own for libpq's `~` (getpwuid) rows.
+[ -f /usr/lib/x86_64-linux-gnu/libnss_wrapper.so ] || need+=(libnss-wrapper)
 [ -f /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk ] && [ -f /usr/include/postgresql/15/server/postgres.h ] ||
   need+=(postgresql-server-dev-15)
 if [ "${#need[@]}" -eq 0 ]; then
