@@ -1062,10 +1062,7 @@ fn inspect_dir_shows_what_chains_by_verified_signature() {
     assert!(anchors("f-forged.crl").is_empty(), "{dir}");
     assert_eq!(by_file("e-old.crl")["kind"], "crl");
     assert_eq!(anchors("e-old.crl"), [(old, vec![])]);
-    assert_eq!(
-        anchors("i-combined.pem"),
-        [(new.clone(), vec![inter])]
-    );
+    assert_eq!(anchors("i-combined.pem"), [(new.clone(), vec![inter])]);
     assert_eq!(by_file("j-link.0")["in_bundle"], true);
     assert_eq!(anchors("j-link.0"), [(new, vec![])]);
     let skipped: Vec<&str> = dir["skipped"]

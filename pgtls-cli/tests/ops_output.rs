@@ -312,7 +312,14 @@ fn readme_names_the_commands_without_json() {
     without.sort();
     assert_eq!(
         without,
-        ["completions", "hba ident", "hba policy", "hba rules", "man", "version"]
+        [
+            "completions",
+            "hba ident",
+            "hba policy",
+            "hba rules",
+            "man",
+            "version"
+        ]
     );
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let para = readme
