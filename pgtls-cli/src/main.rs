@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[macro_use]
 mod output;
@@ -149,6 +149,15 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Merge, compare and list PEM trust bundles and CRL bundles (old and new CA).
+    Bundle {
+        #[command(subcommand)]
+        command: cmd::bundle::BundleCommand,
+    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the manual page, or write one page per command with --out DIR.
+    Man(cmd::man::ManArgs),
     /// A server certificate rotation, client by client: check it, and plan its stages.
     Rotation {
         #[command(subcommand)]
@@ -188,6 +197,9 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Bundle { command } => cmd::bundle::run(&command),
+        Command::Completions(a) => done(cmd::completions::run(&a, Cli::command())),
+        Command::Man(a) => done(cmd::man::run(&a, Cli::command())),
         Command::Rotation { command } => cmd::rotation::run(command),
         Command::Audit(args) => cmd::audit::run(&args),
     }

@@ -158,7 +158,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
         ))
         .map_err(pgtls_core::Error::from)?;
         let params = CertificateParams::ca(subject, Validity::days_from(now, a.ca_days), Some(0));
-        let key = generate_key(&key)?;
+        let key = generate_key(&key, a.json.on)?;
         let ca = pgtls_core::Ca::create_root(&params, key)?;
         DirStore::create(&ca_dir, ca, None)?
     };
@@ -178,7 +178,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
     }
 
     let server_params = CertificateParams::server(&names, None, validity)?;
-    let skey = generate_key(&key)?;
+    let skey = generate_key(&key, a.json.on)?;
     let scert = store.issue(&server_params, &skey.public_key(), now)?;
     write_key(&server_key, &skey, &key, &Passphrase::default(), a.force)?;
     if let Some((uid, gid)) = owner {
@@ -193,7 +193,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
         let cdir = client_dir(r);
         std::fs::create_dir_all(&cdir).map_err(|e| CliError::io("cannot create", &cdir, e))?;
         let params = CertificateParams::client(r, validity)?;
-        let ckey = generate_key(&key)?;
+        let ckey = generate_key(&key, a.json.on)?;
         let ccert = store.issue(&params, &ckey.public_key(), now)?;
         write_key(
             &cdir.join("postgresql.key"),
