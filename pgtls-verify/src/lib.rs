@@ -19,6 +19,9 @@
 //! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
 //!   a real handshake;
 //! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode;
+//! - [`trial`]: `pgtls quickstart --try`: the installation to try quickstart's files on, and
+//!   what counts as proof (a verify-full login per role, plaintext and certificate-less logins
+//!   refused by the server as pgtls predicts);
 //! - [`provider`]: the rustls crypto provider that offers what libpq offers
 //!   (aws-lc-rs plus ECDHE on secp521r1, which `ssl_ecdh_curve` may demand).
 //!
@@ -62,6 +65,7 @@ pub mod report;
 mod rustls_verifier;
 pub mod server;
 mod sslmode;
+pub mod trial;
 mod trust;
 
 /// Known divergences from libpq and the server, with reasons (KNOWN-DIVERGENCES.md).

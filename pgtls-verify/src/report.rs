@@ -200,5 +200,9 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "verify-client-decision.json",
             schemars::schema_for!(ServerDecisionReport<'static>),
         ),
+        (
+            "quickstart-try.json",
+            schemars::schema_for!(crate::trial::TryReport),
+        ),
     ]
 }
