@@ -182,7 +182,7 @@ pub fn usual_bindirs(root: &Path) -> Vec<PathBuf> {
     scan("opt/homebrew/opt", "postgresql@");
     scan("usr/local/opt", "postgresql@");
     // Newest first; ties in the order above.
-    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
     let mut out: Vec<PathBuf> = versioned.into_iter().map(|(_, p)| p).collect();
     for d in ["usr/local/pgsql/bin", "usr/bin"] {
         let d = root.join(d);
@@ -353,8 +353,12 @@ impl Step {
 
     /// Adds pgtls's explanation of a client-side refusal to the step and its line.
     pub fn explained(mut self, why: Option<String>) -> Self {
+        // Shown only when it says more than libpq's own message already in the line.
         if let Some(w) = &why {
-            self.detail.push_str(&format!(" (pgtls: {w})"));
+            let said = w.split_once(": ").map_or(w.as_str(), |(_, rest)| rest);
+            if !self.detail.contains(said) {
+                self.detail.push_str(&format!(" (pgtls: {w})"));
+            }
         }
         self.explanation = why;
         self

@@ -62,8 +62,9 @@ pub(crate) struct QuickstartArgs {
     #[arg(long = "try")]
     try_: bool,
     /// With --try: the bin directory of the PostgreSQL installation to use (initdb,
-    /// postgres, psql). Default: `pg_config --bindir`, then /usr/lib/postgresql/*/bin,
-    /// /usr/pgsql-*/bin, ... newest first, /usr/local/pgsql/bin, /usr/bin.
+    /// postgres, psql). Default: the one the first pg_config on PATH names, then
+    /// /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin, ... newest first, /usr/local/pgsql/bin,
+    /// /usr/bin.
     #[arg(long, value_name = "DIR", requires = "try_")]
     pg_bin: Option<PathBuf>,
     #[command(flatten)]
