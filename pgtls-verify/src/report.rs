@@ -201,6 +201,18 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             schemars::schema_for!(ServerDecisionReport<'static>),
         ),
         (
+            "rotation-check.json",
+            schemars::schema_for!(crate::rotation::CheckReport),
+        ),
+        (
+            "rotation-plan.json",
+            schemars::schema_for!(crate::rotation::PlanReport),
+        ),
+        (
+            "audit-report.json",
+            schemars::schema_for!(crate::audit::Report),
+        ),
+        (
             "quickstart-try.json",
             schemars::schema_for!(crate::trial::TryReport),
         ),
