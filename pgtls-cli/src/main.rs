@@ -192,7 +192,7 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Crl(a) => done(cmd::crl::run(&a, now)),
         Command::Inspect(a) => done(cmd::inspect::run(&a, now)),
         Command::Expiry(a) => done(cmd::expiry::run(&a, now)),
-        Command::Quickstart(a) => done(cmd::quickstart::run(&a, now)),
+        Command::Quickstart(a) => cmd::quickstart::run(&a, now),
         Command::Hba { command } => cmd::hba::run(command),
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),

@@ -23,6 +23,9 @@
 //! - [`rotation`]: a server certificate rotation client by client, and its staged plan;
 //! - [`audit`]: judge what a running server shows (settings, sessions without
 //!   TLS, its pg_hba.conf through the linter, the served chain's expiry);
+//! - [`trial`]: `pgtls quickstart --try`: the installation to try quickstart's files on, and
+//!   what counts as proof (a verify-full login per role, plaintext and certificate-less logins
+//!   refused by the server as pgtls predicts);
 //! - [`provider`]: the rustls crypto provider that offers what libpq offers
 //!   (aws-lc-rs plus ECDHE on secp521r1, which `ssl_ecdh_curve` may demand).
 //!
@@ -68,6 +71,7 @@ pub mod rotation;
 mod rustls_verifier;
 pub mod server;
 mod sslmode;
+pub mod trial;
 mod trust;
 
 /// Known divergences from libpq and the server, with reasons (KNOWN-DIVERGENCES.md).

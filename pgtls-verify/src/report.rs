@@ -212,5 +212,9 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "audit-report.json",
             schemars::schema_for!(crate::audit::Report),
         ),
+        (
+            "quickstart-try.json",
+            schemars::schema_for!(crate::trial::TryReport),
+        ),
     ]
 }
