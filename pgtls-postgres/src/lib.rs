@@ -52,6 +52,7 @@
 //! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
 #![forbid(unsafe_code)]
 
+mod balance;
 mod conninfo;
 mod key;
 mod settings;
@@ -65,7 +66,7 @@ use tokio_postgres::{Client, Connection, Socket};
 
 pub use tls::{LibpqTlsConnect, MakeLibpqTls, TlsError, TlsStream};
 
-use settings::{Settings, Target};
+use settings::{SessionAttrs, Settings, Target};
 
 /// The connection future [`connect`] returns: spawn it, as with
 /// `tokio_postgres::connect`.
@@ -142,6 +143,7 @@ impl std::error::Error for Error {
 pub struct Options {
     version: PgVersion,
     env: Option<Env>,
+    random_seed: Option<u64>,
 }
 
 impl Default for Options {
@@ -156,6 +158,7 @@ impl Options {
         Self {
             version: PgVersion::V15,
             env: None,
+            random_seed: None,
         }
     }
 
@@ -168,6 +171,15 @@ impl Options {
     /// Reads this environment instead of the process's (`PG*`, `HOME`).
     pub fn env(mut self, env: Env) -> Self {
         self.env = Some(env);
+        self
+    }
+
+    /// Seeds `load_balance_hosts=random`'s shuffle (libpq's generator,
+    /// `pg_prng_seed`), so that the order hosts and addresses are tried in is
+    /// reproducible. Without it, as in libpq, every connection draws a seed of
+    /// strong random bits.
+    pub fn random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
         self
     }
 
@@ -184,7 +196,10 @@ impl Options {
     }
 
     fn settings(&self, conninfo: &str) -> Result<Settings, Error> {
-        Settings::resolve(conninfo, self.environment(), self.version).map_err(Error::option)
+        let mut s =
+            Settings::resolve(conninfo, self.environment(), self.version).map_err(Error::option)?;
+        s.random_seed = self.random_seed;
+        Ok(s)
     }
 
     fn tls_of(s: &Settings) -> MakeLibpqTls {
@@ -236,6 +251,16 @@ impl Options {
         }
         if let Some(p) = any_password {
             c.password(p);
+        }
+        let attrs = s.target_session_attrs.tokio_postgres().ok_or_else(|| {
+            Error::option(format!(
+                "pgtls-postgres: target_session_attrs={} needs pgtls_postgres::connect (tokio-postgres's Config knows any, read-write and read-only)",
+                s.value("target_session_attrs").unwrap_or_default()
+            ))
+        })?;
+        c.target_session_attrs(attrs);
+        if s.load_balance {
+            c.load_balance_hosts(tokio_postgres::config::LoadBalanceHosts::Random);
         }
         let plan = policy::plan(&s.tls, &s.env, s.version).map_err(|r| Error::option(r.message))?;
         c.ssl_mode(match plan.mode {
@@ -299,8 +324,6 @@ enum Failure {
     NoSsl,
     /// No connection (refused, unreachable, timeout): try the next address.
     Connect,
-    /// A read-only / read-write mismatch: the next host.
-    SessionAttrs,
     /// Anything else: a hard failure.
     Other,
 }
@@ -405,14 +428,6 @@ fn classify(
     }
     if let Some(io) = io_source(e) {
         if text.starts_with("error connecting to server") {
-            if io.kind() == std::io::ErrorKind::PermissionDenied {
-                let m = if text.contains("does not allow writes") {
-                    "session is read-only"
-                } else {
-                    "session is not read-only"
-                };
-                return (Failure::SessionAttrs, m.into());
-            }
             let hint = if unix {
                 "\tIs the server running locally and accepting connections on that socket?"
             } else {
@@ -464,186 +479,217 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
     // connection (hosts, addresses, prefer's and allow's retries), never reset.
     let mut cert_requested = false;
     let mut cert_sent = false;
-    'hosts: for slot in &s.hosts {
-        let mut params = s.tls.clone();
-        params.host = slot.host.clone().filter(|h| !h.is_empty());
-        params.hostaddr = slot.hostaddr.clone().filter(|h| !h.is_empty());
-        let plan =
-            policy::plan(&params, &s.env, s.version).map_err(|r| Error::option(r.message))?;
-        // (address to connect, prefix, unix)
-        let mut addrs: Vec<(Option<std::net::IpAddr>, String, bool)> = Vec::new();
-        let port = &slot.port;
-        let shown_port = if slot.port_text.is_empty() {
-            settings::DEFAULT_PORT.to_string()
-        } else {
-            slot.port_text.clone()
-        };
-        match &slot.target {
-            Target::Address(a) => addrs.push((
-                Some(*a),
-                format!(
-                    "connection to server at \"{}\", port {shown_port} failed: ",
-                    slot.hostaddr.as_deref().unwrap_or_default()
-                ),
-                false,
-            )),
-            Target::Name(h) => match tokio::net::lookup_host((h.as_str(), *port)).await {
-                Ok(it) => {
-                    let mut seen = Vec::new();
-                    for sa in it {
-                        if seen.contains(&sa.ip()) {
-                            continue;
-                        }
-                        seen.push(sa.ip());
-                        let ip = sa.ip().to_string();
-                        let prefix = if &ip == h {
-                            format!("connection to server at \"{h}\", port {shown_port} failed: ")
-                        } else {
-                            format!(
-                                "connection to server at \"{h}\" ({ip}), port {shown_port} failed: "
-                            )
-                        };
-                        addrs.push((Some(sa.ip()), prefix, false));
-                    }
-                }
-                Err(e) => {
-                    let t = e.to_string();
-                    let reason = t
-                        .strip_prefix("failed to lookup address information: ")
-                        .unwrap_or(&t);
-                    lines.push((
-                        String::new(),
-                        format!("could not translate host name \"{h}\" to address: {reason}"),
-                    ));
-                    continue 'hosts;
-                }
-            },
-            Target::Unix(dir) => addrs.push((
-                None,
-                format!(
-                    "connection to server on socket \"{}/.s.PGSQL.{port}\" failed: ",
-                    dir.display()
-                ),
-                true,
-            )),
-        }
-        for (ip, prefix, unix) in addrs {
-            let mut step = if unix {
-                Step::Plain
+    // load_balance_hosts=random: the host list shuffled once (connectOptions2),
+    // each host's addresses when they are looked up.
+    let mut rng = s.load_balance.then(|| balance::Prng::new(s.random_seed));
+    let mut order: Vec<&settings::HostSlot> = s.hosts.iter().collect();
+    if let Some(r) = rng.as_mut() {
+        r.shuffle(&mut order);
+    }
+    // prefer-standby: a second pass over the hosts that takes any server.
+    let passes: &[SessionAttrs] = match s.target_session_attrs {
+        SessionAttrs::PreferStandby => &[SessionAttrs::PreferStandby, SessionAttrs::Any],
+        ref one => std::slice::from_ref(one),
+    };
+    for &target in passes {
+        'hosts: for slot in order.iter().copied() {
+            let mut params = s.tls.clone();
+            params.host = slot.host.clone().filter(|h| !h.is_empty());
+            params.hostaddr = slot.hostaddr.clone().filter(|h| !h.is_empty());
+            let plan =
+                policy::plan(&params, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+            // (address to connect, prefix, unix)
+            let mut addrs: Vec<(Option<std::net::IpAddr>, String, bool)> = Vec::new();
+            let port = &slot.port;
+            let shown_port = if slot.port_text.is_empty() {
+                settings::DEFAULT_PORT.to_string()
             } else {
-                match plan.mode {
-                    SslMode::Disable => Step::Plain,
-                    SslMode::Allow => Step::AllowPlain,
-                    SslMode::Prefer => Step::PreferTls,
-                    SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Step::Tls,
-                }
+                slot.port_text.clone()
             };
-            loop {
-                let observed = tls::Observed::default();
-                let mut c = base.clone();
-                match (&slot.target, ip) {
-                    (Target::Unix(dir), _) => {
-                        c.host_path(dir);
-                    }
-                    (_, Some(ip)) => {
-                        // tokio-postgres needs a host name for TLS: the hostaddr itself
-                        // when there is no host (the verifier knows there is none).
-                        c.host(params.host.clone().unwrap_or_else(|| ip.to_string()));
-                        c.hostaddr(ip);
-                    }
-                    (_, None) => {}
-                }
-                c.port(*port);
-                if let Some((p, _)) = &slot.password {
-                    c.password(p.clone());
-                }
-                c.ssl_mode(match step {
-                    Step::Plain | Step::AllowPlain => TpSslMode::Disable,
-                    Step::AllowTls | Step::PreferTls => TpSslMode::Prefer,
-                    Step::Tls => TpSslMode::Require,
-                });
-                let connector = make.for_attempt(
-                    params.host.clone(),
-                    params.hostaddr.clone(),
-                    observed.clone(),
-                );
-                let cb_required =
-                    s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
-                let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
-                    // Refused whatever the server does; which message depends on the
-                    // authentication it asks for, read through a watched socket.
-                    let t = match (&slot.target, ip) {
-                        (Target::Unix(dir), _) => {
-                            WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
-                        }
-                        (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
-                        (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
-                    };
-                    match watched_plain(&c, t, s.connect_timeout, connector, observed.clone()).await
-                    {
-                        Ok(Some(e)) => Err(e),
-                        Ok(None) => {
-                            // Not reached: tokio-postgres refuses without channel binding.
-                            lines.push((
-                                prefix.clone(),
-                                channel_binding_message(false, Some(0)).into(),
-                            ));
-                            return fail(lines, None);
-                        }
-                        Err(io) => {
-                            let hint = if unix {
-                                "\tIs the server running locally and accepting connections on that socket?"
+            match &slot.target {
+                Target::Address(a) => addrs.push((
+                    Some(*a),
+                    format!(
+                        "connection to server at \"{}\", port {shown_port} failed: ",
+                        slot.hostaddr.as_deref().unwrap_or_default()
+                    ),
+                    false,
+                )),
+                Target::Name(h) => match tokio::net::lookup_host((h.as_str(), *port)).await {
+                    Ok(it) => {
+                        let mut seen = Vec::new();
+                        for sa in it {
+                            if seen.contains(&sa.ip()) {
+                                continue;
+                            }
+                            seen.push(sa.ip());
+                            let ip = sa.ip().to_string();
+                            let prefix = if &ip == h {
+                                format!(
+                                    "connection to server at \"{h}\", port {shown_port} failed: "
+                                )
                             } else {
-                                "\tIs the server running on that host and accepting TCP/IP connections?"
+                                format!(
+                                    "connection to server at \"{h}\" ({ip}), port {shown_port} failed: "
+                                )
                             };
-                            lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
-                            break;
+                            addrs.push((Some(sa.ip()), prefix, false));
                         }
-                    }
-                } else {
-                    c.connect(connector).await
-                };
-                let st = observed.get();
-                cert_requested |= st.cert_requested;
-                cert_sent |= st.cert_sent;
-                match result {
-                    Ok((client, connection)) => {
-                        let check = pgtls_verify::client_cert::check_after_authentication(
-                            plan.certmode,
-                            cert_requested,
-                            cert_sent,
-                        );
-                        if let Err(m) = check {
-                            lines.push((prefix.clone(), m.to_string()));
-                            return fail(lines, None);
-                        }
-                        return Ok((client, connection));
                     }
                     Err(e) => {
-                        let from_file = slot
-                            .password
-                            .as_ref()
-                            .filter(|(_, f)| *f)
-                            .and(s.passfile.as_deref());
-                        let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
-                        lines.push((prefix.clone(), msg));
-                        last = Some(e);
-                        match kind {
-                            Failure::Server { code } if code == "57P03" => continue 'hosts,
-                            Failure::Server { .. } if step == Step::AllowPlain => {
-                                step = Step::AllowTls;
+                        let t = e.to_string();
+                        let reason = t
+                            .strip_prefix("failed to lookup address information: ")
+                            .unwrap_or(&t);
+                        lines.push((
+                            String::new(),
+                            format!("could not translate host name \"{h}\" to address: {reason}"),
+                        ));
+                        continue 'hosts;
+                    }
+                },
+                Target::Unix(dir) => addrs.push((
+                    None,
+                    format!(
+                        "connection to server on socket \"{}/.s.PGSQL.{port}\" failed: ",
+                        dir.display()
+                    ),
+                    true,
+                )),
+            }
+            if let Some(r) = rng.as_mut() {
+                r.shuffle(&mut addrs);
+            }
+            for (ip, prefix, unix) in addrs {
+                let mut step = if unix {
+                    Step::Plain
+                } else {
+                    match plan.mode {
+                        SslMode::Disable => Step::Plain,
+                        SslMode::Allow => Step::AllowPlain,
+                        SslMode::Prefer => Step::PreferTls,
+                        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Step::Tls,
+                    }
+                };
+                loop {
+                    let observed = tls::Observed::default();
+                    let mut c = base.clone();
+                    match (&slot.target, ip) {
+                        (Target::Unix(dir), _) => {
+                            c.host_path(dir);
+                        }
+                        (_, Some(ip)) => {
+                            // tokio-postgres needs a host name for TLS: the hostaddr itself
+                            // when there is no host (the verifier knows there is none).
+                            c.host(params.host.clone().unwrap_or_else(|| ip.to_string()));
+                            c.hostaddr(ip);
+                        }
+                        (_, None) => {}
+                    }
+                    c.port(*port);
+                    if let Some((p, _)) = &slot.password {
+                        c.password(p.clone());
+                    }
+                    c.ssl_mode(match step {
+                        Step::Plain | Step::AllowPlain => TpSslMode::Disable,
+                        Step::AllowTls | Step::PreferTls => TpSslMode::Prefer,
+                        Step::Tls => TpSslMode::Require,
+                    });
+                    let connector = make.for_attempt(
+                        params.host.clone(),
+                        params.hostaddr.clone(),
+                        observed.clone(),
+                    );
+                    let cb_required =
+                        s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
+                    let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
+                        // Refused whatever the server does; which message depends on the
+                        // authentication it asks for, read through a watched socket.
+                        let t = match (&slot.target, ip) {
+                            (Target::Unix(dir), _) => {
+                                WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
                             }
-                            Failure::Server { .. } if step == Step::PreferTls && st.established => {
-                                step = Step::Plain;
+                            (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
+                            (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
+                        };
+                        match watched_plain(&c, t, s.connect_timeout, connector, observed.clone())
+                            .await
+                        {
+                            Ok(Some(e)) => Err(e),
+                            Ok(None) => {
+                                // Not reached: tokio-postgres refuses without channel binding.
+                                lines.push((
+                                    prefix.clone(),
+                                    channel_binding_message(false, Some(0)).into(),
+                                ));
+                                return fail(lines, None);
                             }
-                            Failure::Tls if step == Step::PreferTls => step = Step::Plain,
-                            Failure::Connect => break,
-                            Failure::SessionAttrs => continue 'hosts,
-                            Failure::Server { .. }
-                            | Failure::Tls
-                            | Failure::NoSsl
-                            | Failure::Other => {
-                                return fail(lines, last);
+                            Err(io) => {
+                                let hint = if unix {
+                                    "\tIs the server running locally and accepting connections on that socket?"
+                                } else {
+                                    "\tIs the server running on that host and accepting TCP/IP connections?"
+                                };
+                                lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
+                                break;
+                            }
+                        }
+                    } else {
+                        c.connect(connector).await
+                    };
+                    let st = observed.get();
+                    cert_requested |= st.cert_requested;
+                    cert_sent |= st.cert_sent;
+                    match result {
+                        Ok((client, connection)) => {
+                            let check = pgtls_verify::client_cert::check_after_authentication(
+                                plan.certmode,
+                                cert_requested,
+                                cert_sent,
+                            );
+                            if let Err(m) = check {
+                                lines.push((prefix.clone(), m.to_string()));
+                                return fail(lines, None);
+                            }
+                            let mut connection = connection;
+                            match check_target(target, &client, &mut connection).await {
+                                None => return Ok((client, connection)),
+                                Some(m) => {
+                                    lines.push((prefix.clone(), m));
+                                    // sendTerminateConn, then the next host.
+                                    drop(client);
+                                    let _ = connection.await;
+                                    continue 'hosts;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let from_file = slot
+                                .password
+                                .as_ref()
+                                .filter(|(_, f)| *f)
+                                .and(s.passfile.as_deref());
+                            let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
+                            lines.push((prefix.clone(), msg));
+                            last = Some(e);
+                            match kind {
+                                Failure::Server { code } if code == "57P03" => continue 'hosts,
+                                Failure::Server { .. } if step == Step::AllowPlain => {
+                                    step = Step::AllowTls;
+                                }
+                                Failure::Server { .. }
+                                    if step == Step::PreferTls && st.established =>
+                                {
+                                    step = Step::Plain;
+                                }
+                                Failure::Tls if step == Step::PreferTls => step = Step::Plain,
+                                Failure::Connect => break,
+                                Failure::Server { .. }
+                                | Failure::Tls
+                                | Failure::NoSsl
+                                | Failure::Other => {
+                                    return fail(lines, last);
+                                }
                             }
                         }
                     }
@@ -652,6 +698,106 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
         }
     }
     fail(lines, last)
+}
+
+/// A server parameter as libpq keeps it (`pqSaveParameterStatus`): on, off, or
+/// not reported.
+fn reported_on(connection: &PgConnection, name: &str) -> Option<bool> {
+    connection.parameter(name).map(|v| v == "on")
+}
+
+/// Runs one query while driving the connection (it is not spawned yet), as
+/// libpq's `PQsendQueryContinue` in `CONNECTION_CHECK_TARGET`: the first
+/// column of its one row, or `None` when it failed or gave another shape.
+async fn ask(client: &Client, connection: &mut PgConnection, query: &str) -> Option<String> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    let mut q = std::pin::pin!(client.simple_query(query));
+    let messages = std::future::poll_fn(|cx| {
+        if Pin::new(&mut *connection).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        q.as_mut().poll(cx).map(Result::ok)
+    })
+    .await?;
+    let mut rows = messages.iter().filter_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    match (rows.next(), rows.next()) {
+        (Some(row), None) => Some(row.get(0).unwrap_or_default().to_string()),
+        _ => None,
+    }
+}
+
+/// libpq's `CONNECTION_CHECK_TARGET`: `None` when the server suits
+/// `target_session_attrs`, else libpq's message (the next host is tried).
+/// What the server reported at startup decides (14+ report
+/// `default_transaction_read_only` and `in_hot_standby`); otherwise the query
+/// libpq sends.
+async fn check_target(
+    target: SessionAttrs,
+    client: &Client,
+    connection: &mut PgConnection,
+) -> Option<String> {
+    match target {
+        SessionAttrs::Any => None,
+        SessionAttrs::ReadWrite | SessionAttrs::ReadOnly => {
+            let reported = (
+                reported_on(connection, "default_transaction_read_only"),
+                reported_on(connection, "in_hot_standby"),
+            );
+            let read_only = match reported {
+                (Some(d), Some(h)) => d || h,
+                _ => match ask(client, connection, "SHOW transaction_read_only").await {
+                    Some(v) => v.starts_with("on"),
+                    None => return Some("\"SHOW transaction_read_only\" failed".into()),
+                },
+            };
+            match (target, read_only) {
+                (SessionAttrs::ReadWrite, true) => Some("session is read-only".into()),
+                (SessionAttrs::ReadOnly, false) => Some("session is not read-only".into()),
+                _ => None,
+            }
+        }
+        SessionAttrs::Primary | SessionAttrs::Standby | SessionAttrs::PreferStandby => {
+            let standby = match reported_on(connection, "in_hot_standby") {
+                Some(h) => h,
+                // Before 9.0 there is no standby mode (and no pg_is_in_recovery).
+                None if server_version_num(connection).is_some_and(|v| v < 90000) => false,
+                None => {
+                    match ask(client, connection, "SELECT pg_catalog.pg_is_in_recovery()").await {
+                        Some(v) => v.starts_with('t'),
+                        None => return Some("\"SELECT pg_is_in_recovery()\" failed".into()),
+                    }
+                }
+            };
+            match (target, standby) {
+                (SessionAttrs::Primary, true) => Some("server is in hot standby mode".into()),
+                (SessionAttrs::Standby | SessionAttrs::PreferStandby, false) => {
+                    Some("server is not in hot standby mode".into())
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `server_version` as libpq's `sversion` (major * 10000 + minor for 10+,
+/// major * 10000 + minor * 100 + patch before).
+fn server_version_num(connection: &PgConnection) -> Option<u32> {
+    let v = connection.parameter("server_version")?;
+    let digits: Vec<u32> = v
+        .split(|c: char| !c.is_ascii_digit())
+        .take_while(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match digits.as_slice() {
+        [major, minor, patch, ..] if *major < 10 => Some(major * 10000 + minor * 100 + patch),
+        [major, minor, ..] => Some(major * 10000 + minor),
+        [major] => Some(major * 10000),
+        [] => None,
+    }
 }
 
 /// Where a watched plaintext attempt connects.

@@ -1,0 +1,256 @@
+//! Multi-host strings, `target_session_attrs`, `load_balance_hosts`,
+//! `require_auth` and `sslnegotiation`: the same conninfo (and environment)
+//! through `pgtls_postgres::connect` and through psql, against real servers
+//! (pgtls-testkit's clusters: a primary, a streaming hot standby made with
+//! `pg_basebackup -R`, a read-only primary, a closed port).
+//!
+//! Asserted per row as in `client_auth_live.rs` (both connect or both refuse,
+//! TLS in one exactly when in the other, psql's message in full) and, for the
+//! multi-host rows, that the session is on the same server (its port).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{SSL_PORT_QUERY, Suite, fixtures, tls_cluster};
+use pgtls_testkit::{Cluster, client_major, full_matrix, pg_versions};
+use pgtls_verify::PgVersion;
+
+/// Every `target_session_attrs` value libpq 14+ knows, absent, and a bad one.
+const SESSION_ATTRS: [&str; 8] = [
+    "",
+    "any",
+    "read-write",
+    "read-only",
+    "primary",
+    "standby",
+    "prefer-standby",
+    "bogus",
+];
+
+/// pg_hba.conf for the multi-host clusters: trust over TCP (authentication is
+/// not what these rows are about), local replication for the standby.
+const TRUST_HBA: &str =
+    "local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 trust\n";
+
+/// A primary, its streaming standby and a read-only primary
+/// (`default_transaction_read_only = on`, not in recovery) of `major`, with TLS.
+fn servers(dir: &std::path::Path, major: u32) -> (Cluster, Cluster, Cluster) {
+    let primary = tls_cluster(dir, major);
+    primary.write_hba(TRUST_HBA).unwrap();
+    primary.reload().unwrap();
+    let standby = primary.standby().unwrap();
+    let ro = tls_cluster(dir, major);
+    ro.append_conf("default_transaction_read_only = on\n")
+        .unwrap();
+    ro.write_hba(TRUST_HBA).unwrap();
+    ro.reload().unwrap();
+    (primary, standby, ro)
+}
+
+fn tsa_keyword(tsa: &str) -> String {
+    if tsa.is_empty() {
+        String::new()
+    } else {
+        format!("target_session_attrs={tsa}")
+    }
+}
+
+/// Multi-host strings on PostgreSQL 15: a primary, a standby, a read-only
+/// primary and a closed port in several orders x `target_session_attrs` x
+/// sslmode (per-host `verify-full`: each host's own name is checked) x
+/// host/hostaddr forms (every value in two of them, a sample in the others),
+/// and `PGTARGETSESSIONATTRS`.
+#[test]
+fn multi_host_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let (primary, standby, ro) = servers(dir, 15);
+    let down = pgtls_testkit::free_port().unwrap();
+    let (p, sb, r) = (primary.port(), standby.port(), ro.port());
+    let root = dir.join("root.pem").display().to_string();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let mut s = Suite::new("multi-host", PgVersion::V15);
+    s.query = SSL_PORT_QUERY;
+    let lists: Vec<(&str, Vec<u16>)> = vec![
+        ("down,primary", vec![down, p]),
+        ("primary,down", vec![p, down]),
+        ("down,down", vec![down, down]),
+        ("ro,primary", vec![r, p]),
+        ("primary,ro", vec![p, r]),
+        ("ro,ro", vec![r, r]),
+        ("down,ro,primary", vec![down, r, p]),
+        ("down,ro", vec![down, r]),
+        ("standby,primary", vec![sb, p]),
+        ("primary,standby", vec![p, sb]),
+        ("down,standby", vec![down, sb]),
+        ("standby,ro", vec![sb, r]),
+        ("ro,standby,primary", vec![r, sb, p]),
+        ("standby,standby", vec![sb, sb]),
+    ];
+    for (name, ports) in &lists {
+        let n = ports.len();
+        let port_list = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let forms = [
+            ("host", format!("host={}", vec!["127.0.0.1"; n].join(","))),
+            (
+                "hostaddr",
+                format!("hostaddr={}", vec!["127.0.0.1"; n].join(",")),
+            ),
+            (
+                "host+hostaddr",
+                format!(
+                    "host={} hostaddr={}",
+                    vec!["db.example.test"; n].join(","),
+                    vec!["127.0.0.1"; n].join(",")
+                ),
+            ),
+            (
+                "first host's name wrong",
+                format!(
+                    "host=other.example.test{} hostaddr={}",
+                    ",db.example.test".repeat(n - 1),
+                    vec!["127.0.0.1"; n].join(",")
+                ),
+            ),
+        ];
+        for (form, hosts) in &forms {
+            for sslmode in ["disable", "prefer", "verify-full"] {
+                if sslmode == "verify-full" && *form == "hostaddr" {
+                    continue;
+                }
+                let every_value = matches!(
+                    (*form, sslmode),
+                    ("host", "disable") | ("host+hostaddr", "verify-full")
+                );
+                for tsa in SESSION_ATTRS {
+                    if !every_value && !["", "read-write", "standby"].contains(&tsa) {
+                        continue;
+                    }
+                    let ci = format!(
+                        "{hosts} port={port_list} user=postgres dbname=postgres sslmode={sslmode} sslrootcert={root} {}",
+                        tsa_keyword(tsa)
+                    );
+                    let _ = s.row(
+                        &primary,
+                        &format!("{name}, {form}"),
+                        &ci,
+                        &[("HOME", home.as_str())],
+                    );
+                }
+            }
+        }
+    }
+    // The environment variable, and the string beating it.
+    for (env_tsa, kw) in [
+        ("standby", ""),
+        ("prefer-standby", ""),
+        ("primary", ""),
+        ("bogus", ""),
+        ("standby", "target_session_attrs=primary"),
+    ] {
+        let ci = format!(
+            "host=127.0.0.1,127.0.0.1,127.0.0.1 port={r},{sb},{p} user=postgres dbname=postgres sslmode=disable {kw}"
+        );
+        let _ = s.row(
+            &primary,
+            "PGTARGETSESSIONATTRS",
+            &ci,
+            &[("HOME", home.as_str()), ("PGTARGETSESSIONATTRS", env_tsa)],
+        );
+    }
+    // A host name that does not resolve, then the primary.
+    let _ = s.row(
+        &primary,
+        "unresolvable,primary",
+        &format!("host=nonexistent.invalid,127.0.0.1 port={p} user=postgres dbname=postgres sslmode=disable"),
+        &[("HOME", home.as_str())],
+    );
+    assert!(s.same_server > 0, "no session compared by server");
+    assert!(
+        s.by_design.is_empty(),
+        "refused by design: {:#?}",
+        s.by_design
+    );
+    s.finish();
+}
+
+/// `target_session_attrs` on other versions: a primary and its standby, a
+/// sample of the orders x every value (all orders with
+/// `PGTLS_PG_MATRIX=full`). By default on 13 (libpq 14 against a server that
+/// reports no `in_hot_standby`: libpq asks `pg_is_in_recovery()` and
+/// `SHOW transaction_read_only` instead) and 18; libpq's code for this is the
+/// same in 14 to 18. `PGTLS_PG_MATRIX=full`: every version of
+/// `PGTLS_PG_VERSIONS`.
+#[test]
+fn target_session_attrs_other_versions() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let versions: Vec<u32> = pg_versions()
+        .unwrap()
+        .into_iter()
+        .filter(|m| *m != pgtls_testkit::PG_MAJOR)
+        .collect();
+    let sampled: Vec<u32> = versions
+        .iter()
+        .copied()
+        .filter(|m| full_matrix(*m).unwrap() || [13, 18].contains(m))
+        .collect();
+    let sampled = if sampled.is_empty() {
+        versions.into_iter().take(1).collect()
+    } else {
+        sampled
+    };
+    if sampled.is_empty() {
+        println!("PGTLS_PG_VERSIONS names only 15: multi_host_agrees_with_psql has its rows");
+        return;
+    }
+    let mut ran = 0;
+    for major in sampled {
+        let primary = tls_cluster(dir, major);
+        primary.write_hba(TRUST_HBA).unwrap();
+        primary.reload().unwrap();
+        let standby = primary.standby().unwrap();
+        let down = pgtls_testkit::free_port().unwrap();
+        let (p, sb) = (primary.port(), standby.port());
+        let version = PgVersion::new(client_major(major)).unwrap();
+        let mut s = Suite::new("target_session_attrs", version);
+        s.query = SSL_PORT_QUERY;
+        let mut lists = vec![vec![sb, p], vec![p, sb], vec![down, sb, p]];
+        if full_matrix(major).unwrap() {
+            lists.extend([vec![sb, sb], vec![down, down], vec![p, p]]);
+        }
+        for ports in &lists {
+            let hosts = vec!["127.0.0.1"; ports.len()].join(",");
+            let port_list = ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            for tsa in SESSION_ATTRS {
+                let ci = format!(
+                    "host={hosts} port={port_list} user=postgres dbname=postgres sslmode=prefer {}",
+                    tsa_keyword(tsa)
+                );
+                let _ = s.row(
+                    &primary,
+                    &format!("server {major}, psql {}", client_major(major)),
+                    &ci,
+                    &[("HOME", home.as_str())],
+                );
+            }
+        }
+        assert!(s.same_server > 0, "{major}: no session compared by server");
+        ran += s.rows;
+        s.finish();
+    }
+    assert!(ran > 0, "no rows ran");
+}
