@@ -254,3 +254,180 @@ fn target_session_attrs_other_versions() {
     }
     assert!(ran > 0, "no rows ran");
 }
+
+/// The server address a session is on (one server listening on three
+/// loopback addresses stands for three hosts).
+const ADDR_QUERY: &str = "select host(inet_server_addr())";
+
+/// `load_balance_hosts` (16+): bad values, the environment variable and
+/// libpq 15's refusal of the keyword compared with psql 15, 16, 17 and 18
+/// (messages equal); then `random` over three addresses of one PostgreSQL 18
+/// server: with seeds, pgtls-postgres reaches every host and tries them in
+/// more than one order (all refused: the same failure lines as psql, in other
+/// orders); without a seed it, and psql, reach every host within 60
+/// connections (a miss has probability below 1e-10).
+#[test]
+fn load_balance_hosts_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let c = Cluster::builder().version(18).init().unwrap();
+    c.append_conf("listen_addresses = '127.0.0.1,127.0.0.2,127.0.0.3'\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+    c.write_hba("local all all trust\nhost all all 127.0.0.0/8 trust\n")
+        .unwrap();
+    c.reload().unwrap();
+    let port = c.port();
+    let down = pgtls_testkit::free_port().unwrap();
+    let three = "host=127.0.0.1,127.0.0.2,127.0.0.3";
+    let base = format!("{three} port={port} user=postgres dbname=postgres sslmode=disable");
+    let env = [("HOME", home.as_str())];
+
+    // Values and versions: exact comparison.
+    let mut s = Suite::new("load_balance_hosts", PgVersion::V18);
+    s.query = ADDR_QUERY;
+    for (major, version) in [
+        (15, PgVersion::V15),
+        (16, PgVersion::V16),
+        (17, PgVersion::V17),
+        (18, PgVersion::V18),
+    ] {
+        s.version = version;
+        s.psql = Some(pgtls_testkit::PgBuild::client(major).unwrap());
+        for (kw, env_lb) in [
+            ("load_balance_hosts=bogus", None),
+            ("load_balance_hosts=", None),
+            ("load_balance_hosts=Random", None),
+            ("load_balance_hosts=disable", None),
+            ("", Some("bogus")),
+            ("", Some("disable")),
+            ("load_balance_hosts=disable", Some("bogus")),
+            // One host: random has nothing to shuffle.
+            (
+                "load_balance_hosts=random host=127.0.0.2 hostaddr=127.0.0.2",
+                None,
+            ),
+            ("", Some("random")),
+        ] {
+            let mut e = env.to_vec();
+            if let Some(v) = env_lb {
+                e.push(("PGLOADBALANCEHOSTS", v));
+            }
+            let ci = if kw.contains("host=") {
+                format!("port={port} user=postgres dbname=postgres sslmode=disable {kw}")
+            } else {
+                format!("{base} {kw}")
+            };
+            // With 16+ and PGLOADBALANCEHOSTS=random either host may come up:
+            // those rows are compared below, not here.
+            if major >= 16 && env_lb == Some("random") {
+                continue;
+            }
+            let _ = s.row(&c, &format!("psql {major}"), &ci, &e);
+        }
+    }
+    s.finish();
+
+    // random: every host reachable, orders differ.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pgtls = |ci: &str, seed: Option<u64>| -> Result<String, String> {
+        let mut o = pgtls_postgres::Options::new()
+            .pg_version(PgVersion::V18)
+            .env(pgtls_verify::Env::empty().with_var("HOME", &home));
+        if let Some(seed) = seed {
+            o = o.random_seed(seed);
+        }
+        rt.block_on(async {
+            match o.connect(ci).await {
+                Ok((client, connection)) => {
+                    let task = tokio::spawn(connection);
+                    let row = client.query_one(ADDR_QUERY, &[]).await.unwrap();
+                    drop(client);
+                    task.await.unwrap().unwrap();
+                    Ok(row.get::<_, String>(0))
+                }
+                Err(e) => Err(e.libpq_message()),
+            }
+        })
+    };
+    let random = format!("{base} load_balance_hosts=random");
+    let mut seen = std::collections::BTreeMap::new();
+    for seed in 0..30 {
+        let a = pgtls(&random, Some(seed)).unwrap();
+        // The same seed, the same host.
+        assert_eq!(pgtls(&random, Some(seed)).unwrap(), a, "seed {seed}");
+        *seen.entry(a).or_insert(0) += 1;
+    }
+    println!("load_balance_hosts=random, seeds 0..30, sessions per address: {seen:?}");
+    assert_eq!(seen.len(), 3, "not every host reached: {seen:?}");
+
+    // All refused: psql's lines, in an order that depends on the seed.
+    let refused = format!(
+        "{three} port={down} user=postgres dbname=postgres sslmode=disable load_balance_hosts=random"
+    );
+    let want = common::via_psql(
+        &c,
+        None,
+        &refused,
+        &[("HOME".into(), home.clone())],
+        ADDR_QUERY,
+    )
+    .unwrap_err();
+    let sorted = |t: &str| {
+        let mut v: Vec<String> = t
+            .split("connection to server")
+            .filter(|l| !l.is_empty())
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..12 {
+        let got = pgtls(&refused, Some(seed)).unwrap_err();
+        assert_eq!(
+            sorted(&got),
+            sorted(&want),
+            "seed {seed}:\n{got}\npsql:\n{want}"
+        );
+        orders.insert(got);
+    }
+    println!(
+        "all refused: {} orders of the failure lines in 12 seeds",
+        orders.len()
+    );
+    assert!(orders.len() > 1, "the hosts were tried in one order only");
+
+    // No seed: strong random bits per connection, as libpq.
+    for who in ["pgtls-postgres", "psql"] {
+        let mut reached = std::collections::BTreeSet::new();
+        let mut tries = 0;
+        while reached.len() < 3 && tries < 60 {
+            tries += 1;
+            let r = if who == "psql" {
+                common::via_psql(
+                    &c,
+                    None,
+                    &random,
+                    &[("HOME".into(), home.clone())],
+                    ADDR_QUERY,
+                )
+            } else {
+                pgtls(&random, None)
+            };
+            reached.insert(r.unwrap());
+        }
+        println!("{who}: every host reached in {tries} connections");
+        assert_eq!(
+            reached.len(),
+            3,
+            "{who}: {reached:?} in {tries} connections"
+        );
+    }
+}
