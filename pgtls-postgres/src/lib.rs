@@ -52,6 +52,7 @@
 //! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod balance;
 mod conninfo;
 mod key;
@@ -202,14 +203,25 @@ impl Options {
         Ok(s)
     }
 
-    fn tls_of(s: &Settings) -> MakeLibpqTls {
-        MakeLibpqTls::from_settings(tls::TlsSettings {
+    fn tls_of(s: &Settings) -> Result<MakeLibpqTls, Error> {
+        let plan = policy::plan(&s.tls, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+        let rules = auth::AuthRules {
+            require_auth: s.require_auth.clone(),
+            certmode: plan.certmode,
+            channel_binding_disabled: s.channel_binding
+                == tokio_postgres::config::ChannelBinding::Disable,
+            channel_binding_required: s.channel_binding
+                == tokio_postgres::config::ChannelBinding::Require,
+        };
+        Ok(MakeLibpqTls::from_settings(tls::TlsSettings {
             params: s.tls.clone(),
             env: s.env.clone(),
             version: s.version,
             versions: s.tls_versions.clone(),
             sslpassword: s.value("sslpassword").map(str::to_string),
-        })
+            rules: std::sync::Arc::new(rules),
+            direct: s.direct,
+        }))
     }
 
     /// The `MakeTlsConnect` for this conninfo string (see [`MakeLibpqTls`]).
@@ -217,7 +229,7 @@ impl Options {
     /// # Errors
     /// The string's refusal.
     pub fn make_tls(&self, conninfo: &str) -> Result<MakeLibpqTls, Error> {
-        Ok(Self::tls_of(&self.settings(conninfo)?))
+        Self::tls_of(&self.settings(conninfo)?)
     }
 
     /// See [`config`].
@@ -263,12 +275,36 @@ impl Options {
             c.load_balance_hosts(tokio_postgres::config::LoadBalanceHosts::Random);
         }
         let plan = policy::plan(&s.tls, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+        let tls_only = matches!(
+            plan.mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        );
+        // The checks of the server's authentication requests live in the TLS
+        // stream: a plaintext session of tokio-postgres's has none.
+        if !tls_only {
+            let what = if s.require_auth.is_some() {
+                Some("require_auth")
+            } else if plan.certmode == pgtls_verify::client_cert::CertMode::Require {
+                Some("sslcertmode=require")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(Error::option(format!(
+                    "pgtls-postgres: {what} with sslmode={} needs pgtls_postgres::connect (a plaintext session of tokio-postgres's Config is not checked); use sslmode=require or stronger",
+                    plan.mode.as_str()
+                )));
+            }
+        }
         c.ssl_mode(match plan.mode {
             SslMode::Disable | SslMode::Allow => TpSslMode::Disable,
             SslMode::Prefer => TpSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => TpSslMode::Require,
         });
-        Ok((c, Self::tls_of(&s)))
+        if s.direct {
+            c.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
+        }
+        Ok((c, Self::tls_of(&s)?))
     }
 
     /// See [`connect`].
@@ -398,6 +434,9 @@ fn classify(
             t,
         );
     }
+    if let Some(m) = &st.auth_refusal {
+        return (Failure::Other, m.clone());
+    }
     if let Some(f) = &st.failure {
         return (Failure::Tls, f.clone());
     }
@@ -471,7 +510,7 @@ enum Step {
 
 async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error> {
     let base = s.base_config().map_err(Error::option)?;
-    let make = Options::tls_of(s);
+    let make = Options::tls_of(s)?;
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut last: Option<tokio_postgres::Error> = None;
     let fail = |lines: Vec<(String, String)>, source| Err(Error { lines, source });
@@ -573,6 +612,12 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                 };
                 loop {
                     let observed = tls::Observed::default();
+                    // libpq's ssl_cert_requested/sent as they stand (sslcertmode's
+                    // check at AuthenticationOk sees every attempt's).
+                    observed.update(|o| {
+                        o.cert_requested = cert_requested;
+                        o.cert_sent = cert_sent;
+                    });
                     let mut c = base.clone();
                     match (&slot.target, ip) {
                         (Target::Unix(dir), _) => {
@@ -590,18 +635,28 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                     if let Some((p, _)) = &slot.password {
                         c.password(p.clone());
                     }
+                    let cb_required =
+                        s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
+                    let plain = matches!(step, Step::Plain | Step::AllowPlain);
+                    // Plaintext under require_auth: through the connector, unencrypted
+                    // but watched (tokio-postgres's direct negotiation sends no
+                    // SSLRequest and hands the socket to the connector).
+                    let watched = plain && s.require_auth.is_some() && !cb_required;
                     c.ssl_mode(match step {
+                        _ if watched => TpSslMode::Require,
                         Step::Plain | Step::AllowPlain => TpSslMode::Disable,
                         Step::AllowTls | Step::PreferTls => TpSslMode::Prefer,
                         Step::Tls => TpSslMode::Require,
                     });
+                    if watched || (step == Step::Tls && s.direct) {
+                        c.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
+                    }
                     let connector = make.for_attempt(
                         params.host.clone(),
                         params.hostaddr.clone(),
                         observed.clone(),
+                        watched,
                     );
-                    let cb_required =
-                        s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
                     let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
                         // Refused whatever the server does; which message depends on the
                         // authentication it asks for, read through a watched socket.
@@ -834,7 +889,10 @@ async fn watched_plain(
         ($stream:expr, $ty:ty) => {{
             let tls = MakeTlsConnect::<tls::Watched<$ty>>::make_tls_connect(&mut connector, "")
                 .map_err(std::io::Error::other)?;
-            let watched = tls::Watched($stream, tls::Head::new(observed.clone()));
+            let watched = tls::Watched(
+                $stream,
+                tls::Head::new(observed.clone(), Some(connector.rules()), false),
+            );
             match c.connect_raw(watched, tls).await {
                 Err(e) => Ok(Some(e)),
                 Ok(_) => Ok(None),

@@ -79,6 +79,10 @@ pub(crate) struct Settings {
     pub(crate) load_balance: bool,
     /// The shuffle's seed (`Options::random_seed`); none: strong random bits.
     pub(crate) random_seed: Option<u64>,
+    /// `require_auth` (16+), when given (possibly empty).
+    pub(crate) require_auth: Option<crate::auth::RequireAuth>,
+    /// `sslnegotiation=direct` (17+).
+    pub(crate) direct: bool,
 }
 
 /// `target_session_attrs` (libpq's `target_server_type`).
@@ -506,6 +510,18 @@ impl Settings {
             });
         }
         use tokio_postgres::config::ChannelBinding;
+        // Given (even empty, as libpq keeps an empty string) or from PGREQUIREAUTH.
+        let require_auth = get(&values, "require_auth")
+            .map(|v| crate::auth::RequireAuth::parse(v, version))
+            .transpose()?;
+        if require_auth.is_some()
+            && let Some(slot) = slots.iter().find(|h| matches!(h.target, Target::Unix(_)))
+        {
+            return Err(unsupported(&format!(
+                "require_auth with a Unix-domain socket host ({}) is not supported: tokio-postgres gives no hook to check the server's authentication request on that socket before it answers",
+                slot.host.as_deref().unwrap_or_default()
+            )));
+        }
         let channel_binding = match get(&values, "channel_binding").unwrap_or("prefer") {
             "disable" => ChannelBinding::Disable,
             "prefer" => ChannelBinding::Prefer,
@@ -572,7 +588,6 @@ impl Settings {
             )));
         }
         for k in [
-            "require_auth",
             "min_protocol_version",
             "max_protocol_version",
             "sslkeylogfile",
@@ -596,9 +611,7 @@ impl Settings {
             .sslnegotiation
             .clone()
             .or_else(|| env.var("PGSSLNEGOTIATION").map(str::to_string));
-        if version >= PgVersion::V17 && neg.as_deref() == Some("direct") {
-            return Err(unsupported("sslnegotiation=direct is not implemented"));
-        }
+        let direct = version >= PgVersion::V17 && neg.as_deref() == Some("direct");
         let connect_timeout = match nonempty(&values, "connect_timeout") {
             None => None,
             Some(t) => {
@@ -639,6 +652,8 @@ impl Settings {
             target_session_attrs,
             load_balance,
             random_seed: None,
+            require_auth,
+            direct,
         })
     }
 

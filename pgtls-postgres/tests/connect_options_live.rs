@@ -431,3 +431,231 @@ fn load_balance_hosts_agrees_with_psql() {
         );
     }
 }
+
+/// `require_auth` values: single methods, negations, `none`, lists, the
+/// refusals of the grammar (mixed, duplicated, unknown, empty elements), and
+/// the empty string (libpq keeps it: nothing is allowed but a server that asks
+/// for no authentication).
+const REQUIRE_AUTH: [&str; 30] = [
+    "",
+    "password",
+    "md5",
+    "scram-sha-256",
+    "none",
+    "gss",
+    "sspi",
+    "oauth",
+    "!password",
+    "!md5",
+    "!scram-sha-256",
+    "!none",
+    "!gss",
+    "!oauth",
+    "password,md5",
+    "md5,scram-sha-256",
+    "scram-sha-256,none",
+    "none,password",
+    "!password,!md5",
+    "!md5,!scram-sha-256",
+    "!none,!password",
+    "!none,!scram-sha-256",
+    "password,!md5",
+    "!md5,password",
+    "password,password",
+    "!none,!none",
+    "none,none",
+    "bogus",
+    "password,",
+    "PASSWORD",
+];
+
+/// A pg_hba.conf case: its name, its lines, the users (and passwords) tried.
+type HbaCase<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// The values whose meaning changed in 18 (SASL mechanisms tracked on their
+/// own, `oauth`), sampled on 16 and 17.
+const REQUIRE_AUTH_SAMPLE: [&str; 9] = [
+    "",
+    "scram-sha-256",
+    "!scram-sha-256",
+    "oauth",
+    "!oauth",
+    "none",
+    "password",
+    "!none,!scram-sha-256",
+    "!password,!md5",
+];
+
+/// `require_auth` (16+) against servers asking for no authentication
+/// (`trust`, `cert`), a cleartext password, MD5 (an MD5-stored password) and
+/// SCRAM (`md5` and `scram-sha-256` lines with SCRAM-stored passwords; over
+/// TLS SCRAM-SHA-256-PLUS): every value on 18 x sslmode disable/require, the
+/// values 18 changed on 16 and 17, `PGREQUIREAUTH`, no password given, with
+/// `channel_binding`, over prefer's plaintext retry; libpq 15 refusing the keyword.
+#[test]
+fn require_auth_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let cert = format!(
+        "sslcert={} sslkey={}",
+        dir.join("client.pem").display(),
+        dir.join("client.key").display()
+    );
+    let hbas: [HbaCase<'_>; 5] = [
+        (
+            "trust",
+            "host all all 127.0.0.1/32 trust\n",
+            &[("postgres", "secret")],
+        ),
+        (
+            "password",
+            "host all all 127.0.0.1/32 password\n",
+            &[("postgres", "secret")],
+        ),
+        (
+            "md5",
+            "host all all 127.0.0.1/32 md5\n",
+            &[("postgres", "secret"), ("md5user", "md5pw")],
+        ),
+        (
+            "scram-sha-256",
+            "host all all 127.0.0.1/32 scram-sha-256\n",
+            &[("postgres", "secret")],
+        ),
+        (
+            "cert",
+            "hostssl all all 127.0.0.1/32 cert\n",
+            &[("postgres", "secret")],
+        ),
+    ];
+    let mut total = 0;
+    for major in [18, 17, 16] {
+        let c = tls_cluster(dir, major);
+        c.sql("set password_encryption = 'md5'; create role md5user login password 'md5pw'")
+            .unwrap();
+        let port = c.port();
+        let version = PgVersion::new(major).unwrap();
+        let mut s = Suite::new("require_auth", version);
+        let values: &[&str] = if major == 18 || full_matrix(major).unwrap() {
+            &REQUIRE_AUTH
+        } else {
+            &REQUIRE_AUTH_SAMPLE
+        };
+        for (hba_name, hba, users) in &hbas {
+            c.write_hba(&format!("local all all trust\n{hba}")).unwrap();
+            c.reload().unwrap();
+            for (user, pw) in *users {
+                for sslmode in ["disable", "require"] {
+                    let base = format!(
+                        "host=127.0.0.1 port={port} user={user} dbname=postgres sslmode={sslmode} {cert}"
+                    );
+                    for ra in values {
+                        let ci = format!("{base} password={pw} require_auth='{ra}'");
+                        let _ = s.row(
+                            &c,
+                            &format!("server {major}, hba {hba_name}"),
+                            &ci,
+                            &[("HOME", home.as_str())],
+                        );
+                    }
+                    if major != 18 {
+                        continue;
+                    }
+                    // No password: the requirement is checked before libpq asks for one.
+                    for ra in ["password", "scram-sha-256", "!md5", "none"] {
+                        let ci = format!("{base} require_auth={ra}");
+                        let _ = s.row(
+                            &c,
+                            &format!("server {major}, hba {hba_name}, no password"),
+                            &ci,
+                            &[("HOME", home.as_str())],
+                        );
+                    }
+                    // The environment variable, and the string beating it.
+                    for (env_ra, kw) in [
+                        ("md5", ""),
+                        ("", ""),
+                        ("!password", ""),
+                        ("password", "require_auth=scram-sha-256"),
+                    ] {
+                        let ci = format!("{base} password={pw} {kw}");
+                        let _ = s.row(
+                            &c,
+                            &format!("server {major}, hba {hba_name}, PGREQUIREAUTH"),
+                            &ci,
+                            &[("HOME", home.as_str()), ("PGREQUIREAUTH", env_ra)],
+                        );
+                    }
+                    // With channel_binding: whose refusal comes first.
+                    for (ra, cb) in [
+                        ("scram-sha-256", "require"),
+                        ("password", "require"),
+                        ("!scram-sha-256", "require"),
+                        ("none", "require"),
+                        ("!scram-sha-256", "disable"),
+                    ] {
+                        let ci =
+                            format!("{base} password={pw} require_auth={ra} channel_binding={cb}");
+                        let _ = s.row(
+                            &c,
+                            &format!("server {major}, hba {hba_name}, channel_binding"),
+                            &ci,
+                            &[("HOME", home.as_str())],
+                        );
+                    }
+                }
+            }
+        }
+        if major == 18 {
+            // prefer: TLS refused by the server's rules, then plaintext.
+            c.write_hba(
+                "local all all trust\nhostssl all all 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 password\n",
+            )
+            .unwrap();
+            c.reload().unwrap();
+            for ra in ["password", "scram-sha-256", "!password", "none"] {
+                let ci = format!(
+                    "host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=prefer password=secret require_auth={ra}"
+                );
+                let _ = s.row(
+                    &c,
+                    "prefer's plaintext retry",
+                    &ci,
+                    &[("HOME", home.as_str())],
+                );
+            }
+            // A Unix-domain socket: refused by design, whatever psql does.
+            let sock = c.socket_dir().display().to_string();
+            let mut by_design = Suite::new("require_auth (socket)", version);
+            let _ = by_design.row(
+                &c,
+                "socket",
+                &format!("host={sock} port={port} user=postgres dbname=postgres require_auth=none"),
+                &[("HOME", home.as_str())],
+            );
+            assert_eq!(by_design.by_design.len(), 1, "{:?}", by_design.by_design);
+            // libpq 15 knows no require_auth (PGREQUIREAUTH is not read).
+            c.write_hba("local all all trust\nhost all all 127.0.0.1/32 password\n")
+                .unwrap();
+            c.reload().unwrap();
+            s.version = PgVersion::V15;
+            s.psql = Some(pgtls_testkit::PgBuild::client(15).unwrap());
+            for (kw, env_ra) in [("require_auth=password", None), ("", Some("md5"))] {
+                let mut e = vec![("HOME", home.as_str())];
+                if let Some(v) = env_ra {
+                    e.push(("PGREQUIREAUTH", v));
+                }
+                let ci = format!(
+                    "host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable password=secret {kw}"
+                );
+                let _ = s.row(&c, "psql 15", &ci, &e);
+            }
+        }
+        total += s.rows;
+        s.finish();
+    }
+    println!("require_auth: {total} rows");
+}
