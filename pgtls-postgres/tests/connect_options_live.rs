@@ -659,3 +659,112 @@ fn require_auth_agrees_with_psql() {
     }
     println!("require_auth: {total} rows");
 }
+
+/// `sslnegotiation` (17+) on PostgreSQL 17 and 18 servers (psql of the same
+/// version): `direct` (TLS at once, ALPN `postgresql`, which those servers
+/// require of a direct connection) and `postgres` x every sslmode (`direct`
+/// with a weak one is refused) x `PGSSLNEGOTIATION`; `direct` against a
+/// server with `ssl = off` and against PostgreSQL 16 (psql 17: no direct TLS
+/// there, and no fallback); libpq 16 refusing the keyword.
+#[test]
+fn sslnegotiation_agrees_with_psql() {
+    let fx = fixtures();
+    let dir = fx.path();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home = home.display().to_string();
+    let root = dir.join("root.pem").display().to_string();
+    let env = [("HOME", home.as_str())];
+    let mut total = 0;
+    for major in [18, 17] {
+        let c = tls_cluster(dir, major);
+        c.write_hba("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+            .unwrap();
+        c.reload().unwrap();
+        let port = c.port();
+        let mut s = Suite::new("sslnegotiation", PgVersion::new(major).unwrap());
+        for neg in [
+            "direct",
+            "postgres",
+            "bogus",
+            "",
+            "env:direct",
+            "env:postgres",
+        ] {
+            let (kw, env_neg) = match neg.strip_prefix("env:") {
+                Some(v) => (String::new(), Some(v)),
+                None if neg.is_empty() => (String::new(), None),
+                None => (format!("sslnegotiation={neg}"), None),
+            };
+            for sslmode in [
+                "disable",
+                "allow",
+                "prefer",
+                "require",
+                "verify-ca",
+                "verify-full",
+            ] {
+                let ci = format!(
+                    "host=db.example.test hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres sslmode={sslmode} sslrootcert={root} {kw}"
+                );
+                let mut e = env.to_vec();
+                if let Some(v) = env_neg {
+                    e.push(("PGSSLNEGOTIATION", v));
+                }
+                let _ = s.row(&c, &format!("server {major}"), &ci, &e);
+            }
+        }
+        // The wrong host under direct: the certificate is judged as ever.
+        let _ = s.row(
+            &c,
+            &format!("server {major}, wrong host"),
+            &format!("host=other.example.test hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={root} sslnegotiation=direct"),
+            &env,
+        );
+        total += s.rows;
+        s.finish();
+    }
+    // ssl = off: a direct ClientHello to a server without TLS.
+    let off = tls_cluster(dir, 17);
+    off.write_hba("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        .unwrap();
+    off.append_conf("ssl = off\n").unwrap();
+    let off = off.restart().unwrap();
+    // PostgreSQL 16, no direct TLS, with psql 17.
+    let old = tls_cluster(dir, 16);
+    old.write_hba("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        .unwrap();
+    old.reload().unwrap();
+    let mut s = Suite::new("sslnegotiation (no direct TLS)", PgVersion::V17);
+    for (name, c) in [("server 17, ssl off", &off), ("server 16", &old)] {
+        if name == "server 16" {
+            s.psql = Some(pgtls_testkit::PgBuild::client(17).unwrap());
+        }
+        for neg in ["direct", "postgres"] {
+            for sslmode in ["prefer", "require"] {
+                let ci = format!(
+                    "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode={sslmode} sslnegotiation={neg}",
+                    c.port()
+                );
+                let _ = s.row(c, &format!("{name}, psql 17"), &ci, &env);
+            }
+        }
+    }
+    // libpq 16: the keyword is unknown (PGSSLNEGOTIATION not read).
+    s.version = PgVersion::V16;
+    s.psql = None;
+    for (kw, env_neg) in [("sslnegotiation=direct", None), ("", Some("direct"))] {
+        let mut e = env.to_vec();
+        if let Some(v) = env_neg {
+            e.push(("PGSSLNEGOTIATION", v));
+        }
+        let ci = format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require {kw}",
+            old.port()
+        );
+        let _ = s.row(&old, "psql 16", &ci, &e);
+    }
+    total += s.rows;
+    s.finish();
+    println!("sslnegotiation: {total} rows");
+}
