@@ -154,10 +154,11 @@ impl Default for Options {
 }
 
 impl Options {
-    /// libpq 15's rules, the process environment.
+    /// The newest libpq's rules (18, [`PgVersion::NEWEST`]), the process
+    /// environment.
     pub fn new() -> Self {
         Self {
-            version: PgVersion::V15,
+            version: PgVersion::NEWEST,
             env: None,
             random_seed: None,
         }
@@ -318,7 +319,7 @@ impl Options {
 }
 
 /// The tokio-postgres configuration and the TLS connector for one conninfo
-/// string, for your own pool or `Config` (libpq 15's rules, the process
+/// string, for your own pool or `Config` (libpq 18's rules, the process
 /// environment). `sslmode` maps to tokio-postgres's as close as it goes:
 /// `disable` and `allow` to `Disable` (so `allow` never tries TLS), `prefer` to
 /// `Prefer` (TLS if the server offers it; no retry after a failed handshake),
@@ -339,7 +340,7 @@ pub fn config(conninfo: &str) -> Result<(tokio_postgres::Config, MakeLibpqTls), 
     Options::new().config(conninfo)
 }
 
-/// Connects as psql would with this conninfo string (libpq 15's rules, the
+/// Connects as psql would with this conninfo string (libpq 18's rules, the
 /// process environment), returning the client and the connection future to
 /// spawn, as `tokio_postgres::connect` does.
 ///
@@ -921,5 +922,32 @@ mod tests {
         spawnable::<super::PgConnection>();
         fn send<T: Send>(_: &T) {}
         send(&super::connect("host=x"));
+    }
+
+    /// The default rules are the newest libpq's; an older one is a choice.
+    #[test]
+    fn default_rules_are_the_newest() {
+        use super::{Options, PgVersion};
+        let env = || pgtls_verify::Env::empty().with_var("HOME", "/nonexistent-home");
+        let ci = "host=h user=u sslmode=require sslnegotiation=direct require_auth=scram-sha-256 load_balance_hosts=random";
+        assert!(Options::new().env(env()).config(ci).is_ok());
+        assert_eq!(
+            Options::new()
+                .env(env())
+                .pg_version(PgVersion::V16)
+                .config(ci)
+                .unwrap_err()
+                .to_string(),
+            "invalid connection option \"sslnegotiation\""
+        );
+        assert_eq!(
+            Options::new()
+                .env(env())
+                .pg_version(PgVersion::V15)
+                .config("host=h user=u require_auth=md5")
+                .unwrap_err()
+                .to_string(),
+            "invalid connection option \"require_auth\""
+        );
     }
 }
