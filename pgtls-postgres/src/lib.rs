@@ -34,6 +34,17 @@
 //!   libpq does without a terminal (`processing error`).
 //! - `channel_binding=require` and `sslcertmode=require` (16+) refusals with
 //!   libpq's text for whichever authentication the server asked for.
+//! - `require_auth` (16+; 18's SASL mechanisms): every authentication request
+//!   of the server is checked before tokio-postgres reads it, so a request
+//!   that is not allowed is never answered (no password leaves the client).
+//! - Multi-host strings with `target_session_attrs` `any`, `read-write`,
+//!   `read-only`, `primary`, `standby`, `prefer-standby` (14+; libpq's second
+//!   pass), decided as libpq decides (what the server reported at startup,
+//!   else `SHOW transaction_read_only` / `pg_is_in_recovery()`), and
+//!   `load_balance_hosts=random` (16+; libpq's generator and shuffle, seeded
+//!   per connection; [`Options::random_seed`] for a reproducible order).
+//! - `sslnegotiation=direct` (17+) with ALPN `postgresql` (offered on every
+//!   TLS connection under 17+ rules, as libpq does), never a fallback.
 //! - The password file, service files, the `PG*` variables.
 //!
 //! For your own `tokio_postgres::Config` or a pool, [`config`] gives the
@@ -41,15 +52,26 @@
 //! rules then are tokio-postgres's: see [`MakeLibpqTls`]).
 //!
 //! # Keywords
-//! Every keyword libpq (of the version chosen with [`Options::pg_version`], 15 by
+//! Every keyword libpq (of the version chosen with [`Options::pg_version`], 18 by
 //! default) accepts is honoured or refused with an error starting with
 //! `pgtls-postgres: ` (never dropped): refused are `client_encoding` other than
 //! UTF8 (tokio-postgres always uses UTF8), `gssencmode=require` (no GSSAPI),
-//! `requirepeer`, `replication`, `target_session_attrs` `primary`, `standby`,
-//! `prefer-standby`, `load_balance_hosts=random`, `sslnegotiation=direct`,
-//! `require_auth` and the 18-only keywords. Accepted without effect, as with a
-//! libpq that has no Kerberos credentials and an OpenSSL without compression:
-//! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
+//! `requirepeer`, `replication`, `require_auth` with a Unix-domain socket host
+//! (tokio-postgres gives no hook on that socket), and the 18-only keywords
+//! (`min_protocol_version`, `max_protocol_version`, `sslkeylogfile`, `oauth_*`,
+//! `scram_*_key`). [`config`] also refuses what only [`connect`] can do:
+//! `target_session_attrs` `primary`, `standby`, `prefer-standby`, and
+//! `require_auth` or `sslcertmode=require` with an sslmode that allows
+//! plaintext. Accepted without effect, as with a libpq that has no Kerberos
+//! credentials and an OpenSSL without compression: `gssencmode=prefer`,
+//! `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
+//!
+//! # Cancelling
+//! `Client::cancel_token` works as with tokio-postgres, with one exception: a
+//! plaintext session opened under `require_auth` (sslmode `disable`, `allow`,
+//! or `prefer` to a server without TLS) passes its socket through the TLS
+//! connector with tokio-postgres's direct negotiation, so its cancel token
+//! asks for direct TLS and a cancel request to that server fails.
 #![forbid(unsafe_code)]
 
 mod auth;
