@@ -144,10 +144,19 @@ enum Command {
         #[command(subcommand)]
         command: cmd::verify::Command,
     },
-    /// Connect to a running server and report, per sslmode, whether libpq would connect.
+    /// Connect to a running server and report, per sslmode, whether libpq would connect;
+    /// whether it admits the user without TLS; optionally log in with a client certificate.
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// A server certificate rotation, client by client: check it, and plan its stages.
+    Rotation {
+        #[command(subcommand)]
+        command: cmd::rotation::Command,
+    },
+    /// Connect to a running server and report its TLS settings, the sessions without TLS,
+    /// its pg_hba.conf through the linter and the served chain's expiry.
+    Audit(cmd::audit::AuditArgs),
 }
 
 /// Runs a command: its decision, or why it failed.
@@ -179,6 +188,8 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Rotation { command } => cmd::rotation::run(command),
+        Command::Audit(args) => cmd::audit::run(&args),
     }
 }
 

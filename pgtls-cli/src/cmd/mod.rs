@@ -1,5 +1,6 @@
 //! One module per command, following the clap tree.
 
+pub(crate) mod audit;
 pub(crate) mod ca;
 pub(crate) mod crl;
 pub(crate) mod csr;
@@ -12,6 +13,7 @@ pub(crate) mod key;
 pub(crate) mod probe;
 pub(crate) mod quickstart;
 pub(crate) mod revoke;
+pub(crate) mod rotation;
 pub(crate) mod sign;
 pub(crate) mod verify;
 pub(crate) mod version;
