@@ -130,23 +130,6 @@ fn known_divergences_in(path: &Path, test: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Waits (bounded) until the log written since `from` contains `what`.
-pub(crate) fn wait_for_log(cluster: &Cluster, from: usize, what: &str) -> String {
-    for _ in 0..400 {
-        let log = cluster.log_since(from);
-        if log.contains(what) {
-            return log;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    let log = cluster.log();
-    let tail: String = log
-        .chars()
-        .skip(log.chars().count().saturating_sub(3000))
-        .collect();
-    panic!("the server did not log {what:?}; the log ends with:\n{tail}");
-}
-
 /// What the server did with a connection attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome {
@@ -448,7 +431,9 @@ pub(crate) fn reload_and_sync(cluster: &Cluster) -> String {
     let pid = pid.lines().next().unwrap().trim().to_string();
     let st = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     assert!(st.success(), "kill -HUP {pid} failed");
-    wait_for_log(cluster, from, "received SIGHUP");
+    cluster
+        .wait_for_log(from, "received SIGHUP")
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = cluster
         .psql(
             &["-X", "-w", "-At", "-c", "select 1"],
