@@ -252,7 +252,7 @@ impl OpensslCa {
     ) -> Result<(), String> {
         self.request(stem, subject)?;
         let ext_text = match leaf {
-            Leaf::Server(sans) if sans.is_empty() => {
+            Leaf::Server([]) => {
                 "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n".to_owned()
             }
             Leaf::Server(sans) => format!(
