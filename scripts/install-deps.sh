@@ -22,6 +22,13 @@ command -v go >/dev/null || need+=(golang-go)
 command -v pip >/dev/null || command -v pip3 >/dev/null || need+=(python3-pip)
 command -v npm >/dev/null || need+=(npm)
 command -v unzip >/dev/null || need+=(unzip)
+# completions_man renders `pgtls man` with groff and man -l; pki_batch runs a batch
+# under a pseudo-terminal with script(1).
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
+command -v script >/dev/null || need+=(bsdutils)
+# tls_features_live: a passwd entry of the test's own for libpq's `~` (getpwuid) rows.
+[ -f /usr/lib/x86_64-linux-gnu/libnss_wrapper.so ] || need+=(libnss-wrapper)
 [ -f /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk ] && [ -f /usr/include/postgresql/15/server/postgres.h ] ||
   need+=(postgresql-server-dev-15)
 if [ "${#need[@]}" -eq 0 ]; then

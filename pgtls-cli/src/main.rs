@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[macro_use]
 mod output;
@@ -144,10 +144,28 @@ enum Command {
         #[command(subcommand)]
         command: cmd::verify::Command,
     },
-    /// Connect to a running server and report, per sslmode, whether libpq would connect.
+    /// Connect to a running server and report, per sslmode, whether libpq would connect;
+    /// whether it admits the user without TLS; optionally log in with a client certificate.
     Probe(cmd::probe::ProbeArgs),
     /// Check a data directory's TLS setup as the server would find it: findings with fixes.
     Doctor(cmd::doctor::DoctorArgs),
+    /// Merge, compare and list PEM trust bundles and CRL bundles (old and new CA).
+    Bundle {
+        #[command(subcommand)]
+        command: cmd::bundle::BundleCommand,
+    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the manual page, or write one page per command with --out DIR.
+    Man(cmd::man::ManArgs),
+    /// A server certificate rotation, client by client: check it, and plan its stages.
+    Rotation {
+        #[command(subcommand)]
+        command: cmd::rotation::Command,
+    },
+    /// Connect to a running server and report its TLS settings, the sessions without TLS,
+    /// its pg_hba.conf through the linter and the served chain's expiry.
+    Audit(cmd::audit::AuditArgs),
 }
 
 /// Runs a command: its decision, or why it failed.
@@ -174,11 +192,16 @@ fn run(command: Command) -> Result<Decided, CliError> {
         Command::Crl(a) => done(cmd::crl::run(&a, now)),
         Command::Inspect(a) => done(cmd::inspect::run(&a, now)),
         Command::Expiry(a) => done(cmd::expiry::run(&a, now)),
-        Command::Quickstart(a) => done(cmd::quickstart::run(&a, now)),
+        Command::Quickstart(a) => cmd::quickstart::run(&a, now),
         Command::Hba { command } => cmd::hba::run(command),
         Command::Verify { command } => cmd::verify::run(command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Doctor(args) => cmd::doctor::run(&args),
+        Command::Bundle { command } => cmd::bundle::run(&command),
+        Command::Completions(a) => done(cmd::completions::run(&a, Cli::command())),
+        Command::Man(a) => done(cmd::man::run(&a, Cli::command())),
+        Command::Rotation { command } => cmd::rotation::run(command),
+        Command::Audit(args) => cmd::audit::run(&args),
     }
 }
 

@@ -11,19 +11,56 @@ use pgtls_core::{
 
 use crate::args::{KeyOptions, Passphrase};
 use crate::error::CliError;
-/// Generates a key, with a progress note on a terminal for slow RSA sizes.
-pub(crate) fn generate_key(opts: &KeyOptions) -> Result<KeyPair, CliError> {
+/// Whether generating keys of `alg` takes long enough to show progress (RSA 3072 and
+/// 4096: seconds each).
+fn slow(alg: KeyAlgorithm) -> bool {
+    matches!(alg, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
+}
+
+/// Generates a key, with a progress note on stderr for slow RSA sizes when stderr is a
+/// terminal and the command does not print `--json`.
+pub(crate) fn generate_key(opts: &KeyOptions, json: bool) -> Result<KeyPair, CliError> {
     let alg: KeyAlgorithm = opts.key_type.parse()?;
-    let slow = matches!(alg, KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096);
-    let tty = std::io::stderr().is_terminal();
-    if slow && tty {
+    let show = slow(alg) && !json && std::io::stderr().is_terminal();
+    if show {
         eprint!("generating {} key...", opts.key_type);
     }
     let key = KeyPair::generate(alg)?;
-    if slow && tty {
+    if show {
         eprintln!(" done");
     }
     Ok(key)
+}
+
+/// Generates `n` keys for a batch. For slow RSA sizes, when stderr is a terminal and
+/// the command does not print `--json`, one status line on stderr counts them
+/// (`generating rsa4096 keys: 3/12`), rewritten in place and ended when all are done.
+pub(crate) fn generate_keys(
+    opts: &KeyOptions,
+    n: usize,
+    json: bool,
+) -> Result<Vec<KeyPair>, CliError> {
+    let alg: KeyAlgorithm = opts.key_type.parse()?;
+    let show = slow(alg) && !json && std::io::stderr().is_terminal();
+    let note = |done: usize| {
+        if show {
+            eprint!("\rgenerating {} keys: {done}/{n}", opts.key_type);
+        }
+    };
+    let mut keys = Vec::with_capacity(n);
+    note(0);
+    for i in 1..=n {
+        let key = KeyPair::generate(alg);
+        if key.is_err() && show {
+            eprintln!();
+        }
+        keys.push(key?);
+        note(i);
+    }
+    if show {
+        eprintln!();
+    }
+    Ok(keys)
 }
 
 /// Writes a key file (0600), encrypted when asked.

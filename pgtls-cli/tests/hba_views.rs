@@ -211,6 +211,8 @@ struct Run<'a> {
     witnesses: usize,
     /// Where PGTLS_HBADIFF_DUMP output goes for this version.
     dump: Option<std::path::PathBuf>,
+    /// Server settings of the pass, for the mismatch report (`oauth_validator_libraries=..`).
+    note: String,
 }
 
 impl Run<'_> {
@@ -237,7 +239,8 @@ impl Run<'_> {
             }
             let got = pgtls_rows(what, self.live, ssl, &self.server);
             self.compared += 1;
-            let label = ssl.map_or_else(String::new, |s| format!(" (ssl={s})"));
+            let mut label = ssl.map_or_else(String::new, |s| format!(" (ssl={s})"));
+            label.push_str(&self.note);
             let diff = match got {
                 Ok(got) => compare(&expected, &got),
                 Err(e) => Some(format!(
@@ -370,13 +373,18 @@ fn replay_witnesses(
             continue;
         }
         let from = cluster.log_len();
+        // Quoted: a backslash in a name (`/^\1$` is a plain name before 16) is an escape
+        // in conninfo values.
+        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
         let out = cluster
             .psql(
                 &["-X", "-w", "-At", "-c", "select 1"],
                 &format!(
-                    "host={addr} port={} user={user} dbname={db} sslmode=disable \
+                    "host={addr} port={} user={} dbname={} sslmode=disable \
                      gssencmode=disable {nocert}{replication}",
-                    cluster.port()
+                    cluster.port(),
+                    quote(user),
+                    quote(db)
                 ),
                 &[("PGPASSWORD", "not-the-password")],
             )
@@ -549,6 +557,64 @@ fn in_load_sample(index: usize, name: &str) -> bool {
     index.is_multiple_of(5) || VERSIONED.iter().any(|p| name.starts_with(p))
 }
 
+/// Values of `oauth_validator_libraries` (PGC_SIGHUP) the oauth file is compared under on
+/// 18, besides the default '' of the main passes: one library, two, a quoted name with a
+/// comma, a path that `canonicalize_path` changes, a list syntax error. (A value of blanks
+/// only is left out: PostgreSQL 18.6's backend crashes reading the view then, signal 11.)
+const OAUTH_VALIDATOR_LIBRARIES: &[&str] = &["v1", "v1, v2", "\"v1,x\"", "/lib//v3/", "v1,"];
+
+/// Sets one setting in `postgresql.auto.conf` (written as is, quoted) and reloads; the
+/// working pg_hba.conf must be in place, as the reload reads it.
+fn set_auto_conf(cluster: &Cluster, name: &str, value: &str) {
+    let path = cluster.data_dir().join("postgresql.auto.conf");
+    let old = fs::read_to_string(&path).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(name))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+    cluster
+        .write_file("postgresql.auto.conf", text.as_bytes(), 0o600)
+        .unwrap();
+    cluster.sql("select pg_reload_conf()").unwrap();
+    wait_for_setting(cluster, name, value);
+}
+
+/// On 18: `rules/082-oauth.conf` under each [`OAUTH_VALIDATOR_LIBRARIES`] value, the view
+/// against `pgtls hba rules --oauth-validator-libraries VALUE` (ssl on); the setting goes
+/// back to '' at the end. Returns how many values were compared.
+fn oauth_pass(run: &mut Run<'_>, rules: &Corpus) -> usize {
+    let oauth: Vec<_> = rules
+        .cases
+        .iter()
+        .filter(|c| Corpus::name(c) == "rules/082-oauth.conf")
+        .cloned()
+        .collect();
+    assert_eq!(oauth.len(), 1, "rules/082-oauth.conf is not in the corpus");
+    let one = Corpus {
+        dir: rules.dir.clone(),
+        cases: oauth,
+        support: Vec::new(),
+    };
+    let server = run.server.clone();
+    for value in OAUTH_VALIDATOR_LIBRARIES {
+        write_world_readable(run.live, WORKING_HBA.as_bytes());
+        set_auto_conf(run.cluster, "oauth_validator_libraries", value);
+        run.server = server.clone();
+        run.server
+            .extra
+            .extend(["--oauth-validator-libraries".to_string(), value.to_string()]);
+        run.note = format!(" (oauth_validator_libraries={value:?})");
+        run.pass("rules", &one, Some("on"));
+    }
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    set_auto_conf(run.cluster, "oauth_validator_libraries", "");
+    run.server = server;
+    run.note.clear();
+    OAUTH_VALIDATOR_LIBRARIES.len()
+}
+
 /// Which authentication methods the server's build lacks, asked of the server:
 /// for each method a one-line probe file read through `pg_hba_file_rules`
 /// (a build without it says `invalid authentication method "M": not
@@ -593,6 +659,8 @@ struct Summary {
     load_attempts: usize,
     witnesses: usize,
     mismatching_files: usize,
+    /// `oauth_validator_libraries` values the oauth file was compared under (18).
+    oauth_settings: usize,
     report: String,
 }
 
@@ -679,6 +747,7 @@ fn run_version(version: u32) -> Summary {
         load_attempts: 0,
         witnesses: 0,
         dump,
+        note: String::new(),
     };
     run.pass("rules", &rules, Some("off"));
     // pg_ident_file_mappings came in 15.
@@ -700,6 +769,11 @@ fn run_version(version: u32) -> Summary {
     run.live = &hba;
     run.pass("rules", &rules, Some("on"));
     write_world_readable(&hba, WORKING_HBA.as_bytes());
+    let oauth_settings = if version >= 18 {
+        oauth_pass(&mut run, &rules)
+    } else {
+        0
+    };
 
     // The server never took a corpus file.
     let log = cluster.log();
@@ -759,6 +833,7 @@ fn run_version(version: u32) -> Summary {
         load_attempts: run.load_attempts,
         witnesses: run.witnesses,
         mismatching_files: run.mismatches.len(),
+        oauth_settings,
         report,
     }
 }
@@ -775,7 +850,7 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs / {} lint witnesses, {} files mismatching (known or not){}, {:.0?}",
+             load pass {} files / {} `hba check` runs / {} lint witnesses, {} files mismatching (known or not){}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
@@ -788,6 +863,14 @@ fn views_match_postgresql_every_version() {
                 String::new()
             } else {
                 format!(", pgtls told {}", s.build)
+            },
+            if s.oauth_settings == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", the oauth file under {} oauth_validator_libraries values",
+                    s.oauth_settings
+                )
             },
             start.elapsed()
         );

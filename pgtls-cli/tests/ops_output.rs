@@ -310,7 +310,17 @@ fn readme_names_the_commands_without_json() {
         .map(|c| c.join(" "))
         .collect();
     without.sort();
-    assert_eq!(without, ["hba ident", "hba policy", "hba rules", "version"]);
+    assert_eq!(
+        without,
+        [
+            "completions",
+            "hba ident",
+            "hba policy",
+            "hba rules",
+            "man",
+            "version"
+        ]
+    );
     let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let para = readme
         .split("\n\n")

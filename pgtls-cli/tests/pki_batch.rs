@@ -3,7 +3,8 @@
 //! client against the CA, every key matches its certificate) and by `pgtls ca check`;
 //! refusals happen before anything is issued; a write that fails after the commit names
 //! the issued serials; a real PostgreSQL 15 accepts a batch-issued certificate with
-//! `cert` authentication.
+//! `cert` authentication; the key-generation progress of an RSA batch shows on a
+//! terminal (a pseudo-terminal from `script`), and never with `--json` or on a pipe.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -457,6 +458,79 @@ fn postgres_accepts_a_batch_issued_client_certificate() {
     assert!(!o.status.success(), "bob's certificate logged in as alice");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("certificate authentication failed"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Runs `pgtls ARGS` under a pseudo-terminal (`script` from util-linux): what the
+/// terminal showed, stdout and stderr together.
+fn on_a_terminal(args: &[&str]) -> String {
+    let found = std::process::Command::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "script is missing: apt-get install bsdutils");
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_pgtls"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let o = std::process::Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{args:?}: {text}");
+    text
+}
+
+#[test]
+fn batch_progress_on_a_terminal_only_and_never_with_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca");
+    new_ca(&ca);
+    let batch = |out: &str, json: bool| {
+        let mut a = vec![
+            "issue".to_owned(),
+            "client".to_owned(),
+            "--dir".to_owned(),
+            p(&ca).to_owned(),
+            "--role".to_owned(),
+            "r1".to_owned(),
+            "--role".to_owned(),
+            "r2".to_owned(),
+            "--out-dir".to_owned(),
+            p(&tmp.path().join(out)).to_owned(),
+            "--key-type".to_owned(),
+            "rsa3072".to_owned(),
+        ];
+        if json {
+            a.push("--json".to_owned());
+        }
+        a
+    };
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    // A terminal: n/N on one line, rewritten, then ended before the report.
+    let shown = on_a_terminal(&refs(&batch("tty", false)));
+    let line = "\rgenerating rsa3072 keys: 0/2\rgenerating rsa3072 keys: 1/2\rgenerating rsa3072 keys: 2/2\r\n";
+    assert!(shown.starts_with(line), "{shown:?}");
+    assert!(
+        shown.contains("issued 2 client certificate(s)"),
+        "{shown:?}"
+    );
+    // --json on a terminal: the JSON only.
+    let shown = on_a_terminal(&refs(&batch("tty-json", true)));
+    assert!(!shown.contains("generating"), "{shown:?}");
+    let v: Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(v["count"], 2);
+    // Not a terminal: nothing on stderr.
+    let o = pgtls(&refs(&batch("pipe", false)));
+    assert!(o.status.success());
+    assert!(
+        o.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

@@ -335,7 +335,7 @@ fn hostile_nesting() {
         .with("/d/a", "@b\n")
         .with("/d/b", "@a\n");
     let v16 = ServerSettings::new(PgVersion::V16, true);
-    let f = HbaFile::parse("/d/pg_hba.conf", b"include loop.conf\n", v16, &src);
+    let f = HbaFile::parse("/d/pg_hba.conf", b"include loop.conf\n", v16.clone(), &src);
     assert!(f.load().is_err(), "an include loop must not load");
     let f = HbaFile::parse(
         "/d/pg_hba.conf",

@@ -279,6 +279,11 @@ impl Crl {
         &self.der
     }
 
+    /// The verification view: the CRL as pgtls-x509 (and OpenSSL) reads it.
+    pub fn x509(&self) -> &pgtls_x509::Crl {
+        &self.x509
+    }
+
     /// PEM (`-----BEGIN X509 CRL-----`).
     pub fn to_pem(&self) -> String {
         encode_pem("X509 CRL", &self.der)

@@ -70,6 +70,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 mod ca;
 mod cert;
 #[cfg(feature = "crash-points")]

@@ -615,5 +615,17 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             schemars::schema_for!(Vec<StoreEntryReport>),
         ),
         ("expiry.json", schemars::schema_for!(ExpiryReport)),
+        (
+            "bundle-merge.json",
+            schemars::schema_for!(crate::bundle::MergeReport),
+        ),
+        (
+            "bundle-diff.json",
+            schemars::schema_for!(crate::bundle::DiffReport),
+        ),
+        (
+            "bundle-inspect.json",
+            schemars::schema_for!(crate::bundle::InspectReport),
+        ),
     ]
 }

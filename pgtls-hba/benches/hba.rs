@@ -98,7 +98,7 @@ fn benches(c: &mut Criterion) {
     let settings = ServerSettings::new(PgVersion::V15, true);
     let big = synthetic(10_000);
     let ident = synthetic_ident(10_000);
-    let (f, n, bytes) = count(|| HbaFile::parse_str(&big, settings));
+    let (f, n, bytes) = count(|| HbaFile::parse_str(&big, settings.clone()));
     eprintln!("allocations: parse 10000 lines: {n} ({bytes} bytes)");
     let ((), n, _) = count(|| drop(f));
     debug_assert_eq!(n, 0);
@@ -109,14 +109,14 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function("parse 10000 lines", |b| {
         // Dropping the model is not part of parsing it.
-        b.iter_with_large_drop(|| HbaFile::parse_str(black_box(&big), settings))
+        b.iter_with_large_drop(|| HbaFile::parse_str(black_box(&big), settings.clone()))
     });
     c.bench_function("parse and drop 10000 lines", |b| {
-        b.iter(|| HbaFile::parse_str(black_box(&big), settings))
+        b.iter(|| HbaFile::parse_str(black_box(&big), settings.clone()))
     });
     c.bench_function("drop 10000 lines", |b| {
         b.iter_batched(
-            || HbaFile::parse_str(&big, settings),
+            || HbaFile::parse_str(&big, settings.clone()),
             drop,
             BatchSize::LargeInput,
         )
@@ -124,8 +124,8 @@ fn benches(c: &mut Criterion) {
     c.bench_function("parse 10000 ident lines", |b| {
         b.iter_with_large_drop(|| IdentFile::parse_str(black_box(&ident), PgVersion::V15))
     });
-    let small = HbaFile::parse_str(&synthetic(10), settings);
-    let large = HbaFile::parse_str(&big, settings);
+    let small = HbaFile::parse_str(&synthetic(10), settings.clone());
+    let large = HbaFile::parse_str(&big, settings.clone());
     assert!(large.load().is_ok());
     // No line matches: every rule is tried (the worst case).
     let miss = Request::tcp("192.0.2.1".parse().unwrap(), "nodb", "nouser").with_tls(true);

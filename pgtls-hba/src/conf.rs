@@ -418,6 +418,25 @@ impl ConfFile {
     }
 }
 
+/// `value` as a postgresql.conf string the server reads back as `value`: in single quotes,
+/// with `'` doubled, and backslash, line feed and carriage return written as the escapes
+/// `DeescapeQuotedString` undoes (`\\`, `\n`, `\r`), e.g. for a file path holding a quote.
+pub fn quote_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// `parse_bool`: `on`/`off`, `true`/`false`, `yes`/`no` (unique prefixes,
 /// any ASCII case; `on`/`off` need two letters), `1`, `0`.
 pub fn parse_bool(value: &str) -> Option<bool> {
@@ -688,6 +707,16 @@ mod tests {
 
     fn value(c: &ConfFile, name: &str) -> Option<String> {
         c.get(name).map(|s| s.value.clone())
+    }
+
+    #[test]
+    fn quoted_strings_read_back_as_given() {
+        for v in ["/d/server.crt", "/tmp/it's/a b\\c", "x\ny\rz\t", "", "''"] {
+            let c = one(&format!("ssl_cert_file = {}\n", quote_string(v)));
+            assert!(c.errors().is_empty(), "{v:?}: {:?}", c.errors());
+            assert_eq!(value(&c, "ssl_cert_file").as_deref(), Some(v));
+        }
+        assert_eq!(quote_string("it's"), "'it''s'");
     }
 
     #[test]

@@ -110,6 +110,52 @@ pub fn sql_identifier(field: &'static str, name: &str) -> Result<String, Unwrita
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
+/// The longest name the server keeps whole: `NAMEDATALEN - 1` bytes. It truncates longer
+/// identifiers (`truncate_identifier`) and a startup packet's user name
+/// (`ProcessStartupPacket`) to this length.
+pub const MAX_NAME_BYTES: usize = 63;
+
+/// A role name `CREATE ROLE` refuses or changes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the role {role:?} cannot be created as given: {reason}")]
+#[non_exhaustive]
+pub struct UnusableRole {
+    /// The name given.
+    pub role: String,
+    /// Why, in the server's terms.
+    pub reason: &'static str,
+}
+
+/// A new role's name for `CREATE ROLE`: [`sql_identifier`], refusing what the server refuses
+/// or changes: names starting with `pg_` (`role name "pg_x" is reserved`, `CreateRole` in
+/// src/backend/commands/user.c), `public` and `none` (reserved by the grammar's `RoleSpec`,
+/// quoted or not), and names longer than [`MAX_NAME_BYTES`] (truncated, so that the role is
+/// no longer the name in its certificate or in pg_hba.conf).
+///
+/// # Errors
+/// [`UnusableRole`] for those, and for an empty name or one with a line break or NUL.
+pub fn new_role_identifier(name: &str) -> Result<String, UnusableRole> {
+    let reason = if name.starts_with("pg_") {
+        Some("names starting with \"pg_\" are reserved for the server's own roles")
+    } else if name == "public" || name == "none" {
+        Some("\"public\" and \"none\" are reserved role names, quoted or not")
+    } else if name.len() > MAX_NAME_BYTES {
+        Some("longer than 63 bytes (NAMEDATALEN - 1): the server truncates it")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        return Err(UnusableRole {
+            role: name.to_owned(),
+            reason,
+        });
+    }
+    sql_identifier("role", name).map_err(|e| UnusableRole {
+        role: name.to_owned(),
+        reason: e.reason,
+    })
+}
+
 /// A user or database field naming exactly `names` (literal names, see
 /// [`literal_name`]), comma-separated.
 ///
@@ -349,6 +395,25 @@ mod tests {
 
     fn settings() -> ServerSettings {
         ServerSettings::new(PgVersion::V15, true)
+    }
+
+    #[test]
+    fn new_roles_the_server_would_refuse_or_truncate() {
+        assert_eq!(
+            new_role_identifier("Ops \"x\"").unwrap(),
+            "\"Ops \"\"x\"\"\""
+        );
+        assert_eq!(new_role_identifier("all").unwrap(), "\"all\"");
+        let long63 = "é".repeat(31) + "a";
+        assert_eq!(long63.len(), 63);
+        assert!(new_role_identifier(&long63).is_ok());
+        for bad in ["pg_app", "public", "none", "", "a\nb", &("é".repeat(32))] {
+            let e = new_role_identifier(bad).unwrap_err();
+            assert_eq!(e.role, bad);
+        }
+        // Only the exact keywords: "Public" and "pgx" are ordinary names.
+        assert!(new_role_identifier("Public").is_ok());
+        assert!(new_role_identifier("pgx").is_ok());
     }
 
     #[test]

@@ -8,13 +8,13 @@ use crate::PgVersion;
 use crate::address::{cidr_mask, parse_numeric_host};
 use crate::method::{AuthMethod, Build, ClientCert, ClientName, ConnType};
 use crate::pgregex::PgRegex;
-use crate::source::Source;
+use crate::source::{Source, canonicalize_path};
 use crate::token::{Record, Tok, Token, Tokenizer, physical_lines, record_estimate};
 
 /// The server settings that change how pg_hba.conf is read.
 ///
 /// The default is PostgreSQL 15 with `ssl = off` (PostgreSQL's default).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ServerSettings {
     /// The PostgreSQL major version.
@@ -25,6 +25,12 @@ pub struct ServerSettings {
     pub db_user_namespace: bool,
     /// What the server binary supports.
     pub build: Build,
+    /// The `oauth_validator_libraries` GUC (18+) as its value reads (without
+    /// the quotes of postgresql.conf): a comma-separated list, `""` by default.
+    /// With it empty every `oauth` line is an error; with one library a line
+    /// without `validator=` gets that library; otherwise `validator=` must be
+    /// one of the list (`check_oauth_validator` in src/backend/libpq/auth-oauth.c).
+    pub oauth_validator_libraries: String,
 }
 
 impl ServerSettings {
@@ -717,6 +723,9 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
                 "authentication method \"oauth\" requires argument \"issuer\" to be set",
             ));
         }
+        if v >= PgVersion::V18 {
+            check_oauth_validator(&mut o, &s.oauth_validator_libraries)?;
+        }
         if o.map.is_some() && o.delegate_ident_mapping {
             return Err(LineError::new(
                 "map cannot be used in combination with delegate_ident_mapping",
@@ -738,6 +747,114 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
         raw_options,
         warning,
     })
+}
+
+/// `check_oauth_validator` (src/backend/libpq/auth-oauth.c, 18): the line's
+/// `validator=` against the `oauth_validator_libraries` setting; a line
+/// without one gets the only library of a one-element list.
+fn check_oauth_validator(o: &mut HbaOptions, libraries: &str) -> Result<(), LineError> {
+    const SETTING: &str = "oauth_validator_libraries";
+    if libraries.is_empty() {
+        return Err(LineError::new(format!(
+            "{SETTING} must be set for authentication method oauth"
+        )));
+    }
+    let Some(list) = split_directories(libraries) else {
+        return Err(LineError::new(format!(
+            "invalid list syntax in parameter \"{SETTING}\""
+        )));
+    };
+    let Some(validator) = &o.validator else {
+        if let [only] = list.as_slice() {
+            o.validator = Some(only.clone());
+            return Ok(());
+        }
+        if list.is_empty() {
+            // A value of blanks only: PostgreSQL 18 reads the length of the
+            // empty list through a NULL pointer here (the backend crashes,
+            // measured live), so there is no server text to give.
+            return Err(LineError::new(format!(
+                "{SETTING} lists no library (PostgreSQL 18 crashes on this line)"
+            )));
+        }
+        return Err(LineError::new(
+            "authentication method \"oauth\" requires argument \"validator\" to be set when oauth_validator_libraries contains multiple options",
+        ));
+    };
+    if list.iter().any(|l| l == validator) {
+        return Ok(());
+    }
+    Err(LineError::new(format!(
+        "validator \"{validator}\" is not permitted by {SETTING}"
+    )))
+}
+
+/// `SplitDirectoriesString(raw, ',')` (src/backend/utils/adt/varlena.c): a
+/// comma-separated list of names, each unquoted (blanks around it dropped;
+/// empty is a syntax error) or double-quoted (`""` is one quote), truncated
+/// to `MAXPGPATH - 1` bytes and put through `canonicalize_path`. `None` on a
+/// syntax error; blanks only give an empty list.
+fn split_directories(raw: &str) -> Option<Vec<String>> {
+    const MAXPGPATH: usize = 1024;
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let skip = |i: &mut usize| {
+        while *i < b.len() && is_space(b[*i]) {
+            *i += 1;
+        }
+    };
+    skip(&mut i);
+    let mut out = Vec::new();
+    if i == b.len() {
+        return Some(out);
+    }
+    loop {
+        let mut name: Vec<u8>;
+        if b.get(i) == Some(&b'"') {
+            name = Vec::new();
+            i += 1;
+            loop {
+                let end = i + b.get(i..)?.iter().position(|&c| c == b'"')?;
+                name.extend_from_slice(&b[i..end]);
+                if b.get(end + 1) == Some(&b'"') {
+                    name.push(b'"');
+                    i = end + 2;
+                } else {
+                    i = end + 1;
+                    break;
+                }
+            }
+        } else {
+            let start = i;
+            let mut end = i;
+            while i < b.len() && b[i] != b',' {
+                if !is_space(b[i]) {
+                    end = i + 1;
+                }
+                i += 1;
+            }
+            if end == start {
+                return None;
+            }
+            name = b[start..end].to_vec();
+        }
+        skip(&mut i);
+        let done = match b.get(i) {
+            Some(b',') => {
+                i += 1;
+                skip(&mut i);
+                false
+            }
+            None => true,
+            Some(_) => return None,
+        };
+        name.truncate(MAXPGPATH - 1);
+        out.push(canonicalize_path(&String::from_utf8_lossy(&name)));
+        if done {
+            return Some(out);
+        }
+    }
 }
 
 fn only_for(name: &str, methods: &str) -> LineError {
@@ -1067,4 +1184,63 @@ fn looks_like_host_name(s: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_as_split_directories_string() {
+        let s = |x: &str| split_directories(x);
+        assert_eq!(s(""), Some(vec![]));
+        assert_eq!(s("  \t"), Some(vec![]));
+        assert_eq!(s("a"), Some(vec!["a".to_owned()]));
+        assert_eq!(s(" a , b "), Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(s("a b"), Some(vec!["a b".to_owned()]));
+        assert_eq!(s("\"a,b\",c"), Some(vec!["a,b".to_owned(), "c".to_owned()]));
+        assert_eq!(s("\"a\"\"b\""), Some(vec!["a\"b".to_owned()]));
+        assert_eq!(s("/x//y/"), Some(vec!["/x/y".to_owned()]));
+        for bad in ["a,", ",a", "a,,b", "\"a", "\"a\"b"] {
+            assert_eq!(s(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn oauth_validator_against_the_setting() {
+        let line = |libs: &str, validator: &str| {
+            let mut s = ServerSettings::new(PgVersion::V18, false);
+            s.oauth_validator_libraries = libs.to_owned();
+            let text = format!("host all all 0.0.0.0/0 oauth issuer=i scope=s {validator}");
+            HbaFile::parse_str(&text, s).lines()[0]
+                .result
+                .clone()
+                .map(|r| r.options.validator)
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            line("", ""),
+            Err("oauth_validator_libraries must be set for authentication method oauth".into())
+        );
+        assert_eq!(line("v1", ""), Ok(Some("v1".into())));
+        assert_eq!(line("v1", "validator=v1"), Ok(Some("v1".into())));
+        assert_eq!(
+            line("v1", "validator=v2"),
+            Err("validator \"v2\" is not permitted by oauth_validator_libraries".into())
+        );
+        assert!(line("v1,v2", "").unwrap_err().contains("multiple options"));
+        assert_eq!(line("v1,v2", "validator=v2"), Ok(Some("v2".into())));
+        assert_eq!(
+            line("v1,", "validator=v1"),
+            Err("invalid list syntax in parameter \"oauth_validator_libraries\"".into())
+        );
+        // 17 has no oauth: the setting plays no part.
+        let mut s = ServerSettings::new(PgVersion::V17, false);
+        s.oauth_validator_libraries = "v1".into();
+        assert!(
+            HbaFile::parse_str("host all all 0.0.0.0/0 oauth", s).lines()[0]
+                .result
+                .is_err()
+        );
+    }
 }

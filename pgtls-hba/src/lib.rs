@@ -102,8 +102,9 @@ mod view;
 
 pub use address::{ServerNetwork, ServerNetworkError};
 pub use edit::{
-    CertPolicy, Change, EnforceResult, REJECT_NON_TLS, UnwritableToken, enforce_tls, literal_list,
-    literal_name, policy_lines, quote_token, sql_identifier,
+    CertPolicy, Change, EnforceResult, MAX_NAME_BYTES, REJECT_NON_TLS, UnusableRole,
+    UnwritableToken, enforce_tls, literal_list, literal_name, new_role_identifier, policy_lines,
+    quote_token, sql_identifier,
 };
 pub use error::Error;
 pub use eval::{Decision, HbaVerdict, Outcome, Replication, Request, evaluate};

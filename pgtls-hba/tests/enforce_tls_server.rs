@@ -87,7 +87,7 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
     }
 
     let settings = ServerSettings::new(PgVersion::V15, true);
-    let before = HbaFile::parse_str(PERMISSIVE, settings);
+    let before = HbaFile::parse_str(PERMISSIVE, settings.clone());
     let rewritten = enforce_tls(&before);
     let after = HbaFile::parse_str(&rewritten.text, settings);
     assert!(after.load().is_ok(), "{}", rewritten.text);

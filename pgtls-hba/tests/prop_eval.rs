@@ -225,7 +225,7 @@ proptest! {
         let src = source();
         let plain = render_plain(&records);
         let noisy = render_noisy(&records, &noise);
-        let a = HbaFile::parse("pg_hba.conf", plain.as_bytes(), settings, &src);
+        let a = HbaFile::parse("pg_hba.conf", plain.as_bytes(), settings.clone(), &src);
         let b = HbaFile::parse("pg_hba.conf", noisy.as_bytes(), settings, &src);
         prop_assert_eq!(a.lines().len(), b.lines().len(), "record count\n{}\n---\n{}", plain, noisy);
         for (x, y) in a.lines().iter().zip(b.lines()) {

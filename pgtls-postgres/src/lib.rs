@@ -47,11 +47,19 @@
 //! UTF8 (tokio-postgres always uses UTF8), `gssencmode=require` (no GSSAPI),
 //! `requirepeer`, `replication`, `target_session_attrs` `primary`, `standby`,
 //! `prefer-standby`, `load_balance_hosts=random`, `sslnegotiation=direct`,
-//! `require_auth` and the 18-only keywords. Accepted without effect, as with a
+//! `require_auth` and the 18-only keywords but `sslkeylogfile`, which is honoured (NSS key
+//! log lines appended, mode 0600, as libpq 18 writes them; a file that cannot be written is
+//! skipped without libpq's warning on stderr). `sslsni` and
+//! `ssl_min/max_protocol_version` follow libpq (SNI is the `host`, not for digits-and-dots
+//! or `:` hosts, on when `sslsni` starts with `1`; a host rustls takes as no DNS name, such
+//! as `0x7f.0.0.1`, is refused unless `sslsni=0`; an `ssl_max_protocol_version` below
+//! `TLSv1.2` is refused: rustls speaks TLS 1.2 and 1.3). Accepted without effect, as with a
 //! libpq that has no Kerberos credentials and an OpenSSL without compression:
 //! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "audit")]
+pub mod audit;
 mod conninfo;
 mod key;
 mod settings;
@@ -194,6 +202,7 @@ impl Options {
             version: s.version,
             versions: s.tls_versions.clone(),
             sslpassword: s.value("sslpassword").map(str::to_string),
+            sslkeylogfile: s.value("sslkeylogfile").map(std::path::PathBuf::from),
         })
     }
 
@@ -454,7 +463,29 @@ enum Step {
     Tls,
 }
 
+/// A connection made by [`connect_observed`], with what its successful attempt saw.
+#[cfg_attr(not(feature = "audit"), allow(dead_code))]
+pub(crate) struct Connected {
+    pub(crate) client: Client,
+    pub(crate) connection: PgConnection,
+    /// The TLS step of the attempt that connected (`established` false: no TLS).
+    pub(crate) tls: tls::State,
+    /// Over a Unix-domain socket.
+    pub(crate) unix: bool,
+    /// The `host` of the slot that connected (as given), and the port.
+    pub(crate) host: Option<String>,
+    /// The address connected to (TCP).
+    pub(crate) addr: Option<std::net::IpAddr>,
+    pub(crate) port: u16,
+}
+
 async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error> {
+    connect_observed(s).await.map(|c| (c.client, c.connection))
+}
+
+/// libpq's connection sequence (`PQconnectPoll` over hosts, addresses and the
+/// sslmode's attempts); the connection that succeeded, with its observations.
+pub(crate) async fn connect_observed(s: &Settings) -> Result<Connected, Error> {
     let base = s.base_config().map_err(Error::option)?;
     let make = Options::tls_of(s);
     let mut lines: Vec<(String, String)> = Vec::new();
@@ -617,7 +648,15 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
                             lines.push((prefix.clone(), m.to_string()));
                             return fail(lines, None);
                         }
-                        return Ok((client, connection));
+                        return Ok(Connected {
+                            client,
+                            connection,
+                            tls: st,
+                            unix,
+                            host: slot.host.clone().filter(|h| !h.is_empty()),
+                            addr: ip,
+                            port: *port,
+                        });
                     }
                     Err(e) => {
                         let from_file = slot

@@ -29,6 +29,8 @@ const TLS_KEYS: &[&str] = &[
     "sslsni",
     "sslcertmode",
     "sslnegotiation",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
 ];
 
 /// How a host slot is reached (libpq's `pg_conn_host_type`).
@@ -464,17 +466,17 @@ impl Settings {
             other => return Err(format!("invalid channel_binding value: \"{other}\"")),
         };
         // sslmode and the other TLS rules: pgtls-verify's policy, as libpq orders them.
-        pgtls_verify::policy::plan(&tls, &env, version).map_err(|r| r.message)?;
-        let min = get(&values, "ssl_min_protocol_version").unwrap_or("TLSv1.2");
-        let max = get(&values, "ssl_max_protocol_version").unwrap_or("");
-        let min_rank = tls_version_rank(min)
-            .ok_or_else(|| format!("invalid ssl_min_protocol_version value: \"{min}\""))?;
-        let max_rank = tls_version_rank(max)
-            .ok_or_else(|| format!("invalid ssl_max_protocol_version value: \"{max}\""))?;
-        if max_rank != 0 && min_rank > max_rank {
-            return Err("invalid SSL protocol version range".into());
-        }
-        let max_rank = if max_rank == 0 { 13 } else { max_rank };
+        // The protocol bounds are checked there too (ssl_min/max_protocol_version).
+        let plan = pgtls_verify::policy::plan(&tls, &env, version).map_err(|r| r.message)?;
+        let (min, max) = (
+            plan.ssl_min_protocol_version.as_str(),
+            plan.ssl_max_protocol_version.as_str(),
+        );
+        let min_rank = tls_version_rank(min).unwrap_or(0);
+        let max_rank = match tls_version_rank(max).unwrap_or(0) {
+            0 => 13,
+            r => r,
+        };
         let mut tls_versions = Vec::new();
         if min_rank <= 13 && max_rank >= 13 {
             tls_versions.push(&rustls::version::TLS13);
@@ -533,7 +535,6 @@ impl Settings {
             "require_auth",
             "min_protocol_version",
             "max_protocol_version",
-            "sslkeylogfile",
             "oauth_issuer",
             "oauth_client_id",
             "oauth_client_secret",

@@ -73,6 +73,10 @@ pub(crate) struct State {
     /// The code of the server's first `Authentication` message (0 ok, 3
     /// password, 5 md5, 10 SASL...), when one was read through an observed stream.
     pub(crate) auth_request: Option<i32>,
+    /// The certificate chain the server sent in a completed handshake (DER, leaf first).
+    pub(crate) peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// The negotiated protocol of a completed handshake (`TLSv1.3`, as OpenSSL names it).
+    pub(crate) protocol: Option<String>,
 }
 
 impl Observed {
@@ -95,6 +99,42 @@ pub(crate) struct TlsSettings {
     pub(crate) version: PgVersion,
     pub(crate) versions: Vec<&'static rustls::SupportedProtocolVersion>,
     pub(crate) sslpassword: Option<String>,
+    /// `sslkeylogfile` (18+): where the TLS secrets go, in the NSS key log format.
+    pub(crate) sslkeylogfile: Option<std::path::PathBuf>,
+}
+
+/// libpq 18's `sslkeylogfile` (`SSL_CTX_keylog_cb` in fe-secure-openssl.c): each secret as
+/// one NSS key log line (`LABEL CLIENT_RANDOM SECRET`, hex), appended to the file, which is
+/// opened per line with `O_WRONLY | O_APPEND | O_CREAT` and mode 0600. libpq warns on
+/// stderr when the file cannot be opened or written and goes on with the connection; this
+/// library goes on without the warning.
+#[derive(Debug)]
+struct KeyLogPath(std::path::PathBuf);
+
+impl rustls::KeyLog for KeyLogPath {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        use std::fmt::Write as _;
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut line =
+            String::with_capacity(label.len() + 2 * (client_random.len() + secret.len()) + 3);
+        line.push_str(label);
+        line.push(' ');
+        for b in client_random {
+            let _ = write!(line, "{b:02x}");
+        }
+        line.push(' ');
+        for b in secret {
+            let _ = write!(line, "{b:02x}");
+        }
+        line.push('\n');
+        let _ = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.0)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+    }
 }
 
 /// A `tokio_postgres::tls::MakeTlsConnect` that decides as libpq does, for
@@ -170,7 +210,6 @@ where
             settings: self.settings.clone(),
             host,
             hostaddr,
-            domain: domain.to_string(),
             observed: self.observed.clone().unwrap_or_default(),
         })
     }
@@ -182,20 +221,21 @@ pub struct LibpqTlsConnect {
     settings: Arc<TlsSettings>,
     host: Option<String>,
     hostaddr: Option<String>,
-    /// The name tokio-postgres gave (the host, or the hostaddr for hostaddr-only slots).
-    domain: String,
     observed: Observed,
 }
 
-/// libpq's SNI rule (`sslsni`, default 1): the host name, unless it is an IP
-/// address. rustls sends no SNI for an IP `ServerName` either.
-fn server_name(domain: &str) -> Result<ServerName<'static>, TlsError> {
-    if let Ok(ip) = domain.parse::<std::net::IpAddr>() {
-        return Ok(ServerName::IpAddress(ip.into()));
-    }
-    ServerName::try_from(domain.to_string()).map_err(|_| {
+/// The rustls server name for a connection: libpq's SNI name
+/// ([`policy::sni_name`]) when there is one, else an address (rustls sends no SNI for
+/// one; the name the certificate is checked against is libpq's `host`, in the verifier).
+fn server_name(sni: Option<&str>) -> Result<ServerName<'static>, TlsError> {
+    let Some(name) = sni else {
+        return Ok(ServerName::IpAddress(
+            std::net::IpAddr::from([127, 0, 0, 1]).into(),
+        ));
+    };
+    ServerName::try_from(name.to_string()).map_err(|_| {
         TlsError::new(format!(
-            "pgtls-postgres: \"{domain}\" is not a valid host name for TLS"
+            "pgtls-postgres: \"{name}\" cannot be sent as a TLS server name (SNI); set sslsni=0"
         ))
     })
 }
@@ -255,6 +295,17 @@ impl rustls::client::ResolvesClientCert for CertResolver {
 }
 
 impl LibpqTlsConnect {
+    /// The name libpq would send as SNI for this attempt.
+    fn sni(&self) -> Option<&str> {
+        let s = &self.settings;
+        policy::sni_name(
+            self.host.as_deref(),
+            s.params.sslsni.as_deref(),
+            &s.env,
+            s.version,
+        )
+    }
+
     /// What libpq does between the server's `S` and the handshake
     /// (`initialize_SSL`): root file, CRLs, client certificate and key.
     fn client_config(&self) -> Result<ClientConfig, TlsError> {
@@ -307,8 +358,10 @@ impl LibpqTlsConnect {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_client_cert_resolver(Arc::new(resolver));
-        let sni = params.sslsni.as_deref().or_else(|| s.env.var("PGSSLSNI"));
-        cfg.enable_sni = sni.is_none_or(|v| v != "0");
+        cfg.enable_sni = self.sni().is_some();
+        if let Some(path) = &s.sslkeylogfile {
+            cfg.key_log = Arc::new(KeyLogPath(path.clone()));
+        }
         Ok(cfg)
     }
 }
@@ -389,11 +442,23 @@ where
                 e
             };
             let cfg = self.client_config().map_err(fail)?;
-            let name = server_name(&self.domain).map_err(fail)?;
+            let name = server_name(self.sni()).map_err(fail)?;
             let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
             match connector.connect(name, stream).await {
                 Ok(tls) => {
-                    self.observed.update(|s| s.established = true);
+                    let session = tls.get_ref().1;
+                    let chain: Vec<_> = session
+                        .peer_certificates()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| c.clone().into_owned())
+                        .collect();
+                    let protocol = session.protocol_version().map(protocol_name);
+                    self.observed.update(|s| {
+                        s.established = true;
+                        s.peer_chain = chain;
+                        s.protocol = protocol;
+                    });
                     Ok(TlsStream(tls, Head::new(self.observed.clone())))
                 }
                 Err(e) => Err(fail(TlsError {
@@ -402,6 +467,15 @@ where
                 })),
             }
         })
+    }
+}
+
+/// OpenSSL's name of a protocol version (`SSL_get_version`), as `pg_stat_ssl` shows it.
+fn protocol_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -371,6 +371,28 @@ pub(crate) fn verify_within(
         .collect())
 }
 
+/// The certificates of `store` that a successful verification of `peer` uses (the
+/// anchor and any store certificate on the way), or `None` when it does not verify.
+pub(crate) fn store_path(
+    peer: &[Cert],
+    store: &Store,
+    purpose: Purpose,
+    now: i64,
+) -> Option<Vec<Cert>> {
+    verify(peer, store, purpose, now).ok()?;
+    let leaf = peer.first()?;
+    let mut budget = Budget::for_inputs(peer.len(), store.trusted.len(), store.crls.len());
+    let (chain, num_untrusted) = build_chain(leaf, peer, &store.trusted, now, &mut budget).ok()?;
+    Some(
+        chain
+            .get(num_untrusted..)
+            .unwrap_or_default()
+            .iter()
+            .map(|c| (*c).clone())
+            .collect(),
+    )
+}
+
 /// `ossl_x509_likely_issued(issuer, subject)`.
 fn likely_issued(issuer: &Cert, subject: &Cert) -> bool {
     issuer.subject().matches(subject.issuer())

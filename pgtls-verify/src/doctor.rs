@@ -74,6 +74,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Severity {
@@ -1467,12 +1468,11 @@ fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
             Some("correct the line".into()),
         );
     }
-    let hba = HbaFile::parse(
-        &hba_name,
-        &text,
-        ServerSettings::new(version, ssl),
-        &FsSource,
-    );
+    let mut settings = ServerSettings::new(version, ssl);
+    if let Some(libs) = cx.setting("oauth_validator_libraries") {
+        settings.oauth_validator_libraries.clone_from(&libs.value);
+    }
+    let hba = HbaFile::parse(&hba_name, &text, settings, &FsSource);
     if let Err(l) = hba.load() {
         let msg = l
             .result
@@ -1549,8 +1549,8 @@ fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
     }
 }
 
-/// The doctor's code for a linter code.
-fn hba_code(code: &str) -> &'static str {
+/// The doctor's (and the audit's) code for a linter code.
+pub(crate) fn hba_code(code: &str) -> &'static str {
     match code {
         "hostssl-ssl-off" => "hba-hostssl-ssl-off",
         "shadowed" => "hba-shadowed",

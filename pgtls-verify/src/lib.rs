@@ -18,7 +18,14 @@
 //! - [`server`]: what the server decides about a client certificate;
 //! - [`LibpqVerifier`]: a rustls `ServerCertVerifier` applying all of this in
 //!   a real handshake;
-//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode;
+//! - [`probe`]: connect to a server, capture its chain, evaluate every sslmode,
+//!   see whether it admits a client without TLS;
+//! - [`rotation`]: a server certificate rotation client by client, and its staged plan;
+//! - [`audit`]: judge what a running server shows (settings, sessions without
+//!   TLS, its pg_hba.conf through the linter, the served chain's expiry);
+//! - [`trial`]: `pgtls quickstart --try`: the installation to try quickstart's files on, and
+//!   what counts as proof (a verify-full login per role, plaintext and certificate-less logins
+//!   refused by the server as pgtls predicts);
 //! - [`provider`]: the rustls crypto provider that offers what libpq offers
 //!   (aws-lc-rs plus ECDHE on secp521r1, which `ssl_ecdh_curve` may demand).
 //!
@@ -47,6 +54,7 @@
 /// callers need no dependency of their own for them.
 pub use rustls_pki_types::{CertificateDer, UnixTime};
 
+pub mod audit;
 mod cert;
 mod chain;
 pub mod client_cert;
@@ -59,9 +67,11 @@ pub mod policy;
 pub mod probe;
 pub mod provider;
 pub mod report;
+pub mod rotation;
 mod rustls_verifier;
 pub mod server;
 mod sslmode;
+pub mod trial;
 mod trust;
 
 /// Known divergences from libpq and the server, with reasons (KNOWN-DIVERGENCES.md).
@@ -213,13 +223,39 @@ pub fn verify_server_handshake(
             return Ok(Verdict::reject(r.message, false, checks));
         }
     };
-    checks.push(Check::pass(
+    decide_with_plan(&plan, env, chain, server, now, Anchors::AsConfigured)
+}
+
+/// The trust anchors a decision uses: the root file as libpq loads it, or that
+/// with certificates added or taken away (what a rotation plan asks "what if").
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Anchors<'a> {
+    /// What the plan's root file (or the system store) holds.
+    AsConfigured,
+    /// That plus these certificates (a root file created with them when there is
+    /// none: the chain is then verified).
+    Plus(&'a [cert::Cert]),
+    /// That plus the first, without the certificates equal to one of the second.
+    PlusMinus(&'a [cert::Cert], &'a [cert::Cert]),
+}
+
+/// [`verify_server_handshake`] from libpq's [`policy::Plan`] on: the root file and
+/// CRLs, the client certificate, the chain and host name, `sslcertmode`.
+pub(crate) fn decide_with_plan(
+    plan: &policy::Plan,
+    env: &Env,
+    chain: &[CertificateDer<'_>],
+    server: ServerHandshake,
+    now: UnixTime,
+    anchors: Anchors<'_>,
+) -> Result<Verdict, Error> {
+    let mut checks = vec![Check::pass(
         "sslmode",
         format!(
             "sslmode={} ({:?}), PostgreSQL {}",
             plan.mode, plan.mode_source, plan.version
         ),
-    ));
+    )];
     if plan.unix_socket {
         checks.push(Check::fail("transport", UNIX_SOCKET_MESSAGE));
         return Ok(Verdict::reject(UNIX_SOCKET_MESSAGE, false, checks));
@@ -231,7 +267,17 @@ pub fn verify_server_handshake(
     // Under sslcertmode=require no plaintext session completes: libpq refuses
     // it at AuthenticationOk (no certificate was requested).
     let fallback = plan.mode.allows_plaintext() && plan.certmode != client_cert::CertMode::Require;
-    let trust = match TrustConfig::load(&plan, env) {
+    let loaded = match (TrustConfig::load(plan, env), anchors) {
+        (r, Anchors::AsConfigured) => r,
+        (Ok(t), Anchors::Plus(add)) => Ok(t.with_anchors(add, &[])),
+        (Ok(t), Anchors::PlusMinus(add, remove)) => Ok(t.with_anchors(add, remove)),
+        // A root file that does not exist, created with the certificates added.
+        (Err(_), Anchors::Plus(add) | Anchors::PlusMinus(add, _)) if plan.root_file_missing() => {
+            Ok(TrustConfig::from_anchors(plan, add))
+        }
+        (Err(r), _) => Err(r),
+    };
+    let trust = match loaded {
         Ok(t) => t,
         Err(r) => {
             checks.push(Check::fail("root", r.message.clone()));
@@ -240,7 +286,7 @@ pub fn verify_server_handshake(
             return Ok(v);
         }
     };
-    let client = match client_cert::load(&plan) {
+    let client = match client_cert::load(plan) {
         Ok(c) => c,
         Err(r) => {
             checks.push(Check::fail("client-cert", r.message.clone()));

@@ -36,6 +36,10 @@ pub struct Params {
     pub sslcertmode: Option<String>,
     /// `sslnegotiation` (PostgreSQL 17+).
     pub sslnegotiation: Option<String>,
+    /// `ssl_min_protocol_version` (PostgreSQL 13+; `TLSv1.2` by default).
+    pub ssl_min_protocol_version: Option<String>,
+    /// `ssl_max_protocol_version` (PostgreSQL 13+; no bound by default).
+    pub ssl_max_protocol_version: Option<String>,
     /// `user`.
     pub user: Option<String>,
     /// `dbname`.
@@ -83,6 +87,9 @@ pub struct Env {
     pub vars: BTreeMap<String, String>,
     /// The home directory from the password database (`getpwuid(geteuid())`).
     pub passwd_home: Option<PathBuf>,
+    /// The user name from the password database (`getpwuid(geteuid())->pw_name`,
+    /// libpq's default `user`).
+    pub passwd_user: Option<String>,
 }
 
 impl Env {
@@ -103,6 +110,8 @@ impl Env {
             "PGSSLSNI",
             "PGSSLCERTMODE",
             "PGSSLNEGOTIATION",
+            "PGSSLMINPROTOCOLVERSION",
+            "PGSSLMAXPROTOCOLVERSION",
             "PGHOST",
             "PGHOSTADDR",
             "PGPORT",
@@ -121,9 +130,11 @@ impl Env {
                 vars.insert(n.to_string(), v);
             }
         }
+        let (passwd_user, passwd_home) = passwd_entry().unzip();
         Self {
             vars,
-            passwd_home: passwd_home(),
+            passwd_home,
+            passwd_user,
         }
     }
 
@@ -139,26 +150,24 @@ impl Env {
         self
     }
 
+    /// Sets the password-database user name (builder style).
+    pub fn with_passwd_user(mut self, user: Option<String>) -> Self {
+        self.passwd_user = user;
+        self
+    }
+
     /// One variable.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
 }
 
-/// `getpwuid(geteuid())->pw_dir`, read from /etc/passwd for the effective uid.
-fn passwd_home() -> Option<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").ok()?.uid();
-    let text = std::fs::read_to_string("/etc/passwd").ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        match (f.get(2), f.get(5)) {
-            (Some(u), Some(home)) if u.parse::<u32>().ok() == Some(uid) => {
-                Some(PathBuf::from(home))
-            }
-            _ => None,
-        }
-    })
+/// `getpwuid(geteuid())`: `(pw_name, pw_dir)` of the effective user, through
+/// `getpwuid_r` (so NSS: files, LDAP, sssd, nss_wrapper, ...), as libpq reads it
+/// (`pg_get_user_name`, `pg_get_user_home_dir`).
+fn passwd_entry() -> Option<(String, PathBuf)> {
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid()).ok()??;
+    Some((user.name, user.dir))
 }
 
 /// A conninfo string or URI libpq would reject; `Display` is libpq's text.
@@ -244,11 +253,7 @@ impl Params {
     /// # Errors
     /// libpq's message for malformed input or an unknown keyword.
     pub fn parse_conninfo(s: &str) -> Result<Self, ConninfoError> {
-        let pairs = if s.starts_with("postgresql://") || s.starts_with("postgres://") {
-            parse_uri(s)?
-        } else {
-            parse_kv(s)?
-        };
+        let pairs = conninfo_pairs(s, true)?;
         let mut p = Self::default();
         for (k, v) in pairs {
             if !KNOWN.contains(&k.as_str()) {
@@ -286,6 +291,8 @@ impl Params {
             sslsni,
             sslcertmode,
             sslnegotiation,
+            ssl_min_protocol_version,
+            ssl_max_protocol_version,
             user,
             dbname,
             service,
@@ -303,6 +310,8 @@ impl Params {
         over(&mut self.sslsni, sslsni);
         over(&mut self.sslcertmode, sslcertmode);
         over(&mut self.sslnegotiation, sslnegotiation);
+        over(&mut self.ssl_min_protocol_version, ssl_min_protocol_version);
+        over(&mut self.ssl_max_protocol_version, ssl_max_protocol_version);
         over(&mut self.user, user);
         over(&mut self.dbname, dbname);
         over(&mut self.service, service);
@@ -329,6 +338,8 @@ impl Params {
             "sslsni" => self.sslsni = Some(value),
             "sslcertmode" => self.sslcertmode = Some(value),
             "sslnegotiation" => self.sslnegotiation = Some(value),
+            "ssl_min_protocol_version" => self.ssl_min_protocol_version = Some(value),
+            "ssl_max_protocol_version" => self.ssl_max_protocol_version = Some(value),
             "user" => self.user = Some(value),
             "dbname" => self.dbname = Some(value),
             "service" => self.service = Some(value),
@@ -537,6 +548,24 @@ impl Params {
     }
 }
 
+/// The `(keyword, value)` pairs of a conninfo string or URI, in order, unknown
+/// keywords included. `libpq_uri` applies libpq's URI rule that `ssl=true` means
+/// `sslmode=require`; without it the pair is kept as written (other drivers read
+/// `ssl=true` their own way).
+///
+/// # Errors
+/// libpq's message for malformed input.
+pub(crate) fn conninfo_pairs(
+    s: &str,
+    libpq_uri: bool,
+) -> Result<Vec<(String, String)>, ConninfoError> {
+    if s.starts_with("postgresql://") || s.starts_with("postgres://") {
+        parse_uri(s, libpq_uri)
+    } else {
+        parse_kv(s)
+    }
+}
+
 /// `conninfo_parse`: white-space separated `key = value`, values optionally
 /// single-quoted with backslash escapes.
 fn parse_kv(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
@@ -634,7 +663,7 @@ fn percent_decode(s: &str) -> Result<String, ConninfoError> {
 }
 
 /// `conninfo_uri_parse`: `postgresql://[user[:password]@][host][:port][/dbname][?k=v&...]`.
-fn parse_uri(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
+fn parse_uri(s: &str, libpq_ssl: bool) -> Result<Vec<(String, String)>, ConninfoError> {
     let rest = s
         .strip_prefix("postgresql://")
         .or_else(|| s.strip_prefix("postgres://"))
@@ -690,7 +719,7 @@ fn parse_uri(s: &str) -> Result<Vec<(String, String)>, ConninfoError> {
                 .split_once('=')
                 .ok_or_else(|| ConninfoError::InvalidUri(s.to_string()))?;
             let k = percent_decode(k)?;
-            let k = if k == "ssl" && v == "true" {
+            let k = if libpq_ssl && k == "ssl" && v == "true" {
                 "sslmode".to_string()
             } else {
                 k

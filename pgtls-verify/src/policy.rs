@@ -81,6 +81,23 @@ pub struct Plan {
     pub certmode: CertMode,
     /// The client certificate and key files libpq would try.
     pub client_cert: ClientCertPlan,
+    /// `ssl_min_protocol_version` in effect (given, `PGSSLMINPROTOCOLVERSION`, or
+    /// `TLSv1.2`), checked; `""` means no lower bound. Any case, as libpq compares.
+    pub ssl_min_protocol_version: String,
+    /// `ssl_max_protocol_version` in effect, checked; `""` (the default) means no bound.
+    pub ssl_max_protocol_version: String,
+}
+
+impl Plan {
+    /// The root file is a file that does not exist (`stat` fails), or there is no
+    /// home directory to find one in.
+    pub fn root_file_missing(&self) -> bool {
+        match &self.root {
+            RootPlan::File(p) => std::fs::metadata(p).is_err(),
+            RootPlan::NoHomeDirectory => true,
+            RootPlan::System => false,
+        }
+    }
 }
 
 /// libpq refuses before any TLS happens; the text is libpq's message.
@@ -181,6 +198,8 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
             "weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"
         )));
     }
+    let (ssl_min_protocol_version, ssl_max_protocol_version) =
+        protocol_range(params, env, version)?;
     let mut certmode = CertMode::Allow;
     if version >= PgVersion::V16 {
         let cm =
@@ -276,7 +295,85 @@ pub fn plan(params: &Params, env: &Env, version: PgVersion) -> Result<Plan, Refu
         unix_socket,
         certmode,
         client_cert,
+        ssl_min_protocol_version,
+        ssl_max_protocol_version,
     })
+}
+
+/// `sslVerifyProtocolVersion` and `sslVerifyProtocolRange` in `connectOptions2` (13+,
+/// after the sslmode checks): each bound empty or `TLSv1`, `TLSv1.1`, `TLSv1.2`,
+/// `TLSv1.3` in any case; min not above max unless one is empty or min is `TLSv1`.
+/// PostgreSQL 12 has neither keyword: no bounds.
+fn protocol_range(
+    params: &Params,
+    env: &Env,
+    version: PgVersion,
+) -> Result<(String, String), Refusal> {
+    if version < PgVersion::V13 {
+        return Ok((String::new(), String::new()));
+    }
+    let known = |v: &str| {
+        v.is_empty()
+            || ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(v))
+    };
+    let invalid = |name: &str, value: &str| {
+        // 17 quoted the parameter name ("invalid \"%s\" value").
+        refuse(if version >= PgVersion::V17 {
+            format!("invalid \"{name}\" value: \"{value}\"")
+        } else {
+            format!("invalid {name} value: \"{value}\"")
+        })
+    };
+    let min = given_or_env(
+        params.ssl_min_protocol_version.as_deref(),
+        env,
+        "PGSSLMINPROTOCOLVERSION",
+    )
+    .unwrap_or("TLSv1.2");
+    let max = given_or_env(
+        params.ssl_max_protocol_version.as_deref(),
+        env,
+        "PGSSLMAXPROTOCOLVERSION",
+    )
+    .unwrap_or("");
+    if !known(min) {
+        return Err(invalid("ssl_min_protocol_version", min));
+    }
+    if !known(max) {
+        return Err(invalid("ssl_max_protocol_version", max));
+    }
+    let (lmin, lmax) = (min.to_ascii_lowercase(), max.to_ascii_lowercase());
+    let ok =
+        lmin.is_empty() || lmax.is_empty() || lmin == "tlsv1" || (lmax != "tlsv1" && lmin <= lmax);
+    if !ok {
+        return Err(refuse("invalid SSL protocol version range"));
+    }
+    Ok((min.to_owned(), max.to_owned()))
+}
+
+/// The server name libpq sends as SNI (`initialize_SSL`, 14+): the `host` parameter of the
+/// attempt, when `sslsni` (or `PGSSLSNI`; default `1`) starts with `1` and the host is not
+/// empty, not made of digits and dots only, and has no `:`. So `0x7f.0.0.1` is sent (an IP
+/// address for the host-name check) and `127.1` is not; `sslsni=yes` turns SNI off.
+/// PostgreSQL 12 and 13 send none.
+pub fn sni_name<'a>(
+    host: Option<&'a str>,
+    sslsni: Option<&str>,
+    env: &Env,
+    version: PgVersion,
+) -> Option<&'a str> {
+    if version < PgVersion::V14 {
+        return None;
+    }
+    let on = given_or_env(sslsni, env, "PGSSLSNI").unwrap_or("1");
+    if !on.starts_with('1') {
+        return None;
+    }
+    let host = host.filter(|h| !h.is_empty())?;
+    let ip_like = host.bytes().all(|b| b.is_ascii_digit() || b == b'.') || host.contains(':');
+    (!ip_like).then_some(host)
 }
 
 /// libpq's error for a verify-* mode whose root file is missing.
@@ -319,6 +416,73 @@ mod tests {
             super::plan(&given, &env, PgVersion::V15).unwrap().mode,
             SslMode::VerifyCa
         );
+    }
+
+    #[test]
+    fn sni_as_initialize_ssl() {
+        let e = Env::empty();
+        let v = PgVersion::V16;
+        assert_eq!(sni_name(Some("db.x"), None, &e, v), Some("db.x"));
+        assert_eq!(
+            sni_name(Some("0x7f.0.0.1"), None, &e, v),
+            Some("0x7f.0.0.1")
+        );
+        for h in ["127.0.0.1", "127.1", "::1", ""] {
+            assert_eq!(sni_name(Some(h), None, &e, v), None, "{h}");
+        }
+        assert_eq!(sni_name(Some("db.x"), Some("0"), &e, v), None);
+        assert_eq!(sni_name(Some("db.x"), Some("yes"), &e, v), None);
+        assert_eq!(sni_name(Some("db.x"), Some("10"), &e, v), Some("db.x"));
+        let off = Env::empty().with_var("PGSSLSNI", "0");
+        assert_eq!(sni_name(Some("db.x"), None, &off, v), None);
+        assert_eq!(sni_name(Some("db.x"), Some("1"), &off, v), Some("db.x"));
+        assert_eq!(sni_name(Some("db.x"), None, &e, PgVersion::V13), None);
+    }
+
+    #[test]
+    fn protocol_bounds_as_connect_options2() {
+        let run = |min: Option<&str>, max: Option<&str>, v: PgVersion| {
+            let mut x = p();
+            x.ssl_min_protocol_version = min.map(str::to_owned);
+            x.ssl_max_protocol_version = max.map(str::to_owned);
+            plan(&x, &Env::empty(), v)
+                .map(|pl| (pl.ssl_min_protocol_version, pl.ssl_max_protocol_version))
+                .map_err(|e| e.message)
+        };
+        assert_eq!(
+            run(None, None, PgVersion::V15),
+            Ok(("TLSv1.2".into(), String::new()))
+        );
+        assert_eq!(
+            run(Some("tlsv1.3"), Some("TLSV1.3"), PgVersion::V18),
+            Ok(("tlsv1.3".into(), "TLSV1.3".into()))
+        );
+        assert_eq!(
+            run(Some("TLSv1"), Some("TLSv1"), PgVersion::V15).map(|_| ()),
+            Ok(())
+        );
+        assert_eq!(
+            run(Some(""), Some("TLSv1"), PgVersion::V15).map(|_| ()),
+            Ok(())
+        );
+        for v in [PgVersion::V14, PgVersion::V16] {
+            assert_eq!(
+                run(Some("x"), None, v),
+                Err("invalid ssl_min_protocol_version value: \"x\"".into())
+            );
+        }
+        assert_eq!(
+            run(None, Some("TLSv1.4"), PgVersion::V17),
+            Err("invalid \"ssl_max_protocol_version\" value: \"TLSv1.4\"".into())
+        );
+        for (min, max) in [("TLSv1.3", "TLSv1.2"), ("TLSv1.1", "TLSv1")] {
+            assert_eq!(
+                run(Some(min), Some(max), PgVersion::V18),
+                Err("invalid SSL protocol version range".into())
+            );
+        }
+        let env = Env::empty().with_var("PGSSLMINPROTOCOLVERSION", "bogus");
+        assert!(plan(&p(), &env, PgVersion::V15).is_err());
     }
 
     #[test]

@@ -200,5 +200,21 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "verify-client-decision.json",
             schemars::schema_for!(ServerDecisionReport<'static>),
         ),
+        (
+            "rotation-check.json",
+            schemars::schema_for!(crate::rotation::CheckReport),
+        ),
+        (
+            "rotation-plan.json",
+            schemars::schema_for!(crate::rotation::PlanReport),
+        ),
+        (
+            "audit-report.json",
+            schemars::schema_for!(crate::audit::Report),
+        ),
+        (
+            "quickstart-try.json",
+            schemars::schema_for!(crate::trial::TryReport),
+        ),
     ]
 }

@@ -353,6 +353,62 @@ impl TrustConfig {
         Ok(cfg)
     }
 
+    /// This configuration with `add` put into the trust store and the certificates
+    /// equal to one of `remove` taken out (a root file edited as a rotation plan
+    /// proposes). Without a store (no root file: no verification) the store is made
+    /// of `add`, as a root file created with them would be.
+    pub(crate) fn with_anchors(mut self, add: &[Cert], remove: &[Cert]) -> Self {
+        let store = self.store.get_or_insert_with(Store::default);
+        store
+            .trusted
+            .retain(|c| !remove.iter().any(|r| r.der() == c.der()));
+        for c in add {
+            if !store.trusted.iter().any(|t| t.der() == c.der()) {
+                store.trusted.push(c.clone());
+            }
+        }
+        let from = match &self.root {
+            RootState::Loaded { from, .. } => format!("{from} (edited)"),
+            RootState::Absent { path } => path.as_ref().map_or_else(
+                || "a new root file".to_owned(),
+                |p| format!("{} (created)", p.display()),
+            ),
+        };
+        self.root = RootState::Loaded {
+            from,
+            certs: store.trusted.len(),
+        };
+        self
+    }
+
+    /// The configuration a root file made of `anchors` alone gives (no CRL), for a
+    /// plan whose root file does not exist.
+    pub(crate) fn from_anchors(plan: &Plan, anchors: &[Cert]) -> Self {
+        Self {
+            mode: plan.mode,
+            version: plan.version,
+            host: plan.host.clone(),
+            root: RootState::Absent {
+                path: match &plan.root {
+                    RootPlan::File(p) => Some(p.clone()),
+                    _ => None,
+                },
+            },
+            crl_detail: "no CRL configured".into(),
+            store: None,
+        }
+        .with_anchors(anchors, &[])
+    }
+
+    /// The trust-store certificates a verification of `chain` at `now` uses (its
+    /// anchor, and any store certificate on the way); none when it does not verify.
+    pub(crate) fn anchors_used(&self, chain: &[Cert], now: i64) -> Vec<Cert> {
+        self.store
+            .as_ref()
+            .and_then(|s| chain::store_path(chain, s, Purpose::SslServer, now))
+            .unwrap_or_default()
+    }
+
     /// How the root file was used.
     pub fn root(&self) -> &RootState {
         &self.root

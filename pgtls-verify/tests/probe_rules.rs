@@ -162,3 +162,121 @@ fn a_certificate_request_in_the_capture_counts_for_sslcertmode() {
         Some(client_cert::NOT_SENT_MESSAGE)
     );
 }
+
+fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+fn auth(code: i32, rest: &[u8]) -> Vec<u8> {
+    let mut b = code.to_be_bytes().to_vec();
+    b.extend_from_slice(rest);
+    msg(b'R', &b)
+}
+
+fn error(fields: &[(u8, &str)]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (t, v) in fields {
+        b.push(*t);
+        b.extend_from_slice(v.as_bytes());
+        b.push(0);
+    }
+    b.push(0);
+    msg(b'E', &b)
+}
+
+/// The startup answers are classified by the protocol's message types; the live suite
+/// (pgtls-cli tests/probe_live.rs) checks the same against real servers.
+#[test]
+fn startup_answers_are_classified() {
+    use pgtls_verify::probe::{AuthRequest, PlaintextAnswer, Severity, read_startup_answer};
+    let hba =
+        "no pg_hba.conf entry for host \"127.0.0.1\", user \"u\", database \"d\", no encryption";
+    let cases: Vec<(Vec<u8>, PlaintextAnswer, Severity)> = vec![
+        (
+            error(&[
+                (b'S', "FATAL"),
+                (b'V', "FATAL"),
+                (b'C', "28000"),
+                (b'M', hba),
+            ]),
+            PlaintextAnswer::Refused {
+                error: pgtls_verify::probe::ServerError::default(),
+                by_hba: true,
+                text: format!("FATAL:  {hba}"),
+            },
+            Severity::Info,
+        ),
+        (
+            [
+                auth(0, &[]),
+                msg(b'S', b"a\0b\0"),
+                msg(b'K', &[0; 8]),
+                msg(b'Z', b"I"),
+            ]
+            .concat(),
+            PlaintextAnswer::LoggedIn,
+            Severity::Error,
+        ),
+        (
+            auth(10, b"SCRAM-SHA-256\0\0"),
+            PlaintextAnswer::Authentication {
+                request: AuthRequest::Sasl {
+                    mechanisms: vec!["SCRAM-SHA-256".into()],
+                },
+            },
+            Severity::Error,
+        ),
+        (
+            auth(5, &[1, 2, 3, 4]),
+            PlaintextAnswer::Authentication {
+                request: AuthRequest::Md5Password,
+            },
+            Severity::Error,
+        ),
+        (
+            [
+                auth(0, &[]),
+                error(&[
+                    (b'S', "FATAL"),
+                    (b'C', "28000"),
+                    (b'M', "role \"u\" does not exist"),
+                ]),
+            ]
+            .concat(),
+            PlaintextAnswer::AuthenticatedThenRefused {
+                error: pgtls_verify::probe::ServerError::default(),
+                text: "FATAL:  role \"u\" does not exist".into(),
+            },
+            Severity::Error,
+        ),
+        (
+            error(&[
+                (b'S', "FATAL"),
+                (b'C', "53300"),
+                (b'M', "sorry, too many clients already"),
+            ]),
+            PlaintextAnswer::Refused {
+                error: pgtls_verify::probe::ServerError::default(),
+                by_hba: false,
+                text: "FATAL:  sorry, too many clients already".into(),
+            },
+            Severity::Warning,
+        ),
+    ];
+    for (bytes, want, severity) in cases {
+        let got = read_startup_answer(&mut std::io::Cursor::new(bytes)).unwrap();
+        // The error fields are compared through their libpq text.
+        let strip = |a: &PlaintextAnswer| {
+            let mut v = serde_json::to_value(a).unwrap();
+            v.as_object_mut().unwrap().remove("error");
+            v
+        };
+        assert_eq!(strip(&got), strip(&want));
+        assert_eq!(got.finding("u", "d").severity, severity, "{got:?}");
+    }
+    // A server that hangs up mid-answer is an I/O error, not a classification.
+    assert!(read_startup_answer(&mut std::io::Cursor::new(auth(0, &[]))).is_err());
+}

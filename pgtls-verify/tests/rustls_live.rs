@@ -1,7 +1,11 @@
-//! The rustls adapter and the probe against a real PostgreSQL 15 server
-//! (pgtls-testkit cluster) with openssl-made certificates: each connection
-//! setting is tried with rustls + `LibpqVerifier` and with real psql/libpq,
-//! and both must agree (connect, or refuse with libpq's message).
+//! The rustls adapter and the probe against real PostgreSQL servers of each version
+//! (`PGTLS_PG_VERSIONS`; 12 and 13 count as 14, whose libpq talks to them), one
+//! pgtls-testkit cluster per version, with openssl-made certificates: each connection
+//! setting is tried with rustls + `LibpqVerifier` (that version's rules) and with psql/libpq
+//! of the same version, and both must agree (connect, or refuse with libpq's message). On
+//! 15 (or with `PGTLS_PG_MATRIX=full`) the transport part runs whole; elsewhere its sample:
+//! every server key type and `ssl_ecdh_curve` over TLS 1.3 and the TLS 1.2 suites, without
+//! the key types and curves over TLS 1.2.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -16,7 +20,8 @@ use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, probe};
 fn via_rustls(c: &Cluster, conninfo: &str) -> Result<u8, String> {
     let params = Params::parse_conninfo(conninfo).unwrap();
     let env = Env::empty();
-    let verifier = LibpqVerifier::new(&params, &env, PgVersion::V15).map_err(|r| r.message)?;
+    let version = PgVersion::new(c.client_build().major).unwrap();
+    let verifier = LibpqVerifier::new(&params, &env, version).map_err(|r| r.message)?;
     let config = probe::client_config(Arc::new(verifier), false).unwrap();
     let host = params.host.unwrap();
     let mut tls = probe::connect_tls(
@@ -55,15 +60,50 @@ fn via_psql(c: &Cluster, conninfo: &str, home: &Path) -> Result<(), String> {
     Err(first.split(" failed: ").nth(1).unwrap_or(first).to_string())
 }
 
+/// One cluster per version for both parts; each version prints its rows.
 #[test]
-fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
-    let tmp = common::fixtures();
-    let dir = tmp.path();
+fn rustls_and_probe_agree_with_libpq_every_version() {
+    let mut versions: Vec<u32> = pgtls_testkit::pg_versions()
+        .unwrap()
+        .into_iter()
+        .map(pgtls_testkit::client_major)
+        .collect();
+    versions.dedup();
+    let mut failures = Vec::new();
+    for v in versions {
+        let start = std::time::Instant::now();
+        let tmp = common::fixtures();
+        let (c, rows, mut f) = verifier_part(v, tmp.path());
+        let (connected, mut g) =
+            transport_part(c, tmp.path(), pgtls_testkit::full_matrix(v).unwrap());
+        println!(
+            "libpq {v}: verifier {rows} rows, transport {connected} connections, {} differ, {:.0?}",
+            f.len() + g.len(),
+            start.elapsed()
+        );
+        if rows == 0 || connected == 0 {
+            failures.push(format!("libpq {v}: no rows"));
+        }
+        failures.append(&mut f);
+        failures.append(&mut g);
+    }
+    assert!(
+        failures.is_empty(),
+        "rustls + LibpqVerifier and libpq disagree:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The verifier, the CRL rules and the probe's capture on a server of `version`: the
+/// cluster (serving a v1 certificate at the end), the rows run, and the differences.
+fn verifier_part(version: u32, dir: &Path) -> (Cluster, usize, Vec<String>) {
     let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
+    let pgv = PgVersion::new(version).unwrap();
+    let mut rows = 0;
 
-    let c = Cluster::init().unwrap();
+    let c = Cluster::builder().version(version).init().unwrap();
     let mut served = read("leaf.pem");
     served.extend(read("int.pem"));
     c.write_file("server.crt", &served, 0o644).unwrap();
@@ -81,9 +121,11 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
             format!("host=db.example.test sslmode=verify-full sslrootcert={root}"),
             true,
         ),
+        // The leaf's iPAddress SAN 127.0.0.1: matched from 15, ignored by libpq 14
+        // (measured: both refuse there, with the same text).
         (
             format!("host=127.0.0.1 sslmode=verify-full sslrootcert={root}"),
-            true,
+            version >= 15,
         ),
         (
             format!("host=other.example.test sslmode=verify-full sslrootcert={root}"),
@@ -112,6 +154,7 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
     ];
     let mut failures = Vec::new();
     for (ci, want_ok) in &cases {
+        rows += 1;
         let r = via_rustls(&c, ci);
         let p = via_psql(&c, ci, &home);
         match (&r, &p) {
@@ -122,7 +165,7 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
                         rm.lines().next().unwrap_or("?").split(" (").next().unwrap(),
                     ) => {}
             _ => failures.push(format!(
-                "{ci}: rustls {r:?} / psql {p:?} (expected ok={want_ok})"
+                "libpq {version}: {ci}: rustls {r:?} / psql {p:?} (expected ok={want_ok})"
             )),
         }
     }
@@ -139,11 +182,12 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
         "sslcrl=/nonexistent-pgtls sslcrldir=/nonexistent-pgtls",
     ] {
         let ci = format!("host=db.example.test sslmode=verify-ca sslrootcert={root} {extra}");
+        rows += 1;
         let p = via_psql(&c, &ci, &home);
         let v = pgtls_verify::verify_server(
             &Params::parse_conninfo(&ci).unwrap(),
             &Env::empty(),
-            PgVersion::V15,
+            pgv,
             &served_chain,
             pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
                 u64::try_from(now).unwrap_or(0),
@@ -155,7 +199,10 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
             Err(m) => !v.accepted() && v.message() == Some(m.as_str()),
         };
         if !agree {
-            failures.push(format!("{ci}: psql {p:?} / pgtls {:?}", v.message()));
+            failures.push(format!(
+                "libpq {version}: {ci}: psql {p:?} / pgtls {:?}",
+                v.message()
+            ));
         }
     }
 
@@ -178,7 +225,7 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
         &cap,
         &base,
         &Env::empty(),
-        PgVersion::V15,
+        pgv,
         pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(now).unwrap_or(0),
         )),
@@ -206,6 +253,7 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
             false,
         ),
     ] {
+        rows += 1;
         let r = via_rustls(&c, &ci);
         let p = via_psql(&c, &ci, &home);
         let agree = match (&r, &p) {
@@ -214,14 +262,12 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
             _ => false,
         };
         if !agree {
-            failures.push(format!("v1 {ci}: rustls {r:?} / psql {p:?}"));
+            failures.push(format!(
+                "libpq {version}: v1 {ci}: rustls {r:?} / psql {p:?}"
+            ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "rustls + LibpqVerifier and libpq disagree:\n{}",
-        failures.join("\n")
-    );
+    (c, rows, failures)
 }
 
 /// The transport around the verifier, against a real server: every server key
@@ -232,10 +278,8 @@ fn rustls_verifier_agrees_with_libpq_on_a_real_server() {
 /// RSA-key-exchange suites), where it must fail the handshake (a false reject,
 /// never a false accept). A case psql cannot connect in fails the test: it
 /// would prove nothing.
-#[test]
-fn server_keys_curves_and_suites_through_rustls_and_psql() {
-    let tmp = common::fixtures();
-    let dir = tmp.path();
+fn transport_part(c: Cluster, dir: &Path, full: bool) -> (usize, Vec<String>) {
+    let version = c.client_build().major;
     let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -291,15 +335,7 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
         ("ed25519", "-algorithm ED25519", true, true),
         ("ed448", "-algorithm ED448", false, false),
     ];
-    let c = Cluster::init().unwrap();
-    c.write_file("root.crt", &read("root.pem"), 0o644).unwrap();
-    c.write_file("server.crt", &read("leafd.pem"), 0o644)
-        .unwrap();
-    c.write_file("server.key", &read("leafd.key"), 0o600)
-        .unwrap();
-    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'root.crt'\n")
-        .unwrap();
-    let c = c.start_initialized().unwrap();
+    // The cluster of verifier_part, already with ssl on and ssl_ca_file.
     let ci = format!(
         "host=db.example.test sslmode=verify-full sslrootcert={}",
         dir.join("root.pem").display()
@@ -316,17 +352,21 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
     let mut failures = Vec::new();
     let mut connected = 0;
     // psql must connect; rustls as `rustls_connects` says.
-    let mut judge =
-        |what: String, (p, r): (Result<(), String>, Result<u8, String>), rustls_connects: bool| {
-            match (&p, &r) {
+    let mut judge = |what: String,
+                     (p, r): (Result<(), String>, Result<u8, String>),
+                     rustls_connects: bool| {
+        match (&p, &r) {
                 (Ok(()), Ok(b'R')) if rustls_connects => connected += 1,
                 (Ok(()), Err(_)) if !rustls_connects => {}
                 _ => failures.push(format!(
-                    "{what}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
+                    "libpq {version}: {what}: psql {p:?} / rustls {r:?} (rustls should connect: {rustls_connects})"
                 )),
             }
-        };
+    };
     for tls in ["TLSv1.3", "TLSv1.2"] {
+        if tls == "TLSv1.2" && !full {
+            continue;
+        }
         let versions =
             format!("ssl_min_protocol_version = '{tls}'\nssl_max_protocol_version = '{tls}'\n");
         for (name, genpkey, over13, over12) in kinds {
@@ -387,12 +427,18 @@ fn server_keys_curves_and_suites_through_rustls_and_psql() {
         let result = attempt(cert, key, &format!("{tls12}ssl_ciphers = '{suites}'\n"));
         judge(format!("ssl_ciphers {suites}"), result, rustls_connects);
     }
-    assert!(
-        failures.is_empty(),
-        "server keys, curves and suites:\n{}\nserver log:\n{}",
-        failures.join("\n"),
-        c.log()
-    );
-    // 10 key cases (5 key types x 2 versions), 6 curve cases, 3 suites.
-    assert_eq!(connected, 19);
+    if !failures.is_empty() {
+        failures.push(format!(
+            "server log of libpq {version}'s server:\n{}",
+            c.log()
+        ));
+    }
+    // 5 key types and 3 curves per TLS version, 3 suites.
+    let want = if full { 19 } else { 11 };
+    if connected != want {
+        failures.push(format!(
+            "libpq {version}: {connected} connections through rustls, expected {want}"
+        ));
+    }
+    (connected, failures)
 }

@@ -24,6 +24,8 @@ pub struct PemBlock {
     pub has_headers: bool,
     /// The 1-based line of its `BEGIN` line.
     pub line: usize,
+    /// Its 1-based position among the blocks of the input.
+    pub index: usize,
 }
 
 /// Why PEM text could not be read by [`parse`].
@@ -40,6 +42,8 @@ pub enum PemError {
         label: String,
         /// The 1-based line of its `BEGIN` line.
         line: usize,
+        /// Its 1-based position among the blocks of the input.
+        index: usize,
     },
     /// A block's body is not base64.
     BadBase64 {
@@ -47,6 +51,8 @@ pub enum PemError {
         label: String,
         /// The 1-based line of its `BEGIN` line.
         line: usize,
+        /// Its 1-based position among the blocks of the input.
+        index: usize,
     },
     /// A block decodes to nothing.
     Empty {
@@ -54,6 +60,8 @@ pub enum PemError {
         label: String,
         /// The 1-based line of its `BEGIN` line.
         line: usize,
+        /// Its 1-based position among the blocks of the input.
+        index: usize,
     },
 }
 
@@ -62,18 +70,31 @@ impl fmt::Display for PemError {
         match self {
             Self::NotText => f.write_str("not UTF-8 text"),
             Self::NoBlock => f.write_str("no PEM block found"),
-            Self::Unterminated { label, line } => {
+            Self::Unterminated { label, line, .. } => {
                 write!(f, "BEGIN {label} on line {line} has no END line")
             }
-            Self::BadBase64 { label, line } => {
+            Self::BadBase64 { label, line, .. } => {
                 write!(f, "block {label} on line {line}: invalid base64")
             }
-            Self::Empty { label, line } => write!(f, "block {label} on line {line} is empty"),
+            Self::Empty { label, line, .. } => write!(f, "block {label} on line {line} is empty"),
         }
     }
 }
 
 impl std::error::Error for PemError {}
+
+impl PemError {
+    /// The block the error is about: its 1-based index among the blocks of the input and
+    /// the 1-based line of its `BEGIN` line; `None` when it concerns the whole input.
+    pub fn block(&self) -> Option<(usize, usize)> {
+        match self {
+            Self::NotText | Self::NoBlock => None,
+            Self::Unterminated { line, index, .. }
+            | Self::BadBase64 { line, index, .. }
+            | Self::Empty { line, index, .. } => Some((*index, *line)),
+        }
+    }
+}
 
 /// How input bytes are encoded.
 #[non_exhaustive]
@@ -137,9 +158,9 @@ pub fn parse(input: &[u8]) -> Result<Vec<PemBlock>, PemError> {
                 body.extend_from_slice(l.as_bytes());
             }
         }
-        let (label, line) = (label.to_owned(), begin_no + 1);
+        let (label, line, index) = (label.to_owned(), begin_no + 1, blocks.len() + 1);
         if !closed {
-            return Err(PemError::Unterminated { label, line });
+            return Err(PemError::Unterminated { label, line, index });
         }
         if headers {
             blocks.push(PemBlock {
@@ -147,20 +168,22 @@ pub fn parse(input: &[u8]) -> Result<Vec<PemBlock>, PemError> {
                 der: Vec::new(),
                 has_headers: true,
                 line,
+                index,
             });
             continue;
         }
         let Some(der) = base64_decode(&body, Padding::Required) else {
-            return Err(PemError::BadBase64 { label, line });
+            return Err(PemError::BadBase64 { label, line, index });
         };
         if der.is_empty() {
-            return Err(PemError::Empty { label, line });
+            return Err(PemError::Empty { label, line, index });
         }
         blocks.push(PemBlock {
             label,
             der,
             has_headers: false,
             line,
+            index,
         });
     }
     if blocks.is_empty() {
@@ -378,10 +401,24 @@ mod tests {
         let blocks = parse(format!("junk\n{pem}{pem}").as_bytes()).unwrap();
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[1].line, 5);
+        assert_eq!((blocks[0].index, blocks[1].index), (1, 2));
         let truncated = &pem[..pem.len() - 10];
         assert!(matches!(
             parse(truncated.as_bytes()),
-            Err(PemError::Unterminated { line: 1, .. })
+            Err(PemError::Unterminated {
+                line: 1,
+                index: 1,
+                ..
+            })
+        ));
+        let second_bad = format!("{pem}-----BEGIN X509 CRL-----\n!!!!\n-----END X509 CRL-----\n");
+        assert!(matches!(
+            parse(second_bad.as_bytes()),
+            Err(PemError::BadBase64 {
+                line: 4,
+                index: 2,
+                ..
+            })
         ));
         assert_eq!(parse(b"nothing here"), Err(PemError::NoBlock));
         let bad = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";

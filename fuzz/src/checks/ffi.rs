@@ -275,7 +275,7 @@ pub fn ffi_verdict(data: &[u8]) {
     let file = HbaFile::parse(
         "pg_hba.conf",
         text.as_bytes(),
-        settings,
+        settings.clone(),
         &::pgtls_hba::NoSource,
     );
     let d = ::pgtls_hba::evaluate(&file, &req);

@@ -33,12 +33,12 @@ pub fn hba_parse(data: &[u8]) {
     let settings = ServerSettings::new(version(r.u8()), r.bool());
     let text = r.rest();
     let src = source();
-    let hba = HbaFile::parse("pg_hba.conf", text, settings, &src);
+    let hba = HbaFile::parse("pg_hba.conf", text, settings.clone(), &src);
     assert_eq!(hba.text(), text, "text() must be the input");
     if let Ok(s) = std::str::from_utf8(text) {
         let shown = hba.to_string();
         assert_eq!(shown, s, "Display must render the file byte for byte");
-        let again = HbaFile::parse("pg_hba.conf", shown.as_bytes(), settings, &src);
+        let again = HbaFile::parse("pg_hba.conf", shown.as_bytes(), settings.clone(), &src);
         assert_eq!(again, hba, "parse(render(parse(x))) != parse(x)");
     }
     let first_bad = hba.lines().iter().position(|l| l.result.is_err());
@@ -52,7 +52,7 @@ pub fn hba_parse(data: &[u8]) {
 
     // A comment line inserted at the top shifts every main-file record by one.
     let inserted = hba.with_line_inserted(1, "# inserted by the fuzzer");
-    let shifted = HbaFile::parse("pg_hba.conf", &inserted, settings, &src);
+    let shifted = HbaFile::parse("pg_hba.conf", &inserted, settings.clone(), &src);
     let main = |f: &HbaFile| -> Vec<(u32, String, bool)> {
         f.lines()
             .iter()
@@ -269,7 +269,7 @@ pub fn hba_eval(data: &[u8]) {
     let req = request(&mut r);
     let src = source();
     let text = lines.join("\n") + "\n";
-    let hba = HbaFile::parse("pg_hba.conf", text.as_bytes(), settings, &src);
+    let hba = HbaFile::parse("pg_hba.conf", text.as_bytes(), settings.clone(), &src);
     let d = evaluate(&hba, &req);
     if let Outcome::Matched { index } = d.outcome {
         let line = hba.lines().get(index).expect("matched index out of range");
@@ -286,7 +286,7 @@ pub fn hba_eval(data: &[u8]) {
         noisy.push_str(&l.replace(' ', " \t "));
         noisy.push_str("   # trailing\n");
     }
-    let hba2 = HbaFile::parse("pg_hba.conf", noisy.as_bytes(), settings, &src);
+    let hba2 = HbaFile::parse("pg_hba.conf", noisy.as_bytes(), settings.clone(), &src);
     let d2 = evaluate(&hba2, &req);
     let shape = |d: &pgtls_hba::Decision, f: &HbaFile| -> (String, Option<usize>, Option<String>) {
         let rank = match &d.outcome {
@@ -317,7 +317,7 @@ pub fn hba_eval(data: &[u8]) {
     if let (Outcome::Matched { .. }, Some(no)) = (&d.outcome, d.line_number()) {
         let upto = usize::try_from(no).unwrap_or(usize::MAX);
         let prefix = lines[..upto.min(lines.len())].join("\n") + "\n";
-        let hba3 = HbaFile::parse("pg_hba.conf", prefix.as_bytes(), settings, &src);
+        let hba3 = HbaFile::parse("pg_hba.conf", prefix.as_bytes(), settings.clone(), &src);
         let d3 = evaluate(&hba3, &req);
         assert_eq!(
             d3.line_number(),

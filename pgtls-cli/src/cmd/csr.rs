@@ -49,7 +49,7 @@ pub(crate) fn run(a: &CsrArgs) -> Result<(), CliError> {
         }
         (None, Some(nk)) => {
             check_new(&[nk, &a.out], a.force)?;
-            let k = generate_key(&a.key_options)?;
+            let k = generate_key(&a.key_options, a.json.on)?;
             write_key(nk, &k, &a.key_options, &a.pass, a.force)?;
             k
         }

@@ -29,7 +29,7 @@ pub(crate) struct KeyArgs {
 
 pub(crate) fn run(a: &KeyArgs) -> Result<(), CliError> {
     check_new(&[&a.out], a.force)?;
-    let k = generate_key(&a.key)?;
+    let k = generate_key(&a.key, a.json.on)?;
     write_key(&a.out, &k, &a.key, &a.pass, a.force)?;
     let mut v = serde_json::to_value(pgtls_core::report::KeyReport::private(&k, a.key.encrypt))
         .unwrap_or(Value::Null);

@@ -1,4 +1,10 @@
-//! `pgtls probe`.
+//! `pgtls probe`: the handshake capture and the login without TLS are
+//! pgtls-verify's [`pgtls_verify::probe`], the certificate login
+//! pgtls-postgres's; this module converts the flags and prints.
+//!
+//! Exit status: 0 once the server was probed (the findings, a login without TLS
+//! included, are in the output: `pgtls audit` exits on them), 1 when the probe
+//! fails or a requested certificate login does not succeed, 2 bad usage.
 
 use crate::args::{Json, PgVersionArg, Trust};
 use crate::error::CliError;
@@ -9,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::cmd::verify::verdict_json;
 
-/// `pgtls probe HOST[:PORT]`.
+/// `pgtls probe HOST[:PORT] [--user U] [--dbname D] [--sslcert F --sslkey F] [--conninfo C]`.
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
     /// The server to probe, as HOST or HOST:PORT (port default 5432).
@@ -23,10 +29,74 @@ pub(crate) struct ProbeArgs {
     /// libpq with sslnegotiation=direct (which it allows with require and verify-* only).
     #[arg(long)]
     pub(crate) direct: bool,
+    /// The role for the login without TLS (and the certificate login); default as
+    /// libpq: the conninfo's user, $PGUSER, the operating-system user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// The database for those logins; default as libpq: the conninfo's, $PGDATABASE,
+    /// the user name.
+    #[arg(long)]
+    pub(crate) dbname: Option<String>,
+    /// Log in over TLS with this client certificate (PEM, leaf first) and report whether
+    /// certificate authentication succeeded.
+    #[arg(long, value_parser = crate::args::path_or_empty)]
+    pub(crate) sslcert: Option<std::path::PathBuf>,
+    /// The client certificate's key (default: libpq's, ~/.postgresql/postgresql.key).
+    #[arg(long, value_parser = crate::args::path_or_empty)]
+    pub(crate) sslkey: Option<std::path::PathBuf>,
+    /// Log in with these connection keywords (keyword=value pairs, as psql takes them;
+    /// sslmode defaults to require here), e.g. "sslcert=c.crt sslkey=c.key sslpassword=...".
+    /// HOST[:PORT] and the flags above take precedence.
+    #[arg(long, value_name = "CONNINFO")]
+    pub(crate) conninfo: Option<String>,
     #[command(flatten)]
     pub(crate) pg: PgVersionArg,
     #[command(flatten)]
     pub(crate) json: Json,
+}
+
+impl ProbeArgs {
+    /// The conninfo of the logins: sslmode=require and the trust flags, then
+    /// --conninfo, then the target and the flags (later keywords win, as in libpq).
+    fn login_conninfo(&self, host: &str, port: u16) -> Result<String, CliError> {
+        let given = self.conninfo.as_deref().unwrap_or("");
+        if given.starts_with("postgres://") || given.starts_with("postgresql://") {
+            return Err(CliError::Usage(
+                "--conninfo: give keyword=value pairs here, not a URI (the target is HOST[:PORT])"
+                    .into(),
+            ));
+        }
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let mut pairs: Vec<(&str, String)> = vec![("sslmode", "require".into())];
+        for (k, v) in [
+            ("sslrootcert", path(&self.trust.sslrootcert)),
+            ("sslcrl", path(&self.trust.sslcrl)),
+            ("sslcrldir", path(&self.trust.sslcrldir)),
+        ] {
+            if let Some(v) = v {
+                pairs.push((k, v));
+            }
+        }
+        let head = pgtls_verify::conninfo_string(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut tail: Vec<(&str, String)> =
+            vec![("host", host.to_owned()), ("port", port.to_string())];
+        for (k, v) in [
+            ("user", self.user.clone()),
+            ("dbname", self.dbname.clone()),
+            ("sslcert", path(&self.sslcert)),
+            ("sslkey", path(&self.sslkey)),
+        ] {
+            if let Some(v) = v {
+                tail.push((k, v));
+            }
+        }
+        let tail = pgtls_verify::conninfo_string(tail.iter().map(|(k, v)| (*k, v.as_str())));
+        Ok(format!("{head} {given} {tail}"))
+    }
+
+    fn wants_login(&self) -> bool {
+        self.sslcert.is_some() || self.sslkey.is_some() || self.conninfo.is_some()
+    }
 }
 
 pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
@@ -41,7 +111,50 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
         },
         _ => (args.target.clone(), 5432),
     };
-    let cap = match p::capture(&host, port, args.direct) {
+    let conninfo = args.login_conninfo(&host, port)?;
+    let opts = pgtls_postgres::Options::new().pg_version(args.pg.version);
+    let mut findings: Vec<p::ProbeFinding> = Vec::new();
+    let plaintext = match pgtls_postgres::audit::identity(&opts, &conninfo) {
+        Ok((user, dbname)) => match p::plaintext_startup(&host, port, &user, &dbname) {
+            Ok(a) => {
+                findings.push(a.finding(&user, &dbname));
+                Some(a)
+            }
+            Err(e) => {
+                findings.push(p::ProbeFinding::io(format!(
+                    "the login without TLS could not be tried: {}",
+                    crate::error::chain(&e)
+                )));
+                None
+            }
+        },
+        Err(e) if args.wants_login() => return Err(CliError::Usage(e.libpq_message())),
+        Err(e) => {
+            findings.push(p::ProbeFinding::io(format!(
+                "the login without TLS was not tried: no user and database ({})",
+                e.libpq_message()
+            )));
+            None
+        }
+    };
+    let login = if args.wants_login() {
+        let l = crate::cmd::audit::runtime()?
+            .block_on(pgtls_postgres::audit::cert_login(&opts, &conninfo));
+        findings.push(p::cert_login_finding(&l));
+        Some(l)
+    } else {
+        None
+    };
+    let login_failed = login.is_some()
+        && findings
+            .last()
+            .is_some_and(|f| f.severity == p::Severity::Error);
+    // The server name sent is libpq's: the host verify-full checks (--host), not the
+    // address connected to.
+    let env = Env::from_process();
+    let name = args.host.clone().unwrap_or_else(|| host.clone());
+    let sni = pgtls_verify::policy::sni_name(Some(&name), None, &env, args.pg.version);
+    let cap = match p::capture_with_sni(&host, port, sni, args.direct) {
         Ok(c) => c,
         Err(e) => {
             return Err(CliError::Other(crate::error::chain(&e)));
@@ -51,7 +164,6 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
     base.host = Some(args.host.clone().unwrap_or_else(|| host.clone()));
     args.trust.apply(&mut base);
     let now = pgtls_verify::UnixTime::now();
-    let env = Env::from_process();
     let modes =
         p::evaluate_modes(&cap, &base, &env, args.pg.version, now).map_err(CliError::bad_input)?;
     let subjects: Vec<String> = cap
@@ -87,6 +199,12 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
                 "chain": subjects,
                 "client_ca_names": cas,
                 "sslmodes": rows,
+                "plaintext": plaintext,
+                "login": login.as_ref().map(|l| match l {
+                    Ok(l) => json!({"outcome": "logged-in", "session": l}),
+                    Err(m) => json!({"outcome": "refused", "message": m}),
+                }),
+                "findings": findings,
             })
         );
     } else {
@@ -150,6 +268,18 @@ pub(crate) fn run(args: &ProbeArgs) -> Result<crate::Decided, CliError> {
                 );
             }
         }
+    }
+    if !args.json.on {
+        outln!("findings:");
+        for f in &findings {
+            outln!("  {}: {} [{}]", f.severity.as_str(), f.message, f.code);
+        }
+    }
+    if login_failed {
+        if let Some(f) = findings.last() {
+            eprintln!("pgtls: {}", f.message);
+        }
+        return Ok(crate::Decided::Reject);
     }
     Ok(crate::Decided::Accept)
 }

@@ -95,7 +95,7 @@ pub(crate) fn run(a: &CaCreateArgs, now: OffsetDateTime) -> Result<(), CliError>
     let pass = encryption_passphrase(&a.key, &a.pass)?;
     let files = pgtls_core::StoreFiles::in_dir(&a.dir);
     check_new(&[&files.key, &files.index, &files.cert], false)?;
-    let key = generate_key(&a.key)?;
+    let key = generate_key(&a.key, a.json.on)?;
     let ca = match &a.parent {
         None => pgtls_core::Ca::create_root(&params, key)?,
         Some(parent) => {

@@ -55,8 +55,9 @@ pub(crate) enum BuildFeature {
     Gss,
 }
 
-/// What the server binary was built without; the default is the
-/// Debian/PGDG build (SSL, GSSAPI, PAM and LDAP).
+/// What the server binary was built without (the default is the Debian/PGDG
+/// build: SSL, GSSAPI, PAM and LDAP), and the server settings other than
+/// `ssl` that change how it reads pg_hba.conf.
 #[derive(Args)]
 pub(crate) struct BuildArgs {
     /// Parts the server was built without, comma-separated (ldap, pam, gss):
@@ -64,6 +65,11 @@ pub(crate) struct BuildArgs {
     /// without `--with-ldap` / `--with-pam` / `--with-gssapi`.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) build_without: Vec<BuildFeature>,
+    /// The server's `oauth_validator_libraries` (PostgreSQL 18; default ''):
+    /// with it empty every `oauth` line is an error, with one library a line
+    /// without `validator=` uses it, otherwise `validator=` must be listed.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub(crate) oauth_validator_libraries: String,
 }
 
 impl BuildArgs {
@@ -76,6 +82,8 @@ impl BuildArgs {
                 BuildFeature::Gss => s.build.gss = false,
             }
         }
+        s.oauth_validator_libraries
+            .clone_from(&self.oauth_validator_libraries);
         s
     }
 }

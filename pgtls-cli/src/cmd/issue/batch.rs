@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{IssueClientArgs, check_encrypt};
 use crate::error::{CliError, chain};
 use crate::output::{cert_json, label, print, read_file};
-use crate::pki::{cert_chain_pem, check_new, generate_key, key_pem, sans};
+use crate::pki::{cert_chain_pem, check_new, generate_keys, key_pem, sans};
 
 /// One role of a batch and where it came from (for error messages).
 struct BatchRole {
@@ -109,13 +109,12 @@ pub(super) fn issue_clients(a: &IssueClientArgs, now: OffsetDateTime) -> Result<
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).map_err(|e| CliError::io("cannot create", dir, e))?;
     }
-    let mut keys = Vec::with_capacity(roles.len());
-    let mut requests = Vec::with_capacity(roles.len());
-    for p in params {
-        let k = generate_key(&a.out.key)?;
-        requests.push((p, k.public_key()));
-        keys.push(k);
-    }
+    let keys = generate_keys(&a.out.key, params.len(), a.out.json.on)?;
+    let requests: Vec<_> = params
+        .into_iter()
+        .zip(&keys)
+        .map(|(p, k)| (p, k.public_key()))
+        .collect();
     let certs = store.issue_batch(&requests, now)?;
     // All the keys and certificates are written together: temporaries, one flush, renames.
     let mut pems = Vec::with_capacity(certs.len());

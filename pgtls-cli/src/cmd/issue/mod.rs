@@ -132,7 +132,7 @@ pub(crate) fn run(cmd: &IssueCommand, now: OffsetDateTime) -> Result<(), CliErro
     let store = store_args.open()?;
     check_new(&[out_cert, out_key], out.force)?;
     check_encrypt(out)?;
-    let key = generate_key(&out.key)?;
+    let key = generate_key(&out.key, out.json.on)?;
     let cert = store.issue(&params, &key.public_key(), now)?;
     write_key(out_key, &key, &out.key, &out.pass, out.force)?;
     write_cert_chain(out_cert, &cert, &store, true, out.force)?;

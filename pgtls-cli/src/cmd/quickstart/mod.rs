@@ -1,5 +1,8 @@
 //! `pgtls quickstart`: a CA, a server certificate, client certificates and a CRL for
-//! PostgreSQL, plus the configuration lines that use them.
+//! PostgreSQL, plus the configuration lines that use them; with `--try`, those files proven
+//! on a throwaway local server ([`trial`]).
+
+mod trial;
 
 use crate::args::Json;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use pgtls_core::{
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use crate::Decided;
 use crate::args::{KeyOptions, Passphrase};
 use crate::error::CliError;
 use crate::output::{fmt_time, print};
@@ -49,6 +53,20 @@ pub(crate) struct QuickstartArgs {
     /// unencrypted: the server needs ssl_passphrase_command for encrypted ones).
     #[arg(long = "key-type", default_value = "p256")]
     key_type: String,
+    /// Then prove the files on a throwaway PostgreSQL server on 127.0.0.1 (initdb, the
+    /// printed postgresql.conf and pg_hba.conf lines and CREATE ROLE statements, a
+    /// verify-full login per role through real psql/libpq with the printed connection
+    /// strings, plaintext and certificate-less logins refused), stopped and removed
+    /// afterwards; exit 0 only if all of that held. As root the server runs as --owner's
+    /// user, else as postgres.
+    #[arg(long = "try")]
+    try_: bool,
+    /// With --try: the bin directory of the PostgreSQL installation to use (initdb,
+    /// postgres, psql). Default: the one the first pg_config on PATH names, then
+    /// /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin, ... newest first, /usr/local/pgsql/bin,
+    /// /usr/bin.
+    #[arg(long, value_name = "DIR", requires = "try_")]
+    pg_bin: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) json: Json,
 }
@@ -75,7 +93,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The uid and primary gid of an OS user, from /etc/passwd.
-fn os_user(name: &str) -> Result<(u32, u32), CliError> {
+pub(super) fn os_user(name: &str) -> Result<(u32, u32), CliError> {
     let passwd = Path::new("/etc/passwd");
     let text =
         std::fs::read_to_string(passwd).map_err(|e| CliError::io("cannot read", passwd, e))?;
@@ -96,7 +114,7 @@ fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliError> {
+pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, CliError> {
     let key = KeyOptions {
         key_type: a.key_type.clone(),
         encrypt: false,
@@ -111,7 +129,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
         .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
     let mut create_roles = Vec::new();
     for r in &a.role {
-        let ident = pgtls_hba::sql_identifier("role", r)
+        let ident = pgtls_hba::new_role_identifier(r)
             .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
         create_roles.push(format!("CREATE ROLE {ident} LOGIN;"));
         CertificateParams::client(r, Validity::days_from(now, 1))?;
@@ -126,7 +144,12 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
     let root_crt = dir.join("root.crt");
     let root_crl = dir.join("root.crl");
     let client_dir = |r: &str| dir.join("clients").join(r);
-    // Refuse before changing anything.
+    // Refuse before changing anything (for --try: no server to try on).
+    let trial = if a.try_ {
+        Some(trial::prepare(a.pg_bin.as_deref(), a.owner.as_deref())?)
+    } else {
+        None
+    };
     if !a.force {
         let mut existing: Vec<PathBuf> = vec![server_key.clone(), server_crt.clone()];
         for r in &a.role {
@@ -158,7 +181,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
         ))
         .map_err(pgtls_core::Error::from)?;
         let params = CertificateParams::ca(subject, Validity::days_from(now, a.ca_days), Some(0));
-        let key = generate_key(&key)?;
+        let key = generate_key(&key, a.json.on)?;
         let ca = pgtls_core::Ca::create_root(&params, key)?;
         DirStore::create(&ca_dir, ca, None)?
     };
@@ -178,7 +201,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
     }
 
     let server_params = CertificateParams::server(&names, None, validity)?;
-    let skey = generate_key(&key)?;
+    let skey = generate_key(&key, a.json.on)?;
     let scert = store.issue(&server_params, &skey.public_key(), now)?;
     write_key(&server_key, &skey, &key, &Passphrase::default(), a.force)?;
     if let Some((uid, gid)) = owner {
@@ -193,7 +216,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
         let cdir = client_dir(r);
         std::fs::create_dir_all(&cdir).map_err(|e| CliError::io("cannot create", &cdir, e))?;
         let params = CertificateParams::client(r, validity)?;
-        let ckey = generate_key(&key)?;
+        let ckey = generate_key(&key, a.json.on)?;
         let ccert = store.issue(&params, &ckey.public_key(), now)?;
         write_key(
             &cdir.join("postgresql.key"),
@@ -231,6 +254,14 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
             ("sslkey", ck.as_str()),
         ])
     };
+    let conf_lines = vec![
+        "ssl = on".to_owned(),
+        format!("ssl_cert_file = {}", conf_path(&server_crt)),
+        format!("ssl_key_file = {}", conf_path(&server_key)),
+        format!("ssl_ca_file = {}", conf_path(&root_crt)),
+        format!("ssl_crl_file = {}", conf_path(&root_crl)),
+    ];
+    let hba_line = format!("hostssl all {roles} all cert");
     let mut text = format!(
         "Created in {dir}:\n  CA store     {ca}\n  server       {sc} / {sk}\n  CA for both  {rc}\n  CRL          {rl} (next update {nu})\n",
         dir = dir.display(),
@@ -243,19 +274,12 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
     );
     text.push_str(&format!(
         "\n# postgresql.conf ({owned})\n\
-         ssl = on\n\
-         ssl_cert_file = '{}'\n\
-         ssl_key_file = '{}'\n\
-         ssl_ca_file = '{}'\n\
-         ssl_crl_file = '{}'\n\
+         {conf}\n\
          \n# pg_hba.conf\n\
-         hostssl all {roles} all cert\n\
+         {hba_line}\n\
          \n# SQL, as a superuser (the roles the certificates log in as)\n\
          {sql}\n",
-        server_crt.display(),
-        server_key.display(),
-        root_crt.display(),
-        root_crl.display(),
+        conf = conf_lines.join("\n"),
         sql = create_roles.join("\n"),
         owned = match &a.owner {
             Some(u) => format!("server.key is owned by {u}, mode 0600"),
@@ -291,7 +315,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
             "ssl_ca_file": root_crt.display().to_string(),
             "ssl_crl_file": root_crl.display().to_string(),
         },
-        "pg_hba": format!("hostssl all {roles} all cert"),
+        "pg_hba": hba_line,
         "sql": create_roles,
         "clients": clients.iter().map(|(r, cdir, serial)| json!({
             "role": r,
@@ -300,6 +324,60 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<(), CliErro
             "conninfo": conninfo(r, cdir),
         })).collect::<Vec<_>>(),
     });
-    print(a.json.on, &v, &text)?;
-    Ok(())
+    let Some(prepared) = trial else {
+        print(a.json.on, &v, &text)?;
+        return Ok(Decided::Accept);
+    };
+    let written = trial::Written {
+        conf_lines: &conf_lines,
+        hba_line: &hba_line,
+        create_roles: &create_roles,
+        roles: &a.role,
+        hosts: &a.host,
+        clients: clients
+            .iter()
+            .map(|(r, cdir, _)| conninfo(r, cdir))
+            .collect(),
+        server_crt: &server_crt,
+        root_crt: &root_crt,
+        root_crl: &root_crl,
+    };
+    let report = if a.json.on {
+        trial::run(&prepared, &written, now, |_| Ok(()))?
+    } else {
+        out!("{text}");
+        outln!(
+            "\n# --try: the files above on a throwaway PostgreSQL server on 127.0.0.1 \
+             (hostaddr=127.0.0.1 next to each printed host=, so that verify-full checks the \
+             certificate against the printed name while the connection stays local)"
+        );
+        trial::run(&prepared, &written, now, |step| {
+            outln!("{} {}", step.mark(), step.detail);
+            Ok(())
+        })?
+    };
+    if a.json.on {
+        let mut v = v;
+        v["try"] = serde_json::to_value(&report).map_err(|e| CliError::Other(e.to_string()))?;
+        outln!("{v}");
+    } else if report.passed {
+        outln!("--try: every step held");
+    } else {
+        let missing = report.missing();
+        if missing.is_empty() {
+            outln!("--try: FAILED (see the ✗ above)");
+        } else {
+            outln!("--try: FAILED (not reached: {})", missing.join(", "));
+        }
+    }
+    Ok(if report.passed {
+        Decided::Accept
+    } else {
+        Decided::Reject
+    })
+}
+
+/// A path as a postgresql.conf string value.
+fn conf_path(p: &Path) -> String {
+    pgtls_hba::conf::quote_string(&p.display().to_string())
 }
