@@ -25,6 +25,10 @@
 //!
 //! The cluster is stopped by the pid in `postmaster.pid` when the [`Cluster`]
 //! is dropped.
+//!
+//! Certificates for the tests come from the openssl CLI: [`openssl`] runs
+//! it, [`pki::OpensslCa`] is a CA made and run with it (`openssl ca`), with
+//! any validity period and CRL dates.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -35,6 +39,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+pub mod pki;
 
 /// The PostgreSQL major version of the system package: the default cluster
 /// version, and the version every differential suite runs in full.
@@ -425,6 +431,14 @@ impl Cluster {
 
     /// Starts a cluster made by [`Cluster::init`].
     pub fn start_initialized(mut self) -> Result<Self, String> {
+        self.try_start()?;
+        Ok(self)
+    }
+
+    /// Starts the (stopped) server and keeps the cluster whatever happens: for a
+    /// test that expects the server to refuse to start, and then repairs the data
+    /// directory. The error has pg_ctl's output and the server log.
+    pub fn try_start(&mut self) -> Result<(), String> {
         let out = pg_command(&self.server, "pg_ctl")
             .args(["-w", "-t", "60", "-D"])
             .arg(self.data_dir())
@@ -442,7 +456,7 @@ impl Cluster {
             ));
         }
         self.stopped = false;
-        Ok(self)
+        Ok(())
     }
 
     /// Appends lines to `postgresql.conf`.
@@ -462,6 +476,17 @@ impl Cluster {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode))
             .map_err(|e| format!("chmod {}: {e}", path.display()))?;
         give_to_postgres(&path).map_err(|e| e.to_string())
+    }
+
+    /// Copies the files `names` of `from` into the data directory, owned by the
+    /// server's user, with `mode`.
+    pub fn copy_files(&self, from: &Path, names: &[&str], mode: u32) -> Result<(), String> {
+        for name in names {
+            let src = from.join(name);
+            let bytes = fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+            self.write_file(name, &bytes, mode)?;
+        }
+        Ok(())
     }
 
     /// Replaces `pg_hba.conf`.
@@ -527,6 +552,30 @@ impl Cluster {
     pub fn log_since(&self, from: usize) -> String {
         let log = self.log();
         log.get(from..).unwrap_or_default().to_string()
+    }
+
+    /// Waits (at most 10 s) until the log written after offset `from` contains
+    /// `what`, and returns that part of the log. The server logs a refused
+    /// connection after the client has seen the refusal, so a test reads the
+    /// reason through this, not with [`Cluster::log_since`] at once.
+    pub fn wait_for_log(&self, from: usize, what: &str) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log_since(from);
+            if log.contains(what) {
+                return Ok(log);
+            }
+            if Instant::now() >= deadline {
+                let tail: String = log
+                    .chars()
+                    .skip(log.chars().count().saturating_sub(3000))
+                    .collect();
+                return Err(format!(
+                    "the server did not log {what:?} in 10 s; since then it logged:\n{tail}"
+                ));
+            }
+            sleep(Duration::from_millis(25));
+        }
     }
 
     /// Sends SIGHUP through `pg_ctl reload` and waits until the server has
