@@ -551,6 +551,69 @@ impl Cluster {
         Err("server did not log the reload".into())
     }
 
+    /// A streaming hot standby of this (running) cluster: `pg_basebackup -R`
+    /// over the Unix socket into a new data directory, with its own port and
+    /// socket directory, started and accepting read-only connections. The
+    /// server's `pg_hba.conf` must let `postgres` open a local replication
+    /// connection (initdb's default file does). `pg_basebackup` is the server
+    /// build's, or the client build's (14) for 12 and 13, whose builds have none.
+    pub fn standby(&self) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("pgtls-pg-standby-")
+            .tempdir()
+            .map_err(|e| format!("tempdir: {e}"))?;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod: {e}"))?;
+        give_to_postgres(dir.path()).map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        let tool = if self.server.bindir.join("pg_basebackup").exists() {
+            &self.server
+        } else {
+            &self.client
+        };
+        let out = pg_command(tool, "pg_basebackup")
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .map_err(|e| format!("pg_basebackup: {e}"))?;
+        check(
+            out,
+            &format!(
+                "pg_basebackup of {} ({})",
+                self.server.describe(),
+                tool.describe()
+            ),
+        )?;
+        let port = free_port().map_err(|e| format!("free port: {e}"))?;
+        let c = Self {
+            dir,
+            port,
+            stopped: true,
+            server: self.server.clone(),
+            client: self.client.clone(),
+        };
+        // The copied postgresql.conf names the primary's port and socket directory;
+        // later lines win.
+        c.append_conf(&format!(
+            "port = {port}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            c.socket_dir().display()
+        ))?;
+        c.start_initialized()
+    }
+
     /// Stops and starts the server (for settings that need a restart).
     pub fn restart(mut self) -> Result<Self, String> {
         self.stop()?;
@@ -680,6 +743,37 @@ mod tests {
         assert!(pidfile.exists());
         c.stop().unwrap();
         assert!(!pidfile.exists());
+    }
+
+    /// A standby made by `Cluster::standby` is in recovery, streams what the
+    /// primary writes, and refuses writes.
+    #[test]
+    fn standby_streams_from_its_primary() {
+        let primary = Cluster::start("").unwrap();
+        primary
+            .sql("create table t (x int); insert into t values (7)")
+            .unwrap();
+        let standby = primary.standby().unwrap();
+        assert_ne!(standby.port(), primary.port());
+        assert_eq!(
+            standby.sql("select pg_is_in_recovery()").unwrap().trim(),
+            "t"
+        );
+        assert_eq!(
+            primary.sql("select pg_is_in_recovery()").unwrap().trim(),
+            "f"
+        );
+        assert_eq!(standby.sql("select x from t").unwrap().trim(), "7");
+        primary.sql("insert into t values (8)").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while standby.sql("select count(*) from t").unwrap().trim() != "2" {
+            assert!(
+                Instant::now() < deadline,
+                "the standby did not replay the insert"
+            );
+            sleep(Duration::from_millis(50));
+        }
+        assert!(standby.sql("insert into t values (9)").is_err());
     }
 
     /// Every version the suites run on: its server starts, reports its own
