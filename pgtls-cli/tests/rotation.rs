@@ -728,3 +728,76 @@ fn the_plan_overlaps_client_cas_with_a_crl_for_each() {
     );
     assert_eq!(code, 0);
 }
+
+/// `sslcertmode=require` (PG16+) depends on whether the server asks for a client
+/// certificate: `--server-requests-cert` says it does (as for `verify server`). The
+/// messages are libpq 16's (psql 16 against a real server: rotation_live.rs on 16+).
+#[test]
+fn sslcertmode_require_follows_whether_the_server_asks_for_a_certificate() {
+    let (tmp, pki) = setup();
+    pki.client_leaf("alice", "cca-new", "alice");
+    let (old, both) = (pki.p("old.crt"), pki.p("both.crt"));
+    let (cert, key) = (pki.p("alice.crt"), pki.p("alice.key"));
+    let clients = format!(
+        "with-cert\thost=localhost sslmode=verify-full sslrootcert={both} sslcertmode=require sslcert={cert} sslkey={key}\n\
+         no-cert\thost=localhost sslmode=verify-full sslrootcert={both} sslcertmode=require sslcert=/nonexistent.crt\n\
+         allow-cert\thost=localhost sslmode=verify-full sslrootcert={old} sslcertmode=allow sslcert={cert} sslkey={key}\n"
+    );
+    let msg = |c: &Value, side: &str| c[side]["message"].as_str().map(str::to_owned);
+    // The server does not ask (PostgreSQL's default: no ssl_ca_file).
+    let (code, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "16"],
+        &[],
+    );
+    assert_eq!(code, 1, "allow-cert breaks");
+    for l in ["with-cert", "no-cert"] {
+        for side in ["before", "after"] {
+            assert_eq!(outcome(&by[l], side), "fails", "{l} {side}");
+            assert_eq!(
+                msg(&by[l], side).as_deref(),
+                Some("server did not request an SSL certificate"),
+                "{l} {side}"
+            );
+        }
+    }
+    assert_eq!(outcome(&by["allow-cert"], "before"), "verified");
+    // The server asks: a client with a certificate gets in, one without is refused after
+    // authentication.
+    let (code, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "16", "--server-requests-cert"],
+        &[],
+    );
+    assert_eq!(code, 1, "allow-cert breaks");
+    for side in ["before", "after"] {
+        assert_eq!(outcome(&by["with-cert"], side), "verified", "{side}");
+        assert_eq!(outcome(&by["no-cert"], side), "fails", "{side}");
+        assert_eq!(
+            msg(&by["no-cert"], side).as_deref(),
+            Some("server accepted connection without a valid SSL certificate"),
+            "{side}"
+        );
+    }
+    // allow-cert breaks with the switch (old root only) whatever the server asks.
+    assert_eq!(by["allow-cert"]["change"], "breaks");
+    // Before 16 libpq has no sslcertmode: the settings are refused.
+    let (_, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "15", "--server-requests-cert"],
+        &[],
+    );
+    assert_eq!(
+        msg(&by["with-cert"], "before").as_deref(),
+        Some("invalid connection option \"sslcertmode\"")
+    );
+}

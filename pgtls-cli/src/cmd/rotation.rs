@@ -55,6 +55,11 @@ pub(crate) struct SwitchArgs {
     /// The address the server sees the clients connect from (with --hba).
     #[arg(long, value_name = "IP", requires = "hba")]
     client_address: Option<IpAddr>,
+    /// The server asks for a client certificate (a CertificateRequest: PostgreSQL does
+    /// when ssl_ca_file is set), before and after the switch; as `verify server`'s flag,
+    /// it decides `sslcertmode=require` (PG16+). Default: it does not.
+    #[arg(long)]
+    server_requests_cert: bool,
     #[command(flatten)]
     pg: PgVersionArg,
     #[command(flatten)]
@@ -154,6 +159,7 @@ fn read_inputs(a: &SwitchArgs) -> Result<Inputs, CliError> {
 fn switch<'a>(i: &'a Inputs, a: &SwitchArgs) -> Switch<'a> {
     let mut sw = Switch::new(&i.before, &i.after, &i.env, i.now);
     sw.version = a.pg.version;
+    sw.server = pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
     if let (Some(hba), Some(addr)) = (&i.hba, a.client_address) {
         sw.plaintext = Some(PlaintextRules::new(hba, addr));
     }
