@@ -60,6 +60,11 @@ pub(crate) struct SwitchArgs {
     /// it decides `sslcertmode=require` (PG16+). Default: it does not.
     #[arg(long)]
     server_requests_cert: bool,
+    /// The server's PostgreSQL major version, for --hba's decisions and messages (12 and
+    /// 13 say `SSL off` where later servers say `no encryption`), when it is not the
+    /// clients' libpq version (--pg-version, the default; psql 14 talks to 12 and 13).
+    #[arg(long, value_name = "PG_VERSION", requires = "hba")]
+    server_version: Option<pgtls_hba::PgVersion>,
     #[command(flatten)]
     pg: PgVersionArg,
     #[command(flatten)]
@@ -133,7 +138,7 @@ fn read_inputs(a: &SwitchArgs) -> Result<Inputs, CliError> {
             let hba = HbaFile::parse(
                 &p.display().to_string(),
                 &bytes,
-                ServerSettings::new(a.pg.version, true),
+                ServerSettings::new(a.server_version.unwrap_or(a.pg.version), true),
                 &FsSource,
             );
             if let Some(e) = hba.load_error() {
