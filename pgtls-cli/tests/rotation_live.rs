@@ -629,6 +629,18 @@ fn run_version(major: u32, pki: &Pki) -> (u32, usize, usize, f64) {
             .any(|p| matches!(p, Psql::Failed(a) if a.len() == 2)),
         "{major}"
     );
+    // allow, admitted without TLS: psql never used TLS, and the plan says so instead of
+    // proposing the new CA.
+    if has("allow-plainok") {
+        let i = label_at("allow-plainok");
+        assert_eq!(
+            plan["clients"][i]["need"], "connects-without-tls",
+            "PostgreSQL {major}: {plan}"
+        );
+        for r in [&before, &after, &before_edit, &after_edit] {
+            assert_eq!(r[i], Psql::Plaintext, "PostgreSQL {major}");
+        }
+    }
     // sslcertmode=require: refused while the server does not ask, then the client with a
     // certificate gets in and the one without is refused, as psql said.
     if libpq >= 16 {

@@ -89,6 +89,11 @@ pub(crate) struct PlanArgs {
     /// certificates of --chain-after.
     #[arg(long, value_name = "FILE")]
     new_ca: Option<PathBuf>,
+    /// A CRL file (PEM or DER) of the new CA; repeatable. A client whose CRL file has no
+    /// CRL of the new CA (libpq checks one for every CA level once a CRL loads) is then
+    /// told to add it, the proposal checked; without it such a client is a problem.
+    #[arg(long, value_name = "FILE")]
+    new_crl: Vec<PathBuf>,
     /// The server's current client CA (its ssl_ca_file, PEM), for the client-certificate
     /// side of the plan.
     #[arg(long, value_name = "FILE", requires = "client_ca_new")]
@@ -239,8 +244,17 @@ fn run_plan(a: &PlanArgs) -> Result<crate::Decided, CliError> {
         }
         _ => None,
     };
-    let report = rotation::plan(&inputs.clients, &sw, &new_ca, client_ca.as_ref())
-        .map_err(CliError::bad_input)?;
+    let mut new_crls = Vec::new();
+    for f in &a.new_crl {
+        let bytes = crate::output::read_file(f)?;
+        new_crls.extend(
+            rotation::read_crls(&bytes)
+                .map_err(|e| CliError::bad_input(format!("--new-crl {}: {e}", f.display())))?,
+        );
+    }
+    let report =
+        rotation::plan_with_new_crls(&inputs.clients, &sw, &new_ca, &new_crls, client_ca.as_ref())
+            .map_err(CliError::bad_input)?;
     if a.switch.json.on {
         outln!("{}", pgtls_verify::report::to_json(&report));
     } else {
@@ -450,7 +464,9 @@ fn plan_text(r: &PlanReport) -> String {
         .filter(|c| {
             matches!(
                 c.need,
-                rotation::Need::AddNewCa | rotation::Need::AddNewCaToSystemStore
+                rotation::Need::AddNewCa
+                    | rotation::Need::AddNewCaAndCrl
+                    | rotation::Need::AddNewCaToSystemStore
             )
         })
         .count();

@@ -73,6 +73,8 @@ impl Pki {
         p.root("cca-new", "/O=pgtls-test/CN=New Client CA");
         p.crl("cca-old");
         p.crl("cca-new");
+        p.crl("old");
+        p.crl("new");
         for f in fs::read_dir(dir).unwrap() {
             let f = f.unwrap().path();
             if f.extension().is_some_and(|e| e == "key") {
