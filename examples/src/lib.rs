@@ -6,4 +6,6 @@
 //! - `check_hba FILE DATABASE USER IP [tls]`: which pg_hba.conf line a
 //!   connection hits, and what the linter finds;
 //! - `explain_sslmode CHAIN.pem HOST [ROOT.crt]`: libpq's verdict under each
-//!   of the six sslmodes.
+//!   of the six sslmodes;
+//! - `pool CONNINFO`: a deadpool-postgres pool built from one conninfo string
+//!   with pgtls-postgres's `MakeTlsConnect` (`pgtls_postgres::config`).

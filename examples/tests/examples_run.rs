@@ -58,3 +58,63 @@ fn issue_certs_then_explain_and_check() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("line 3 matches"), "{text}");
 }
+
+/// The deadpool-postgres example against a real server whose certificate
+/// `issue_certs` made: four pooled sessions over TLS under verify-full, and
+/// the wrong host name refused with libpq's text.
+#[test]
+fn pool_connects_with_verify_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_issue_certs"))
+        .arg(dir.path())
+        .args(["db.example.com", "postgres"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    let c = pgtls_testkit::Cluster::init().unwrap();
+    c.write_file("server.crt", &read("server.crt"), 0o644)
+        .unwrap();
+    c.write_file("server.key", &read("server.key"), 0o600)
+        .unwrap();
+    c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        .unwrap();
+    let c = c.start_initialized().unwrap();
+    let root = dir.path().join("root.crt");
+    let run = |host: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pool"))
+            .arg(format!(
+                "host={host} hostaddr=127.0.0.1 port={} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",
+                c.port(),
+                root.display()
+            ))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("db.example.com");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches(": ssl true TLSv1.3").count(), 4, "{stdout}");
+    let out = run("other.example.com");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "wrong host accepted: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains(
+            "server certificate for \"db.example.com\" does not match host name \"other.example.com\""
+        ),
+        "{stderr}"
+    );
+}

@@ -27,22 +27,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pgtls_testkit::Cluster;
-use verify_common::{Outcome, Row, libpq_attempts, q};
+use pgtls_testkit::pki::{Leaf, OpensslCa, subject_hash};
+use verify_common::{HBA, MODES, Outcome, Row, SSL_QUERY, TLS_ONLY_DB, libpq_attempts, q};
 
-const MODES: [&str; 6] = [
-    "disable",
-    "allow",
-    "prefer",
-    "require",
-    "verify-ca",
-    "verify-full",
-];
-const TLS_ONLY_DB: &str = "tlsonly";
-const SSL_QUERY: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
-const HBA: &str = "local all all trust\n\
-                   hostnossl tlsonly all 127.0.0.1/32 reject\n\
-                   hostssl all all 127.0.0.1/32 trust\n\
-                   host all all 127.0.0.1/32 trust\n";
 /// Seconds after which a blocked psql (or pgtls) run is ended (`timeout`). Only FIFO rows
 /// reach it; it is not a measurement.
 const BLOCK_LIMIT: &str = "6";
@@ -85,93 +72,20 @@ struct Files {
     home: PathBuf,
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    pgtls_testkit::openssl(dir, args).unwrap_or_else(|e| panic!("openssl {args:?}: {e}"));
-}
-
 fn make_files(dir: &Path) -> Files {
     pgtls_testkit::require_openssl().unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-subj",
-        "/CN=pgtls-errpaths CA",
-        "-days",
-        "30",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    openssl(dir, &a);
-    fs::write(
-        dir.join("ext.cnf"),
-        "[srv]\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n[cli]\nextendedKeyUsage=clientAuth\n",
+    let ca = OpensslCa::root(dir, "ca").unwrap();
+    ca.issue(
+        "srv",
+        "/CN=localhost",
+        Leaf::Server(&["DNS:localhost", "IP:127.0.0.1"]),
+        None,
     )
     .unwrap();
-    for (who, cn, ext) in [("srv", "localhost", "srv"), ("cli", "postgres", "cli")] {
-        let mut a = vec!["req"];
-        a.extend(ec);
-        let key = format!("{who}.key");
-        let csr = format!("{who}.csr");
-        let crt = format!("{who}.crt");
-        let subj = format!("/CN={cn}");
-        a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
-        openssl(dir, &a);
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-set_serial",
-                "7",
-                "-days",
-                "30",
-                "-out",
-                &crt,
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                ext,
-            ],
-        );
-    }
-    // The CA's CRL, revoking nothing.
-    fs::write(dir.join("index.txt"), "").unwrap();
-    fs::write(dir.join("crlnumber"), "1000\n").unwrap();
-    fs::write(
-        dir.join("ca.cnf"),
-        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\n\
-         default_crl_days=30\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt", "-out",
-            "ca.crl",
-        ],
-    );
-    // A CRL directory in OpenSSL's hashed layout.
-    let hash = pgtls_testkit::openssl(dir, &["crl", "-hash", "-noout", "-in", "ca.crl"]).unwrap();
-    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    ca.issue("cli", "/CN=postgres", Leaf::Client, None).unwrap();
+    // The CA's CRL, revoking nothing, and a CRL directory in OpenSSL's hashed layout.
+    ca.crl("ca.crl", None).unwrap();
+    let hash = subject_hash(dir, "ca.crl", true).unwrap();
     fs::create_dir_all(dir.join("crldir")).unwrap();
     fs::copy(dir.join("ca.crl"), dir.join(format!("crldir/{hash}.r0"))).unwrap();
 
@@ -277,7 +191,6 @@ fn make_files(dir: &Path) -> Files {
             fs::set_permissions(e.path(), fs::Permissions::from_mode(0o600)).unwrap();
         }
     }
-    fs::set_permissions(dir.join("cli.key"), fs::Permissions::from_mode(0o600)).unwrap();
     for m in &mode000 {
         fs::set_permissions(m, fs::Permissions::from_mode(0o000)).unwrap();
     }

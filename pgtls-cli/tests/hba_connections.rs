@@ -30,7 +30,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 
 use pgtls_testkit::Cluster;
@@ -549,17 +548,13 @@ fn check_matches_real_connections() {
         .prefix("pgtls-hbaconn-")
         .tempdir()
         .unwrap();
-    let mut leaves = vec![("server", "/CN=localhost")];
-    leaves.extend(CLIENT_CERTS.iter().copied());
-    make_certs(scratch.path(), &leaves);
+    make_certs(scratch.path(), "/CN=localhost", CLIENT_CERTS);
     let certs = scratch.path().to_path_buf();
 
     let cluster = Cluster::init().unwrap();
-    for f in ["server.crt", "server.key", "ca.crt"] {
-        cluster
-            .write_file(f, &fs::read(certs.join(f)).unwrap(), 0o600)
-            .unwrap();
-    }
+    cluster
+        .copy_files(&certs, &["server.crt", "server.key", "ca.crt"], 0o600)
+        .unwrap();
     cluster.write_ident(IDENT).unwrap();
     cluster
         .write_file("conn-users.list", CONN_USERS.as_bytes(), 0o600)

@@ -699,12 +699,11 @@ fn run_version(version: u32) -> Summary {
     rules.copy_support(&hba_dir);
     idents.copy_support(&ident_dir);
 
-    make_certs(scratch.path(), &[("server", "/CN=localhost")]);
+    make_certs(scratch.path(), "/CN=localhost", &[]);
     let cluster = Cluster::builder().version(version).init().unwrap();
-    for f in ["server.crt", "server.key"] {
-        let pem = fs::read(scratch.path().join(f)).unwrap();
-        cluster.write_file(f, &pem, 0o600).unwrap();
-    }
+    cluster
+        .copy_files(scratch.path(), &["server.crt", "server.key"], 0o600)
+        .unwrap();
     cluster
         .append_conf(&format!(
             "hba_file = '{}'\nident_file = '{}'\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\

@@ -17,6 +17,9 @@
 //! certificate on every line but as fewer users ([`SAMPLE_USERS`]), and in the phases after
 //! the first only the `trust` line as alice. One line per version gives its counts; a version
 //! that ran no rows fails, and so does any false accept.
+//!
+//! [`ident_fallback_reaches_at_file_and_include_lines`]: the pg_ident fallback past a line
+//! pgtls cannot evaluate in general, into `@file` and `include` lines, on 15 and 16.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod verify_common;
@@ -595,4 +598,165 @@ fn pgtls_verify_client_agrees_with_postgres_every_version() {
         }
     }
     assert!(failures.is_empty(), "{failures}");
+}
+
+/// The pg_ident fallback (`IdentFile::decide_usermap`): a map whose first line is a
+/// regular expression pgtls cannot evaluate in general, but that certainly does not match
+/// these system users, so the server goes on with the next lines of the map, which come
+/// from `@file` (a one-token file, every version) and from an `include`d file (16+). For
+/// each client certificate and user, the real server's outcome (PostgreSQL 15 and 16, every
+/// version with `PGTLS_PG_MATRIX=full`) and `pgtls verify client`'s must be the same, and
+/// pgtls must decide every row.
+#[test]
+fn ident_fallback_reaches_at_file_and_include_lines() {
+    use pgtls_testkit::pki::{Leaf, OpensslCa};
+    let start = std::time::Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let ca = OpensslCa::root(d, "root").unwrap();
+    let home = d.join("home");
+    fs::create_dir_all(&home).unwrap();
+    // (CN, user, allowed by): the line that lets it in, or None.
+    let rows: &[(&str, &str, Option<&str>)] = &[
+        ("carol", "carol", Some("include")),
+        ("dave-cert", "dave", Some("@file")),
+        ("erin", "erin", Some("regex")),
+        ("carol", "dave", None),
+        ("zed", "zed", None),
+    ];
+    for (cn, _, _) in rows {
+        if !d.join(format!("{cn}.crt")).exists() {
+            ca.issue(cn, &format!("/CN={cn}"), Leaf::Client, None)
+                .unwrap();
+        }
+    }
+    let versions: Vec<u32> = pgtls_testkit::pg_versions()
+        .unwrap()
+        .into_iter()
+        .filter(|v| *v == 15 || *v == 16 || pgtls_testkit::full_matrix(*v).unwrap())
+        .collect();
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for v in versions {
+        let with_include = v >= 16;
+        let c = Cluster::builder().version(v).init().unwrap();
+        let data = c.data_dir();
+        c.copy_files(d, &["root.crt"], 0o600).unwrap();
+        let ident = format!(
+            "fm \"/^(a|ab)(c|bcd)?$\" \\1\n{}fm @sysusers.txt dave\nfm \"/^(erin)$\" \\1\n",
+            if with_include {
+                "include ident-extra.conf\n"
+            } else {
+                "fm carol carol\n"
+            }
+        );
+        c.write_ident(&ident).unwrap();
+        c.write_file("ident-extra.conf", b"fm carol carol\n", 0o600)
+            .unwrap();
+        c.write_file("sysusers.txt", b"dave-cert\n", 0o600).unwrap();
+        // The first line is one pgtls-hba's check_usermap declines for these system users
+        // (group 1 depends on the matching semantics), so every row goes through the
+        // fallback past it.
+        let pgv = pgtls_hba::PgVersion::new(v).unwrap();
+        let ident_path = data.join("pg_ident.conf");
+        let parsed = pgtls_hba::IdentFile::parse(
+            &ident_path.display().to_string(),
+            ident.as_bytes(),
+            pgv,
+            &pgtls_hba::FsSource,
+        );
+        for (cn, user, _) in rows {
+            assert!(
+                matches!(
+                    parsed
+                        .check_usermap(Some("fm"), cn, user, &[], false)
+                        .outcome,
+                    pgtls_hba::UsermapOutcome::Unsupported(_)
+                ),
+                "CN={cn}: the first line no longer needs the fallback: {:?}",
+                parsed.check_usermap(Some("fm"), cn, user, &[], false)
+            );
+        }
+        c.append_conf("ssl = on\nssl_cert_file = 'root.crt'\nssl_ca_file = 'root.crt'\n")
+            .unwrap();
+        // The server's own certificate: any; the root's key and certificate will do.
+        c.copy_files(d, &["root.key"], 0o600).unwrap();
+        c.append_conf("ssl_key_file = 'root.key'\n").unwrap();
+        let line = "hostssl all all 127.0.0.1/32 cert map=fm";
+        c.write_hba(&format!("local all all trust\n{line}\n"))
+            .unwrap();
+        let c = c.start_initialized().unwrap();
+        c.sql("create role carol login; create role dave login; create role erin login; create role zed login")
+            .unwrap();
+        for (cn, user, by) in rows {
+            let crt = d.join(format!("{cn}.crt"));
+            let key = d.join(format!("{cn}.key"));
+            let ci = format!(
+                "host=127.0.0.1 port={} dbname=postgres user={user} sslmode=require sslcert={} sslkey={}",
+                c.port(),
+                q(&crt.display().to_string()),
+                q(&key.display().to_string())
+            );
+            let home_s = home.display().to_string();
+            let out = verify_common::psql(
+                c.client_build(),
+                &ci,
+                &["-X", "-At", "-c", "select 1"],
+                &[("HOME", home_s.as_str())],
+            );
+            let server = if out.status.success() {
+                Outcome::Accept
+            } else {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                Outcome::Reject(libpq_attempts(&stderr).into_iter().next())
+            };
+            let args: Vec<String> = [
+                "verify",
+                "client",
+                "--hba-line",
+                line,
+                "--ident",
+                &data.join("pg_ident.conf").display().to_string(),
+                "--ssl-ca-file",
+                &d.join("root.crt").display().to_string(),
+                "--user",
+                user,
+                "--cert",
+                &crt.display().to_string(),
+                "--pg-version",
+                &v.to_string(),
+            ]
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+            let (mine, _) = run_pgtls(&args, &home, &[]);
+            ran += 1;
+            let expected = if by.is_some() {
+                Outcome::Accept
+            } else {
+                Outcome::Reject(Some(format!(
+                    "FATAL:  certificate authentication failed for user \"{user}\""
+                )))
+            };
+            if server != expected || !verify_common::agree(&server, &mine) {
+                failures.push(format!(
+                    "PostgreSQL {v}, CN={cn} as {user} (via {by:?}): server {}, pgtls {}",
+                    server.show(),
+                    mine.show()
+                ));
+            }
+        }
+        println!(
+            "PostgreSQL {v}: {} ident fallback rows ({})",
+            rows.len(),
+            if with_include {
+                "@file and include"
+            } else {
+                "@file"
+            }
+        );
+    }
+    println!("ident fallback: {ran} rows in {:.1?}", start.elapsed());
+    assert!(ran > 0, "the ident fallback test ran no rows");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -21,27 +21,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgtls_testkit::Cluster;
-use verify_common::{Counts, Outcome, Row, brief, libpq_attempts, q, run_pgtls};
+use verify_common::{
+    Counts, HBA, MODES, Outcome, Row, SSL_QUERY, TLS_ONLY_DB, brief, libpq_attempts, q, run_pgtls,
+};
 
-const MODES: [&str; 6] = [
-    "disable",
-    "allow",
-    "prefer",
-    "require",
-    "verify-ca",
-    "verify-full",
-];
 /// No sslmode given at all: libpq's default (prefer).
 const DEFAULT_MODE: &str = "(default)";
 /// Spellings libpq refuses (sslmode is compared case-sensitively), for cases flagged `badmode`.
 const BAD_MODES: [&str; 2] = ["Require", "verify_full"];
-/// Plaintext is refused for this database, so allow/prefer show their TLS attempt's result.
-const TLS_ONLY_DB: &str = "tlsonly";
-const SSL_QUERY: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
-const HBA: &str = "local all all trust\n\
-                   hostnossl tlsonly all 127.0.0.1/32 reject\n\
-                   hostssl all all 127.0.0.1/32 trust\n\
-                   host all all 127.0.0.1/32 trust\n";
 
 /// One line of cases.tsv.
 struct Case {

@@ -20,19 +20,14 @@ mod verify_common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pgtls_testkit::Cluster;
-use verify_common::{libpq_attempts, q};
+use pgtls_testkit::pki::{Leaf, OpensslCa};
+use verify_common::{HBA, TLS_ONLY_DB, libpq_attempts, q};
 
 const HOST: &str = "db.example.test";
-const TLS_ONLY_DB: &str = "tlsonly";
-const HBA: &str = "local all all trust\n\
-                   hostnossl tlsonly all 127.0.0.1/32 reject\n\
-                   hostssl all all 127.0.0.1/32 trust\n\
-                   host all all 127.0.0.1/32 trust\n";
 const QUERY: &str =
     "select ssl, coalesce(client_dn, '') from pg_stat_ssl where pid = pg_backend_pid()";
 
@@ -57,34 +52,17 @@ fn pki() -> Pki {
         .tempdir()
         .unwrap();
     let d = tmp.path().to_path_buf();
-    let ossl = |args: &str| {
-        pgtls_testkit::openssl(&d, &args.split_whitespace().collect::<Vec<_>>()).unwrap();
-    };
-    fs::write(
-        d.join("ext.cnf"),
-        "[srv]\nsubjectAltName=DNS:db.example.test\n[cli]\nextendedKeyUsage=clientAuth\n",
+    let root = OpensslCa::root(&d, "root").unwrap();
+    let san = format!("DNS:{HOST}");
+    root.issue(
+        "server",
+        &format!("/CN={HOST}"),
+        Leaf::Server(&[&san]),
+        None,
     )
     .unwrap();
-    ossl(
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key \
-         -out root.crt -subj /CN=features-root -days 30 \
-         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
-    );
-    for (name, cn, ext) in [("server", HOST, "srv"), ("client", "postgres", "cli")] {
-        ossl(&format!(
-            "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {name}.key \
-             -out {name}.csr -subj /CN={cn}"
-        ));
-        ossl(&format!(
-            "x509 -req -in {name}.csr -CA root.crt -CAkey root.key -CAcreateserial \
-             -out {name}.crt -days 30 -extfile ext.cnf -extensions {ext}"
-        ));
-        fs::set_permissions(
-            d.join(format!("{name}.key")),
-            fs::Permissions::from_mode(0o600),
-        )
+    root.issue("client", "/CN=postgres", Leaf::Client, None)
         .unwrap();
-    }
     let home = d.join("home");
     fs::create_dir_all(&home).unwrap();
     Pki {
@@ -97,10 +75,8 @@ fn pki() -> Pki {
 /// A cluster of `version` with ssl on (the server leaf), [`HBA`] and the tlsonly database.
 fn cluster(version: u32, pki: &Pki) -> Cluster {
     let c = Cluster::builder().version(version).init().unwrap();
-    for f in ["server.crt", "server.key", "root.crt"] {
-        c.write_file(f, &fs::read(pki.dir.join(f)).unwrap(), 0o600)
-            .unwrap();
-    }
+    c.copy_files(&pki.dir, &["server.crt", "server.key", "root.crt"], 0o600)
+        .unwrap();
     c.append_conf("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
         .unwrap();
     c.write_hba(HBA).unwrap();

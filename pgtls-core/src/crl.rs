@@ -333,4 +333,33 @@ impl Crl {
     pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
         self.x509.is_signed_by(issuer.x509())
     }
+
+    /// The renewal window in whole days: `given`, else a third of the CRL's
+    /// own period, at least one day ([`pgtls_x509::crl_renewal_window`], the
+    /// rule `pgtls doctor` applies too); `None` for neither a window given
+    /// nor a nextUpdate.
+    pub fn renewal_window_days(&self, given: Option<u32>) -> Option<i64> {
+        match given {
+            Some(d) => Some(i64::from(d)),
+            None => self
+                .x509
+                .next_update()
+                .map(|next| pgtls_x509::crl_renewal_window(self.x509.this_update(), next) / 86_400),
+        }
+    }
+
+    /// Whether the CRL is due for republishing at `now`: valid, with
+    /// nextUpdate within [`Crl::renewal_window_days`] of `given`.
+    pub fn is_due(&self, now: OffsetDateTime, given: Option<u32>) -> bool {
+        let window = self
+            .renewal_window_days(given)
+            .map(|d| d.saturating_mul(86_400));
+        self.x509.time_at(now.unix_timestamp(), window) == pgtls_x509::CrlTime::Due
+    }
+
+    /// Whether nextUpdate is at or before `now`: OpenSSL, and with it the
+    /// server and libpq, then refuses the CRL ("CRL has expired").
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.x509.time_at(now.unix_timestamp(), None) == pgtls_x509::CrlTime::Expired
+    }
 }

@@ -506,6 +506,8 @@ pub struct ExpiryCrlReport {
     pub days_left: Option<i64>,
     /// nextUpdate has passed: PostgreSQL rejects every client certificate.
     pub expired: bool,
+    /// Not expired, but nextUpdate is within `warn_days`: publish a new CRL.
+    pub due: bool,
     /// The warning threshold in days applied to it.
     pub warn_days: i64,
 }
@@ -529,11 +531,12 @@ pub struct ExpiryReport {
 
 impl ExpiryReport {
     /// The report at `now`: `warn_days` is the window for certificates,
-    /// `crl` the store's CRL with its own window.
+    /// `crl` the store's CRL with its own window in days when one is given
+    /// (by default [`Crl::renewal_window_days`]: a third of its period).
     pub fn new(
         ca: &Certificate,
         entries: &[IndexEntry],
-        crl: Option<(&Crl, i64)>,
+        crl: Option<(&Crl, Option<u32>)>,
         now: OffsetDateTime,
         warn_days: i64,
     ) -> Self {
@@ -548,13 +551,14 @@ impl ExpiryReport {
                 .iter()
                 .map(|e| ExpiryEntryReport::new(e, now, warn_days))
                 .collect(),
-            crl: crl.map(|(c, warn)| {
+            crl: crl.map(|(c, given)| {
                 let next = c.next_update();
                 ExpiryCrlReport {
                     next_update: next.map(format_time),
                     days_left: next.map(|t| days_left(t, now)),
-                    expired: next.is_some_and(|t| t <= now),
-                    warn_days: warn,
+                    expired: c.is_expired(now),
+                    due: c.is_due(now, given),
+                    warn_days: c.renewal_window_days(given).unwrap_or(1),
                 }
             }),
             warnings: Vec::new(),

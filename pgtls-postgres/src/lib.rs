@@ -34,6 +34,17 @@
 //!   libpq does without a terminal (`processing error`).
 //! - `channel_binding=require` and `sslcertmode=require` (16+) refusals with
 //!   libpq's text for whichever authentication the server asked for.
+//! - `require_auth` (16+; 18's SASL mechanisms): every authentication request
+//!   of the server is checked before tokio-postgres reads it, so a request
+//!   that is not allowed is never answered (no password leaves the client).
+//! - Multi-host strings with `target_session_attrs` `any`, `read-write`,
+//!   `read-only`, `primary`, `standby`, `prefer-standby` (14+; libpq's second
+//!   pass), decided as libpq decides (what the server reported at startup,
+//!   else `SHOW transaction_read_only` / `pg_is_in_recovery()`), and
+//!   `load_balance_hosts=random` (16+; libpq's generator and shuffle, seeded
+//!   per connection; [`Options::random_seed`] for a reproducible order).
+//! - `sslnegotiation=direct` (17+) with ALPN `postgresql` (offered on every
+//!   TLS connection under 17+ rules, as libpq does), never a fallback.
 //! - The password file, service files, the `PG*` variables.
 //!
 //! For your own `tokio_postgres::Config` or a pool, [`config`] gives the
@@ -41,25 +52,39 @@
 //! rules then are tokio-postgres's: see [`MakeLibpqTls`]).
 //!
 //! # Keywords
-//! Every keyword libpq (of the version chosen with [`Options::pg_version`], 15 by
+//! Every keyword libpq (of the version chosen with [`Options::pg_version`], 18 by
 //! default) accepts is honoured or refused with an error starting with
 //! `pgtls-postgres: ` (never dropped): refused are `client_encoding` other than
 //! UTF8 (tokio-postgres always uses UTF8), `gssencmode=require` (no GSSAPI),
-//! `requirepeer`, `replication`, `target_session_attrs` `primary`, `standby`,
-//! `prefer-standby`, `load_balance_hosts=random`, `sslnegotiation=direct`,
-//! `require_auth` and the 18-only keywords but `sslkeylogfile`, which is honoured (NSS key
-//! log lines appended, mode 0600, as libpq 18 writes them; a file that cannot be written is
-//! skipped without libpq's warning on stderr). `sslsni` and
-//! `ssl_min/max_protocol_version` follow libpq (SNI is the `host`, not for digits-and-dots
-//! or `:` hosts, on when `sslsni` starts with `1`; a host rustls takes as no DNS name, such
-//! as `0x7f.0.0.1`, is refused unless `sslsni=0`; an `ssl_max_protocol_version` below
-//! `TLSv1.2` is refused: rustls speaks TLS 1.2 and 1.3). Accepted without effect, as with a
-//! libpq that has no Kerberos credentials and an OpenSSL without compression:
-//! `gssencmode=prefer`, `krbsrvname`, `gsslib`, `gssdelegation`, `sslcompression`.
+//! `requirepeer`, `replication`, `require_auth` with a Unix-domain socket host
+//! (tokio-postgres gives no hook on that socket), and the 18-only keywords
+//! (`min_protocol_version`, `max_protocol_version`, `oauth_*`, `scram_*_key`)
+//! but `sslkeylogfile`, which is honoured (NSS key log lines appended, mode
+//! 0600, as libpq 18 writes them; a file that cannot be written is skipped
+//! without libpq's warning on stderr). [`config`] also refuses what only
+//! [`connect`] can do: `target_session_attrs` `primary`, `standby`,
+//! `prefer-standby`, and `require_auth` or `sslcertmode=require` with an
+//! sslmode that allows plaintext. `sslsni` and `ssl_min/max_protocol_version`
+//! follow libpq (SNI is the `host`, not for digits-and-dots or `:` hosts, on
+//! when `sslsni` starts with `1`; a host rustls takes as no DNS name, such as
+//! `0x7f.0.0.1`, is refused unless `sslsni=0`; an `ssl_max_protocol_version`
+//! below `TLSv1.2` is refused: rustls speaks TLS 1.2 and 1.3). Accepted
+//! without effect, as with a libpq that has no Kerberos credentials and an
+//! OpenSSL without compression: `gssencmode=prefer`, `krbsrvname`, `gsslib`,
+//! `gssdelegation`, `sslcompression`.
+//!
+//! # Cancelling
+//! `Client::cancel_token` works as with tokio-postgres, with one exception: a
+//! plaintext session opened under `require_auth` (sslmode `disable`, `allow`,
+//! or `prefer` to a server without TLS) passes its socket through the TLS
+//! connector with tokio-postgres's direct negotiation, so its cancel token
+//! asks for direct TLS and a cancel request to that server fails.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "audit")]
 pub mod audit;
+mod auth;
+mod balance;
 mod conninfo;
 mod key;
 mod settings;
@@ -73,7 +98,7 @@ use tokio_postgres::{Client, Connection, Socket};
 
 pub use tls::{LibpqTlsConnect, MakeLibpqTls, TlsError, TlsStream};
 
-use settings::{Settings, Target};
+use settings::{SessionAttrs, Settings, Target};
 
 /// The connection future [`connect`] returns: spawn it, as with
 /// `tokio_postgres::connect`.
@@ -150,6 +175,7 @@ impl std::error::Error for Error {
 pub struct Options {
     version: PgVersion,
     env: Option<Env>,
+    random_seed: Option<u64>,
 }
 
 impl Default for Options {
@@ -159,11 +185,13 @@ impl Default for Options {
 }
 
 impl Options {
-    /// libpq 15's rules, the process environment.
+    /// The newest libpq's rules (18, [`PgVersion::NEWEST`]), the process
+    /// environment.
     pub fn new() -> Self {
         Self {
-            version: PgVersion::V15,
+            version: PgVersion::NEWEST,
             env: None,
+            random_seed: None,
         }
     }
 
@@ -176,6 +204,15 @@ impl Options {
     /// Reads this environment instead of the process's (`PG*`, `HOME`).
     pub fn env(mut self, env: Env) -> Self {
         self.env = Some(env);
+        self
+    }
+
+    /// Seeds `load_balance_hosts=random`'s shuffle (libpq's generator,
+    /// `pg_prng_seed`), so that the order hosts and addresses are tried in is
+    /// reproducible. Without it, as in libpq, every connection draws a seed of
+    /// strong random bits.
+    pub fn random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
         self
     }
 
@@ -192,18 +229,32 @@ impl Options {
     }
 
     fn settings(&self, conninfo: &str) -> Result<Settings, Error> {
-        Settings::resolve(conninfo, self.environment(), self.version).map_err(Error::option)
+        let mut s =
+            Settings::resolve(conninfo, self.environment(), self.version).map_err(Error::option)?;
+        s.random_seed = self.random_seed;
+        Ok(s)
     }
 
-    fn tls_of(s: &Settings) -> MakeLibpqTls {
-        MakeLibpqTls::from_settings(tls::TlsSettings {
+    fn tls_of(s: &Settings) -> Result<MakeLibpqTls, Error> {
+        let plan = policy::plan(&s.tls, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+        let rules = auth::AuthRules {
+            require_auth: s.require_auth.clone(),
+            certmode: plan.certmode,
+            channel_binding_disabled: s.channel_binding
+                == tokio_postgres::config::ChannelBinding::Disable,
+            channel_binding_required: s.channel_binding
+                == tokio_postgres::config::ChannelBinding::Require,
+        };
+        Ok(MakeLibpqTls::from_settings(tls::TlsSettings {
             params: s.tls.clone(),
             env: s.env.clone(),
             version: s.version,
             versions: s.tls_versions.clone(),
             sslpassword: s.value("sslpassword").map(str::to_string),
             sslkeylogfile: s.value("sslkeylogfile").map(std::path::PathBuf::from),
-        })
+            rules: std::sync::Arc::new(rules),
+            direct: s.direct,
+        }))
     }
 
     /// The `MakeTlsConnect` for this conninfo string (see [`MakeLibpqTls`]).
@@ -211,7 +262,7 @@ impl Options {
     /// # Errors
     /// The string's refusal.
     pub fn make_tls(&self, conninfo: &str) -> Result<MakeLibpqTls, Error> {
-        Ok(Self::tls_of(&self.settings(conninfo)?))
+        Self::tls_of(&self.settings(conninfo)?)
     }
 
     /// See [`config`].
@@ -246,13 +297,47 @@ impl Options {
         if let Some(p) = any_password {
             c.password(p);
         }
+        let attrs = s.target_session_attrs.tokio_postgres().ok_or_else(|| {
+            Error::option(format!(
+                "pgtls-postgres: target_session_attrs={} needs pgtls_postgres::connect (tokio-postgres's Config knows any, read-write and read-only)",
+                s.value("target_session_attrs").unwrap_or_default()
+            ))
+        })?;
+        c.target_session_attrs(attrs);
+        if s.load_balance {
+            c.load_balance_hosts(tokio_postgres::config::LoadBalanceHosts::Random);
+        }
         let plan = policy::plan(&s.tls, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+        let tls_only = matches!(
+            plan.mode,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        );
+        // The checks of the server's authentication requests live in the TLS
+        // stream: a plaintext session of tokio-postgres's has none.
+        if !tls_only {
+            let what = if s.require_auth.is_some() {
+                Some("require_auth")
+            } else if plan.certmode == pgtls_verify::client_cert::CertMode::Require {
+                Some("sslcertmode=require")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(Error::option(format!(
+                    "pgtls-postgres: {what} with sslmode={} needs pgtls_postgres::connect (a plaintext session of tokio-postgres's Config is not checked); use sslmode=require or stronger",
+                    plan.mode.as_str()
+                )));
+            }
+        }
         c.ssl_mode(match plan.mode {
             SslMode::Disable | SslMode::Allow => TpSslMode::Disable,
             SslMode::Prefer => TpSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => TpSslMode::Require,
         });
-        Ok((c, Self::tls_of(&s)))
+        if s.direct {
+            c.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
+        }
+        Ok((c, Self::tls_of(&s)?))
     }
 
     /// See [`connect`].
@@ -266,7 +351,7 @@ impl Options {
 }
 
 /// The tokio-postgres configuration and the TLS connector for one conninfo
-/// string, for your own pool or `Config` (libpq 15's rules, the process
+/// string, for your own pool or `Config` (libpq 18's rules, the process
 /// environment). `sslmode` maps to tokio-postgres's as close as it goes:
 /// `disable` and `allow` to `Disable` (so `allow` never tries TLS), `prefer` to
 /// `Prefer` (TLS if the server offers it; no retry after a failed handshake),
@@ -287,7 +372,7 @@ pub fn config(conninfo: &str) -> Result<(tokio_postgres::Config, MakeLibpqTls), 
     Options::new().config(conninfo)
 }
 
-/// Connects as psql would with this conninfo string (libpq 15's rules, the
+/// Connects as psql would with this conninfo string (libpq 18's rules, the
 /// process environment), returning the client and the connection future to
 /// spawn, as `tokio_postgres::connect` does.
 ///
@@ -308,8 +393,6 @@ enum Failure {
     NoSsl,
     /// No connection (refused, unreachable, timeout): try the next address.
     Connect,
-    /// A read-only / read-write mismatch: the next host.
-    SessionAttrs,
     /// Anything else: a hard failure.
     Other,
 }
@@ -384,6 +467,9 @@ fn classify(
             t,
         );
     }
+    if let Some(m) = &st.auth_refusal {
+        return (Failure::Other, m.clone());
+    }
     if let Some(f) = &st.failure {
         return (Failure::Tls, f.clone());
     }
@@ -414,14 +500,6 @@ fn classify(
     }
     if let Some(io) = io_source(e) {
         if text.starts_with("error connecting to server") {
-            if io.kind() == std::io::ErrorKind::PermissionDenied {
-                let m = if text.contains("does not allow writes") {
-                    "session is read-only"
-                } else {
-                    "session is not read-only"
-                };
-                return (Failure::SessionAttrs, m.into());
-            }
             let hint = if unix {
                 "\tIs the server running locally and accepting connections on that socket?"
             } else {
@@ -487,7 +565,7 @@ async fn connect_settings(s: &Settings) -> Result<(Client, PgConnection), Error>
 /// sslmode's attempts); the connection that succeeded, with its observations.
 pub(crate) async fn connect_observed(s: &Settings) -> Result<Connected, Error> {
     let base = s.base_config().map_err(Error::option)?;
-    let make = Options::tls_of(s);
+    let make = Options::tls_of(s)?;
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut last: Option<tokio_postgres::Error> = None;
     let fail = |lines: Vec<(String, String)>, source| Err(Error { lines, source });
@@ -495,194 +573,243 @@ pub(crate) async fn connect_observed(s: &Settings) -> Result<Connected, Error> {
     // connection (hosts, addresses, prefer's and allow's retries), never reset.
     let mut cert_requested = false;
     let mut cert_sent = false;
-    'hosts: for slot in &s.hosts {
-        let mut params = s.tls.clone();
-        params.host = slot.host.clone().filter(|h| !h.is_empty());
-        params.hostaddr = slot.hostaddr.clone().filter(|h| !h.is_empty());
-        let plan =
-            policy::plan(&params, &s.env, s.version).map_err(|r| Error::option(r.message))?;
-        // (address to connect, prefix, unix)
-        let mut addrs: Vec<(Option<std::net::IpAddr>, String, bool)> = Vec::new();
-        let port = &slot.port;
-        let shown_port = if slot.port_text.is_empty() {
-            settings::DEFAULT_PORT.to_string()
-        } else {
-            slot.port_text.clone()
-        };
-        match &slot.target {
-            Target::Address(a) => addrs.push((
-                Some(*a),
-                format!(
-                    "connection to server at \"{}\", port {shown_port} failed: ",
-                    slot.hostaddr.as_deref().unwrap_or_default()
-                ),
-                false,
-            )),
-            Target::Name(h) => match tokio::net::lookup_host((h.as_str(), *port)).await {
-                Ok(it) => {
-                    let mut seen = Vec::new();
-                    for sa in it {
-                        if seen.contains(&sa.ip()) {
-                            continue;
-                        }
-                        seen.push(sa.ip());
-                        let ip = sa.ip().to_string();
-                        let prefix = if &ip == h {
-                            format!("connection to server at \"{h}\", port {shown_port} failed: ")
-                        } else {
-                            format!(
-                                "connection to server at \"{h}\" ({ip}), port {shown_port} failed: "
-                            )
-                        };
-                        addrs.push((Some(sa.ip()), prefix, false));
-                    }
-                }
-                Err(e) => {
-                    let t = e.to_string();
-                    let reason = t
-                        .strip_prefix("failed to lookup address information: ")
-                        .unwrap_or(&t);
-                    lines.push((
-                        String::new(),
-                        format!("could not translate host name \"{h}\" to address: {reason}"),
-                    ));
-                    continue 'hosts;
-                }
-            },
-            Target::Unix(dir) => addrs.push((
-                None,
-                format!(
-                    "connection to server on socket \"{}/.s.PGSQL.{port}\" failed: ",
-                    dir.display()
-                ),
-                true,
-            )),
-        }
-        for (ip, prefix, unix) in addrs {
-            let mut step = if unix {
-                Step::Plain
+    // load_balance_hosts=random: the host list shuffled once (connectOptions2),
+    // each host's addresses when they are looked up.
+    let mut rng = s.load_balance.then(|| balance::Prng::new(s.random_seed));
+    let mut order: Vec<&settings::HostSlot> = s.hosts.iter().collect();
+    if let Some(r) = rng.as_mut() {
+        r.shuffle(&mut order);
+    }
+    // prefer-standby: a second pass over the hosts that takes any server.
+    let passes: &[SessionAttrs] = match s.target_session_attrs {
+        SessionAttrs::PreferStandby => &[SessionAttrs::PreferStandby, SessionAttrs::Any],
+        ref one => std::slice::from_ref(one),
+    };
+    for &target in passes {
+        'hosts: for slot in order.iter().copied() {
+            let mut params = s.tls.clone();
+            params.host = slot.host.clone().filter(|h| !h.is_empty());
+            params.hostaddr = slot.hostaddr.clone().filter(|h| !h.is_empty());
+            let plan =
+                policy::plan(&params, &s.env, s.version).map_err(|r| Error::option(r.message))?;
+            // (address to connect, prefix, unix)
+            let mut addrs: Vec<(Option<std::net::IpAddr>, String, bool)> = Vec::new();
+            let port = &slot.port;
+            let shown_port = if slot.port_text.is_empty() {
+                settings::DEFAULT_PORT.to_string()
             } else {
-                match plan.mode {
-                    SslMode::Disable => Step::Plain,
-                    SslMode::Allow => Step::AllowPlain,
-                    SslMode::Prefer => Step::PreferTls,
-                    SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Step::Tls,
-                }
+                slot.port_text.clone()
             };
-            loop {
-                let observed = tls::Observed::default();
-                let mut c = base.clone();
-                match (&slot.target, ip) {
-                    (Target::Unix(dir), _) => {
-                        c.host_path(dir);
-                    }
-                    (_, Some(ip)) => {
-                        // tokio-postgres needs a host name for TLS: the hostaddr itself
-                        // when there is no host (the verifier knows there is none).
-                        c.host(params.host.clone().unwrap_or_else(|| ip.to_string()));
-                        c.hostaddr(ip);
-                    }
-                    (_, None) => {}
-                }
-                c.port(*port);
-                if let Some((p, _)) = &slot.password {
-                    c.password(p.clone());
-                }
-                c.ssl_mode(match step {
-                    Step::Plain | Step::AllowPlain => TpSslMode::Disable,
-                    Step::AllowTls | Step::PreferTls => TpSslMode::Prefer,
-                    Step::Tls => TpSslMode::Require,
-                });
-                let connector = make.for_attempt(
-                    params.host.clone(),
-                    params.hostaddr.clone(),
-                    observed.clone(),
-                );
-                let cb_required =
-                    s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
-                let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
-                    // Refused whatever the server does; which message depends on the
-                    // authentication it asks for, read through a watched socket.
-                    let t = match (&slot.target, ip) {
-                        (Target::Unix(dir), _) => {
-                            WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
-                        }
-                        (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
-                        (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
-                    };
-                    match watched_plain(&c, t, s.connect_timeout, connector, observed.clone()).await
-                    {
-                        Ok(Some(e)) => Err(e),
-                        Ok(None) => {
-                            // Not reached: tokio-postgres refuses without channel binding.
-                            lines.push((
-                                prefix.clone(),
-                                channel_binding_message(false, Some(0)).into(),
-                            ));
-                            return fail(lines, None);
-                        }
-                        Err(io) => {
-                            let hint = if unix {
-                                "\tIs the server running locally and accepting connections on that socket?"
+            match &slot.target {
+                Target::Address(a) => addrs.push((
+                    Some(*a),
+                    format!(
+                        "connection to server at \"{}\", port {shown_port} failed: ",
+                        slot.hostaddr.as_deref().unwrap_or_default()
+                    ),
+                    false,
+                )),
+                Target::Name(h) => match tokio::net::lookup_host((h.as_str(), *port)).await {
+                    Ok(it) => {
+                        let mut seen = Vec::new();
+                        for sa in it {
+                            if seen.contains(&sa.ip()) {
+                                continue;
+                            }
+                            seen.push(sa.ip());
+                            let ip = sa.ip().to_string();
+                            let prefix = if &ip == h {
+                                format!(
+                                    "connection to server at \"{h}\", port {shown_port} failed: "
+                                )
                             } else {
-                                "\tIs the server running on that host and accepting TCP/IP connections?"
+                                format!(
+                                    "connection to server at \"{h}\" ({ip}), port {shown_port} failed: "
+                                )
                             };
-                            lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
-                            break;
+                            addrs.push((Some(sa.ip()), prefix, false));
                         }
-                    }
-                } else {
-                    c.connect(connector).await
-                };
-                let st = observed.get();
-                cert_requested |= st.cert_requested;
-                cert_sent |= st.cert_sent;
-                match result {
-                    Ok((client, connection)) => {
-                        let check = pgtls_verify::client_cert::check_after_authentication(
-                            plan.certmode,
-                            cert_requested,
-                            cert_sent,
-                        );
-                        if let Err(m) = check {
-                            lines.push((prefix.clone(), m.to_string()));
-                            return fail(lines, None);
-                        }
-                        return Ok(Connected {
-                            client,
-                            connection,
-                            tls: st,
-                            unix,
-                            host: slot.host.clone().filter(|h| !h.is_empty()),
-                            addr: ip,
-                            port: *port,
-                        });
                     }
                     Err(e) => {
-                        let from_file = slot
-                            .password
-                            .as_ref()
-                            .filter(|(_, f)| *f)
-                            .and(s.passfile.as_deref());
-                        let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
-                        lines.push((prefix.clone(), msg));
-                        last = Some(e);
-                        match kind {
-                            Failure::Server { code } if code == "57P03" => continue 'hosts,
-                            Failure::Server { .. } if step == Step::AllowPlain => {
-                                step = Step::AllowTls;
+                        let t = e.to_string();
+                        let reason = t
+                            .strip_prefix("failed to lookup address information: ")
+                            .unwrap_or(&t);
+                        lines.push((
+                            String::new(),
+                            format!("could not translate host name \"{h}\" to address: {reason}"),
+                        ));
+                        continue 'hosts;
+                    }
+                },
+                Target::Unix(dir) => addrs.push((
+                    None,
+                    format!(
+                        "connection to server on socket \"{}/.s.PGSQL.{port}\" failed: ",
+                        dir.display()
+                    ),
+                    true,
+                )),
+            }
+            if let Some(r) = rng.as_mut() {
+                r.shuffle(&mut addrs);
+            }
+            for (ip, prefix, unix) in addrs {
+                let mut step = if unix {
+                    Step::Plain
+                } else {
+                    match plan.mode {
+                        SslMode::Disable => Step::Plain,
+                        SslMode::Allow => Step::AllowPlain,
+                        SslMode::Prefer => Step::PreferTls,
+                        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Step::Tls,
+                    }
+                };
+                loop {
+                    let observed = tls::Observed::default();
+                    // libpq's ssl_cert_requested/sent as they stand (sslcertmode's
+                    // check at AuthenticationOk sees every attempt's).
+                    observed.update(|o| {
+                        o.cert_requested = cert_requested;
+                        o.cert_sent = cert_sent;
+                    });
+                    let mut c = base.clone();
+                    match (&slot.target, ip) {
+                        (Target::Unix(dir), _) => {
+                            c.host_path(dir);
+                        }
+                        (_, Some(ip)) => {
+                            // tokio-postgres needs a host name for TLS: the hostaddr itself
+                            // when there is no host (the verifier knows there is none).
+                            c.host(params.host.clone().unwrap_or_else(|| ip.to_string()));
+                            c.hostaddr(ip);
+                        }
+                        (_, None) => {}
+                    }
+                    c.port(*port);
+                    if let Some((p, _)) = &slot.password {
+                        c.password(p.clone());
+                    }
+                    let cb_required =
+                        s.channel_binding == tokio_postgres::config::ChannelBinding::Require;
+                    let plain = matches!(step, Step::Plain | Step::AllowPlain);
+                    // Plaintext under require_auth: through the connector, unencrypted
+                    // but watched (tokio-postgres's direct negotiation sends no
+                    // SSLRequest and hands the socket to the connector).
+                    let watched = plain && s.require_auth.is_some() && !cb_required;
+                    c.ssl_mode(match step {
+                        _ if watched => TpSslMode::Require,
+                        Step::Plain | Step::AllowPlain => TpSslMode::Disable,
+                        Step::AllowTls | Step::PreferTls => TpSslMode::Prefer,
+                        Step::Tls => TpSslMode::Require,
+                    });
+                    if watched || (step == Step::Tls && s.direct) {
+                        c.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
+                    }
+                    let connector = make.for_attempt(
+                        params.host.clone(),
+                        params.hostaddr.clone(),
+                        observed.clone(),
+                        watched,
+                    );
+                    let result = if cb_required && matches!(step, Step::Plain | Step::AllowPlain) {
+                        // Refused whatever the server does; which message depends on the
+                        // authentication it asks for, read through a watched socket.
+                        let t = match (&slot.target, ip) {
+                            (Target::Unix(dir), _) => {
+                                WatchTarget::Unix(dir.join(format!(".s.PGSQL.{port}")))
                             }
-                            Failure::Server { .. } if step == Step::PreferTls && st.established => {
-                                step = Step::Plain;
+                            (_, Some(ip)) => WatchTarget::Tcp(std::net::SocketAddr::new(ip, *port)),
+                            (_, None) => WatchTarget::Unix(std::path::PathBuf::new()),
+                        };
+                        match watched_plain(&c, t, s.connect_timeout, connector, observed.clone())
+                            .await
+                        {
+                            Ok(Some(e)) => Err(e),
+                            Ok(None) => {
+                                // Not reached: tokio-postgres refuses without channel binding.
+                                lines.push((
+                                    prefix.clone(),
+                                    channel_binding_message(false, Some(0)).into(),
+                                ));
+                                return fail(lines, None);
                             }
-                            Failure::Tls if step == Step::PreferTls => step = Step::Plain,
-                            Failure::Connect => break,
-                            Failure::SessionAttrs => continue 'hosts,
-                            Failure::Server { .. }
-                            | Failure::Tls
-                            | Failure::NoSsl
-                            | Failure::Other => {
-                                return fail(lines, last);
+                            Err(io) => {
+                                let hint = if unix {
+                                    "\tIs the server running locally and accepting connections on that socket?"
+                                } else {
+                                    "\tIs the server running on that host and accepting TCP/IP connections?"
+                                };
+                                lines.push((prefix.clone(), format!("{}\n{hint}", strerror(&io))));
+                                break;
+                            }
+                        }
+                    } else {
+                        c.connect(connector).await
+                    };
+                    let st = observed.get();
+                    cert_requested |= st.cert_requested;
+                    cert_sent |= st.cert_sent;
+                    match result {
+                        Ok((client, connection)) => {
+                            let check = pgtls_verify::client_cert::check_after_authentication(
+                                plan.certmode,
+                                cert_requested,
+                                cert_sent,
+                            );
+                            if let Err(m) = check {
+                                lines.push((prefix.clone(), m.to_string()));
+                                return fail(lines, None);
+                            }
+                            let mut connection = connection;
+                            match check_target(target, &client, &mut connection).await {
+                                None => {
+                                    return Ok(Connected {
+                                        client,
+                                        connection,
+                                        tls: st,
+                                        unix,
+                                        host: slot.host.clone().filter(|h| !h.is_empty()),
+                                        addr: ip,
+                                        port: *port,
+                                    });
+                                }
+                                Some(m) => {
+                                    lines.push((prefix.clone(), m));
+                                    // sendTerminateConn, then the next host.
+                                    drop(client);
+                                    let _ = connection.await;
+                                    continue 'hosts;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let from_file = slot
+                                .password
+                                .as_ref()
+                                .filter(|(_, f)| *f)
+                                .and(s.passfile.as_deref());
+                            let (kind, msg) = classify(&e, &st, unix, from_file, cb_required);
+                            lines.push((prefix.clone(), msg));
+                            last = Some(e);
+                            match kind {
+                                Failure::Server { code } if code == "57P03" => continue 'hosts,
+                                Failure::Server { .. } if step == Step::AllowPlain => {
+                                    step = Step::AllowTls;
+                                }
+                                Failure::Server { .. }
+                                    if step == Step::PreferTls && st.established =>
+                                {
+                                    step = Step::Plain;
+                                }
+                                Failure::Tls if step == Step::PreferTls => step = Step::Plain,
+                                Failure::Connect => break,
+                                Failure::Server { .. }
+                                | Failure::Tls
+                                | Failure::NoSsl
+                                | Failure::Other => {
+                                    return fail(lines, last);
+                                }
                             }
                         }
                     }
@@ -691,6 +818,106 @@ pub(crate) async fn connect_observed(s: &Settings) -> Result<Connected, Error> {
         }
     }
     fail(lines, last)
+}
+
+/// A server parameter as libpq keeps it (`pqSaveParameterStatus`): on, off, or
+/// not reported.
+fn reported_on(connection: &PgConnection, name: &str) -> Option<bool> {
+    connection.parameter(name).map(|v| v == "on")
+}
+
+/// Runs one query while driving the connection (it is not spawned yet), as
+/// libpq's `PQsendQueryContinue` in `CONNECTION_CHECK_TARGET`: the first
+/// column of its one row, or `None` when it failed or gave another shape.
+async fn ask(client: &Client, connection: &mut PgConnection, query: &str) -> Option<String> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    let mut q = std::pin::pin!(client.simple_query(query));
+    let messages = std::future::poll_fn(|cx| {
+        if Pin::new(&mut *connection).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        q.as_mut().poll(cx).map(Result::ok)
+    })
+    .await?;
+    let mut rows = messages.iter().filter_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    match (rows.next(), rows.next()) {
+        (Some(row), None) => Some(row.get(0).unwrap_or_default().to_string()),
+        _ => None,
+    }
+}
+
+/// libpq's `CONNECTION_CHECK_TARGET`: `None` when the server suits
+/// `target_session_attrs`, else libpq's message (the next host is tried).
+/// What the server reported at startup decides (14+ report
+/// `default_transaction_read_only` and `in_hot_standby`); otherwise the query
+/// libpq sends.
+async fn check_target(
+    target: SessionAttrs,
+    client: &Client,
+    connection: &mut PgConnection,
+) -> Option<String> {
+    match target {
+        SessionAttrs::Any => None,
+        SessionAttrs::ReadWrite | SessionAttrs::ReadOnly => {
+            let reported = (
+                reported_on(connection, "default_transaction_read_only"),
+                reported_on(connection, "in_hot_standby"),
+            );
+            let read_only = match reported {
+                (Some(d), Some(h)) => d || h,
+                _ => match ask(client, connection, "SHOW transaction_read_only").await {
+                    Some(v) => v.starts_with("on"),
+                    None => return Some("\"SHOW transaction_read_only\" failed".into()),
+                },
+            };
+            match (target, read_only) {
+                (SessionAttrs::ReadWrite, true) => Some("session is read-only".into()),
+                (SessionAttrs::ReadOnly, false) => Some("session is not read-only".into()),
+                _ => None,
+            }
+        }
+        SessionAttrs::Primary | SessionAttrs::Standby | SessionAttrs::PreferStandby => {
+            let standby = match reported_on(connection, "in_hot_standby") {
+                Some(h) => h,
+                // Before 9.0 there is no standby mode (and no pg_is_in_recovery).
+                None if server_version_num(connection).is_some_and(|v| v < 90000) => false,
+                None => {
+                    match ask(client, connection, "SELECT pg_catalog.pg_is_in_recovery()").await {
+                        Some(v) => v.starts_with('t'),
+                        None => return Some("\"SELECT pg_is_in_recovery()\" failed".into()),
+                    }
+                }
+            };
+            match (target, standby) {
+                (SessionAttrs::Primary, true) => Some("server is in hot standby mode".into()),
+                (SessionAttrs::Standby | SessionAttrs::PreferStandby, false) => {
+                    Some("server is not in hot standby mode".into())
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `server_version` as libpq's `sversion` (major * 10000 + minor for 10+,
+/// major * 10000 + minor * 100 + patch before).
+fn server_version_num(connection: &PgConnection) -> Option<u32> {
+    let v = connection.parameter("server_version")?;
+    let digits: Vec<u32> = v
+        .split(|c: char| !c.is_ascii_digit())
+        .take_while(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match digits.as_slice() {
+        [major, minor, patch, ..] if *major < 10 => Some(major * 10000 + minor * 100 + patch),
+        [major, minor, ..] => Some(major * 10000 + minor),
+        [major] => Some(major * 10000),
+        [] => None,
+    }
 }
 
 /// Where a watched plaintext attempt connects.
@@ -727,7 +954,10 @@ async fn watched_plain(
         ($stream:expr, $ty:ty) => {{
             let tls = MakeTlsConnect::<tls::Watched<$ty>>::make_tls_connect(&mut connector, "")
                 .map_err(std::io::Error::other)?;
-            let watched = tls::Watched($stream, tls::Head::new(observed.clone()));
+            let watched = tls::Watched(
+                $stream,
+                tls::Head::new(observed.clone(), Some(connector.rules()), false),
+            );
             match c.connect_raw(watched, tls).await {
                 Err(e) => Ok(Some(e)),
                 Ok(_) => Ok(None),
@@ -756,5 +986,32 @@ mod tests {
         spawnable::<super::PgConnection>();
         fn send<T: Send>(_: &T) {}
         send(&super::connect("host=x"));
+    }
+
+    /// The default rules are the newest libpq's; an older one is a choice.
+    #[test]
+    fn default_rules_are_the_newest() {
+        use super::{Options, PgVersion};
+        let env = || pgtls_verify::Env::empty().with_var("HOME", "/nonexistent-home");
+        let ci = "host=h user=u sslmode=require sslnegotiation=direct require_auth=scram-sha-256 load_balance_hosts=random";
+        assert!(Options::new().env(env()).config(ci).is_ok());
+        assert_eq!(
+            Options::new()
+                .env(env())
+                .pg_version(PgVersion::V16)
+                .config(ci)
+                .unwrap_err()
+                .to_string(),
+            "invalid connection option \"sslnegotiation\""
+        );
+        assert_eq!(
+            Options::new()
+                .env(env())
+                .pg_version(PgVersion::V15)
+                .config("host=h user=u require_auth=md5")
+                .unwrap_err()
+                .to_string(),
+            "invalid connection option \"require_auth\""
+        );
     }
 }

@@ -76,7 +76,60 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) tls_versions: Vec<&'static rustls::SupportedProtocolVersion>,
     pub(crate) channel_binding: tokio_postgres::config::ChannelBinding,
-    pub(crate) target_session_attrs: tokio_postgres::config::TargetSessionAttrs,
+    pub(crate) target_session_attrs: SessionAttrs,
+    /// `load_balance_hosts=random` (16+).
+    pub(crate) load_balance: bool,
+    /// The shuffle's seed (`Options::random_seed`); none: strong random bits.
+    pub(crate) random_seed: Option<u64>,
+    /// `require_auth` (16+), when given (possibly empty).
+    pub(crate) require_auth: Option<crate::auth::RequireAuth>,
+    /// `sslnegotiation=direct` (17+).
+    pub(crate) direct: bool,
+}
+
+/// `target_session_attrs` (libpq's `target_server_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionAttrs {
+    Any,
+    ReadWrite,
+    ReadOnly,
+    Primary,
+    Standby,
+    PreferStandby,
+}
+
+impl SessionAttrs {
+    /// `connectOptions2`: 14+ knows six values, 12 and 13 `any` and `read-write`.
+    fn parse(value: &str, version: PgVersion) -> Result<Self, Refusal> {
+        let v = match value {
+            "any" => Self::Any,
+            "read-write" => Self::ReadWrite,
+            "read-only" => Self::ReadOnly,
+            "primary" => Self::Primary,
+            "standby" => Self::Standby,
+            "prefer-standby" => Self::PreferStandby,
+            _ => Self::invalid(value)?,
+        };
+        if version < PgVersion::V14 && !matches!(v, Self::Any | Self::ReadWrite) {
+            Self::invalid(value)?;
+        }
+        Ok(v)
+    }
+
+    fn invalid(value: &str) -> Result<Self, Refusal> {
+        Err(format!("invalid target_session_attrs value: \"{value}\""))
+    }
+
+    /// The same value in tokio-postgres's terms, when it has one.
+    pub(crate) fn tokio_postgres(self) -> Option<tokio_postgres::config::TargetSessionAttrs> {
+        use tokio_postgres::config::TargetSessionAttrs as T;
+        match self {
+            Self::Any => Some(T::Any),
+            Self::ReadWrite => Some(T::ReadWrite),
+            Self::ReadOnly => Some(T::ReadOnly),
+            Self::Primary | Self::Standby | Self::PreferStandby => None,
+        }
+    }
 }
 
 fn get<'a>(m: &'a BTreeMap<String, String>, k: &str) -> Option<&'a str> {
@@ -458,7 +511,19 @@ impl Settings {
                 password: pw,
             });
         }
-        use tokio_postgres::config::{ChannelBinding, TargetSessionAttrs};
+        use tokio_postgres::config::ChannelBinding;
+        // Given (even empty, as libpq keeps an empty string) or from PGREQUIREAUTH.
+        let require_auth = get(&values, "require_auth")
+            .map(|v| crate::auth::RequireAuth::parse(v, version))
+            .transpose()?;
+        if require_auth.is_some()
+            && let Some(slot) = slots.iter().find(|h| matches!(h.target, Target::Unix(_)))
+        {
+            return Err(unsupported(&format!(
+                "require_auth with a Unix-domain socket host ({}) is not supported: tokio-postgres gives no hook to check the server's authentication request on that socket before it answers",
+                slot.host.as_deref().unwrap_or_default()
+            )));
+        }
         let channel_binding = match get(&values, "channel_binding").unwrap_or("prefer") {
             "disable" => ChannelBinding::Disable,
             "prefer" => ChannelBinding::Prefer,
@@ -500,17 +565,10 @@ impl Settings {
             }
             other => return Err(format!("invalid gssencmode value: \"{other}\"")),
         }
-        let target_session_attrs = match get(&values, "target_session_attrs").unwrap_or("any") {
-            "any" => TargetSessionAttrs::Any,
-            "read-write" => TargetSessionAttrs::ReadWrite,
-            "read-only" => TargetSessionAttrs::ReadOnly,
-            v @ ("primary" | "standby" | "prefer-standby") => {
-                return Err(unsupported(&format!(
-                    "target_session_attrs={v} is not implemented (any, read-write and read-only are)"
-                )));
-            }
-            other => return Err(format!("invalid target_session_attrs value: \"{other}\"")),
-        };
+        let target_session_attrs = SessionAttrs::parse(
+            get(&values, "target_session_attrs").unwrap_or("any"),
+            version,
+        )?;
         if let Some(enc) = nonempty(&values, "client_encoding") {
             let utf8 = ["utf8", "utf-8", "unicode"].contains(&enc.to_ascii_lowercase().as_str());
             if !utf8 {
@@ -532,7 +590,6 @@ impl Settings {
             )));
         }
         for k in [
-            "require_auth",
             "min_protocol_version",
             "max_protocol_version",
             "oauth_issuer",
@@ -546,20 +603,16 @@ impl Settings {
                 return Err(unsupported(&format!("{k}={v} is not supported")));
             }
         }
-        if let Some(v) = nonempty(&values, "load_balance_hosts")
-            && v != "disable"
-        {
-            return Err(unsupported(&format!(
-                "load_balance_hosts={v} is not implemented"
-            )));
-        }
+        let load_balance = match get(&values, "load_balance_hosts").unwrap_or("disable") {
+            "disable" => false,
+            "random" => true,
+            other => return Err(format!("invalid load_balance_hosts value: \"{other}\"")),
+        };
         let neg = tls
             .sslnegotiation
             .clone()
             .or_else(|| env.var("PGSSLNEGOTIATION").map(str::to_string));
-        if version >= PgVersion::V17 && neg.as_deref() == Some("direct") {
-            return Err(unsupported("sslnegotiation=direct is not implemented"));
-        }
+        let direct = version >= PgVersion::V17 && neg.as_deref() == Some("direct");
         let connect_timeout = match nonempty(&values, "connect_timeout") {
             None => None,
             Some(t) => {
@@ -598,6 +651,10 @@ impl Settings {
             tls_versions,
             channel_binding,
             target_session_attrs,
+            load_balance,
+            random_seed: None,
+            require_auth,
+            direct,
         })
     }
 
@@ -643,7 +700,6 @@ impl Settings {
             c.tcp_user_timeout(Duration::from_millis(u64::try_from(s).unwrap_or(0)));
         }
         c.channel_binding(self.channel_binding);
-        c.target_session_attrs(self.target_session_attrs);
         Ok(c)
     }
 }

@@ -11,6 +11,8 @@ use std::task::{Context, Poll};
 
 use pgtls_verify::client_cert::{self, ClientCert};
 use pgtls_verify::{Env, LibpqVerifier, Params, PgVersion, policy};
+
+use crate::auth::{self, AuthRules};
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -73,6 +75,9 @@ pub(crate) struct State {
     /// The code of the server's first `Authentication` message (0 ok, 3
     /// password, 5 md5, 10 SASL...), when one was read through an observed stream.
     pub(crate) auth_request: Option<i32>,
+    /// libpq's refusal of an authentication request (`require_auth`,
+    /// `sslcertmode`), made before tokio-postgres read it.
+    pub(crate) auth_refusal: Option<String>,
     /// The certificate chain the server sent in a completed handshake (DER, leaf first).
     pub(crate) peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// The negotiated protocol of a completed handshake (`TLSv1.3`, as OpenSSL names it).
@@ -101,6 +106,10 @@ pub(crate) struct TlsSettings {
     pub(crate) sslpassword: Option<String>,
     /// `sslkeylogfile` (18+): where the TLS secrets go, in the NSS key log format.
     pub(crate) sslkeylogfile: Option<std::path::PathBuf>,
+    /// What each authentication request is checked against.
+    pub(crate) rules: Arc<AuthRules>,
+    /// `sslnegotiation=direct` (17+): ALPN must be negotiated.
+    pub(crate) direct: bool,
 }
 
 /// libpq 18's `sslkeylogfile` (`SSL_CTX_keylog_cb` in fe-secure-openssl.c): each secret as
@@ -157,6 +166,8 @@ pub struct MakeLibpqTls {
     observed: Option<Observed>,
     /// The host checked instead of tokio-postgres's (set by `connect` for hostaddr-only slots).
     fixed: Option<(Option<String>, Option<String>)>,
+    /// A plaintext attempt passed through (see `for_attempt`).
+    plain: bool,
 }
 
 impl MakeLibpqTls {
@@ -174,22 +185,34 @@ impl MakeLibpqTls {
             settings: Arc::new(settings),
             observed: None,
             fixed: None,
+            plain: false,
         }
     }
 
     /// A connector for one attempt of `connect`: the given host/hostaddr pair,
-    /// observed.
+    /// observed. With `plain`, it makes no TLS at all but hands the socket
+    /// back watched (`connect` uses it for plaintext attempts under
+    /// `require_auth`, with tokio-postgres's direct negotiation, so that no
+    /// SSLRequest is sent and every byte of the server passes the checks).
     pub(crate) fn for_attempt(
         &self,
         host: Option<String>,
         hostaddr: Option<String>,
         observed: Observed,
+        plain: bool,
     ) -> Self {
         Self {
             settings: self.settings.clone(),
             observed: Some(observed),
             fixed: Some((host, hostaddr)),
+            plain,
         }
+    }
+}
+
+impl MakeLibpqTls {
+    pub(crate) fn rules(&self) -> Arc<AuthRules> {
+        self.settings.rules.clone()
     }
 }
 
@@ -211,6 +234,7 @@ where
             host,
             hostaddr,
             observed: self.observed.clone().unwrap_or_default(),
+            plain: self.plain,
         })
     }
 }
@@ -222,6 +246,7 @@ pub struct LibpqTlsConnect {
     host: Option<String>,
     hostaddr: Option<String>,
     observed: Observed,
+    plain: bool,
 }
 
 /// The rustls server name for a connection: libpq's SNI name
@@ -362,6 +387,10 @@ impl LibpqTlsConnect {
         if let Some(path) = &s.sslkeylogfile {
             cfg.key_log = Arc::new(KeyLogPath(path.clone()));
         }
+        // libpq 17+ always offers ALPN `postgresql` (fe-secure-openssl.c).
+        if s.version >= PgVersion::V17 {
+            cfg.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
+        }
         Ok(cfg)
     }
 }
@@ -435,6 +464,15 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {
+            let rules = Some(self.settings.rules.clone());
+            if self.plain {
+                // A plaintext attempt of `connect` under require_auth: no
+                // handshake, the server's messages watched (see `for_attempt`).
+                return Ok(TlsStream(
+                    Inner::Plain(stream),
+                    Head::new(self.observed.clone(), rules, false),
+                ));
+            }
             self.observed.update(|s| s.started = true);
             let fail = |e: TlsError| {
                 self.observed
@@ -459,7 +497,26 @@ where
                         s.peer_chain = chain;
                         s.protocol = protocol;
                     });
-                    Ok(TlsStream(tls, Head::new(self.observed.clone())))
+                    // ALPN is mandatory with direct SSL connections (fe-secure-openssl.c).
+                    if self.settings.direct {
+                        match tls.get_ref().1.alpn_protocol() {
+                            None => {
+                                return Err(fail(TlsError::new(
+                                    "direct SSL connection was established without ALPN protocol negotiation extension",
+                                )));
+                            }
+                            Some(p) if p != ALPN_POSTGRESQL => {
+                                return Err(fail(TlsError::new(
+                                    "SSL connection was established with unexpected ALPN protocol",
+                                )));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    Ok(TlsStream(
+                        Inner::Tls(Box::new(tls)),
+                        Head::new(self.observed.clone(), rules, true),
+                    ))
                 }
                 Err(e) => Err(fail(TlsError {
                     message: rustls_message(&e),
@@ -479,71 +536,199 @@ fn protocol_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
+/// libpq's ALPN protocol (`PG_ALPN_PROTOCOL`, sent by libpq 17+).
+pub(crate) const ALPN_POSTGRESQL: &[u8] = b"postgresql";
+
 /// A TLS session to a PostgreSQL server, with `tls-server-end-point` channel
-/// binding for SCRAM-SHA-256-PLUS.
+/// binding for SCRAM-SHA-256-PLUS; or, for a plaintext attempt of
+/// [`crate::connect`] under `require_auth`, the plain socket whose
+/// authentication requests pgtls-postgres checks before tokio-postgres reads
+/// them.
 #[derive(Debug)]
-pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>, Head);
+pub struct TlsStream<S>(Inner<S>, Head);
+
+#[derive(Debug)]
+enum Inner<S> {
+    Tls(Box<tokio_rustls::client::TlsStream<S>>),
+    Plain(S),
+}
 
 impl<S> TlsStream<S> {
-    /// The rustls session (protocol version, cipher suite, peer certificates).
-    pub fn session(&self) -> &rustls::ClientConnection {
-        self.0.get_ref().1
+    /// The rustls session (protocol version, cipher suite, peer
+    /// certificates, ALPN); `None` for a plaintext session.
+    pub fn session(&self) -> Option<&rustls::ClientConnection> {
+        match &self.0 {
+            Inner::Tls(t) => Some(t.get_ref().1),
+            Inner::Plain(_) => None,
+        }
     }
 }
 
-/// The first bytes the server sent, until its first message's type (and, for
-/// `R`, the authentication code) is known: libpq's channel-binding messages
-/// depend on which authentication the server asked for.
+/// The server's messages until authentication is over, parsed as they
+/// arrive: the first request's code is recorded (libpq's channel-binding
+/// messages depend on it), and each request is checked against the
+/// connection's [`AuthRules`] (`sslcertmode`, `require_auth`) before
+/// tokio-postgres can read it; a request that is not allowed ends the stream
+/// with libpq's message, unanswered.
 #[derive(Debug, Default)]
 pub(crate) struct Head {
-    bytes: Vec<u8>,
+    /// The current message's type and length, as they arrive.
+    header: Vec<u8>,
+    /// The start of its body (a SASL request's mechanism list).
+    body: Vec<u8>,
+    /// Body bytes still to come.
+    remaining: usize,
+    /// Authentication is over (AuthenticationOk or an error): nothing more to check.
     done: bool,
+    /// The client has sent its last authentication message (libpq's
+    /// `client_finished_auth`).
+    finished: bool,
+    /// The refusal, once made (every later read fails with it too).
+    refused: Option<String>,
+    tls: bool,
+    rules: Option<Arc<AuthRules>>,
     observed: Observed,
 }
 
+/// The longest body prefix kept (a SASL mechanism list is far shorter).
+const BODY_KEPT: usize = 1024;
+
 impl Head {
-    pub(crate) fn new(observed: Observed) -> Self {
+    pub(crate) fn new(observed: Observed, rules: Option<Arc<AuthRules>>, tls: bool) -> Self {
         Self {
-            bytes: Vec::new(),
-            done: false,
+            tls,
+            rules,
             observed,
+            ..Self::default()
         }
     }
 
-    pub(crate) fn note(&mut self, data: &[u8]) {
-        if self.done {
-            return;
+    /// Feeds bytes the server sent; `Err` is the refusal of a request.
+    fn note(&mut self, mut data: &[u8]) -> Result<(), String> {
+        if let Some(r) = &self.refused {
+            return Err(r.clone());
         }
-        let want = 9usize.saturating_sub(self.bytes.len());
-        self.bytes
-            .extend_from_slice(data.get(..want.min(data.len())).unwrap_or_default());
-        if self.bytes.first().is_some_and(|t| *t != b'R') {
+        while !self.done && !data.is_empty() {
+            if self.header.len() < 5 {
+                let take = (5 - self.header.len()).min(data.len());
+                let (h, rest) = data.split_at(take);
+                self.header.extend_from_slice(h);
+                data = rest;
+                if self.header.len() == 5 {
+                    let mut len = [0u8; 4];
+                    len.copy_from_slice(self.header.get(1..5).unwrap_or(&[0; 4]));
+                    self.remaining = usize::try_from(u32::from_be_bytes(len))
+                        .unwrap_or(0)
+                        .saturating_sub(4);
+                    self.body.clear();
+                    if self.remaining == 0 {
+                        self.message()?;
+                    }
+                }
+                continue;
+            }
+            let take = self.remaining.min(data.len());
+            let (b, rest) = data.split_at(take);
+            let keep = BODY_KEPT.saturating_sub(self.body.len()).min(b.len());
+            self.body
+                .extend_from_slice(b.get(..keep).unwrap_or_default());
+            self.remaining -= take;
+            data = rest;
+            if self.remaining == 0 {
+                self.message()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One whole message from the server.
+    fn message(&mut self) -> Result<(), String> {
+        let kind = self.header.first().copied().unwrap_or(0);
+        self.header.clear();
+        if kind == b'E' {
             self.done = true;
-            return;
+            return Ok(());
         }
-        if let Some(code) = self.bytes.get(5..9) {
+        if kind != b'R' {
+            return Ok(()); // a notice, NegotiateProtocolVersion: keep watching
+        }
+        let Some(code) = self.body.get(..4).map(|c| {
             let mut b = [0u8; 4];
-            b.copy_from_slice(code);
-            let code = i32::from_be_bytes(b);
-            self.observed.update(|s| s.auth_request = Some(code));
+            b.copy_from_slice(c);
+            i32::from_be_bytes(b)
+        }) else {
+            return Ok(());
+        };
+        self.observed.update(|s| {
+            s.auth_request.get_or_insert(code);
+        });
+        if code == auth::OK {
             self.done = true;
         }
+        if let Err(m) = self.check(code) {
+            self.observed.update(|s| s.auth_refusal = Some(m.clone()));
+            self.refused = Some(m.clone());
+            return Err(m);
+        }
+        if matches!(code, 3 | 5 | auth::SASL_CONT) {
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// `check_expected_areq` (and 18's `pg_SASL_init` mechanism check).
+    fn check(&self, code: i32) -> Result<(), String> {
+        let Some(rules) = &self.rules else {
+            return Ok(());
+        };
+        if code == auth::OK {
+            let st = self.observed.get();
+            client_cert::check_after_authentication(
+                rules.certmode,
+                st.cert_requested,
+                st.cert_sent,
+            )
+            .map_err(str::to_string)?;
+        }
+        let Some(ra) = &rules.require_auth else {
+            return Ok(());
+        };
+        ra.check(code, self.finished)?;
+        // channel_binding=require without TLS is refused first (pg_SASL_init).
+        if code == auth::SASL && (self.tls || !rules.channel_binding_required) {
+            let list = self.body.get(4..).unwrap_or_default();
+            if let Some(m) =
+                auth::selected_mechanism(list, self.tls, rules.channel_binding_disabled)
+            {
+                ra.check_mechanism(m)?;
+            }
+        }
+        Ok(())
     }
 }
 
-/// Reads from `inner` and shows what arrived to `head` until it has what it needs.
+/// Reads from `inner` and shows what arrived to `head`; a refused request
+/// is taken back out of `buf` and the read fails.
 fn read_noting<R: AsyncRead>(
     inner: Pin<&mut R>,
     head: &mut Head,
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
+    if let Some(r) = &head.refused {
+        return Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            r.clone(),
+        )));
+    }
     let before = buf.filled().len();
     let r = inner.poll_read(cx, buf);
     if !head.done
         && let Poll::Ready(Ok(())) = &r
+        && let Err(m) = head.note(buf.filled().get(before..).unwrap_or_default())
     {
-        head.note(buf.filled().get(before..).unwrap_or_default());
+        buf.set_filled(before);
+        return Poll::Ready(Err(io::Error::new(io::ErrorKind::PermissionDenied, m)));
     }
     r
 }
@@ -610,7 +795,7 @@ where
     fn channel_binding(&self) -> ChannelBinding {
         match self
             .session()
-            .peer_certificates()
+            .and_then(|s| s.peer_certificates())
             .and_then(|c| c.first())
             .and_then(|c| end_point(c.as_ref()))
         {
@@ -627,7 +812,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        read_noting(Pin::new(&mut this.0), &mut this.1, cx, buf)
+        match &mut this.0 {
+            Inner::Tls(t) => read_noting(Pin::new(t.as_mut()), &mut this.1, cx, buf),
+            Inner::Plain(p) => read_noting(Pin::new(p), &mut this.1, cx, buf),
+        }
     }
 }
 
@@ -637,14 +825,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        match &mut self.0 {
+            Inner::Tls(t) => Pin::new(t.as_mut()).poll_write(cx, buf),
+            Inner::Plain(p) => Pin::new(p).poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        match &mut self.0 {
+            Inner::Tls(t) => Pin::new(t.as_mut()).poll_flush(cx),
+            Inner::Plain(p) => Pin::new(p).poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        match &mut self.0 {
+            Inner::Tls(t) => Pin::new(t.as_mut()).poll_shutdown(cx),
+            Inner::Plain(p) => Pin::new(p).poll_shutdown(cx),
+        }
     }
 }

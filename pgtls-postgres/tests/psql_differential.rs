@@ -64,7 +64,12 @@ async fn via_pgtls(conninfo: &str, home: &Path) -> (Outcome, Option<String>) {
     let env = Env::empty()
         .with_var("HOME", &home.display().to_string())
         .with_var("PGCONNECT_TIMEOUT", "10");
-    match Options::new().env(env).connect(conninfo).await {
+    match Options::new()
+        .pg_version(pgtls_verify::PgVersion::V15)
+        .env(env)
+        .connect(conninfo)
+        .await
+    {
         Ok((client, connection)) => {
             let task = tokio::spawn(connection);
             let row = client.query_one(SSL_QUERY, &[]).await.unwrap();

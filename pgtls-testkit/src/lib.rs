@@ -25,6 +25,10 @@
 //!
 //! The cluster is stopped by the pid in `postmaster.pid` when the [`Cluster`]
 //! is dropped.
+//!
+//! Certificates for the tests come from the openssl CLI: [`openssl`] runs
+//! it, [`pki::OpensslCa`] is a CA made and run with it (`openssl ca`), with
+//! any validity period and CRL dates.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -35,6 +39,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+pub mod pki;
 
 /// The PostgreSQL major version of the system package: the default cluster
 /// version, and the version every differential suite runs in full.
@@ -425,6 +431,14 @@ impl Cluster {
 
     /// Starts a cluster made by [`Cluster::init`].
     pub fn start_initialized(mut self) -> Result<Self, String> {
+        self.try_start()?;
+        Ok(self)
+    }
+
+    /// Starts the (stopped) server and keeps the cluster whatever happens: for a
+    /// test that expects the server to refuse to start, and then repairs the data
+    /// directory. The error has pg_ctl's output and the server log.
+    pub fn try_start(&mut self) -> Result<(), String> {
         let out = pg_command(&self.server, "pg_ctl")
             .args(["-w", "-t", "60", "-D"])
             .arg(self.data_dir())
@@ -442,7 +456,7 @@ impl Cluster {
             ));
         }
         self.stopped = false;
-        Ok(self)
+        Ok(())
     }
 
     /// Appends lines to `postgresql.conf`.
@@ -462,6 +476,17 @@ impl Cluster {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode))
             .map_err(|e| format!("chmod {}: {e}", path.display()))?;
         give_to_postgres(&path).map_err(|e| e.to_string())
+    }
+
+    /// Copies the files `names` of `from` into the data directory, owned by the
+    /// server's user, with `mode`.
+    pub fn copy_files(&self, from: &Path, names: &[&str], mode: u32) -> Result<(), String> {
+        for name in names {
+            let src = from.join(name);
+            let bytes = fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+            self.write_file(name, &bytes, mode)?;
+        }
+        Ok(())
     }
 
     /// Replaces `pg_hba.conf`.
@@ -529,6 +554,30 @@ impl Cluster {
         log.get(from..).unwrap_or_default().to_string()
     }
 
+    /// Waits (at most 10 s) until the log written after offset `from` contains
+    /// `what`, and returns that part of the log. The server logs a refused
+    /// connection after the client has seen the refusal, so a test reads the
+    /// reason through this, not with [`Cluster::log_since`] at once.
+    pub fn wait_for_log(&self, from: usize, what: &str) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log_since(from);
+            if log.contains(what) {
+                return Ok(log);
+            }
+            if Instant::now() >= deadline {
+                let tail: String = log
+                    .chars()
+                    .skip(log.chars().count().saturating_sub(3000))
+                    .collect();
+                return Err(format!(
+                    "the server did not log {what:?} in 10 s; since then it logged:\n{tail}"
+                ));
+            }
+            sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Sends SIGHUP through `pg_ctl reload` and waits until the server has
     /// re-read its files (a short, bounded wait for the log line).
     pub fn reload(&self) -> Result<(), String> {
@@ -549,6 +598,69 @@ impl Cluster {
             sleep(Duration::from_millis(20));
         }
         Err("server did not log the reload".into())
+    }
+
+    /// A streaming hot standby of this (running) cluster: `pg_basebackup -R`
+    /// over the Unix socket into a new data directory, with its own port and
+    /// socket directory, started and accepting read-only connections. The
+    /// server's `pg_hba.conf` must let `postgres` open a local replication
+    /// connection (initdb's default file does). `pg_basebackup` is the server
+    /// build's, or the client build's (14) for 12 and 13, whose builds have none.
+    pub fn standby(&self) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("pgtls-pg-standby-")
+            .tempdir()
+            .map_err(|e| format!("tempdir: {e}"))?;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod: {e}"))?;
+        give_to_postgres(dir.path()).map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        let tool = if self.server.bindir.join("pg_basebackup").exists() {
+            &self.server
+        } else {
+            &self.client
+        };
+        let out = pg_command(tool, "pg_basebackup")
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .map_err(|e| format!("pg_basebackup: {e}"))?;
+        check(
+            out,
+            &format!(
+                "pg_basebackup of {} ({})",
+                self.server.describe(),
+                tool.describe()
+            ),
+        )?;
+        let port = free_port().map_err(|e| format!("free port: {e}"))?;
+        let c = Self {
+            dir,
+            port,
+            stopped: true,
+            server: self.server.clone(),
+            client: self.client.clone(),
+        };
+        // The copied postgresql.conf names the primary's port and socket directory;
+        // later lines win.
+        c.append_conf(&format!(
+            "port = {port}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            c.socket_dir().display()
+        ))?;
+        c.start_initialized()
     }
 
     /// Stops and starts the server (for settings that need a restart).
@@ -680,6 +792,37 @@ mod tests {
         assert!(pidfile.exists());
         c.stop().unwrap();
         assert!(!pidfile.exists());
+    }
+
+    /// A standby made by `Cluster::standby` is in recovery, streams what the
+    /// primary writes, and refuses writes.
+    #[test]
+    fn standby_streams_from_its_primary() {
+        let primary = Cluster::start("").unwrap();
+        primary
+            .sql("create table t (x int); insert into t values (7)")
+            .unwrap();
+        let standby = primary.standby().unwrap();
+        assert_ne!(standby.port(), primary.port());
+        assert_eq!(
+            standby.sql("select pg_is_in_recovery()").unwrap().trim(),
+            "t"
+        );
+        assert_eq!(
+            primary.sql("select pg_is_in_recovery()").unwrap().trim(),
+            "f"
+        );
+        assert_eq!(standby.sql("select x from t").unwrap().trim(), "7");
+        primary.sql("insert into t values (8)").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while standby.sql("select count(*) from t").unwrap().trim() != "2" {
+            assert!(
+                Instant::now() < deadline,
+                "the standby did not replay the insert"
+            );
+            sleep(Duration::from_millis(50));
+        }
+        assert!(standby.sql("insert into t values (9)").is_err());
     }
 
     /// Every version the suites run on: its server starts, reports its own

@@ -18,6 +18,13 @@
 //!   again with that one, which then holds `postgresql.auto.conf` and the
 //!   relative `ssl_*` files and gives the server's user (its owner); the
 //!   default `hba_file` and `ident_file` stay next to postgresql.conf.
+//! * The version: the data directory's `PG_VERSION` (a server of another
+//!   major version refuses to start on it), or [`DoctorInput::version`].
+//!   What differs between 12 and 18 here: the `ssl*` parameters a server
+//!   knows (`ssl_crl_dir` from 14, `ssl_groups` and `ssl_tls13_ciphers` from
+//!   18; an unknown one stops a starting server), the default of
+//!   `ssl_min_protocol_version` (TLSv1 in 12, TLSv1.2 from 13), and
+//!   pg_hba.conf / pg_ident.conf as pgtls-hba reads them for that version.
 //! * `ssl` (default `off`); `ssl_cert_file` and `ssl_key_file` (defaults
 //!   `server.crt`, `server.key`), `ssl_ca_file`, `ssl_crl_file`,
 //!   `ssl_crl_dir`: relative names are relative to the data directory (the
@@ -53,7 +60,7 @@ use std::path::PathBuf;
 use pgtls_hba::conf::{ConfFile, ConfSetting, parse_bool};
 use pgtls_hba::{AuthMethod, ClientCert, FsSource, HbaFile, IdentFile, ServerSettings, lint};
 use pgtls_x509::pem::{X509InfoBlock, read_x509_info};
-use pgtls_x509::{Certificate, Crl};
+use pgtls_x509::{Certificate, Crl, CrlTime};
 use serde::Serialize;
 
 use crate::PgVersion;
@@ -135,21 +142,23 @@ pub struct DoctorInput {
     pub hosts: Vec<String>,
     /// The time to check validity at, in seconds since the epoch.
     pub at: i64,
-    /// The server's major version.
-    pub version: PgVersion,
+    /// The server's major version; `None`: the one in the data directory's
+    /// `PG_VERSION` file (PostgreSQL 15 when it cannot be read, with a finding).
+    pub version: Option<PgVersion>,
     /// The directory the server is started from, when known (for a relative
     /// `hba_file` / `ident_file`).
     pub server_cwd: Option<PathBuf>,
 }
 
 impl DoctorInput {
-    /// A PostgreSQL 15 data directory checked at `at`.
+    /// A data directory checked at `at`, under the rules of the version its
+    /// `PG_VERSION` names.
     pub fn new(data_dir: impl Into<PathBuf>, at: i64) -> Self {
         Self {
             data_dir: data_dir.into(),
             hosts: Vec::new(),
             at,
-            version: PgVersion::V15,
+            version: None,
             server_cwd: None,
         }
     }
@@ -157,6 +166,8 @@ impl DoctorInput {
 
 struct Ctx<'a> {
     input: &'a DoctorInput,
+    /// The version whose rules apply.
+    version: PgVersion,
     conf: ConfFile,
     /// The server's data directory (`data_directory`, else the configuration directory).
     dir: PathBuf,
@@ -251,6 +262,7 @@ pub fn diagnose(input: &DoctorInput) -> Report {
     };
     let mut cx = Ctx {
         input,
+        version: input.version.unwrap_or_default(),
         conf: ConfFile::default(),
         dir: dir.clone(),
         config_dir: dir.clone(),
@@ -287,6 +299,7 @@ pub fn diagnose(input: &DoctorInput) -> Report {
             return finish(cx.out);
         }
     };
+    check_version(&mut cx);
     let server_uid = meta.uid();
     if meta.mode() & 0o027 != 0 {
         cx.push(
@@ -313,8 +326,9 @@ pub fn diagnose(input: &DoctorInput) -> Report {
             Some("correct this line (values with characters other than letters, digits, _ - . : / need single quotes)".into()),
         );
     }
+    check_parameters(&mut cx);
     let ssl = check_ssl(&mut cx);
-    check_protocol(&mut cx);
+    check_protocol(&mut cx, ssl);
     let ca = check_server_files(&mut cx, server_uid);
     check_hba(&mut cx, ssl, ca);
     finish(cx.out)
@@ -416,42 +430,254 @@ fn check_ssl(cx: &mut Ctx<'_>) -> bool {
     }
 }
 
-fn check_protocol(cx: &mut Ctx<'_>) {
-    let Some(s) = cx.setting("ssl_min_protocol_version").cloned() else {
-        return; // default TLSv1.2
-    };
-    let v = s.value.to_ascii_lowercase();
-    let below = match v.as_str() {
-        "tlsv1.2" | "tlsv1.3" => false,
-        "" | "tlsv1" | "tlsv1.1" => true,
-        _ => {
+/// `PG_VERSION`: which server the data directory is for. A server of
+/// another major version refuses to start on it (`database files are
+/// incompatible with server`).
+fn check_version(cx: &mut Ctx<'_>) {
+    let path = cx.dir.join("PG_VERSION");
+    let file = Some(path.display().to_string());
+    let found = std::fs::read_to_string(&path)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let parsed = found
+        .as_deref()
+        .and_then(|t| t.parse::<u32>().ok())
+        .and_then(|m| PgVersion::new(m).ok());
+    match (cx.input.version, found, parsed) {
+        (Some(given), Some(text), parsed) if parsed != Some(given) => cx.push(
+            Severity::Error,
+            "pg-version-mismatch",
+            (file, None),
+            format!(
+                "the data directory was initialized by PostgreSQL version {text}, which is not compatible with PostgreSQL {given}: that server refuses to start (database files are incompatible with server)"
+            ),
+            Some(format!(
+                "start the data directory with PostgreSQL {text}'s server, or upgrade it with pg_upgrade (or leave out --pg-version)"
+            )),
+        ),
+        (Some(_), _, _) => {}
+        (None, Some(_), Some(v)) => cx.version = v,
+        (None, Some(text), None) => cx.push(
+            Severity::Warning,
+            "pg-version-unknown",
+            (file, None),
+            format!(
+                "PG_VERSION says {text:?}, not a major version pgtls models (12 to 18): the rules of PostgreSQL {} are applied",
+                cx.version
+            ),
+            Some("pass the server's version with --pg-version".into()),
+        ),
+        (None, None, _) => cx.push(
+            Severity::Warning,
+            "pg-version-unknown",
+            (file, None),
+            format!(
+                "no PG_VERSION in the data directory: the rules of PostgreSQL {} are applied",
+                cx.version
+            ),
+            Some("pass the data directory the server runs on, or its version with --pg-version".into()),
+        ),
+    }
+}
+
+/// The TLS parameters (`ssl*`) of a PostgreSQL version, from its
+/// `guc_tables.c` (`guc.c` before 15): `ssl_crl_dir` came in 14,
+/// `ssl_groups` and `ssl_tls13_ciphers` in 18 (where `ssl_ecdh_curve` is
+/// an old name of `ssl_groups`).
+fn ssl_parameters(v: PgVersion) -> Vec<&'static str> {
+    let mut names = vec![
+        "ssl",
+        "ssl_ca_file",
+        "ssl_cert_file",
+        "ssl_ciphers",
+        "ssl_crl_file",
+        "ssl_dh_params_file",
+        "ssl_ecdh_curve",
+        "ssl_key_file",
+        "ssl_library",
+        "ssl_max_protocol_version",
+        "ssl_min_protocol_version",
+        "ssl_passphrase_command",
+        "ssl_passphrase_command_supports_reload",
+        "ssl_prefer_server_ciphers",
+        "ssl_renegotiation_limit",
+    ];
+    if v >= PgVersion::V14 {
+        names.push("ssl_crl_dir");
+    }
+    if v >= PgVersion::V18 {
+        names.extend(["ssl_groups", "ssl_tls13_ciphers"]);
+    }
+    names
+}
+
+/// Settings of TLS parameters the server refuses at startup: a name it does
+/// not know (`sslmode` is libpq's; `ssl_crl_dir` before 14), the read-only
+/// `ssl_library`, and `ssl_renegotiation_limit` other than 0. A postmaster
+/// logs each and stops (`configuration file "..." contains errors`); a
+/// reload skips them.
+fn check_parameters(cx: &mut Ctx<'_>) {
+    let known = ssl_parameters(cx.version);
+    let version = cx.version;
+    let bad: Vec<(ConfSetting, String)> = cx
+        .conf
+        .settings()
+        .iter()
+        .filter(|s| {
+            let n = s.name.to_ascii_lowercase();
+            n.starts_with("ssl") && !n.contains('.')
+        })
+        .filter_map(|s| {
+            let n = s.name.to_ascii_lowercase();
+            let why = if !known.contains(&n.as_str()) {
+                let came = match n.as_str() {
+                    "ssl_crl_dir" => " (it came with PostgreSQL 14)",
+                    "ssl_groups" | "ssl_tls13_ciphers" => " (it came with PostgreSQL 18)",
+                    "sslmode" | "sslrootcert" | "sslcert" | "sslkey" | "sslcrl" | "sslcrldir"
+                    | "sslnegotiation" | "sslcertmode" | "sslsni" | "sslcompression"
+                    | "sslpassword" => " (it is a libpq connection parameter)",
+                    _ => "",
+                };
+                format!(
+                    "unrecognized configuration parameter \"{}\" in file \"{}\" line {}{came}: PostgreSQL {version} refuses to start",
+                    s.name, s.file, s.line
+                )
+            } else if n == "ssl_library" {
+                "parameter \"ssl_library\" cannot be changed: the server refuses to start".into()
+            } else if n == "ssl_renegotiation_limit" && !is_zero(&s.value) {
+                format!(
+                    "{} is outside the valid range for parameter \"ssl_renegotiation_limit\" (0 .. 0): the server refuses to start",
+                    s.value
+                )
+            } else {
+                return None;
+            };
+            Some((s.clone(), why))
+        })
+        .collect();
+    for (s, why) in bad {
+        cx.push(
+            Severity::Error,
+            "conf-parameter",
+            at(Some(&s)),
+            why,
+            Some(format!("remove the {} line", s.name)),
+        );
+    }
+}
+
+/// An integer setting that the server reads as 0 (`parse_int` rounds a
+/// fraction).
+fn is_zero(v: &str) -> bool {
+    let v = v.trim();
+    v.parse::<i64>().is_ok_and(|n| n == 0)
+        || v.parse::<f64>()
+            .is_ok_and(|f| f.is_finite() && f.round() == 0.0)
+}
+
+/// `ssl_protocol_versions_info`: the rank of a protocol version name
+/// (compared without regard to case), `Some(0)` for `''` (any).
+fn protocol_rank(v: &str) -> Option<u8> {
+    match v.to_ascii_lowercase().as_str() {
+        "" => Some(0),
+        "tlsv1" => Some(10),
+        "tlsv1.1" => Some(11),
+        "tlsv1.2" => Some(12),
+        "tlsv1.3" => Some(13),
+        _ => None,
+    }
+}
+
+/// `ssl_min_protocol_version` and `ssl_max_protocol_version`. The minimum's
+/// default is TLSv1 in PostgreSQL 12 and TLSv1.2 from 13 (commit
+/// b1abfec825); it cannot be `''`. A range with the maximum below the
+/// minimum stops the server in `be_tls_init`. Below TLSv1.2 is under the
+/// floor whatever OpenSSL then does: 1.1.1 accepts TLS 1.0/1.1 at its
+/// default security level, OpenSSL 3 only at level 0 (checked against
+/// PostgreSQL 15 on OpenSSL 3 and 12 on 1.1.1, pgtls-cli/tests/doctor.rs).
+fn check_protocol(cx: &mut Ctx<'_>, ssl: bool) {
+    let min = cx.setting("ssl_min_protocol_version").cloned();
+    let max = cx.setting("ssl_max_protocol_version").cloned();
+    let mut invalid = false;
+    for (s, allow_any) in [(&min, false), (&max, true)] {
+        let Some(s) = s else { continue };
+        let rank = protocol_rank(&s.value);
+        if rank.is_none() || (rank == Some(0) && !allow_any) {
+            invalid = true;
             cx.push(
                 Severity::Error,
                 "protocol-invalid",
-                at(Some(&s)),
+                at(Some(s)),
                 format!(
-                    "invalid value for parameter \"ssl_min_protocol_version\": \"{}\": the server refuses to start",
-                    s.value
+                    "invalid value for parameter \"{}\": \"{}\": the server refuses to start",
+                    s.name, s.value
                 ),
-                Some("use TLSv1.2 or TLSv1.3".into()),
+                Some(if allow_any {
+                    "use TLSv1.2 or TLSv1.3, or '' for no maximum".into()
+                } else {
+                    "use TLSv1.2 or TLSv1.3".into()
+                }),
             );
-            return;
         }
-    };
-    if below {
-        let shown = if s.value.is_empty() {
-            "'' (any version)".to_owned()
-        } else {
-            s.value.clone()
-        };
+    }
+    if invalid {
+        return;
+    }
+    let default_min = if cx.version >= PgVersion::V13 { 12 } else { 10 };
+    let min_rank = min
+        .as_ref()
+        .and_then(|s| protocol_rank(&s.value))
+        .unwrap_or(default_min);
+    let max_rank = max
+        .as_ref()
+        .and_then(|s| protocol_rank(&s.value))
+        .unwrap_or(0);
+    if ssl && max_rank != 0 && max_rank < min_rank {
+        let place = at(max.as_ref());
         cx.push(
             Severity::Error,
-            "protocol-floor",
-            at(Some(&s)),
-            format!("ssl_min_protocol_version = {shown} allows protocol versions below TLSv1.2"),
-            Some("set ssl_min_protocol_version = 'TLSv1.2' (the default) or 'TLSv1.3'".into()),
+            "protocol-range",
+            place,
+            format!(
+                "ssl_max_protocol_version = {} is below ssl_min_protocol_version ({}): the server refuses to start (could not set SSL protocol version range)",
+                max.as_ref().map(|s| s.value.as_str()).unwrap_or_default(),
+                min.as_ref().map_or("TLSv1.2, the default", |s| s.value.as_str())
+            ),
+            Some("set ssl_max_protocol_version = '' (no maximum) or at least the minimum".into()),
         );
+        return;
     }
+    if min_rank >= 12 {
+        return;
+    }
+    let shown = match &min {
+        Some(s) => format!("ssl_min_protocol_version = {}", s.value),
+        None => format!(
+            "ssl_min_protocol_version is not set, and PostgreSQL {}'s default is TLSv1",
+            cx.version
+        ),
+    };
+    let seclevel0 = cx
+        .setting("ssl_ciphers")
+        .is_some_and(|c| c.value.to_ascii_uppercase().contains("@SECLEVEL=0"));
+    let effect = if seclevel0 {
+        "and ssl_ciphers lowers OpenSSL's security level to 0: clients get in over TLS 1.0/1.1"
+    } else {
+        "a server on OpenSSL 1.1.1 lets clients in over TLS 1.0/1.1 (OpenSSL 3 refuses them unless ssl_ciphers lowers its security level with @SECLEVEL=0)"
+    };
+    let place = at(min.as_ref());
+    cx.push(
+        Severity::Error,
+        "protocol-floor",
+        if min.is_some() {
+            place
+        } else {
+            (Some(cx.conf.main_file().to_owned()), None)
+        },
+        format!("{shown}, below TLSv1.2: {effect}"),
+        Some("set ssl_min_protocol_version = 'TLSv1.2' or 'TLSv1.3'".into()),
+    );
 }
 
 /// The server's certificate files. Returns whether `ssl_ca_file` loaded.
@@ -840,19 +1066,26 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
     };
     let mut current = leaf.clone();
     let mut seen = 0;
+    // The CA of the path (as far as it is known) that ends first, if before the leaf.
+    let mut first_end: Option<Certificate> = None;
+    let mut note_end = |i: &Certificate| {
+        if i.not_after() < leaf.not_after()
+            && first_end
+                .as_ref()
+                .is_none_or(|e| i.not_after() < e.not_after())
+        {
+            first_end = Some(i.clone());
+        }
+    };
     while !current.is_self_issued() && seen < 16 {
         seen += 1;
         if let Some(i) = find(&current, served) {
-            if i.not_after() < current.not_after() && seen == 1 {
-                outlives(cx, f, leaf, &i);
-            }
+            note_end(&i);
             current = i;
             continue;
         }
         if let Some(i) = find(&current, cas) {
-            if seen == 1 && i.not_after() < current.not_after() {
-                outlives(cx, f, leaf, &i);
-            }
+            note_end(&i);
             if !i.is_self_issued() {
                 cx.push(
                     Severity::Error,
@@ -868,6 +1101,19 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
                         f.path.display()
                     )),
                 );
+                // Its issuers, for their ends.
+                let mut up = i;
+                let mut more = 0;
+                while !up.is_self_issued() && more < 16 {
+                    more += 1;
+                    match find(&up, cas) {
+                        Some(n) => {
+                            note_end(&n);
+                            up = n;
+                        }
+                        None => break,
+                    }
+                }
             }
             break;
         }
@@ -888,11 +1134,14 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
         );
         break;
     }
+    if let Some(issuer) = first_end {
+        outlives(cx, f, leaf, &issuer, now);
+    }
     for host in &cx.input.hosts {
         let Ok(l) = Leaf::from_der(leaf.der()) else {
             break;
         };
-        if let HostCheck::Reject(msg) = l.check(host, cx.input.version) {
+        if let HostCheck::Reject(msg) = l.check(host, cx.version) {
             cx.push(
                 Severity::Error,
                 "host-not-covered",
@@ -906,13 +1155,18 @@ fn check_leaf(cx: &mut Ctx<'_>, f: &FileSetting, chain: &[Certificate], cas: &[C
     }
 }
 
-fn outlives(cx: &mut Ctx<'_>, f: &FileSetting, leaf: &Certificate, issuer: &Certificate) {
+fn outlives(cx: &mut Ctx<'_>, f: &FileSetting, leaf: &Certificate, issuer: &Certificate, now: i64) {
+    let when = if issuer.not_after() < now {
+        "it has expired, and clients that verify (verify-ca, verify-full) refuse the server now"
+    } else {
+        "from then on clients that verify (verify-ca, verify-full) refuse the server"
+    };
     cx.push(
         Severity::Error,
         "cert-outlives-issuer",
         f.place.clone(),
         format!(
-            "the server certificate ends at {} but its issuer {} ends at {}: from then on clients that verify refuse the server",
+            "the server certificate ends at {} but the CA {} of its chain ends at {}: {when} (certificate has expired)",
             fmt_time(leaf.not_after()),
             issuer.subject_text(),
             fmt_time(issuer.not_after())
@@ -1072,38 +1326,37 @@ fn check_crls(cx: &mut Ctx<'_>, ca_file: &FileSetting, cas: &[Certificate]) {
             continue;
         };
         let (crl, from, _) = best;
-        let next = crl.next_update();
-        if crl.this_update() > now {
-            cx.push(
+        match crl.time_at(now, None) {
+            CrlTime::NotYetValid => cx.push(
                 Severity::Error,
                 "crl-not-yet-valid",
                 place.clone(),
                 format!("the CRL of {name} in {from} is not valid before {}: clients with its certificates are refused (CRL is not yet valid)", fmt_time(crl.this_update())),
                 Some(format!("publish a current CRL of {name}")),
-            );
-        } else if let Some(next) = next {
-            if next < now {
-                cx.push(
-                    Severity::Error,
-                    "crl-expired",
-                    place.clone(),
-                    format!("the CRL of {name} in {from} expired at {}: clients with its certificates are refused (CRL has expired)", fmt_time(next)),
-                    Some(format!("publish a new CRL of {name} (pgtls crl) and reload the server")),
-                );
-            } else if (next - now) * 3 < next - crl.this_update() {
-                cx.push(
-                    Severity::Warning,
-                    "crl-expiring",
-                    place.clone(),
-                    format!(
-                        "the CRL of {name} in {from} expires at {}, within a third of its period",
-                        fmt_time(next)
-                    ),
-                    Some(format!(
-                        "publish a new CRL of {name} (pgtls crl) and reload the server"
-                    )),
-                );
-            }
+            ),
+            CrlTime::Expired => cx.push(
+                Severity::Error,
+                "crl-expired",
+                place.clone(),
+                format!(
+                    "the CRL of {name} in {from} expired at {}: clients with its certificates are refused (CRL has expired)",
+                    crl.next_update().map(fmt_time).unwrap_or_default()
+                ),
+                Some(format!("publish a new CRL of {name} (pgtls crl) and reload the server")),
+            ),
+            CrlTime::Due => cx.push(
+                Severity::Warning,
+                "crl-expiring",
+                place.clone(),
+                format!(
+                    "the CRL of {name} in {from} expires at {}, within its renewal window (a third of its period, at least a day): from then on clients with its certificates are refused (CRL has expired)",
+                    crl.next_update().map(fmt_time).unwrap_or_default()
+                ),
+                Some(format!(
+                    "publish a new CRL of {name} (pgtls crl) and reload the server"
+                )),
+            ),
+            _ => {}
         }
     }
     for (i, (c, from, _)) in crls.iter().enumerate() {
@@ -1147,7 +1400,7 @@ fn resolve_server_path(cx: &Ctx<'_>, name: &str, default: &str) -> (PathBuf, Opt
 }
 
 fn check_hba(cx: &mut Ctx<'_>, ssl: bool, ca_loaded: bool) {
-    let version = cx.input.version;
+    let version = cx.version;
     let (hba_path, hba_note) = resolve_server_path(cx, "hba_file", "pg_hba.conf");
     let (ident_path, ident_note) = resolve_server_path(cx, "ident_file", "pg_ident.conf");
     for (note, name) in [(hba_note, "hba_file"), (ident_note, "ident_file")] {

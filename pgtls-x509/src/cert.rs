@@ -920,6 +920,70 @@ impl Crl {
         let s = strip_zeros(serial);
         self.revoked.iter().any(|(r, remove)| r == s && !remove)
     }
+
+    /// Where this CRL stands at `now` (see [`crl_time`]); `window` is the
+    /// renewal window in seconds, [`crl_renewal_window`] when `None`.
+    pub fn time_at(&self, now: i64, window: Option<i64>) -> CrlTime {
+        crl_time(self.this_update, self.next_update, now, window)
+    }
+}
+
+const DAY: i64 = 86_400;
+
+/// Where a CRL stands at a moment: for a verifier, as OpenSSL's
+/// `check_crl_time` decides (and with it libpq and the PostgreSQL server), and
+/// for its publisher, whether it is due for republishing.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrlTime {
+    /// thisUpdate is after the moment: OpenSSL refuses it ("CRL is not yet valid").
+    NotYetValid,
+    /// Valid, and nextUpdate is absent or further away than the renewal window.
+    Current,
+    /// Valid, but nextUpdate is within the renewal window: republish it now.
+    Due,
+    /// nextUpdate is at or before the moment: OpenSSL refuses it ("CRL has expired").
+    Expired,
+}
+
+/// The renewal window of a CRL valid from `this_update` to `next_update`, in
+/// seconds: a third of its own period in whole days, at least one day.
+///
+/// A CRL is meant to be republished well before its nextUpdate, on a schedule
+/// tied to its period; a fixed window as long as the period would flag every
+/// fresh CRL (issue 14, bug 2: a fresh 30-day CRL under a 30-day warning).
+/// Whole days, so that a report in days (`pgtls expiry`) and one in seconds
+/// (`pgtls doctor`) draw the line at the same moment.
+pub fn crl_renewal_window(this_update: i64, next_update: i64) -> i64 {
+    let period_days = next_update.saturating_sub(this_update) / DAY;
+    (period_days / 3).max(1).saturating_mul(DAY)
+}
+
+/// Where a CRL with these times stands at `now`. OpenSSL compares with
+/// `X509_cmp_time`, for which a time equal to `now` is in the past: a CRL
+/// whose nextUpdate is `now` has expired; one whose thisUpdate is `now` is
+/// valid. `window` (seconds) defaults to [`crl_renewal_window`].
+pub fn crl_time(
+    this_update: i64,
+    next_update: Option<i64>,
+    now: i64,
+    window: Option<i64>,
+) -> CrlTime {
+    if this_update > now {
+        return CrlTime::NotYetValid;
+    }
+    let Some(next) = next_update else {
+        return CrlTime::Current;
+    };
+    if next <= now {
+        return CrlTime::Expired;
+    }
+    let window = window.unwrap_or_else(|| crl_renewal_window(this_update, next));
+    if next - now < window {
+        CrlTime::Due
+    } else {
+        CrlTime::Current
+    }
 }
 
 /// Verifies `sig` over `data` with the public key `key` (pgtls-x509's table).
@@ -1060,4 +1124,36 @@ pub fn extended_key_usage_name(oid: &str) -> String {
         other => return other.to_owned(),
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CrlTime, DAY, crl_renewal_window, crl_time};
+
+    #[test]
+    fn crl_windows_and_boundaries() {
+        // A 30-day CRL: due in its last 10 days; a 2-day one in its last day; a 1-hour
+        // one always (the window is at least a day).
+        assert_eq!(crl_renewal_window(0, 30 * DAY), 10 * DAY);
+        assert_eq!(crl_renewal_window(0, 30 * DAY + DAY - 1), 10 * DAY);
+        assert_eq!(crl_renewal_window(0, 2 * DAY), DAY);
+        assert_eq!(crl_renewal_window(0, 3600), DAY);
+        let t = |now| crl_time(0, Some(30 * DAY), now, None);
+        assert_eq!(t(-1), CrlTime::NotYetValid);
+        assert_eq!(t(0), CrlTime::Current);
+        assert_eq!(t(20 * DAY), CrlTime::Current);
+        assert_eq!(t(20 * DAY + 1), CrlTime::Due);
+        assert_eq!(t(30 * DAY - 1), CrlTime::Due);
+        // X509_cmp_time: nextUpdate equal to now has passed.
+        assert_eq!(t(30 * DAY), CrlTime::Expired);
+        assert_eq!(crl_time(0, None, 1000 * DAY, None), CrlTime::Current);
+        assert_eq!(
+            crl_time(0, Some(30 * DAY), 25 * DAY, Some(4 * DAY)),
+            CrlTime::Current
+        );
+        assert_eq!(
+            crl_time(0, Some(30 * DAY), 25 * DAY, Some(6 * DAY)),
+            CrlTime::Due
+        );
+    }
 }

@@ -34,10 +34,10 @@ pub mod pem;
 pub mod signature;
 
 pub use cert::{
-    AuthorityKeyId, Certificate, CertificationRequest, Crl, Extensions, GeneralName,
+    AuthorityKeyId, Certificate, CertificationRequest, Crl, CrlTime, Extensions, GeneralName,
     IssuingDistributionPoint, ParseError, Part, RevokedCertificate, Signature, SubjectPublicKey,
-    akid_matches, extended_key_usage_name, extension_name, key_too_weak, key_usage_names,
-    sig_alg_matches_key, sig_digest_too_weak, verify_signature,
+    akid_matches, crl_renewal_window, crl_time, extended_key_usage_name, extension_name,
+    key_too_weak, key_usage_names, sig_alg_matches_key, sig_digest_too_weak, verify_signature,
 };
 pub use name::{Attribute, DistinguishedName, NameError};
 

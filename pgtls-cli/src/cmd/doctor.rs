@@ -1,7 +1,7 @@
 //! `pgtls doctor`: converts the flags, calls [`pgtls_verify::doctor::diagnose`]
 //! and prints the findings (one line each plus its fix, or `--json`).
 
-use crate::args::{At, Json, PgVersionArg};
+use crate::args::{At, Json};
 use crate::error::CliError;
 use std::path::PathBuf;
 
@@ -25,8 +25,10 @@ pub(crate) struct DoctorArgs {
     /// (default: assume the data directory, and say so).
     #[arg(long, value_name = "DIR")]
     server_cwd: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) pg: PgVersionArg,
+    /// The server's major version (12 to 18) whose rules apply; default: the one in the
+    /// data directory's PG_VERSION (a server of another version refuses to start on it).
+    #[arg(long = "pg-version", value_name = "PG_VERSION")]
+    pg_version: Option<pgtls_hba::PgVersion>,
     #[command(flatten)]
     pub(crate) json: Json,
 }
@@ -66,7 +68,7 @@ pub(crate) fn run(a: &DoctorArgs) -> Result<crate::Decided, CliError> {
     let at = a.at.seconds().map_err(CliError::BadInput)?;
     let mut input = DoctorInput::new(&a.pgdata, at);
     input.hosts.clone_from(&a.hosts);
-    input.version = a.pg.version;
+    input.version = a.pg_version;
     input.server_cwd.clone_from(&a.server_cwd);
     let report = diagnose(&input);
     if a.json.on {

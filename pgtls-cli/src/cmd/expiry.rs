@@ -4,7 +4,7 @@ use crate::args::Json;
 use crate::args::StoreDir;
 use std::fmt::Write as _;
 
-use pgtls_core::report::{ExpiryReport, ExpiryState, days_left};
+use pgtls_core::report::{ExpiryReport, ExpiryState};
 use pgtls_core::{Certificate, Crl, DirStore};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -41,14 +41,10 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
     let files = pgtls_core::StoreFiles::in_dir(&a.dir.path);
     let store_ro = StoreView::open(&files)?;
     let warn = i64::from(a.warn_days);
-    let crl_warn = store_ro
-        .crl
-        .as_ref()
-        .map(|c| crl_warn_days(a.crl_warn_days, c));
     let mut report = ExpiryReport::new(
         &store_ro.ca,
         &store_ro.entries,
-        store_ro.crl.as_ref().zip(crl_warn),
+        store_ro.crl.as_ref().map(|c| (c, a.crl_warn_days)),
         now,
         warn,
     );
@@ -79,17 +75,16 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
     if ca_days <= warn {
         warnings.push(format!("the CA certificate expires in {ca_days} days"));
     }
-    if let (Some(c), Some(crl_warn)) = (&store_ro.crl, crl_warn) {
+    if let (Some(c), Some(r)) = (&store_ro.crl, &report.crl) {
         let next = c.next_update();
-        let d = next.map(|t| days_left(t, now));
-        match (next, d) {
-            (Some(t), _) if t <= now => warnings.push(format!(
+        match (next, r.days_left) {
+            (Some(t), _) if r.expired => warnings.push(format!(
                 "the CRL {} expired at {}: PostgreSQL now rejects every client certificate; run `pgtls crl --dir {}`",
                 files.crl.display(),
                 fmt_time(t),
                 a.dir.path.display()
             )),
-            (Some(t), Some(d)) if d < crl_warn => warnings.push(format!(
+            (Some(t), Some(d)) if r.due => warnings.push(format!(
                 "the CRL {} expires at {} ({d} days): publish a new one with `pgtls crl --dir {}`",
                 files.crl.display(),
                 fmt_time(t),
@@ -97,8 +92,8 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
             )),
             _ => {}
         }
-        let state = match (next, d) {
-            (Some(t), _) if t <= now => "EXPIRED".to_owned(),
+        let state = match (next, r.days_left) {
+            (Some(_), _) if r.expired => "EXPIRED".to_owned(),
             (Some(_), Some(d)) => format!("{d} days left"),
             _ => "never expires".to_owned(),
         };
@@ -132,18 +127,6 @@ pub(crate) fn run(a: &ExpiryArgs, now: OffsetDateTime) -> Result<(), CliError> {
         )));
     }
     Ok(())
-}
-
-/// The CRL's warning threshold in days: `--crl-warn-days`, else a third of its own period
-/// (nextUpdate - thisUpdate), at least 1. A CRL is meant to be republished well before its
-/// nextUpdate; a fixed threshold as long as its period would flag every fresh CRL.
-fn crl_warn_days(given: Option<u32>, c: &Crl) -> i64 {
-    if let Some(d) = given {
-        return i64::from(d);
-    }
-    c.next_update()
-        .map(|n| ((n - c.this_update()).whole_days() / 3).max(1))
-        .unwrap_or(1)
 }
 
 /// The public half of a store, for reports that need no key.

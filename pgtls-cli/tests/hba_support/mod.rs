@@ -11,7 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pgtls_testkit::{Cluster, openssl, require_openssl};
+use pgtls_testkit::pki::{Leaf, OpensslCa};
+use pgtls_testkit::{Cluster, require_openssl};
 use serde_json::Value;
 
 /// `testdata/hba` of the workspace.
@@ -128,23 +129,6 @@ fn known_divergences_in(path: &Path, test: &str) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-/// Waits (bounded) until the log written since `from` contains `what`.
-pub(crate) fn wait_for_log(cluster: &Cluster, from: usize, what: &str) -> String {
-    for _ in 0..400 {
-        let log = cluster.log_since(from);
-        if log.contains(what) {
-            return log;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    let log = cluster.log();
-    let tail: String = log
-        .chars()
-        .skip(log.chars().count().saturating_sub(3000))
-        .collect();
-    panic!("the server did not log {what:?}; the log ends with:\n{tail}");
 }
 
 /// What the server did with a connection attempt.
@@ -448,7 +432,9 @@ pub(crate) fn reload_and_sync(cluster: &Cluster) -> String {
     let pid = pid.lines().next().unwrap().trim().to_string();
     let st = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     assert!(st.success(), "kill -HUP {pid} failed");
-    wait_for_log(cluster, from, "received SIGHUP");
+    cluster
+        .wait_for_log(from, "received SIGHUP")
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = cluster
         .psql(
             &["-X", "-w", "-At", "-c", "select 1"],
@@ -499,60 +485,15 @@ pub(crate) fn client_hostname() -> Option<String> {
         .then_some(name)
 }
 
-/// Makes a P-256 CA (`ca.crt`, `ca.key`) and, signed by it, one key and
-/// certificate per `(file stem, subject)` with the openssl CLI (keys 0600,
-/// as libpq wants them).
-pub(crate) fn make_certs(dir: &Path, leaves: &[(&str, &str)]) {
+/// Makes a P-256 CA (`ca.crt`, `ca.key`) and, signed by it, a server key and certificate
+/// (`server.*`) for `server` (an `openssl req -subj` subject) and one client key and
+/// certificate per `(file stem, subject)`, with the openssl CLI (keys 0600, as libpq wants
+/// them).
+pub(crate) fn make_certs(dir: &Path, server: &str, clients: &[(&str, &str)]) {
     require_openssl().unwrap();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut args = vec!["req", "-x509"];
-    args.extend(ec);
-    args.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=pgtls hbadiff test CA",
-    ]);
-    openssl(dir, &args).unwrap();
-    for &(name, subject) in leaves {
-        let (key, csr, crt) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.crt"),
-        );
-        let mut args = vec!["req", "-new"];
-        args.extend(ec);
-        args.extend(["-keyout", &key, "-out", &csr, "-subj", subject]);
-        openssl(dir, &args).unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "3650",
-                "-out",
-                &crt,
-            ],
-        )
-        .unwrap();
-        fs::set_permissions(dir.join(&key), fs::Permissions::from_mode(0o600)).unwrap();
+    let ca = OpensslCa::root(dir, "ca").unwrap();
+    ca.issue("server", server, Leaf::Server(&[]), None).unwrap();
+    for &(name, subject) in clients {
+        ca.issue(name, subject, Leaf::Client, None).unwrap();
     }
 }

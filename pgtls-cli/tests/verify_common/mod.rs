@@ -81,6 +81,30 @@ pub(crate) fn agree(oracle: &Outcome, pgtls: &Outcome) -> bool {
     }
 }
 
+/// libpq's sslmodes, weakest first.
+pub(crate) const MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// A database that plaintext cannot reach ([`HBA`]), so that allow/prefer show their TLS
+/// attempt's result.
+pub(crate) const TLS_ONLY_DB: &str = "tlsonly";
+
+/// Whether the session is TLS (`t`/`f`).
+pub(crate) const SSL_QUERY: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+
+/// pg_hba.conf of the live suites: trust over TLS and plaintext, except plaintext to
+/// [`TLS_ONLY_DB`].
+pub(crate) const HBA: &str = "local all all trust\n\
+                              hostnossl tlsonly all 127.0.0.1/32 reject\n\
+                              hostssl all all 127.0.0.1/32 trust\n\
+                              host all all 127.0.0.1/32 trust\n";
+
 /// The environment variables libpq (and pgtls, which follows libpq) reads.
 pub(crate) const LIBPQ_ENV: &[&str] = &[
     "PGSSLMODE",
