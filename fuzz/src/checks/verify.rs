@@ -90,7 +90,7 @@ pub fn conninfo(data: &[u8]) {
 
 // ------------------------------------------------------------------ reference model
 //
-// Written from /work/shared/spec/libpq-tls.md §4 (not from pgtls-verify's code), as
+// Written from libpq's own rules (fe-secure-openssl.c and fe-secure-common.c: host-name matching), not from pgtls-verify's code, as
 // slowly and plainly as possible.
 
 /// C `isspace` in the C locale.
