@@ -90,8 +90,8 @@ pub fn conninfo(data: &[u8]) {
 
 // ------------------------------------------------------------------ reference model
 //
-// Written from libpq's own rules (fe-secure-openssl.c and fe-secure-common.c: host-name matching), not from pgtls-verify's code, as
-// slowly and plainly as possible.
+// Written from libpq's own rules (fe-secure-openssl.c, fe-secure-common.c: host-name
+// matching), not from pgtls-verify's code, as slowly and plainly as possible.
 
 /// C `isspace` in the C locale.
 fn c_space(b: u8) -> bool {
