@@ -336,7 +336,14 @@ fn reject_message(req: &Request, v: PgVersion, explicit: bool) -> String {
     let host = req.host_text();
     let enc = req.encryption_text(v);
     let user = &req.user;
-    let phys = req.replication == Replication::Physical;
+    // 12 and 13 word every walsender this way, logical ones too (`if
+    // (am_walsender)` in auth.c); 14 narrowed it to physical replication
+    // (`am_walsender && !am_db_walsender`). Measured live: hba_connections.
+    let phys = match req.replication {
+        Replication::Physical => true,
+        Replication::Logical => v <= PgVersion::V13,
+        Replication::None => false,
+    };
     match (explicit, phys) {
         (true, true) => format!(
             "pg_hba.conf rejects replication connection for host \"{host}\", user \"{user}\", {enc}"
