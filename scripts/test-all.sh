@@ -23,6 +23,8 @@ step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
+step "cargo test -p pgtls --all-features (the facade's optional modules)"
+cargo test -p pgtls --all-features --locked --test facade
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # cargo test already ran the C (ASan/UBSan), Python, Go and PostgreSQL-extension

@@ -728,3 +728,231 @@ fn the_plan_overlaps_client_cas_with_a_crl_for_each() {
     );
     assert_eq!(code, 0);
 }
+
+/// `sslcertmode=require` (PG16+) depends on whether the server asks for a client
+/// certificate: `--server-requests-cert` says it does (as for `verify server`). The
+/// messages are libpq 16's (psql 16 against a real server: rotation_live.rs on 16+).
+#[test]
+fn sslcertmode_require_follows_whether_the_server_asks_for_a_certificate() {
+    let (tmp, pki) = setup();
+    pki.client_leaf("alice", "cca-new", "alice");
+    let (old, both) = (pki.p("old.crt"), pki.p("both.crt"));
+    let (cert, key) = (pki.p("alice.crt"), pki.p("alice.key"));
+    let clients = format!(
+        "with-cert\thost=localhost sslmode=verify-full sslrootcert={both} sslcertmode=require sslcert={cert} sslkey={key}\n\
+         no-cert\thost=localhost sslmode=verify-full sslrootcert={both} sslcertmode=require sslcert=/nonexistent.crt\n\
+         allow-cert\thost=localhost sslmode=verify-full sslrootcert={old} sslcertmode=allow sslcert={cert} sslkey={key}\n"
+    );
+    let msg = |c: &Value, side: &str| c[side]["message"].as_str().map(str::to_owned);
+    // The server does not ask (PostgreSQL's default: no ssl_ca_file).
+    let (code, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "16"],
+        &[],
+    );
+    assert_eq!(code, 1, "allow-cert breaks");
+    for l in ["with-cert", "no-cert"] {
+        for side in ["before", "after"] {
+            assert_eq!(outcome(&by[l], side), "fails", "{l} {side}");
+            assert_eq!(
+                msg(&by[l], side).as_deref(),
+                Some("server did not request an SSL certificate"),
+                "{l} {side}"
+            );
+        }
+    }
+    assert_eq!(outcome(&by["allow-cert"], "before"), "verified");
+    // The server asks: a client with a certificate gets in, one without is refused after
+    // authentication.
+    let (code, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "16", "--server-requests-cert"],
+        &[],
+    );
+    assert_eq!(code, 1, "allow-cert breaks");
+    for side in ["before", "after"] {
+        assert_eq!(outcome(&by["with-cert"], side), "verified", "{side}");
+        assert_eq!(outcome(&by["no-cert"], side), "fails", "{side}");
+        assert_eq!(
+            msg(&by["no-cert"], side).as_deref(),
+            Some("server accepted connection without a valid SSL certificate"),
+            "{side}"
+        );
+    }
+    // allow-cert breaks with the switch (old root only) whatever the server asks.
+    assert_eq!(by["allow-cert"]["change"], "breaks");
+    // Before 16 libpq has no sslcertmode: the settings are refused.
+    let (_, by, _) = check(
+        tmp.path(),
+        &pki,
+        &clients,
+        "after.pem",
+        &["--pg-version", "15", "--server-requests-cert"],
+        &[],
+    );
+    assert_eq!(
+        msg(&by["with-cert"], "before").as_deref(),
+        Some("invalid connection option \"sslcertmode\"")
+    );
+}
+
+/// A client with a CRL configured needs the new CA's CRL too (libpq checks one for every
+/// CA level once a CRL loads): given with `--new-crl`, the plan proposes it, checked; the
+/// proposal carried out, `rotation check` finds the client verified after the switch.
+#[test]
+fn the_plan_adds_the_new_cas_crl_to_a_client_that_checks_crls() {
+    let (tmp, pki) = setup();
+    let t = tmp.path();
+    let root = t.join("crl-client.crt");
+    let crl = t.join("crl-client.crl");
+    fs::copy(pki.path("old.crt"), &root).unwrap();
+    fs::copy(pki.path("old.crl"), &crl).unwrap();
+    let clients = format!(
+        "crl-client\thost=localhost sslmode=verify-full sslrootcert={} sslcrl={}\n",
+        root.display(),
+        crl.display()
+    );
+    let new_ca = pki.p("new.crt");
+    // Without the new CA's CRL: nothing on the client fixes it.
+    let (code, v) = plan(t, &pki, &clients, "after.pem", &["--new-ca", &new_ca]);
+    let c = &by_label(&v)["crl-client"];
+    assert_eq!(c["need"], "unresolved", "{v}");
+    assert!(c["action"].as_str().unwrap().contains("--new-crl"), "{c}");
+    assert_eq!(code, 1);
+    // With it: both added, and checked.
+    let new_crl = pki.p("new.crl");
+    let (code, v) = plan(
+        t,
+        &pki,
+        &clients,
+        "after.pem",
+        &["--new-ca", &new_ca, "--new-crl", &new_crl],
+    );
+    let c = &by_label(&v)["crl-client"];
+    assert_eq!(c["need"], "add-new-ca-and-crl", "{v}");
+    assert_eq!(
+        c["with_change"],
+        serde_json::json!(["verified", "verified"])
+    );
+    let action = c["action"].as_str().unwrap();
+    assert!(action.contains(&crl.display().to_string()), "{action}");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["stages"][0]["actions"].as_array().unwrap().len(), 1);
+    // Carried out: the client verifies the new chain and still the old one.
+    let (code, by, _) = check(t, &pki, &clients, "after.pem", &[], &[]);
+    assert_eq!(by["crl-client"]["change"], "breaks");
+    assert_eq!(code, 1);
+    let mut text = fs::read_to_string(&root).unwrap();
+    text.push_str(&fs::read_to_string(pki.path("new.crt")).unwrap());
+    fs::write(&root, text).unwrap();
+    // The new CA alone is not enough ...
+    let (_, by, _) = check(t, &pki, &clients, "after.pem", &[], &[]);
+    assert_eq!(outcome(&by["crl-client"], "after"), "fails");
+    // ... with its CRL it is.
+    let mut text = fs::read_to_string(&crl).unwrap();
+    text.push_str(&fs::read_to_string(pki.path("new.crl")).unwrap());
+    fs::write(&crl, text).unwrap();
+    let (code, by, _) = check(t, &pki, &clients, "after.pem", &[], &[]);
+    assert_eq!(outcome(&by["crl-client"], "before"), "verified");
+    assert_eq!(outcome(&by["crl-client"], "after"), "verified");
+    assert_eq!(code, 0);
+    // A CRL file that is not one is bad input, named.
+    let (code, v) = {
+        let o = pgtls(
+            &[
+                "rotation",
+                "plan",
+                "--chain-before",
+                &pki.p("before.pem"),
+                "--chain-after",
+                &pki.p("after.pem"),
+                "--clients",
+                &t.join("clients.tsv").display().to_string(),
+                "--new-ca",
+                &new_ca,
+                "--new-crl",
+                &new_ca,
+            ],
+            &[("HOME", home(t).as_str())],
+        );
+        (o.status.code().unwrap(), text_of(&o))
+    };
+    assert_ne!(code, 0);
+    assert!(v.contains("--new-crl"), "{v}");
+}
+
+fn text_of(o: &std::process::Output) -> String {
+    let (out, err) = text(o);
+    format!("{out}{err}")
+}
+
+/// `sslmode=allow` tries plaintext first: a client the server's pg_hba.conf admits
+/// without TLS never uses TLS, so the plan does not tell it to add the new CA; one the
+/// server refuses in plaintext uses TLS and is told.
+#[test]
+fn the_plan_says_allow_clients_admitted_in_plaintext_connect_without_tls() {
+    let (tmp, pki) = setup();
+    let t = tmp.path();
+    let hba = t.join("pg_hba.conf");
+    fs::write(
+        &hba,
+        "hostssl all all 127.0.0.1/32 trust\n\
+         hostnossl all plainok 127.0.0.1/32 trust\n\
+         hostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
+    let old = pki.p("old.crt");
+    let base = "host=localhost hostaddr=127.0.0.1 dbname=postgres";
+    let clients = format!(
+        "allow-plainok\t{base} user=plainok sslmode=allow sslrootcert={old}\n\
+         allow-app\t{base} user=app sslmode=allow sslrootcert={old}\n\
+         prefer-plainok\t{base} user=plainok sslmode=prefer sslrootcert={old}\n"
+    );
+    let (h, n) = (hba.display().to_string(), pki.p("new.crt"));
+    let (code, v) = plan(
+        t,
+        &pki,
+        &clients,
+        "after.pem",
+        &["--new-ca", &n, "--hba", &h, "--client-address", "127.0.0.1"],
+    );
+    let by = by_label(&v);
+    let c = &by["allow-plainok"];
+    assert_eq!(c["need"], "connects-without-tls", "{v}");
+    let action = c["action"].as_str().unwrap();
+    assert!(
+        action.starts_with("connects without TLS") && action.contains("line 2"),
+        "{action}"
+    );
+    assert_eq!(c["verifies"], false);
+    // Refused in plaintext, it uses TLS (second): it needs the new CA.
+    assert_eq!(by["allow-app"]["need"], "add-new-ca", "{v}");
+    // prefer tries TLS first: it needs the new CA though plaintext would admit it.
+    assert_eq!(by["prefer-plainok"]["need"], "add-new-ca", "{v}");
+    let stage1: Vec<&str> = v["stages"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        !stage1.iter().any(|a| a.starts_with("allow-plainok:")),
+        "{stage1:?}"
+    );
+    assert_eq!(stage1.len(), 2, "{stage1:?}");
+    assert!(
+        v["unverified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "allow-plainok"),
+        "{v}"
+    );
+    assert_eq!(code, 0, "{v}");
+}

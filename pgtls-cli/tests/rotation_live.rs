@@ -1,4 +1,6 @@
-//! `pgtls rotation check` against a real PostgreSQL 15 and real psql: the server presents
+//! `pgtls rotation check` against real PostgreSQL servers and real psql (every version of
+//! `PGTLS_PG_VERSIONS`, in parallel, one cluster each; every client on 15, a sample on the
+//! others unless `PGTLS_PG_MATRIX=full`): the server presents
 //! the chain before the switch, every client connects with psql; the server is switched
 //! (`ssl_cert_file`/`ssl_key_file` rewritten, `pg_ctl reload`) and every client connects
 //! again. pgtls's per-client outcome must be what psql did: verified/unverified for a TLS
@@ -12,6 +14,12 @@
 //! connecting with the old chain and make it connect with the new one, and its last
 //! stage (the old CA removed) must keep them connecting with the new chain; in each state
 //! `rotation check` is run again and compared with psql the same way.
+//!
+//! With libpq 16+ two more clients use `sslcertmode=require`: in the first state the
+//! server has no `ssl_ca_file` (it does not ask for a client certificate, and pgtls is
+//! not told it does); from the plan on it has one and pgtls is run with
+//! `--server-requests-cert`, so the client with a certificate gets in and the one without
+//! is refused after authentication, each with psql's message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -169,26 +177,73 @@ fn compare(
     disagreements
 }
 
+/// The clients a sampled version runs (every one on 15 or with `PGTLS_PG_MATRIX=full`).
+const SAMPLE: &[&str] = &[
+    "full-old",
+    "full-ip-both",
+    "ca-ip-old",
+    "require-old",
+    "prefer-old",
+    "allow-plainok",
+    "disable-app",
+    "svc",
+    "default",
+    "certmode-cert",
+    "certmode-nocert",
+];
+
 #[test]
 fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
     require_postgres().unwrap();
     let started = Instant::now();
+    let versions = pgtls_testkit::pg_versions().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let pki_dir = tmp.path().join("pki");
+    fs::create_dir_all(&pki_dir).unwrap();
+    let pki = Pki::make(&pki_dir);
+    pki.client_leaf("app-client", "cca-new", "app");
+    let results: Vec<(u32, usize, usize, f64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|&v| {
+                let pki = &pki;
+                s.spawn(move || run_version(v, pki))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (v, clients, rows, secs) in &results {
+        eprintln!("PostgreSQL {v}: {clients} clients, {rows} rows agree with psql; {secs:.1} s");
+    }
+    assert_eq!(results.len(), versions.len());
+    eprintln!(
+        "{} rows on {versions:?} in {:.1} s",
+        results.iter().map(|r| r.2).sum::<usize>(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The whole scenario on one server version: (version, clients, rows compared, seconds).
+fn run_version(major: u32, pki: &Pki) -> (u32, usize, usize, f64) {
+    let started = Instant::now();
+    let full = pgtls_testkit::full_matrix(major).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let pki_dir = t.join("pki");
     let home = t.join("home");
     let roots = t.join("roots");
-    for d in [&pki_dir, &home, &roots] {
+    for d in [&home, &roots] {
         fs::create_dir_all(d).unwrap();
     }
-    let pki = Pki::make(&pki_dir);
 
-    let c = Cluster::init().unwrap();
+    let c = Cluster::builder().version(major).init().unwrap();
+    let libpq = c.client_build().major;
+    let (libpq_s, major_s) = (libpq.to_string(), major.to_string());
     for (name, from, mode) in [
         ("before.crt", "before.pem", 0o644),
         ("before.key", "before-key.pem", 0o600),
         ("after.crt", "after.pem", 0o644),
         ("after.key", "after-key.pem", 0o600),
+        ("client-ca.crt", "cca-new.crt", 0o644),
     ] {
         c.write_file(name, &fs::read(pki.path(from)).unwrap(), mode)
             .unwrap();
@@ -219,7 +274,7 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         ),
     )
     .unwrap();
-    let clients: Vec<(&str, String)> = vec![
+    let mut clients: Vec<(&str, String)> = vec![
         (
             "full-old",
             format!(
@@ -331,6 +386,28 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
             ),
         ),
     ];
+    if libpq >= 16 {
+        clients.push((
+            "certmode-cert",
+            format!(
+                "{base} user=app sslmode=verify-full sslrootcert={} sslcertmode=require sslcert={} sslkey={}",
+                root("certmode-cert", "both.crt"),
+                pki.p("app-client.crt"),
+                pki.p("app-client.key")
+            ),
+        ));
+        clients.push((
+            "certmode-nocert",
+            format!(
+                "{base} user=app sslmode=verify-full sslrootcert={} sslcertmode=require",
+                root("certmode-nocert", "both.crt")
+            ),
+        ));
+    }
+    if !full {
+        clients.retain(|(l, _)| SAMPLE.contains(l));
+    }
+    let has = |l: &str| clients.iter().any(|(x, _)| *x == l);
     let file = t.join("clients.tsv");
     let mut lines = String::from("# the clients of the rotation\n");
     for (label, conninfo) in &clients {
@@ -347,6 +424,7 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
     ];
     let (before_pem, after_pem) = (pki.p("before.pem"), pki.p("after.pem"));
     let (file_s, hba_s) = (file.display().to_string(), hba.display().to_string());
+    let requests_cert = std::cell::Cell::new(false);
     let rotation = |cmd: &str, extra: &[&str]| -> (Value, i32) {
         let mut args = vec![
             "rotation",
@@ -364,6 +442,10 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
             "--json",
         ];
         args.extend_from_slice(extra);
+        args.extend_from_slice(&["--pg-version", &libpq_s, "--server-version", &major_s]);
+        if requests_cert.get() {
+            args.push("--server-requests-cert");
+        }
         let o = pgtls(&args, &env);
         let (out, err) = text(&o);
         let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
@@ -390,9 +472,13 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         .filter(|r| r["change"] == "breaks")
         .map(|r| r["label"].as_str().unwrap())
         .collect();
+    // libpq 15 matches IP addresses against iPAddress subjectAltNames; libpq 14 (the psql
+    // of 12 to 14) only against the DNS names and CN, so full-ip-both fails before too.
+    let ip_san = libpq >= 15;
     assert!(
-        breaks.contains(&"full-old") && breaks.contains(&"full-ip-both"),
-        "{breaks:?}"
+        breaks.contains(&"full-old") && breaks.contains(&"full-ip-both") == ip_san,
+        "PostgreSQL {major}: {breaks:?} {}",
+        table.join("\n")
     );
     for outcome in ["verified", "unverified", "fails"] {
         assert!(
@@ -400,6 +486,19 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
                 .any(|r| r["before"]["outcome"] == outcome || r["after"]["outcome"] == outcome),
             "no {outcome}"
         );
+    }
+
+    // From now on the server asks for client certificates (ssl_ca_file), and pgtls is told.
+    if libpq >= 16 {
+        let from = c.log_len();
+        c.append_conf("ssl_ca_file = 'client-ca.crt'\n").unwrap();
+        c.reload().unwrap();
+        let log = c.log_since(from);
+        assert!(
+            log.contains("parameter \"ssl_ca_file\" changed"),
+            "{major}: the server did not load ssl_ca_file: {log}"
+        );
+        requests_cert.set(true);
     }
 
     // The plan's first stage: the new CA into the root files it names.
@@ -426,7 +525,10 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         "svc",
         "missing-full",
         "ca-ip-old",
-    ] {
+    ]
+    .into_iter()
+    .filter(|l| has(l))
+    {
         assert!(
             edited.iter().any(|e| e == l),
             "the plan does not edit {l}: {plan}"
@@ -446,10 +548,11 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
     for l in &edited {
         let i = label_at(l);
         let covered = plan["clients"][i]["need"] == "add-new-ca";
-        // With the new CA added the old chain still gets it in, and the switch changes
-        // nothing (allow-plainok: plaintext first, as before).
+        // With the new CA added the old chain still gets in what got in, and the switch
+        // changes nothing.
+        let got_in = |p: &Psql| matches!(p, Psql::Tls | Psql::Plaintext);
         assert!(
-            matches!(before_edit[i], Psql::Tls | Psql::Plaintext),
+            got_in(&before_edit[i]) || !got_in(&before[i]),
             "{l} with the new CA added, old chain: {:?}",
             before_edit[i]
         );
@@ -458,8 +561,8 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         }
     }
     // What is left failing is what the plan calls a problem: a host the new certificate
-    // does not cover.
-    assert_eq!(code, 1);
+    // does not cover (with libpq 14 it failed before the switch already).
+    assert_eq!(code, i32::from(ip_san));
     let still: Vec<&str> = report["clients"]
         .as_array()
         .unwrap()
@@ -467,7 +570,8 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         .filter(|r| r["change"] == "breaks")
         .map(|r| r["label"].as_str().unwrap())
         .collect();
-    assert_eq!(still, ["full-ip-both"], "{report}");
+    let want: &[&str] = if ip_san { &["full-ip-both"] } else { &[] };
+    assert_eq!(still, want, "PostgreSQL {major}: {report}");
     assert!(
         plan["problems"][0]
             .as_str()
@@ -509,20 +613,53 @@ fn rotation_check_agrees_with_psql_before_and_after_the_switch() {
         }
     }
 
-    eprintln!("{}", table.join("\n"));
-    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    for r in &table {
+        eprintln!("pg{major} {r}");
+    }
+    assert!(
+        disagreements.is_empty(),
+        "PostgreSQL {major}: {disagreements:#?}"
+    );
     // The suite is not vacuous: every kind of psql result happened.
     let all: Vec<&Psql> = before.iter().chain(&after).collect();
-    assert!(all.iter().any(|p| **p == Psql::Tls));
-    assert!(all.iter().any(|p| **p == Psql::Plaintext));
+    assert!(all.iter().any(|p| **p == Psql::Tls), "{major}");
+    assert!(all.iter().any(|p| **p == Psql::Plaintext), "{major}");
     assert!(
         all.iter()
-            .any(|p| matches!(p, Psql::Failed(a) if a.len() == 2))
+            .any(|p| matches!(p, Psql::Failed(a) if a.len() == 2)),
+        "{major}"
     );
-    eprintln!(
-        "{} clients x 2 chains x 3 states ({} rows) agree with psql 15; {:.1} s",
+    // allow, admitted without TLS: psql never used TLS, and the plan says so instead of
+    // proposing the new CA.
+    if has("allow-plainok") {
+        let i = label_at("allow-plainok");
+        assert_eq!(
+            plan["clients"][i]["need"], "connects-without-tls",
+            "PostgreSQL {major}: {plan}"
+        );
+        for r in [&before, &after, &before_edit, &after_edit] {
+            assert_eq!(r[i], Psql::Plaintext, "PostgreSQL {major}");
+        }
+    }
+    // sslcertmode=require: refused while the server does not ask, then the client with a
+    // certificate gets in and the one without is refused, as psql said.
+    if libpq >= 16 {
+        let (i, j) = (label_at("certmode-cert"), label_at("certmode-nocert"));
+        let refused = |m: &str| Psql::Failed(vec![m.to_owned()]);
+        assert_eq!(
+            before[i],
+            refused("server did not request an SSL certificate")
+        );
+        assert_eq!(after_edit[i], Psql::Tls);
+        assert_eq!(
+            after_edit[j],
+            refused("server accepted connection without a valid SSL certificate")
+        );
+    }
+    (
+        major,
         clients.len(),
         table.len(),
-        started.elapsed().as_secs_f64()
-    );
+        started.elapsed().as_secs_f64(),
+    )
 }

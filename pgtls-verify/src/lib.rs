@@ -237,6 +237,8 @@ pub(crate) enum Anchors<'a> {
     Plus(&'a [cert::Cert]),
     /// That plus the first, without the certificates equal to one of the second.
     PlusMinus(&'a [cert::Cert], &'a [cert::Cert]),
+    /// That plus these certificates and these CRLs (a CRL file given the new CA's CRL).
+    PlusCrls(&'a [cert::Cert], &'a [cert::Crl]),
 }
 
 /// [`verify_server_handshake`] from libpq's [`policy::Plan`] on: the root file and
@@ -271,8 +273,11 @@ pub(crate) fn decide_with_plan(
         (r, Anchors::AsConfigured) => r,
         (Ok(t), Anchors::Plus(add)) => Ok(t.with_anchors(add, &[])),
         (Ok(t), Anchors::PlusMinus(add, remove)) => Ok(t.with_anchors(add, remove)),
+        (Ok(t), Anchors::PlusCrls(add, crls)) => Ok(t.with_anchors(add, &[]).with_crls(crls)),
         // A root file that does not exist, created with the certificates added.
-        (Err(_), Anchors::Plus(add) | Anchors::PlusMinus(add, _)) if plan.root_file_missing() => {
+        (Err(_), Anchors::Plus(add) | Anchors::PlusMinus(add, _) | Anchors::PlusCrls(add, _))
+            if plan.root_file_missing() =>
+        {
             Ok(TrustConfig::from_anchors(plan, add))
         }
         (Err(r), _) => Err(r),

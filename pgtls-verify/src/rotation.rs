@@ -1119,6 +1119,13 @@ pub enum Need {
     NoTls,
     /// Its root file needs the new CA before the switch.
     AddNewCa,
+    /// Its root file needs the new CA, and its CRL file (or directory) the new CA's CRL:
+    /// with a CRL configured libpq checks one for every CA level of the chain.
+    AddNewCaAndCrl,
+    /// `sslmode=allow`: it tries plaintext first and the server's pg_hba.conf admits it,
+    /// so it connects without TLS before and after the switch (no root file change
+    /// matters; it would not notice an impostor).
+    ConnectsWithoutTls,
     /// It verifies against the platform's store: the new CA must be in it (or the client
     /// given a root file with it).
     AddNewCaToSystemStore,
@@ -1295,6 +1302,30 @@ pub fn plan(
     new_ca: &[CertificateDer<'_>],
     client_ca: Option<&ClientCaInput>,
 ) -> Result<PlanReport, crate::Error> {
+    plan_with_new_crls(clients, sw, new_ca, &[], client_ca)
+}
+
+/// [`plan`], given the new CA's CRLs too (DER, [`read_crls`]): a client whose CRL file
+/// has no CRL of the new CA (with a CRL configured libpq checks every CA level) is told
+/// to add them, the proposal checked like the root file's.
+///
+/// # Errors
+/// A certificate or CRL pgtls cannot parse.
+pub fn plan_with_new_crls(
+    clients: &[Client],
+    sw: &Switch<'_>,
+    new_ca: &[CertificateDer<'_>],
+    new_crls: &[Vec<u8>],
+    client_ca: Option<&ClientCaInput>,
+) -> Result<PlanReport, crate::Error> {
+    let new_crl_list = new_crls
+        .iter()
+        .map(|d| Crl::from_der(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crate::Error::Invalid {
+            what: "new CA CRL".into(),
+            reason: format!("not a CRL: {e}"),
+        })?;
     let new_certs = crate::trust::parse_chain(new_ca)?;
     let before_certs = crate::trust::parse_chain(sw.before)?;
     let after_certs = crate::trust::parse_chain(sw.after)?;
@@ -1342,9 +1373,27 @@ pub fn plan(
             .plan
             .as_ref()
             .is_some_and(|p| r.refusal.is_none() && !p.attempts.contains(&Attempt::Tls));
+        let plain_first = r
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.attempts.first() == Some(&Attempt::Plain));
+        fn admitted(s: &SideReport) -> Option<&PlaintextReport> {
+            s.plaintext
+                .as_ref()
+                .filter(|x| x.verdict == PlaintextVerdict::Admitted)
+        }
         if no_tls {
             p.need = Need::NoTls;
             p.action = "does not use TLS: the switch does not concern it, and it would not notice an impostor".into();
+        } else if let (true, Some(hba), Some(_)) =
+            (plain_first, admitted(&after), admitted(&before))
+        {
+            p.need = Need::ConnectsWithoutTls;
+            p.action = format!(
+                "connects without TLS: sslmode={} tries plaintext first and the server's pg_hba.conf{} admits it, before and after the switch; no root file change matters, and it would not notice an impostor",
+                r.mode.as_deref().unwrap_or("allow"),
+                hba.line.map(|l| format!(" (line {l})")).unwrap_or_default()
+            );
         } else if after.outcome != Outcome::Fails {
             p.action = match after.outcome {
                 Outcome::Verified => "nothing: it verifies the new chain as it is".into(),
@@ -1368,6 +1417,20 @@ pub fn plan(
             let (b2, _) = side(c, &r, sw.before, sw, Anchors::Plus(&new_certs))?;
             let (a2, a2_v) = side(c, &r, sw.after, sw, Anchors::Plus(&new_certs))?;
             p.with_change = Some([b2.outcome, a2.outcome]);
+            // The CRL file given the new CA's CRLs too, when the CRL was what failed.
+            let crl_fix =
+                |a2: &SideReport| -> Result<Option<(SideReport, SideReport)>, crate::Error> {
+                    let no_crl =
+                        a2.reason.as_deref() == Some(crate::X509Reason::UnableToGetCrl.text());
+                    if !no_crl || new_crl_list.is_empty() || new_certs.is_empty() {
+                        return Ok(None);
+                    }
+                    let with = Anchors::PlusCrls(&new_certs, &new_crl_list);
+                    let (b3, _) = side(c, &r, sw.before, sw, with)?;
+                    let (a3, _) = side(c, &r, sw.after, sw, with)?;
+                    let keeps = b3.outcome != Outcome::Fails || before.outcome == Outcome::Fails;
+                    Ok((a3.outcome != Outcome::Fails && keeps).then_some((b3, a3)))
+                };
             let host_after_edit = a2_v.as_ref().is_some_and(|v| {
                 v.checks
                     .iter()
@@ -1411,11 +1474,35 @@ pub fn plan(
                     "fails before the switch already: {}",
                     before.message.as_deref().unwrap_or("")
                 );
+            } else if let Some((b3, a3)) = crl_fix(&a2)? {
+                let pl = r.plan.as_ref();
+                let crl_at = pl
+                    .and_then(|x| x.crl.file.as_ref())
+                    .map(|f| f.display().to_string())
+                    .or_else(|| {
+                        pl.and_then(|x| x.crl.dir.as_ref()).map(|d| {
+                            format!(
+                                "the CRL directory {} (named by `openssl crl -hash`, .r0)",
+                                d.display()
+                            )
+                        })
+                    })
+                    .unwrap_or_else(|| "its CRL file".into());
+                p.need = Need::AddNewCaAndCrl;
+                p.with_change = Some([b3.outcome, a3.outcome]);
+                p.action = format!(
+                    "add the new CA ({}) to {} and the new CA's CRL to {crl_at} (libpq checks a CRL for every CA level once one loads)",
+                    subjects(&new_certs),
+                    root_file.clone().unwrap_or_else(|| "its root file".into())
+                );
+                stage1.push(format!("{}: {}", c.label, p.action));
             } else {
                 p.need = Need::Unresolved;
                 let crl = a2.reason.as_deref() == Some(crate::X509Reason::UnableToGetCrl.text());
-                p.action = if crl {
-                    "breaks even with the new CA in its root file: its CRL file has no CRL of the new CA (libpq checks every level once a CRL loads): add the new CA's CRL to its sslcrl file".into()
+                p.action = if crl && new_crl_list.is_empty() {
+                    "breaks even with the new CA in its root file: its CRL file has no CRL of the new CA (libpq checks every level once a CRL loads): add the new CA's CRL to its sslcrl file (given with --new-crl, the plan checks that)".into()
+                } else if crl {
+                    "breaks even with the new CA in its root file and the given new CA CRLs in its CRL file: a CA level of the new chain still has no current CRL".into()
                 } else {
                     format!(
                         "breaks even with the new CA in its root file: {}",
@@ -1460,7 +1547,7 @@ pub fn plan(
             }
         }
         let final_outcome = match p.need {
-            Need::AddNewCa | Need::AddNewCaToSystemStore => {
+            Need::AddNewCa | Need::AddNewCaToSystemStore | Need::AddNewCaAndCrl => {
                 p.with_change.map_or(after.outcome, |w| w[1])
             }
             _ => after.outcome,

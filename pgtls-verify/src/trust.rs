@@ -381,6 +381,19 @@ impl TrustConfig {
         self
     }
 
+    /// This configuration with `crls` added to the store's CRLs (a CRL file given more
+    /// CRLs, as a rotation plan proposes); CRL checking stays as libpq configured it.
+    pub(crate) fn with_crls(mut self, crls: &[Crl]) -> Self {
+        if let Some(store) = self.store.as_mut() {
+            for c in crls {
+                if !store.crls.iter().any(|x| x.der() == c.der()) {
+                    store.crls.push(c.clone());
+                }
+            }
+        }
+        self
+    }
+
     /// The configuration a root file made of `anchors` alone gives (no CRL), for a
     /// plan whose root file does not exist.
     pub(crate) fn from_anchors(plan: &Plan, anchors: &[Cert]) -> Self {

@@ -9,9 +9,9 @@
 //! |---|---|---|
 //! | [`pki`] | `pgtls-core` | keys, a certificate authority, CSRs, PostgreSQL's issuance profiles, revocation and CRLs, a CA store `openssl ca` can share |
 //! | [`hba`] | `pgtls-hba` | pg_hba.conf and pg_ident.conf as the server reads them: parse, evaluate, lint, edit; postgresql.conf |
-//! | [`verify`] | `pgtls-verify` | libpq's `sslmode` rules, chain and host-name checks, the server's client-certificate decision, a rustls verifier |
+//! | [`verify`] | `pgtls-verify` | libpq's `sslmode` rules, chain and host-name checks, the server's client-certificate decision, a rustls verifier; a server certificate rotation client by client ([`verify::rotation`]); a running server's TLS judged from its facts ([`verify::audit`]) |
 //! | [`x509`] | `pgtls-x509` | the X.509 layer under both: DER, PEM, names, certificates, CRLs, signatures as OpenSSL reads them |
-//! | `postgres` | `pgtls-postgres` | tokio-postgres connections with libpq's connection semantics (feature `postgres`) |
+//! | `postgres` | `pgtls-postgres` | tokio-postgres connections with libpq's connection semantics (feature `postgres`); with feature `audit`, `postgres::audit` reads those facts from a live server |
 //!
 //! Each module is its crate re-exported whole, so `pgtls::pki::Ca` is `pgtls_core::Ca`;
 //! a program may depend on the crates it needs instead. The C ABI (`libpgtls`, header
@@ -136,6 +136,64 @@
 //! The same rules drive a real handshake: [`verify::LibpqVerifier`] is a rustls
 //! `ServerCertVerifier`, and `pgtls::postgres::connect` (feature `postgres`) connects
 //! with it the way libpq would.
+//!
+//! # A rotation, client by client
+//!
+//! ```
+//! use pgtls::pki::{Ca, CertificateParams, DistinguishedName, KeyAlgorithm, KeyPair,
+//!     SubjectAltName, Validity};
+//! use pgtls::verify::rotation::{self, Change, Client, Outcome, Switch};
+//! use pgtls::verify::{CertificateDer, Env, UnixTime};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let now = time::OffsetDateTime::now_utc();
+//! # let root = |cn: &str| -> Result<Ca, Box<dyn std::error::Error>> {
+//! #     Ok(Ca::create_root(
+//! #         &CertificateParams::ca(
+//! #             DistinguishedName::parse_openssl(cn)?,
+//! #             Validity::days_from(now, 3650),
+//! #             Some(0),
+//! #         ),
+//! #         KeyPair::generate(KeyAlgorithm::EcdsaP256)?,
+//! #     )?)
+//! # };
+//! # let leaf = |ca: &Ca| -> Result<CertificateDer<'static>, Box<dyn std::error::Error>> {
+//! #     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256)?;
+//! #     let names: Vec<SubjectAltName> = vec!["db.example.com".parse()?];
+//! #     let params = CertificateParams::server(&names, None, Validity::days_from(now, 365))?;
+//! #     Ok(CertificateDer::from(ca.issue(&params, &key.public_key(), now)?.der().to_vec()))
+//! # };
+//! // The server's certificate moves from the old CA to a new one.
+//! let (old_ca, new_ca) = (root("/CN=Old CA")?, root("/CN=New CA")?);
+//! let (before, after) = ([leaf(&old_ca)?], [leaf(&new_ca)?]);
+//! let dir = tempfile::tempdir()?;
+//! let old_root = dir.path().join("old.crt");
+//! std::fs::write(&old_root, old_ca.certificate().to_pem())?;
+//!
+//! let clients = [
+//!     Client::new("app", format!("host=db.example.com sslmode=verify-full sslrootcert='{}'",
+//!         old_root.display())),
+//!     Client::new("etl", "host=db.example.com sslmode=require"),
+//! ];
+//! let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+//!     u64::try_from(now.unix_timestamp())?,
+//! ));
+//! let env = Env::empty();
+//! let report = rotation::check(&clients, &Switch::new(&before, &after, &env, at))?;
+//! // `app` verifies against the old CA only: it breaks. `etl` checks nothing either way.
+//! assert_eq!(report.clients[0].change, Change::Breaks);
+//! assert_eq!(report.clients[1].after.outcome, Outcome::Unverified);
+//!
+//! // The plan: the new CA into app's root file before the switch, checked.
+//! let new_der = [CertificateDer::from(new_ca.certificate().der().to_vec())];
+//! let plan = rotation::plan(&clients, &Switch::new(&before, &after, &env, at), &new_der, None)?;
+//! assert_eq!(plan.clients[0].need, rotation::Need::AddNewCa);
+//! assert_eq!(plan.clients[0].with_change, Some([Outcome::Verified, Outcome::Verified]));
+//! assert_eq!(plan.unverified, ["etl"]);
+//! # Ok(()) }
+//! ```
+//!
+//! `pgtls rotation check|plan` prints the same reports; `--hba` adds the server's decision
+//! on plaintext sessions ([`verify::rotation::PlaintextRules`]).
 //!
 //! # Versions
 //!

@@ -55,6 +55,16 @@ pub(crate) struct SwitchArgs {
     /// The address the server sees the clients connect from (with --hba).
     #[arg(long, value_name = "IP", requires = "hba")]
     client_address: Option<IpAddr>,
+    /// The server asks for a client certificate (a CertificateRequest: PostgreSQL does
+    /// when ssl_ca_file is set), before and after the switch; as `verify server`'s flag,
+    /// it decides `sslcertmode=require` (PG16+). Default: it does not.
+    #[arg(long)]
+    server_requests_cert: bool,
+    /// The server's PostgreSQL major version, for --hba's decisions and messages (12 and
+    /// 13 say `SSL off` where later servers say `no encryption`), when it is not the
+    /// clients' libpq version (--pg-version, the default; psql 14 talks to 12 and 13).
+    #[arg(long, value_name = "PG_VERSION", requires = "hba")]
+    server_version: Option<pgtls_hba::PgVersion>,
     #[command(flatten)]
     pg: PgVersionArg,
     #[command(flatten)]
@@ -79,6 +89,11 @@ pub(crate) struct PlanArgs {
     /// certificates of --chain-after.
     #[arg(long, value_name = "FILE")]
     new_ca: Option<PathBuf>,
+    /// A CRL file (PEM or DER) of the new CA; repeatable. A client whose CRL file has no
+    /// CRL of the new CA (libpq checks one for every CA level once a CRL loads) is then
+    /// told to add it, the proposal checked; without it such a client is a problem.
+    #[arg(long, value_name = "FILE")]
+    new_crl: Vec<PathBuf>,
     /// The server's current client CA (its ssl_ca_file, PEM), for the client-certificate
     /// side of the plan.
     #[arg(long, value_name = "FILE", requires = "client_ca_new")]
@@ -128,7 +143,7 @@ fn read_inputs(a: &SwitchArgs) -> Result<Inputs, CliError> {
             let hba = HbaFile::parse(
                 &p.display().to_string(),
                 &bytes,
-                ServerSettings::new(a.pg.version, true),
+                ServerSettings::new(a.server_version.unwrap_or(a.pg.version), true),
                 &FsSource,
             );
             if let Some(e) = hba.load_error() {
@@ -154,6 +169,7 @@ fn read_inputs(a: &SwitchArgs) -> Result<Inputs, CliError> {
 fn switch<'a>(i: &'a Inputs, a: &SwitchArgs) -> Switch<'a> {
     let mut sw = Switch::new(&i.before, &i.after, &i.env, i.now);
     sw.version = a.pg.version;
+    sw.server = pgtls_verify::ServerHandshake::new().requesting_client_cert(a.server_requests_cert);
     if let (Some(hba), Some(addr)) = (&i.hba, a.client_address) {
         sw.plaintext = Some(PlaintextRules::new(hba, addr));
     }
@@ -228,8 +244,17 @@ fn run_plan(a: &PlanArgs) -> Result<crate::Decided, CliError> {
         }
         _ => None,
     };
-    let report = rotation::plan(&inputs.clients, &sw, &new_ca, client_ca.as_ref())
-        .map_err(CliError::bad_input)?;
+    let mut new_crls = Vec::new();
+    for f in &a.new_crl {
+        let bytes = crate::output::read_file(f)?;
+        new_crls.extend(
+            rotation::read_crls(&bytes)
+                .map_err(|e| CliError::bad_input(format!("--new-crl {}: {e}", f.display())))?,
+        );
+    }
+    let report =
+        rotation::plan_with_new_crls(&inputs.clients, &sw, &new_ca, &new_crls, client_ca.as_ref())
+            .map_err(CliError::bad_input)?;
     if a.switch.json.on {
         outln!("{}", pgtls_verify::report::to_json(&report));
     } else {
@@ -439,7 +464,9 @@ fn plan_text(r: &PlanReport) -> String {
         .filter(|c| {
             matches!(
                 c.need,
-                rotation::Need::AddNewCa | rotation::Need::AddNewCaToSystemStore
+                rotation::Need::AddNewCa
+                    | rotation::Need::AddNewCaAndCrl
+                    | rotation::Need::AddNewCaToSystemStore
             )
         })
         .count();

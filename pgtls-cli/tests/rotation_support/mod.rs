@@ -73,6 +73,8 @@ impl Pki {
         p.root("cca-new", "/O=pgtls-test/CN=New Client CA");
         p.crl("cca-old");
         p.crl("cca-new");
+        p.crl("old");
+        p.crl("new");
         for f in fs::read_dir(dir).unwrap() {
             let f = f.unwrap().path();
             if f.extension().is_some_and(|e| e == "key") {
@@ -90,6 +92,23 @@ impl Pki {
     /// Its path as text.
     pub(crate) fn p(&self, name: &str) -> String {
         self.path(name).display().to_string()
+    }
+
+    /// A client certificate for `cn` issued by client CA `ca` (`cca-old`, `cca-new`), at
+    /// `NAME.crt` and `NAME.key` (0600).
+    pub(crate) fn client_leaf(&self, name: &str, ca: &str, cn: &str) {
+        fs::write(
+            self.path("client.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        self.csr(name, &format!("/CN={cn}"));
+        self.sign(name, ca, &format!("{name}.crt"), "client.ext");
+        fs::set_permissions(
+            self.path(&format!("{name}.key")),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
     }
 
     fn run(&self, args: &[&str]) {
