@@ -518,6 +518,27 @@ mod tests {
     }
 
     #[test]
+    fn logical_walsender_wording_by_version() {
+        // 12/13: every walsender is a "replication connection"; 14+: only physical ones.
+        let text = "host all all 10.0.0.0/8 reject\n";
+        let req = Request::tcp(ip("10.1.1.1"), "db", "u").with_replication(Replication::Logical);
+        let v13 = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V13, true));
+        assert_eq!(
+            evaluate(&v13, &req).message.as_deref(),
+            Some(
+                "pg_hba.conf rejects replication connection for host \"10.1.1.1\", user \"u\", SSL off"
+            )
+        );
+        let v14 = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V14, true));
+        assert_eq!(
+            evaluate(&v14, &req).message.as_deref(),
+            Some(
+                "pg_hba.conf rejects connection for host \"10.1.1.1\", user \"u\", database \"db\", no encryption"
+            )
+        );
+    }
+
+    #[test]
     fn first_match_wins_and_no_fallthrough() {
         let f = hba("host all all 10.0.0.0/8 reject\nhost all all 0.0.0.0/0 trust\n");
         let d = evaluate(&f, &Request::tcp(ip("10.1.1.1"), "db", "u"));
