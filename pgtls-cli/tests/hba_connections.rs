@@ -1,5 +1,13 @@
-//! Differential test: `pgtls hba check` against real connections to a
-//! PostgreSQL 15 server.
+//! Differential test: `pgtls hba check` against real connections to
+//! PostgreSQL servers 12 to 18 (`pgtls_testkit::pg_versions()`), one cluster
+//! per version, the versions in parallel threads, `--pg-version N` (and the
+//! server build's `--build-without`) passed to pgtls. On 15 (or with
+//! `PGTLS_PG_MATRIX=full`) every attempt runs; on the others the sets whose
+//! meaning differs between versions (regular expressions, 16+; `clientname=`,
+//! 14+), the pg_ident.conf cases, and every fourth of the other attempts. A
+//! file a version refuses to load (backslash continuation and `clientname=`
+//! before 14) is checked as not loaded on that version (exit 3, the server's
+//! first error). Servers 12 and 13 are reached with psql/libpq 14.
 //!
 //! One cluster (TCP on 127.0.0.1 and ::1, a Unix socket, `ssl = on` with a CA
 //! for client certificates, roles in nested groups; `ssl = off` for the last
@@ -37,7 +45,8 @@ use pgtls_testkit::Cluster;
 mod hba_support;
 use hba_support::{
     Conn, Outcome, ServerArgs, classify, client_hostname, first_load_error, interface_cidrs, judge,
-    judge_not_loaded, known_divergences, logged_line, make_certs, pgtls_check, reload_and_sync,
+    judge_not_loaded, known_divergences_for, logged_line_any_version, make_certs, pgtls_check,
+    reload_and_sync,
 };
 
 /// The method every line gets in the instrumented file.
@@ -149,6 +158,12 @@ struct HbaSet {
     name: &'static str,
     lines: &'static [&'static str],
     attempts: &'static [Attempt],
+    /// The first major version that loads the file; older servers refuse it
+    /// (`clientname=` came in 14), and pgtls must say so (exit 3).
+    since: u32,
+    /// Whether what the file does differs between versions: its attempts run
+    /// on every version, not only in the sample.
+    versioned: bool,
 }
 
 use Repl::{Logical, Physical};
@@ -157,6 +172,8 @@ use Via::{Local, V4, V6};
 const SETS: &[HbaSet] = &[
     HbaSet {
         name: "types-and-groups",
+        since: 12,
+        versioned: false,
         lines: &[
             "# connection types, ssl, groups, sameuser/samerole",
             "local      app       alice                     | scram-sha-256",
@@ -196,6 +213,8 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "keywords-and-replication",
+        since: 12,
+        versioned: false,
         lines: &[
             "host   replication   dave         127.0.0.1/32  | scram-sha-256",
             "host   all           dave         127.0.0.1/32  | reject",
@@ -226,6 +245,8 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "replication-and-superuser",
+        since: 12,
+        versioned: false,
         lines: &[
             "host   sameuser,samerole  all       127.0.0.1/32  | scram-sha-256",
             "host   all,replication    bob       127.0.0.1/32  | scram-sha-256",
@@ -246,6 +267,8 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "addresses",
+        since: 12,
+        versioned: false,
         lines: &[
             "# first match wins; each database name selects a group of lines",
             "host  d1   all  ::ffff:127.0.0.1/128     | scram-sha-256",
@@ -285,6 +308,9 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "syntax",
+        // 12 and 13 refuse the backslash continuation line.
+        since: 14,
+        versioned: false,
         lines: &[
             "# continuation, quoting, lists, @file, comments",
             "host  app,\\\n      \"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
@@ -315,6 +341,8 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "certificates",
+        since: 14,
+        versioned: true,
         lines: &[
             "hostssl    app       alice  127.0.0.1/32  | cert",
             "hostssl    app       carol  127.0.0.1/32  | cert map=emails",
@@ -339,12 +367,44 @@ const SETS: &[HbaSet] = &[
             at(Local, "carol", "app"),
         ],
     },
+    HbaSet {
+        name: "regex",
+        since: 12,
+        versioned: true,
+        lines: &[
+            "# 16+: a database or user name starting with / is a regular expression (no bar: the test splits on it)",
+            "host  /^r[0-9]$     all           127.0.0.1/32  | scram-sha-256",
+            "host  app           /^[ab][lo]    127.0.0.1/32  | reject",
+            "host  \"/^q\"        all           127.0.0.1/32  | scram-sha-256",
+            "host  lit,/^x.*y$   /c.r          127.0.0.1/32  | scram-sha-256",
+            "host  all           /^b.b$,carol  127.0.0.1/32  | reject",
+        ],
+        attempts: &[
+            at(V4(false), "carol", "r1"),
+            at(V4(false), "carol", "r12"),
+            at(V4(false), "carol", "/^r[0-9]$"),
+            at(V4(false), "alice", "app"),
+            at(V4(false), "bob", "app"),
+            at(V4(false), "/^[ab][lo]", "app"),
+            at(V4(false), "carol", "q"),
+            at(V4(false), "carol", "/^q"),
+            at(V4(false), "carol", "xay"),
+            at(V4(false), "carol", "/^x.*y$"),
+            at(V4(false), "carol", "lit"),
+            at(V4(false), "bob", "lit"),
+            at(V4(false), "/c.r", "lit"),
+            at(V4(false), "alice", "d1"),
+            at(V4(false), "dave", "d1"),
+        ],
+    },
 ];
 
 /// Run last, after `ssl = off` is set: `hostssl` lines load (with a
 /// warning) but never match.
 const SSL_OFF_SET: HbaSet = HbaSet {
     name: "ssl-off",
+    since: 12,
+    versioned: false,
     lines: &[
         "hostssl    app  all    127.0.0.1/32  | reject",
         "host       app  alice  127.0.0.1/32  | scram-sha-256",
@@ -539,11 +599,108 @@ fn memberships(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// What one version's run compared.
+struct Summary {
+    version: u32,
+    /// Attempts compared (connections, not-loaded files, map cases).
+    attempts: usize,
+    /// Attempts left out of the sample.
+    skipped: usize,
+    build: String,
+    seen: BTreeMap<&'static str, usize>,
+    report: String,
+}
+
+/// Whether an attempt runs: all on 15 (or with `PGTLS_PG_MATRIX=full`), else
+/// those of sets whose meaning differs between versions and every fourth of the rest.
+fn in_sample(full: bool, versioned: bool, index: usize) -> bool {
+    full || versioned || index.is_multiple_of(4)
+}
+
+/// Which authentication methods the server's build lacks, asked of the server
+/// through `pg_hba_file_rules` (`invalid authentication method "M": not
+/// supported by this build`). Returns the `--build-without` argument.
+fn build_without(cluster: &Cluster) -> Vec<String> {
+    let probes = [
+        (
+            "ldap",
+            "host all all 127.0.0.1/32 ldap ldapserver=127.0.0.1 ldapprefix=a\n",
+        ),
+        ("pam", "host all all 127.0.0.1/32 pam\n"),
+        ("gss", "host all all 127.0.0.1/32 gss\n"),
+    ];
+    let mut without = Vec::new();
+    for (method, line) in probes {
+        // Not reloaded: the view reads the file, the rules in force stay.
+        cluster.write_hba(line).unwrap();
+        let error = cluster
+            .sql("select coalesce(error, '') from pg_hba_file_rules")
+            .unwrap();
+        if error.trim().ends_with("not supported by this build") {
+            without.push(method.to_string());
+        }
+    }
+    if without.is_empty() {
+        Vec::new()
+    } else {
+        vec!["--build-without".into(), without.join(",")]
+    }
+}
+
 #[test]
 fn check_matches_real_connections() {
     std::net::TcpListener::bind("[::1]:0").expect(
         "this test connects over IPv6 loopback: enable ::1 on lo (for Docker: --sysctl net.ipv6.conf.lo.disable_ipv6=0)",
     );
+    let versions = pgtls_testkit::pg_versions().unwrap();
+    let start = std::time::Instant::now();
+    // One cluster per version, the versions in parallel.
+    let summaries: Vec<Summary> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|&v| (v, s.spawn(move || run_version(v))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(v, h)| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("PostgreSQL {v}: the run panicked (see above)"))
+            })
+            .collect()
+    });
+    let mut failures = String::new();
+    for s in &summaries {
+        println!(
+            "PostgreSQL {}: {} attempts compared ({} outside the sample){} {:?}",
+            s.version,
+            s.attempts,
+            s.skipped,
+            if s.build.is_empty() {
+                String::new()
+            } else {
+                format!(", pgtls told {}", s.build)
+            },
+            s.seen
+        );
+        if s.attempts == 0 {
+            failures.push_str(&format!(
+                "PostgreSQL {}: the suite ran no rows\n",
+                s.version
+            ));
+        }
+        failures.push_str(&s.report);
+    }
+    println!(
+        "hba_connections: {} versions, {} attempts, {:.0?}",
+        summaries.len(),
+        summaries.iter().map(|s| s.attempts).sum::<usize>(),
+        start.elapsed()
+    );
+    assert!(failures.is_empty(), "{failures}");
+}
+
+fn run_version(version: u32) -> Summary {
+    let full = pgtls_testkit::full_matrix(version).unwrap();
     let scratch = tempfile::Builder::new()
         .prefix("pgtls-hbaconn-")
         .tempdir()
@@ -551,7 +708,7 @@ fn check_matches_real_connections() {
     make_certs(scratch.path(), "/CN=localhost", CLIENT_CERTS);
     let certs = scratch.path().to_path_buf();
 
-    let cluster = Cluster::init().unwrap();
+    let cluster = Cluster::builder().version(version).init().unwrap();
     cluster
         .copy_files(&certs, &["server.crt", "server.key", "ca.crt"], 0o600)
         .unwrap();
@@ -586,7 +743,8 @@ fn check_matches_real_connections() {
     let hostname = client_hostname();
     let server_addresses = interface_cidrs().join(",");
     let no_groups = Vec::new();
-    let server_args = ServerArgs::new(pgtls_testkit::PG_MAJOR);
+    let mut server_args = ServerArgs::new(version);
+    server_args.extra = build_without(&cluster);
     let check = |a: &Attempt, server_ssl: bool| {
         let conn = Conn {
             server_ssl,
@@ -615,11 +773,13 @@ fn check_matches_real_connections() {
     };
     let oracle = Oracle { cluster, certs };
 
-    let known = known_divergences("hba_connections");
+    let known = known_divergences_for("hba_connections", version);
     let mut report = String::new();
     let mut diverged: Vec<String> = Vec::new();
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut attempts = 0;
+    let mut skipped = 0;
+    let mut index = 0;
     let mut ids = std::collections::BTreeSet::new();
     let mut last_outcome = None;
     let sets = SETS
@@ -632,6 +792,47 @@ fn check_matches_real_connections() {
             oracle.cluster.append_conf("ssl = off").unwrap();
         }
         let (real, probe) = render(set);
+        if version < set.since {
+            // The server refuses the file; pgtls must say so (exit 3).
+            oracle.cluster.write_hba(&real).unwrap();
+            let log = reload_and_sync(&oracle.cluster);
+            assert!(
+                log.contains("pg_hba.conf was not reloaded"),
+                "PostgreSQL {version}: {}: the server loaded it:\n{log}",
+                set.name
+            );
+            let first_error = first_load_error(&log).unwrap();
+            attempts += 1;
+            let got = check(&set.attempts[0], server_ssl);
+            let case = format!("not-loaded/{}", set.name);
+            let d = judge_not_loaded(&first_error, &got);
+            if !d.is_empty() {
+                diverged.push(case.clone());
+                if !known.contains_key(&case) {
+                    report.push_str(&format!(
+                        "{case}\n  server: not reloaded, first error {first_error:?}\n  {}\n  - {}\n",
+                        got.command,
+                        d.join("\n  - ")
+                    ));
+                }
+            }
+            continue;
+        }
+        let chosen: Vec<Attempt> = set
+            .attempts
+            .iter()
+            .filter(|a| {
+                index += 1;
+                // Logical walsenders: 12 and 13 word their refusals as replication ones.
+                let versioned = set.versioned || matches!(a.repl, Logical);
+                let keep = in_sample(full, versioned, index - 1);
+                if !keep {
+                    skipped += 1;
+                }
+                keep
+            })
+            .copied()
+            .collect();
         // 1. Which line matches: the instrumented file, wrong password.
         let log = oracle.load(&probe);
         // The server really runs with the ssl setting the set assumes.
@@ -642,14 +843,13 @@ fn check_matches_real_connections() {
             set.name,
             if server_ssl { "on" } else { "off" }
         );
-        let lines: Vec<Option<u32>> = set
-            .attempts
+        let lines: Vec<Option<u32>> = chosen
             .iter()
             .map(|a| {
                 let (log, stderr) = oracle.connect(a, WRONG_PASSWORD);
                 match classify(&log, &stderr) {
                     Some(Outcome::NoMatch(_)) => None,
-                    Some(Outcome::Matched) => Some(logged_line(&log).unwrap_or_else(|| {
+                    Some(Outcome::Matched) => Some(logged_line_any_version(&log).unwrap_or_else(|| {
                         panic!("{}: {a:?}: the probe run did not name a line:\n{log}{stderr}", set.name)
                     })),
                     other => panic!(
@@ -661,7 +861,7 @@ fn check_matches_real_connections() {
             .collect();
         // 2. What the real file does.
         oracle.load(&real);
-        for (a, line) in set.attempts.iter().zip(lines) {
+        for (a, line) in chosen.iter().zip(lines) {
             attempts += 1;
             let pw = password(a.user);
             let (log, stderr) = oracle.connect(a, &pw);
@@ -680,7 +880,7 @@ fn check_matches_real_connections() {
                 ),
             }
             last_outcome = Some((*a, server_ssl, outcome.clone()));
-            if let (Outcome::Matched, Some(l)) = (&outcome, logged_line(&log)) {
+            if let (Outcome::Matched, Some(l)) = (&outcome, logged_line_any_version(&log)) {
                 assert_eq!(
                     Some(l),
                     line,
@@ -756,10 +956,22 @@ fn check_matches_real_connections() {
     // pg_ident.conf through cert authentication (ssl back on: the ssl-off
     // set turned it off).
     oracle.cluster.append_conf("ssl = on").unwrap();
-    oracle.load(MAP_HBA);
+    // `clientname=` came in 14: older servers get the file without that line.
+    let map_hba: String = MAP_HBA
+        .lines()
+        .filter(|l| version >= 14 || !l.contains("clientname="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    oracle.load(&map_hba);
     let ident_file = oracle.cluster.data_dir().join("pg_ident.conf");
     let (mut allowed, mut denied) = (0, 0);
     for &(cert_name, user, db, map, dn) in MAP_CASES {
+        // The DN case is what differs between versions (and has no line before 14).
+        if dn && version < 14 {
+            continue;
+        }
+        // Every case on every version: before 15 (no pg_ident_file_mappings)
+        // this is the only live test of pg_ident.conf.
         attempts += 1;
         let a = cert(V4(true), user, db, cert_name);
         let (log, stderr) = oracle.connect(&a, "no-password-needed");
@@ -801,7 +1013,7 @@ fn check_matches_real_connections() {
             "map".into(),
             ident_file.display().to_string(),
             "--pg-version".into(),
-            "15".into(),
+            version.to_string(),
             "--system-user".into(),
             system_user.clone(),
             "--user".into(),
@@ -880,9 +1092,18 @@ fn check_matches_real_connections() {
             ));
         }
     }
-    assert!(
-        report.is_empty(),
-        "`pgtls hba check` differs from PostgreSQL 15 in {} of {attempts} connection attempts ({seen:?}):\n{report}",
-        diverged.len()
-    );
+    if !report.is_empty() {
+        report = format!(
+            "`pgtls hba check` differs from PostgreSQL {version} in {} of {attempts} connection attempts ({seen:?}):\n{report}",
+            diverged.len()
+        );
+    }
+    Summary {
+        version,
+        attempts,
+        skipped,
+        build: server_args.extra.join(" "),
+        seen,
+        report,
+    }
 }

@@ -336,7 +336,14 @@ fn reject_message(req: &Request, v: PgVersion, explicit: bool) -> String {
     let host = req.host_text();
     let enc = req.encryption_text(v);
     let user = &req.user;
-    let phys = req.replication == Replication::Physical;
+    // 12 and 13 word every walsender this way, logical ones too (`if
+    // (am_walsender)` in auth.c); 14 narrowed it to physical replication
+    // (`am_walsender && !am_db_walsender`). Measured live: hba_connections.
+    let phys = match req.replication {
+        Replication::Physical => true,
+        Replication::Logical => v <= PgVersion::V13,
+        Replication::None => false,
+    };
     match (explicit, phys) {
         (true, true) => format!(
             "pg_hba.conf rejects replication connection for host \"{host}\", user \"{user}\", {enc}"
@@ -508,6 +515,27 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn logical_walsender_wording_by_version() {
+        // 12/13: every walsender is a "replication connection"; 14+: only physical ones.
+        let text = "host all all 10.0.0.0/8 reject\n";
+        let req = Request::tcp(ip("10.1.1.1"), "db", "u").with_replication(Replication::Logical);
+        let v13 = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V13, true));
+        assert_eq!(
+            evaluate(&v13, &req).message.as_deref(),
+            Some(
+                "pg_hba.conf rejects replication connection for host \"10.1.1.1\", user \"u\", SSL off"
+            )
+        );
+        let v14 = HbaFile::parse_str(text, ServerSettings::new(PgVersion::V14, true));
+        assert_eq!(
+            evaluate(&v14, &req).message.as_deref(),
+            Some(
+                "pg_hba.conf rejects connection for host \"10.1.1.1\", user \"u\", database \"db\", no encryption"
+            )
+        );
     }
 
     #[test]

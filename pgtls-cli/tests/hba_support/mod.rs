@@ -160,6 +160,19 @@ pub(crate) fn logged_line(log: &str) -> Option<u32> {
     inner.trim_end_matches(')').trim().parse().ok()
 }
 
+/// Like [`logged_line`], and also reads 16+'s form of the detail,
+/// `Connection matched file "F" line N: "..."`.
+pub(crate) fn logged_line_any_version(log: &str) -> Option<u32> {
+    const MATCHED_16: &str = "Connection matched file \"";
+    if let Some(i) = log.find(MATCHED_16) {
+        let rest = &log[i + MATCHED_16.len()..];
+        let j = rest.find("\" line ")? + "\" line ".len();
+        let n: String = rest[j..].chars().take_while(char::is_ascii_digit).collect();
+        return n.parse().ok();
+    }
+    logged_line(log)
+}
+
 /// The text after `FATAL:  ` on the first FATAL line of the server log.
 pub(crate) fn fatal(log: &str) -> Option<&str> {
     log.lines()
