@@ -47,8 +47,14 @@ fn render(p: &Params) -> String {
         ("sslsni", p.sslsni.clone()),
         ("sslcertmode", p.sslcertmode.clone()),
         ("sslnegotiation", p.sslnegotiation.clone()),
-        ("ssl_min_protocol_version", p.ssl_min_protocol_version.clone()),
-        ("ssl_max_protocol_version", p.ssl_max_protocol_version.clone()),
+        (
+            "ssl_min_protocol_version",
+            p.ssl_min_protocol_version.clone(),
+        ),
+        (
+            "ssl_max_protocol_version",
+            p.ssl_max_protocol_version.clone(),
+        ),
         ("user", p.user.clone()),
         ("dbname", p.dbname.clone()),
         ("service", p.service.clone()),
