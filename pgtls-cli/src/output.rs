@@ -37,6 +37,15 @@ pub(crate) fn print(json: bool, value: &Value, human: &str) -> Result<(), CliErr
     Ok(())
 }
 
+/// `FILE:LINE: `, `FILE: ` or nothing: where a finding stands, as a text prefix.
+pub(crate) fn place(file: Option<&str>, line: Option<impl std::fmt::Display>) -> String {
+    match (file, line) {
+        (Some(file), Some(line)) => format!("{file}:{line}: "),
+        (Some(file), None) => format!("{file}: "),
+        _ => String::new(),
+    }
+}
+
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::io("cannot read", path, e))
 }

@@ -146,11 +146,7 @@ fn text(r: &Report) -> String {
     }
     o.push_str("findings:\n");
     for f in &r.findings {
-        let place = match (&f.file, f.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}: "),
-            (Some(file), None) => format!("{file}: "),
-            _ => String::new(),
-        };
+        let place = crate::output::place(f.file.as_deref(), f.line);
         o.push_str(&format!(
             "  {}: {place}{} [{}]\n",
             f.severity.as_str(),

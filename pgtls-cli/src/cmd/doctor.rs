@@ -36,11 +36,7 @@ pub(crate) struct DoctorArgs {
 fn text(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.findings {
-        let place = match (&f.file, f.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}: "),
-            (Some(file), None) => format!("{file}: "),
-            _ => String::new(),
-        };
+        let place = crate::output::place(f.file.as_deref(), f.line);
         out.push_str(&format!(
             "{}: {place}{} [{}]\n",
             f.severity.as_str(),
