@@ -194,6 +194,46 @@ fn make_files(dir: &Path) -> Files {
     for m in &mode000 {
         fs::set_permissions(m, fs::Permissions::from_mode(0o000)).unwrap();
     }
+    // libpq's key-permission rule (T3.8, the same in fe-secure-openssl.c of 14.3+ and every
+    // later branch): a key owned by the reader must be 0600 or less; one owned by root may
+    // also be group-readable (0640). The runs are unprivileged (postgres when we are root),
+    // so the root-owned keys are readable through their group `postgres`.
+    let modes = bad.join("sslkey-mode");
+    fs::create_dir_all(&modes).unwrap();
+    let mut key_modes: Vec<(String, u32, bool)> = [0o400, 0o640, 0o644, 0o604, 0o660, 0o610]
+        .iter()
+        .map(|m| (format!("own-{m:04o}"), *m, false))
+        .collect();
+    if is_root() {
+        for m in [0o600, 0o640, 0o440, 0o644, 0o660, 0o650, 0o641] {
+            key_modes.push((format!("root-{m:04o}"), m, true));
+        }
+    }
+    for (name, m, root_owned) in key_modes {
+        let t = modes.join(&name);
+        fs::copy(dir.join("cli.key"), &t).unwrap();
+        let owner = if root_owned {
+            "root:postgres"
+        } else if is_root() {
+            "postgres:postgres"
+        } else {
+            ""
+        };
+        if !owner.is_empty() {
+            let st = Command::new("chown").arg(owner).arg(&t).status().unwrap();
+            assert!(st.success(), "chown {owner} {}", t.display());
+        }
+        fs::set_permissions(&t, fs::Permissions::from_mode(m)).unwrap();
+        inputs.push(Input {
+            id: format!("sslkey/mode-{name}"),
+            params: vec![
+                ("sslrootcert", p("ca.crt")),
+                ("sslcert", p("cli.crt")),
+                ("sslkey", t.display().to_string()),
+            ],
+            fifo: false,
+        });
+    }
     Files {
         dir: dir.to_path_buf(),
         srv_crt: dir.join("srv.crt"),
