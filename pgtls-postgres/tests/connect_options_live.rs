@@ -496,14 +496,7 @@ const REQUIRE_AUTH_SAMPLE: [&str; 9] = [
 fn require_auth_agrees_with_psql() {
     let fx = fixtures();
     let dir = fx.path();
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let home = home.display().to_string();
-    let cert = format!(
-        "sslcert={} sslkey={}",
-        dir.join("client.pem").display(),
-        dir.join("client.key").display()
-    );
+    let (home, cert) = common::home_and_cert(dir);
     let hbas: [HbaCase<'_>; 5] = [
         (
             "trust",

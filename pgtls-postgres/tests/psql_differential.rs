@@ -12,83 +12,28 @@
 //! the counts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
-use pgtls_postgres::Options;
+use common::{SSL_QUERY, after_failed, fixtures};
 use pgtls_testkit::Cluster;
-use pgtls_verify::Env;
-
-const SSL_QUERY: &str =
-    "select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)";
-
-fn fixtures() -> tempfile::TempDir {
-    pgtls_testkit::require_openssl().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let gen_sh = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gen.sh");
-    let out = std::process::Command::new("bash")
-        .arg(gen_sh)
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmp
-}
+use pgtls_verify::PgVersion;
 
 /// What a client saw: Ok(ssl in use) or Err(the message after `psql: error: `).
 type Outcome = Result<bool, String>;
 
+/// The shared `common::via_psql` (the cluster's psql 15), as TLS in use or the refusal.
 fn via_psql(c: &Cluster, conninfo: &str, home: &Path) -> Outcome {
-    let home = home.display().to_string();
-    let out = c
-        .psql(
-            &["-X", "-Atc", SSL_QUERY],
-            conninfo,
-            &[("HOME", home.as_str())],
-        )
-        .unwrap();
-    if out.status.success() {
-        return Ok(String::from_utf8_lossy(&out.stdout).trim() == "t");
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    let text = err
-        .strip_prefix("psql: error: ")
-        .unwrap_or_else(|| panic!("psql stderr without its prefix: {err}"));
-    Err(text.trim_end_matches('\n').to_string())
+    let env = [("HOME".to_string(), home.display().to_string())];
+    common::via_psql(c, None, conninfo, &env, SSL_QUERY).map(|v| v == "true")
 }
 
+/// The shared `common::via_pgtls` (libpq 15's rules), as TLS in use or the refusal.
 async fn via_pgtls(conninfo: &str, home: &Path) -> (Outcome, Option<String>) {
-    let env = Env::empty()
-        .with_var("HOME", &home.display().to_string())
-        .with_var("PGCONNECT_TIMEOUT", "10");
-    match Options::new()
-        .pg_version(pgtls_verify::PgVersion::V15)
-        .env(env)
-        .connect(conninfo)
-        .await
-    {
-        Ok((client, connection)) => {
-            let task = tokio::spawn(connection);
-            let row = client.query_one(SSL_QUERY, &[]).await.unwrap();
-            drop(client);
-            task.await.unwrap().unwrap();
-            (Ok(row.get::<_, bool>(0)), None)
-        }
-        Err(e) => (Err(e.libpq_message()), Some(e.to_string())),
-    }
-}
-
-/// psql's text after the first `failed: ` (or all of it when there is none).
-fn after_failed(text: &str) -> &str {
-    let first = text.lines().next().unwrap_or_default();
-    if first.starts_with("connection to server") {
-        text.split_once(" failed: ").map_or(text, |(_, r)| r)
-    } else {
-        text
-    }
+    let env = [("HOME".to_string(), home.display().to_string())];
+    let (o, d) = common::via_pgtls(conninfo, &env, PgVersion::V15, SSL_QUERY, None).await;
+    (o.map(|v| v == "true"), d)
 }
 
 #[derive(Default)]

@@ -30,6 +30,19 @@ pub fn fixtures() -> tempfile::TempDir {
     tmp
 }
 
+/// An empty HOME (`dir/home`) and the fixtures' client certificate and key
+/// as conninfo keywords.
+pub fn home_and_cert(dir: &Path) -> (String, String) {
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let cert = format!(
+        "sslcert={} sslkey={}",
+        dir.join("client.pem").display(),
+        dir.join("client.key").display()
+    );
+    (home.display().to_string(), cert)
+}
+
 /// Ok(the query's answer) or Err(the message after `psql: error: `).
 pub type Outcome = Result<String, String>;
 
@@ -135,6 +148,16 @@ pub struct Suite {
     pub seed: Option<u64>,
     /// The psql to compare with, when not the cluster's own.
     pub psql: Option<PgBuild>,
+    /// A server refusing the client's certificate under TLS 1.3 sends its alert
+    /// after the client's handshake has finished; when libpq's startup packet
+    /// meets the reset first, psql adds `could not send startup packet:
+    /// Connection reset by peer` after the alert's line (a race, seen only with
+    /// libpq 14, on servers 12-14, on 1 to 5 of a run's untrusted-certificate
+    /// rows, a different set each run), which pgtls-postgres
+    /// (having read the alert) does not. When set, such rows (the rest of the
+    /// text equal) are counted here and printed, not failed.
+    pub tolerate_startup_reset: bool,
+    pub startup_resets: Vec<String>,
 }
 
 impl Suite {
@@ -159,6 +182,8 @@ impl Suite {
             by_design: Vec::new(),
             seed: None,
             psql: None,
+            tolerate_startup_reset: false,
+            startup_resets: Vec::new(),
         }
     }
 
@@ -203,7 +228,13 @@ impl Suite {
                 self.refusals.insert(after_failed(w).to_string());
                 let first_ok = display.as_deref().and_then(|d| d.lines().next())
                     == after_failed(w).lines().next();
-                if w != g || !first_ok {
+                let reset_only = self.tolerate_startup_reset
+                    && first_ok
+                    && w.strip_suffix("\ncould not send startup packet: Connection reset by peer")
+                        == Some(g.as_str());
+                if reset_only {
+                    self.startup_resets.push(label.clone());
+                } else if w != g || !first_ok {
                     self.message_diffs.push(format!(
                         "{label}:\n  psql:  {w:?}\n  pgtls: {g:?}\n  display: {display:?}"
                     ));
@@ -240,6 +271,16 @@ impl Suite {
             self.false_rejects.len(),
             self.message_diffs.len()
         );
+        if !self.startup_resets.is_empty() {
+            println!(
+                "{}: psql's extra `could not send startup packet: Connection reset by peer` (the reset race, listed) {}",
+                self.name,
+                self.startup_resets.len()
+            );
+            for l in &self.startup_resets {
+                println!("  {l}");
+            }
+        }
         if self.same_server > 0 || !self.by_design.is_empty() {
             println!(
                 "{}: sessions on the same server {}; refused by design (documented) {}",
