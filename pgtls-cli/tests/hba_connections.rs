@@ -45,7 +45,7 @@ use pgtls_testkit::Cluster;
 mod hba_support;
 use hba_support::{
     Conn, Outcome, ServerArgs, classify, client_hostname, first_load_error, interface_cidrs, judge,
-    judge_not_loaded, known_divergences_for, logged_line_any_version, make_certs, pgtls_check,
+    judge_not_loaded, known_divergences_for, logged_match, make_certs, pgtls_check,
     reload_and_sync,
 };
 
@@ -849,7 +849,7 @@ fn run_version(version: u32) -> Summary {
                 let (log, stderr) = oracle.connect(a, WRONG_PASSWORD);
                 match classify(&log, &stderr) {
                     Some(Outcome::NoMatch(_)) => None,
-                    Some(Outcome::Matched) => Some(logged_line_any_version(&log).unwrap_or_else(|| {
+                    Some(Outcome::Matched) => Some(logged_match(&log, version).unwrap().map(|l| l.line).unwrap_or_else(|| {
                         panic!("{}: {a:?}: the probe run did not name a line:\n{log}{stderr}", set.name)
                     })),
                     other => panic!(
@@ -880,7 +880,10 @@ fn run_version(version: u32) -> Summary {
                 ),
             }
             last_outcome = Some((*a, server_ssl, outcome.clone()));
-            if let (Outcome::Matched, Some(l)) = (&outcome, logged_line_any_version(&log)) {
+            if let (Outcome::Matched, Some(l)) = (
+                &outcome,
+                logged_match(&log, version).unwrap().map(|l| l.line),
+            ) {
                 assert_eq!(
                     Some(l),
                     line,

@@ -25,7 +25,11 @@
 //! Then a load pass makes the server load each rules file for real (one
 //! SIGHUP per file) and holds `pgtls hba check` to what the server did: it
 //! refused the file (exit status 3, the server's first error), or it loaded
-//! it and answered real connection attempts. For a loaded file the witness
+//! it and answered real connection attempts, on the same line where the
+//! server logs one (read in each version's words: `Connection matched
+//! pg_hba.conf line N: "RAW"` before 16, `Connection matched file "F" line N:
+//! "RAW"` from 16; file, number and text are compared with what `pgtls hba
+//! check` prints). For a loaded file the witness
 //! connections of `pgtls hba lint` (a TCP connection without TLS reaches
 //! line N) are replayed too.
 //!
@@ -48,8 +52,8 @@ use serde_json::Value;
 mod hba_support;
 use hba_support::{
     Conn, Corpus, Outcome, ServerArgs, classify, client_hostname, clip, first_load_error,
-    interface_cidrs, judge, judge_not_loaded, known_divergences_for, logged_line, make_certs,
-    pgtls_check, reload_and_sync, testdata, write_world_readable,
+    interface_cidrs, judge, judge_logged, judge_not_loaded, known_divergences_for, logged_match,
+    make_certs, pgtls_check, reload_and_sync, testdata, write_world_readable,
 };
 
 /// The configuration the server actually runs with; written back before
@@ -209,6 +213,9 @@ struct Run<'a> {
     load_attempts: usize,
     /// Lint witnesses replayed against the server.
     witnesses: usize,
+    /// Load-pass attempts whose matched line the server logged (compared in
+    /// full: file, number, text).
+    logged_lines: usize,
     /// Where PGTLS_HBADIFF_DUMP output goes for this version.
     dump: Option<std::path::PathBuf>,
     /// Server settings of the pass, for the mismatch report (`oauth_validator_libraries=..`).
@@ -392,10 +399,24 @@ fn replay_witnesses(
         let log = cluster.log_since(from);
         let stderr = String::from_utf8_lossy(&out.stderr);
         replayed += 1;
-        match (classify(&log, &stderr), logged_line(&log)) {
-            (Some(Outcome::Matched), Some(l)) if u64::from(l) != line => diffs.push(format!(
-                "lint {code} line {line}, witness `{witness}`: the server matched line {l}"
-            )),
+        let logged = match logged_match(&log, server.version) {
+            Ok(l) => l,
+            Err(e) => {
+                diffs.push(e);
+                continue;
+            }
+        };
+        let lint_file = f["file"].as_str().unwrap_or("");
+        match (classify(&log, &stderr), logged) {
+            (Some(Outcome::Matched), Some(l))
+                if u64::from(l.line) != line
+                    || l.file.as_deref().is_some_and(|f| f != lint_file) =>
+            {
+                diffs.push(format!(
+                    "lint {code} line {line} of {lint_file:?}, witness `{witness}`: the server matched line {} of {:?}",
+                    l.line, l.file
+                ));
+            }
             (Some(Outcome::Matched), _) => {}
             (other, _) => diffs.push(format!(
                 "lint {code} line {line}, witness `{witness}`: the server says {other:?}"
@@ -488,9 +509,16 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path, sample: bool) {
                 let outcome = classify(&log, &stderr).unwrap_or_else(|| {
                     panic!("{name}: {host} {user}@{db} sslmode={sslmode}: cannot tell what happened:\n{log}{stderr}")
                 });
-                let line = match (&outcome, logged_line(&log)) {
+                let logged = match logged_match(&log, run.server.version) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        diffs.push(e);
+                        None
+                    }
+                };
+                let line = match (&outcome, &logged) {
                     (Outcome::NoMatch(_), _) => Some(None),
-                    (_, Some(l)) => Some(Some(l)),
+                    (_, Some(l)) => Some(Some(l.line)),
                     // trust, reject and password requests name no line.
                     (_, None) => None,
                 };
@@ -514,7 +542,12 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path, sample: bool) {
                 };
                 run.load_attempts += 1;
                 let got = pgtls_check(run.live, &addresses, &conn, &run.server);
-                for d in judge(&outcome, line, &got) {
+                let mut d = judge(&outcome, line, &got);
+                if let Some(l) = &logged {
+                    run.logged_lines += 1;
+                    d.extend(judge_logged(l, run.live, &got));
+                }
+                for d in d {
                     diffs.push(format!(
                         "{} (server: {outcome:?}, line {line:?}): {d}",
                         got.command
@@ -658,6 +691,7 @@ struct Summary {
     loaded_files: usize,
     load_attempts: usize,
     witnesses: usize,
+    logged_lines: usize,
     mismatching_files: usize,
     /// `oauth_validator_libraries` values the oauth file was compared under (18).
     oauth_settings: usize,
@@ -746,6 +780,7 @@ fn run_version(version: u32) -> Summary {
         loaded_files: 0,
         load_attempts: 0,
         witnesses: 0,
+        logged_lines: 0,
         dump,
         note: String::new(),
     };
@@ -832,6 +867,7 @@ fn run_version(version: u32) -> Summary {
         loaded_files: run.loaded_files,
         load_attempts: run.load_attempts,
         witnesses: run.witnesses,
+        logged_lines: run.logged_lines,
         mismatching_files: run.mismatches.len(),
         oauth_settings,
         report,
@@ -850,13 +886,14 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs / {} lint witnesses, {} files mismatching (known or not){}{}, {:.0?}",
+             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} files mismatching (known or not){}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
             s.ident_files,
             s.loaded_files,
             s.load_attempts,
+            s.logged_lines,
             s.witnesses,
             s.mismatching_files,
             if s.build.is_empty() {
@@ -874,10 +911,10 @@ fn views_match_postgresql_every_version() {
             },
             start.elapsed()
         );
-        if s.view_rows == 0 || s.load_attempts == 0 {
+        if s.view_rows == 0 || s.load_attempts == 0 || s.logged_lines == 0 {
             failures.push_str(&format!(
-                "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs)\n",
-                s.view_rows, s.load_attempts
+                "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs, {} with a logged line)\n",
+                s.view_rows, s.load_attempts, s.logged_lines
             ));
         }
         failures.push_str(&s.report);
