@@ -154,6 +154,16 @@ pub(crate) struct Logged {
     pub(crate) raw: Option<String>,
 }
 
+impl Logged {
+    /// The file of the line; `main` (the server's `hba_file`) when the log
+    /// does not name one.
+    pub(crate) fn file_or(&self, main: &Path) -> String {
+        self.file
+            .clone()
+            .unwrap_or_else(|| main.display().to_string())
+    }
+}
+
 /// The matched line in the server log of PostgreSQL `version`, in that
 /// version's words: before 16 `Connection matched pg_hba.conf line N: "RAW"`,
 /// from 16 `Connection matched file "F" line N: "RAW"`; else (a method that
@@ -224,10 +234,7 @@ pub(crate) fn judge_logged(logged: &Logged, main: &Path, got: &Answer) -> Vec<St
         ));
         return d;
     };
-    let want_file = logged
-        .file
-        .clone()
-        .unwrap_or_else(|| main.display().to_string());
+    let want_file = logged.file_or(main);
     if (line, file) != (logged.line, want_file.as_str()) {
         d.push(format!(
             "printed line {line} of {file:?}, the server matched line {} of {want_file:?}",
