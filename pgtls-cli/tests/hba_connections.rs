@@ -6,8 +6,11 @@
 //! meaning differs between versions (regular expressions, 16+; `clientname=`,
 //! 14+), the pg_ident.conf cases, and every fourth of the other attempts. A
 //! file a version refuses to load (backslash continuation and `clientname=`
-//! before 14) is checked as not loaded on that version (exit 3, the server's
-//! first error). Servers 12 and 13 are reached with psql/libpq 14.
+//! before 14, `include` before 16) is checked as not loaded on that version
+//! (exit 3, the server's first error); where only a line or two are new (the
+//! continuation, `clientname=`), that version then runs every attempt of the
+//! set on the file with those lines in a form it loads. Servers 12 and 13
+//! are reached with psql/libpq 14.
 //!
 //! One cluster (TCP on 127.0.0.1 and ::1, a Unix socket, `ssl = on` with a CA
 //! for client certificates, roles in nested groups; `ssl = off` for the last
@@ -330,10 +333,13 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "syntax",
-        // 12 and 13 refuse the backslash continuation line.
+        // 12 and 13 refuse the backslash continuation line: they get it joined.
         since: 14,
         versioned: false,
-        older: &[],
+        older: &[(
+            "host  app,\\\n      \"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
+            "host  app,\"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
+        )],
         files: &[],
         lines: &[
             "# continuation, quoting, lists, @file, comments",
@@ -367,7 +373,11 @@ const SETS: &[HbaSet] = &[
         name: "certificates",
         since: 14,
         versioned: true,
-        older: &[],
+        // `clientname=` came in 14: 12 and 13 get the line without it.
+        older: &[(
+            "hostssl    postgres  all    127.0.0.1/32  | cert clientname=DN map=dns",
+            "hostssl    postgres  all    127.0.0.1/32  | cert map=dns",
+        )],
         files: &[],
         lines: &[
             "hostssl    app       alice  127.0.0.1/32  | cert",
