@@ -213,6 +213,11 @@ struct Run<'a> {
     load_attempts: usize,
     /// Lint witnesses replayed against the server.
     witnesses: usize,
+    /// Rules files whose ssl-off view has `hostssl` warnings and nothing the
+    /// server would refuse, for [`ssl_off_hints`].
+    ssl_warning_files: Vec<std::path::PathBuf>,
+    /// `hostssl` warnings whose logged HINT was compared (17+ quotes `"ssl = on"`).
+    hints: usize,
     /// Load-pass attempts whose matched line the server logged (compared in
     /// full: file, number, text).
     logged_lines: usize,
@@ -234,6 +239,9 @@ impl Run<'_> {
             write_world_readable(self.live, &bytes);
             let expected = view_rows(self.cluster, view);
             self.view_rows += expected.len();
+            if kind == "rules" && ssl == Some("off") && loads_with_ssl_warnings(&expected) {
+                self.ssl_warning_files.push(case.clone());
+            }
             if let Some(dump) = &self.dump {
                 // For people working on pgtls-hba: what the server said.
                 let name = format!(
@@ -424,6 +432,105 @@ fn replay_witnesses(
         }
     }
     replayed
+}
+
+/// The view rows of a file the server loads, some with the `hostssl`
+/// warning: every row a parsed line (a "silent" error leaves the row all
+/// NULL) without any other error.
+fn loads_with_ssl_warnings(rows: &[Value]) -> bool {
+    const WARNING: &str = "hostssl record cannot match because SSL is disabled";
+    rows.iter().any(|r| r["error"] == WARNING)
+        && rows
+            .iter()
+            .all(|r| !r["type"].is_null() && (r["error"].is_null() || r["error"] == WARNING))
+}
+
+/// `(file, line, "WARNING (the server's hint: HINT)")` of each `hostssl record
+/// cannot match because SSL is disabled` the server logged while loading
+/// pg_hba.conf: the message, its HINT line and its CONTEXT line (`line N of
+/// configuration file "F"`).
+fn logged_ssl_warnings(log: &str) -> Vec<(String, u64, String)> {
+    let mut out = Vec::new();
+    let mut lines = log.lines().peekable();
+    while let Some(l) = lines.next() {
+        let Some((_, msg)) = l.split_once(" LOG:  ") else {
+            continue;
+        };
+        if !msg.starts_with("hostssl record cannot match because ") {
+            continue;
+        }
+        let (mut hint, mut place) = (None, None);
+        while let Some(next) = lines.peek() {
+            if let Some((_, h)) = next.split_once(" HINT:  ") {
+                hint = Some(h.to_string());
+            } else if let Some((_, c)) = next.split_once(" CONTEXT:  ") {
+                place = c
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split_once(" of configuration file \""))
+                    .and_then(|(n, f)| Some((f.strip_suffix('"')?.to_string(), n.parse().ok()?)));
+            } else {
+                break;
+            }
+            lines.next();
+        }
+        let (file, line) = place.unwrap_or_else(|| (format!("(no CONTEXT line: {l})"), 0));
+        let text = match hint {
+            Some(h) => format!("{msg} (the server's hint: {h})"),
+            None => msg.to_string(),
+        };
+        out.push((file, line, text));
+    }
+    out
+}
+
+/// H4.1: with `ssl = off`, loads rules files that have `hostssl` lines (all
+/// of [`Run::ssl_warning_files`] with `sample` false, else three) and
+/// compares the warnings the server logs, with their HINT (`Set ssl = on in
+/// postgresql.conf.`, 17+ `Set "ssl = on" in postgresql.conf.`) and place,
+/// with the `hostssl-ssl-off` findings of `pgtls hba lint --ssl off`.
+fn ssl_off_hints(run: &mut Run<'_>, sample: bool) {
+    let files = std::mem::take(&mut run.ssl_warning_files);
+    let take = if sample { 3 } else { files.len() };
+    for case in files.iter().take(take) {
+        let name = Corpus::name(case);
+        write_world_readable(run.live, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        assert!(
+            !log.contains("was not reloaded"),
+            "{name}: the view showed no error but the server refused it:\n{log}"
+        );
+        let mut server = logged_ssl_warnings(&log);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+        cmd.args(["hba", "lint"])
+            .arg(run.live)
+            .args(run.server.args())
+            .args(["--ssl", "off", "--json"]);
+        let out = output_within(cmd, LINT_TIMEOUT).expect("`pgtls hba lint` hangs");
+        let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let mut pgtls: Vec<(String, u64, String)> = findings
+            .iter()
+            .filter(|f| f["code"] == "hostssl-ssl-off")
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap_or("").to_string(),
+                    f["line"].as_u64().unwrap_or(0),
+                    f["message"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        server.sort();
+        pgtls.sort();
+        run.compared += 1;
+        run.hints += server.len();
+        if server != pgtls {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  the hostssl warnings logged when loading the file (ssl=off) against `pgtls hba lint --ssl off`:\n    postgres: {server:?}\n    pgtls:    {pgtls:?}\n"
+            ));
+        }
+    }
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    let log = reload_and_sync(run.cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
 }
 
 /// Who connects in the load pass: (user, database, roles the user is in).
@@ -692,6 +799,7 @@ struct Summary {
     load_attempts: usize,
     witnesses: usize,
     logged_lines: usize,
+    hints: usize,
     mismatching_files: usize,
     /// `oauth_validator_libraries` values the oauth file was compared under (18).
     oauth_settings: usize,
@@ -781,6 +889,8 @@ fn run_version(version: u32) -> Summary {
         load_attempts: 0,
         witnesses: 0,
         logged_lines: 0,
+        ssl_warning_files: Vec::new(),
+        hints: 0,
         dump,
         note: String::new(),
     };
@@ -794,6 +904,10 @@ fn run_version(version: u32) -> Summary {
     } else {
         0
     };
+
+    // The hint of the hostssl warning is in the log only: files loaded with ssl off.
+    run.live = &hba;
+    ssl_off_hints(&mut run, !full);
 
     // ssl = on for the second rules pass; the working file goes back first,
     // since a reload reads it.
@@ -868,6 +982,7 @@ fn run_version(version: u32) -> Summary {
         load_attempts: run.load_attempts,
         witnesses: run.witnesses,
         logged_lines: run.logged_lines,
+        hints: run.hints,
         mismatching_files: run.mismatches.len(),
         oauth_settings,
         report,
@@ -886,7 +1001,7 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} files mismatching (known or not){}{}, {:.0?}",
+             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
@@ -895,6 +1010,7 @@ fn views_match_postgresql_every_version() {
             s.load_attempts,
             s.logged_lines,
             s.witnesses,
+            s.hints,
             s.mismatching_files,
             if s.build.is_empty() {
                 String::new()
@@ -911,7 +1027,7 @@ fn views_match_postgresql_every_version() {
             },
             start.elapsed()
         );
-        if s.view_rows == 0 || s.load_attempts == 0 || s.logged_lines == 0 {
+        if s.view_rows == 0 || s.load_attempts == 0 || s.logged_lines == 0 || s.hints == 0 {
             failures.push_str(&format!(
                 "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs, {} with a logged line)\n",
                 s.view_rows, s.load_attempts, s.logged_lines
