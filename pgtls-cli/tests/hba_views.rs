@@ -75,6 +75,12 @@ fn json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
 /// as the hex of the exact bytes of `row_to_json`: psql itself drops bytes
 /// that are not valid UTF-8 when it prints text, and the corpus has some.
 fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
+    view_rows_as(cluster, view, "postgres")
+}
+
+/// [`view_rows`] connecting as `user` (`postgres@` under `db_user_namespace`,
+/// where the server would look for the role `postgres@postgres` otherwise).
+fn view_rows_as(cluster: &Cluster, view: &str, user: &str) -> Vec<Value> {
     let out = cluster
         .psql(
             &[
@@ -86,7 +92,7 @@ fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
                 &format!("select encode(textsend(row_to_json(r)::text), 'hex') from {view} r"),
             ],
             &format!(
-                "host={} port={} user=postgres dbname=postgres",
+                "host={} port={} user={user} dbname=postgres",
                 cluster.socket_dir().display(),
                 cluster.port()
             ),
@@ -225,6 +231,8 @@ struct Run<'a> {
     dump: Option<std::path::PathBuf>,
     /// Server settings of the pass, for the mismatch report (`oauth_validator_libraries=..`).
     note: String,
+    /// Whom the views are asked as (`postgres`; `postgres@` under `db_user_namespace`).
+    db_user: &'static str,
 }
 
 impl Run<'_> {
@@ -237,7 +245,7 @@ impl Run<'_> {
             let rel = Corpus::name(case);
             let bytes = fs::read(case).unwrap();
             write_world_readable(self.live, &bytes);
-            let expected = view_rows(self.cluster, view);
+            let expected = view_rows_as(self.cluster, view, self.db_user);
             self.view_rows += expected.len();
             if kind == "rules" && ssl == Some("off") && loads_with_ssl_warnings(&expected) {
                 self.ssl_warning_files.push(case.clone());
@@ -755,6 +763,151 @@ fn oauth_pass(run: &mut Run<'_>, rules: &Corpus) -> usize {
     OAUTH_VALIDATOR_LIBRARIES.len()
 }
 
+/// Sets `db_user_namespace` (PGC_SIGHUP, 12-16) in `postgresql.auto.conf` and
+/// reloads by signal: once it is on, the server reads every user name as
+/// `user@database` (`postgres@` for the global `postgres`), so `cluster.sql`
+/// cannot connect; the setting is read back as the user that works then.
+fn set_db_user_namespace(cluster: &Cluster, on: bool) {
+    let path = cluster.data_dir().join("postgresql.auto.conf");
+    let old = fs::read_to_string(&path).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("db_user_namespace"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!(
+        "db_user_namespace = {}\n",
+        if on { "on" } else { "off" }
+    ));
+    cluster
+        .write_file("postgresql.auto.conf", text.as_bytes(), 0o600)
+        .unwrap();
+    let log = reload_and_sync(cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
+    let user = if on { "postgres@" } else { "postgres" };
+    let out = cluster
+        .psql(
+            &["-X", "-At", "-c", "show db_user_namespace"],
+            &format!(
+                "host={} port={} user={user} dbname=postgres",
+                cluster.socket_dir().display(),
+                cluster.port()
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        if on { "on" } else { "off" },
+        "db_user_namespace did not change: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        cluster.log_since(cluster.log_len().saturating_sub(2000))
+    );
+}
+
+/// H4.7, 12-16: under `db_user_namespace = on` (`md5` lines are errors), the
+/// rules files with `md5` in them (all on 15 or with `PGTLS_PG_MATRIX=full`,
+/// else every third) through the view against `pgtls hba rules
+/// --db-user-namespace on`, and some of them loaded: a file the server
+/// refuses must give exit 3 and its first error from `pgtls hba check
+/// --db-user-namespace on`; one it loads, the verdict of a real connection
+/// over the Unix socket as `postgres@` (the global user `postgres`). Returns
+/// the files compared through the view and loaded.
+fn db_user_namespace_pass(run: &mut Run<'_>, rules: &Corpus, sample: bool) -> (usize, usize) {
+    let md5: Vec<_> = rules
+        .cases
+        .iter()
+        .filter(|c| {
+            fs::read(c)
+                .unwrap()
+                .windows(3)
+                .any(|w| w.eq_ignore_ascii_case(b"md5"))
+        })
+        .enumerate()
+        .filter(|(i, _)| !sample || i % 3 == 0)
+        .map(|(_, c)| c.clone())
+        .collect();
+    let subset = Corpus {
+        dir: rules.dir.clone(),
+        cases: md5,
+        support: Vec::new(),
+    };
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    set_db_user_namespace(run.cluster, true);
+    let server = run.server.clone();
+    run.server
+        .extra
+        .extend(["--db-user-namespace".to_string(), "on".to_string()]);
+    run.note = " (db_user_namespace=on)".into();
+    run.db_user = "postgres@";
+    run.pass("rules", &subset, Some("on"));
+    let addresses = interface_cidrs().join(",");
+    let mut loaded = 0;
+    for case in subset.cases.iter().take(if sample { 3 } else { 10 }) {
+        let name = Corpus::name(case);
+        write_world_readable(run.live, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        loaded += 1;
+        let conn = Conn {
+            server_ssl: true,
+            address: None,
+            tls: false,
+            database: "postgres",
+            user: "postgres",
+            member_of: &[],
+            replication: None,
+            client_hostname: None,
+        };
+        let diffs = if log.contains("pg_hba.conf was not reloaded") {
+            let first = first_load_error(&log)
+                .unwrap_or_else(|| panic!("{name}: refused, but no error logged:\n{log}"));
+            judge_not_loaded(
+                &first,
+                &pgtls_check(run.live, &addresses, &conn, &run.server),
+            )
+        } else {
+            let from = run.cluster.log_len();
+            let out = run
+                .cluster
+                .psql(
+                    &["-X", "-w", "-At", "-c", "select 1"],
+                    &format!(
+                        "host={} port={} user=postgres@ dbname=postgres",
+                        run.cluster.socket_dir().display(),
+                        run.cluster.port()
+                    ),
+                    &[],
+                )
+                .unwrap();
+            let log = run.cluster.log_since(from);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let outcome = classify(&log, &stderr).unwrap_or_else(|| {
+                panic!(
+                    "{name}: postgres@ over the socket: cannot tell what happened:\n{log}{stderr}"
+                )
+            });
+            judge(
+                &outcome,
+                None,
+                &pgtls_check(run.live, &addresses, &conn, &run.server),
+            )
+        };
+        run.compared += 1;
+        if !diffs.is_empty() {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  `pgtls hba check --db-user-namespace on` after loading the file:\n    {}\n",
+                diffs.join("\n    ")
+            ));
+        }
+    }
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    set_db_user_namespace(run.cluster, false);
+    run.server = server;
+    run.note.clear();
+    run.db_user = "postgres";
+    (subset.cases.len(), loaded)
+}
+
 /// Which authentication methods the server's build lacks, asked of the server:
 /// for each method a one-line probe file read through `pg_hba_file_rules`
 /// (a build without it says `invalid authentication method "M": not
@@ -800,6 +953,8 @@ struct Summary {
     witnesses: usize,
     logged_lines: usize,
     hints: usize,
+    /// Files compared through the view / loaded under `db_user_namespace = on` (12-16).
+    namespace: (usize, usize),
     mismatching_files: usize,
     /// `oauth_validator_libraries` values the oauth file was compared under (18).
     oauth_settings: usize,
@@ -893,6 +1048,7 @@ fn run_version(version: u32) -> Summary {
         hints: 0,
         dump,
         note: String::new(),
+        db_user: "postgres",
     };
     run.pass("rules", &rules, Some("off"));
     // pg_ident_file_mappings came in 15.
@@ -931,6 +1087,13 @@ fn run_version(version: u32) -> Summary {
         "the server tried to load a corpus file:\n{log}"
     );
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
+
+    // Files loaded from here on. db_user_namespace (removed in 17) first.
+    let namespace = if version <= 16 {
+        db_user_namespace_pass(&mut run, &rules, !full)
+    } else {
+        (0, 0)
+    };
 
     // Load pass: each rules file (or the sample) for real, one reload per file.
     load_pass(&mut run, &rules, scratch.path(), !full);
@@ -983,6 +1146,7 @@ fn run_version(version: u32) -> Summary {
         witnesses: run.witnesses,
         logged_lines: run.logged_lines,
         hints: run.hints,
+        namespace,
         mismatching_files: run.mismatches.len(),
         oauth_settings,
         report,
@@ -1001,7 +1165,7 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}, {:.0?}",
+             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
@@ -1017,6 +1181,14 @@ fn views_match_postgresql_every_version() {
             } else {
                 format!(", pgtls told {}", s.build)
             },
+            if s.namespace.0 == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", {} md5 files through the view and {} loaded under db_user_namespace=on",
+                    s.namespace.0, s.namespace.1
+                )
+            },
             if s.oauth_settings == 0 {
                 String::new()
             } else {
@@ -1027,7 +1199,12 @@ fn views_match_postgresql_every_version() {
             },
             start.elapsed()
         );
-        if s.view_rows == 0 || s.load_attempts == 0 || s.logged_lines == 0 || s.hints == 0 {
+        if s.view_rows == 0
+            || s.load_attempts == 0
+            || s.logged_lines == 0
+            || s.hints == 0
+            || (v <= 16 && s.namespace.1 == 0)
+        {
             failures.push_str(&format!(
                 "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs, {} with a logged line)\n",
                 s.view_rows, s.load_attempts, s.logged_lines
