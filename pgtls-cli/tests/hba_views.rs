@@ -5,7 +5,8 @@
 //!
 //! Per version, one cluster serves the whole corpus in `testdata/hba/` (see
 //! its README.md). `pg_ident_file_mappings` exists from 15: older servers
-//! get no ident pass. The builds of other versions than the system's 15 lack
+//! get no ident view pass, but load each ident file instead, and the errors
+//! they log are compared with `pgtls hba ident`'s. The builds of other versions than the system's 15 lack
 //! LDAP and PAM; the test asks the server which methods its build has (a
 //! one-line probe file per method, read through the view) and tells pgtls
 //! with `--build-without`. The load pass runs on every file on 15 (or with
@@ -32,6 +33,10 @@
 //! check` prints). For a loaded file the witness
 //! connections of `pgtls hba lint` (a TCP connection without TLS reaches
 //! line N) are replayed too.
+//!
+//! Also loaded for real: files with `hostssl` lines under `ssl = off` (the
+//! warning's HINT, in the log only, against `pgtls hba lint`), and on 12-16
+//! the `md5` files under `db_user_namespace = on` (`--db-user-namespace on`).
 //!
 //! Every mismatching file is reported in one failure message. Files listed in
 //! `testdata/hba/known-divergences.json` for `hba_views` may differ, and the
@@ -763,6 +768,95 @@ fn oauth_pass(run: &mut Run<'_>, rules: &Corpus) -> usize {
     OAUTH_VALIDATOR_LIBRARIES.len()
 }
 
+/// The errors the server logged loading pg_ident.conf after the last
+/// `received SIGHUP`, as `(message, line of its CONTEXT when it has one)`;
+/// `None` when it took the file (no `pg_ident.conf was not reloaded`).
+fn logged_ident_errors(log: &str) -> Option<Vec<(String, Option<u64>)>> {
+    let after = log.rsplit_once("received SIGHUP")?.1;
+    if !after.contains("pg_ident.conf was not reloaded") {
+        return None;
+    }
+    let mut out: Vec<(String, Option<u64>)> = Vec::new();
+    for l in after.lines().skip(1) {
+        if let Some((_, m)) = l.split_once(" LOG:  ") {
+            if m == "pg_ident.conf was not reloaded" {
+                break;
+            }
+            if !m.starts_with("connection received: ") {
+                out.push((m.to_string(), None));
+            }
+        } else if let Some((_, c)) = l.split_once(" CONTEXT:  ")
+            && let Some(last) = out.last_mut()
+        {
+            last.1 = c
+                .strip_prefix("line ")
+                .and_then(|r| r.split_once(' '))
+                .and_then(|(n, _)| n.parse().ok());
+        }
+    }
+    Some(out)
+}
+
+/// H9.1 on 12-14, which have no `pg_ident_file_mappings`: the server loads
+/// each ident corpus file (SIGHUP) and logs its errors, then `pg_ident.conf
+/// was not reloaded`; `pgtls hba ident`'s rows must carry the same errors
+/// (for those versions its error column holds the log's text; the log has
+/// the tokenizer's errors of all lines before the parser's), on the lines
+/// the log's CONTEXT names where it names one, and none for a file the
+/// server took. Returns (files, errors compared).
+fn ident_log_pass(run: &mut Run<'_>, idents: &Corpus, ident: &Path) -> (usize, usize) {
+    let mut errors = 0;
+    for case in &idents.cases {
+        let name = Corpus::name(case);
+        write_world_readable(ident, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        let server = logged_ident_errors(&log);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+        cmd.args(["hba", "ident"])
+            .arg(ident)
+            .args(["--pg-version", &run.server.version.to_string()])
+            .args(["--format", "jsonl"]);
+        let out = cmd.output().unwrap();
+        let rows = json_lines(&out.stdout).unwrap_or_default();
+        let pgtls: Vec<(String, u64)> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["error"].as_str()?.to_string(),
+                    r["line_number"].as_u64().unwrap_or(0),
+                ))
+            })
+            .collect();
+        run.compared += 1;
+        let agree = match &server {
+            None => pgtls.is_empty(),
+            // The log has the tokenizer's errors (`@file`, token length) of
+            // every line first, then the parser's: the same errors, another order.
+            Some(s) => {
+                let mut a: Vec<&String> = s.iter().map(|(m, _)| m).collect();
+                let mut b: Vec<&String> = pgtls.iter().map(|(m, _)| m).collect();
+                a.sort();
+                b.sort();
+                a == b
+                    && s.iter().all(|(m, l)| {
+                        l.is_none_or(|l| pgtls.iter().any(|(pm, pl)| pm == m && *pl == l))
+                    })
+            }
+        };
+        errors += server.as_ref().map_or(0, Vec::len);
+        if !agree {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  the errors logged loading the file as pg_ident.conf against `pgtls hba ident`'s rows:\n    postgres: {}\n    pgtls:    {pgtls:?}\n",
+                server.map_or_else(|| "(loaded it)".to_string(), |s| format!("{s:?}"))
+            ));
+        }
+    }
+    write_world_readable(ident, WORKING_IDENT.as_bytes());
+    let log = reload_and_sync(run.cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
+    (idents.cases.len(), errors)
+}
+
 /// Sets `db_user_namespace` (PGC_SIGHUP, 12-16) in `postgresql.auto.conf` and
 /// reloads by signal: once it is on, the server reads every user name as
 /// `user@database` (`postgres@` for the global `postgres`), so `cluster.sql`
@@ -955,6 +1049,8 @@ struct Summary {
     hints: usize,
     /// Files compared through the view / loaded under `db_user_namespace = on` (12-16).
     namespace: (usize, usize),
+    /// Ident files loaded and the errors their logs had (12-14).
+    ident_log: (usize, usize),
     mismatching_files: usize,
     /// `oauth_validator_libraries` values the oauth file was compared under (18).
     oauth_settings: usize,
@@ -1088,7 +1184,13 @@ fn run_version(version: u32) -> Summary {
     );
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
 
-    // Files loaded from here on. db_user_namespace (removed in 17) first.
+    // Files loaded from here on. The ident log on 12-14 (no ident view there).
+    let ident_log = if version < 15 {
+        ident_log_pass(&mut run, &idents, &ident)
+    } else {
+        (0, 0)
+    };
+    // db_user_namespace (removed in 17).
     let namespace = if version <= 16 {
         db_user_namespace_pass(&mut run, &rules, !full)
     } else {
@@ -1147,6 +1249,7 @@ fn run_version(version: u32) -> Summary {
         logged_lines: run.logged_lines,
         hints: run.hints,
         namespace,
+        ident_log,
         mismatching_files: run.mismatches.len(),
         oauth_settings,
         report,
@@ -1165,7 +1268,7 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}{}, {:.0?}",
+             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}{}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
@@ -1180,6 +1283,14 @@ fn views_match_postgresql_every_version() {
                 String::new()
             } else {
                 format!(", pgtls told {}", s.build)
+            },
+            if s.ident_log.0 == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", {} ident files loaded ({} logged errors)",
+                    s.ident_log.0, s.ident_log.1
+                )
             },
             if s.namespace.0 == 0 {
                 String::new()
@@ -1204,6 +1315,7 @@ fn views_match_postgresql_every_version() {
             || s.logged_lines == 0
             || s.hints == 0
             || (v <= 16 && s.namespace.1 == 0)
+            || (v < 15 && s.ident_log.1 == 0)
         {
             failures.push_str(&format!(
                 "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs, {} with a logged line)\n",
