@@ -106,6 +106,8 @@ test_one() {
   chmod 755 "$WORK"
   # Stopped by pid, SIGQUIT (immediate shutdown: a throwaway cluster needs no checkpoint).
   cleanup() {
+    # (A server pg_ctl gave up on may still run: its pid file names it.)
+    [ -n "$PID" ] || PID=$(head -1 "$WORK/data/postmaster.pid" 2>/dev/null || true)
     if [ -n "$PID" ]; then kill -QUIT "$PID" 2>/dev/null || true; for _ in $(seq 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done; fi
     rm -rf "$WORK"
   }
