@@ -1,11 +1,15 @@
-//! `enforce_tls` against a real PostgreSQL 15: a permissive pg_hba.conf lets
-//! plain TCP in; after the rewrite the server refuses every plain TCP
-//! connection (ordinary and physical replication) with exactly the message
-//! pgtls predicts, and TLS connections still get in.
+//! `enforce_tls` against real PostgreSQL servers 12 to 18
+//! (`PGTLS_PG_VERSIONS`), one cluster per version in parallel: a permissive
+//! pg_hba.conf lets plain TCP in; after the rewrite the server refuses every
+//! plain TCP connection (ordinary and physical replication) with exactly the
+//! message pgtls predicts for that version, and TLS connections still get
+//! in. The six rows are the whole matrix on every version (what differs
+//! between versions is the refusal's wording, which every row checks).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
+use std::time::Instant;
 
 use pgtls_hba::{HbaFile, PgVersion, Replication, Request, ServerSettings, enforce_tls, evaluate};
 use pgtls_testkit::{Cluster, openssl, require_openssl};
@@ -65,9 +69,34 @@ fn attempt(c: &Cluster, sslmode: &str, replication: bool) -> (bool, String) {
 }
 
 #[test]
-fn enforced_file_refuses_plain_tcp_on_a_real_server() {
+fn enforced_file_refuses_plain_tcp_on_every_server_version() {
     require_openssl().unwrap();
-    let cluster = Cluster::init().unwrap();
+    let started = Instant::now();
+    let versions = pgtls_testkit::pg_versions().unwrap();
+    let results: Vec<(u32, usize, f64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|&v| s.spawn(move || (v, run_version(v), started.elapsed().as_secs_f64())))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (v, rows, secs) in &results {
+        println!("PostgreSQL {v}: {rows} rows agree with the server; done at {secs:.1} s");
+        assert!(*rows > 0, "PostgreSQL {v}: the suite ran no rows");
+    }
+    assert_eq!(results.len(), versions.len());
+    println!(
+        "{} rows on {versions:?} in {:.1} s",
+        results.iter().map(|r| r.1).sum::<usize>(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The scenario on a server of `version`; the rows run (a failed row panics,
+/// naming the version).
+fn run_version(version: u32) -> usize {
+    let mut rows = 0;
+    let cluster = Cluster::builder().version(version).init().unwrap();
     let (crt, key) = server_cert(&cluster.data_dir());
     cluster.write_file("server.crt", &crt, 0o600).unwrap();
     cluster.write_file("server.key", &key, 0o600).unwrap();
@@ -82,11 +111,12 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let (ok, err) = attempt(&cluster, "disable", repl);
         assert!(
             ok,
-            "plain TCP (replication={repl}) refused before the rewrite: {err}"
+            "PostgreSQL {version}: plain TCP (replication={repl}) refused before the rewrite: {err}"
         );
+        rows += 1;
     }
 
-    let settings = ServerSettings::new(PgVersion::V15, true);
+    let settings = ServerSettings::new(PgVersion::new(version).unwrap(), true);
     let before = HbaFile::parse_str(PERMISSIVE, settings.clone());
     let rewritten = enforce_tls(&before);
     let after = HbaFile::parse_str(&rewritten.text, settings);
@@ -96,7 +126,7 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
     cluster.reload().unwrap();
     assert!(
         !cluster.log_since(from).contains("was not reloaded"),
-        "the server did not take the rewritten file:\n{}",
+        "PostgreSQL {version} did not take the rewritten file:\n{}",
         cluster.log_since(from)
     );
 
@@ -104,7 +134,7 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let (ok, err) = attempt(&cluster, "disable", repl);
         assert!(
             !ok,
-            "plain TCP (replication={repl}) still gets in:\n{}",
+            "PostgreSQL {version}: plain TCP (replication={repl}) still gets in:\n{}",
             rewritten.text
         );
         let predicted = evaluate(
@@ -115,13 +145,15 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let msg = predicted.message.expect("a refusal message");
         assert!(
             err.contains(&msg),
-            "server said {err:?}, pgtls predicted {msg:?}"
+            "PostgreSQL {version} said {err:?}, pgtls predicted {msg:?}"
         );
+        rows += 1;
         let (ok, err) = attempt(&cluster, "require", repl);
         assert!(
             ok,
-            "TLS (replication={repl}) refused after the rewrite: {err}"
+            "PostgreSQL {version}: TLS (replication={repl}) refused after the rewrite: {err}"
         );
+        rows += 1;
     }
     // Comments and unrelated lines are kept byte for byte.
     assert!(
@@ -134,4 +166,5 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
             .text
             .contains("hostssl  all all 127.0.0.1/32 trust   # loopback\n")
     );
+    rows
 }
