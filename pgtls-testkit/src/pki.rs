@@ -206,7 +206,7 @@ impl OpensslCa {
     /// Cross-signs the intermediate `ca` (made by [`OpensslCa::intermediate`]: its
     /// request and key): a certificate `out` (relative to this CA's directory) with
     /// `ca`'s name, key and CA extensions, issued by this CA for ten years.
-    pub fn cross_sign(&self, ca: &OpensslCa, out: &str) -> Result<(), String> {
+    pub fn cross_sign(&self, ca: &Self, out: &str) -> Result<(), String> {
         let file = |suffix: &str| ca.dir.join(format!("{}.{suffix}", ca.name));
         let (csr, ext) = (file("csr"), file("ext"));
         for f in [&csr, &ext] {
