@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::Instant;
 
 use pgtls_hba::{HbaFile, PgVersion, Replication, Request, ServerSettings, enforce_tls, evaluate};
 use pgtls_testkit::{Cluster, openssl, require_openssl};
@@ -71,25 +70,7 @@ fn attempt(c: &Cluster, sslmode: &str, replication: bool) -> (bool, String) {
 #[test]
 fn enforced_file_refuses_plain_tcp_on_every_server_version() {
     require_openssl().unwrap();
-    let started = Instant::now();
-    let versions = pgtls_testkit::pg_versions().unwrap();
-    let results: Vec<(u32, usize, f64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|&v| s.spawn(move || (v, run_version(v), started.elapsed().as_secs_f64())))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for (v, rows, secs) in &results {
-        println!("PostgreSQL {v}: {rows} rows agree with the server; done at {secs:.1} s");
-        assert!(*rows > 0, "PostgreSQL {v}: the suite ran no rows");
-    }
-    assert_eq!(results.len(), versions.len());
-    println!(
-        "{} rows on {versions:?} in {:.1} s",
-        results.iter().map(|r| r.1).sum::<usize>(),
-        started.elapsed().as_secs_f64()
-    );
+    pgtls_testkit::rows_on_every_version(run_version);
 }
 
 /// The scenario on a server of `version`; the rows run (a failed row panics,
