@@ -38,8 +38,11 @@
 //!   file's owner and mode (`check_ssl_key_file_permissions`: owned by the
 //!   server's user, taken as the data directory's owner, and no group or
 //!   world access; or owned by root and at most group read), the key, the
-//!   key matching the certificate, `ssl_ca_file`, then the CRLs; every
-//!   failure there stops a starting server.
+//!   key matching the certificate, the OpenSSL lists (`ssl_ecdh_curve`
+//!   before 18, `ssl_groups` from 18, `ssl_ciphers`, `ssl_tls13_ciphers`
+//!   from 18: what every OpenSSL refuses is an error, what only some do a
+//!   warning), `ssl_ca_file`, then the CRLs; every failure there stops a
+//!   starting server.
 //! * With a CRL configured the server sets `X509_V_FLAG_CRL_CHECK_ALL`: every
 //!   certificate of a client's chain, the root included, needs a current CRL
 //!   from its issuer, so every CA in `ssl_ca_file` needs one.
