@@ -716,13 +716,17 @@ fn check_openssl_lists(cx: &mut Ctx<'_>) {
         let (verdict, codes, fix) = if v18 {
             (
                 tls_lists::groups(&s.value),
-                ("groups-invalid", "groups-openssl"),
+                ("groups-invalid", "groups-openssl", "groups-openssl"),
                 "use group names separated by colons that every OpenSSL knows, such as X25519:prime256v1 (the default)",
             )
         } else {
             (
                 tls_lists::ecdh_curve(&s.value),
-                ("ecdh-curve-invalid", "ecdh-curve-invalid"),
+                (
+                    "ecdh-curve-invalid",
+                    "ecdh-curve-invalid",
+                    "ecdh-curve-invalid",
+                ),
                 "use one curve's OpenSSL short name, such as prime256v1 (the default) or secp384r1",
             )
         };
@@ -739,7 +743,7 @@ fn check_openssl_lists(cx: &mut Ctx<'_>) {
             s.clone(),
             shown,
             tls_lists::ciphers(&s.value, v18),
-            ("ciphers-invalid", "ciphers-openssl"),
+            ("ciphers-invalid", "ciphers-openssl", "ciphers-ignored"),
             "use an OpenSSL cipher string that selects TLS 1.2 ciphers, such as HIGH:MEDIUM:+3DES:!aNULL (the default) or HIGH:!aNULL",
         ));
     }
@@ -750,20 +754,31 @@ fn check_openssl_lists(cx: &mut Ctx<'_>) {
                 s.clone(),
                 shown,
                 tls_lists::tls13_ciphers(&s.value),
-                ("tls13-ciphers-invalid", "tls13-ciphers-openssl"),
+                ("tls13-ciphers-invalid", "tls13-ciphers-openssl", "tls13-ciphers-ignored"),
                 "use TLS 1.3 suite names separated by colons, such as TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256, or '' for OpenSSL's default",
             ));
         }
     }
-    for (s, shown, verdict, (bad, depends), fix) in lists {
+    for (s, shown, verdict, (bad, depends, ignored), fix) in lists {
         match verdict {
             Verdict::Fine => {}
             Verdict::Invalid { why, logged } => cx.push(
                 Severity::Error,
                 bad,
                 at(Some(&s)),
-                format!("{shown} = '{}': {why} ({logged})", s.value),
+                if why.contains(&logged) {
+                    format!("{shown} = '{}': {why}", s.value)
+                } else {
+                    format!("{shown} = '{}': {why} ({logged})", s.value)
+                },
                 Some(fix.into()),
+            ),
+            Verdict::Ignored(why) => cx.push(
+                Severity::Warning,
+                ignored,
+                at(Some(&s)),
+                format!("{shown} = '{}': {why}", s.value),
+                Some("remove the names OpenSSL ignores (or correct them)".into()),
             ),
             Verdict::Depends(why) => cx.push(
                 Severity::Warning,

@@ -20,6 +20,8 @@ pub(super) enum Verdict {
     Invalid { why: String, logged: String },
     /// Accepted by some OpenSSL and not by another: why.
     Depends(String),
+    /// Accepted, with names every OpenSSL drops without a word: which.
+    Ignored(String),
 }
 
 /// The elliptic curves of OpenSSL 1.1.1 and 3.0 by short name
@@ -365,16 +367,16 @@ pub(super) fn tls13_ciphers(value: &str) -> Verdict {
             }
         ));
     }
-    if !unknown.is_empty() {
-        notes.push(format!(
-            "OpenSSL drops {} without a word (not a TLS 1.3 suite it knows)",
-            unknown.join(", ")
-        ));
+    if !notes.is_empty() {
+        return Verdict::Depends(notes.join("; "));
     }
-    if notes.is_empty() {
+    if unknown.is_empty() {
         Verdict::Fine
     } else {
-        Verdict::Depends(notes.join("; "))
+        Verdict::Ignored(format!(
+            "OpenSSL drops {} without a word: no TLS 1.3 suite has that name",
+            unknown.join(", ")
+        ))
     }
 }
 
@@ -738,24 +740,27 @@ pub(super) fn ciphers(value: &str, v18: bool) -> Verdict {
         String::new()
     } else {
         format!(
-            " ({} {} no cipher OpenSSL knows; names are compared with case, and TLS 1.3 suites are {})",
+            " (OpenSSL knows no cipher named {}; names are compared with case, and TLS 1.3 suites {})",
             unknown.join(", "),
-            if unknown.len() == 1 { "is" } else { "are" },
             if v18 {
-                "ssl_tls13_ciphers"
+                "are ssl_tls13_ciphers"
             } else {
-                "not set here"
+                "cannot be chosen before PostgreSQL 18"
             }
         )
     };
     match selected {
-        Adds::Every => Verdict::Fine,
+        Adds::Every if unknown.is_empty() => Verdict::Fine,
+        Adds::Every => Verdict::Ignored(format!(
+            "OpenSSL ignores {} without a word: no cipher has that name",
+            unknown.join(", ")
+        )),
         Adds::SomeOpenssl => Verdict::Depends(format!(
             "'{value}' selects only ciphers OpenSSL 3 leaves out: a server on OpenSSL 3 refuses to start ({logged}), one on OpenSSL 1.1.1 starts{unknown_note}"
         )),
         Adds::Nothing => Verdict::Invalid {
             why: format!(
-                "'{value}' selects no TLS 1.2 cipher{unknown_note}: a server on OpenSSL 3 refuses to start, and one on OpenSSL 1.1.1 (its 2018 release: the 12/13 builds here) starts and refuses every TLS 1.2 client"
+                "'{value}' selects no TLS 1.2 cipher{unknown_note}: a server on OpenSSL 3 refuses to start ({logged}), and one on OpenSSL 1.1.1 (its 2018 release: the 12/13 builds here) starts and refuses every TLS 1.2 client"
             ),
             logged: logged.to_owned(),
         },
@@ -778,7 +783,6 @@ mod tests {
             "HIGH MEDIUM",
             "HIGH,MEDIUM",
             "HIGH;MEDIUM",
-            "nope:HIGH",
             "DEFAULT:@SECLEVEL=0",
             "DEFAULT:@STRENGTH",
             "HIGH:",
@@ -813,6 +817,7 @@ mod tests {
                 ciphers(bad, true)
             );
         }
+        assert!(matches!(ciphers("nope:HIGH", false), Verdict::Ignored(_)));
         for depends in [
             "MEDIUM",
             "RC4",
@@ -886,6 +891,10 @@ mod tests {
         }
         assert!(matches!(
             tls13_ciphers("nope:TLS_AES_128_GCM_SHA256"),
+            Verdict::Ignored(_)
+        ));
+        assert!(matches!(
+            tls13_ciphers("TLS_SHA256_SHA256"),
             Verdict::Depends(_)
         ));
     }
