@@ -39,10 +39,50 @@ fn doctor(dir: &Path, extra: &[&str]) -> (i32, Vec<Value>) {
         )
     });
     assert_eq!(v["schema_version"], 1);
+    keys_match_schema(&v);
     (
         o.status.code().unwrap(),
         v["findings"].as_array().unwrap().clone(),
     )
+}
+
+/// The report's keys, and every finding's, are the properties of the checked-in schema
+/// (`docs/schemas/doctor-report.json`, held to the serializer by tests/report_schemas.rs),
+/// its required ones included; each severity is one the schema lists.
+fn keys_match_schema(v: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas/doctor-report.json");
+    let schema: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let check = |obj: &Value, schema: &Value, what: &str| {
+        let mut got: Vec<&str> = obj
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{what}: {obj}");
+        for r in schema["required"].as_array().unwrap() {
+            assert!(!obj[r.as_str().unwrap()].is_null(), "{what}: no {r}: {obj}");
+        }
+    };
+    check(v, &schema, "doctor report");
+    let severities: Vec<&Value> = schema["$defs"]["Severity"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["const"])
+        .collect();
+    for f in v["findings"].as_array().unwrap() {
+        check(f, &schema["$defs"]["Finding"], "doctor finding");
+        assert!(severities.contains(&&f["severity"]), "{f}");
+    }
 }
 
 fn codes(findings: &[Value], severity: &str) -> Vec<String> {

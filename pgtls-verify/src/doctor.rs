@@ -105,6 +105,7 @@ impl Severity {
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Finding {
     /// Severity.
@@ -123,9 +124,10 @@ pub struct Finding {
 
 /// The findings of one data directory.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Report {
-    /// [`SCHEMA_VERSION`].
+    /// The version of this report's shape ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// The findings, in the order they were made.
     pub findings: Vec<Finding>,
