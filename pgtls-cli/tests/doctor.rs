@@ -1326,7 +1326,7 @@ fn list_rows_on(v: u32, c: &mut Cluster) -> (usize, String) {
     c.append_conf("ssl_min_protocol_version = 'TLSv1.2'\n")
         .unwrap();
     let data = c.data_dir();
-    let openssl3 = server_on_openssl3(&c);
+    let openssl3 = server_on_openssl3(c);
     let full = pgtls_testkit::full_matrix(v).unwrap();
     let mut ran = 0;
     let mut outcomes = Vec::new();
@@ -1378,10 +1378,10 @@ fn list_rows_on(v: u32, c: &mut Cluster) -> (usize, String) {
                 if r.code == Some("ciphers-invalid") {
                     // OpenSSL 1.1.1 started with no TLS 1.2 cipher: TLS 1.2 clients
                     // are refused, TLS 1.3 ones get in.
-                    let o = psql_ok(&c, "sslmode=require ssl_max_protocol_version=TLSv1.2");
+                    let o = psql_ok(c, "sslmode=require ssl_max_protocol_version=TLSv1.2");
                     assert!(!o.status.success(), "{what}: a TLS 1.2 client got in");
                     assert!(stderr(&o).contains("SSL error"), "{what}: {}", stderr(&o));
-                    let o = psql_ok(&c, "sslmode=require");
+                    let o = psql_ok(c, "sslmode=require");
                     assert!(o.status.success(), "{what}: {}", stderr(&o));
                 }
                 c.stop().unwrap();

@@ -749,17 +749,15 @@ fn check_openssl_lists(cx: &mut Ctx<'_>) {
             "use an OpenSSL cipher string that selects TLS 1.2 ciphers, such as HIGH:MEDIUM:+3DES:!aNULL (the default) or HIGH:!aNULL",
         ));
     }
-    if v18 {
-        if let Some(s) = cx.setting("ssl_tls13_ciphers").cloned() {
-            let shown = s.name.clone();
-            lists.push((
-                s.clone(),
-                shown,
-                tls_lists::tls13_ciphers(&s.value),
-                ("tls13-ciphers-invalid", "tls13-ciphers-openssl", "tls13-ciphers-ignored"),
-                "use TLS 1.3 suite names separated by colons, such as TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256, or '' for OpenSSL's default",
-            ));
-        }
+    if let Some(s) = cx.setting("ssl_tls13_ciphers").filter(|_| v18).cloned() {
+        let shown = s.name.clone();
+        lists.push((
+            s.clone(),
+            shown,
+            tls_lists::tls13_ciphers(&s.value),
+            ("tls13-ciphers-invalid", "tls13-ciphers-openssl", "tls13-ciphers-ignored"),
+            "use TLS 1.3 suite names separated by colons, such as TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256, or '' for OpenSSL's default",
+        ));
     }
     for (s, shown, verdict, (bad, depends, ignored), fix) in lists {
         match verdict {
