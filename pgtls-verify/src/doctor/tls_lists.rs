@@ -603,9 +603,10 @@ const CIPHER_ALIASES: &[&str] = &[
     "SUITEB128",
     "SUITEB128ONLY",
     "SUITEB192",
-    "CBC",
 ];
 
+/// (`CBC` is an alias from OpenSSL 3.0 on.)
+///
 /// Aliases whose ciphers OpenSSL 3 has left out (or, like MEDIUM, has none
 /// of at its default build): a list of only these selects nothing there.
 const CIPHER_ALIASES_OLD: &[&str] = &[
@@ -643,6 +644,7 @@ fn cipher_name(name: &str) -> Adds {
     if CIPHER_NAMES.contains(&name) || CIPHER_ALIASES.contains(&name) {
         Adds::Every
     } else if CIPHER_ALIASES_OLD.contains(&name)
+        || name == "CBC"
         || (name.contains('-')
             && ["RC4", "DES", "SEED", "IDEA", "RC2", "GOST", "EXP"]
                 .iter()
@@ -677,6 +679,7 @@ pub(super) fn ciphers(value: &str, v18: bool) -> Verdict {
     let mut rest = value;
     let mut selected = Adds::Nothing;
     let mut unknown = Vec::new();
+    let mut partial = Vec::new();
     if let Some(r) = rest.strip_prefix("DEFAULT") {
         selected = Adds::Every;
         rest = r.strip_prefix(':').unwrap_or(r);
@@ -730,6 +733,9 @@ pub(super) fn ciphers(value: &str, v18: bool) -> Verdict {
                 if adds == Adds::Nothing {
                     unknown.push(word);
                 }
+                if adds == Adds::SomeOpenssl {
+                    partial.push(word);
+                }
                 selected = selected.max(adds);
             }
             '!' | '-' if word == "ALL" => selected = Adds::Nothing,
@@ -756,7 +762,8 @@ pub(super) fn ciphers(value: &str, v18: bool) -> Verdict {
             unknown.join(", ")
         )),
         Adds::SomeOpenssl => Verdict::Depends(format!(
-            "'{value}' selects only ciphers OpenSSL 3 leaves out: a server on OpenSSL 3 refuses to start ({logged}), one on OpenSSL 1.1.1 starts{unknown_note}"
+            "'{value}' selects ciphers only through {}, which not every OpenSSL has{unknown_note}: OpenSSL 3 has no RC4, 3DES, DES, SEED, IDEA, RC2, MD5, MEDIUM, LOW, export or GOST cipher (a server on it refuses to start: {logged}), OpenSSL 1.1.1 has some, and CBC is an alias of OpenSSL 3.0 and later",
+            partial.join(", ")
         )),
         Adds::Nothing => Verdict::Invalid {
             why: format!(
@@ -820,6 +827,7 @@ mod tests {
         assert!(matches!(ciphers("nope:HIGH", false), Verdict::Ignored(_)));
         for depends in [
             "MEDIUM",
+            "CBC",
             "RC4",
             "3DES",
             "SEED",
