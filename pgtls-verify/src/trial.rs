@@ -1001,8 +1001,8 @@ pub fn warn_ip_hosts(server_cert: &[u8], hosts: &[String]) -> Vec<Warning> {
             code: WarningCode::IpHostOldLibpq,
             message: format!(
                 "--host {host}{printed}: {which} match no iPAddress SAN (and no CN when a \
-                 dNSName SAN is present): their verify-full with host={host} fails with \
-                 \"{msg}\"; libpq 15 and newer accept it. For older clients connect with a DNS \
+                 dNSName SAN is present): their verify-full with host={host} fails ({msg}); \
+                 libpq 15 and newer accept it. For older clients connect with a DNS \
                  --host name (hostaddr={host} next to it keeps the address)"
             ),
         });
@@ -1053,7 +1053,7 @@ pub fn warn_client_crl(
         code: WarningCode::ClientCrl,
         message: format!(
             "libpq here loads a CRL the printed connection strings do not name ({}) and then \
-             refuses this server: \"{}\" ({}); move that file away (libpq reads \
+             refuses this server ({}: {}); move that file away (libpq reads \
              ~/.postgresql/root.crl under verify-ca and verify-full whenever sslcrl and \
              sslcrldir are unset), or unset PGSSLCRL/PGSSLCRLDIR",
             crl.detail,
