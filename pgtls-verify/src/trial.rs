@@ -1320,7 +1320,7 @@ mod tests {
             find_install(Some(&d12), Some(&root.path().join("nope")), None, None, &[]).unwrap_err();
         assert!(matches!(e, FindError::PsqlMissing { .. }), "{e}");
         // PATH: the first directory that has it.
-        let path = std::env::join_paths([d12.clone(), other.clone(), d14.clone()]).unwrap();
+        let path = std::env::join_paths([&d12, &other, &d14]).unwrap();
         assert_eq!(find_on_path(&path, "psql"), Some(other.join("psql")));
         assert_eq!(find_on_path(&path, "nothing"), None);
     }
