@@ -103,7 +103,10 @@ fn read_client(install: &Install) -> Result<ClientReport, CliError> {
         .output()
         .map_err(|e| CliError::io("cannot run", psql, e))?;
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    // `--version` again: a program the loader does not trace (static, not glibc's loader)
+    // then only prints its version, and the trace names no libpq.
     let trace = client_command(install)
+        .arg("--version")
         .env("LD_TRACE_LOADED_OBJECTS", "1")
         .stdin(Stdio::null())
         .output()
