@@ -146,6 +146,12 @@ check_build() {
       die "$dir/bin/psql resolves libpq.so.5 to '$libpq', not to $dir/lib"
     out=$(LD_LIBRARY_PATH="$dir/lib" "$dir/bin/psql" --version 2>&1) || die "$dir/bin/psql does not run: $out"
   fi
+  # The PyPI builds' pg_config, PGXS and server headers build the PostgreSQL
+  # extension (examples/pg-extension) for that version.
+  if [ -x "$dir/bin/pg_config" ]; then
+    [ -f "$("$dir/bin/pg_config" --pgxs)" ] && [ -f "$("$dir/bin/pg_config" --includedir-server)/postgres.h" ] ||
+      die "$dir/bin/pg_config: no PGXS ($("$dir/bin/pg_config" --pgxs)) or no server headers"
+  fi
   if LD_LIBRARY_PATH="$dir/lib" ldd "$dir/bin/postgres" | grep -q 'not found'; then
     die "$dir/bin/postgres lacks libraries: $(LD_LIBRARY_PATH="$dir/lib" ldd "$dir/bin/postgres" | grep 'not found' | tr -s ' \t\n' ' ')"
   fi

@@ -17,10 +17,17 @@
 
 PG_MODULE_MAGIC;
 
+/* PostgreSQL 18 replaced pg_attribute_noreturn() with pg_noreturn. */
+#ifdef pg_attribute_noreturn
+#define EXT_NORETURN pg_attribute_noreturn()
+#else
+#define EXT_NORETURN pg_noreturn
+#endif
+
 #define TEXT_ARG(n) (const uint8_t *)VARDATA_ANY(PG_GETARG_TEXT_PP(n)), VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(n))
 
 /* Copies the message, frees the error object, then raises. */
-static void pg_attribute_noreturn() raise_pgtls(const char *what, pgtls_status status,
+static void EXT_NORETURN raise_pgtls(const char *what, pgtls_status status,
                                                 pgtls_error *err) {
   char message[1024];
   const char *m = err ? pgtls_error_message(err) : pgtls_status_str(status);

@@ -39,10 +39,50 @@ fn doctor(dir: &Path, extra: &[&str]) -> (i32, Vec<Value>) {
         )
     });
     assert_eq!(v["schema_version"], 1);
+    keys_match_schema(&v);
     (
         o.status.code().unwrap(),
         v["findings"].as_array().unwrap().clone(),
     )
+}
+
+/// The report's keys, and every finding's, are the properties of the checked-in schema
+/// (`docs/schemas/doctor-report.json`, held to the serializer by tests/report_schemas.rs),
+/// its required ones included; each severity is one the schema lists.
+fn keys_match_schema(v: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas/doctor-report.json");
+    let schema: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let check = |obj: &Value, schema: &Value, what: &str| {
+        let mut got: Vec<&str> = obj
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{what}: {obj}");
+        for r in schema["required"].as_array().unwrap() {
+            assert!(!obj[r.as_str().unwrap()].is_null(), "{what}: no {r}: {obj}");
+        }
+    };
+    check(v, &schema, "doctor report");
+    let severities: Vec<&Value> = schema["$defs"]["Severity"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["const"])
+        .collect();
+    for f in v["findings"].as_array().unwrap() {
+        check(f, &schema["$defs"]["Finding"], "doctor finding");
+        assert!(severities.contains(&&f["severity"]), "{f}");
+    }
 }
 
 fn codes(findings: &[Value], severity: &str) -> Vec<String> {
@@ -958,11 +998,13 @@ fn version_dependent_rules() {
     let _t = Timer::start("version_dependent_rules");
     let versions = pgtls_testkit::pg_versions().unwrap();
     assert!(!versions.is_empty(), "no version to run");
+    let (mut versions_run, mut list_rows) = (0, 0);
     for v in versions {
         let started = Instant::now();
         let (mut c, _ca) = tls_cluster_of(v);
         let data = c.data_dir();
         let conf = seclevel0_conf(&c.socket_dir());
+        versions_run += 1;
         fs::create_dir(data.join("crl")).unwrap();
         own(&c);
         c.append_conf("ssl_ciphers = 'DEFAULT:@SECLEVEL=0'\n")
@@ -1043,5 +1085,328 @@ fn version_dependent_rules() {
             },
             started.elapsed().as_secs_f64()
         );
+        c.stop().unwrap();
+        let (n, outcomes) = list_rows_on(v, &mut c);
+        list_rows += n;
+        println!("{outcomes}");
     }
+    println!("version_dependent_rules: {versions_run} versions, {list_rows} OpenSSL list rows");
+}
+
+/// What the server does with a setting of an OpenSSL list at startup.
+#[derive(Clone, Copy, Debug)]
+enum Start {
+    /// It starts.
+    Starts,
+    /// It refuses to start and logs this (doctor's message quotes it too).
+    Refuses(&'static str),
+}
+
+/// One value of an OpenSSL list: the `postgresql.auto.conf` lines, the versions it
+/// concerns, doctor's finding (`None`: none of these codes and no error; a code ending
+/// in `-invalid` is an error, the others warnings), what a server on OpenSSL 3 and one on
+/// OpenSSL 1.1.1 do, and whether it runs on every version it concerns (what differs
+/// between versions or OpenSSLs) or only where the whole matrix runs.
+struct ListRow {
+    lines: &'static str,
+    versions: std::ops::RangeInclusive<u32>,
+    code: Option<&'static str>,
+    openssl3: Start,
+    openssl111: Start,
+    everywhere: bool,
+}
+
+const NO_TLS12_CIPHER: &str = "could not set the cipher list (no valid ciphers available)";
+const NO_TLS12_CIPHER_18: &str =
+    "could not set the TLSv1.2 cipher list (no valid ciphers available)";
+const NO_GROUPS: &str = "could not set group names specified in ssl_groups";
+
+fn list_rows() -> Vec<ListRow> {
+    use Start::{Refuses, Starts};
+    let row = |lines, versions, code, openssl3, openssl111, everywhere| ListRow {
+        lines,
+        versions,
+        code,
+        openssl3,
+        openssl111,
+        everywhere,
+    };
+    vec![
+        // ssl_ecdh_curve before 18: one curve's short name, as OBJ_sn2nid takes it.
+        row(
+            "ssl_ecdh_curve = 'P-256'",
+            12..=17,
+            Some("ecdh-curve-invalid"),
+            Refuses("ECDH: unrecognized curve name: P-256"),
+            Refuses("ECDH: unrecognized curve name: P-256"),
+            true,
+        ),
+        row(
+            "ssl_ecdh_curve = 'X25519'",
+            12..=17,
+            Some("ecdh-curve-invalid"),
+            Refuses("ECDH: could not create key"),
+            Refuses("ECDH: could not create key"),
+            false,
+        ),
+        row(
+            "ssl_ecdh_curve = 'prime256v1:secp384r1'",
+            12..=17,
+            Some("ecdh-curve-invalid"),
+            Refuses("ECDH: unrecognized curve name: prime256v1:secp384r1"),
+            Refuses("ECDH: unrecognized curve name: prime256v1:secp384r1"),
+            false,
+        ),
+        row(
+            "ssl_ecdh_curve = 'secp384r1'",
+            12..=17,
+            None,
+            Starts,
+            Starts,
+            false,
+        ),
+        // ssl_groups (18): a list; ssl_ecdh_curve is its old name and the later line wins.
+        row(
+            "ssl_groups = 'X25519:nope'",
+            18..=18,
+            Some("groups-invalid"),
+            Refuses(NO_GROUPS),
+            Refuses(NO_GROUPS),
+            true,
+        ),
+        row(
+            "ssl_groups = ''",
+            18..=18,
+            Some("groups-invalid"),
+            Refuses(NO_GROUPS),
+            Refuses(NO_GROUPS),
+            true,
+        ),
+        row(
+            "ssl_groups = 'prime256v1:'",
+            18..=18,
+            Some("groups-invalid"),
+            Refuses(NO_GROUPS),
+            Refuses(NO_GROUPS),
+            true,
+        ),
+        row(
+            "ssl_ecdh_curve = 'prime256v1'\nssl_groups = 'nope'",
+            18..=18,
+            Some("groups-invalid"),
+            Refuses(NO_GROUPS),
+            Refuses(NO_GROUPS),
+            true,
+        ),
+        row(
+            "ssl_groups = 'nope'\nssl_ecdh_curve = 'X25519:P-256'",
+            18..=18,
+            None,
+            Starts,
+            Starts,
+            true,
+        ),
+        row(
+            "ssl_groups = 'ffdhe2048'",
+            18..=18,
+            Some("groups-openssl"),
+            Starts,
+            Refuses(NO_GROUPS),
+            true,
+        ),
+        // ssl_ciphers, every version: a syntax error stops every server...
+        row(
+            "ssl_ciphers = 'HIGH:!'",
+            12..=17,
+            Some("ciphers-invalid"),
+            Refuses(NO_TLS12_CIPHER),
+            Refuses(NO_TLS12_CIPHER),
+            false,
+        ),
+        row(
+            "ssl_ciphers = 'DEFAULT:@SECLEVEL=x'",
+            18..=18,
+            Some("ciphers-invalid"),
+            Refuses(NO_TLS12_CIPHER_18),
+            Refuses(NO_TLS12_CIPHER_18),
+            true,
+        ),
+        // ...a list that selects nothing stops one on OpenSSL 3; OpenSSL 1.1.1 of 2018
+        // starts, and refuses every TLS 1.2 client (checked below)...
+        row(
+            "ssl_ciphers = 'high'",
+            12..=17,
+            Some("ciphers-invalid"),
+            Refuses(NO_TLS12_CIPHER),
+            Starts,
+            true,
+        ),
+        row(
+            "ssl_ciphers = 'high'",
+            18..=18,
+            Some("ciphers-invalid"),
+            Refuses(NO_TLS12_CIPHER_18),
+            Starts,
+            true,
+        ),
+        // ...ciphers OpenSSL 3 left out depend on the server's OpenSSL...
+        row(
+            "ssl_ciphers = 'MEDIUM'",
+            12..=17,
+            Some("ciphers-openssl"),
+            Refuses(NO_TLS12_CIPHER),
+            Starts,
+            true,
+        ),
+        // ...names no cipher has are ignored...
+        row(
+            "ssl_ciphers = 'nope:HIGH'",
+            12..=18,
+            Some("ciphers-ignored"),
+            Starts,
+            Starts,
+            false,
+        ),
+        // ...and the default, as written out, is fine.
+        row(
+            "ssl_ciphers = 'HIGH:MEDIUM:+3DES:!aNULL'",
+            12..=18,
+            None,
+            Starts,
+            Starts,
+            false,
+        ),
+        // ssl_tls13_ciphers (18): unknown names are dropped; none left stops the server.
+        row(
+            "ssl_tls13_ciphers = 'nope'",
+            18..=18,
+            Some("tls13-ciphers-invalid"),
+            Refuses("could not set the TLSv1.3 cipher suites (no valid ciphers available)"),
+            Refuses("could not set the TLSv1.3 cipher suites (no valid ciphers available)"),
+            true,
+        ),
+        row(
+            "ssl_tls13_ciphers = 'nope:TLS_AES_256_GCM_SHA384'",
+            18..=18,
+            Some("tls13-ciphers-ignored"),
+            Starts,
+            Starts,
+            true,
+        ),
+        row(
+            "ssl_tls13_ciphers = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256'",
+            18..=18,
+            None,
+            Starts,
+            Starts,
+            false,
+        ),
+    ]
+}
+
+/// The codes of the OpenSSL-list findings.
+const LIST_CODES: [&str; 9] = [
+    "ecdh-curve-invalid",
+    "groups-invalid",
+    "groups-openssl",
+    "ciphers-invalid",
+    "ciphers-openssl",
+    "ciphers-ignored",
+    "tls13-ciphers-invalid",
+    "tls13-ciphers-openssl",
+    "tls13-ciphers-ignored",
+];
+
+/// The rows of [`list_rows`] on a (stopped) cluster of [`tls_cluster_of`] `v`, one
+/// value at a time in `postgresql.auto.conf`: doctor's finding, then the real server
+/// started with the value. Returns the rows run and their outcomes.
+fn list_rows_on(v: u32, c: &mut Cluster) -> (usize, String) {
+    let started = Instant::now();
+    // 12's default minimum is TLSv1 (an error of its own).
+    c.append_conf("ssl_min_protocol_version = 'TLSv1.2'\n")
+        .unwrap();
+    let data = c.data_dir();
+    let openssl3 = server_on_openssl3(c);
+    let full = pgtls_testkit::full_matrix(v).unwrap();
+    let mut ran = 0;
+    let mut outcomes = Vec::new();
+    for r in list_rows() {
+        if !r.versions.contains(&v) || !(r.everywhere || full) {
+            continue;
+        }
+        ran += 1;
+        let what = format!("PostgreSQL {v}, {}", r.lines.replace('\n', "; "));
+        let start = if openssl3 { r.openssl3 } else { r.openssl111 };
+        c.write_file(
+            "postgresql.auto.conf",
+            format!("{}\n", r.lines).as_bytes(),
+            0o600,
+        )
+        .unwrap();
+        let last_line = r.lines.lines().count();
+        match r.code {
+            Some(code) if code.ends_with("-invalid") => {
+                let f = only_error(&data, &[], code);
+                assert_eq!(f["line"], last_line, "{what}: {f}");
+                if let Start::Refuses(logged) = r.openssl3 {
+                    assert!(message(&f).contains(logged), "{what}: {f}");
+                }
+            }
+            Some(code) => {
+                let f = no_error(&data, &[]);
+                let w = f.iter().find(|f| f["code"] == code);
+                let w = w.unwrap_or_else(|| panic!("{what}: no {code}: {f:#?}"));
+                assert_eq!(w["severity"], "warning", "{what}: {w}");
+                let said = if code.ends_with("-openssl") {
+                    "depends on the server's OpenSSL"
+                } else {
+                    "without a word"
+                };
+                assert!(message(w).contains(said), "{what}: {w}");
+            }
+            None => {
+                let f = no_error(&data, &[]);
+                assert!(
+                    !f.iter()
+                        .any(|f| LIST_CODES.contains(&f["code"].as_str().unwrap())),
+                    "{what}: {f:#?}"
+                );
+            }
+        }
+        match (start, c.try_start()) {
+            (Start::Starts, Ok(())) => {
+                if r.code == Some("ciphers-invalid") {
+                    // OpenSSL 1.1.1 started with no TLS 1.2 cipher: TLS 1.2 clients
+                    // are refused, TLS 1.3 ones get in.
+                    let o = psql_ok(c, "sslmode=require ssl_max_protocol_version=TLSv1.2");
+                    assert!(!o.status.success(), "{what}: a TLS 1.2 client got in");
+                    assert!(stderr(&o).contains("SSL error"), "{what}: {}", stderr(&o));
+                    let o = psql_ok(c, "sslmode=require");
+                    assert!(o.status.success(), "{what}: {}", stderr(&o));
+                }
+                c.stop().unwrap();
+                outcomes.push(format!("{}: starts", r.lines.replace('\n', "; ")));
+            }
+            (Start::Refuses(logged), Err(e)) => {
+                let fatal = format!("FATAL:  {logged}");
+                assert!(e.contains(&fatal), "{what}: want {fatal:?}: {e}");
+                outcomes.push(format!("{}: refused", r.lines.replace('\n', "; ")));
+            }
+            (want, got) => panic!("{what}: want {want:?}, the server: {got:?}"),
+        }
+    }
+    assert!(ran > 0, "PostgreSQL {v}: no row ran");
+    let lib = if openssl3 {
+        "OpenSSL 3"
+    } else {
+        "OpenSSL 1.1.1"
+    };
+    (
+        ran,
+        format!(
+            "PostgreSQL {v} ({lib}), OpenSSL lists: {ran} rows, {:.1} s: {}",
+            started.elapsed().as_secs_f64(),
+            outcomes.join(", ")
+        ),
+    )
 }

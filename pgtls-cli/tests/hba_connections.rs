@@ -6,8 +6,11 @@
 //! meaning differs between versions (regular expressions, 16+; `clientname=`,
 //! 14+), the pg_ident.conf cases, and every fourth of the other attempts. A
 //! file a version refuses to load (backslash continuation and `clientname=`
-//! before 14) is checked as not loaded on that version (exit 3, the server's
-//! first error). Servers 12 and 13 are reached with psql/libpq 14.
+//! before 14, `include` before 16) is checked as not loaded on that version
+//! (exit 3, the server's first error); where only a line or two are new (the
+//! continuation, `clientname=`), that version then runs every attempt of the
+//! set on the file with those lines in a form it loads. Servers 12 and 13
+//! are reached with psql/libpq 14.
 //!
 //! One cluster (TCP on 127.0.0.1 and ::1, a Unix socket, `ssl = on` with a CA
 //! for client certificates, roles in nested groups; `ssl = off` for the last
@@ -27,7 +30,12 @@
 //!   past the pg_hba stage (it logs in, or a later step fails).
 //!
 //! Then `pgtls hba check` must give the same verdict, the same line and the
-//! same message, with exit codes per the contract in ARCHITECTURE.md. Two
+//! same message, with exit codes per the contract in ARCHITECTURE.md. The
+//! line is compared in full where the server logs it: the file (16+ names
+//! it, `Connection matched file "F" line N: "RAW"`; the `include` set has
+//! lines in files included by `include`, `include_if_exists` and
+//! `include_dir`, and in a file included from an included one), the number,
+//! and the text when the real run logged it. Two
 //! files the server refuses to load must give exit status 3 and its first
 //! error. Last, pg_ident.conf maps are exercised through `cert`
 //! authentication, and `pgtls hba map` must allow what the server let in
@@ -44,9 +52,9 @@ use pgtls_testkit::Cluster;
 
 mod hba_support;
 use hba_support::{
-    Conn, Outcome, ServerArgs, classify, client_hostname, first_load_error, interface_cidrs, judge,
-    judge_not_loaded, known_divergences_for, logged_line_any_version, make_certs, pgtls_check,
-    reload_and_sync,
+    Conn, Logged, Outcome, ServerArgs, classify, client_hostname, first_load_error,
+    interface_cidrs, judge, judge_logged, judge_not_loaded, known_divergences_for, logged_match,
+    make_certs, pgtls_check, reload_and_sync,
 };
 
 /// The method every line gets in the instrumented file.
@@ -164,6 +172,15 @@ struct HbaSet {
     /// Whether what the file does differs between versions: its attempts run
     /// on every version, not only in the sample.
     versioned: bool,
+    /// For servers older than `since`: lines of `lines` replaced by a form
+    /// they load, `(line, replacement)`. With any, the older servers refuse
+    /// the file as it is (checked) and then run the attempts on the replaced
+    /// one; without, they only refuse it.
+    older: &'static [(&'static str, &'static str)],
+    /// Files next to pg_hba.conf that it includes (`include`, `@file`), with
+    /// paths relative to the data directory: `(path, lines)`, the lines
+    /// written as in `lines` (the probe replaces their methods too).
+    files: &'static [(&'static str, &'static [&'static str])],
 }
 
 use Repl::{Logical, Physical};
@@ -174,6 +191,8 @@ const SETS: &[HbaSet] = &[
         name: "types-and-groups",
         since: 12,
         versioned: false,
+        older: &[],
+        files: &[],
         lines: &[
             "# connection types, ssl, groups, sameuser/samerole",
             "local      app       alice                     | scram-sha-256",
@@ -215,6 +234,8 @@ const SETS: &[HbaSet] = &[
         name: "keywords-and-replication",
         since: 12,
         versioned: false,
+        older: &[],
+        files: &[],
         lines: &[
             "host   replication   dave         127.0.0.1/32  | scram-sha-256",
             "host   all           dave         127.0.0.1/32  | reject",
@@ -247,6 +268,8 @@ const SETS: &[HbaSet] = &[
         name: "replication-and-superuser",
         since: 12,
         versioned: false,
+        older: &[],
+        files: &[],
         lines: &[
             "host   sameuser,samerole  all       127.0.0.1/32  | scram-sha-256",
             "host   all,replication    bob       127.0.0.1/32  | scram-sha-256",
@@ -269,6 +292,8 @@ const SETS: &[HbaSet] = &[
         name: "addresses",
         since: 12,
         versioned: false,
+        older: &[],
+        files: &[],
         lines: &[
             "# first match wins; each database name selects a group of lines",
             "host  d1   all  ::ffff:127.0.0.1/128     | scram-sha-256",
@@ -308,9 +333,14 @@ const SETS: &[HbaSet] = &[
     },
     HbaSet {
         name: "syntax",
-        // 12 and 13 refuse the backslash continuation line.
+        // 12 and 13 refuse the backslash continuation line: they get it joined.
         since: 14,
         versioned: false,
+        older: &[(
+            "host  app,\\\n      \"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
+            "host  app,\"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
+        )],
+        files: &[],
         lines: &[
             "# continuation, quoting, lists, @file, comments",
             "host  app,\\\n      \"quoted db\"   alice,carol  127.0.0.1/32  | scram-sha-256",
@@ -343,6 +373,12 @@ const SETS: &[HbaSet] = &[
         name: "certificates",
         since: 14,
         versioned: true,
+        // `clientname=` came in 14: 12 and 13 get the line without it.
+        older: &[(
+            "hostssl    postgres  all    127.0.0.1/32  | cert clientname=DN map=dns",
+            "hostssl    postgres  all    127.0.0.1/32  | cert map=dns",
+        )],
+        files: &[],
         lines: &[
             "hostssl    app       alice  127.0.0.1/32  | cert",
             "hostssl    app       carol  127.0.0.1/32  | cert map=emails",
@@ -371,6 +407,8 @@ const SETS: &[HbaSet] = &[
         name: "regex",
         since: 12,
         versioned: true,
+        older: &[],
+        files: &[],
         lines: &[
             "# 16+: a database or user name starting with / is a regular expression (no bar: the test splits on it)",
             "host  /^r[0-9]$     all           127.0.0.1/32  | scram-sha-256",
@@ -397,6 +435,78 @@ const SETS: &[HbaSet] = &[
             at(V4(false), "dave", "d1"),
         ],
     },
+    HbaSet {
+        name: "include",
+        // Before 16 `include` is an unknown connection type.
+        since: 16,
+        versioned: true,
+        older: &[],
+        lines: &[
+            "# 16+: include, include_if_exists (of a missing file too), include_dir",
+            "host  inc1  all  127.0.0.1/32  | scram-sha-256",
+            "include  conn-inc/a.conf",
+            "include_if_exists  conn-inc/missing.conf",
+            "include_if_exists  \"conn-inc/b.conf\"",
+            "host  inc3  all  127.0.0.1/32  | reject",
+            "include_dir  conn-inc.d",
+            "host  all  all  127.0.0.1/32  | reject",
+        ],
+        files: &[
+            (
+                "conn-inc/a.conf",
+                &[
+                    "# included by pg_hba.conf",
+                    "host  inc2  alice  127.0.0.1/32  | reject",
+                    "host  inc2,inc3  carol  127.0.0.1/32  | scram-sha-256",
+                ],
+            ),
+            (
+                "conn-inc/b.conf",
+                &[
+                    "host  inc3  bob  127.0.0.1/32  | scram-sha-256",
+                    "# relative to this file's directory",
+                    "include  c.conf",
+                ],
+            ),
+            (
+                "conn-inc/c.conf",
+                &["host  inc3,inc4  dave  127.0.0.1/32  | scram-sha-256"],
+            ),
+            // Read in name order; only `*.conf`.
+            (
+                "conn-inc.d/20-b.conf",
+                &["host  inc4  all  127.0.0.1/32  | scram-sha-256"],
+            ),
+            (
+                "conn-inc.d/10-a.conf",
+                &[
+                    "host  inc4  alice  127.0.0.1/32  | reject",
+                    "host  inc5  @users.list  127.0.0.1/32  | scram-sha-256",
+                ],
+            ),
+            ("conn-inc.d/users.list", &["bob, carol"]),
+            (
+                "conn-inc.d/ignored.txt",
+                &["host  all  all  127.0.0.1/32  | trust"],
+            ),
+        ],
+        attempts: &[
+            at(V4(false), "carol", "inc1"),
+            at(V4(false), "ghost", "inc1"),
+            at(V4(false), "alice", "inc2"),
+            at(V4(false), "carol", "inc2"),
+            at(V4(false), "bob", "inc3"),
+            at(V4(false), "dave", "inc3"),
+            at(V4(false), "carol", "inc3"),
+            at(V4(false), "alice", "inc3"),
+            at(V4(false), "alice", "inc4"),
+            at(V4(false), "dave", "inc4"),
+            at(V4(false), "carol", "inc4"),
+            at(V4(false), "bob", "inc5"),
+            at(V4(false), "alice", "inc5"),
+            at(Local, "carol", "inc1"),
+        ],
+    },
 ];
 
 /// Run last, after `ssl = off` is set: `hostssl` lines load (with a
@@ -405,6 +515,8 @@ const SSL_OFF_SET: HbaSet = HbaSet {
     name: "ssl-off",
     since: 12,
     versioned: false,
+    older: &[],
+    files: &[],
     lines: &[
         "hostssl    app  all    127.0.0.1/32  | reject",
         "host       app  alice  127.0.0.1/32  | scram-sha-256",
@@ -539,6 +651,24 @@ impl Oracle {
         (log, stderr)
     }
 
+    /// Writes `files` (paths in the data directory, `pg_hba.conf` among them)
+    /// and loads them; they must load. Returns the log of the reload.
+    fn load_files(&self, files: &[(&str, &str)]) -> String {
+        for (path, text) in files {
+            let dir = self.cluster.data_dir().join(path);
+            std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+            self.cluster
+                .write_file(path, text.as_bytes(), 0o600)
+                .unwrap();
+        }
+        let log = reload_and_sync(&self.cluster);
+        assert!(
+            !log.contains("was not reloaded"),
+            "the server refused a test file:\n{files:?}\nlog:\n{log}"
+        );
+        log
+    }
+
     /// Loads a pg_hba.conf that must load; returns the log of the reload.
     fn load(&self, text: &str) -> String {
         self.cluster.write_hba(text).unwrap();
@@ -556,26 +686,42 @@ fn quote(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// The real file of an `HbaSet` and its instrumented twin (same lines, every
-/// method `PROBE_METHOD`, options dropped).
-fn render(set: &HbaSet) -> (String, String) {
-    let mut real = String::new();
-    let mut probe = String::new();
-    for l in set.lines {
-        match l.split_once('|') {
-            Some((head, method)) => {
-                real.push_str(&format!("{head} {}\n", method.trim()));
-                probe.push_str(&format!("{head} {PROBE_METHOD}\n"));
-            }
-            None => {
-                real.push_str(l);
-                real.push('\n');
-                probe.push_str(l);
-                probe.push('\n');
+/// The files of an `HbaSet` for PostgreSQL `version`: pg_hba.conf first, then
+/// the included ones, as `(path in the data directory, real text, instrumented
+/// text)`; the instrumented twin has the same lines with every method
+/// `PROBE_METHOD`, options dropped. Servers older than `set.since` get the
+/// `older` replacements, unless `as_is`.
+fn render(set: &HbaSet, version: u32, as_is: bool) -> Vec<(&'static str, String, String)> {
+    let one = |lines: &[&'static str]| {
+        let mut real = String::new();
+        let mut probe = String::new();
+        for &l in lines {
+            let l = match set.older.iter().find(|(from, _)| *from == l) {
+                Some((_, to)) if version < set.since && !as_is => *to,
+                _ => l,
+            };
+            match l.split_once('|') {
+                Some((head, method)) => {
+                    real.push_str(&format!("{head} {}\n", method.trim()));
+                    probe.push_str(&format!("{head} {PROBE_METHOD}\n"));
+                }
+                None => {
+                    real.push_str(l);
+                    real.push('\n');
+                    probe.push_str(l);
+                    probe.push('\n');
+                }
             }
         }
+        (real, probe)
+    };
+    let (real, probe) = one(set.lines);
+    let mut out = vec![("pg_hba.conf", real, probe)];
+    for &(path, lines) in set.files {
+        let (real, probe) = one(lines);
+        out.push((path, real, probe));
     }
-    (real, probe)
+    out
 }
 
 /// Roles each role belongs to, directly or not (itself excluded), from the server.
@@ -606,6 +752,10 @@ struct Summary {
     attempts: usize,
     /// Attempts left out of the sample.
     skipped: usize,
+    /// Attempts whose matched line was compared (file, number; text where
+    /// the real run logged it), and of those the lines of included files.
+    logged_lines: usize,
+    in_included_file: usize,
     build: String,
     seen: BTreeMap<&'static str, usize>,
     report: String,
@@ -671,10 +821,12 @@ fn check_matches_real_connections() {
     let mut failures = String::new();
     for s in &summaries {
         println!(
-            "PostgreSQL {}: {} attempts compared ({} outside the sample){} {:?}",
+            "PostgreSQL {}: {} attempts compared ({} outside the sample; matched line compared in {}, {} of them in an included file){} {:?}",
             s.version,
             s.attempts,
             s.skipped,
+            s.logged_lines,
+            s.in_included_file,
             if s.build.is_empty() {
                 String::new()
             } else {
@@ -682,7 +834,14 @@ fn check_matches_real_connections() {
             },
             s.seen
         );
-        if s.attempts == 0 {
+        // Included files are read from 16.
+        if s.version >= 16 && s.in_included_file < 8 {
+            failures.push_str(&format!(
+                "PostgreSQL {}: only {} attempts matched a line of an included file\n",
+                s.version, s.in_included_file
+            ));
+        }
+        if s.attempts == 0 || s.logged_lines == 0 {
             failures.push_str(&format!(
                 "PostgreSQL {}: the suite ran no rows\n",
                 s.version
@@ -778,6 +937,10 @@ fn run_version(version: u32) -> Summary {
     let mut diverged: Vec<String> = Vec::new();
     let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut attempts = 0;
+    // Attempts whose matched line (file and number) is compared, and of those
+    // the lines in an included file.
+    let mut logged_lines = 0;
+    let mut in_included_file = 0;
     let mut skipped = 0;
     let mut index = 0;
     let mut ids = std::collections::BTreeSet::new();
@@ -791,10 +954,16 @@ fn run_version(version: u32) -> Summary {
             // Takes effect with the next reload, together with the file.
             oracle.cluster.append_conf("ssl = off").unwrap();
         }
-        let (real, probe) = render(set);
         if version < set.since {
             // The server refuses the file; pgtls must say so (exit 3).
-            oracle.cluster.write_hba(&real).unwrap();
+            for (path, real, _) in render(set, version, true) {
+                let dir = oracle.cluster.data_dir().join(path);
+                std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+                oracle
+                    .cluster
+                    .write_file(path, real.as_bytes(), 0o600)
+                    .unwrap();
+            }
             let log = reload_and_sync(&oracle.cluster);
             assert!(
                 log.contains("pg_hba.conf was not reloaded"),
@@ -816,15 +985,19 @@ fn run_version(version: u32) -> Summary {
                     ));
                 }
             }
-            continue;
+            if set.older.is_empty() {
+                continue;
+            }
         }
+        let files = render(set, version, false);
         let chosen: Vec<Attempt> = set
             .attempts
             .iter()
             .filter(|a| {
                 index += 1;
                 // Logical walsenders: 12 and 13 word their refusals as replication ones.
-                let versioned = set.versioned || matches!(a.repl, Logical);
+                // A set with lines replaced for this version runs whole too.
+                let versioned = set.versioned || version < set.since || matches!(a.repl, Logical);
                 let keep = in_sample(full, versioned, index - 1);
                 if !keep {
                     skipped += 1;
@@ -834,7 +1007,8 @@ fn run_version(version: u32) -> Summary {
             .copied()
             .collect();
         // 1. Which line matches: the instrumented file, wrong password.
-        let log = oracle.load(&probe);
+        let probe: Vec<(&str, &str)> = files.iter().map(|(f, _, p)| (*f, p.as_str())).collect();
+        let log = oracle.load_files(&probe);
         // The server really runs with the ssl setting the set assumes.
         assert_eq!(
             log.contains("hostssl record cannot match because SSL is disabled"),
@@ -843,13 +1017,13 @@ fn run_version(version: u32) -> Summary {
             set.name,
             if server_ssl { "on" } else { "off" }
         );
-        let lines: Vec<Option<u32>> = chosen
+        let lines: Vec<Option<Logged>> = chosen
             .iter()
             .map(|a| {
                 let (log, stderr) = oracle.connect(a, WRONG_PASSWORD);
                 match classify(&log, &stderr) {
                     Some(Outcome::NoMatch(_)) => None,
-                    Some(Outcome::Matched) => Some(logged_line_any_version(&log).unwrap_or_else(|| {
+                    Some(Outcome::Matched) => Some(logged_match(&log, version).unwrap().unwrap_or_else(|| {
                         panic!("{}: {a:?}: the probe run did not name a line:\n{log}{stderr}", set.name)
                     })),
                     other => panic!(
@@ -860,7 +1034,8 @@ fn run_version(version: u32) -> Summary {
             })
             .collect();
         // 2. What the real file does.
-        oracle.load(&real);
+        let real: Vec<(&str, &str)> = files.iter().map(|(f, r, _)| (*f, r.as_str())).collect();
+        oracle.load_files(&real);
         for (a, line) in chosen.iter().zip(lines) {
             attempts += 1;
             let pw = password(a.user);
@@ -872,7 +1047,7 @@ fn run_version(version: u32) -> Summary {
                 )
             });
             // The oracle's two runs must agree with each other.
-            match (&outcome, line) {
+            match (&outcome, &line) {
                 (Outcome::NoMatch(_), None) | (Outcome::Matched | Outcome::Reject(_), Some(_)) => {}
                 _ => panic!(
                     "{}: {a:?}: probe said line {line:?} but the real file gave {outcome:?}:\n{log}{stderr}",
@@ -880,13 +1055,17 @@ fn run_version(version: u32) -> Summary {
                 ),
             }
             last_outcome = Some((*a, server_ssl, outcome.clone()));
-            if let (Outcome::Matched, Some(l)) = (&outcome, logged_line_any_version(&log)) {
+            // The line as the real run logged it (with its text) when the
+            // method failed, else as the probe did (file and number).
+            let mut logged = line.clone().map(|l| Logged { raw: None, ..l });
+            if let (Outcome::Matched, Some(l)) = (&outcome, logged_match(&log, version).unwrap()) {
                 assert_eq!(
-                    Some(l),
-                    line,
+                    Some((l.file_or(&hba_file), l.line)),
+                    line.as_ref().map(|p| (p.file_or(&hba_file), p.line)),
                     "{}: {a:?}: probe and real run name different lines:\n{log}",
                     set.name
                 );
+                logged = Some(l);
             }
             *seen
                 .entry(match &outcome {
@@ -902,7 +1081,14 @@ fn run_version(version: u32) -> Summary {
             }
             // 3. pgtls.
             let got = check(a, server_ssl);
-            let diffs = judge(&outcome, Some(line), &got);
+            let mut diffs = judge(&outcome, Some(line.as_ref().map(|l| l.line)), &got);
+            if let Some(l) = &logged {
+                logged_lines += 1;
+                if l.file_or(&hba_file) != hba_file.display().to_string() {
+                    in_included_file += 1;
+                }
+                diffs.extend(judge_logged(l, &hba_file, &got));
+            }
             let case = case_id(set, a);
             assert!(ids.insert(case.clone()), "two attempts are named {case}");
             if !diffs.is_empty() {
@@ -1102,6 +1288,8 @@ fn run_version(version: u32) -> Summary {
         version,
         attempts,
         skipped,
+        logged_lines,
+        in_included_file,
         build: server_args.extra.join(" "),
         seen,
         report,

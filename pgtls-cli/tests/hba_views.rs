@@ -5,7 +5,8 @@
 //!
 //! Per version, one cluster serves the whole corpus in `testdata/hba/` (see
 //! its README.md). `pg_ident_file_mappings` exists from 15: older servers
-//! get no ident pass. The builds of other versions than the system's 15 lack
+//! get no ident view pass, but load each ident file instead, and the errors
+//! they log are compared with `pgtls hba ident`'s. The builds of other versions than the system's 15 lack
 //! LDAP and PAM; the test asks the server which methods its build has (a
 //! one-line probe file per method, read through the view) and tells pgtls
 //! with `--build-without`. The load pass runs on every file on 15 (or with
@@ -25,9 +26,17 @@
 //! Then a load pass makes the server load each rules file for real (one
 //! SIGHUP per file) and holds `pgtls hba check` to what the server did: it
 //! refused the file (exit status 3, the server's first error), or it loaded
-//! it and answered real connection attempts. For a loaded file the witness
+//! it and answered real connection attempts, on the same line where the
+//! server logs one (read in each version's words: `Connection matched
+//! pg_hba.conf line N: "RAW"` before 16, `Connection matched file "F" line N:
+//! "RAW"` from 16; file, number and text are compared with what `pgtls hba
+//! check` prints). For a loaded file the witness
 //! connections of `pgtls hba lint` (a TCP connection without TLS reaches
 //! line N) are replayed too.
+//!
+//! Also loaded for real: files with `hostssl` lines under `ssl = off` (the
+//! warning's HINT, in the log only, against `pgtls hba lint`), and on 12-16
+//! the `md5` files under `db_user_namespace = on` (`--db-user-namespace on`).
 //!
 //! Every mismatching file is reported in one failure message. Files listed in
 //! `testdata/hba/known-divergences.json` for `hba_views` may differ, and the
@@ -48,8 +57,8 @@ use serde_json::Value;
 mod hba_support;
 use hba_support::{
     Conn, Corpus, Outcome, ServerArgs, classify, client_hostname, clip, first_load_error,
-    interface_cidrs, judge, judge_not_loaded, known_divergences_for, logged_line, make_certs,
-    pgtls_check, reload_and_sync, testdata, write_world_readable,
+    interface_cidrs, judge, judge_logged, judge_not_loaded, known_divergences_for, logged_match,
+    make_certs, pgtls_check, reload_and_sync, testdata, write_world_readable,
 };
 
 /// The configuration the server actually runs with; written back before
@@ -71,6 +80,12 @@ fn json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
 /// as the hex of the exact bytes of `row_to_json`: psql itself drops bytes
 /// that are not valid UTF-8 when it prints text, and the corpus has some.
 fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
+    view_rows_as(cluster, view, "postgres")
+}
+
+/// [`view_rows`] connecting as `user` (`postgres@` under `db_user_namespace`,
+/// where the server would look for the role `postgres@postgres` otherwise).
+fn view_rows_as(cluster: &Cluster, view: &str, user: &str) -> Vec<Value> {
     let out = cluster
         .psql(
             &[
@@ -82,7 +97,7 @@ fn view_rows(cluster: &Cluster, view: &str) -> Vec<Value> {
                 &format!("select encode(textsend(row_to_json(r)::text), 'hex') from {view} r"),
             ],
             &format!(
-                "host={} port={} user=postgres dbname=postgres",
+                "host={} port={} user={user} dbname=postgres",
                 cluster.socket_dir().display(),
                 cluster.port()
             ),
@@ -209,10 +224,20 @@ struct Run<'a> {
     load_attempts: usize,
     /// Lint witnesses replayed against the server.
     witnesses: usize,
+    /// Rules files whose ssl-off view has `hostssl` warnings and nothing the
+    /// server would refuse, for [`ssl_off_hints`].
+    ssl_warning_files: Vec<std::path::PathBuf>,
+    /// `hostssl` warnings whose logged HINT was compared (17+ quotes `"ssl = on"`).
+    hints: usize,
+    /// Load-pass attempts whose matched line the server logged (compared in
+    /// full: file, number, text).
+    logged_lines: usize,
     /// Where PGTLS_HBADIFF_DUMP output goes for this version.
     dump: Option<std::path::PathBuf>,
     /// Server settings of the pass, for the mismatch report (`oauth_validator_libraries=..`).
     note: String,
+    /// Whom the views are asked as (`postgres`; `postgres@` under `db_user_namespace`).
+    db_user: &'static str,
 }
 
 impl Run<'_> {
@@ -225,8 +250,11 @@ impl Run<'_> {
             let rel = Corpus::name(case);
             let bytes = fs::read(case).unwrap();
             write_world_readable(self.live, &bytes);
-            let expected = view_rows(self.cluster, view);
+            let expected = view_rows_as(self.cluster, view, self.db_user);
             self.view_rows += expected.len();
+            if kind == "rules" && ssl == Some("off") && loads_with_ssl_warnings(&expected) {
+                self.ssl_warning_files.push(case.clone());
+            }
             if let Some(dump) = &self.dump {
                 // For people working on pgtls-hba: what the server said.
                 let name = format!(
@@ -392,10 +420,24 @@ fn replay_witnesses(
         let log = cluster.log_since(from);
         let stderr = String::from_utf8_lossy(&out.stderr);
         replayed += 1;
-        match (classify(&log, &stderr), logged_line(&log)) {
-            (Some(Outcome::Matched), Some(l)) if u64::from(l) != line => diffs.push(format!(
-                "lint {code} line {line}, witness `{witness}`: the server matched line {l}"
-            )),
+        let logged = match logged_match(&log, server.version) {
+            Ok(l) => l,
+            Err(e) => {
+                diffs.push(e);
+                continue;
+            }
+        };
+        let lint_file = f["file"].as_str().unwrap_or("");
+        match (classify(&log, &stderr), logged) {
+            (Some(Outcome::Matched), Some(l))
+                if u64::from(l.line) != line
+                    || l.file.as_deref().is_some_and(|f| f != lint_file) =>
+            {
+                diffs.push(format!(
+                    "lint {code} line {line} of {lint_file:?}, witness `{witness}`: the server matched line {} of {:?}",
+                    l.line, l.file
+                ));
+            }
             (Some(Outcome::Matched), _) => {}
             (other, _) => diffs.push(format!(
                 "lint {code} line {line}, witness `{witness}`: the server says {other:?}"
@@ -403,6 +445,105 @@ fn replay_witnesses(
         }
     }
     replayed
+}
+
+/// The view rows of a file the server loads, some with the `hostssl`
+/// warning: every row a parsed line (a "silent" error leaves the row all
+/// NULL) without any other error.
+fn loads_with_ssl_warnings(rows: &[Value]) -> bool {
+    const WARNING: &str = "hostssl record cannot match because SSL is disabled";
+    rows.iter().any(|r| r["error"] == WARNING)
+        && rows
+            .iter()
+            .all(|r| !r["type"].is_null() && (r["error"].is_null() || r["error"] == WARNING))
+}
+
+/// `(file, line, "WARNING (the server's hint: HINT)")` of each `hostssl record
+/// cannot match because SSL is disabled` the server logged while loading
+/// pg_hba.conf: the message, its HINT line and its CONTEXT line (`line N of
+/// configuration file "F"`).
+fn logged_ssl_warnings(log: &str) -> Vec<(String, u64, String)> {
+    let mut out = Vec::new();
+    let mut lines = log.lines().peekable();
+    while let Some(l) = lines.next() {
+        let Some((_, msg)) = l.split_once(" LOG:  ") else {
+            continue;
+        };
+        if !msg.starts_with("hostssl record cannot match because ") {
+            continue;
+        }
+        let (mut hint, mut place) = (None, None);
+        while let Some(next) = lines.peek() {
+            if let Some((_, h)) = next.split_once(" HINT:  ") {
+                hint = Some(h.to_string());
+            } else if let Some((_, c)) = next.split_once(" CONTEXT:  ") {
+                place = c
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split_once(" of configuration file \""))
+                    .and_then(|(n, f)| Some((f.strip_suffix('"')?.to_string(), n.parse().ok()?)));
+            } else {
+                break;
+            }
+            lines.next();
+        }
+        let (file, line) = place.unwrap_or_else(|| (format!("(no CONTEXT line: {l})"), 0));
+        let text = match hint {
+            Some(h) => format!("{msg} (the server's hint: {h})"),
+            None => msg.to_string(),
+        };
+        out.push((file, line, text));
+    }
+    out
+}
+
+/// H4.1: with `ssl = off`, loads rules files that have `hostssl` lines (all
+/// of [`Run::ssl_warning_files`] with `sample` false, else three) and
+/// compares the warnings the server logs, with their HINT (`Set ssl = on in
+/// postgresql.conf.`, 17+ `Set "ssl = on" in postgresql.conf.`) and place,
+/// with the `hostssl-ssl-off` findings of `pgtls hba lint --ssl off`.
+fn ssl_off_hints(run: &mut Run<'_>, sample: bool) {
+    let files = std::mem::take(&mut run.ssl_warning_files);
+    let take = if sample { 3 } else { files.len() };
+    for case in files.iter().take(take) {
+        let name = Corpus::name(case);
+        write_world_readable(run.live, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        assert!(
+            !log.contains("was not reloaded"),
+            "{name}: the view showed no error but the server refused it:\n{log}"
+        );
+        let mut server = logged_ssl_warnings(&log);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+        cmd.args(["hba", "lint"])
+            .arg(run.live)
+            .args(run.server.args())
+            .args(["--ssl", "off", "--json"]);
+        let out = output_within(cmd, LINT_TIMEOUT).expect("`pgtls hba lint` hangs");
+        let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let mut pgtls: Vec<(String, u64, String)> = findings
+            .iter()
+            .filter(|f| f["code"] == "hostssl-ssl-off")
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap_or("").to_string(),
+                    f["line"].as_u64().unwrap_or(0),
+                    f["message"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        server.sort();
+        pgtls.sort();
+        run.compared += 1;
+        run.hints += server.len();
+        if server != pgtls {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  the hostssl warnings logged when loading the file (ssl=off) against `pgtls hba lint --ssl off`:\n    postgres: {server:?}\n    pgtls:    {pgtls:?}\n"
+            ));
+        }
+    }
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    let log = reload_and_sync(run.cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
 }
 
 /// Who connects in the load pass: (user, database, roles the user is in).
@@ -488,9 +629,16 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path, sample: bool) {
                 let outcome = classify(&log, &stderr).unwrap_or_else(|| {
                     panic!("{name}: {host} {user}@{db} sslmode={sslmode}: cannot tell what happened:\n{log}{stderr}")
                 });
-                let line = match (&outcome, logged_line(&log)) {
+                let logged = match logged_match(&log, run.server.version) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        diffs.push(e);
+                        None
+                    }
+                };
+                let line = match (&outcome, &logged) {
                     (Outcome::NoMatch(_), _) => Some(None),
-                    (_, Some(l)) => Some(Some(l)),
+                    (_, Some(l)) => Some(Some(l.line)),
                     // trust, reject and password requests name no line.
                     (_, None) => None,
                 };
@@ -514,7 +662,12 @@ fn load_pass(run: &mut Run<'_>, rules: &Corpus, scratch: &Path, sample: bool) {
                 };
                 run.load_attempts += 1;
                 let got = pgtls_check(run.live, &addresses, &conn, &run.server);
-                for d in judge(&outcome, line, &got) {
+                let mut d = judge(&outcome, line, &got);
+                if let Some(l) = &logged {
+                    run.logged_lines += 1;
+                    d.extend(judge_logged(l, run.live, &got));
+                }
+                for d in d {
                     diffs.push(format!(
                         "{} (server: {outcome:?}, line {line:?}): {d}",
                         got.command
@@ -615,6 +768,240 @@ fn oauth_pass(run: &mut Run<'_>, rules: &Corpus) -> usize {
     OAUTH_VALIDATOR_LIBRARIES.len()
 }
 
+/// The errors the server logged loading pg_ident.conf after the last
+/// `received SIGHUP`, as `(message, line of its CONTEXT when it has one)`;
+/// `None` when it took the file (no `pg_ident.conf was not reloaded`).
+fn logged_ident_errors(log: &str) -> Option<Vec<(String, Option<u64>)>> {
+    let after = log.rsplit_once("received SIGHUP")?.1;
+    if !after.contains("pg_ident.conf was not reloaded") {
+        return None;
+    }
+    let mut out: Vec<(String, Option<u64>)> = Vec::new();
+    for l in after.lines().skip(1) {
+        if let Some((_, m)) = l.split_once(" LOG:  ") {
+            if m == "pg_ident.conf was not reloaded" {
+                break;
+            }
+            if !m.starts_with("connection received: ") {
+                out.push((m.to_string(), None));
+            }
+        } else if let Some((_, c)) = l.split_once(" CONTEXT:  ")
+            && let Some(last) = out.last_mut()
+        {
+            last.1 = c
+                .strip_prefix("line ")
+                .and_then(|r| r.split_once(' '))
+                .and_then(|(n, _)| n.parse().ok());
+        }
+    }
+    Some(out)
+}
+
+/// H9.1 on 12-14, which have no `pg_ident_file_mappings`: the server loads
+/// each ident corpus file (SIGHUP) and logs its errors, then `pg_ident.conf
+/// was not reloaded`; `pgtls hba ident`'s rows must carry the same errors
+/// (for those versions its error column holds the log's text; the log has
+/// the tokenizer's errors of all lines before the parser's), on the lines
+/// the log's CONTEXT names where it names one, and none for a file the
+/// server took. Returns (files, errors compared).
+fn ident_log_pass(run: &mut Run<'_>, idents: &Corpus, ident: &Path) -> (usize, usize) {
+    let mut errors = 0;
+    for case in &idents.cases {
+        let name = Corpus::name(case);
+        write_world_readable(ident, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        let server = logged_ident_errors(&log);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgtls"));
+        cmd.args(["hba", "ident"])
+            .arg(ident)
+            .args(["--pg-version", &run.server.version.to_string()])
+            .args(["--format", "jsonl"]);
+        let out = cmd.output().unwrap();
+        let rows = json_lines(&out.stdout).unwrap_or_default();
+        let pgtls: Vec<(String, u64)> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["error"].as_str()?.to_string(),
+                    r["line_number"].as_u64().unwrap_or(0),
+                ))
+            })
+            .collect();
+        run.compared += 1;
+        let agree = match &server {
+            None => pgtls.is_empty(),
+            // The log has the tokenizer's errors (`@file`, token length) of
+            // every line first, then the parser's: the same errors, another order.
+            Some(s) => {
+                let mut a: Vec<&String> = s.iter().map(|(m, _)| m).collect();
+                let mut b: Vec<&String> = pgtls.iter().map(|(m, _)| m).collect();
+                a.sort();
+                b.sort();
+                a == b
+                    && s.iter().all(|(m, l)| {
+                        l.is_none_or(|l| pgtls.iter().any(|(pm, pl)| pm == m && *pl == l))
+                    })
+            }
+        };
+        errors += server.as_ref().map_or(0, Vec::len);
+        if !agree {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  the errors logged loading the file as pg_ident.conf against `pgtls hba ident`'s rows:\n    postgres: {}\n    pgtls:    {pgtls:?}\n",
+                server.map_or_else(|| "(loaded it)".to_string(), |s| format!("{s:?}"))
+            ));
+        }
+    }
+    write_world_readable(ident, WORKING_IDENT.as_bytes());
+    let log = reload_and_sync(run.cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
+    (idents.cases.len(), errors)
+}
+
+/// Sets `db_user_namespace` (PGC_SIGHUP, 12-16) in `postgresql.auto.conf` and
+/// reloads by signal: once it is on, the server reads every user name as
+/// `user@database` (`postgres@` for the global `postgres`), so `cluster.sql`
+/// cannot connect; the setting is read back as the user that works then.
+fn set_db_user_namespace(cluster: &Cluster, on: bool) {
+    let path = cluster.data_dir().join("postgresql.auto.conf");
+    let old = fs::read_to_string(&path).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("db_user_namespace"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!(
+        "db_user_namespace = {}\n",
+        if on { "on" } else { "off" }
+    ));
+    cluster
+        .write_file("postgresql.auto.conf", text.as_bytes(), 0o600)
+        .unwrap();
+    let log = reload_and_sync(cluster);
+    assert!(!log.contains("was not reloaded"), "{log}");
+    let user = if on { "postgres@" } else { "postgres" };
+    let out = cluster
+        .psql(
+            &["-X", "-At", "-c", "show db_user_namespace"],
+            &format!(
+                "host={} port={} user={user} dbname=postgres",
+                cluster.socket_dir().display(),
+                cluster.port()
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        if on { "on" } else { "off" },
+        "db_user_namespace did not change: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        cluster.log_since(cluster.log_len().saturating_sub(2000))
+    );
+}
+
+/// H4.7, 12-16: under `db_user_namespace = on` (`md5` lines are errors), the
+/// rules files with `md5` in them (all on 15 or with `PGTLS_PG_MATRIX=full`,
+/// else every third) through the view against `pgtls hba rules
+/// --db-user-namespace on`, and some of them loaded: a file the server
+/// refuses must give exit 3 and its first error from `pgtls hba check
+/// --db-user-namespace on`; one it loads, the verdict of a real connection
+/// over the Unix socket as `postgres@` (the global user `postgres`). Returns
+/// the files compared through the view and loaded.
+fn db_user_namespace_pass(run: &mut Run<'_>, rules: &Corpus, sample: bool) -> (usize, usize) {
+    let md5: Vec<_> = rules
+        .cases
+        .iter()
+        .filter(|c| {
+            fs::read(c)
+                .unwrap()
+                .windows(3)
+                .any(|w| w.eq_ignore_ascii_case(b"md5"))
+        })
+        .enumerate()
+        .filter(|(i, _)| !sample || i % 3 == 0)
+        .map(|(_, c)| c.clone())
+        .collect();
+    let subset = Corpus {
+        dir: rules.dir.clone(),
+        cases: md5,
+        support: Vec::new(),
+    };
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    set_db_user_namespace(run.cluster, true);
+    let server = run.server.clone();
+    run.server
+        .extra
+        .extend(["--db-user-namespace".to_string(), "on".to_string()]);
+    run.note = " (db_user_namespace=on)".into();
+    run.db_user = "postgres@";
+    run.pass("rules", &subset, Some("on"));
+    let addresses = interface_cidrs().join(",");
+    let mut loaded = 0;
+    for case in subset.cases.iter().take(if sample { 3 } else { 10 }) {
+        let name = Corpus::name(case);
+        write_world_readable(run.live, &fs::read(case).unwrap());
+        let log = reload_and_sync(run.cluster);
+        loaded += 1;
+        let conn = Conn {
+            server_ssl: true,
+            address: None,
+            tls: false,
+            database: "postgres",
+            user: "postgres",
+            member_of: &[],
+            replication: None,
+            client_hostname: None,
+        };
+        let diffs = if log.contains("pg_hba.conf was not reloaded") {
+            let first = first_load_error(&log)
+                .unwrap_or_else(|| panic!("{name}: refused, but no error logged:\n{log}"));
+            judge_not_loaded(
+                &first,
+                &pgtls_check(run.live, &addresses, &conn, &run.server),
+            )
+        } else {
+            let from = run.cluster.log_len();
+            let out = run
+                .cluster
+                .psql(
+                    &["-X", "-w", "-At", "-c", "select 1"],
+                    &format!(
+                        "host={} port={} user=postgres@ dbname=postgres",
+                        run.cluster.socket_dir().display(),
+                        run.cluster.port()
+                    ),
+                    &[],
+                )
+                .unwrap();
+            let log = run.cluster.log_since(from);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let outcome = classify(&log, &stderr).unwrap_or_else(|| {
+                panic!(
+                    "{name}: postgres@ over the socket: cannot tell what happened:\n{log}{stderr}"
+                )
+            });
+            judge(
+                &outcome,
+                None,
+                &pgtls_check(run.live, &addresses, &conn, &run.server),
+            )
+        };
+        run.compared += 1;
+        if !diffs.is_empty() {
+            run.mismatches.entry(name).or_default().push(format!(
+                "  `pgtls hba check --db-user-namespace on` after loading the file:\n    {}\n",
+                diffs.join("\n    ")
+            ));
+        }
+    }
+    write_world_readable(run.live, WORKING_HBA.as_bytes());
+    set_db_user_namespace(run.cluster, false);
+    run.server = server;
+    run.note.clear();
+    run.db_user = "postgres";
+    (subset.cases.len(), loaded)
+}
+
 /// Which authentication methods the server's build lacks, asked of the server:
 /// for each method a one-line probe file read through `pg_hba_file_rules`
 /// (a build without it says `invalid authentication method "M": not
@@ -658,6 +1045,12 @@ struct Summary {
     loaded_files: usize,
     load_attempts: usize,
     witnesses: usize,
+    logged_lines: usize,
+    hints: usize,
+    /// Files compared through the view / loaded under `db_user_namespace = on` (12-16).
+    namespace: (usize, usize),
+    /// Ident files loaded and the errors their logs had (12-14).
+    ident_log: (usize, usize),
     mismatching_files: usize,
     /// `oauth_validator_libraries` values the oauth file was compared under (18).
     oauth_settings: usize,
@@ -746,8 +1139,12 @@ fn run_version(version: u32) -> Summary {
         loaded_files: 0,
         load_attempts: 0,
         witnesses: 0,
+        logged_lines: 0,
+        ssl_warning_files: Vec::new(),
+        hints: 0,
         dump,
         note: String::new(),
+        db_user: "postgres",
     };
     run.pass("rules", &rules, Some("off"));
     // pg_ident_file_mappings came in 15.
@@ -759,6 +1156,10 @@ fn run_version(version: u32) -> Summary {
     } else {
         0
     };
+
+    // The hint of the hostssl warning is in the log only: files loaded with ssl off.
+    run.live = &hba;
+    ssl_off_hints(&mut run, !full);
 
     // ssl = on for the second rules pass; the working file goes back first,
     // since a reload reads it.
@@ -782,6 +1183,19 @@ fn run_version(version: u32) -> Summary {
         "the server tried to load a corpus file:\n{log}"
     );
     assert_eq!(cluster.sql("select 1").unwrap().trim(), "1");
+
+    // Files loaded from here on. The ident log on 12-14 (no ident view there).
+    let ident_log = if version < 15 {
+        ident_log_pass(&mut run, &idents, &ident)
+    } else {
+        (0, 0)
+    };
+    // db_user_namespace (removed in 17).
+    let namespace = if version <= 16 {
+        db_user_namespace_pass(&mut run, &rules, !full)
+    } else {
+        (0, 0)
+    };
 
     // Load pass: each rules file (or the sample) for real, one reload per file.
     load_pass(&mut run, &rules, scratch.path(), !full);
@@ -832,6 +1246,10 @@ fn run_version(version: u32) -> Summary {
         loaded_files: run.loaded_files,
         load_attempts: run.load_attempts,
         witnesses: run.witnesses,
+        logged_lines: run.logged_lines,
+        hints: run.hints,
+        namespace,
+        ident_log,
         mismatching_files: run.mismatches.len(),
         oauth_settings,
         report,
@@ -850,19 +1268,37 @@ fn views_match_postgresql_every_version() {
         let s = run_version(v);
         println!(
             "PostgreSQL {}: {} view rows over {} rules files x2 (ssl off/on) and {} ident files, \
-             load pass {} files / {} `hba check` runs / {} lint witnesses, {} files mismatching (known or not){}{}, {:.0?}",
+             load pass {} files / {} `hba check` runs ({} with the matched line logged) / {} lint witnesses, {} logged hostssl hints, {} files mismatching (known or not){}{}{}{}, {:.0?}",
             s.version,
             s.view_rows,
             s.rules_files,
             s.ident_files,
             s.loaded_files,
             s.load_attempts,
+            s.logged_lines,
             s.witnesses,
+            s.hints,
             s.mismatching_files,
             if s.build.is_empty() {
                 String::new()
             } else {
                 format!(", pgtls told {}", s.build)
+            },
+            if s.ident_log.0 == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", {} ident files loaded ({} logged errors)",
+                    s.ident_log.0, s.ident_log.1
+                )
+            },
+            if s.namespace.0 == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", {} md5 files through the view and {} loaded under db_user_namespace=on",
+                    s.namespace.0, s.namespace.1
+                )
             },
             if s.oauth_settings == 0 {
                 String::new()
@@ -874,10 +1310,16 @@ fn views_match_postgresql_every_version() {
             },
             start.elapsed()
         );
-        if s.view_rows == 0 || s.load_attempts == 0 {
+        if s.view_rows == 0
+            || s.load_attempts == 0
+            || s.logged_lines == 0
+            || s.hints == 0
+            || (v <= 16 && s.namespace.1 == 0)
+            || (v < 15 && s.ident_log.1 == 0)
+        {
             failures.push_str(&format!(
-                "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs)\n",
-                s.view_rows, s.load_attempts
+                "PostgreSQL {v}: the suite ran no rows ({} view rows, {} load-pass runs, {} with a logged line)\n",
+                s.view_rows, s.load_attempts, s.logged_lines
             ));
         }
         failures.push_str(&s.report);

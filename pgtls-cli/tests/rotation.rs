@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -27,6 +28,63 @@ fn home(tmp: &Path) -> String {
     tmp.join("home").display().to_string()
 }
 
+/// Runs `pgtls rotation SUB` with the chains `before.pem` and `after` and the clients
+/// file `tmp/clients.tsv`, written with `clients` first (`None`: the file an earlier
+/// call wrote), then `extra`, with HOME the test's own and `env`.
+fn rotation(
+    tmp: &Path,
+    pki: &Pki,
+    sub: &str,
+    clients: Option<&str>,
+    after: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let file = tmp.join("clients.tsv");
+    if let Some(text) = clients {
+        fs::write(&file, text).unwrap();
+    }
+    let (b, a, f) = (
+        pki.p("before.pem"),
+        pki.p(after),
+        file.display().to_string(),
+    );
+    let mut args = vec![
+        "rotation",
+        sub,
+        "--chain-before",
+        &b,
+        "--chain-after",
+        &a,
+        "--clients",
+        &f,
+    ];
+    args.extend_from_slice(extra);
+    let h = home(tmp);
+    let mut e = vec![("HOME", h.as_str())];
+    e.extend_from_slice(env);
+    pgtls(&args, &e)
+}
+
+/// Runs `rotation SUB --json` and parses its report.
+fn json(
+    tmp: &Path,
+    pki: &Pki,
+    sub: &str,
+    clients: &str,
+    after: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, Value) {
+    let mut extra = extra.to_vec();
+    extra.push("--json");
+    let o = rotation(tmp, pki, sub, Some(clients), after, &extra, env);
+    let (out, err) = text(&o);
+    let code = o.status.code().unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    (code, v)
+}
+
 /// Runs `rotation check --json` (after: `after`), returns (exit, clients by label).
 fn check(
     tmp: &Path,
@@ -36,38 +94,23 @@ fn check(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> (i32, BTreeMap<String, Value>, Value) {
-    let file = tmp.join("clients.tsv");
-    fs::write(&file, clients).unwrap();
-    let (b, a, f) = (
-        pki.p("before.pem"),
-        pki.p(after),
-        file.display().to_string(),
-    );
-    let mut args = vec![
-        "rotation",
-        "check",
-        "--chain-before",
-        &b,
-        "--chain-after",
-        &a,
-        "--clients",
-        &f,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let h = home(tmp);
-    let mut e = vec![("HOME", h.as_str())];
-    e.extend_from_slice(env);
-    let o = pgtls(&args, &e);
-    let (out, err) = text(&o);
-    let code = o.status.code().unwrap();
-    assert!(code == 0 || code == 1, "exit {code}: {err}");
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
-    let mut by = BTreeMap::new();
-    for c in v["clients"].as_array().unwrap() {
-        by.insert(c["label"].as_str().unwrap().to_owned(), c.clone());
-    }
-    (code, by, v)
+    let (code, v) = json(tmp, pki, "check", clients, after, extra, env);
+    assert!(code == 0 || code == 1, "exit {code}: {v}");
+    (code, by_label(&v), v)
+}
+
+/// A pg_hba.conf in `tmp` that admits TLS, and plaintext only for the role `plainok`
+/// (line 2).
+fn plainok_hba(tmp: &Path) -> PathBuf {
+    let hba = tmp.join("pg_hba.conf");
+    fs::write(
+        &hba,
+        "hostssl all all 127.0.0.1/32 trust\n\
+         hostnossl all plainok 127.0.0.1/32 trust\n\
+         hostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
+    hba
 }
 
 fn outcome(c: &Value, side: &str) -> String {
@@ -263,14 +306,7 @@ fn a_cross_signed_intermediate_keeps_old_root_clients_verified() {
 fn the_hba_file_says_whether_the_plaintext_retry_gets_in() {
     let (tmp, pki) = setup();
     let old = pki.p("old.crt");
-    let hba = tmp.path().join("pg_hba.conf");
-    fs::write(
-        &hba,
-        "hostssl all all 127.0.0.1/32 trust\n\
-         hostnossl all plainok 127.0.0.1/32 trust\n\
-         hostnossl all all 127.0.0.1/32 reject\n",
-    )
-    .unwrap();
+    let hba = plainok_hba(tmp.path());
     let clients = format!(
         "prefer-app\thost=localhost sslmode=prefer sslrootcert={old} user=app dbname=postgres\n\
          prefer-plain\thost=localhost sslmode=prefer sslrootcert={old} user=plainok dbname=postgres\n\
@@ -306,19 +342,13 @@ fn the_hba_file_says_whether_the_plaintext_retry_gets_in() {
     assert_eq!(connects("disable-app", "before"), "no");
     assert_eq!(code, 1);
     // --hba needs --client-address.
-    let o = pgtls(
-        &[
-            "rotation",
-            "check",
-            "--chain-before",
-            &pki.p("before.pem"),
-            "--chain-after",
-            &pki.p("after.pem"),
-            "--clients",
-            &tmp.path().join("clients.tsv").display().to_string(),
-            "--hba",
-            &h,
-        ],
+    let o = rotation(
+        tmp.path(),
+        &pki,
+        "check",
+        None,
+        "after.pem",
+        &["--hba", &h],
         &[],
     );
     assert_eq!(o.status.code(), Some(2));
@@ -381,20 +411,7 @@ fn other_drivers_are_modelled_from_their_documentation() {
         }
     }
     // The text table marks modelled rows.
-    let file = tmp.path().join("clients.tsv");
-    let o = pgtls(
-        &[
-            "rotation",
-            "check",
-            "--chain-before",
-            &pki.p("before.pem"),
-            "--chain-after",
-            &pki.p("after.pem"),
-            "--clients",
-            &file.display().to_string(),
-        ],
-        &[("HOME", &home(tmp.path()))],
-    );
+    let o = rotation(tmp.path(), &pki, "check", None, "after.pem", &[], &[]);
     let (out, err) = text(&o);
     assert!(out.contains("jdbc-ssl*"), "{out}");
     assert!(
@@ -428,23 +445,20 @@ fn bad_lines_are_usage_errors_naming_file_and_line() {
         ),
         ("# c\na\thost=a\tdriver=pgx\tx\n", 2, "fourth field"),
     ];
-    let file = tmp.path().join("bad.tsv");
-    let f = file.display().to_string();
-    for (text_in, line, what) in cases {
-        fs::write(&file, text_in).unwrap();
-        let o = pgtls(
-            &[
-                "rotation",
-                "check",
-                "--chain-before",
-                &pki.p("before.pem"),
-                "--chain-after",
-                &pki.p("after.pem"),
-                "--clients",
-                &f,
-            ],
+    let f = tmp.path().join("clients.tsv").display().to_string();
+    let check_text = |text_in: &str, extra: &[&str]| {
+        rotation(
+            tmp.path(),
+            &pki,
+            "check",
+            Some(text_in),
+            "after.pem",
+            extra,
             &[],
-        );
+        )
+    };
+    for (text_in, line, what) in cases {
+        let o = check_text(text_in, &[]);
         let (out, err) = text(&o);
         assert_eq!(o.status.code(), Some(2), "{text_in:?}: {err}");
         assert!(out.is_empty(), "{out}");
@@ -454,20 +468,8 @@ fn bad_lines_are_usage_errors_naming_file_and_line() {
         );
     }
     // Not UTF-8.
-    fs::write(&file, b"a\thost=\xff\n").unwrap();
-    let o = pgtls(
-        &[
-            "rotation",
-            "check",
-            "--chain-before",
-            &pki.p("before.pem"),
-            "--chain-after",
-            &pki.p("after.pem"),
-            "--clients",
-            &f,
-        ],
-        &[],
-    );
+    fs::write(&f, b"a\thost=\xff\n").unwrap();
+    let o = rotation(tmp.path(), &pki, "check", None, "after.pem", &[], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains(&format!("{f}:1: not UTF-8")));
     // Unreadable inputs are exit 2 too.
@@ -492,51 +494,14 @@ fn bad_lines_are_usage_errors_naming_file_and_line() {
         assert_eq!(o.status.code(), Some(2), "{flag}: {}", text(&o).1);
     }
     // A file with only comments: no client, nothing breaks.
-    fs::write(&file, "# nothing\n  # indented\n").unwrap();
-    let o = pgtls(
-        &[
-            "rotation",
-            "check",
-            "--chain-before",
-            &pki.p("before.pem"),
-            "--chain-after",
-            &pki.p("after.pem"),
-            "--clients",
-            &f,
-            "--json",
-        ],
-        &[],
-    );
+    let o = check_text("# nothing\n  # indented\n", &["--json"]);
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["clients"], serde_json::json!([]));
 }
 
 fn plan(tmp: &Path, pki: &Pki, clients: &str, after: &str, extra: &[&str]) -> (i32, Value) {
-    let file = tmp.join("clients.tsv");
-    fs::write(&file, clients).unwrap();
-    let (b, a, f) = (
-        pki.p("before.pem"),
-        pki.p(after),
-        file.display().to_string(),
-    );
-    let mut args = vec![
-        "rotation",
-        "plan",
-        "--chain-before",
-        &b,
-        "--chain-after",
-        &a,
-        "--clients",
-        &f,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let h = home(tmp);
-    let o = pgtls(&args, &[("HOME", h.as_str())]);
-    let (out, err) = text(&o);
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
-    (o.status.code().unwrap(), v)
+    json(tmp, pki, "plan", clients, after, extra, &[])
 }
 
 fn by_label(v: &Value) -> BTreeMap<String, Value> {
@@ -655,20 +620,7 @@ fn the_plan_finds_a_host_the_new_certificate_does_not_cover() {
     assert_eq!(by["ip"]["need"], "host-not-covered");
     assert_eq!(code, 1);
     // Without --new-ca and with no root in the chain after: usage error.
-    let file = tmp.path().join("clients.tsv");
-    let o = pgtls(
-        &[
-            "rotation",
-            "plan",
-            "--chain-before",
-            &pki.p("before.pem"),
-            "--chain-after",
-            &pki.p("after.pem"),
-            "--clients",
-            &file.display().to_string(),
-        ],
-        &[],
-    );
+    let o = rotation(tmp.path(), &pki, "plan", None, "after.pem", &[], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("--new-ca"));
 }
@@ -863,31 +815,21 @@ fn the_plan_adds_the_new_cas_crl_to_a_client_that_checks_crls() {
     assert_eq!(outcome(&by["crl-client"], "after"), "verified");
     assert_eq!(code, 0);
     // A CRL file that is not one is bad input, named.
-    let (code, v) = {
-        let o = pgtls(
-            &[
-                "rotation",
-                "plan",
-                "--chain-before",
-                &pki.p("before.pem"),
-                "--chain-after",
-                &pki.p("after.pem"),
-                "--clients",
-                &t.join("clients.tsv").display().to_string(),
-                "--new-ca",
-                &new_ca,
-                "--new-crl",
-                &new_ca,
-            ],
-            &[("HOME", home(t).as_str())],
-        );
-        (o.status.code().unwrap(), text_of(&o))
-    };
+    let o = rotation(
+        t,
+        &pki,
+        "plan",
+        None,
+        "after.pem",
+        &["--new-ca", &new_ca, "--new-crl", &new_ca],
+        &[],
+    );
+    let (code, v) = (o.status.code().unwrap(), text_of(&o));
     assert_ne!(code, 0);
     assert!(v.contains("--new-crl"), "{v}");
 }
 
-fn text_of(o: &std::process::Output) -> String {
+fn text_of(o: &Output) -> String {
     let (out, err) = text(o);
     format!("{out}{err}")
 }
@@ -899,14 +841,7 @@ fn text_of(o: &std::process::Output) -> String {
 fn the_plan_says_allow_clients_admitted_in_plaintext_connect_without_tls() {
     let (tmp, pki) = setup();
     let t = tmp.path();
-    let hba = t.join("pg_hba.conf");
-    fs::write(
-        &hba,
-        "hostssl all all 127.0.0.1/32 trust\n\
-         hostnossl all plainok 127.0.0.1/32 trust\n\
-         hostnossl all all 127.0.0.1/32 reject\n",
-    )
-    .unwrap();
+    let hba = plainok_hba(t);
     let old = pki.p("old.crt");
     let base = "host=localhost hostaddr=127.0.0.1 dbname=postgres";
     let clients = format!(

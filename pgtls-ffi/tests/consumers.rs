@@ -2,7 +2,9 @@
 //! libpgtls.a cargo built for these tests (with the `test-hooks` feature),
 //! through `scripts/test-ffi.sh`: the C example and test suite under
 //! AddressSanitizer + UndefinedBehaviorSanitizer, the Python ctypes bindings,
-//! the Go cgo bindings and the PostgreSQL extension. A missing tool (gcc,
+//! the Go cgo bindings and the PostgreSQL extension (built and loaded on
+//! every PostgreSQL version with server headers: 14 to 18; 12 and 13 are
+//! reported as not run). A missing tool (gcc,
 //! pkg-config, python3, go, pg_config) fails the test with the package to
 //! install. The valgrind run takes minutes and is left to
 //! `scripts/test-ffi.sh valgrind` (and `cargo test -- --ignored`).
@@ -20,7 +22,7 @@ fn lib_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn run(consumer: &str) {
+fn run(consumer: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new("bash")
         .arg(root.join("scripts/test-ffi.sh"))
@@ -40,6 +42,7 @@ fn run(consumer: &str) {
         stdout.contains(&format!("passed: {consumer}")),
         "no pass line:\n{stdout}\n{stderr}"
     );
+    stdout.into_owned()
 }
 
 #[test]
@@ -57,9 +60,37 @@ fn go_cgo_bindings() {
     run("go");
 }
 
+/// The extension is built and run on every selected version
+/// (`PGTLS_PG_VERSIONS`) that has server headers; 12 and 13 have none and
+/// must be reported as not run, never left out silently.
 #[test]
 fn postgresql_extension() {
-    run("pg-extension");
+    let stdout = run("pg-extension");
+    let versions = pgtls_testkit::pg_versions().unwrap();
+    let mut ran = 0;
+    for major in versions {
+        let prefix = format!("pg-extension: PostgreSQL {major} ");
+        let prefix_gap = format!("pg-extension: PostgreSQL {major}: NOT RUN: ");
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&prefix) || l.starts_with(&prefix_gap))
+            .unwrap_or_else(|| panic!("no line for PostgreSQL {major}:\n{stdout}"));
+        if major <= 13 {
+            assert!(line.starts_with(&prefix_gap), "{line}");
+            continue;
+        }
+        let count: u32 = line
+            .strip_suffix(" assertions passed")
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no assertion count: {line}"));
+        assert!(
+            count >= 10,
+            "PostgreSQL {major} ran only {count} assertions: {line}"
+        );
+        ran += 1;
+    }
+    assert!(ran > 0, "no version ran the extension:\n{stdout}");
 }
 
 #[test]

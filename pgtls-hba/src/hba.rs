@@ -169,6 +169,11 @@ pub struct HbaRule {
     /// A warning the server keeps in the view's error column while still
     /// loading the line (`hostssl record cannot match because SSL is disabled`).
     pub warning: Option<String>,
+    /// The HINT the server logs with the warning, when it gives one (spec
+    /// R4.1): `Set ssl = on in postgresql.conf.`, from 17 with the setting
+    /// quoted, `Set "ssl = on" in postgresql.conf.`. Only in the log, never
+    /// in the view.
+    pub warning_hint: Option<String>,
 }
 
 /// Why a record is invalid.
@@ -470,6 +475,7 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
         )));
     };
     let mut warning = None;
+    let mut warning_hint = None;
     match conn_type {
         ConnType::HostSsl if !s.build.ssl => {
             warning = Some(
@@ -478,6 +484,7 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
         }
         ConnType::HostSsl if !s.ssl => {
             warning = Some("hostssl record cannot match because SSL is disabled".to_owned());
+            warning_hint = Some(ssl_off_hint(s.version).to_owned());
         }
         ConnType::HostGssEnc if !s.build.gss => {
             warning = Some(
@@ -746,7 +753,18 @@ fn parse_fields(rec: &mut Record<'_>, s: &ServerSettings) -> Result<HbaRule, Lin
         options: o,
         raw_options,
         warning,
+        warning_hint,
     })
+}
+
+/// The hint of `hostssl record cannot match because SSL is disabled`
+/// (`parse_hba_line` in src/backend/libpq/hba.c): 17 quotes the setting.
+fn ssl_off_hint(version: PgVersion) -> &'static str {
+    if version < PgVersion::V17 {
+        "Set ssl = on in postgresql.conf."
+    } else {
+        "Set \"ssl = on\" in postgresql.conf."
+    }
 }
 
 /// `check_oauth_validator` (src/backend/libpq/auth-oauth.c, 18): the line's

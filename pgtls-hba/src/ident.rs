@@ -598,11 +598,21 @@ fn compile(tok: &Token) -> Result<Option<PgRegex>, LineError> {
 }
 
 fn parse_fields(rec: &mut Record<'_>, version: PgVersion) -> Result<IdentRule, LineError> {
+    // The view's text; the log's names the file and line up to 15
+    // (`IDENT_FIELD_ABSENT` in src/backend/libpq/hba.c).
+    let missing_log = (version < PgVersion::V16).then(|| {
+        format!(
+            "missing entry in file \"{}\" at end of line {}",
+            rec.file, rec.line_number
+        )
+    });
+    let missing =
+        || LineError::with_log("missing entry at end of line".into(), missing_log.clone());
     // The checks in field order first (they decide the error), then the
     // tokens are taken out.
     for i in 0..3 {
         let Some(f) = rec.field(i) else {
-            return Err(LineError::new_pub("missing entry at end of line"));
+            return Err(missing());
         };
         if f.len() > 1 {
             return Err(LineError::new_pub("multiple values in ident field"));
@@ -611,7 +621,7 @@ fn parse_fields(rec: &mut Record<'_>, version: PgVersion) -> Result<IdentRule, L
     let mut one = |i: usize| -> Result<Token, LineError> {
         match rec.field_mut(i).and_then(|f| f.first_mut()) {
             Some(t) => Ok(t.take()),
-            None => Err(LineError::new_pub("missing entry at end of line")),
+            None => Err(missing()),
         }
     };
     let map = one(0)?;
@@ -881,7 +891,25 @@ mod tests {
             .iter()
             .map(|l| l.result.as_ref().err().map(|e| e.message.clone()))
             .collect();
-        assert_eq!(e[0].as_deref(), Some("missing entry at end of line"));
+        // Up to 15 the log names the file and line; the view (15) does not.
+        assert_eq!(
+            e[0].as_deref(),
+            Some("missing entry in file \"pg_ident.conf\" at end of line 1")
+        );
+        assert_eq!(
+            f.lines()[0]
+                .result
+                .as_ref()
+                .unwrap_err()
+                .view_message
+                .as_deref(),
+            Some("missing entry at end of line")
+        );
+        let f16 = IdentFile::parse_str("m a\n", PgVersion::V16);
+        assert_eq!(
+            f16.lines()[0].result.as_ref().unwrap_err().message,
+            "missing entry at end of line"
+        );
         assert_eq!(e[1].as_deref(), Some("multiple values in ident field"));
         assert_eq!(
             e[2].as_deref(),

@@ -99,7 +99,10 @@ pub fn lint(hba: &HbaFile, ident: Option<&IdentFile>) -> Vec<Finding> {
                         l.line_number,
                         Severity::Warning,
                         "hostssl-ssl-off",
-                        w.clone(),
+                        match &r.warning_hint {
+                            Some(h) => format!("{w} (the server's hint: {h})"),
+                            None => w.clone(),
+                        },
                         None,
                     );
                 }
@@ -817,5 +820,23 @@ mod tests {
             ServerSettings::new(PgVersion::V15, false),
         );
         assert!(lint(&f, None).iter().any(|x| x.code == "hostssl-ssl-off"));
+        // The hint quotes the setting from 17 (measured live by hba_views).
+        for (v, hint) in [
+            (PgVersion::V16, "Set ssl = on in postgresql.conf."),
+            (PgVersion::V17, "Set \"ssl = on\" in postgresql.conf."),
+        ] {
+            let f = HbaFile::parse_str("hostssl all all all md5\n", ServerSettings::new(v, false));
+            let msg = lint(&f, None)
+                .into_iter()
+                .find(|x| x.code == "hostssl-ssl-off")
+                .unwrap()
+                .message;
+            assert_eq!(
+                msg,
+                format!(
+                    "hostssl record cannot match because SSL is disabled (the server's hint: {hint})"
+                )
+            );
+        }
     }
 }

@@ -301,19 +301,25 @@ impl HbaFile {
 }
 
 impl IdentFile {
-    /// The rows `select * from pg_ident_file_mappings` would return (15+;
-    /// the view does not exist before 15, but rows are still produced).
+    /// The rows `select * from pg_ident_file_mappings` would return (15+).
+    /// The view does not exist before 15: rows are still produced, and their
+    /// `error` is what the server logs for the line when it loads the file,
+    /// the only place 12 to 14 report it (`missing entry in file "F" at end
+    /// of line N` where 15 shows `missing entry at end of line`).
     pub fn view_rows(&self) -> Vec<ViewRow> {
         let new = self.version() >= PgVersion::V16;
+        let logged = self.version() < PgVersion::V15;
         let mut map_number: i64 = 0;
         let mut rows = Vec::new();
         for line in self.lines() {
             let mut cols: Vec<(&'static str, ViewValue)> = Vec::new();
-            let error = line
-                .result
-                .as_ref()
-                .err()
-                .and_then(|e| e.view_message.clone());
+            let error = line.result.as_ref().err().and_then(|e| {
+                if logged {
+                    Some(e.message.clone())
+                } else {
+                    e.view_message.clone()
+                }
+            });
             if new {
                 if line.result.is_ok() {
                     map_number += 1;

@@ -1,7 +1,10 @@
-//! `enforce_tls` against a real PostgreSQL 15: a permissive pg_hba.conf lets
-//! plain TCP in; after the rewrite the server refuses every plain TCP
-//! connection (ordinary and physical replication) with exactly the message
-//! pgtls predicts, and TLS connections still get in.
+//! `enforce_tls` against real PostgreSQL servers 12 to 18
+//! (`PGTLS_PG_VERSIONS`), one cluster per version in parallel: a permissive
+//! pg_hba.conf lets plain TCP in; after the rewrite the server refuses every
+//! plain TCP connection (ordinary and physical replication) with exactly the
+//! message pgtls predicts for that version, and TLS connections still get
+//! in. The six rows are the whole matrix on every version (what differs
+//! between versions is the refusal's wording, which every row checks).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -65,9 +68,16 @@ fn attempt(c: &Cluster, sslmode: &str, replication: bool) -> (bool, String) {
 }
 
 #[test]
-fn enforced_file_refuses_plain_tcp_on_a_real_server() {
+fn enforced_file_refuses_plain_tcp_on_every_server_version() {
     require_openssl().unwrap();
-    let cluster = Cluster::init().unwrap();
+    pgtls_testkit::rows_on_every_version(run_version);
+}
+
+/// The scenario on a server of `version`; the rows run (a failed row panics,
+/// naming the version).
+fn run_version(version: u32) -> usize {
+    let mut rows = 0;
+    let cluster = Cluster::builder().version(version).init().unwrap();
     let (crt, key) = server_cert(&cluster.data_dir());
     cluster.write_file("server.crt", &crt, 0o600).unwrap();
     cluster.write_file("server.key", &key, 0o600).unwrap();
@@ -82,11 +92,12 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let (ok, err) = attempt(&cluster, "disable", repl);
         assert!(
             ok,
-            "plain TCP (replication={repl}) refused before the rewrite: {err}"
+            "PostgreSQL {version}: plain TCP (replication={repl}) refused before the rewrite: {err}"
         );
+        rows += 1;
     }
 
-    let settings = ServerSettings::new(PgVersion::V15, true);
+    let settings = ServerSettings::new(PgVersion::new(version).unwrap(), true);
     let before = HbaFile::parse_str(PERMISSIVE, settings.clone());
     let rewritten = enforce_tls(&before);
     let after = HbaFile::parse_str(&rewritten.text, settings);
@@ -96,7 +107,7 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
     cluster.reload().unwrap();
     assert!(
         !cluster.log_since(from).contains("was not reloaded"),
-        "the server did not take the rewritten file:\n{}",
+        "PostgreSQL {version} did not take the rewritten file:\n{}",
         cluster.log_since(from)
     );
 
@@ -104,7 +115,7 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let (ok, err) = attempt(&cluster, "disable", repl);
         assert!(
             !ok,
-            "plain TCP (replication={repl}) still gets in:\n{}",
+            "PostgreSQL {version}: plain TCP (replication={repl}) still gets in:\n{}",
             rewritten.text
         );
         let predicted = evaluate(
@@ -115,13 +126,15 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
         let msg = predicted.message.expect("a refusal message");
         assert!(
             err.contains(&msg),
-            "server said {err:?}, pgtls predicted {msg:?}"
+            "PostgreSQL {version} said {err:?}, pgtls predicted {msg:?}"
         );
+        rows += 1;
         let (ok, err) = attempt(&cluster, "require", repl);
         assert!(
             ok,
-            "TLS (replication={repl}) refused after the rewrite: {err}"
+            "PostgreSQL {version}: TLS (replication={repl}) refused after the rewrite: {err}"
         );
+        rows += 1;
     }
     // Comments and unrelated lines are kept byte for byte.
     assert!(
@@ -134,4 +147,5 @@ fn enforced_file_refuses_plain_tcp_on_a_real_server() {
             .text
             .contains("hostssl  all all 127.0.0.1/32 trust   # loopback\n")
     );
+    rows
 }

@@ -470,6 +470,9 @@ fn classify(
     if let Some(m) = &st.auth_refusal {
         return (Failure::Other, m.clone());
     }
+    if let Some(m) = &st.hard_failure {
+        return (Failure::Other, m.clone());
+    }
     if let Some(f) = &st.failure {
         return (Failure::Tls, f.clone());
     }

@@ -78,6 +78,9 @@ pub(crate) struct State {
     /// libpq's refusal of an authentication request (`require_auth`,
     /// `sslcertmode`), made before tokio-postgres read it.
     pub(crate) auth_refusal: Option<String>,
+    /// A refusal after a completed handshake that libpq does not retry without
+    /// TLS, whatever the sslmode (`received unencrypted data after SSL response`).
+    pub(crate) hard_failure: Option<String>,
     /// The certificate chain the server sent in a completed handshake (DER, leaf first).
     pub(crate) peer_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// The negotiated protocol of a completed handshake (`TLSv1.3`, as OpenSSL names it).
@@ -462,7 +465,7 @@ where
     type Error = TlsError;
     type Future = Pin<Box<dyn Future<Output = Result<TlsStream<S>, TlsError>> + Send>>;
 
-    fn connect(self, stream: S) -> Self::Future {
+    fn connect(self, mut stream: S) -> Self::Future {
         Box::pin(async move {
             let rules = Some(self.settings.rules.clone());
             if self.plain {
@@ -482,7 +485,19 @@ where
             let cfg = self.client_config().map_err(fail)?;
             let name = server_name(self.sni()).map_err(fail)?;
             let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+            // Bytes that came with the server's `S` are libpq's buffered data, not
+            // the handshake's (there is no `S` with direct TLS).
+            let unencrypted = !self.settings.direct && take_ready(&mut stream).await;
             match connector.connect(name, stream).await {
+                Ok(_) if unencrypted => {
+                    // fe-connect.c, after pqsecure_open_client succeeds (CVE-2021-23222).
+                    let m = "received unencrypted data after SSL response";
+                    self.observed.update(|s| {
+                        s.established = true;
+                        s.hard_failure = Some(m.into());
+                    });
+                    Err(fail(TlsError::new(m)))
+                }
                 Ok(tls) => {
                     let session = tls.get_ref().1;
                     let chain: Vec<_> = session
@@ -525,6 +540,32 @@ where
             }
         })
     }
+}
+
+/// Reads (and drops) whatever the socket already holds, without waiting: true
+/// when there was something. Before the ClientHello a server has nothing to send,
+/// so these are bytes that came with its answer to the SSLRequest, which libpq's
+/// read of that answer takes into its buffer and refuses once the handshake is
+/// done (`received unencrypted data after SSL response`).
+async fn take_ready<S: AsyncRead + Unpin>(stream: &mut S) -> bool {
+    let mut buf = [0u8; 4096];
+    let mut any = false;
+    // Bounded: a peer that keeps sending is refused all the same.
+    for _ in 0..256 {
+        let got = std::future::poll_fn(|cx| {
+            let mut rb = ReadBuf::new(&mut buf);
+            Poll::Ready(match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => rb.filled().len(),
+                Poll::Ready(Err(_)) | Poll::Pending => 0,
+            })
+        })
+        .await;
+        if got == 0 {
+            break;
+        }
+        any = true;
+    }
+    any
 }
 
 /// OpenSSL's name of a protocol version (`SSL_get_version`), as `pg_stat_ssl` shows it.

@@ -120,6 +120,47 @@ pub fn full_matrix(major: u32) -> Result<bool, String> {
     }
 }
 
+/// Runs `run` once per version of [`pg_versions`], each in a thread of its own
+/// (one cluster each, in parallel), and prints one line per version, `PostgreSQL
+/// N: R rows; S s`, then the total. `run` returns the rows it ran (a row that
+/// fails panics, naming the version); a version that ran no rows fails the
+/// test. Returns (version, rows), oldest first.
+pub fn rows_on_every_version<F>(run: F) -> Vec<(u32, usize)>
+where
+    F: Fn(u32) -> usize + Sync,
+{
+    let started = Instant::now();
+    let versions = pg_versions().unwrap_or_else(|e| panic!("{e}"));
+    let run = &run;
+    let results: Vec<(u32, usize, f64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|&v| {
+                s.spawn(move || {
+                    let t = Instant::now();
+                    (v, run(v), t.elapsed().as_secs_f64())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (v, rows, secs) in &results {
+        println!("PostgreSQL {v}: {rows} rows; {secs:.1} s");
+    }
+    for (v, rows, _) in &results {
+        assert!(*rows > 0, "PostgreSQL {v}: the suite ran no rows");
+    }
+    println!(
+        "{} rows on {versions:?} in {:.1} s",
+        results.iter().map(|r| r.1).sum::<usize>(),
+        started.elapsed().as_secs_f64()
+    );
+    results.into_iter().map(|(v, r, _)| (v, r)).collect()
+}
+
 /// One PostgreSQL installation of a given major version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgBuild {

@@ -100,11 +100,17 @@ impl OpensslCa {
 
     /// A root CA `/CN=NAME` in `dir`, valid for ten years from now.
     pub fn root(dir: &Path, name: &str) -> Result<Self, String> {
+        Self::root_as(dir, name, &format!("/CN={name}"))
+    }
+
+    /// A root CA with the files of `name` and the subject `subject` (`/O=x/CN=y`,
+    /// as `openssl req -subj` takes it), valid for ten years from now.
+    pub fn root_as(dir: &Path, name: &str, subject: &str) -> Result<Self, String> {
         let ca = Self::prepare(dir, name)?;
         let (key, crt, subj) = (
             format!("{name}.key"),
             format!("{name}.crt"),
-            format!("/CN={name}"),
+            subject.to_owned(),
         );
         let mut args = vec!["req", "-x509"];
         args.extend(EC_KEY);
@@ -175,8 +181,19 @@ impl OpensslCa {
     /// An intermediate CA `/CN=NAME` in this CA's directory, signed by it for
     /// ten years (or between `dates`).
     pub fn intermediate(&self, name: &str, dates: Option<Dates<'_>>) -> Result<Self, String> {
+        self.intermediate_as(name, &format!("/CN={name}"), dates)
+    }
+
+    /// An intermediate CA with the files of `name` and the subject `subject`, in
+    /// this CA's directory, signed by it for ten years (or between `dates`).
+    pub fn intermediate_as(
+        &self,
+        name: &str,
+        subject: &str,
+        dates: Option<Dates<'_>>,
+    ) -> Result<Self, String> {
         let ca = Self::prepare(&self.dir, name)?;
-        ca.request(name, &format!("/CN={name}"))?;
+        ca.request(name, subject)?;
         self.sign(
             &format!("{name}.csr"),
             &format!("{name}.crt"),
@@ -184,6 +201,28 @@ impl OpensslCa {
             dates.map_or(Period::Days(3650), Period::Between),
         )?;
         Ok(ca)
+    }
+
+    /// Cross-signs the intermediate `ca` (made by [`OpensslCa::intermediate`]: its
+    /// request and key): a certificate `out` (relative to this CA's directory) with
+    /// `ca`'s name, key and CA extensions, issued by this CA for ten years.
+    pub fn cross_sign(&self, ca: &Self, out: &str) -> Result<(), String> {
+        let file = |suffix: &str| ca.dir.join(format!("{}.{suffix}", ca.name));
+        let (csr, ext) = (file("csr"), file("ext"));
+        for f in [&csr, &ext] {
+            if !f.exists() {
+                return Err(format!(
+                    "{}: cross_sign needs an intermediate's request and extensions",
+                    f.display()
+                ));
+            }
+        }
+        self.sign(
+            &csr.display().to_string(),
+            out,
+            &ext.display().to_string(),
+            Period::Days(3650),
+        )
     }
 
     /// The CA's directory.

@@ -1317,15 +1317,7 @@ fn audit_hba(
             errors,
         } = rebuild(rows, &name);
         for (f, l, e) in &errors {
-            out.push(
-                Finding::new(
-                    Severity::Warning,
-                    "hba-not-loading",
-                    format!("pg_hba.conf on disk does not load ({e}): a reload keeps the rules in force, a restart fails; the rules in force cannot be seen"),
-                )
-                .at(Some(f.clone()), (*l > 0).then_some(*l))
-                .fix("correct the line, then reload"),
-            );
+            out.push(hba_not_loading(e, f, (*l > 0).then_some(*l)));
         }
         let hba = HbaFile::parse(&name, text.as_bytes(), settings, &pgtls_hba::NoSource);
         (
@@ -1362,15 +1354,7 @@ fn audit_hba(
                 .err()
                 .map(|e| e.message.clone())
                 .unwrap_or_default();
-            out.push(
-                Finding::new(
-                    Severity::Warning,
-                    "hba-not-loading",
-                    format!("pg_hba.conf on disk does not load ({msg}): a reload keeps the rules in force, a restart fails; the rules in force cannot be seen"),
-                )
-                .at(Some(l.file.clone()), Some(l.line_number))
-                .fix("correct the line, then reload"),
-            );
+            out.push(hba_not_loading(&msg, &l.file, Some(l.line_number)));
         }
         let ident = ident_file(input);
         if ident.is_none() {
@@ -1410,6 +1394,18 @@ fn audit_hba(
         rules: count,
         view_agrees,
     }
+}
+
+/// The finding for a pg_hba.conf that does not load: `message` is the
+/// server's (or pgtls's) error at `file`:`line`.
+fn hba_not_loading(message: &str, file: &str, line: Option<u32>) -> Finding {
+    Finding::new(
+        Severity::Warning,
+        "hba-not-loading",
+        format!("pg_hba.conf on disk does not load ({message}): a reload keeps the rules in force, a restart fails; the rules in force cannot be seen"),
+    )
+    .at(Some(file.to_owned()), line)
+    .fix("correct the line, then reload")
 }
 
 fn ident_file(input: &AuditInput) -> Option<IdentFile> {

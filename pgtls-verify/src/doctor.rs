@@ -38,8 +38,11 @@
 //!   file's owner and mode (`check_ssl_key_file_permissions`: owned by the
 //!   server's user, taken as the data directory's owner, and no group or
 //!   world access; or owned by root and at most group read), the key, the
-//!   key matching the certificate, `ssl_ca_file`, then the CRLs; every
-//!   failure there stops a starting server.
+//!   key matching the certificate, the OpenSSL lists (`ssl_ecdh_curve`
+//!   before 18, `ssl_groups` from 18, `ssl_ciphers`, `ssl_tls13_ciphers`
+//!   from 18: what every OpenSSL refuses is an error, what only some do a
+//!   warning), `ssl_ca_file`, then the CRLs; every failure there stops a
+//!   starting server.
 //! * With a CRL configured the server sets `X509_V_FLAG_CRL_CHECK_ALL`: every
 //!   certificate of a client's chain, the root included, needs a current CRL
 //!   from its issuer, so every CA in `ssl_ca_file` needs one.
@@ -65,6 +68,9 @@ use serde::Serialize;
 
 use crate::PgVersion;
 use crate::hostname::{HostCheck, Leaf};
+
+mod tls_lists;
+use tls_lists::Verdict;
 
 /// Days before a certificate's end from which it is reported as expiring.
 pub const CERT_WARN_DAYS: i64 = 30;
@@ -99,6 +105,7 @@ impl Severity {
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Finding {
     /// Severity.
@@ -117,9 +124,10 @@ pub struct Finding {
 
 /// The findings of one data directory.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Report {
-    /// [`SCHEMA_VERSION`].
+    /// The version of this report's shape ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// The findings, in the order they were made.
     pub findings: Vec<Finding>,
@@ -329,6 +337,9 @@ pub fn diagnose(input: &DoctorInput) -> Report {
     check_parameters(&mut cx);
     let ssl = check_ssl(&mut cx);
     check_protocol(&mut cx, ssl);
+    if ssl {
+        check_openssl_lists(&mut cx);
+    }
     let ca = check_server_files(&mut cx, server_uid);
     check_hba(&mut cx, ssl, ca);
     finish(cx.out)
@@ -678,6 +689,111 @@ fn check_protocol(cx: &mut Ctx<'_>, ssl: bool) {
         format!("{shown}, below TLSv1.2: {effect}"),
         Some("set ssl_min_protocol_version = 'TLSv1.2' or 'TLSv1.3'".into()),
     );
+}
+
+/// The lists `be_tls_init` hands to OpenSSL after the key and the protocol
+/// range ([`tls_lists`]): the curve (`ssl_ecdh_curve`, 12 to 17) or the
+/// groups (`ssl_groups`, 18, where `ssl_ecdh_curve` is its old name and the
+/// later line of the two wins), `ssl_ciphers`, and `ssl_tls13_ciphers` (18).
+/// Unset, each has a default every OpenSSL takes. Wrong for every OpenSSL:
+/// an error (the server refuses to start, and the finding quotes its log
+/// line); wrong for some: a warning that it depends on the server's OpenSSL.
+fn check_openssl_lists(cx: &mut Ctx<'_>) {
+    let v18 = cx.version >= PgVersion::V18;
+    let curve = if v18 {
+        cx.conf
+            .settings()
+            .iter()
+            .rev()
+            .find(|s| {
+                s.name.eq_ignore_ascii_case("ssl_groups")
+                    || s.name.eq_ignore_ascii_case("ssl_ecdh_curve")
+            })
+            .cloned()
+    } else {
+        cx.setting("ssl_ecdh_curve").cloned()
+    };
+    let mut lists = Vec::new();
+    if let Some(s) = curve {
+        let (verdict, codes, fix) = if v18 {
+            (
+                tls_lists::groups(&s.value),
+                ("groups-invalid", "groups-openssl", "groups-openssl"),
+                "use group names separated by colons that every OpenSSL knows, such as X25519:prime256v1 (the default)",
+            )
+        } else {
+            (
+                tls_lists::ecdh_curve(&s.value),
+                (
+                    "ecdh-curve-invalid",
+                    "ecdh-curve-invalid",
+                    "ecdh-curve-invalid",
+                ),
+                "use one curve's OpenSSL short name, such as prime256v1 (the default) or secp384r1",
+            )
+        };
+        let shown = if v18 && s.name.eq_ignore_ascii_case("ssl_ecdh_curve") {
+            format!("{} (the old name of ssl_groups)", s.name)
+        } else {
+            s.name.clone()
+        };
+        lists.push((s, shown, verdict, codes, fix));
+    }
+    if let Some(s) = cx.setting("ssl_ciphers").cloned() {
+        let shown = s.name.clone();
+        lists.push((
+            s.clone(),
+            shown,
+            tls_lists::ciphers(&s.value, v18),
+            ("ciphers-invalid", "ciphers-openssl", "ciphers-ignored"),
+            "use an OpenSSL cipher string that selects TLS 1.2 ciphers, such as HIGH:MEDIUM:+3DES:!aNULL (the default) or HIGH:!aNULL",
+        ));
+    }
+    if let Some(s) = cx.setting("ssl_tls13_ciphers").filter(|_| v18).cloned() {
+        let shown = s.name.clone();
+        lists.push((
+            s.clone(),
+            shown,
+            tls_lists::tls13_ciphers(&s.value),
+            ("tls13-ciphers-invalid", "tls13-ciphers-openssl", "tls13-ciphers-ignored"),
+            "use TLS 1.3 suite names separated by colons, such as TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256, or '' for OpenSSL's default",
+        ));
+    }
+    for (s, shown, verdict, (bad, depends, ignored), fix) in lists {
+        match verdict {
+            Verdict::Fine => {}
+            Verdict::Invalid { why, logged } => cx.push(
+                Severity::Error,
+                bad,
+                at(Some(&s)),
+                if why.contains(&logged) {
+                    format!("{shown} = '{}': {why}", s.value)
+                } else {
+                    format!("{shown} = '{}': {why} ({logged})", s.value)
+                },
+                Some(fix.into()),
+            ),
+            Verdict::Ignored(why) => cx.push(
+                Severity::Warning,
+                ignored,
+                at(Some(&s)),
+                format!("{shown} = '{}': {why}", s.value),
+                Some("remove the names OpenSSL ignores (or correct them)".into()),
+            ),
+            Verdict::Depends(why) => cx.push(
+                Severity::Warning,
+                depends,
+                at(Some(&s)),
+                format!(
+                    "{shown} = '{}': whether the server takes it depends on the server's OpenSSL: {why}",
+                    s.value
+                ),
+                Some(format!(
+                    "check it with the OpenSSL the server links (ldd on its postgres binary), or {fix}"
+                )),
+            ),
+        }
+    }
 }
 
 /// The server's certificate files. Returns whether `ssl_ca_file` loaded.

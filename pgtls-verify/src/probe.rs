@@ -55,6 +55,12 @@ pub enum ProbeError {
     /// The server answered the SSLRequest with something else.
     #[error("received invalid response to SSL negotiation: {0}")]
     BadResponse(char),
+    /// Bytes came with the server's `S` (in the same read, before the TLS
+    /// handshake): they were not encrypted and may have been injected by a man in
+    /// the middle (CVE-2021-23222). libpq reports it once the handshake has
+    /// completed, and never goes on.
+    #[error("received unencrypted data after SSL response")]
+    UnencryptedData,
     /// The TLS handshake failed.
     #[error("TLS handshake failed")]
     Tls(#[source] rustls::Error),
@@ -201,16 +207,30 @@ pub fn connect_tls(
     direct: bool,
 ) -> Result<StreamOwned<ClientConnection, TcpStream>, ProbeError> {
     let mut tcp = tcp_connect(host, port)?;
+    let mut unencrypted = false;
     if !direct {
         let mut req = Vec::with_capacity(8);
         req.extend_from_slice(&8u32.to_be_bytes());
         req.extend_from_slice(&SSL_REQUEST_CODE.to_be_bytes());
         tcp.write_all(&req).map_err(io("sending SSLRequest"))?;
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b)
-            .map_err(io("reading the SSLRequest answer"))?;
+        // One read, as libpq's pqReadData: what came with the answer stays behind
+        // and is checked once the handshake is done.
+        let mut b = [0u8; 16 * 1024];
+        let n = loop {
+            match tcp.read(&mut b) {
+                Ok(0) => {
+                    return Err(ProbeError::Io {
+                        context: "reading the SSLRequest answer".into(),
+                        source: std::io::ErrorKind::UnexpectedEof.into(),
+                    });
+                }
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("reading the SSLRequest answer")(e)),
+            }
+        };
         match b[0] {
-            b'S' => {}
+            b'S' => unencrypted = n > 1,
             b'N' => return Err(ProbeError::NoSsl),
             other => return Err(ProbeError::BadResponse(char::from(other))),
         }
@@ -235,6 +255,9 @@ pub fn connect_tls(
                 },
             }
         })?;
+    }
+    if unencrypted {
+        return Err(ProbeError::UnencryptedData);
     }
     Ok(tls)
 }
@@ -373,32 +396,10 @@ pub fn startup<S: Read + Write>(
     user: &str,
     database: &str,
 ) -> Result<(u8, Vec<u8>), ProbeError> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&196_608u32.to_be_bytes());
-    for (k, v) in [("user", user), ("database", database)] {
-        body.extend_from_slice(k.as_bytes());
-        body.push(0);
-        body.extend_from_slice(v.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let len = u32::try_from(body.len() + 4).unwrap_or(u32::MAX);
-    let mut msg = len.to_be_bytes().to_vec();
-    msg.extend(body);
-    s.write_all(&msg).map_err(io("sending StartupMessage"))?;
+    s.write_all(&startup_packet(&[("user", user), ("database", database)]))
+        .map_err(io("sending StartupMessage"))?;
     s.flush().map_err(io("sending StartupMessage"))?;
-    let mut hdr = [0u8; 5];
-    s.read_exact(&mut hdr)
-        .map_err(io("reading the startup answer"))?;
-    let n = u32::from_be_bytes([hdr[1], hdr[2], hdr[3], hdr[4]]);
-    let n = usize::try_from(n)
-        .unwrap_or(0)
-        .saturating_sub(4)
-        .min(1 << 20);
-    let mut rest = vec![0u8; n];
-    s.read_exact(&mut rest)
-        .map_err(io("reading the startup answer"))?;
-    Ok((hdr[0], rest))
+    read_message(s)
 }
 
 /// The server name rustls should send for libpq's `host` (SNI rule of §1.8).
@@ -617,13 +618,18 @@ pub enum PlaintextAnswer {
 /// A protocol 3.0 StartupMessage for `user` and `database` (with
 /// `application_name`).
 pub fn startup_message(user: &str, database: &str, application_name: &str) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&196_608u32.to_be_bytes());
-    for (k, v) in [
+    startup_packet(&[
         ("user", user),
         ("database", database),
         ("application_name", application_name),
-    ] {
+    ])
+}
+
+/// A protocol 3.0 StartupMessage with these parameters.
+fn startup_packet(params: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&196_608u32.to_be_bytes());
+    for (k, v) in params {
         body.extend_from_slice(k.as_bytes());
         body.push(0);
         body.extend_from_slice(v.as_bytes());
@@ -636,6 +642,7 @@ pub fn startup_message(user: &str, database: &str, application_name: &str) -> Ve
     msg
 }
 
+/// One backend message: its type byte and body (at most 1 MiB of it).
 fn read_message<S: Read>(s: &mut S) -> Result<(u8, Vec<u8>), ProbeError> {
     let mut hdr = [0u8; 5];
     s.read_exact(&mut hdr)

@@ -213,6 +213,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             schemars::schema_for!(crate::audit::Report),
         ),
         (
+            "doctor-report.json",
+            schemars::schema_for!(crate::doctor::Report),
+        ),
+        (
             "quickstart-try.json",
             schemars::schema_for!(crate::trial::TryReport),
         ),

@@ -5,8 +5,12 @@
 //!
 //! * [`find_install`]: the installation: `--pg-bin DIR`, else `pg_config --bindir` (the caller
 //!   runs it and passes the answer), else [`usual_bindirs`], newest version first. It must hold
-//!   `initdb`, `postgres` and `psql` (the client runs next to its server, with that
-//!   installation's libpq, [`Install::libdir`]).
+//!   `initdb` and `postgres`; the client ([`Client`]) is `--psql PATH`, else the installation's
+//!   own `psql` (with that installation's libpq, [`Install::libdir`]), else the first `psql` on
+//!   `PATH` ([`find_on_path`]): a server-only installation (PostgreSQL 12 or 13 from a
+//!   server-only package) is tried with a newer client.
+//! * [`client_libpq`]: which libpq that psql loads and its major version, whose rules judge
+//!   the logins (libpq 14 talking to a server 12 follows libpq 14's rules).
 //! * [`Observed`] and [`Refusal`]: what psql's exit status and stderr say: connected, refused by
 //!   the server (its `FATAL:` text), or failed on the client's side (libpq's own message, a TLS
 //!   failure, no server).
@@ -17,6 +21,11 @@
 //!   another reason (no such role, no server, a client-side TLS failure) proves nothing about
 //!   the line. The trial holds when every step passed and none of the required ones is missing
 //!   ([`TryReport::finish`]).
+//!
+//! And what quickstart warns about before anything is tried ([`quickstart_warnings`]): a
+//! certificate login for the superuser `postgres`, an IP-address `--host` that libpq 14 and
+//! older cannot match, a CRL the caller's libpq would load (`~/.postgresql/root.crl`) that makes
+//! it refuse the new server.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -30,12 +39,16 @@ use crate::server::{ServerOutcome, ServerTls, decide_client};
 /// The version of [`TryReport`]'s JSON shape.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The programs an installation needs for the trial, with what each is for.
+/// The programs an installation needs for the trial, with what each is for (`psql` may come
+/// from elsewhere: see [`Client`]).
 pub const PROGRAMS: [(&str, &str); 3] = [
     ("initdb", "creates the throwaway cluster"),
     ("postgres", "the server"),
     ("psql", "the client, through that installation's libpq"),
 ];
+
+/// The server programs of [`PROGRAMS`], which the installation itself must hold.
+const SERVER_PROGRAMS: usize = 2;
 
 /// The address the throwaway server listens on and every login goes to
 /// (`hostaddr=127.0.0.1` next to the printed `host=`, so verify-full checks the
@@ -75,22 +88,64 @@ impl FoundBy {
     }
 }
 
-/// A PostgreSQL installation with the programs of [`PROGRAMS`].
+/// Where the trial's client, psql, came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ClientFoundBy {
+    /// `--psql PATH`.
+    PsqlOption,
+    /// The installation's own `psql`, next to its server.
+    Installation,
+    /// The first `psql` on `PATH` (the installation has none).
+    Path,
+}
+
+impl ClientFoundBy {
+    /// `--psql`, `the installation`, `PATH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PsqlOption => "--psql",
+            Self::Installation => "the installation",
+            Self::Path => "PATH",
+        }
+    }
+}
+
+/// The trial's client: a psql program and the libraries it runs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Client {
+    /// The psql program.
+    pub psql: PathBuf,
+    /// Its installation's own libraries (`DIR/../lib` of the psql's directory when it holds
+    /// `libpq.so.5`): `LD_LIBRARY_PATH` for psql, so that it loads its own libpq and not the
+    /// server installation's. `None`: the system's.
+    pub libdir: Option<PathBuf>,
+    /// Where it came from.
+    pub found_by: ClientFoundBy,
+}
+
+/// A PostgreSQL installation with the server programs of [`PROGRAMS`], and the client to log
+/// in with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Install {
-    /// The directory holding `initdb`, `postgres` and `psql`.
+    /// The directory holding `initdb` and `postgres`.
     pub bindir: PathBuf,
     /// The installation's own libraries (`BINDIR/../lib` when it holds `libpq.so.5`, as in a
-    /// relocatable build): `LD_LIBRARY_PATH` for its programs, so that its psql uses its own
-    /// libpq. `None`: the system's libraries (a distribution package).
+    /// relocatable build): `LD_LIBRARY_PATH` for its programs. `None`: the system's libraries
+    /// (a distribution package).
     pub libdir: Option<PathBuf>,
     /// How it was found.
     pub found_by: FoundBy,
+    /// The client (psql).
+    pub client: Client,
 }
 
 impl Install {
-    /// The path of one of its programs.
+    /// The path of one of its server programs (`initdb`, `postgres`).
     pub fn program(&self, name: &str) -> PathBuf {
         self.bindir.join(name)
     }
@@ -100,11 +155,12 @@ impl Install {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FindError {
-    /// `--pg-bin DIR` lacks one of the programs.
+    /// `--pg-bin DIR` lacks one of the programs (psql only when there is none on `PATH`).
     #[error(
         "--pg-bin {}: no {program} there ({what}); pass the bin directory of a PostgreSQL \
-         installation that has initdb, postgres and psql",
-        dir.display()
+         installation that has initdb, postgres and psql{}",
+        dir.display(),
+        if *program == "psql" { ", or --psql PATH of a client (psql 14 or newer for a server 12 or 13)" } else { "" }
     )]
     PgBinIncomplete {
         /// The directory given.
@@ -114,16 +170,23 @@ pub enum FindError {
         /// What that program is for.
         what: &'static str,
     },
-    /// Only installations with a server but no psql were found.
+    /// Only installations with a server but no psql were found, and no psql on `PATH`.
     #[error(
-        "{} has the PostgreSQL server but no psql next to it (the client --try logs in with): \
-         install the client of the same version (Debian/Ubuntu: apt-get install \
-         postgresql-client), or pass --pg-bin DIR of an installation with initdb, postgres and psql",
+        "{} has the PostgreSQL server but no psql next to it, and there is no psql on PATH \
+         (the client --try logs in with): install a client (Debian/Ubuntu: apt-get install \
+         postgresql-client), pass --psql PATH of one, or pass --pg-bin DIR of an installation \
+         with initdb, postgres and psql",
         dir.display()
     )]
     NoPsql {
         /// The newest such directory.
         dir: PathBuf,
+    },
+    /// `--psql PATH` is not a file.
+    #[error("--psql {}: no such file (pass the psql program to log in with)", path.display())]
+    PsqlMissing {
+        /// The path given.
+        path: PathBuf,
     },
     /// No installation anywhere.
     #[error(
@@ -194,10 +257,32 @@ pub fn usual_bindirs(root: &Path) -> Vec<PathBuf> {
 }
 
 fn missing_program(dir: &Path) -> Option<(&'static str, &'static str)> {
-    PROGRAMS
+    PROGRAMS[..SERVER_PROGRAMS]
         .iter()
         .copied()
         .find(|(p, _)| !dir.join(p).is_file())
+}
+
+/// The first `program` in the directories of `path` (the value of `PATH`), as a shell finds
+/// it (empty entries are the current directory, as for `execvp`).
+pub fn find_on_path(path: &std::ffi::OsStr, program: &str) -> Option<PathBuf> {
+    std::env::split_paths(path).find_map(|d| {
+        let d = if d.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            d
+        };
+        let p = d.join(program);
+        p.is_file().then_some(p)
+    })
+}
+
+fn client_at(psql: &Path, found_by: ClientFoundBy) -> Client {
+    Client {
+        psql: psql.to_path_buf(),
+        libdir: psql.parent().and_then(libdir_of),
+        found_by,
+    }
 }
 
 fn libdir_of(bindir: &Path) -> Option<PathBuf> {
@@ -209,20 +294,56 @@ fn libdir_of(bindir: &Path) -> Option<PathBuf> {
     lib.join("libpq.so.5").exists().then_some(lib)
 }
 
-/// The installation to try on: `pg_bin` when given (it must have every program of
+/// The installation to try on: `pg_bin` when given (it must have the server programs of
 /// [`PROGRAMS`]); otherwise `pg_config_bindir` (what `pg_config --bindir` printed, when a
-/// `pg_config` is on `PATH`), then `usual` ([`usual_bindirs`]), the first with all three
-/// programs.
+/// `pg_config` is on `PATH`), then `usual` ([`usual_bindirs`]): the first with the server
+/// programs and a psql (or any with the server programs when `psql` is given), else the first
+/// with the server programs when there is a `path_psql`.
+///
+/// The client is `psql` (`--psql PATH`) when given, else the installation's own psql, else
+/// `path_psql` (the first psql on `PATH`, [`find_on_path`]).
 ///
 /// # Errors
-/// [`FindError::PgBinIncomplete`] for a `pg_bin` without a program; otherwise
-/// [`FindError::NoPsql`] when only servers without psql were found, or
+/// [`FindError::PsqlMissing`] for a `psql` that is not a file; [`FindError::PgBinIncomplete`]
+/// for a `pg_bin` without a server program, or without a psql when there is no other;
+/// otherwise [`FindError::NoPsql`] when only servers without psql were found, or
 /// [`FindError::NotFound`].
 pub fn find_install(
     pg_bin: Option<&Path>,
+    psql: Option<&Path>,
+    path_psql: Option<&Path>,
     pg_config_bindir: Option<&Path>,
     usual: &[PathBuf],
 ) -> Result<Install, FindError> {
+    if let Some(p) = psql
+        && !p.is_file()
+    {
+        return Err(FindError::PsqlMissing {
+            path: p.to_path_buf(),
+        });
+    }
+    // The client for a server directory `dir`, when there is one.
+    let client_for = |dir: &Path| -> Option<Client> {
+        if let Some(p) = psql {
+            return Some(client_at(p, ClientFoundBy::PsqlOption));
+        }
+        let own = dir.join("psql");
+        if own.is_file() {
+            // Next to its server: the installation's libraries.
+            return Some(Client {
+                psql: own,
+                libdir: libdir_of(dir),
+                found_by: ClientFoundBy::Installation,
+            });
+        }
+        None
+    };
+    let install = |dir: &Path, found_by: FoundBy, client: Client| Install {
+        bindir: dir.to_path_buf(),
+        libdir: libdir_of(dir),
+        found_by,
+        client,
+    };
     if let Some(dir) = pg_bin {
         if let Some((program, what)) = missing_program(dir) {
             return Err(FindError::PgBinIncomplete {
@@ -231,14 +352,17 @@ pub fn find_install(
                 what,
             });
         }
-        return Ok(Install {
-            bindir: dir.to_path_buf(),
-            libdir: libdir_of(dir),
-            found_by: FoundBy::PgBin,
-        });
+        let client = client_for(dir)
+            .or_else(|| path_psql.map(|p| client_at(p, ClientFoundBy::Path)))
+            .ok_or_else(|| FindError::PgBinIncomplete {
+                dir: dir.to_path_buf(),
+                program: PROGRAMS[2].0,
+                what: PROGRAMS[2].1,
+            })?;
+        return Ok(install(dir, FoundBy::PgBin, client));
     }
     let mut tried: Vec<PathBuf> = Vec::new();
-    let mut server_only: Option<PathBuf> = None;
+    let mut server_only: Option<(PathBuf, FoundBy)> = None;
     let candidates = pg_config_bindir
         .map(|d| (d.to_path_buf(), FoundBy::PgConfig))
         .into_iter()
@@ -247,23 +371,170 @@ pub fn find_install(
         if tried.contains(&dir) {
             continue;
         }
-        match missing_program(&dir) {
-            None => {
-                return Ok(Install {
-                    libdir: libdir_of(&dir),
-                    bindir: dir,
-                    found_by,
-                });
+        if missing_program(&dir).is_none() {
+            match client_for(&dir) {
+                Some(client) => return Ok(install(&dir, found_by, client)),
+                None if server_only.is_none() => server_only = Some((dir.clone(), found_by)),
+                None => {}
             }
-            Some(("psql", _)) if server_only.is_none() => server_only = Some(dir.clone()),
-            Some(_) => {}
         }
         tried.push(dir);
     }
-    match server_only {
-        Some(dir) => Err(FindError::NoPsql { dir }),
-        None => Err(FindError::NotFound { tried }),
+    match (server_only, path_psql) {
+        (Some((dir, found_by)), Some(p)) => {
+            Ok(install(&dir, found_by, client_at(p, ClientFoundBy::Path)))
+        }
+        (Some((dir, _)), None) => Err(FindError::NoPsql { dir }),
+        (None, _) => Err(FindError::NotFound { tried }),
     }
+}
+
+/// The library a dynamically linked program loads as `libpq.so.5`, from the dynamic loader's
+/// list of a program's libraries (what `LD_TRACE_LOADED_OBJECTS=1 PROGRAM` prints, as `ldd`
+/// shows it: `\tlibpq.so.5 => /usr/lib/x86_64-linux-gnu/libpq.so.5 (0x...)`). `None` when the
+/// list names none (a script such as Debian's `pg_wrapper`, a static program, or libpq not
+/// found).
+pub fn libpq_in_loader_trace(trace: &str) -> Option<PathBuf> {
+    trace.lines().find_map(|l| {
+        let (name, rest) = l.trim().split_once(" => ")?;
+        if !name.starts_with("libpq.so") {
+            return None;
+        }
+        let path = rest.rsplit_once(" (").map_or(rest, |(p, _)| p).trim();
+        path.starts_with('/').then(|| PathBuf::from(path))
+    })
+}
+
+/// The major version of a libpq shared library from the name of the file it is (symbolic
+/// links followed: `libpq.so.5` -> `libpq.so.5.15`): since PostgreSQL 10 its minor number is
+/// the major version (`libpq.so.5.14` is libpq 14). `None` for another name.
+pub fn libpq_major(library: &Path) -> Option<u32> {
+    let real = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
+    let name = real.file_name()?.to_str()?;
+    let minor = name.strip_prefix("libpq.so.5.")?;
+    let digits: String = minor.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse::<u32>().ok().filter(|m| *m >= 10)
+}
+
+/// How the client's libpq version was known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LibpqKnownBy {
+    /// The name of the `libpq.so.5.N` file the dynamic loader gives psql.
+    LibraryFile,
+    /// psql's own version (the loader named no libpq file with a version: a wrapper script,
+    /// a static psql): assumed to be its libpq's.
+    PsqlVersion,
+}
+
+/// The trial's client as it runs: psql's version and the libpq it loads, whose major version's
+/// rules judge the logins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ClientReport {
+    /// The psql program.
+    pub psql: String,
+    /// Where it came from.
+    pub found_by: ClientFoundBy,
+    /// psql's version (`14.18`).
+    pub psql_version: String,
+    /// The libpq file it loads, when the dynamic loader names one.
+    pub libpq: Option<String>,
+    /// The libpq major version the logins are judged by.
+    pub libpq_major: u32,
+    /// How [`ClientReport::libpq_major`] was known.
+    pub libpq_known_by: LibpqKnownBy,
+}
+
+impl ClientReport {
+    /// The libpq version whose rules apply.
+    pub fn libpq_version(&self) -> PgVersion {
+        // Checked by client_libpq.
+        PgVersion::new(self.libpq_major).unwrap_or(PgVersion::NEWEST)
+    }
+
+    /// One line: `psql 14.18 (/x/bin/psql, from --psql) with libpq 14 (/x/lib/libpq.so.5.14)`.
+    pub fn describe(&self) -> String {
+        let lib = match (&self.libpq, self.libpq_known_by) {
+            (Some(l), LibpqKnownBy::LibraryFile) => format!("libpq {} ({l})", self.libpq_major),
+            _ => format!("libpq {} (assumed: psql's version)", self.libpq_major),
+        };
+        format!(
+            "psql {} ({}, from {}) with {lib}",
+            self.psql_version,
+            self.psql,
+            self.found_by.as_str()
+        )
+    }
+}
+
+/// Why the client cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// `psql --version` did not print a version.
+    #[error("{} --version printed {said:?}, not `psql (PostgreSQL) VERSION`", psql.display())]
+    NoVersion {
+        /// The program.
+        psql: PathBuf,
+        /// What it printed.
+        said: String,
+    },
+    /// A libpq pgtls does not model.
+    #[error(
+        "{} uses libpq {major}: pgtls models libpq 12 to 18; pass --psql PATH of one of those",
+        psql.display()
+    )]
+    Unsupported {
+        /// The program.
+        psql: PathBuf,
+        /// Its libpq's major version.
+        major: u32,
+    },
+}
+
+/// The client's psql and libpq: `version_output` is what `psql --version` printed,
+/// `loader_trace` the dynamic loader's list of its libraries ([`libpq_in_loader_trace`]),
+/// when it could be had. The libpq file's own version wins over psql's.
+///
+/// # Errors
+/// [`ClientError`]: no version, or a libpq outside 12 to 18.
+pub fn client_libpq(
+    client: &Client,
+    version_output: &str,
+    loader_trace: Option<&str>,
+) -> Result<ClientReport, ClientError> {
+    let psql_version = server_version_text(version_output)
+        .ok_or_else(|| ClientError::NoVersion {
+            psql: client.psql.clone(),
+            said: version_output.trim().to_owned(),
+        })?
+        .to_owned();
+    let libpq = loader_trace.and_then(libpq_in_loader_trace);
+    let (major, known_by) = match libpq.as_deref().and_then(libpq_major) {
+        Some(m) => (m, LibpqKnownBy::LibraryFile),
+        None => (
+            server_major(&psql_version).unwrap_or(0),
+            LibpqKnownBy::PsqlVersion,
+        ),
+    };
+    if PgVersion::new(major).is_err() {
+        return Err(ClientError::Unsupported {
+            psql: client.psql.clone(),
+            major,
+        });
+    }
+    Ok(ClientReport {
+        psql: client.psql.display().to_string(),
+        found_by: client.found_by,
+        psql_version,
+        libpq: libpq.map(|l| l.display().to_string()),
+        libpq_major: major,
+        libpq_known_by: known_by,
+    })
 }
 
 /// The full version from `postgres --version` (`postgres (PostgreSQL) 15.14 (Debian
@@ -645,6 +916,176 @@ pub fn explain_client_refusal(
     Some(why)
 }
 
+/// What quickstart warns about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum WarningCode {
+    /// `--role postgres`: the superuser gets a certificate login.
+    SuperuserRole,
+    /// An IP-address `--host` that libpq 14 and older do not match against the certificate.
+    IpHostOldLibpq,
+    /// A CRL the caller's libpq loads by default makes it refuse the new server.
+    ClientCrl,
+}
+
+/// One warning of quickstart's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Warning {
+    /// Which.
+    pub code: WarningCode,
+    /// What to tell the user (one line, what happens and what to do).
+    pub message: String,
+}
+
+/// The name `initdb` gives the bootstrap superuser on the distributions' clusters (and
+/// `--try`'s).
+pub const BOOTSTRAP_SUPERUSER: &str = "postgres";
+
+/// `--role postgres`: the certificate logs in as the superuser over TCP (from any address
+/// quickstart's `all` admits), and `CREATE ROLE postgres` fails where initdb made that role.
+pub fn warn_superuser_role(role: &str) -> Option<Warning> {
+    (role == BOOTSTRAP_SUPERUSER).then(|| Warning {
+        code: WarningCode::SuperuserRole,
+        message: format!(
+            "--role {role}: {role} is the superuser of a cluster made by initdb or a \
+             distribution's package: whoever holds clients/{role}/postgresql.key logs in as \
+             superuser over TCP from any address (quickstart's line says `all`), and the printed \
+             CREATE ROLE {role} fails there (the role exists); prefer a role without SUPERUSER \
+             for certificate logins"
+        ),
+    })
+}
+
+/// The libpq versions that ignore iPAddress SANs (and use the CN only when the certificate has
+/// no dNSName SAN).
+const OLD_LIBPQ: [PgVersion; 3] = [PgVersion::V12, PgVersion::V13, PgVersion::V14];
+
+/// For each `--host` that is an IP address (`hosts[0]` being the printed connection strings'
+/// `host=`): whether libpq 12 to 14, which ignore iPAddress SANs, refuse `host=IP` under
+/// verify-full against `server_cert` (DER), as pgtls's model of their host-name check says; a
+/// warning with libpq's message for each that they refuse.
+pub fn warn_ip_hosts(server_cert: &[u8], hosts: &[String]) -> Vec<Warning> {
+    let Ok(leaf) = crate::hostname::Leaf::from_der(server_cert) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        if crate::hostname::host_kind(host.as_bytes()) != crate::hostname::HostKind::Ip {
+            continue;
+        }
+        let refused: Vec<(PgVersion, String)> = OLD_LIBPQ
+            .iter()
+            .filter_map(|v| match leaf.check(host, *v) {
+                crate::hostname::HostCheck::Reject(m) => Some((*v, m)),
+                crate::hostname::HostCheck::Match(_) => None,
+            })
+            .collect();
+        let (Some((first, msg)), Some((last, _))) = (refused.first(), refused.last()) else {
+            continue;
+        };
+        let which = if first == last {
+            format!("libpq {first}")
+        } else {
+            format!("libpq {first} to {last}")
+        };
+        let printed = if i == 0 {
+            " (the printed connection strings' host=)"
+        } else {
+            ""
+        };
+        out.push(Warning {
+            code: WarningCode::IpHostOldLibpq,
+            message: format!(
+                "--host {host}{printed}: {which} match no iPAddress SAN (and no CN when a \
+                 dNSName SAN is present): their verify-full with host={host} fails ({msg}); \
+                 libpq 15 and newer accept it. For older clients connect with a DNS \
+                 --host name (hostaddr={host} next to it keeps the address)"
+            ),
+        });
+    }
+    out
+}
+
+/// Whether libpq, with `conninfo` (a printed connection string) and the caller's environment
+/// `env` (its `HOME`'s `~/.postgresql/root.crl`, `PGSSLCRL`, `PGSSLCRLDIR`), refuses a server
+/// presenting `server_chain` because of a CRL it loads on its own (a stale root.crl of another
+/// CA turns CRL checking on for every certificate of the chain: `unable to get certificate
+/// CRL`). `None` when it accepts, or refuses for another reason.
+pub fn warn_client_crl(
+    conninfo: &str,
+    env: &crate::Env,
+    version: PgVersion,
+    server_chain: &[rustls_pki_types::CertificateDer<'_>],
+    now: UnixTime,
+) -> Option<Warning> {
+    use crate::X509Reason as R;
+    let params = crate::Params::parse_conninfo(conninfo).ok()?;
+    let v = crate::verify_server(&params, env, version, server_chain, now).ok()?;
+    if v.accepted() {
+        return None;
+    }
+    let failed = v.checks.iter().find(|c| c.passed == Some(false))?;
+    let reason = failed.reason?;
+    let crl_reason = matches!(
+        reason,
+        R::UnableToGetCrl
+            | R::CrlSignatureFailure
+            | R::CrlNotYetValid
+            | R::CrlHasExpired
+            | R::CertRevoked
+            | R::UnableToGetCrlIssuer
+            | R::KeyUsageNoCrlSign
+            | R::UnhandledCriticalCrlExtension
+            | R::DifferentCrlScope
+    );
+    let crl = v
+        .checks
+        .iter()
+        .find(|c| c.name == "crl" && c.passed == Some(true))?;
+    if !crl_reason {
+        return None;
+    }
+    Some(Warning {
+        code: WarningCode::ClientCrl,
+        message: format!(
+            "libpq here loads a CRL the printed connection strings do not name ({}) and then \
+             refuses this server ({}: {}); move that file away (libpq reads \
+             ~/.postgresql/root.crl under verify-ca and verify-full whenever sslcrl and \
+             sslcrldir are unset), or unset PGSSLCRL/PGSSLCRLDIR",
+            crl.detail,
+            v.message().unwrap_or("certificate verify failed"),
+            failed.detail
+        ),
+    })
+}
+
+/// Everything quickstart warns about: [`warn_superuser_role`] for each role,
+/// [`warn_ip_hosts`], and [`warn_client_crl`] for the first role's printed `conninfo` with the
+/// caller's `env` at libpq `version` (the trial's client's, else the newest).
+pub fn quickstart_warnings(
+    roles: &[String],
+    hosts: &[String],
+    conninfo: &str,
+    env: &crate::Env,
+    version: PgVersion,
+    server_chain: &[rustls_pki_types::CertificateDer<'_>],
+    now: UnixTime,
+) -> Vec<Warning> {
+    let mut out: Vec<Warning> = roles
+        .iter()
+        .filter_map(|r| warn_superuser_role(r))
+        .collect();
+    if let Some(leaf) = server_chain.first() {
+        out.extend(warn_ip_hosts(leaf.as_ref(), hosts));
+    }
+    out.extend(warn_client_crl(conninfo, env, version, server_chain, now));
+    out
+}
+
 /// The trial: the installation, the steps, and whether it held.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -656,6 +1097,8 @@ pub struct TryReport {
     pub bindir: Option<String>,
     /// The server's version (`15.14`), once read.
     pub version: Option<String>,
+    /// The client the logins ran with (its libpq's rules judge them), once read.
+    pub client: Option<ClientReport>,
     /// The server's TCP port on 127.0.0.1, once chosen.
     pub port: Option<u16>,
     /// The OS user the server ran as.
@@ -677,6 +1120,7 @@ impl TryReport {
             schema_version: SCHEMA_VERSION,
             bindir: None,
             version: None,
+            client: None,
             port: None,
             server_user: None,
             steps: Vec::new(),
@@ -778,30 +1222,165 @@ mod tests {
         let usual = usual_bindirs(root.path());
         assert_eq!(usual, vec![d17.clone(), d15.clone(), d9, src]);
         // 17 has no psql: 15 is the newest complete one.
-        let i = find_install(None, None, &usual).unwrap();
+        let i = find_install(None, None, None, None, &usual).unwrap();
         assert_eq!(
             (i.bindir, i.found_by),
             (d15.clone(), FoundBy::UsualDirectory)
         );
         // pg_config's answer comes first.
-        let i = find_install(None, Some(&d15), &[]).unwrap();
+        let i = find_install(None, None, None, Some(&d15), &[]).unwrap();
         assert_eq!(i.found_by, FoundBy::PgConfig);
         // Only servers without psql: say so.
-        let e = find_install(None, None, std::slice::from_ref(&d17)).unwrap_err();
+        let e = find_install(None, None, None, None, std::slice::from_ref(&d17)).unwrap_err();
         assert!(
             matches!(e, FindError::NoPsql { ref dir } if *dir == d17),
             "{e}"
         );
         assert!(e.to_string().contains("no psql"), "{e}");
         // --pg-bin is taken as given, and names what it lacks.
-        let e = find_install(Some(&d17), Some(&d15), &usual).unwrap_err();
+        let e = find_install(Some(&d17), None, None, Some(&d15), &usual).unwrap_err();
         assert!(e.to_string().contains("no psql there"), "{e}");
         let empty = mk("empty", &[]);
-        let e = find_install(Some(&empty), None, &usual).unwrap_err();
+        let e = find_install(Some(&empty), None, None, None, &usual).unwrap_err();
         assert!(e.to_string().contains("no initdb there"), "{e}");
-        let e = find_install(None, None, &[]).unwrap_err();
+        let e = find_install(None, None, None, None, &[]).unwrap_err();
         assert!(e.to_string().contains("pass --pg-bin DIR"), "{e}");
         assert!(e.to_string().contains("apt-get install postgresql"), "{e}");
+    }
+
+    #[test]
+    fn a_server_without_psql_takes_the_client_from_psql_or_path() {
+        let root = tempfile::tempdir().unwrap();
+        let mk = |d: &str, programs: &[&str]| {
+            let p = root.path().join(d);
+            std::fs::create_dir_all(&p).unwrap();
+            for prog in programs {
+                std::fs::write(p.join(prog), b"").unwrap();
+            }
+            p
+        };
+        let d12 = mk("12/bin", &["initdb", "postgres"]);
+        let d14 = mk("14/bin", &["initdb", "postgres", "psql"]);
+        mk("14/lib", &["libpq.so.5"]);
+        let psql14 = d14.join("psql");
+        let other = mk("other/bin", &["psql"]);
+        // --psql: the server's directory need not have one; the client's own libraries.
+        let i = find_install(
+            Some(&d12),
+            Some(&psql14),
+            Some(&other.join("psql")),
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(i.bindir, d12);
+        assert_eq!(i.client.psql, psql14);
+        assert_eq!(i.client.found_by, ClientFoundBy::PsqlOption);
+        assert_eq!(i.client.libdir, Some(root.path().join("14/lib")));
+        // --psql also wins over the installation's own.
+        let i = find_install(Some(&d14), Some(&other.join("psql")), None, None, &[]).unwrap();
+        assert_eq!(
+            (i.client.found_by, i.client.libdir),
+            (ClientFoundBy::PsqlOption, None)
+        );
+        // No --psql: the installation's own, else PATH's.
+        let i = find_install(Some(&d14), None, Some(&other.join("psql")), None, &[]).unwrap();
+        assert_eq!(i.client.found_by, ClientFoundBy::Installation);
+        let i = find_install(Some(&d12), None, Some(&other.join("psql")), None, &[]).unwrap();
+        assert_eq!(
+            (i.client.psql.clone(), i.client.found_by),
+            (other.join("psql"), ClientFoundBy::Path)
+        );
+        // Searching: a complete installation first, else a server with PATH's psql.
+        let usual = vec![d12.clone(), d14.clone()];
+        let i = find_install(None, None, Some(&other.join("psql")), None, &usual).unwrap();
+        assert_eq!(i.bindir, d14);
+        let i = find_install(None, None, Some(&other.join("psql")), None, &usual[..1]).unwrap();
+        assert_eq!(
+            (i.bindir, i.client.found_by),
+            (d12.clone(), ClientFoundBy::Path)
+        );
+        let i = find_install(None, Some(&psql14), None, None, &usual).unwrap();
+        assert_eq!(
+            (i.bindir, i.client.found_by),
+            (d12.clone(), ClientFoundBy::PsqlOption)
+        );
+        // Nothing: say what to pass.
+        let e = find_install(Some(&d12), None, None, None, &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("no psql there") && e.to_string().contains("--psql PATH"),
+            "{e}"
+        );
+        let e = find_install(None, None, None, None, &usual[..1]).unwrap_err();
+        assert!(
+            matches!(e, FindError::NoPsql { .. }) && e.to_string().contains("--psql PATH"),
+            "{e}"
+        );
+        let e =
+            find_install(Some(&d12), Some(&root.path().join("nope")), None, None, &[]).unwrap_err();
+        assert!(matches!(e, FindError::PsqlMissing { .. }), "{e}");
+        // PATH: the first directory that has it.
+        let path = std::env::join_paths([&d12, &other, &d14]).unwrap();
+        assert_eq!(find_on_path(&path, "psql"), Some(other.join("psql")));
+        assert_eq!(find_on_path(&path, "nothing"), None);
+    }
+
+    #[test]
+    fn the_client_libpq_is_the_loaded_files_version() {
+        let root = tempfile::tempdir().unwrap();
+        let lib = root.path().join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("libpq.so.5.14"), b"").unwrap();
+        std::os::unix::fs::symlink("libpq.so.5.14", lib.join("libpq.so.5")).unwrap();
+        assert_eq!(libpq_major(&lib.join("libpq.so.5")), Some(14));
+        assert_eq!(libpq_major(Path::new("/x/libpq.so.5")), None);
+        let trace = format!(
+            "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibpq.so.5 => {}/libpq.so.5 (0x00007f5a)\n\
+             \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f12)\n",
+            lib.display()
+        );
+        assert_eq!(libpq_in_loader_trace(&trace), Some(lib.join("libpq.so.5")));
+        assert_eq!(libpq_in_loader_trace("\tlibpq.so.5 => not found\n"), None);
+        let client = Client {
+            psql: root.path().join("bin/psql"),
+            libdir: None,
+            found_by: ClientFoundBy::PsqlOption,
+        };
+        // The file's version wins over psql's.
+        let r = client_libpq(&client, "psql (PostgreSQL) 15.14 (Debian)\n", Some(&trace)).unwrap();
+        assert_eq!((r.psql_version.as_str(), r.libpq_major), ("15.14", 14));
+        assert_eq!(r.libpq_known_by, LibpqKnownBy::LibraryFile);
+        assert_eq!(r.libpq_version(), PgVersion::V14);
+        assert!(r.describe().contains("with libpq 14 ("), "{}", r.describe());
+        // A wrapper script: psql's version, said to be assumed.
+        let r = client_libpq(
+            &client,
+            "psql (PostgreSQL) 16.2\n",
+            Some("\tlibc.so.6 => /l (0x1)\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.libpq_major, r.libpq_known_by),
+            (16, LibpqKnownBy::PsqlVersion)
+        );
+        assert!(r.describe().contains("assumed"), "{}", r.describe());
+        assert!(matches!(
+            client_libpq(&client, "psql (PostgreSQL) 11.2\n", None),
+            Err(ClientError::Unsupported { major: 11, .. })
+        ));
+        assert!(matches!(
+            client_libpq(&client, "nonsense", None),
+            Err(ClientError::NoVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn the_superuser_role_is_warned_about() {
+        let w = warn_superuser_role("postgres").unwrap();
+        assert_eq!(w.code, WarningCode::SuperuserRole);
+        assert!(w.message.contains("superuser"), "{}", w.message);
+        assert_eq!(warn_superuser_role("Postgres"), None);
+        assert_eq!(warn_superuser_role("app"), None);
     }
 
     #[test]
@@ -813,10 +1392,17 @@ mod tests {
         for p in ["initdb", "postgres", "psql"] {
             std::fs::write(bin.join(p), b"").unwrap();
         }
-        assert_eq!(find_install(Some(&bin), None, &[]).unwrap().libdir, None);
+        assert_eq!(
+            find_install(Some(&bin), None, None, None, &[])
+                .unwrap()
+                .libdir,
+            None
+        );
         std::fs::write(root.path().join("17/lib/libpq.so.5"), b"").unwrap();
         assert_eq!(
-            find_install(Some(&bin), None, &[]).unwrap().libdir,
+            find_install(Some(&bin), None, None, None, &[])
+                .unwrap()
+                .libdir,
             Some(root.path().join("17/lib"))
         );
     }

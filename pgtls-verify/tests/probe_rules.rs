@@ -188,7 +188,7 @@ fn error(fields: &[(u8, &str)]) -> Vec<u8> {
 }
 
 /// The startup answers are classified by the protocol's message types; the live suite
-/// (pgtls-cli tests/probe_live.rs) checks the same against real servers.
+/// (pgtls-cli tests/audit_live.rs) checks the same against real servers.
 #[test]
 fn startup_answers_are_classified() {
     use pgtls_verify::probe::{AuthRequest, PlaintextAnswer, Severity, read_startup_answer};

@@ -142,35 +142,111 @@ pub(crate) enum Outcome {
     NoMatch(String),
 }
 
-/// The line named by `Connection matched pg_hba.conf line N` or by
-/// `connection authenticated: ... (FILE:N)`.
-pub(crate) fn logged_line(log: &str) -> Option<u32> {
-    const MATCHED: &str = "Connection matched pg_hba.conf line ";
-    if let Some(i) = log.find(MATCHED) {
-        let n: String = log[i + MATCHED.len()..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        return n.parse().ok();
-    }
-    let line = log
-        .lines()
-        .find(|l| l.contains("connection authenticated: "))?;
-    let inner = line.rsplit_once(':')?.1;
-    inner.trim_end_matches(')').trim().parse().ok()
+/// Which line the server says matched, read from its log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Logged {
+    /// The file holding the line: from 16 the detail names it (an included
+    /// file, or the main one); before 16 only `connection authenticated`
+    /// names a file (always `HbaFileName`), the detail says `pg_hba.conf`.
+    pub(crate) file: Option<String>,
+    pub(crate) line: u32,
+    /// The record as the server has it (`rawline`), when the detail gives it.
+    pub(crate) raw: Option<String>,
 }
 
-/// Like [`logged_line`], and also reads 16+'s form of the detail,
-/// `Connection matched file "F" line N: "..."`.
-pub(crate) fn logged_line_any_version(log: &str) -> Option<u32> {
-    const MATCHED_16: &str = "Connection matched file \"";
-    if let Some(i) = log.find(MATCHED_16) {
-        let rest = &log[i + MATCHED_16.len()..];
-        let j = rest.find("\" line ")? + "\" line ".len();
-        let n: String = rest[j..].chars().take_while(char::is_ascii_digit).collect();
-        return n.parse().ok();
+impl Logged {
+    /// The file of the line; `main` (the server's `hba_file`) when the log
+    /// does not name one.
+    pub(crate) fn file_or(&self, main: &Path) -> String {
+        self.file
+            .clone()
+            .unwrap_or_else(|| main.display().to_string())
     }
-    logged_line(log)
+}
+
+/// The matched line in the server log of PostgreSQL `version`, in that
+/// version's words: before 16 `Connection matched pg_hba.conf line N: "RAW"`,
+/// from 16 `Connection matched file "F" line N: "RAW"`; else (a method that
+/// authenticated an identity) `connection authenticated: ... (F:N)`. The other
+/// version's form of the detail is an error: the parser would be the wrong one.
+pub(crate) fn logged_match(log: &str, version: u32) -> Result<Option<Logged>, String> {
+    const OLD: &str = "Connection matched pg_hba.conf line ";
+    const NEW: &str = "Connection matched file \"";
+    let (mine, other) = if version >= 16 {
+        (NEW, OLD)
+    } else {
+        (OLD, NEW)
+    };
+    if log.contains(other) {
+        return Err(format!(
+            "PostgreSQL {version} logged the other versions' form of the matched line ({other:?}):\n{log}"
+        ));
+    }
+    let bad = || format!("cannot read the matched line of PostgreSQL {version}'s log:\n{log}");
+    if let Some(i) = log.find(mine) {
+        let rest = log[i + mine.len()..].lines().next().unwrap_or("");
+        let (file, rest) = if version >= 16 {
+            let (f, r) = rest.split_once("\" line ").ok_or_else(bad)?;
+            (Some(f.to_string()), r)
+        } else {
+            (None, rest)
+        };
+        let (n, raw) = rest.split_once(": \"").ok_or_else(bad)?;
+        let raw = raw.strip_suffix('"').ok_or_else(bad)?;
+        return Ok(Some(Logged {
+            file,
+            line: n.parse().map_err(|_| bad())?,
+            raw: Some(raw.to_string()),
+        }));
+    }
+    let Some(line) = log
+        .lines()
+        .find(|l| l.contains("connection authenticated: "))
+    else {
+        return Ok(None);
+    };
+    let inner = line.trim_end().strip_suffix(')').ok_or_else(bad)?;
+    let inner = inner.rsplit_once(" (").ok_or_else(bad)?.1;
+    let (file, n) = inner.rsplit_once(':').ok_or_else(bad)?;
+    Ok(Some(Logged {
+        file: Some(file.to_string()),
+        line: n.parse().map_err(|_| bad())?,
+        raw: None,
+    }))
+}
+
+/// Compares the line `pgtls hba check` printed (`line N of "F": RAW (method
+/// M)`) with the one the server logged; `main` is the pg_hba.conf given to
+/// both (the file of a line when the server does not name one). The raw line
+/// is compared without its outer blanks, which pgtls trims when it prints.
+pub(crate) fn judge_logged(logged: &Logged, main: &Path, got: &Answer) -> Vec<String> {
+    let mut d = Vec::new();
+    let printed = got
+        .stdout_first
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(" of \""))
+        .and_then(|(n, r)| Some((n.parse::<u32>().ok()?, r.split_once("\": ")?)))
+        .and_then(|(n, (f, r))| Some((n, f, r.rsplit_once(" (method ")?.0)));
+    let Some((line, file, raw)) = printed else {
+        d.push(format!(
+            "printed {:?}, not `line N of \"FILE\": RAW (method M)`",
+            got.stdout_first
+        ));
+        return d;
+    };
+    let want_file = logged.file_or(main);
+    if (line, file) != (logged.line, want_file.as_str()) {
+        d.push(format!(
+            "printed line {line} of {file:?}, the server matched line {} of {want_file:?}",
+            logged.line
+        ));
+    }
+    if let Some(r) = &logged.raw
+        && raw != r.trim()
+    {
+        d.push(format!("printed the line as {raw:?}, the server has {r:?}"));
+    }
+    d
 }
 
 /// The text after `FATAL:  ` on the first FATAL line of the server log.
@@ -219,6 +295,8 @@ pub(crate) struct Conn<'a> {
 /// What `pgtls hba check` said, with and without `--json`.
 pub(crate) struct Answer {
     pub(crate) code: Option<i32>,
+    /// The first line of the plain run's stdout (`line N of "F": ...`).
+    pub(crate) stdout_first: String,
     pub(crate) stderr_first: String,
     pub(crate) json: Result<Value, String>,
     pub(crate) json_code: Option<i32>,
@@ -302,6 +380,11 @@ pub(crate) fn pgtls_check(
     let json_out = String::from_utf8_lossy(&json.stdout);
     Answer {
         code: plain.status.code(),
+        stdout_first: String::from_utf8_lossy(&plain.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string(),
         stderr_first: String::from_utf8_lossy(&plain.stderr)
             .lines()
             .next()

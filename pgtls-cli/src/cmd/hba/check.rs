@@ -79,7 +79,7 @@ pub(crate) fn run(a: &CheckArgs) -> Result<crate::Decided, CliError> {
         (None, true) => OnOff::On,
         (None, false) => OnOff::Off,
     };
-    let hba = load_hba(&a.file, a.build.settings(a.pg.version, ssl))?;
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, ssl)?)?;
     let mut servers = Vec::with_capacity(a.server_address.len());
     for s in &a.server_address {
         let n = s

@@ -27,7 +27,7 @@ pub(crate) struct LintArgs {
 }
 
 pub(crate) fn run(a: &LintArgs) -> Result<crate::Decided, CliError> {
-    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl))?;
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl)?)?;
     let ident = match &a.ident {
         None => None,
         Some(p) => Some(IdentFile::parse(

@@ -70,11 +70,23 @@ pub(crate) struct BuildArgs {
     /// without `validator=` uses it, otherwise `validator=` must be listed.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub(crate) oauth_validator_libraries: String,
+    /// The server's `db_user_namespace` (PostgreSQL 12 to 16; 17 removed it): with it
+    /// on, `md5` lines are errors. (The server then also sees user names as
+    /// `user@database`: give `--user` in that form.)
+    #[arg(long, value_enum, default_value = "off")]
+    pub(crate) db_user_namespace: OnOff,
 }
 
 impl BuildArgs {
-    fn settings(&self, version: PgVersion, ssl: OnOff) -> ServerSettings {
+    fn settings(&self, version: PgVersion, ssl: OnOff) -> Result<ServerSettings, CliError> {
+        if self.db_user_namespace == OnOff::On && version >= PgVersion::V17 {
+            return Err(CliError::Usage(format!(
+                "--db-user-namespace on: PostgreSQL {version} has no db_user_namespace \
+                 (removed in 17; the server refuses to start with it set)"
+            )));
+        }
         let mut s = ServerSettings::new(version, ssl == OnOff::On);
+        s.db_user_namespace = self.db_user_namespace == OnOff::On;
         for f in &self.build_without {
             match f {
                 BuildFeature::Ldap => s.build.ldap = false,
@@ -84,7 +96,7 @@ impl BuildArgs {
         }
         s.oauth_validator_libraries
             .clone_from(&self.oauth_validator_libraries);
-        s
+        Ok(s)
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct RulesArgs {
 }
 
 pub(crate) fn run(a: &RulesArgs) -> Result<crate::Decided, CliError> {
-    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl))?;
+    let hba = load_hba(&a.file, a.build.settings(a.pg.version, a.ssl.ssl)?)?;
     print_rows(&hba.view_rows(), a.format)?;
     Ok(crate::Decided::Accept)
 }

@@ -67,6 +67,11 @@ pub(crate) struct QuickstartArgs {
     /// /usr/bin.
     #[arg(long, value_name = "DIR", requires = "try_")]
     pg_bin: Option<PathBuf>,
+    /// With --try: the psql to log in with (its libpq's rules judge the logins), e.g. a psql
+    /// 14 for a PostgreSQL 12 or 13 server installed without a client. Default: the
+    /// installation's own psql, else the first psql on PATH.
+    #[arg(long, value_name = "PATH", requires = "try_")]
+    psql: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) json: Json,
 }
@@ -146,7 +151,11 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
     let client_dir = |r: &str| dir.join("clients").join(r);
     // Refuse before changing anything (for --try: no server to try on).
     let trial = if a.try_ {
-        Some(trial::prepare(a.pg_bin.as_deref(), a.owner.as_deref())?)
+        Some(trial::prepare(
+            a.pg_bin.as_deref(),
+            a.psql.as_deref(),
+            a.owner.as_deref(),
+        )?)
     } else {
         None
     };
@@ -262,6 +271,26 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
         format!("ssl_crl_file = {}", conf_path(&root_crl)),
     ];
     let hba_line = format!("hostssl all {roles} all cert");
+    // What the user should know before using the files: decided by pgtls_verify::trial
+    // (with this process's environment, where libpq would read ~/.postgresql/root.crl).
+    let warnings = match clients.first() {
+        Some((r, cdir, _)) => pgtls_verify::trial::quickstart_warnings(
+            &a.role,
+            &a.host,
+            &conninfo(r, cdir),
+            &pgtls_verify::Env::from_process(),
+            trial.as_ref().map_or(
+                pgtls_verify::PgVersion::NEWEST,
+                trial::Prepared::client_version,
+            ),
+            &[pgtls_verify::CertificateDer::from(scert.der().to_vec())],
+            unix_time(now),
+        ),
+        None => Vec::new(),
+    };
+    for w in &warnings {
+        eprintln!("pgtls: warning: {}", w.message);
+    }
     let mut text = format!(
         "Created in {dir}:\n  CA store     {ca}\n  server       {sc} / {sk}\n  CA for both  {rc}\n  CRL          {rl} (next update {nu})\n",
         dir = dir.display(),
@@ -317,6 +346,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
         },
         "pg_hba": hba_line,
         "sql": create_roles,
+        "warnings": warnings,
         "clients": clients.iter().map(|(r, cdir, serial)| json!({
             "role": r,
             "serial": serial,
@@ -375,6 +405,13 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
     } else {
         Decided::Reject
     })
+}
+
+/// `now` as the verifier counts time.
+fn unix_time(now: OffsetDateTime) -> pgtls_verify::UnixTime {
+    pgtls_verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(now.unix_timestamp()).unwrap_or(0),
+    ))
 }
 
 /// A path as a postgresql.conf string value.

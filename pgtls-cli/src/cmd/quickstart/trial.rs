@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use pgtls_verify::PgVersion;
 use pgtls_verify::server::ServerTls;
 use pgtls_verify::trial::{
-    self, FindError, Install, LOGIN_QUERY, LOOPBACK, Observed, Step, StepKind, TryReport,
+    self, ClientReport, FindError, Install, LOGIN_QUERY, LOOPBACK, Observed, Step, StepKind,
+    TryReport,
 };
 use time::OffsetDateTime;
 
@@ -36,6 +37,8 @@ pub(super) struct Prepared {
     install: Install,
     version_text: String,
     version: PgVersion,
+    /// The client psql and its libpq, whose rules judge the logins.
+    client: ClientReport,
     /// As root: the uid and gid initdb and the server run as.
     run_as: Option<(u32, u32)>,
     /// The name of the OS user the server runs as.
@@ -90,16 +93,55 @@ fn user_name(uid: u32) -> String {
         .unwrap_or_else(|| format!("uid {uid}"))
 }
 
-/// Finds the installation, reads its version and settles the OS user: fails before
-/// quickstart writes anything.
-pub(super) fn prepare(pg_bin: Option<&Path>, owner: Option<&str>) -> Result<Prepared, CliError> {
+/// psql's version and the libpq the dynamic loader gives it (`LD_TRACE_LOADED_OBJECTS=1`,
+/// what `ldd` shows; psql does not run then).
+fn read_client(install: &Install) -> Result<ClientReport, CliError> {
+    let psql = &install.client.psql;
+    let out = client_command(install)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| CliError::io("cannot run", psql, e))?;
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    // `--version` again: a program the loader does not trace (static, not glibc's loader)
+    // then only prints its version, and the trace names no libpq.
+    let trace = client_command(install)
+        .arg("--version")
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    trial::client_libpq(&install.client, &said, trace.as_deref()).map_err(|e| match e {
+        trial::ClientError::Unsupported { .. } => CliError::BadInput(e.to_string()),
+        e => CliError::Other(e.to_string()),
+    })
+}
+
+/// Finds the installation and the client, reads their versions and settles the OS user:
+/// fails before quickstart writes anything.
+pub(super) fn prepare(
+    pg_bin: Option<&Path>,
+    psql: Option<&Path>,
+    owner: Option<&str>,
+) -> Result<Prepared, CliError> {
     let usual = trial::usual_bindirs(Path::new("/"));
-    let install = trial::find_install(pg_bin, pg_config_bindir().as_deref(), &usual).map_err(
-        |e| match e {
-            FindError::PgBinIncomplete { .. } => CliError::Usage(e.to_string()),
-            e => CliError::Other(e.to_string()),
-        },
-    )?;
+    let path_psql = std::env::var_os("PATH").and_then(|p| trial::find_on_path(&p, "psql"));
+    let install = trial::find_install(
+        pg_bin,
+        psql,
+        path_psql.as_deref(),
+        pg_config_bindir().as_deref(),
+        &usual,
+    )
+    .map_err(|e| match e {
+        FindError::PgBinIncomplete { .. } | FindError::PsqlMissing { .. } => {
+            CliError::Usage(e.to_string())
+        }
+        e => CliError::Other(e.to_string()),
+    })?;
+    let client = read_client(&install)?;
     let postgres = install.program("postgres");
     let out = command(&install, "postgres")
         .arg("--version")
@@ -151,6 +193,7 @@ pub(super) fn prepare(pg_bin: Option<&Path>, owner: Option<&str>) -> Result<Prep
         install,
         version_text,
         version,
+        client,
         run_as,
         user,
     })
@@ -164,6 +207,23 @@ fn command(install: &Install, program: &str) -> Command {
         c.env("LD_LIBRARY_PATH", lib);
     }
     c
+}
+
+/// The client's psql, with `LD_LIBRARY_PATH` on its own installation's libraries when it
+/// brings them (never the server installation's: a psql 14 must not load libpq 12).
+fn client_command(install: &Install) -> Command {
+    let mut c = Command::new(&install.client.psql);
+    if let Some(lib) = &install.client.libdir {
+        c.env("LD_LIBRARY_PATH", lib);
+    }
+    c
+}
+
+impl Prepared {
+    /// The libpq version whose rules apply to the logins: the client's.
+    pub(super) fn client_version(&self) -> PgVersion {
+        self.client.libpq_version()
+    }
 }
 
 /// A server program (initdb, postgres), as the unprivileged user when we are root.
@@ -182,7 +242,7 @@ fn server_command(p: &Prepared, program: &str, cwd: &Path) -> Command {
 /// superuser session; otherwise with the caller's whole environment, as the printed line
 /// would run.
 fn psql(p: &Prepared, conninfo: &str, sql: &str, clean: Option<&Path>) -> Observed {
-    let mut c = command(&p.install, "psql");
+    let mut c = client_command(&p.install);
     c.args([
         "-X",
         "-w",
@@ -216,7 +276,7 @@ fn psql(p: &Prepared, conninfo: &str, sql: &str, clean: Option<&Path>) -> Observ
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         },
         Err(e) => Observed::Failed {
-            stderr: format!("cannot run {}: {e}", p.install.program("psql").display()),
+            stderr: format!("cannot run {}: {e}", p.install.client.psql.display()),
         },
     }
 }
@@ -379,6 +439,7 @@ pub(super) fn run(
     let mut report = TryReport::new(w.roles);
     report.bindir = Some(p.install.bindir.display().to_string());
     report.version = Some(p.version_text.clone());
+    report.client = Some(p.client.clone());
     report.server_user = Some(p.user.clone());
     let mut push = |report: &mut TryReport, step: Step| -> Result<bool, CliError> {
         emit(&step)?;
@@ -390,7 +451,8 @@ pub(super) fn run(
             StepKind::Server,
             true,
             format!(
-                "PostgreSQL {} in {} (initdb, postgres, psql; found by {}{})",
+                "PostgreSQL {} in {} (initdb, postgres; found by {}{}); client {}{}: the logins \
+                 are judged by libpq {}'s rules",
                 p.version_text,
                 p.install.bindir.display(),
                 p.install.found_by.as_str(),
@@ -398,7 +460,15 @@ pub(super) fn run(
                     .libdir
                     .as_ref()
                     .map(|l| format!("; LD_LIBRARY_PATH={}", l.display()))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                p.client.describe(),
+                p.install
+                    .client
+                    .libdir
+                    .as_ref()
+                    .map(|l| format!(", LD_LIBRARY_PATH={}", l.display()))
+                    .unwrap_or_default(),
+                p.client.libpq_major
             ),
         ),
     )?;
@@ -658,7 +728,11 @@ fn try_logins(
             let env = pgtls_verify::Env::from_process();
             let conninfo = step.conninfo.clone().unwrap_or_default();
             step.explained(trial::explain_client_refusal(
-                &conninfo, &env, p.version, chain, at,
+                &conninfo,
+                &env,
+                p.client_version(),
+                chain,
+                at,
             ))
         }
         _ => step,
