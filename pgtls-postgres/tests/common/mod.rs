@@ -94,7 +94,13 @@ pub async fn via_pgtls(
     query: &str,
     seed: Option<u64>,
 ) -> (Outcome, Option<String>) {
-    let mut e = Env::empty().with_var("PGCONNECT_TIMEOUT", "10");
+    // psql's process has the same password-database entry (libpq 14 takes
+    // `~` from it, 15+ when HOME is unset).
+    let own = Env::from_process();
+    let mut e = Env::empty()
+        .with_passwd_home(own.passwd_home)
+        .with_passwd_user(own.passwd_user)
+        .with_var("PGCONNECT_TIMEOUT", "10");
     for (k, v) in env {
         e = e.with_var(k, v);
     }
@@ -233,7 +239,7 @@ impl Suite {
                     && w.strip_suffix("\ncould not send startup packet: Connection reset by peer")
                         == Some(g.as_str());
                 if reset_only {
-                    self.startup_resets.push(label.clone());
+                    self.startup_resets.push(label);
                 } else if w != g || !first_ok {
                     self.message_diffs.push(format!(
                         "{label}:\n  psql:  {w:?}\n  pgtls: {g:?}\n  display: {display:?}"
