@@ -1016,7 +1016,7 @@ fn a_served_chain_without_the_intermediate() {
 #[test]
 fn version_dependent_rules() {
     let _t = Timer::start("version_dependent_rules");
-    let versions = pgtls_testkit::pg_versions().unwrap();
+    let versions = pg_versions().unwrap();
     assert!(!versions.is_empty(), "no version to run");
     let (mut versions_run, mut list_rows) = (0, 0);
     for v in versions {
@@ -1347,7 +1347,7 @@ fn list_rows_on(v: u32, c: &mut Cluster) -> (usize, String) {
         .unwrap();
     let data = c.data_dir();
     let openssl3 = server_on_openssl3(c);
-    let full = pgtls_testkit::full_matrix(v).unwrap();
+    let full = full_matrix(v).unwrap();
     let mut ran = 0;
     let mut outcomes = Vec::new();
     for r in list_rows() {
