@@ -1,6 +1,7 @@
 //! README.md's walkthrough, run as a newcomer would paste it: every ```` ```sh walkthrough ````
 //! block in order, each with `bash -euo pipefail` in one empty directory, with the built `pgtls`
-//! and PostgreSQL 15's programs on `PATH`, a free `PGPORT` and a throwaway `HOME`, as `postgres`
+//! and one PostgreSQL version's programs on `PATH` (15 and the newest; every version with
+//! `PGTLS_PG_MATRIX=full`, in parallel), a free `PGPORT` and a throwaway `HOME`, as `postgres`
 //! when the test runs as root (PostgreSQL refuses root; the walkthrough is for an ordinary
 //! user). Each block's exit status is asserted: 0, or the `exit=N` its fence says (the refusals
 //! the README shows must happen, with that status and the text of the block's `# expect: TEXT`
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use pgtls_testkit::{PgBuild, free_port, give_to_postgres};
+use pgtls_testkit::{PgBuild, free_port, full_matrix, give_to_postgres, pg_versions};
 
 const README: &str = include_str!("../../README.md");
 
@@ -262,8 +263,54 @@ fn the_readme_walkthrough_runs() {
         );
     }
 
-    let server = PgBuild::server(15).unwrap_or_else(|e| panic!("{e}"));
-    let client = PgBuild::client(15).unwrap_or_else(|e| panic!("{e}"));
+    let versions = walkthrough_versions();
+    assert!(
+        !versions.is_empty(),
+        "no PostgreSQL version selected for the walkthrough"
+    );
+    let results: Vec<(u32, usize, f64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|&v| {
+                let blocks = &blocks;
+                scope.spawn(move || {
+                    let t = Instant::now();
+                    let n = run_walkthrough(v, blocks);
+                    (v, n, t.elapsed().as_secs_f64())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (v, n, secs) in &results {
+        println!("PostgreSQL {v}: {n} walkthrough blocks held; {secs:.1} s");
+        assert!(*n > 0, "PostgreSQL {v}: the walkthrough ran no block");
+    }
+}
+
+/// The versions the walkthrough runs on, among `PGTLS_PG_VERSIONS`: 15 (Debian's, the one a
+/// newcomer on this distribution has) and the newest chosen, or every chosen one under
+/// `PGTLS_PG_MATRIX=full`. 12 and 13 (server-only builds) run with psql 14 on `PATH`.
+fn walkthrough_versions() -> Vec<u32> {
+    let chosen = pg_versions().unwrap_or_else(|e| panic!("{e}"));
+    let newest = chosen.last().copied();
+    chosen
+        .iter()
+        .copied()
+        .filter(|&v| {
+            v == 15 || Some(v) == newest || full_matrix(v).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+/// Runs every block on PostgreSQL `version` (its server programs and its psql, or psql 14 for
+/// a server-only build) in a directory of its own; returns the number of blocks that held.
+fn run_walkthrough(version: u32, blocks: &[Block]) -> usize {
+    let server = PgBuild::server(version).unwrap_or_else(|e| panic!("{e}"));
+    let client = PgBuild::client(version).unwrap_or_else(|e| panic!("{e}"));
 
     let root = tempfile::tempdir().unwrap();
     fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
@@ -318,7 +365,7 @@ fn the_readme_walkthrough_runs() {
         let t = Instant::now();
         let o = c.output().unwrap();
         eprintln!(
-            "README.md:{}: exit {:?} in {:.1}s",
+            "PostgreSQL {version}: README.md:{}: exit {:?} in {:.1}s",
             b.line,
             o.status.code(),
             t.elapsed().as_secs_f64()
@@ -326,7 +373,7 @@ fn the_readme_walkthrough_runs() {
         assert_eq!(
             o.status.code(),
             Some(b.expect_exit),
-            "README.md:{}: the walkthrough block exited {:?}, the README says {}\n--- block\n{}{}",
+            "PostgreSQL {version}: README.md:{}: the walkthrough block exited {:?}, the README says {}\n--- block\n{}{}",
             b.line,
             o.status.code(),
             b.expect_exit,
@@ -341,7 +388,7 @@ fn the_readme_walkthrough_runs() {
         for want in &b.expect_text {
             assert!(
                 output.contains(want.as_str()),
-                "README.md:{}: the block's output lacks {want:?}\n{}",
+                "PostgreSQL {version}: README.md:{}: the block's output lacks {want:?}\n{}",
                 b.line,
                 text(&o)
             );
@@ -354,6 +401,7 @@ fn the_readme_walkthrough_runs() {
     );
     assert!(
         !work.join("pgdata/postmaster.pid").exists(),
-        "the walkthrough left its server running"
+        "PostgreSQL {version}: the walkthrough left its server running"
     );
+    blocks.len()
 }

@@ -263,8 +263,12 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
             ("sslkey", ck.as_str()),
         ])
     };
+    // `ssl_min_protocol_version` is TLSv1.2 by default from 13 only; 12's default (TLSv1)
+    // lets TLS 1.0/1.1 clients in on OpenSSL 1.1.1 (and doctor calls it an error), so the line
+    // is printed for every version: it means the same on all of them.
     let conf_lines = vec![
         "ssl = on".to_owned(),
+        "ssl_min_protocol_version = 'TLSv1.2'".to_owned(),
         format!("ssl_cert_file = {}", conf_path(&server_crt)),
         format!("ssl_key_file = {}", conf_path(&server_key)),
         format!("ssl_ca_file = {}", conf_path(&root_crt)),
@@ -339,6 +343,7 @@ pub(crate) fn run(a: &QuickstartArgs, now: OffsetDateTime) -> Result<Decided, Cl
         "crl": root_crl.display().to_string(),
         "postgresql_conf": {
             "ssl": "on",
+            "ssl_min_protocol_version": "TLSv1.2",
             "ssl_cert_file": server_crt.display().to_string(),
             "ssl_key_file": server_key.display().to_string(),
             "ssl_ca_file": root_crt.display().to_string(),
