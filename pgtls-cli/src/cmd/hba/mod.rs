@@ -71,8 +71,8 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "LIST", default_value = "")]
     pub(crate) oauth_validator_libraries: String,
     /// The server's `db_user_namespace` (PostgreSQL 12 to 16; 17 removed it): with it
-    /// on, `md5` lines are errors. (The server then also sees user names as
-    /// `user@database`: give `--user` in that form.)
+    /// on, `md5` lines are errors. (The server then also sees a connecting user's name
+    /// as `user@database`: name the user in that form where a command asks for one.)
     #[arg(long, value_enum, default_value = "off")]
     pub(crate) db_user_namespace: OnOff,
 }
